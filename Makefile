@@ -1,0 +1,41 @@
+# Entry points for a new user: `make demo` and `make test`. Each installs the
+# missing Debian packages first (scripts/install-deps.sh), then builds with
+# CMake. `make` alone builds build/ohlcx.
+
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+BUILD ?= build
+ASAN_BUILD ?= build-asan
+DEMO ?= demo
+
+.PHONY: all deps build test test-asan demo bench clean
+
+all: build
+
+deps:
+	@sh scripts/install-deps.sh
+
+build: deps
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+
+# The sanitizer build runs the unit tests and the short integration tests;
+# the long training runs stay in the optimised build.
+test-asan: deps
+	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DOHLCX_SANITIZE=ON >/dev/null
+	@cmake --build $(ASAN_BUILD) -j $(JOBS)
+	@cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	    ctest --output-on-failure -j $(JOBS) -L 'unit|quick'
+
+test: build
+	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+	@$(MAKE) --no-print-directory test-asan
+
+demo: build
+	@$(BUILD)/ohlcx synth --out $(DEMO)/data
+	@$(BUILD)/ohlcx run --data $(DEMO)/data --out $(DEMO)/run
+
+bench: build
+	@sh bench/run.sh
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) $(DEMO)
