@@ -1,0 +1,68 @@
+/*
+ * Pipeline: every stage from candle files to a model bundle and metrics.
+ *
+ *   read + validate -> features, windows, labels, splits -> CNN training
+ *   -> CNN embeddings -> XGBoost on embeddings + features + ids -> evaluation
+ *
+ * The CNN trains on each series' cnn_train part; XGBoost trains on the
+ * xgb_train part, whose embeddings come from bars the CNN never saw, and both
+ * stop early on the validation part. The test part is touched once, for the
+ * final metrics. Baselines are fitted on the same rows and tested on the same
+ * rows as the combined model: the majority class, XGBoost without CNN
+ * features, and the CNN alone.
+ *
+ * Output under out_dir:
+ *   metrics.json    test metrics, baselines, per-series rows, timings, row counts
+ *   model/          manifest.json, cnn-<group>.bin, xgboost.json
+ */
+#ifndef OHLCX_PIPELINE_H
+#define OHLCX_PIPELINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ohlcx/eval.h"
+
+enum ohlcx_cnn_mode {
+    OHLCX_CNN_PER_SYMBOL = 0, /* one CNN per symbol */
+    OHLCX_CNN_GLOBAL = 1,     /* one CNN over every series */
+};
+
+typedef struct ohlcx_run_options {
+    const char *const *inputs; /* candle files or folders of them */
+    size_t input_count;
+    const char *out_dir;       /* receives metrics.json and model/ */
+    const char *symbol;        /* overrides file names; one input file only */
+    const char *timeframe;     /* overrides file names; one input file only */
+    int cnn_mode;              /* enum ohlcx_cnn_mode */
+    int window;                /* bars per CNN window, default 64 */
+    int horizon;               /* bars ahead for the label, default 1 */
+    uint64_t seed;             /* default 42 */
+    int jobs;                  /* threads, default: online cores */
+    int epochs;                /* maximum CNN epochs, default 20 */
+    int patience;              /* CNN early-stopping patience, default 3 */
+    int batch_size;            /* CNN mini-batch, default 256 */
+    int bad_rows;              /* enum ohlcx_bad_rows_policy */
+} ohlcx_run_options;
+
+void ohlcx_run_options_default(ohlcx_run_options *options);
+
+/* Runs every stage, writes the bundle and metrics.json under out_dir, and
+ * prints the metrics table to stdout. */
+int ohlcx_run(const ohlcx_run_options *options);
+
+typedef struct ohlcx_predict_options {
+    const char *model_dir;
+    const char *const *inputs;
+    size_t input_count;
+    int json;       /* 1: JSON output, 0: CSV */
+    int64_t now_us; /* bars that close after this are incomplete */
+    int jobs;
+    int bad_rows;
+} ohlcx_predict_options;
+
+/* Prints the up-probability for the latest complete bar of each input
+ * series, using the bundle in model_dir. */
+int ohlcx_predict(const ohlcx_predict_options *options);
+
+#endif

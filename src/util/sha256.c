@@ -1,0 +1,143 @@
+/*
+ * SHA-256 (FIPS 180-4), used to record the hash of every input file in the
+ * model manifest, so that a bundle names exactly the data it learned from.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ohlcx/error.h"
+#include "util/util.h"
+
+typedef struct sha256 {
+    uint32_t state[8];
+    uint64_t bytes;
+    uint8_t block[64];
+    size_t used;
+} sha256;
+
+static const uint32_t round_constants[64] = {
+    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4,
+    0xab1c5ed5, 0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe,
+    0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f,
+    0x4a7484aa, 0x5cb0a9dc, 0x76f988da, 0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7,
+    0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967, 0x27b70a85, 0x2e1b2138, 0x4d2c6dfc,
+    0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85, 0xa2bfe8a1, 0xa81a664b,
+    0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070, 0x19a4c116,
+    0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7,
+    0xc67178f2,
+};
+
+
+static uint32_t rotate_right(uint32_t x, int n)
+{
+    return (x >> n) | (x << (32 - n));
+}
+
+
+static void compress_block(sha256 *hash, const uint8_t *block)
+{
+    uint32_t w[64], s[8];
+
+    for (int i = 0; i < 16; i++)
+        w[i] = (uint32_t)block[4 * i] << 24 | (uint32_t)block[4 * i + 1] << 16 |
+               (uint32_t)block[4 * i + 2] << 8 | block[4 * i + 3];
+    for (int i = 16; i < 64; i++) {
+        uint32_t s0 = rotate_right(w[i - 15], 7) ^ rotate_right(w[i - 15], 18) ^ (w[i - 15] >> 3);
+        uint32_t s1 = rotate_right(w[i - 2], 17) ^ rotate_right(w[i - 2], 19) ^ (w[i - 2] >> 10);
+        w[i] = w[i - 16] + s0 + w[i - 7] + s1;
+    }
+    memcpy(s, hash->state, sizeof s);
+    for (int i = 0; i < 64; i++) {
+        uint32_t sum1 = rotate_right(s[4], 6) ^ rotate_right(s[4], 11) ^ rotate_right(s[4], 25);
+        uint32_t choice = (s[4] & s[5]) ^ (~s[4] & s[6]);
+        uint32_t t1 = s[7] + sum1 + choice + round_constants[i] + w[i];
+        uint32_t sum0 = rotate_right(s[0], 2) ^ rotate_right(s[0], 13) ^ rotate_right(s[0], 22);
+        uint32_t majority = (s[0] & s[1]) ^ (s[0] & s[2]) ^ (s[1] & s[2]);
+        uint32_t t2 = sum0 + majority;
+
+        memmove(s + 1, s, 7 * sizeof *s);
+        s[4] += t1;
+        s[0] = t1 + t2;
+    }
+    for (int i = 0; i < 8; i++)
+        hash->state[i] += s[i];
+}
+
+
+static void sha256_init(sha256 *hash)
+{
+    static const uint32_t initial[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+                                        0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
+
+    memcpy(hash->state, initial, sizeof initial);
+    hash->bytes = 0;
+    hash->used = 0;
+}
+
+
+static void sha256_update(sha256 *hash, const uint8_t *data, size_t length)
+{
+    hash->bytes += length;
+    while (length > 0) {
+        size_t take = 64 - hash->used < length ? 64 - hash->used : length;
+
+        memcpy(hash->block + hash->used, data, take);
+        hash->used += take;
+        data += take;
+        length -= take;
+        if (hash->used == 64) {
+            compress_block(hash, hash->block);
+            hash->used = 0;
+        }
+    }
+}
+
+
+static void sha256_final_hex(sha256 *hash, char out[65])
+{
+    uint64_t bits = hash->bytes * 8;
+    uint8_t padding[72] = {0x80};
+    size_t pad_length = (hash->used < 56 ? 56 : 120) - hash->used;
+    uint8_t length_bytes[8];
+
+    for (int i = 0; i < 8; i++)
+        length_bytes[i] = (uint8_t)(bits >> (56 - 8 * i));
+    sha256_update(hash, padding, pad_length);
+    sha256_update(hash, length_bytes, 8);
+    for (int i = 0; i < 8; i++)
+        snprintf(out + 8 * i, 9, "%08x", hash->state[i]);
+}
+
+
+void ohlcx_sha256_hex(const void *data, size_t length, char out[65])
+{
+    sha256 hash;
+
+    sha256_init(&hash);
+    sha256_update(&hash, data, length);
+    sha256_final_hex(&hash, out);
+}
+
+
+int ohlcx_sha256_file(const char *path, char out[65])
+{
+    uint8_t buffer[1 << 16];
+    FILE *file = fopen(path, "rb");
+    sha256 hash;
+    size_t got;
+
+    if (file == NULL)
+        return ohlcx_set_error(OHLCX_EIO, "cannot open %s: %s", path, strerror(errno));
+    sha256_init(&hash);
+    while ((got = fread(buffer, 1, sizeof buffer, file)) > 0)
+        sha256_update(&hash, buffer, got);
+    if (ferror(file)) {
+        fclose(file);
+        return ohlcx_set_error(OHLCX_EIO, "cannot read %s: %s", path, strerror(errno));
+    }
+    fclose(file);
+    sha256_final_hex(&hash, out);
+    return 0;
+}

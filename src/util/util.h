@@ -1,0 +1,54 @@
+/*
+ * Internal helpers shared by the modules and the command: logging, progress,
+ * clocks, file system walks and SHA-256. Not part of the public API.
+ */
+#ifndef OHLCX_UTIL_H
+#define OHLCX_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Logs one line to stderr as "ohlcx: LEVEL: message". */
+void ohlcx_log_info(const char *format, ...) __attribute__((format(printf, 1, 2)));
+void ohlcx_log_warn(const char *format, ...) __attribute__((format(printf, 1, 2)));
+
+/*
+ * A progress line for work that takes more than a second. On a terminal it
+ * redraws one line with the share done and an estimated time left; elsewhere
+ * it prints nothing, and the caller logs plain lines at stage boundaries.
+ */
+typedef struct ohlcx_progress {
+    const char *label;
+    double started;
+    double last_drawn;
+    int drawn;
+} ohlcx_progress;
+
+void ohlcx_progress_start(ohlcx_progress *progress, const char *label);
+void ohlcx_progress_update(ohlcx_progress *progress, double done, double total);
+void ohlcx_progress_finish(ohlcx_progress *progress);
+
+/* Returns seconds from a monotonic clock. */
+double ohlcx_now_seconds(void);
+
+/* Returns the current UTC time in microseconds since the Unix epoch. */
+int64_t ohlcx_wall_time_us(void);
+
+/* Creates a folder and its parents; an existing folder is fine. */
+int ohlcx_make_dirs(const char *path);
+
+/* Expands files and folders into a sorted list of regular files: a folder
+ * contributes its files that do not start with '.'. The caller frees each
+ * string and the array. */
+int ohlcx_expand_inputs(const char *const *inputs, size_t count, char ***files,
+                        size_t *file_count);
+
+void ohlcx_free_strings(char **strings, size_t count);
+
+/* Writes the SHA-256 of a file as 64 lower-case hex digits and a NUL. */
+int ohlcx_sha256_file(const char *path, char out[65]);
+
+/* Writes the SHA-256 of a buffer as 64 hex digits and a NUL. */
+void ohlcx_sha256_hex(const void *data, size_t length, char out[65]);
+
+#endif
