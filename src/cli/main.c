@@ -1,2 +1,145 @@
+/*
+ * The `ohlcx` command: dispatches to one subcommand per file in src/cli/.
+ * Exit status: 0 on success, 1 when a check fails, 2 on bad usage or input.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
-int main(void) { puts("ohlcx " OHLCX_VERSION); return 0; }
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "ohlcx/error.h"
+#include "ohlcx/format.h"
+
+static const char usage[] =
+    "usage: ohlcx COMMAND [OPTIONS]\n"
+    "\n"
+    "Train and apply a CNN + XGBoost model that predicts the direction of the\n"
+    "next bar from OHLCV candle files.\n"
+    "\n"
+    "commands:\n"
+    "  run       read candles, train the CNN and XGBoost, evaluate, write a model\n"
+    "  predict   up-probability of the latest complete bar of each series\n"
+    "  synth     write a deterministic synthetic universe of candle files\n"
+    "\n"
+    "Run 'ohlcx COMMAND --help' for the options of a command.\n"
+    "  --help      print this help\n"
+    "  --version   print the version\n";
+
+
+int cli_usage_error(const char *command, const char *format, ...)
+{
+    va_list args;
+
+    fprintf(stderr, "ohlcx %s: ", command);
+    va_start(args, format);
+    vfprintf(stderr, format, args);
+    va_end(args);
+    fprintf(stderr, " (see 'ohlcx %s --help')\n", command);
+    return 2;
+}
+
+
+int cli_fail(int status)
+{
+    fprintf(stderr, "ohlcx: error: %s\n", ohlcx_last_error());
+    return ohlcx_exit_status(status);
+}
+
+
+int cli_parse_int(const char *command, const char *option, const char *text, long min, long max,
+                  int *out)
+{
+    char *end = NULL;
+    long value;
+
+    errno = 0;
+    value = strtol(text, &end, 10);
+    if (errno != 0 || end == text || *end != '\0' || value < min || value > max) {
+        cli_usage_error(command, "invalid %s '%s': expected an integer from %ld to %ld", option,
+                        text, min, max);
+        return -1;
+    }
+    *out = (int)value;
+    return 0;
+}
+
+
+int cli_parse_u64(const char *command, const char *option, const char *text, uint64_t *out)
+{
+    char *end = NULL;
+    unsigned long long value;
+
+    errno = 0;
+    value = strtoull(text, &end, 10);
+    if (errno != 0 || end == text || *end != '\0' || text[0] == '-') {
+        cli_usage_error(command, "invalid %s '%s': expected a non-negative integer", option, text);
+        return -1;
+    }
+    *out = value;
+    return 0;
+}
+
+
+int cli_parse_double(const char *command, const char *option, const char *text, double min,
+                     double max, double *out)
+{
+    char *end = NULL;
+    double value;
+
+    errno = 0;
+    value = strtod(text, &end);
+    if (errno != 0 || end == text || *end != '\0' || !isfinite(value) || value < min ||
+        value > max) {
+        cli_usage_error(command, "invalid %s '%s': expected a number from %g to %g", option, text,
+                        min, max);
+        return -1;
+    }
+    *out = value;
+    return 0;
+}
+
+
+int cli_parse_bad_rows(const char *command, const char *text, int *out)
+{
+    if (strcmp(text, "fail") == 0) {
+        *out = OHLCX_BAD_ROWS_FAIL;
+        return 0;
+    }
+    if (strcmp(text, "skip") == 0) {
+        *out = OHLCX_BAD_ROWS_SKIP;
+        return 0;
+    }
+    cli_usage_error(command, "invalid --bad-rows '%s': use fail or skip", text);
+    return -1;
+}
+
+
+int main(int argc, char **argv)
+{
+    const char *command = argc > 1 ? argv[1] : NULL;
+
+    if (command == NULL) {
+        fputs(usage, stderr);
+        return 2;
+    }
+    if (strcmp(command, "--help") == 0 || strcmp(command, "-h") == 0 ||
+        strcmp(command, "help") == 0) {
+        fputs(usage, stdout);
+        return 0;
+    }
+    if (strcmp(command, "--version") == 0) {
+        puts("ohlcx " OHLCX_VERSION);
+        return 0;
+    }
+    if (strcmp(command, "run") == 0)
+        return cmd_run(argc - 1, argv + 1);
+    if (strcmp(command, "predict") == 0)
+        return cmd_predict(argc - 1, argv + 1);
+    if (strcmp(command, "synth") == 0)
+        return cmd_synth(argc - 1, argv + 1);
+    fprintf(stderr, "ohlcx: unknown command '%s' (see 'ohlcx --help')\n", command);
+    return 2;
+}

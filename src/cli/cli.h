@@ -1,0 +1,32 @@
+/*
+ * Shared pieces of the `ohlcx` subcommands: option value parsing and the
+ * one-line error convention (exit status 2 for bad usage or input).
+ */
+#ifndef OHLCX_CLI_H
+#define OHLCX_CLI_H
+
+#include <stdint.h>
+
+int cmd_run(int argc, char **argv);
+int cmd_synth(int argc, char **argv);
+int cmd_predict(int argc, char **argv);
+
+/* Prints "ohlcx COMMAND: message" to stderr and returns 2. */
+int cli_usage_error(const char *command, const char *format, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Prints the library's last error as "ohlcx: error: ..." and returns the
+ * exit status for status. */
+int cli_fail(int status);
+
+/* Parse an option value; on failure print a usage error and return -1. */
+int cli_parse_int(const char *command, const char *option, const char *text, long min, long max,
+                  int *out);
+int cli_parse_u64(const char *command, const char *option, const char *text, uint64_t *out);
+int cli_parse_double(const char *command, const char *option, const char *text, double min,
+                     double max, double *out);
+
+/* Parses "skip" or "fail" for --bad-rows. */
+int cli_parse_bad_rows(const char *command, const char *text, int *out);
+
+#endif

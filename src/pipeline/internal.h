@@ -1,0 +1,66 @@
+/*
+ * Internal state shared by the pipeline stages (run, predict, output).
+ */
+#ifndef OHLCX_PIPELINE_INTERNAL_H
+#define OHLCX_PIPELINE_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ohlcx/dataset.h"
+#include "ohlcx/eval.h"
+#include "ohlcx/format.h"
+#include "ohlcx/nn.h"
+#include "ohlcx/pipeline.h"
+#include "ohlcx/quality.h"
+#include "ohlcx/series.h"
+
+/* Columns of the XGBoost matrix after the CNN embedding: the bar features,
+ * then the timeframe id and the asset-class id. */
+#define PIPELINE_ID_COLUMNS 2
+
+/* One input file after reading and validation. */
+typedef struct pipeline_series {
+    ohlcx_series bars;
+    ohlcx_read_report read;
+    ohlcx_validation validation;
+    char sha256[65];
+    float *features;  /* bars.n x OHLCX_FEATURE_COUNT, or NULL */
+    ohlcx_split split;
+    int usable;       /* 1 when the series is long enough for every part */
+    int group;        /* index of the CNN that serves this series */
+} pipeline_series;
+
+/* Reads, validates and hashes every file on `jobs` threads. On failure the
+ * error names the first failing file in list order. */
+int pipeline_load(char *const *files, size_t file_count, const char *symbol,
+                  const char *timeframe, int bad_rows, int jobs,
+                  pipeline_series **out);
+
+void pipeline_free_series(pipeline_series *series, size_t count);
+
+/* Logs what reading and validation dropped from one file, per reason. */
+void pipeline_log_drops(const pipeline_series *series);
+
+/* A sample: bar t of series s. */
+typedef struct pipeline_sample {
+    uint32_t series;
+    uint32_t t;
+} pipeline_sample;
+
+/* Fills the XGBoost row of one sample: the embedding (NULL to leave it out),
+ * then the features at t, then the ids. */
+void pipeline_fill_row(const pipeline_series *series, size_t t, const float *embedding,
+                       int hidden, float *row);
+
+/* Returns the name of XGBoost column i for a model with `hidden` embedding
+ * columns (0 for the model without CNN features); writes into buffer. */
+const char *pipeline_column_name(int i, int hidden, char *buffer, size_t size);
+
+/* Sets the thread count of OpenBLAS (the CNN's kernels). */
+void pipeline_set_blas_threads(int jobs);
+
+/* Returns the number of online cores, at least 1. */
+int pipeline_default_jobs(void);
+
+#endif

@@ -1,0 +1,147 @@
+/*
+ * Loading: read, validate and hash every input file, in parallel.
+ *
+ * Each worker takes the next file index from a shared counter and writes only
+ * its own slot, so the result is the same whatever the thread count. Error
+ * messages are thread-local, so a worker copies its message into the slot and
+ * the caller reports the first failing file in list order.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ohlcx/error.h"
+#include "pipeline/internal.h"
+#include "util/util.h"
+
+typedef struct load_job {
+    char *const *files;
+    size_t file_count;
+    const char *symbol;
+    const char *timeframe;
+    int bad_rows;
+    pipeline_series *series;
+    int *status;
+    char (*message)[1024];
+    atomic_size_t next;
+} load_job;
+
+
+static int load_one(load_job *job, size_t i)
+{
+    pipeline_series *slot = &job->series[i];
+    ohlcx_read_options options = {job->symbol, job->timeframe, job->bad_rows};
+    int status;
+
+    status = ohlcx_read_candles(job->files[i], &options, &slot->bars, &slot->read);
+    if (status == 0)
+        status = ohlcx_validate_basic(&slot->bars, &slot->validation);
+    if (status == 0)
+        status = ohlcx_sha256_file(job->files[i], slot->sha256);
+    return status;
+}
+
+
+static void *load_worker(void *argument)
+{
+    load_job *job = argument;
+    size_t i;
+
+    while ((i = atomic_fetch_add(&job->next, 1)) < job->file_count) {
+        job->status[i] = load_one(job, i);
+        if (job->status[i] != 0)
+            snprintf(job->message[i], sizeof job->message[i], "%s", ohlcx_last_error());
+    }
+    return NULL;
+}
+
+
+int pipeline_load(char *const *files, size_t file_count, const char *symbol,
+                  const char *timeframe, int bad_rows, int jobs, pipeline_series **out)
+{
+    load_job job = {files, file_count, symbol, timeframe, bad_rows, NULL, NULL, NULL, 0};
+    pthread_t threads[64];
+    int thread_count = jobs < 1 ? 1 : jobs > 64 ? 64 : jobs;
+    int status = 0;
+
+    if ((size_t)thread_count > file_count)
+        thread_count = (int)file_count;
+    job.series = calloc(file_count, sizeof *job.series);
+    job.status = calloc(file_count, sizeof *job.status);
+    job.message = calloc(file_count, sizeof *job.message);
+    if (job.series == NULL || job.status == NULL || job.message == NULL) {
+        status = ohlcx_set_error(OHLCX_ENOMEM, "out of memory loading %zu files", file_count);
+        goto done;
+    }
+    for (size_t i = 0; i < file_count; i++)
+        ohlcx_series_init(&job.series[i].bars);
+
+    /* The calling thread is one of the workers. */
+    int started = 0;
+    for (; started < thread_count - 1; started++)
+        if (pthread_create(&threads[started], NULL, load_worker, &job) != 0)
+            break;
+    load_worker(&job);
+    for (int t = 0; t < started; t++)
+        pthread_join(threads[t], NULL);
+
+    for (size_t i = 0; i < file_count; i++) {
+        if (job.status[i] != 0) {
+            status = ohlcx_set_error(job.status[i], "%s", job.message[i]);
+            break;
+        }
+    }
+
+done:
+    if (status != 0 && job.series != NULL) {
+        pipeline_free_series(job.series, file_count);
+        job.series = NULL;
+    }
+    free(job.status);
+    free(job.message);
+    *out = job.series;
+    return status;
+}
+
+
+void pipeline_free_series(pipeline_series *series, size_t count)
+{
+    if (series == NULL)
+        return;
+    for (size_t i = 0; i < count; i++) {
+        ohlcx_series_free(&series[i].bars);
+        ohlcx_read_report_free(&series[i].read);
+        free(series[i].features);
+    }
+    free(series);
+}
+
+
+void pipeline_log_drops(const pipeline_series *series)
+{
+    const ohlcx_validation *validation = &series->validation;
+    char reasons[512] = "";
+    size_t used = 0;
+
+    for (size_t i = 0; i < series->read.bad_row_count && i < OHLCX_BAD_ROWS_LISTED; i++)
+        ohlcx_log_warn("%s:%zu: skipped row: %s", series->bars.source_path,
+                       series->read.bad_rows[i].line, series->read.bad_rows[i].reason);
+    if (series->read.bad_row_count > OHLCX_BAD_ROWS_LISTED)
+        ohlcx_log_warn("%s: %zu more rows skipped", series->bars.source_path,
+                       series->read.bad_row_count - OHLCX_BAD_ROWS_LISTED);
+
+    for (int reason = 0; reason < OHLCX_DROP_REASON_COUNT; reason++) {
+        if (validation->dropped[reason] == 0 || used >= sizeof reasons)
+            continue;
+        used += (size_t)snprintf(reasons + used, sizeof reasons - used, "%s%s %zu",
+                                 used ? ", " : "", ohlcx_drop_reason_name(reason),
+                                 validation->dropped[reason]);
+    }
+    ohlcx_log_info("%s: %s %s, %zu rows read, %zu unparseable rows skipped, %zu dropped%s%s%s%s",
+                   series->bars.source_path, series->bars.symbol, series->bars.timeframe,
+                   series->read.rows_read, series->read.bad_row_count,
+                   ohlcx_validation_dropped(validation), used ? " (" : "", reasons,
+                   used ? ")" : "", validation->was_unsorted ? ", rows sorted by time" : "");
+}

@@ -1,0 +1,294 @@
+/*
+ * `ohlcx predict`: the up-probability for the latest complete bar of each
+ * input series, from a model bundle written by `ohlcx run`.
+ *
+ * A bar is complete when its close, open time + timeframe, is not after the
+ * reference time (the current time unless the caller gives one), so a bar
+ * still forming at the end of a file is never scored.
+ */
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ohlcx/error.h"
+#include "ohlcx/features.h"
+#include "ohlcx/gbdt.h"
+#include "pipeline/internal.h"
+#include "util/util.h"
+
+typedef struct bundle {
+    cJSON *manifest;
+    int window;
+    int hidden;
+    int global;                 /* one CNN for every series */
+    size_t column_count;
+    cJSON *groups;              /* array of {name, file} */
+    ohlcx_cnn **cnns;           /* loaded on first use, one per group */
+    ohlcx_gbdt *model;
+} bundle;
+
+typedef struct prediction {
+    const pipeline_series *series;
+    int64_t open_time;
+    float prob_up;
+} prediction;
+
+
+static int read_text_file(const char *path, char **out)
+{
+    FILE *file = fopen(path, "rb");
+    long size;
+    char *text;
+
+    if (file == NULL)
+        return ohlcx_set_error(OHLCX_EIO, "cannot open %s: %s", path, strerror(errno));
+    fseek(file, 0, SEEK_END);
+    size = ftell(file);
+    fseek(file, 0, SEEK_SET);
+    text = malloc((size_t)(size > 0 ? size : 0) + 1);
+    if (text == NULL) {
+        fclose(file);
+        return ohlcx_set_error(OHLCX_ENOMEM, "out of memory reading %s", path);
+    }
+    if (size > 0 && fread(text, 1, (size_t)size, file) != (size_t)size) {
+        fclose(file);
+        free(text);
+        return ohlcx_set_error(OHLCX_EIO, "cannot read %s", path);
+    }
+    text[size > 0 ? size : 0] = '\0';
+    fclose(file);
+    *out = text;
+    return 0;
+}
+
+
+static int manifest_int(const cJSON *manifest, const char *key, const char *path, int *out)
+{
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive(manifest, key);
+
+    if (!cJSON_IsNumber(item))
+        return ohlcx_set_error(OHLCX_EFORMAT, "%s: missing number '%s': is this an ohlcx model?",
+                               path, key);
+    *out = item->valueint;
+    return 0;
+}
+
+
+static int bundle_open(const char *model_dir, int jobs, bundle *out)
+{
+    char path[OHLCX_PATH_MAX + 32];
+    const cJSON *columns, *mode;
+    char *text = NULL;
+    int status;
+
+    memset(out, 0, sizeof *out);
+    snprintf(path, sizeof path, "%s/manifest.json", model_dir);
+    status = read_text_file(path, &text);
+    if (status != 0)
+        return status;
+    out->manifest = cJSON_Parse(text);
+    free(text);
+    if (out->manifest == NULL)
+        return ohlcx_set_error(OHLCX_EFORMAT, "%s: invalid JSON", path);
+
+    status = manifest_int(out->manifest, "window", path, &out->window);
+    if (status == 0)
+        status = manifest_int(out->manifest, "embedding_size", path, &out->hidden);
+    if (status != 0)
+        return status;
+    columns = cJSON_GetObjectItemCaseSensitive(out->manifest, "xgboost_columns");
+    mode = cJSON_GetObjectItemCaseSensitive(out->manifest, "cnn_mode");
+    out->groups = cJSON_GetObjectItemCaseSensitive(out->manifest, "cnn_groups");
+    if (!cJSON_IsArray(columns) || !cJSON_IsString(mode) || !cJSON_IsArray(out->groups) ||
+        cJSON_GetArraySize(out->groups) == 0)
+        return ohlcx_set_error(OHLCX_EFORMAT,
+                               "%s: missing xgboost_columns, cnn_mode or cnn_groups", path);
+    out->column_count = (size_t)cJSON_GetArraySize(columns);
+    if (out->column_count != (size_t)out->hidden + OHLCX_FEATURE_COUNT + PIPELINE_ID_COLUMNS)
+        return ohlcx_set_error(OHLCX_EFORMAT,
+                               "%s: %zu xgboost_columns, but this ohlcx builds %d: retrain the "
+                               "model with this version",
+                               path, out->column_count,
+                               out->hidden + OHLCX_FEATURE_COUNT + PIPELINE_ID_COLUMNS);
+    out->global = strcmp(mode->valuestring, "global") == 0;
+    out->cnns = calloc((size_t)cJSON_GetArraySize(out->groups), sizeof *out->cnns);
+    if (out->cnns == NULL)
+        return ohlcx_set_error(OHLCX_ENOMEM, "out of memory loading %s", model_dir);
+
+    snprintf(path, sizeof path, "%s/xgboost.json", model_dir);
+    return ohlcx_gbdt_load(path, out->column_count, jobs, &out->model);
+}
+
+
+static void bundle_close(bundle *b)
+{
+    int groups = b->groups ? cJSON_GetArraySize(b->groups) : 0;
+
+    for (int g = 0; b->cnns != NULL && g < groups; g++)
+        ohlcx_cnn_free(b->cnns[g]);
+    free(b->cnns);
+    ohlcx_gbdt_free(b->model);
+    cJSON_Delete(b->manifest);
+}
+
+
+/* Finds, and loads on first use, the CNN that serves a symbol. */
+static int bundle_cnn(bundle *b, const char *model_dir, const char *symbol, ohlcx_cnn **out)
+{
+    int groups = cJSON_GetArraySize(b->groups);
+
+    for (int g = 0; g < groups; g++) {
+        const cJSON *group = cJSON_GetArrayItem(b->groups, g);
+        const cJSON *name = cJSON_GetObjectItemCaseSensitive(group, "name");
+        const cJSON *file = cJSON_GetObjectItemCaseSensitive(group, "file");
+        char path[OHLCX_PATH_MAX + 64];
+
+        if (!cJSON_IsString(name) || !cJSON_IsString(file))
+            return ohlcx_set_error(OHLCX_EFORMAT, "%s/manifest.json: invalid cnn_groups entry",
+                                   model_dir);
+        if (!b->global && strcmp(name->valuestring, symbol) != 0)
+            continue;
+        if (b->cnns[g] == NULL) {
+            snprintf(path, sizeof path, "%s/%s", model_dir, file->valuestring);
+            int status = ohlcx_cnn_load(path, &b->cnns[g]);
+            if (status != 0)
+                return status;
+        }
+        *out = b->cnns[g];
+        return 0;
+    }
+    return ohlcx_set_error(OHLCX_EINVAL,
+                           "the model in %s has no CNN for symbol %s: it was trained with "
+                           "--cnn per-symbol on other symbols; retrain with --cnn global to "
+                           "serve new symbols",
+                           model_dir, symbol);
+}
+
+
+static int predict_series(bundle *b, const ohlcx_predict_options *options,
+                          pipeline_series *series, prediction *out)
+{
+    const ohlcx_series *bars = &series->bars;
+    int64_t timeframe_us = ohlcx_timeframe_us(bars->timeframe);
+    size_t first = (size_t)(b->window > OHLCX_FEATURE_WARMUP ? b->window : OHLCX_FEATURE_WARMUP);
+    size_t t = bars->n;
+    float *window = NULL, *row = NULL, embedding[256], prob;
+    ohlcx_cnn *cnn = NULL;
+    int status;
+
+    while (t > 0 && bars->open_time[t - 1] + timeframe_us > options->now_us)
+        t--;
+    if (t == 0 || t - 1 < first)
+        return ohlcx_set_error(OHLCX_EDATA,
+                               "%s: %zu complete bars before the reference time, but a "
+                               "prediction needs at least %zu",
+                               bars->source_path, t, first + 1);
+    t--;
+    if (b->hidden > 256)
+        return ohlcx_set_error(OHLCX_EFORMAT, "embedding size %d is above 256", b->hidden);
+
+    status = bundle_cnn(b, options->model_dir, bars->symbol, &cnn);
+    if (status != 0)
+        return status;
+    series->features = malloc(bars->n * OHLCX_FEATURE_COUNT * sizeof(float));
+    window = malloc((size_t)OHLCX_WINDOW_CHANNELS * (size_t)b->window * sizeof *window);
+    row = malloc(b->column_count * sizeof *row);
+    if (series->features == NULL || window == NULL || row == NULL) {
+        status = ohlcx_set_error(OHLCX_ENOMEM, "out of memory scoring %s", bars->source_path);
+        goto done;
+    }
+    status = ohlcx_features_compute(bars, series->features);
+    if (status == 0)
+        status = ohlcx_window_fill(bars, t, b->window, window);
+    if (status == 0)
+        status = ohlcx_cnn_predict(cnn, window, 1, NULL, embedding);
+    if (status != 0)
+        goto done;
+    pipeline_fill_row(series, t, embedding, b->hidden, row);
+    status = ohlcx_gbdt_predict(b->model, row, 1, &prob);
+    out->series = series;
+    out->open_time = bars->open_time[t];
+    out->prob_up = prob;
+
+done:
+    free(window);
+    free(row);
+    return status;
+}
+
+
+static void print_predictions(const prediction *predictions, size_t count, int json)
+{
+    char time_text[20];
+
+    if (json) {
+        cJSON *root = cJSON_CreateObject();
+        cJSON *array = cJSON_AddArrayToObject(root, "predictions");
+        char *text;
+
+        for (size_t i = 0; i < count; i++) {
+            cJSON *item = cJSON_CreateObject();
+            ohlcx_format_datetime(predictions[i].open_time, time_text);
+            cJSON_AddStringToObject(item, "symbol", predictions[i].series->bars.symbol);
+            cJSON_AddStringToObject(item, "timeframe", predictions[i].series->bars.timeframe);
+            cJSON_AddStringToObject(item, "open_time", time_text);
+            cJSON_AddNumberToObject(item, "prob_up", predictions[i].prob_up);
+            cJSON_AddStringToObject(item, "file", predictions[i].series->bars.source_path);
+            cJSON_AddItemToArray(array, item);
+        }
+        text = cJSON_Print(root);
+        if (text != NULL)
+            puts(text);
+        free(text);
+        cJSON_Delete(root);
+        return;
+    }
+    puts("symbol,timeframe,open_time,prob_up");
+    for (size_t i = 0; i < count; i++) {
+        ohlcx_format_datetime(predictions[i].open_time, time_text);
+        printf("%s,%s,%s,%.6f\n", predictions[i].series->bars.symbol,
+               predictions[i].series->bars.timeframe, time_text, predictions[i].prob_up);
+    }
+}
+
+
+int ohlcx_predict(const ohlcx_predict_options *options)
+{
+    int jobs = options->jobs > 0 ? options->jobs : pipeline_default_jobs();
+    pipeline_series *series = NULL;
+    prediction *predictions = NULL;
+    char **files = NULL;
+    size_t file_count = 0;
+    bundle b;
+    int status;
+
+    pipeline_set_blas_threads(jobs);
+    status = bundle_open(options->model_dir, jobs, &b);
+    if (status == 0)
+        status = ohlcx_expand_inputs(options->inputs, options->input_count, &files, &file_count);
+    if (status == 0)
+        status = pipeline_load(files, file_count, NULL, NULL, options->bad_rows, jobs, &series);
+    if (status != 0)
+        goto done;
+    predictions = calloc(file_count, sizeof *predictions);
+    if (predictions == NULL) {
+        status = ohlcx_set_error(OHLCX_ENOMEM, "out of memory for %zu predictions", file_count);
+        goto done;
+    }
+    for (size_t i = 0; i < file_count && status == 0; i++) {
+        if (series[i].read.bad_row_count > 0 || ohlcx_validation_dropped(&series[i].validation) > 0)
+            pipeline_log_drops(&series[i]);
+        status = predict_series(&b, options, &series[i], &predictions[i]);
+    }
+    if (status == 0)
+        print_predictions(predictions, file_count, options->json);
+
+done:
+    free(predictions);
+    pipeline_free_series(series, file_count);
+    ohlcx_free_strings(files, file_count);
+    bundle_close(&b);
+    return status;
+}

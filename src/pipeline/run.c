@@ -1,0 +1,627 @@
+/*
+ * `ohlcx run`: the training pipeline from candle files to a model bundle.
+ *
+ * Stages run in order and each records its wall time:
+ *   load      read, validate and hash the input files
+ *   features  indicators, splits and labels of every series
+ *   cnn_train one CNN per group (a symbol, or every series) on cnn_train
+ *   embed     CNN embeddings and probabilities of the later parts
+ *   xgb_train the combined model and the baseline without CNN features
+ *   predict   test-part predictions and metrics
+ * NOTE: windows of a group's training parts are held in memory at once
+ * (5 x window floats a sample), so memory grows with the sample count.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ohlcx/error.h"
+#include "ohlcx/features.h"
+#include "ohlcx/gbdt.h"
+#include "ohlcx/synth.h"
+#include "pipeline/run_state.h"
+#include "util/util.h"
+
+#define EMBED_CHUNK 2048
+
+
+void ohlcx_run_options_default(ohlcx_run_options *options)
+{
+    memset(options, 0, sizeof *options);
+    options->out_dir = "ohlcx-run";
+    options->cnn_mode = OHLCX_CNN_PER_SYMBOL;
+    options->window = 64;
+    options->horizon = 1;
+    options->seed = 42;
+    options->jobs = 0;
+    options->epochs = 20;
+    options->patience = 3;
+    options->batch_size = 256;
+    options->bad_rows = OHLCX_BAD_ROWS_FAIL;
+}
+
+
+static int check_options(const ohlcx_run_options *options)
+{
+    if (options->window < 8 || options->window > 1024)
+        return ohlcx_set_error(OHLCX_EINVAL, "invalid --window %d: use 8 to 1024 bars",
+                               options->window);
+    if (options->horizon < 1 || options->horizon > 1000)
+        return ohlcx_set_error(OHLCX_EINVAL, "invalid --horizon %d: use 1 to 1000 bars",
+                               options->horizon);
+    if (options->epochs < 1 || options->epochs > 256)
+        return ohlcx_set_error(OHLCX_EINVAL, "invalid --epochs %d: use 1 to 256",
+                               options->epochs);
+    if (options->patience < 1)
+        return ohlcx_set_error(OHLCX_EINVAL, "invalid --patience %d: use 1 or more",
+                               options->patience);
+    if (options->batch_size < 1 || options->batch_size > 65536)
+        return ohlcx_set_error(OHLCX_EINVAL, "invalid --batch %d: use 1 to 65536",
+                               options->batch_size);
+    if (options->cnn_mode != OHLCX_CNN_PER_SYMBOL && options->cnn_mode != OHLCX_CNN_GLOBAL)
+        return ohlcx_set_error(OHLCX_EINVAL, "invalid CNN mode %d", options->cnn_mode);
+    return 0;
+}
+
+
+/* Writes the demo universe under out_dir/demo-data and returns that folder. */
+static int write_demo_universe(const char *out_dir, char *folder, size_t size)
+{
+    static const char *symbols[] = {"BTCUSDT", "ETHUSDT", "LTCUSDT", "GOOG", "PSNY", "VT"};
+    static const char *timeframes[] = {"15m", "1h", "4h", "1d"};
+    ohlcx_synth_options synth;
+    int status;
+
+    snprintf(folder, size, "%s/demo-data", out_dir);
+    status = ohlcx_make_dirs(folder);
+    if (status != 0)
+        return status;
+    ohlcx_synth_options_default(&synth);
+    ohlcx_log_info("no --data given: writing the demo universe to %s", folder);
+    for (size_t s = 0; s < sizeof symbols / sizeof *symbols; s++) {
+        for (size_t t = 0; t < sizeof timeframes / sizeof *timeframes; t++) {
+            char path[OHLCX_PATH_MAX + 64];
+            ohlcx_series series;
+
+            ohlcx_series_init(&series);
+            snprintf(path, sizeof path, "%s/%s-%s.csv", folder, symbols[s], timeframes[t]);
+            status = ohlcx_synth_series(symbols[s], timeframes[t], &synth, &series);
+            if (status == 0)
+                status = ohlcx_write_binance_csv(&series, path);
+            ohlcx_series_free(&series);
+            if (status != 0)
+                return status;
+        }
+    }
+    return 0;
+}
+
+
+static int stage_load(run_state *state)
+{
+    const ohlcx_run_options *options = state->options;
+    const char *demo_inputs[1];
+    const char *const *inputs = options->inputs;
+    size_t input_count = options->input_count;
+    char demo_folder[OHLCX_PATH_MAX];
+    int status;
+
+    if (input_count == 0) {
+        status = write_demo_universe(options->out_dir, demo_folder, sizeof demo_folder);
+        if (status != 0)
+            return status;
+        demo_inputs[0] = demo_folder;
+        inputs = demo_inputs;
+        input_count = 1;
+    }
+    status = ohlcx_expand_inputs(inputs, input_count, &state->files, &state->file_count);
+    if (status != 0)
+        return status;
+    if ((options->symbol || options->timeframe) && state->file_count != 1)
+        return ohlcx_set_error(OHLCX_EINVAL,
+                               "--symbol and --timeframe apply to one input file, but %zu "
+                               "files were given: name the files SYMBOL-TIMEFRAME.csv instead",
+                               state->file_count);
+
+    ohlcx_log_info("loading %zu files on %d threads", state->file_count, state->jobs);
+    status = pipeline_load(state->files, state->file_count, options->symbol, options->timeframe,
+                           options->bad_rows, state->jobs, &state->series);
+    if (status != 0)
+        return status;
+    state->series_count = state->file_count;
+    for (size_t i = 0; i < state->series_count; i++) {
+        pipeline_log_drops(&state->series[i]);
+        state->rows_read += state->series[i].read.rows_read;
+        state->bad_rows += state->series[i].read.bad_row_count;
+        state->rows_dropped += ohlcx_validation_dropped(&state->series[i].validation);
+    }
+    return 0;
+}
+
+
+/* Returns the group of a series, adding a group for a new symbol. */
+static int assign_group(run_state *state, const pipeline_series *series)
+{
+    const char *name = state->options->cnn_mode == OHLCX_CNN_GLOBAL ? "global"
+                                                                    : series->bars.symbol;
+
+    for (int g = 0; g < state->group_count; g++)
+        if (strcmp(state->groups[g].name, name) == 0)
+            return g;
+    snprintf(state->groups[state->group_count].name, sizeof state->groups[0].name, "%s", name);
+    return state->group_count++;
+}
+
+
+static int add_samples(run_state *state, uint32_t s)
+{
+    const pipeline_series *series = &state->series[s];
+
+    for (int part = 0; part < OHLCX_PART_COUNT; part++) {
+        size_t begin = series->split.begin[part], end = series->split.end[part];
+        size_t needed = state->sample_count[part] + (end - begin);
+        pipeline_sample *grown = realloc(state->samples[part], needed * sizeof *grown);
+        uint8_t *grown_labels = realloc(state->labels[part], needed);
+
+        if (grown == NULL || grown_labels == NULL) {
+            if (grown != NULL)
+                state->samples[part] = grown;
+            if (grown_labels != NULL)
+                state->labels[part] = grown_labels;
+            return ohlcx_set_error(OHLCX_ENOMEM, "out of memory listing samples");
+        }
+        state->samples[part] = grown;
+        state->labels[part] = grown_labels;
+        for (size_t t = begin; t < end; t++) {
+            size_t row = state->sample_count[part]++;
+            grown[row] = (pipeline_sample){s, (uint32_t)t};
+            grown_labels[row] = (uint8_t)ohlcx_label(&series->bars, t, state->options->horizon);
+        }
+    }
+    return 0;
+}
+
+
+static int stage_features(run_state *state)
+{
+    ohlcx_split_options split_options;
+    int status = 0;
+
+    ohlcx_split_options_default(&split_options);
+    split_options.window = state->options->window;
+    split_options.horizon = state->options->horizon;
+
+    state->groups = calloc(state->series_count, sizeof *state->groups);
+    if (state->groups == NULL)
+        return ohlcx_set_error(OHLCX_ENOMEM, "out of memory grouping series");
+
+    for (size_t s = 0; s < state->series_count && status == 0; s++) {
+        pipeline_series *series = &state->series[s];
+
+        if (ohlcx_split_series(series->bars.n, &split_options, &series->split) != 0) {
+            ohlcx_log_warn("%s: skipped, too short to train on: %s", series->bars.source_path,
+                           ohlcx_last_error());
+            state->skipped_series++;
+            continue;
+        }
+        series->features = malloc(series->bars.n * OHLCX_FEATURE_COUNT * sizeof(float));
+        if (series->features == NULL)
+            return ohlcx_set_error(OHLCX_ENOMEM, "out of memory computing features of %s",
+                                   series->bars.source_path);
+        status = ohlcx_features_compute(&series->bars, series->features);
+        if (status == 0) {
+            series->usable = 1;
+            series->group = assign_group(state, series);
+            status = add_samples(state, (uint32_t)s);
+        }
+    }
+    if (status != 0)
+        return status;
+    if (state->group_count == 0)
+        return ohlcx_set_error(OHLCX_EDATA,
+                               "no input series is long enough to train on: each needs at "
+                               "least a few hundred bars with --window %d",
+                               state->options->window);
+    for (int part = 0; part < OHLCX_PART_COUNT; part++)
+        state->total_samples += state->sample_count[part];
+    ohlcx_log_info("%zu samples: cnn_train %zu, xgb_train %zu, validation %zu, test %zu",
+                   state->total_samples, state->sample_count[OHLCX_PART_CNN_TRAIN],
+                   state->sample_count[OHLCX_PART_XGB_TRAIN],
+                   state->sample_count[OHLCX_PART_VALIDATION],
+                   state->sample_count[OHLCX_PART_TEST]);
+    return 0;
+}
+
+
+/* Gathers the windows and labels of one group's samples in a part. */
+static int gather_windows(const run_state *state, int group, int part, float **x_out,
+                          float **y_out, size_t *count_out)
+{
+    size_t window_floats = (size_t)OHLCX_WINDOW_CHANNELS * (size_t)state->options->window;
+    size_t count = 0;
+    float *x, *y;
+
+    for (size_t row = 0; row < state->sample_count[part]; row++)
+        count += state->series[state->samples[part][row].series].group == group;
+    x = malloc((count ? count : 1) * window_floats * sizeof *x);
+    y = malloc((count ? count : 1) * sizeof *y);
+    if (x == NULL || y == NULL) {
+        free(x);
+        free(y);
+        return ohlcx_set_error(OHLCX_ENOMEM, "out of memory holding %zu windows", count);
+    }
+    count = 0;
+    for (size_t row = 0; row < state->sample_count[part]; row++) {
+        const pipeline_sample *sample = &state->samples[part][row];
+        const pipeline_series *series = &state->series[sample->series];
+
+        if (series->group != group)
+            continue;
+        ohlcx_window_fill(&series->bars, sample->t, state->options->window,
+                          x + count * window_floats);
+        y[count++] = state->labels[part][row];
+    }
+    *x_out = x;
+    *y_out = y;
+    *count_out = count;
+    return 0;
+}
+
+
+/* Computes embeddings and probabilities of one group's rows in a part. */
+static int embed_part(run_state *state, const ohlcx_cnn *cnn, int group, int part, float *x,
+                      float *prob, float *embedding)
+{
+    size_t window_floats = (size_t)OHLCX_WINDOW_CHANNELS * (size_t)state->options->window;
+    size_t rows[EMBED_CHUNK];
+    size_t filled = 0;
+    int hidden = state->hidden;
+
+    for (size_t row = 0; row <= state->sample_count[part]; row++) {
+        int at_end = row == state->sample_count[part];
+
+        if (!at_end) {
+            const pipeline_sample *sample = &state->samples[part][row];
+            const pipeline_series *series = &state->series[sample->series];
+
+            if (series->group != group)
+                continue;
+            ohlcx_window_fill(&series->bars, sample->t, state->options->window,
+                              x + filled * window_floats);
+            rows[filled++] = row;
+        }
+        if (filled == EMBED_CHUNK || (at_end && filled > 0)) {
+            int status = ohlcx_cnn_predict(cnn, x, filled, prob, embedding);
+            if (status != 0)
+                return status;
+            for (size_t i = 0; i < filled; i++) {
+                state->cnn_prob[part][rows[i]] = prob[i];
+                memcpy(state->embedding[part] + rows[i] * (size_t)hidden,
+                       embedding + i * (size_t)hidden, (size_t)hidden * sizeof(float));
+            }
+            filled = 0;
+        }
+    }
+    return 0;
+}
+
+
+static int train_group(run_state *state, int group, double *embed_seconds)
+{
+    const ohlcx_run_options *options = state->options;
+    ohlcx_cnn_config config;
+    ohlcx_cnn_train_options train_options;
+    ohlcx_cnn *cnn = NULL;
+    float *x_train = NULL, *y_train = NULL, *x_val = NULL, *y_val = NULL;
+    float *chunk_x = NULL, *chunk_prob = NULL, *chunk_embedding = NULL;
+    size_t n_train = 0, n_val = 0;
+    char hash[65], path[OHLCX_PATH_MAX + 64];
+    int status;
+
+    status = gather_windows(state, group, OHLCX_PART_CNN_TRAIN, &x_train, &y_train, &n_train);
+    if (status == 0)
+        status = gather_windows(state, group, OHLCX_PART_VALIDATION, &x_val, &y_val, &n_val);
+    if (status != 0)
+        goto done;
+
+    ohlcx_cnn_config_default(&config);
+    config.window = options->window;
+    ohlcx_cnn_train_options_default(&train_options);
+    train_options.batch_size = options->batch_size;
+    train_options.max_epochs = options->epochs;
+    train_options.patience = options->patience;
+    /* Each group draws from its own stream, so adding a symbol leaves the
+     * other groups' networks unchanged. */
+    ohlcx_sha256_hex(state->groups[group].name, strlen(state->groups[group].name), hash);
+    train_options.seed = options->seed ^ strtoull(hash + 48, NULL, 16);
+    train_options.verbose = 1;
+
+    ohlcx_log_info("cnn %s: training on %zu windows, validating on %zu",
+                   state->groups[group].name, n_train, n_val);
+    cnn = ohlcx_cnn_create(&config, train_options.seed);
+    if (cnn == NULL) {
+        status = OHLCX_ENOMEM;
+        goto done;
+    }
+    status = ohlcx_cnn_train(cnn, x_train, y_train, n_train, x_val, y_val, n_val, &train_options,
+                             &state->groups[group].history);
+    if (status != 0)
+        goto done;
+
+    double started = ohlcx_now_seconds();
+    size_t window_floats = (size_t)OHLCX_WINDOW_CHANNELS * (size_t)options->window;
+    chunk_x = malloc(EMBED_CHUNK * window_floats * sizeof *chunk_x);
+    chunk_prob = malloc(EMBED_CHUNK * sizeof *chunk_prob);
+    chunk_embedding = malloc(EMBED_CHUNK * (size_t)state->hidden * sizeof *chunk_embedding);
+    if (chunk_x == NULL || chunk_prob == NULL || chunk_embedding == NULL) {
+        status = ohlcx_set_error(OHLCX_ENOMEM, "out of memory computing embeddings");
+        goto done;
+    }
+    for (int part = OHLCX_PART_XGB_TRAIN; part < OHLCX_PART_COUNT && status == 0; part++)
+        status = embed_part(state, cnn, group, part, chunk_x, chunk_prob, chunk_embedding);
+    *embed_seconds += ohlcx_now_seconds() - started;
+    if (status != 0)
+        goto done;
+
+    snprintf(state->groups[group].file, sizeof state->groups[group].file, "cnn-%03d.bin", group);
+    snprintf(path, sizeof path, "%s/model/%s", options->out_dir, state->groups[group].file);
+    status = ohlcx_cnn_save(cnn, path);
+
+done:
+    ohlcx_cnn_free(cnn);
+    free(x_train);
+    free(y_train);
+    free(x_val);
+    free(y_val);
+    free(chunk_x);
+    free(chunk_prob);
+    free(chunk_embedding);
+    return status;
+}
+
+
+static int stage_cnn(run_state *state)
+{
+    ohlcx_cnn_config config;
+    ohlcx_progress progress;
+    double started = ohlcx_now_seconds(), embed_seconds = 0;
+    int status = 0;
+
+    ohlcx_cnn_config_default(&config);
+    state->hidden = config.hidden;
+    for (int part = OHLCX_PART_XGB_TRAIN; part < OHLCX_PART_COUNT; part++) {
+        size_t rows = state->sample_count[part] ? state->sample_count[part] : 1;
+        state->cnn_prob[part] = malloc(rows * sizeof(float));
+        state->embedding[part] = malloc(rows * (size_t)state->hidden * sizeof(float));
+        if (state->cnn_prob[part] == NULL || state->embedding[part] == NULL)
+            return ohlcx_set_error(OHLCX_ENOMEM, "out of memory holding embeddings");
+    }
+
+    ohlcx_progress_start(&progress, "cnn");
+    for (int g = 0; g < state->group_count && status == 0; g++) {
+        ohlcx_progress_update(&progress, g, state->group_count);
+        status = train_group(state, g, &embed_seconds);
+    }
+    ohlcx_progress_finish(&progress);
+    state->timings[TIMING_CNN_TRAIN] = ohlcx_now_seconds() - started - embed_seconds;
+    state->timings[TIMING_EMBED] = embed_seconds;
+    return status;
+}
+
+
+/* Builds the XGBoost matrix of a part; hidden 0 leaves out the embedding. */
+static float *build_matrix(const run_state *state, int part, int hidden)
+{
+    size_t columns = (size_t)hidden + OHLCX_FEATURE_COUNT + PIPELINE_ID_COLUMNS;
+    size_t rows = state->sample_count[part];
+    float *matrix = malloc((rows ? rows : 1) * columns * sizeof *matrix);
+
+    if (matrix == NULL) {
+        ohlcx_set_error(OHLCX_ENOMEM, "out of memory building a %zu x %zu feature matrix", rows,
+                        columns);
+        return NULL;
+    }
+    for (size_t row = 0; row < rows; row++) {
+        const pipeline_sample *sample = &state->samples[part][row];
+        const float *embedding = hidden ? state->embedding[part] + row * (size_t)hidden : NULL;
+
+        pipeline_fill_row(&state->series[sample->series], sample->t, embedding, hidden,
+                          matrix + row * columns);
+    }
+    return matrix;
+}
+
+
+static float *labels_as_floats(const run_state *state, int part)
+{
+    size_t rows = state->sample_count[part];
+    float *labels = malloc((rows ? rows : 1) * sizeof *labels);
+
+    if (labels == NULL) {
+        ohlcx_set_error(OHLCX_ENOMEM, "out of memory copying labels");
+        return NULL;
+    }
+    for (size_t row = 0; row < rows; row++)
+        labels[row] = state->labels[part][row];
+    return labels;
+}
+
+
+/* Trains one XGBoost model on xgb_train with early stopping on validation and
+ * predicts the test part into prob. */
+static int train_and_test_gbdt(run_state *state, int hidden, ohlcx_gbdt **model_out,
+                               float *prob, double *train_seconds, double *predict_seconds)
+{
+    ohlcx_gbdt_options options;
+    float *x_train = build_matrix(state, OHLCX_PART_XGB_TRAIN, hidden);
+    float *x_val = build_matrix(state, OHLCX_PART_VALIDATION, hidden);
+    float *x_test = build_matrix(state, OHLCX_PART_TEST, hidden);
+    float *y_train = labels_as_floats(state, OHLCX_PART_XGB_TRAIN);
+    float *y_val = labels_as_floats(state, OHLCX_PART_VALIDATION);
+    size_t columns = (size_t)hidden + OHLCX_FEATURE_COUNT + PIPELINE_ID_COLUMNS;
+    double started = ohlcx_now_seconds();
+    int status = OHLCX_ENOMEM;
+
+    if (x_train == NULL || x_val == NULL || x_test == NULL || y_train == NULL || y_val == NULL)
+        goto done;
+    ohlcx_gbdt_options_default(&options);
+    options.threads = state->jobs;
+    options.seed = state->options->seed;
+    status = ohlcx_gbdt_train(x_train, y_train, state->sample_count[OHLCX_PART_XGB_TRAIN], x_val,
+                              y_val, state->sample_count[OHLCX_PART_VALIDATION], columns,
+                              &options, model_out);
+    *train_seconds += ohlcx_now_seconds() - started;
+    if (status != 0)
+        goto done;
+
+    started = ohlcx_now_seconds();
+    status = ohlcx_gbdt_predict(*model_out, x_test, state->sample_count[OHLCX_PART_TEST], prob);
+    *predict_seconds += ohlcx_now_seconds() - started;
+
+done:
+    free(x_train);
+    free(x_val);
+    free(x_test);
+    free(y_train);
+    free(y_val);
+    return status;
+}
+
+
+static int stage_gbdt(run_state *state)
+{
+    size_t n_test = state->sample_count[OHLCX_PART_TEST];
+    size_t n_fit = state->sample_count[OHLCX_PART_XGB_TRAIN];
+    ohlcx_gbdt *baseline = NULL;
+    char path[OHLCX_PATH_MAX + 64];
+    size_t ups = 0;
+    int status;
+
+    for (int model = 0; model < MODEL_COUNT; model++) {
+        state->test_prob[model] = malloc((n_test ? n_test : 1) * sizeof(float));
+        if (state->test_prob[model] == NULL)
+            return ohlcx_set_error(OHLCX_ENOMEM, "out of memory holding predictions");
+    }
+
+    ohlcx_log_info("xgboost: training the combined model on %zu rows", n_fit);
+    status = train_and_test_gbdt(state, state->hidden, &state->model,
+                                 state->test_prob[MODEL_COMBINED], &state->timings[TIMING_XGB_TRAIN],
+                                 &state->timings[TIMING_PREDICT]);
+    if (status != 0)
+        return status;
+    snprintf(path, sizeof path, "%s/model/xgboost.json", state->options->out_dir);
+    status = ohlcx_gbdt_save(state->model, path);
+    if (status != 0)
+        return status;
+
+    ohlcx_log_info("xgboost: training the baseline without CNN features");
+    status = train_and_test_gbdt(state, 0, &baseline, state->test_prob[MODEL_WITHOUT_CNN],
+                                 &state->timings[TIMING_XGB_TRAIN], &state->timings[TIMING_PREDICT]);
+    if (status == 0)
+        state->baseline_rounds = ohlcx_gbdt_rounds(baseline);
+    ohlcx_gbdt_free(baseline);
+    if (status != 0)
+        return status;
+
+    /* The majority baseline predicts the training rows' up rate for every row. */
+    for (size_t row = 0; row < n_fit; row++)
+        ups += state->labels[OHLCX_PART_XGB_TRAIN][row];
+    state->majority_rate = n_fit ? (double)ups / (double)n_fit : 0.5;
+    for (size_t row = 0; row < n_test; row++) {
+        state->test_prob[MODEL_MAJORITY][row] = (float)state->majority_rate;
+        state->test_prob[MODEL_CNN_ONLY][row] = state->cnn_prob[OHLCX_PART_TEST][row];
+    }
+    return 0;
+}
+
+
+static int stage_evaluate(run_state *state)
+{
+    const uint8_t *labels = state->labels[OHLCX_PART_TEST];
+    size_t n_test = state->sample_count[OHLCX_PART_TEST];
+    double started = ohlcx_now_seconds();
+    int status = 0;
+
+    for (int model = 0; model < MODEL_COUNT && status == 0; model++)
+        status = ohlcx_metrics_compute(state->test_prob[model], labels, n_test,
+                                       &state->test_metrics[model]);
+
+    /* Test rows of a series are contiguous, in series order. */
+    state->series_metrics = calloc(state->series_count, sizeof *state->series_metrics);
+    if (state->series_metrics == NULL)
+        return ohlcx_set_error(OHLCX_ENOMEM, "out of memory for per-series metrics");
+    for (size_t row = 0; row < n_test && status == 0;) {
+        uint32_t s = state->samples[OHLCX_PART_TEST][row].series;
+        size_t end = row;
+
+        while (end < n_test && state->samples[OHLCX_PART_TEST][end].series == s)
+            end++;
+        status = ohlcx_metrics_compute(state->test_prob[MODEL_COMBINED] + row, labels + row,
+                                       end - row, &state->series_metrics[s]);
+        row = end;
+    }
+    state->timings[TIMING_PREDICT] += ohlcx_now_seconds() - started;
+    return status;
+}
+
+
+static void run_state_free(run_state *state)
+{
+    pipeline_free_series(state->series, state->series_count);
+    ohlcx_free_strings(state->files, state->file_count);
+    for (int part = 0; part < OHLCX_PART_COUNT; part++) {
+        free(state->samples[part]);
+        free(state->labels[part]);
+        free(state->embedding[part]);
+        free(state->cnn_prob[part]);
+    }
+    for (int model = 0; model < MODEL_COUNT; model++)
+        free(state->test_prob[model]);
+    free(state->groups);
+    free(state->series_metrics);
+    ohlcx_gbdt_free(state->model);
+}
+
+
+int ohlcx_run(const ohlcx_run_options *options)
+{
+    run_state state;
+    char model_dir[OHLCX_PATH_MAX + 16];
+    double started = ohlcx_now_seconds(), stage_started;
+    int status;
+
+    memset(&state, 0, sizeof state);
+    state.options = options;
+    state.jobs = options->jobs > 0 ? options->jobs : pipeline_default_jobs();
+    status = check_options(options);
+    if (status != 0)
+        return status;
+    snprintf(model_dir, sizeof model_dir, "%s/model", options->out_dir);
+    status = ohlcx_make_dirs(model_dir);
+    if (status != 0)
+        return status;
+    pipeline_set_blas_threads(state.jobs);
+
+    stage_started = ohlcx_now_seconds();
+    status = stage_load(&state);
+    state.timings[TIMING_LOAD] = ohlcx_now_seconds() - stage_started;
+    if (status == 0) {
+        stage_started = ohlcx_now_seconds();
+        status = stage_features(&state);
+        state.timings[TIMING_FEATURES] = ohlcx_now_seconds() - stage_started;
+    }
+    if (status == 0)
+        status = stage_cnn(&state);
+    if (status == 0)
+        status = stage_gbdt(&state);
+    if (status == 0)
+        status = stage_evaluate(&state);
+    state.timings[TIMING_TOTAL] = ohlcx_now_seconds() - started;
+    if (status == 0)
+        status = run_write_outputs(&state);
+    if (status == 0)
+        run_print_table(&state);
+    run_state_free(&state);
+    return status;
+}

@@ -1,0 +1,77 @@
+/*
+ * State of one `ohlcx run`, shared by its stages (run.c) and its outputs
+ * (output.c).
+ */
+#ifndef OHLCX_RUN_STATE_H
+#define OHLCX_RUN_STATE_H
+
+#include "ohlcx/gbdt.h"
+#include "pipeline/internal.h"
+
+enum run_timing {
+    TIMING_LOAD = 0,
+    TIMING_FEATURES,
+    TIMING_CNN_TRAIN,
+    TIMING_EMBED,
+    TIMING_XGB_TRAIN,
+    TIMING_PREDICT,
+    TIMING_TOTAL,
+    TIMING_COUNT
+};
+
+/* The model and its baselines, all tested on the same rows. */
+enum run_model {
+    MODEL_COMBINED = 0, /* XGBoost on CNN embeddings, features and ids */
+    MODEL_MAJORITY,
+    MODEL_WITHOUT_CNN,
+    MODEL_CNN_ONLY,
+    MODEL_COUNT
+};
+
+/* One CNN and the series it serves. */
+typedef struct run_group {
+    char name[OHLCX_SYMBOL_MAX]; /* the symbol, or "global" */
+    char file[32];               /* weights file in the bundle */
+    ohlcx_cnn_history history;
+} run_group;
+
+typedef struct run_state {
+    const ohlcx_run_options *options;
+    int jobs;
+
+    char **files;
+    size_t file_count;
+    pipeline_series *series; /* one per file, in file order */
+    size_t series_count;
+    size_t skipped_series;   /* too short for every part */
+    size_t rows_read, rows_dropped, bad_rows;
+
+    run_group *groups;
+    int group_count;
+    int hidden; /* embedding size */
+
+    /* Samples, labels, CNN outputs of every part, in series order. */
+    pipeline_sample *samples[OHLCX_PART_COUNT];
+    uint8_t *labels[OHLCX_PART_COUNT];
+    size_t sample_count[OHLCX_PART_COUNT];
+    size_t total_samples;
+    float *embedding[OHLCX_PART_COUNT]; /* rows x hidden, from xgb_train on */
+    float *cnn_prob[OHLCX_PART_COUNT];
+
+    ohlcx_gbdt *model;
+    int baseline_rounds;
+    double majority_rate;
+    float *test_prob[MODEL_COUNT];
+    ohlcx_metrics test_metrics[MODEL_COUNT];
+    ohlcx_metrics *series_metrics; /* per series, combined model */
+
+    double timings[TIMING_COUNT];
+} run_state;
+
+/* Writes metrics.json and model/manifest.json under the run folder. */
+int run_write_outputs(const run_state *state);
+
+/* Prints the metrics table to stdout. */
+void run_print_table(const run_state *state);
+
+#endif

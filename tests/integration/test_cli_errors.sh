@@ -1,0 +1,55 @@
+# Bad input gives one line on stderr naming the file, line and column, exit
+# status 2, and no crash. Each case is a file a user could plausibly pass.
+. "$(dirname "$0")/lib.sh"
+
+# expect_error NAME PATTERN ARGS...: runs ohlcx ARGS, expects exit 2, one
+# stderr line, and PATTERN (an extended regex) in it.
+expect_error() {
+    name=$1 pattern=$2
+    shift 2
+    status=0
+    "$OHLCX" "$@" >"$work/out" 2>"$work/err" || status=$?
+    [ "$status" -eq 2 ] || fail "$name: exit status $status, expected 2 ($(cat "$work/err"))"
+    lines=$(wc -l <"$work/err")
+    [ "$lines" -eq 1 ] || fail "$name: $lines lines on stderr, expected 1: $(cat "$work/err")"
+    grep -Eq "$pattern" "$work/err" || fail "$name: stderr '$(cat "$work/err")' lacks /$pattern/"
+}
+
+header='open_time,open,high,low,close,volume,close_time,quote_volume,count,taker_buy_volume,taker_buy_quote_volume,ignore'
+
+expect_error "missing file" "missing-BTCUSDT-1h\.csv.*(No such file|cannot open)" \
+    run --out "$work/run" --data "$work/missing-BTCUSDT-1h.csv"
+
+: >"$work/EMPTY-1h.csv"
+expect_error "empty file" "EMPTY-1h\.csv.*empty" run --out "$work/run" --data "$work/EMPTY-1h.csv"
+
+printf 'when,what,how much\n2024-01-01,a,1\n' >"$work/ODD-1h.csv"
+expect_error "unknown format" "ODD-1h\.csv.*(when|what)" run --out "$work/run" --data "$work/ODD-1h.csv"
+
+{
+    echo "$header"
+    echo '1704067200000,42000.0,42100.0,41900.0,42050.0,10.5,1704070799999,441525.0,100,5.0,210000.0,0'
+    printf '1704070800000,42050.0,421'
+} >"$work/TRUNC-1h.csv"
+expect_error "truncated last line" "TRUNC-1h\.csv:3" run --out "$work/run" --data "$work/TRUNC-1h.csv"
+
+{
+    echo "$header"
+    echo '1704067200000,42000.0,42100.0,41900.0,42050.0,10.5,1704070799999,441525.0,100,5.0,210000.0,0'
+    echo '1704070800000,42050.0,abc,41900.0,42010.0,11.5,1704074399999,483115.0,120,6.0,252060.0,0'
+} >"$work/TEXT-1h.csv"
+expect_error "text in a price column" "TEXT-1h\.csv:3:3.*abc" run --out "$work/run" --data "$work/TEXT-1h.csv"
+
+expect_error "unknown option" "unrecognized|invalid" run --no-such-option
+expect_error "invalid window" "--window" run --window 3
+expect_error "invalid cnn mode" "--cnn" run --cnn sometimes
+expect_error "predict without model" "--model" predict "$work/TEXT-1h.csv"
+expect_error "predict missing bundle" "manifest\.json" predict --model "$work/nowhere" "$work/TEXT-1h.csv"
+expect_error "unknown command" "unknown command" fly
+
+for command in run predict synth; do
+    "$OHLCX" "$command" --help >"$work/help" || fail "$command --help exited non-zero"
+    grep -q "usage: ohlcx $command" "$work/help" || fail "$command --help lacks its usage line"
+done
+"$OHLCX" --help | grep -q "commands:" || fail "ohlcx --help lacks the command list"
+echo "cli errors: all cases passed"

@@ -1,0 +1,47 @@
+# The model bundle: manifest contents, and `ohlcx predict` scoring the latest
+# complete bar of each series as CSV and JSON.
+. "$(dirname "$0")/lib.sh"
+
+"$OHLCX" synth --out "$work/data" --symbols ETHUSDT,VT --timeframes 1h --months 3 \
+    2>/dev/null || fail "synth failed"
+"$OHLCX" run --data "$work/data" --out "$work/run" --epochs 2 --jobs 2 \
+    >"$work/run.log" 2>&1 || fail "run failed: $(tail -3 "$work/run.log")"
+
+manifest="$work/run/model/manifest.json"
+[ "$(json_get "$manifest" '.window')" = 64 ] || fail "manifest window is not 64"
+[ "$(json_get "$manifest" '.horizon')" = 1 ] || fail "manifest horizon is not 1"
+[ "$(json_get "$manifest" '.seed')" = 42 ] || fail "manifest seed is not 42"
+[ "$(json_get "$manifest" '.xgboost_columns | length')" = 45 ] || fail "expected 32 + 11 + 2 columns"
+[ "$(json_get "$manifest" '.xgboost_columns[32]')" = ret_1 ] || fail "column 32 is not ret_1"
+expected_hash=$(sha256sum "$work/data/ETHUSDT-1h.csv" | cut -d' ' -f1)
+hash=$(json_get "$manifest" '.series[] | select(.symbol == "ETHUSDT") | .sha256')
+[ "$hash" = "$expected_hash" ] || fail "manifest hash $hash, expected $expected_hash"
+[ -s "$work/run/model/xgboost.json" ] || fail "xgboost.json missing"
+jq -e '.learner' "$work/run/model/xgboost.json" >/dev/null || fail "xgboost.json lacks a learner"
+
+# The synthetic series start 2024-01-01 and run 3 months, so the last 1h bar
+# opens 2024-03-31 23:00. With --now 2024-03-31 23:30 that bar is still open
+# and the latest complete one opens at 22:00.
+"$OHLCX" predict --model "$work/run/model" --now "2024-03-31 23:30" "$work/data" \
+    >"$work/predict.csv" 2>"$work/predict.err" || fail "predict failed: $(cat "$work/predict.err")"
+[ "$(head -1 "$work/predict.csv")" = "symbol,timeframe,open_time,prob_up" ] || fail "bad CSV header"
+[ "$(wc -l <"$work/predict.csv")" -eq 3 ] || fail "expected 2 predictions: $(cat "$work/predict.csv")"
+grep -q '^ETHUSDT,1h,2024-03-31 22:00:00,0\.[0-9]*$' "$work/predict.csv" ||
+    fail "no ETHUSDT prediction for 22:00: $(cat "$work/predict.csv")"
+
+"$OHLCX" predict --model "$work/run/model" --json --now "2024-04-02" "$work/data/VT-1h.csv" \
+    >"$work/predict.json" || fail "predict --json failed"
+prob=$(json_get "$work/predict.json" '.predictions[0].prob_up')
+check_between "VT prob_up" "$prob" 0 1
+# VT trades 14:30-21:00 UTC, so its last bar of March opens at 20:30 on Friday
+# 2024-03-29.
+[ "$(json_get "$work/predict.json" '.predictions[0].open_time')" = "2024-03-29 20:30:00" ] ||
+    fail "VT latest bar: $(cat "$work/predict.json")"
+
+# A per-symbol bundle has no CNN for a symbol it never saw.
+"$OHLCX" synth --out "$work/other" --symbols SOLUSDT --timeframes 1h --months 3 2>/dev/null
+status=0
+"$OHLCX" predict --model "$work/run/model" "$work/other" >/dev/null 2>"$work/err" || status=$?
+[ "$status" -eq 2 ] || fail "unknown symbol: exit status $status, expected 2"
+grep -q "no CNN for symbol SOLUSDT" "$work/err" || fail "unknown symbol message: $(cat "$work/err")"
+echo "predict: bundle and predictions checked"
