@@ -10,13 +10,25 @@
  *
  *   | cnn_train | gap | xgb_train | gap | validation | gap | test |
  *
- * train (cnn_train + gap + xgb_train) takes train_fraction of the samples,
- * validation val_fraction and test the rest. Every gap is a purge of window +
- * horizon samples, so no window or label crosses from one part into the next.
+ * Every gap is a purge of g = window + horizon samples, so no window or label
+ * crosses from one part into the next. With M = n - horizon - first samples
+ * (0 when that is negative) and floor() rounding down after adding 1e-9, so
+ * that 650 * 0.7 counts as 455:
+ *
+ *   train span       T = floor(M * train_fraction): cnn_train, gap, xgb_train
+ *   validation span  V = floor(M * val_fraction): gap, validation
+ *   test span        M - T - V: gap, test
+ *   xgb_train        X = floor(T * stack_fraction), the last X of the train
+ *                    span; cnn_train is the first T - g - X samples
+ *
+ * As sample offsets from first: cnn_train [0, T - g - X), xgb_train [T - X,
+ * T), validation [T + g, T + V), test [T + V + g, M). For example n = 1065
+ * with the defaults gives first 64, M = 1000, g = 65 and the bars cnn_train
+ * [64, 419), xgb_train [484, 764), validation [829, 914), test [979, 1064).
+ *
  * The CNN trains on cnn_train only; XGBoost trains on xgb_train, whose CNN
  * embeddings therefore come from bars the CNN never saw (stacking without
- * leakage). xgb_train is the last stack_fraction of the train part. Samples in
- * gaps belong to no part.
+ * leakage). Samples in gaps belong to no part.
  */
 #ifndef OHLCX_DATASET_H
 #define OHLCX_DATASET_H
@@ -52,16 +64,21 @@ typedef struct ohlcx_split {
     size_t end[OHLCX_PART_COUNT];
 } ohlcx_split;
 
-/* Computes the split of a series with n bars. Fails with OHLCX_EDATA when the
- * series is too short for every part to hold at least one sample. */
+/* Computes the split of a series with n bars. Fails with OHLCX_EINVAL when
+ * window or horizon is below 1, a fraction is outside (0, 1) or train_fraction
+ * + val_fraction >= 1, and with OHLCX_EDATA when the series is too short for
+ * every part to hold at least one sample; the message then names the n from
+ * which every longer series fits (505 with the defaults). */
 int ohlcx_split_series(size_t n, const ohlcx_split_options *options,
                        ohlcx_split *out);
 
 /* Returns the label of bar t: 1 if close[t + horizon] > close[t], else 0.
- * Requires t + horizon < series->n. */
+ * Requires horizon >= 1 and t + horizon < series->n, else returns
+ * OHLCX_EINVAL. */
 int ohlcx_label(const ohlcx_series *series, size_t t, int horizon);
 
-/* Returns the snake_case name of a part ("cnn_train", ..., "test"). */
+/* Returns the snake_case name of a part ("cnn_train", ..., "test"), "gap" for
+ * OHLCX_PART_NONE and "unknown" for any other value. */
 const char *ohlcx_part_name(int part);
 
 #endif

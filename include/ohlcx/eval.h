@@ -24,7 +24,9 @@ typedef struct ohlcx_metrics {
 } ohlcx_metrics;
 
 /* Computes the metrics of n probabilities against n labels. With n == 0 all
- * metrics are NaN. Allocates a sort buffer for the AUC. */
+ * metrics are NaN. Fails with OHLCX_EINVAL, naming the row, on a probability
+ * outside [0, 1] (NaN included) or a label other than 0 and 1. Allocates a
+ * sort buffer for the AUC. */
 int ohlcx_metrics_compute(const float *prob, const uint8_t *label, size_t n,
                           ohlcx_metrics *out);
 

@@ -24,8 +24,10 @@
  * log(low/prev_close), log(close/prev_close) and log((1 + volume) /
  * (1 + prev_volume)), where prev is the bar before each. The four price
  * channels are divided by one shared scale, the root mean square of the close
- * channel in the window, so that their order (low <= open, close <= high) is
- * kept; the volume channel is standardised on its own. A window needs t >= W.
+ * channel in the window (1 when that is 0), so that their order (low <= open,
+ * close <= high) is kept. The volume channel is standardised on its own to
+ * mean 0 and population standard deviation 1 in the window (all 0 when it has
+ * zero spread). A window needs t >= W.
  */
 #ifndef OHLCX_FEATURES_H
 #define OHLCX_FEATURES_H
@@ -35,18 +37,25 @@
 #include "ohlcx/series.h"
 
 #define OHLCX_FEATURE_COUNT 11
-#define OHLCX_FEATURE_WARMUP 34 /* first bar where every feature is defined */
+/* Every feature is defined from this bar on (the MACD signal, the last to
+ * start, is defined from bar 33). */
+#define OHLCX_FEATURE_WARMUP 34
 #define OHLCX_WINDOW_CHANNELS 5
 
-/* Returns the name of feature column i (0 <= i < OHLCX_FEATURE_COUNT). */
+/* Returns the name of feature column i (0 <= i < OHLCX_FEATURE_COUNT), or
+ * NULL for any other i. */
 const char *ohlcx_feature_name(int i);
 
 /* Computes every feature for every bar of series into out, a row-major
- * series->n x OHLCX_FEATURE_COUNT array that the caller allocates. */
+ * series->n x OHLCX_FEATURE_COUNT array that the caller allocates. Fails with
+ * OHLCX_EDATA, naming the bar, when a price is not finite and positive or a
+ * volume is not finite and non-negative. */
 int ohlcx_features_compute(const ohlcx_series *series, float *out);
 
 /* Fills out (OHLCX_WINDOW_CHANNELS x window floats, channel-major) with the
- * normalised window that ends at bar t. Requires window <= t < series->n. */
+ * normalised window that ends at bar t. Requires window <= t < series->n,
+ * else fails with OHLCX_EINVAL. Allocates nothing and does not check the
+ * prices: a bar that fails ohlcx_features_compute's check gives NaN or inf. */
 int ohlcx_window_fill(const ohlcx_series *series, size_t t, int window,
                       float *out);
 

@@ -1,0 +1,251 @@
+/*
+ * Dataset: chronological splits with purge gaps, and next-bar labels.
+ *
+ * A split is pure arithmetic on the sample count M = n - horizon - first, laid
+ * out as dataset.h states: spans T (train) and V (validation) are fractions
+ * of M, test takes the rest, and the validation and test spans each start
+ * with a gap of g = window + horizon samples, as does xgb_train inside the
+ * train span. Gaps are cut from the spans, not added to them, so the part
+ * boundaries between spans stay where the fractions put them whatever the
+ * window.
+ *
+ * Because of the rounding down, the smallest series that fits is not the
+ * only threshold: when both floor(M * train_fraction) and floor(M *
+ * val_fraction) step up together, the test span shrinks by one sample. The
+ * minimum that an error names is therefore the n from which every longer
+ * series fits.
+ */
+#include <math.h>
+#include <stdint.h>
+
+#include "ohlcx/dataset.h"
+#include "ohlcx/error.h"
+#include "ohlcx/features.h"
+
+/* Added before rounding down, so that a product such as 650 * 0.7, which is
+ * 454.99999999999994 in binary floating point, counts as the decimal 455. */
+#define FRACTION_EPSILON 1e-9
+
+/* Sample counts of the four parts, signed so that a series that is too short
+ * shows up as a count below 1. */
+typedef struct part_sizes {
+    int64_t train_span;
+    int64_t validation_span;
+    int64_t size[OHLCX_PART_COUNT];
+} part_sizes;
+
+
+void ohlcx_split_options_default(ohlcx_split_options *options)
+{
+    options->window = 64;
+    options->horizon = 1;
+    options->train_fraction = 0.70;
+    options->val_fraction = 0.15;
+    options->stack_fraction = 0.40;
+}
+
+
+const char *ohlcx_part_name(int part)
+{
+    switch (part) {
+    case OHLCX_PART_NONE:
+        return "gap";
+    case OHLCX_PART_CNN_TRAIN:
+        return "cnn_train";
+    case OHLCX_PART_XGB_TRAIN:
+        return "xgb_train";
+    case OHLCX_PART_VALIDATION:
+        return "validation";
+    case OHLCX_PART_TEST:
+        return "test";
+    default:
+        return "unknown";
+    }
+}
+
+
+static int check_fraction(const char *name, double value)
+{
+    if (!(value > 0 && value < 1))
+        return ohlcx_set_error(OHLCX_EINVAL, "invalid %s %g: use a value between 0 and 1, "
+                                             "both excluded",
+                               name, value);
+    return 0;
+}
+
+
+static int check_options(const ohlcx_split_options *options)
+{
+    int status = 0;
+
+    if (options->window < 1)
+        return ohlcx_set_error(OHLCX_EINVAL, "invalid window %d: use at least 1 bar",
+                               options->window);
+    if (options->horizon < 1)
+        return ohlcx_set_error(OHLCX_EINVAL, "invalid horizon %d: use at least 1 bar",
+                               options->horizon);
+    status = check_fraction("train_fraction", options->train_fraction);
+    if (status == 0)
+        status = check_fraction("val_fraction", options->val_fraction);
+    if (status == 0)
+        status = check_fraction("stack_fraction", options->stack_fraction);
+    if (status != 0)
+        return status;
+    if (!(options->train_fraction + options->val_fraction < 1))
+        return ohlcx_set_error(OHLCX_EINVAL,
+                               "invalid train_fraction %g + val_fraction %g: their sum must be "
+                               "below 1 to leave samples for the test part",
+                               options->train_fraction, options->val_fraction);
+    return 0;
+}
+
+
+static int64_t fraction_of(int64_t count, double fraction)
+{
+    return (int64_t)floor((double)count * fraction + FRACTION_EPSILON);
+}
+
+
+static int64_t gap_of(const ohlcx_split_options *options)
+{
+    return (int64_t)options->window + options->horizon;
+}
+
+
+static size_t first_sample(const ohlcx_split_options *options)
+{
+    return options->window > OHLCX_FEATURE_WARMUP ? (size_t)options->window
+                                                  : (size_t)OHLCX_FEATURE_WARMUP;
+}
+
+
+static part_sizes sizes_of(int64_t samples, const ohlcx_split_options *options)
+{
+    int64_t gap = gap_of(options);
+    part_sizes sizes;
+    int64_t stack = 0;
+
+    sizes.train_span = fraction_of(samples, options->train_fraction);
+    sizes.validation_span = fraction_of(samples, options->val_fraction);
+    stack = fraction_of(sizes.train_span, options->stack_fraction);
+
+    sizes.size[OHLCX_PART_CNN_TRAIN] = sizes.train_span - gap - stack;
+    sizes.size[OHLCX_PART_XGB_TRAIN] = stack;
+    sizes.size[OHLCX_PART_VALIDATION] = sizes.validation_span - gap;
+    sizes.size[OHLCX_PART_TEST] = samples - sizes.train_span - sizes.validation_span - gap;
+    return sizes;
+}
+
+
+static int sizes_fit(const part_sizes *sizes)
+{
+    for (int part = 0; part < OHLCX_PART_COUNT; part++)
+        if (sizes->size[part] < 1)
+            return 0;
+    return 1;
+}
+
+
+/* Returns a sample count from which every larger count fits. Each bound
+ * makes one part non-empty even after rounding down, and 2 more absorb the
+ * rounding of the bounds themselves. */
+static double sufficient_samples(const ohlcx_split_options *options)
+{
+    double gap = (double)gap_of(options);
+    double train = options->train_fraction, stack = options->stack_fraction;
+    double bounds[] = {
+        ((gap + 1) / (1 - stack) + 1) / train,                   /* cnn_train */
+        (1 / stack + 1) / train,                                 /* xgb_train */
+        (gap + 1) / options->val_fraction,                       /* validation */
+        (gap + 1) / (1 - train - options->val_fraction),         /* test */
+    };
+    double bound = 0;
+
+    for (size_t i = 0; i < sizeof bounds / sizeof bounds[0]; i++)
+        if (bounds[i] > bound)
+            bound = bounds[i];
+    return ceil(bound) + 2;
+}
+
+
+/* Returns the number of bars from which every longer series fits, by walking
+ * down from a sufficient sample count to the largest count that does not. */
+static double minimum_bars(const ohlcx_split_options *options)
+{
+    double sufficient = sufficient_samples(options);
+    double overhead = (double)(first_sample(options) + (size_t)options->horizon);
+    int64_t samples = 0;
+
+    /* NOTE: beyond 2^40 samples the walk would take minutes, so the
+     * sufficient count is reported as it is, possibly a few bars high. */
+    if (sufficient > 0x1p40)
+        return sufficient + overhead;
+    samples = (int64_t)sufficient - 1;
+    while (samples > 0) {
+        part_sizes sizes = sizes_of(samples, options);
+
+        if (!sizes_fit(&sizes))
+            break;
+        samples--;
+    }
+    return (double)(samples + 1) + overhead;
+}
+
+
+static void set_bounds(ohlcx_split *out, int part, size_t first, int64_t begin, int64_t end)
+{
+    out->begin[part] = first + (size_t)begin;
+    out->end[part] = first + (size_t)end;
+}
+
+
+int ohlcx_split_series(size_t n, const ohlcx_split_options *options, ohlcx_split *out)
+{
+    size_t first = 0, horizon = 0;
+    int64_t samples = 0, gap = 0, train = 0, validation = 0;
+    part_sizes sizes;
+    int status = 0;
+
+    if (options == NULL || out == NULL)
+        return ohlcx_set_error(OHLCX_EINVAL, "ohlcx_split_series: %s is NULL",
+                               options == NULL ? "options" : "out");
+    status = check_options(options);
+    if (status != 0)
+        return status;
+
+    first = first_sample(options);
+    horizon = (size_t)options->horizon;
+    samples = n > first + horizon ? (int64_t)(n - first - horizon) : 0;
+    sizes = sizes_of(samples, options);
+    if (!sizes_fit(&sizes))
+        return ohlcx_set_error(OHLCX_EDATA,
+                               "series of %zu bars is too short to split: window %d, horizon "
+                               "%d and fractions %g, %g, %g need at least %.0f bars; use a "
+                               "longer series or a smaller window",
+                               n, options->window, options->horizon, options->train_fraction,
+                               options->val_fraction, options->stack_fraction,
+                               minimum_bars(options));
+
+    gap = gap_of(options);
+    train = sizes.train_span;
+    validation = sizes.validation_span;
+    set_bounds(out, OHLCX_PART_CNN_TRAIN, first, 0, sizes.size[OHLCX_PART_CNN_TRAIN]);
+    set_bounds(out, OHLCX_PART_XGB_TRAIN, first, train - sizes.size[OHLCX_PART_XGB_TRAIN],
+               train);
+    set_bounds(out, OHLCX_PART_VALIDATION, first, train + gap, train + validation);
+    set_bounds(out, OHLCX_PART_TEST, first, train + validation + gap, samples);
+    return 0;
+}
+
+
+int ohlcx_label(const ohlcx_series *series, size_t t, int horizon)
+{
+    if (series == NULL)
+        return ohlcx_set_error(OHLCX_EINVAL, "ohlcx_label: series is NULL");
+    if (horizon < 1 || t >= series->n || (size_t)horizon >= series->n - t)
+        return ohlcx_set_error(OHLCX_EINVAL,
+                               "invalid label at bar %zu with horizon %d in a series of %zu "
+                               "bars: need horizon >= 1 and t + horizon < n",
+                               t, horizon, series->n);
+    return series->close[t + (size_t)horizon] > series->close[t] ? 1 : 0;
+}
