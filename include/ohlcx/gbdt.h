@@ -19,18 +19,22 @@ typedef struct ohlcx_gbdt_options {
     int max_depth;           /* default 4 */
     double learning_rate;    /* eta, default 0.05 */
     int max_rounds;          /* default 400 */
-    int early_stopping;      /* rounds without improvement, default 30 */
+    int early_stopping;      /* rounds without improvement, 0 for off, default 30 */
     double subsample;        /* default 0.8 */
     double colsample_bytree; /* default 0.8 */
     double min_child_weight; /* default 5 */
     int threads;             /* nthread, default 1 */
-    uint64_t seed;
+    uint64_t seed;           /* folded to 31 bits for XGBoost; default 0 */
 } ohlcx_gbdt_options;
 
 void ohlcx_gbdt_options_default(ohlcx_gbdt_options *options);
 
 /* Trains a model on n_train rows of n_features columns with labels in {0, 1};
- * stops early on the validation rows. */
+ * stops early on the validation rows and keeps the rounds up to the lowest
+ * validation log loss. With n_val 0 (x_val and y_val may be NULL) or
+ * early_stopping 0 it trains and keeps max_rounds rounds. Returns
+ * OHLCX_EINVAL for an empty training set, bad options or a label other than
+ * 0 or 1, and OHLCX_ELIB with XGBoost's message when XGBoost fails. */
 int ohlcx_gbdt_train(const float *x_train, const float *y_train, size_t n_train,
                      const float *x_val, const float *y_val, size_t n_val,
                      size_t n_features, const ohlcx_gbdt_options *options,
@@ -44,7 +48,10 @@ int ohlcx_gbdt_predict(const ohlcx_gbdt *model, const float *x, size_t n,
 int ohlcx_gbdt_rounds(const ohlcx_gbdt *model);
 size_t ohlcx_gbdt_feature_count(const ohlcx_gbdt *model);
 
-/* Saves the model as XGBoost JSON; loads one saved by this or by XGBoost. */
+/* Saves the model as XGBoost JSON, whatever the file name. Loads one saved
+ * by this or by XGBoost; n_features 0 takes the model's count, another value
+ * must match it (else OHLCX_EINVAL). Load returns OHLCX_EIO for an unreadable
+ * file and OHLCX_EFORMAT for one XGBoost cannot parse. */
 int ohlcx_gbdt_save(const ohlcx_gbdt *model, const char *path);
 int ohlcx_gbdt_load(const char *path, size_t n_features, int threads,
                     ohlcx_gbdt **out);

@@ -7,15 +7,31 @@
  * stocks and trade only 09:30 to 16:00 New York time on weekdays, written as
  * 14:30 to 21:00 UTC (New York standard time all year).
  *
- * Planted signal (planted > 0.5): every bar gets a wick shape, a long upper
- * wick (U) or a long lower wick (L), independent of its close. A bullish
- * shape ends at bar t when bars t-1, t are U, L; a bearish one when they are
- * L, U, so a shape ends at about half of all bars. After a bullish shape bar
- * t+1 closes up with probability `planted`, after a bearish one down with
- * probability `planted`; elsewhere up and down are equally likely. The up
- * rate stays near 0.5, close-to-close returns keep no autocorrelation, and
- * the close-based indicators see nothing of the shapes. With planted = 0.9
- * the best possible accuracy is about 0.5 * 0.9 + 0.5 * 0.5 = 0.70.
+ * Planted signal (planted > 0.5): the bars form consecutive pairs from the
+ * first bar on, and every pair is a wick shape. The first bar of a pair gets
+ * a long upper wick (U) or a long lower wick (L) at random, and the second
+ * bar the other one; neither depends on the bar's close. A pair U, L is a
+ * bullish shape and L, U a bearish one, so a shape ends at every second
+ * bar. Reading OHLC alone, bar t ends a shape when its wick type differs
+ * from bar t-1's and bar t-1 did not end one. After a bullish shape bar t+1
+ * closes up with probability `planted`, after a bearish one down with
+ * probability `planted`; elsewhere up and down are equally likely, and the
+ * size of every return is the walk's own.
+ *
+ * Shapes do not overlap because overlapping shapes (U, L, U) always point
+ * in opposite directions. Forcing the return after both would make
+ * consecutive returns negatively correlated (about -0.11 at P = 0.9 with
+ * independent wick types), and closes alone would reveal the signal. With
+ * pairs, the direction of each shape is a fresh coin, so the up rate stays
+ * near 0.5, past closes say nothing about the next sign, and the
+ * close-based indicators see nothing of the shapes. With planted = 0.9 the
+ * best possible accuracy is about 0.5 * 0.9 + 0.5 * 0.5 = 0.70. With
+ * planted 0 each wick is drawn from the same mix of long and short lengths.
+ *
+ * Stock calendars skip weekends but not exchange holidays. Intraday stock
+ * bars open at 14:30 + k * timeframe before 21:00 UTC, so the last one of a
+ * day may be shorter (seven 1h bars, the last 30 minutes); daily and longer
+ * bars are labelled by the start of their period (00:00 UTC for 1d).
  *
  * Files are Binance kline CSV with a header, 12 columns, open time in epoch
  * milliseconds, named SYMBOL-TIMEFRAME.csv.
@@ -31,18 +47,24 @@
 typedef struct ohlcx_synth_options {
     int months;       /* length of every series, default 20 */
     uint64_t seed;    /* default 42 */
-    double planted;   /* probability P of the planted signal, 0 for none */
-    int64_t start_us; /* open time of the first bar, default 2024-01-01 UTC */
+    double planted;   /* probability P in (0.5, 1] of the planted signal, 0 for none */
+    int64_t start_us; /* bars open at or after it, default 2024-01-01 00:00 UTC */
 } ohlcx_synth_options;
 
 void ohlcx_synth_options_default(ohlcx_synth_options *options);
 
-/* Generates one series. The same symbol, timeframe and options always give
- * the same bars. */
+/* Generates one series into out, which must be initialised; its old bars are
+ * freed, and on failure it is left empty. The same symbol, timeframe (or an
+ * alias of it) and options always give the same bars. options NULL uses the
+ * defaults. Returns OHLCX_EINVAL for an invalid name or option and
+ * OHLCX_EDATA when no bar opens in the period. */
 int ohlcx_synth_series(const char *symbol, const char *timeframe,
                        const ohlcx_synth_options *options, ohlcx_series *out);
 
-/* Writes series to path as Binance kline CSV with a header. */
+/* Writes series to path as Binance kline CSV with a header. Prices and
+ * volumes read back as the same doubles; close_time, quote volume, trade
+ * count and taker volumes are derived from the bar. Returns OHLCX_EIO when
+ * the file cannot be written. */
 int ohlcx_write_binance_csv(const ohlcx_series *series, const char *path);
 
 #endif

@@ -1,0 +1,557 @@
+/*
+ * GBDT: a checked wrapper around XGBoost's C API (libxgboost 1.7).
+ *
+ * Training adds one boosting round at a time and evaluates the validation
+ * log loss after each. When early_stopping rounds pass without a strictly
+ * lower loss, training stops, and the booster is sliced to the rounds up to
+ * and including the best one. So a model handle only ever contains the kept
+ * rounds: prediction uses all of its trees, and the saved JSON contains
+ * nothing else.
+ *
+ * Every XGBoost call is checked. A failure becomes OHLCX_ELIB with the name
+ * of the call and XGBGetLastError() in the message.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <xgboost/c_api.h>
+
+#include "ohlcx/error.h"
+#include "ohlcx/gbdt.h"
+
+struct ohlcx_gbdt {
+    BoosterHandle booster;
+    size_t n_features;
+    int rounds;  /* boosting rounds in booster */
+    int threads; /* nthread for prediction */
+};
+
+/* Name of the validation set in XGBoost's evaluation string. */
+#define VALIDATION_NAME "val"
+
+/* Maximum accepted by max_rounds; far above any useful value. */
+#define MAX_ROUNDS_LIMIT 1000000
+
+
+/* Turns a non-zero XGBoost return code into OHLCX_ELIB with its message. */
+static int xgb_check(int rc, const char *call)
+{
+    if (rc == 0)
+        return 0;
+    return ohlcx_set_error(OHLCX_ELIB, "XGBoost %s failed: %s", call, XGBGetLastError());
+}
+
+
+void ohlcx_gbdt_options_default(ohlcx_gbdt_options *options)
+{
+    options->max_depth = 4;
+    options->learning_rate = 0.05;
+    options->max_rounds = 400;
+    options->early_stopping = 30;
+    options->subsample = 0.8;
+    options->colsample_bytree = 0.8;
+    options->min_child_weight = 5;
+    options->threads = 1;
+    options->seed = 0;
+}
+
+
+static int check_fraction(double value, const char *name)
+{
+    if (value > 0 && value <= 1)
+        return 0;
+    return ohlcx_set_error(OHLCX_EINVAL, "invalid GBDT option %s %g: use a value in (0, 1]",
+                           name, value);
+}
+
+
+static int check_options(const ohlcx_gbdt_options *options)
+{
+    int status = 0;
+
+    if (options->max_depth < 1 || options->max_depth > 64)
+        return ohlcx_set_error(OHLCX_EINVAL, "invalid GBDT max_depth %d: use 1 to 64",
+                               options->max_depth);
+    if (options->max_rounds < 1 || options->max_rounds > MAX_ROUNDS_LIMIT)
+        return ohlcx_set_error(OHLCX_EINVAL, "invalid GBDT max_rounds %d: use 1 to %d",
+                               options->max_rounds, MAX_ROUNDS_LIMIT);
+    if (options->early_stopping < 0)
+        return ohlcx_set_error(OHLCX_EINVAL,
+                               "invalid GBDT early_stopping %d: use 0 (off) or a positive "
+                               "number of rounds",
+                               options->early_stopping);
+    if (!(options->min_child_weight >= 0) || isinf(options->min_child_weight))
+        return ohlcx_set_error(OHLCX_EINVAL,
+                               "invalid GBDT min_child_weight %g: use a finite value >= 0",
+                               options->min_child_weight);
+    if (options->threads < 1)
+        return ohlcx_set_error(OHLCX_EINVAL, "invalid GBDT threads %d: use 1 or more",
+                               options->threads);
+    status = check_fraction(options->learning_rate, "learning_rate");
+    if (status == 0)
+        status = check_fraction(options->subsample, "subsample");
+    if (status == 0)
+        status = check_fraction(options->colsample_bytree, "colsample_bytree");
+    return status;
+}
+
+
+/* Checks that every label is exactly 0 or 1. */
+static int check_labels(const float *y, size_t n, const char *part)
+{
+    for (size_t row = 0; row < n; row++)
+        if (y[row] != 0.0f && y[row] != 1.0f)
+            return ohlcx_set_error(OHLCX_EINVAL,
+                                   "invalid %s label %g at row %zu: labels must be 0 or 1", part,
+                                   (double)y[row], row);
+    return 0;
+}
+
+
+static int check_train_inputs(const float *x_train, const float *y_train, size_t n_train,
+                              const float *x_val, const float *y_val, size_t n_val,
+                              size_t n_features, const ohlcx_gbdt_options *options,
+                              ohlcx_gbdt **out)
+{
+    int status;
+
+    if (out == NULL || options == NULL)
+        return ohlcx_set_error(OHLCX_EINVAL, "invalid GBDT call: options and out must be set");
+    if (n_train == 0 || x_train == NULL || y_train == NULL)
+        return ohlcx_set_error(OHLCX_EINVAL,
+                               "invalid GBDT training set: %zu rows; give at least one row "
+                               "with features and labels",
+                               n_train);
+    if (n_val > 0 && (x_val == NULL || y_val == NULL))
+        return ohlcx_set_error(OHLCX_EINVAL,
+                               "invalid GBDT validation set: %zu rows but no features or labels",
+                               n_val);
+    if (n_features == 0 || n_features > SIZE_MAX / sizeof(float) / n_train ||
+        (n_val > 0 && n_features > SIZE_MAX / sizeof(float) / n_val))
+        return ohlcx_set_error(OHLCX_EINVAL,
+                               "invalid GBDT feature count %zu for %zu training rows", n_features,
+                               n_train);
+    status = check_options(options);
+    if (status == 0)
+        status = check_labels(y_train, n_train, "training");
+    if (status == 0)
+        status = check_labels(y_val, n_val, "validation");
+    return status;
+}
+
+
+/* Builds a DMatrix from a dense row-major matrix (NaN is missing) and its labels. */
+static int make_dmatrix(const float *x, const float *y, size_t n, size_t n_features, int threads,
+                        DMatrixHandle *out)
+{
+    int status;
+
+    *out = NULL;
+    status = xgb_check(XGDMatrixCreateFromMat_omp(x, (bst_ulong)n, (bst_ulong)n_features, NAN,
+                                                  out, threads),
+                       "XGDMatrixCreateFromMat");
+    if (status == 0 && y != NULL)
+        status = xgb_check(XGDMatrixSetFloatInfo(*out, "label", y, (bst_ulong)n),
+                           "XGDMatrixSetFloatInfo(label)");
+    return status;
+}
+
+
+static int set_param(BoosterHandle booster, const char *name, const char *value)
+{
+    if (XGBoosterSetParam(booster, name, value) == 0)
+        return 0;
+    return ohlcx_set_error(OHLCX_ELIB, "XGBoost XGBoosterSetParam(%s=%s) failed: %s", name,
+                           value, XGBGetLastError());
+}
+
+
+/* Sets the training parameters. The 64-bit seed is folded to 31 bits, which
+ * every XGBoost version accepts as its integer seed, and seeds below 2^31
+ * pass unchanged. */
+static int set_train_params(BoosterHandle booster, const ohlcx_gbdt_options *options)
+{
+    char text[64];
+    uint64_t seed = (options->seed ^ (options->seed >> 32)) & UINT64_C(0x7fffffff);
+    int status = 0;
+
+    status = set_param(booster, "objective", "binary:logistic");
+    if (status == 0)
+        status = set_param(booster, "tree_method", "hist");
+    if (status == 0)
+        status = set_param(booster, "eval_metric", "logloss");
+    if (status == 0)
+        status = set_param(booster, "verbosity", "0");
+    snprintf(text, sizeof text, "%d", options->max_depth);
+    if (status == 0)
+        status = set_param(booster, "max_depth", text);
+    snprintf(text, sizeof text, "%.17g", options->learning_rate);
+    if (status == 0)
+        status = set_param(booster, "eta", text);
+    snprintf(text, sizeof text, "%.17g", options->subsample);
+    if (status == 0)
+        status = set_param(booster, "subsample", text);
+    snprintf(text, sizeof text, "%.17g", options->colsample_bytree);
+    if (status == 0)
+        status = set_param(booster, "colsample_bytree", text);
+    snprintf(text, sizeof text, "%.17g", options->min_child_weight);
+    if (status == 0)
+        status = set_param(booster, "min_child_weight", text);
+    snprintf(text, sizeof text, "%d", options->threads);
+    if (status == 0)
+        status = set_param(booster, "nthread", text);
+    snprintf(text, sizeof text, "%" PRIu64, seed);
+    if (status == 0)
+        status = set_param(booster, "seed", text);
+    return status;
+}
+
+
+/* Reads the validation log loss from an evaluation string such as
+ * "[12]\tval-logloss:0.684213". */
+static int parse_logloss(const char *evaluation, double *loss)
+{
+    const char *key = VALIDATION_NAME "-logloss:";
+    const char *found = strstr(evaluation, key);
+    char *end = NULL;
+
+    if (found != NULL) {
+        *loss = strtod(found + strlen(key), &end);
+        if (end != found + strlen(key) && isfinite(*loss))
+            return 0;
+    }
+    return ohlcx_set_error(OHLCX_ELIB, "XGBoost evaluation '%s' has no finite %s value",
+                           evaluation, key);
+}
+
+
+/* Runs the boosting rounds and returns the number to keep in *kept: all of
+ * them without a validation set or with early_stopping 0, else the rounds up
+ * to the one with the lowest validation log loss. */
+static int boost_rounds(BoosterHandle booster, DMatrixHandle train, DMatrixHandle validation,
+                        const ohlcx_gbdt_options *options, int *kept)
+{
+    const char *names[] = {VALIDATION_NAME};
+    double best_loss = INFINITY;
+    int best_round = -1;
+
+    for (int round = 0; round < options->max_rounds; round++) {
+        const char *evaluation = NULL;
+        double loss = 0;
+        int status = xgb_check(XGBoosterUpdateOneIter(booster, round, train),
+                               "XGBoosterUpdateOneIter");
+
+        if (status != 0)
+            return status;
+        if (validation == NULL || options->early_stopping == 0) {
+            best_round = round;
+            continue;
+        }
+        status = xgb_check(XGBoosterEvalOneIter(booster, round, &validation, names, 1,
+                                                &evaluation),
+                           "XGBoosterEvalOneIter");
+        if (status == 0)
+            status = parse_logloss(evaluation, &loss);
+        if (status != 0)
+            return status;
+
+        if (loss < best_loss) {
+            best_loss = loss;
+            best_round = round;
+        } else if (round - best_round >= options->early_stopping) {
+            break;
+        }
+    }
+    *kept = best_round + 1;
+    return 0;
+}
+
+
+/* Replaces model->booster by its first `rounds` rounds. */
+static int keep_rounds(ohlcx_gbdt *model, int trained, int rounds)
+{
+    BoosterHandle sliced = NULL;
+    char threads[32];
+    int status;
+
+    if (rounds == trained)
+        return 0;
+    status = xgb_check(XGBoosterSlice(model->booster, 0, rounds, 1, &sliced), "XGBoosterSlice");
+    if (status != 0)
+        return status;
+    XGBoosterFree(model->booster);
+    model->booster = sliced;
+    snprintf(threads, sizeof threads, "%d", model->threads);
+    return set_param(model->booster, "nthread", threads);
+}
+
+
+static int count_rounds(BoosterHandle booster, int *rounds)
+{
+    return xgb_check(XGBoosterBoostedRounds(booster, rounds), "XGBoosterBoostedRounds");
+}
+
+
+int ohlcx_gbdt_train(const float *x_train, const float *y_train, size_t n_train,
+                     const float *x_val, const float *y_val, size_t n_val,
+                     size_t n_features, const ohlcx_gbdt_options *options,
+                     ohlcx_gbdt **out)
+{
+    DMatrixHandle train = NULL, validation = NULL;
+    DMatrixHandle caches[2];
+    ohlcx_gbdt *model = NULL;
+    int trained = 0, kept = 0;
+    int status = check_train_inputs(x_train, y_train, n_train, x_val, y_val, n_val, n_features,
+                                    options, out);
+
+    if (status != 0)
+        return status;
+    *out = NULL;
+    model = calloc(1, sizeof *model);
+    if (model == NULL)
+        return ohlcx_set_error(OHLCX_ENOMEM, "out of memory allocating a GBDT model");
+    model->n_features = n_features;
+    model->threads = options->threads;
+
+    status = make_dmatrix(x_train, y_train, n_train, n_features, options->threads, &train);
+    if (status == 0 && n_val > 0)
+        status = make_dmatrix(x_val, y_val, n_val, n_features, options->threads, &validation);
+    if (status != 0)
+        goto fail;
+
+    caches[0] = train;
+    caches[1] = validation;
+    status = xgb_check(XGBoosterCreate(caches, n_val > 0 ? 2 : 1, &model->booster),
+                       "XGBoosterCreate");
+    if (status == 0)
+        status = set_train_params(model->booster, options);
+    if (status == 0)
+        status = boost_rounds(model->booster, train, validation, options, &kept);
+    if (status == 0)
+        status = count_rounds(model->booster, &trained);
+    if (status == 0)
+        status = keep_rounds(model, trained, kept);
+    if (status != 0)
+        goto fail;
+
+    model->rounds = kept;
+    XGDMatrixFree(train);
+    XGDMatrixFree(validation);
+    *out = model;
+    return 0;
+
+fail:
+    if (train != NULL)
+        XGDMatrixFree(train);
+    if (validation != NULL)
+        XGDMatrixFree(validation);
+    ohlcx_gbdt_free(model);
+    return status;
+}
+
+
+int ohlcx_gbdt_predict(const ohlcx_gbdt *model, const float *x, size_t n, float *prob)
+{
+    static const char config[] = "{\"type\": 0, \"training\": false, \"iteration_begin\": 0, "
+                                 "\"iteration_end\": 0, \"strict_shape\": false}";
+    DMatrixHandle matrix = NULL;
+    const bst_ulong *shape = NULL;
+    const float *result = NULL;
+    bst_ulong dimensions = 0;
+    int status;
+
+    if (model == NULL || (n > 0 && (x == NULL || prob == NULL)))
+        return ohlcx_set_error(OHLCX_EINVAL, "invalid GBDT prediction call: model, rows and "
+                                             "output must be set");
+    if (n == 0)
+        return 0;
+    if (model->n_features > SIZE_MAX / sizeof(float) / n)
+        return ohlcx_set_error(OHLCX_EINVAL, "invalid GBDT prediction size: %zu rows", n);
+
+    status = make_dmatrix(x, NULL, n, model->n_features, model->threads, &matrix);
+    if (status == 0)
+        status = xgb_check(XGBoosterPredictFromDMatrix(model->booster, matrix, config, &shape,
+                                                       &dimensions, &result),
+                           "XGBoosterPredictFromDMatrix");
+    if (status == 0 && (dimensions < 1 || shape[0] != (bst_ulong)n))
+        status = ohlcx_set_error(OHLCX_ELIB,
+                                 "XGBoost returned predictions of an unexpected shape for "
+                                 "%zu rows",
+                                 n);
+    if (status == 0)
+        memcpy(prob, result, n * sizeof *prob);
+    if (matrix != NULL)
+        XGDMatrixFree(matrix);
+    return status;
+}
+
+
+int ohlcx_gbdt_rounds(const ohlcx_gbdt *model)
+{
+    return model->rounds;
+}
+
+
+size_t ohlcx_gbdt_feature_count(const ohlcx_gbdt *model)
+{
+    return model->n_features;
+}
+
+
+int ohlcx_gbdt_save(const ohlcx_gbdt *model, const char *path)
+{
+    const char *json = NULL;
+    bst_ulong length = 0;
+    FILE *file = NULL;
+    int status;
+
+    if (model == NULL || path == NULL)
+        return ohlcx_set_error(OHLCX_EINVAL, "invalid GBDT save call: model and path must be set");
+
+    /* Ask for JSON explicitly: XGBoosterSaveModel picks the format from the
+     * file name and writes the old binary format unless it ends in .json. */
+    status = xgb_check(XGBoosterSaveModelToBuffer(model->booster, "{\"format\": \"json\"}",
+                                                  &length, &json),
+                       "XGBoosterSaveModelToBuffer");
+    if (status != 0)
+        return status;
+
+    file = fopen(path, "wb");
+    if (file == NULL)
+        return ohlcx_set_error(OHLCX_EIO, "cannot open %s for writing: %s", path,
+                               strerror(errno));
+    if (fwrite(json, 1, (size_t)length, file) != (size_t)length) {
+        status = ohlcx_set_error(OHLCX_EIO, "cannot write %s: %s", path, strerror(errno));
+        fclose(file);
+        return status;
+    }
+    if (fclose(file) != 0)
+        return ohlcx_set_error(OHLCX_EIO, "cannot write %s: %s", path, strerror(errno));
+    return 0;
+}
+
+
+/* Reads a whole file into a new buffer. */
+static int read_file(const char *path, char **data, size_t *length)
+{
+    FILE *file = fopen(path, "rb");
+    long size = 0;
+    int status = 0;
+
+    *data = NULL;
+    if (file == NULL)
+        return ohlcx_set_error(OHLCX_EIO, "cannot open GBDT model %s: %s", path, strerror(errno));
+    if (fseek(file, 0, SEEK_END) != 0 || (size = ftell(file)) < 0 || fseek(file, 0, SEEK_SET) != 0) {
+        status = ohlcx_set_error(OHLCX_EIO, "cannot read GBDT model %s: %s", path,
+                                 strerror(errno));
+        goto done;
+    }
+    if (size == 0) {
+        status = ohlcx_set_error(OHLCX_EFORMAT, "GBDT model %s is empty: save a model again",
+                                 path);
+        goto done;
+    }
+    *data = malloc((size_t)size);
+    if (*data == NULL) {
+        status = ohlcx_set_error(OHLCX_ENOMEM, "out of memory reading GBDT model %s", path);
+        goto done;
+    }
+    if (fread(*data, 1, (size_t)size, file) != (size_t)size) {
+        status = ohlcx_set_error(OHLCX_EIO, "cannot read GBDT model %s: %s", path,
+                                 strerror(errno));
+        free(*data);
+        *data = NULL;
+        goto done;
+    }
+    *length = (size_t)size;
+
+done:
+    fclose(file);
+    return status;
+}
+
+
+/* Checks the loaded booster's feature count against the caller's. */
+static int check_feature_count(BoosterHandle booster, const char *path, size_t *n_features)
+{
+    bst_ulong model_features = 0;
+    int status = xgb_check(XGBoosterGetNumFeature(booster, &model_features),
+                           "XGBoosterGetNumFeature");
+
+    if (status != 0)
+        return status;
+    if (*n_features == 0) {
+        *n_features = (size_t)model_features;
+        return 0;
+    }
+    if ((bst_ulong)*n_features != model_features)
+        return ohlcx_set_error(OHLCX_EINVAL,
+                               "GBDT model %s has %" PRIu64 " features, but the caller gives %zu: "
+                               "use the feature set the model was trained on",
+                               path, (uint64_t)model_features, *n_features);
+    return 0;
+}
+
+
+int ohlcx_gbdt_load(const char *path, size_t n_features, int threads, ohlcx_gbdt **out)
+{
+    ohlcx_gbdt *model = NULL;
+    char *data = NULL;
+    size_t length = 0;
+    char text[32];
+    int status;
+
+    if (path == NULL || out == NULL || threads < 1)
+        return ohlcx_set_error(OHLCX_EINVAL,
+                               "invalid GBDT load call: path and out must be set and threads "
+                               "must be 1 or more (got %d)",
+                               threads);
+    *out = NULL;
+    status = read_file(path, &data, &length);
+    if (status != 0)
+        return status;
+    model = calloc(1, sizeof *model);
+    if (model == NULL) {
+        status = ohlcx_set_error(OHLCX_ENOMEM, "out of memory loading GBDT model %s", path);
+        goto fail;
+    }
+    model->threads = threads;
+
+    status = xgb_check(XGBoosterCreate(NULL, 0, &model->booster), "XGBoosterCreate");
+    if (status == 0 && XGBoosterLoadModelFromBuffer(model->booster, data, (bst_ulong)length) != 0)
+        status = ohlcx_set_error(OHLCX_EFORMAT, "cannot load GBDT model %s: %s", path,
+                                 XGBGetLastError());
+    snprintf(text, sizeof text, "%d", threads);
+    if (status == 0)
+        status = set_param(model->booster, "nthread", text);
+    if (status == 0)
+        status = check_feature_count(model->booster, path, &n_features);
+    if (status == 0)
+        status = count_rounds(model->booster, &model->rounds);
+    if (status != 0)
+        goto fail;
+
+    model->n_features = n_features;
+    free(data);
+    *out = model;
+    return 0;
+
+fail:
+    free(data);
+    ohlcx_gbdt_free(model);
+    return status;
+}
+
+
+void ohlcx_gbdt_free(ohlcx_gbdt *model)
+{
+    if (model == NULL)
+        return;
+    if (model->booster != NULL)
+        XGBoosterFree(model->booster);
+    free(model);
+}

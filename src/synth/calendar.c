@@ -1,0 +1,270 @@
+/*
+ * The bar calendar of synthetic series.
+ *
+ * Crypto trades around the clock: a bar opens at every timeframe boundary.
+ * Boundaries of fixed-length timeframes are multiples of the length from the
+ * epoch, except weeks, which start on Monday 00:00 UTC; 1M and 3M bars open
+ * on the first day of a calendar month or quarter.
+ *
+ * Stocks trade 14:30 to 21:00 UTC (09:30 to 16:00 New York standard time)
+ * on Monday to Friday. Intraday bars open at 14:30 + k * timeframe while
+ * before 21:00, so the last bar of a day may be shorter than the timeframe
+ * (a 1h session has seven bars, the last one 30 minutes long). Daily and
+ * longer bars are labelled by the start of their period (00:00 UTC for 1d)
+ * and exist when the period contains a weekday.
+ *
+ * NOTE: stock calendars skip weekends only. Exchange holidays and New York
+ * daylight saving time are not modelled, so a US holiday still has bars.
+ *
+ * All times are UTC microseconds at or after 1970-01-01, so plain integer
+ * division rounds toward the earlier time.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "ohlcx/error.h"
+#include "ohlcx/series.h"
+#include "synth/synth_internal.h"
+
+#define SESSION_OPEN_US (14 * OHLCX_US_PER_HOUR + 30 * OHLCX_US_PER_MINUTE)
+#define SESSION_CLOSE_US (21 * OHLCX_US_PER_HOUR)
+#define SESSION_US (SESSION_CLOSE_US - SESSION_OPEN_US)
+
+/* 1970-01-05, the first Monday after the epoch. */
+#define FIRST_MONDAY_US (4 * OHLCX_US_PER_DAY)
+
+#define PI 3.14159265358979323846
+
+
+static int is_leap_year(int64_t year)
+{
+    return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+}
+
+
+static int days_in_month(int64_t year, int month)
+{
+    static const int days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+
+    return days[month - 1] + (month == 2 && is_leap_year(year));
+}
+
+
+/* Returns the leap years in [1, year). */
+static int64_t leap_years_before(int64_t year)
+{
+    int64_t y = year - 1;
+
+    return y / 4 - y / 100 + y / 400;
+}
+
+
+/* Returns the days from 1970-01-01 to year-month-day, for years >= 1970. */
+static int64_t days_from_date(int64_t year, int month, int day)
+{
+    int64_t days = 365 * (year - 1970) + leap_years_before(year) - leap_years_before(1970);
+
+    for (int m = 1; m < month; m++)
+        days += days_in_month(year, m);
+    return days + day - 1;
+}
+
+
+/* Splits days since 1970-01-01 into year, month and day. */
+static void date_from_days(int64_t days, int64_t *year, int *month, int *day)
+{
+    int64_t y = 1970 + days / 366;
+
+    while (days_from_date(y + 1, 1, 1) <= days)
+        y++;
+    days -= days_from_date(y, 1, 1);
+    *month = 1;
+    while (days >= days_in_month(y, *month)) {
+        days -= days_in_month(y, *month);
+        (*month)++;
+    }
+    *year = y;
+    *day = (int)days + 1;
+}
+
+
+/* Returns 0 for Monday to 6 for Sunday; 1970-01-01 was a Thursday. */
+static int weekday(int64_t time_us)
+{
+    return (int)((time_us / OHLCX_US_PER_DAY + 3) % 7);
+}
+
+
+int64_t synth_add_months(int64_t time_us, int months)
+{
+    int64_t day_start = time_us - time_us % OHLCX_US_PER_DAY;
+    int64_t year, month_index;
+    int month, day;
+
+    date_from_days(time_us / OHLCX_US_PER_DAY, &year, &month, &day);
+    month_index = year * 12 + (month - 1) + months;
+    year = month_index / 12;
+    month = (int)(month_index % 12) + 1;
+    if (day > days_in_month(year, month))
+        day = days_in_month(year, month);
+    return days_from_date(year, month, day) * OHLCX_US_PER_DAY + (time_us - day_start);
+}
+
+
+int synth_calendar_init(synth_calendar *calendar, const char *timeframe, int stocks)
+{
+    memset(calendar, 0, sizeof *calendar);
+    calendar->stocks = stocks;
+    if (strcmp(timeframe, "1M") == 0 || strcmp(timeframe, "3M") == 0) {
+        calendar->months_per_bar = timeframe[0] - '0';
+        return 0;
+    }
+    calendar->length_us = ohlcx_timeframe_us(timeframe);
+    if (calendar->length_us <= 0)
+        return ohlcx_set_error(OHLCX_EINVAL, "invalid timeframe '%s'", timeframe);
+    if (strcmp(timeframe, "1w") == 0)
+        calendar->align_us = FIRST_MONDAY_US;
+    return 0;
+}
+
+
+static int is_intraday(const synth_calendar *calendar)
+{
+    return calendar->months_per_bar == 0 && calendar->length_us < OHLCX_US_PER_DAY;
+}
+
+
+int64_t synth_bar_end(const synth_calendar *calendar, int64_t open_us)
+{
+    if (calendar->months_per_bar > 0)
+        return synth_add_months(open_us, calendar->months_per_bar);
+    return open_us + calendar->length_us;
+}
+
+
+/* Returns the first period boundary at or after time_us. */
+static int64_t first_boundary(const synth_calendar *calendar, int64_t time_us)
+{
+    int64_t year, offset;
+    int month, day;
+
+    if (calendar->months_per_bar == 0) {
+        offset = time_us - calendar->align_us;
+        if (offset <= 0)
+            return calendar->align_us + offset / calendar->length_us * calendar->length_us;
+        return calendar->align_us +
+               (offset + calendar->length_us - 1) / calendar->length_us * calendar->length_us;
+    }
+    date_from_days(time_us / OHLCX_US_PER_DAY, &year, &month, &day);
+    offset = days_from_date(year, month, 1) * OHLCX_US_PER_DAY;
+    if (offset < time_us)
+        offset = synth_add_months(offset, 1);
+    date_from_days(offset / OHLCX_US_PER_DAY, &year, &month, &day);
+    while ((month - 1) % calendar->months_per_bar != 0) {
+        offset = synth_add_months(offset, 1);
+        date_from_days(offset / OHLCX_US_PER_DAY, &year, &month, &day);
+    }
+    return offset;
+}
+
+
+/* Returns the Monday-to-Friday days in [start_us, end_us), both at 00:00. */
+static int count_weekdays(int64_t start_us, int64_t end_us)
+{
+    int count = 0;
+
+    for (int64_t day = start_us; day < end_us; day += OHLCX_US_PER_DAY)
+        count += weekday(day) < 5;
+    return count;
+}
+
+
+static size_t stock_session_bars(const synth_calendar *calendar, int64_t start_us,
+                                 int64_t end_us, int64_t *open_times)
+{
+    size_t count = 0;
+
+    for (int64_t day = start_us - start_us % OHLCX_US_PER_DAY; day < end_us;
+         day += OHLCX_US_PER_DAY) {
+        if (weekday(day) >= 5)
+            continue;
+        for (int64_t open = day + SESSION_OPEN_US; open < day + SESSION_CLOSE_US;
+             open += calendar->length_us) {
+            if (open < start_us || open >= end_us)
+                continue;
+            if (open_times != NULL)
+                open_times[count] = open;
+            count++;
+        }
+    }
+    return count;
+}
+
+
+size_t synth_calendar_bars(const synth_calendar *calendar, int64_t start_us, int64_t end_us,
+                           int64_t *open_times)
+{
+    size_t count = 0;
+
+    if (calendar->stocks && is_intraday(calendar))
+        return stock_session_bars(calendar, start_us, end_us, open_times);
+
+    for (int64_t open = first_boundary(calendar, start_us); open < end_us;
+         open = synth_bar_end(calendar, open)) {
+        if (calendar->stocks && count_weekdays(open, synth_bar_end(calendar, open)) == 0)
+            continue;
+        if (open_times != NULL)
+            open_times[count] = open;
+        count++;
+    }
+    return count;
+}
+
+
+/* Stock volume is higher at the open and the close of the session: a
+ * U-shape over the session that averages 1.1. */
+static double stock_volume_shape(int64_t open_us, int64_t end_us)
+{
+    int64_t day = open_us - open_us % OHLCX_US_PER_DAY;
+    double middle = 0.5 * (double)(open_us + end_us) - (double)(day + SESSION_OPEN_US);
+    double x = middle / (double)SESSION_US;
+
+    return 0.7 + 1.2 * (2 * x - 1) * (2 * x - 1);
+}
+
+
+/* Crypto volume follows a mild daily cycle that peaks at 15:00 UTC, when
+ * European and American hours overlap. */
+static double crypto_volume_shape(int64_t open_us, int64_t end_us)
+{
+    double middle = 0.5 * (double)(open_us + end_us);
+    double hour = fmod(middle, (double)OHLCX_US_PER_DAY) / (double)OHLCX_US_PER_HOUR;
+
+    return 1 + 0.25 * cos(2 * PI * (hour - 15) / 24);
+}
+
+
+synth_bar_info synth_bar_describe(const synth_calendar *calendar, int64_t open_us)
+{
+    synth_bar_info info = {1.0, 1.0, 0};
+    int64_t end = synth_bar_end(calendar, open_us);
+    int64_t day = open_us - open_us % OHLCX_US_PER_DAY;
+
+    if (!calendar->stocks) {
+        info.trading_days = (double)(end - open_us) / (double)OHLCX_US_PER_DAY;
+        if (is_intraday(calendar))
+            info.volume_shape = crypto_volume_shape(open_us, end);
+        return info;
+    }
+    if (!is_intraday(calendar)) {
+        info.trading_days = count_weekdays(open_us, end);
+        info.session_open = 1;
+        return info;
+    }
+    if (end > day + SESSION_CLOSE_US)
+        end = day + SESSION_CLOSE_US;
+    info.trading_days = (double)(end - open_us) / (double)SESSION_US;
+    info.volume_shape = stock_volume_shape(open_us, end);
+    info.session_open = open_us == day + SESSION_OPEN_US;
+    return info;
+}

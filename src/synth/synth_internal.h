@@ -1,0 +1,47 @@
+/*
+ * Internal interface of the synth module: the bar calendar shared by the
+ * generator and the CSV writer. Not part of the public API.
+ */
+#ifndef OHLCX_SYNTH_INTERNAL_H
+#define OHLCX_SYNTH_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Bar calendar of one timeframe and asset class. Times are UTC microseconds
+ * and must not be before 1970. */
+typedef struct synth_calendar {
+    int stocks;          /* 1: bars only in the 14:30-21:00 UTC weekday session */
+    int months_per_bar;  /* 1 for 1M, 3 for 3M, 0 for fixed-length bars */
+    int64_t length_us;   /* bar length of fixed-length timeframes */
+    int64_t align_us;    /* bar boundaries are align_us + k * length_us */
+} synth_calendar;
+
+/* Properties of one bar that the generator uses. */
+typedef struct synth_bar_info {
+    double trading_days;  /* trading time covered, in trading days */
+    double volume_shape;  /* intraday volume profile, about 1 on average */
+    int session_open;     /* 1 for a stock bar that opens a session */
+} synth_bar_info;
+
+/* Sets up the calendar of a canonical timeframe; returns OHLCX_EINVAL for an
+ * unknown name. */
+int synth_calendar_init(synth_calendar *calendar, const char *timeframe, int stocks);
+
+/* Returns the number of bars that open in [start_us, end_us) and, unless
+ * open_times is NULL, writes their open times in increasing order. */
+size_t synth_calendar_bars(const synth_calendar *calendar, int64_t start_us, int64_t end_us,
+                           int64_t *open_times);
+
+/* Returns the end of the bar that opens at open_us: the next boundary of
+ * the timeframe, ignoring sessions. */
+int64_t synth_bar_end(const synth_calendar *calendar, int64_t open_us);
+
+/* Describes the bar that opens at open_us. */
+synth_bar_info synth_bar_describe(const synth_calendar *calendar, int64_t open_us);
+
+/* Adds calendar months to a time, keeping the time of day and clamping the
+ * day to the length of the target month. */
+int64_t synth_add_months(int64_t time_us, int months);
+
+#endif

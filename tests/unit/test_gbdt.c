@@ -1,0 +1,350 @@
+/*
+ * Unit tests of the XGBoost wrapper: learning a threshold rule, early
+ * stopping on noise, JSON save and load, determinism and input checks.
+ */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "ohlcx/error.h"
+#include "ohlcx/gbdt.h"
+
+#define ROWS 2000
+#define FEATURES 6
+#define TRAIN_ROWS 1200
+#define VAL_ROWS 400
+#define TEST_ROWS (ROWS - TRAIN_ROWS - VAL_ROWS)
+
+/* A labelled table split into training, validation and test rows. */
+typedef struct table {
+    float x[ROWS * FEATURES];
+    float y[ROWS];
+} table;
+
+
+static uint64_t next_random(uint64_t *state)
+{
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    return *state;
+}
+
+
+static float uniform_pm1(uint64_t *state)
+{
+    return (float)((double)(next_random(state) >> 11) / 9007199254740992.0 * 2.0 - 1.0);
+}
+
+
+/* Fills features uniform in [-1, 1), with every 10th value of column 2
+ * missing. With noise_labels the label is a coin flip, else x0 > 0.3. */
+static void make_table(table *t, int noise_labels)
+{
+    uint64_t state = 0x9e3779b97f4a7c15u;
+
+    for (size_t row = 0; row < ROWS; row++) {
+        for (size_t column = 0; column < FEATURES; column++)
+            t->x[row * FEATURES + column] = uniform_pm1(&state);
+        if (row % 10 == 0)
+            t->x[row * FEATURES + 2] = NAN;
+        if (noise_labels)
+            t->y[row] = (float)(next_random(&state) >> 63);
+        else
+            t->y[row] = t->x[row * FEATURES] > 0.3f ? 1.0f : 0.0f;
+    }
+}
+
+
+static const float *train_x(const table *t) { return t->x; }
+static const float *train_y(const table *t) { return t->y; }
+static const float *val_x(const table *t) { return t->x + TRAIN_ROWS * FEATURES; }
+static const float *val_y(const table *t) { return t->y + TRAIN_ROWS; }
+static const float *test_x(const table *t) { return t->x + (TRAIN_ROWS + VAL_ROWS) * FEATURES; }
+static const float *test_y(const table *t) { return t->y + TRAIN_ROWS + VAL_ROWS; }
+
+
+static ohlcx_gbdt *train_on(const table *t, const ohlcx_gbdt_options *options)
+{
+    ohlcx_gbdt *model = NULL;
+    int status = ohlcx_gbdt_train(train_x(t), train_y(t), TRAIN_ROWS, val_x(t), val_y(t),
+                                  VAL_ROWS, FEATURES, options, &model);
+
+    if (status != 0)
+        print_error("training failed: %s\n", ohlcx_last_error());
+    assert_int_equal(status, 0);
+    assert_non_null(model);
+    return model;
+}
+
+
+static double log_loss(const float *prob, const float *y, size_t n)
+{
+    double sum = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        double p = fmin(fmax((double)prob[i], 1e-7), 1 - 1e-7);
+        sum -= y[i] > 0.5f ? log(p) : log(1 - p);
+    }
+    return sum / (double)n;
+}
+
+
+/* Makes an empty folder under /tmp; the caller removes it. */
+static void make_temp_dir(char *path, size_t size)
+{
+    snprintf(path, size, "/tmp/ohlcx-test-gbdt-XXXXXX");
+    assert_non_null(mkdtemp(path));
+}
+
+
+static void gbdt_threshold_accuracy(void **unused)
+{
+    static table t;
+    static float prob[TEST_ROWS];
+    ohlcx_gbdt_options options;
+    ohlcx_gbdt *model;
+    size_t correct = 0;
+
+    make_table(&t, 0);
+    ohlcx_gbdt_options_default(&options);
+    model = train_on(&t, &options);
+    assert_int_equal(ohlcx_gbdt_predict(model, test_x(&t), TEST_ROWS, prob), 0);
+    for (size_t i = 0; i < TEST_ROWS; i++)
+        correct += (prob[i] > 0.5f) == (test_y(&t)[i] > 0.5f);
+
+    assert_true((double)correct / TEST_ROWS > 0.95);
+    assert_int_equal(ohlcx_gbdt_feature_count(model), FEATURES);
+    assert_in_range(ohlcx_gbdt_rounds(model), 1, options.max_rounds);
+    ohlcx_gbdt_free(model);
+}
+
+
+/* On coin-flip labels the validation loss stops improving after a few
+ * rounds. The kept model must be the one with the lowest validation loss
+ * among all lengths that training went through. */
+static void gbdt_noise_stops_early(void **unused)
+{
+    static table t;
+    static float prob[VAL_ROWS], best_prob[VAL_ROWS];
+    ohlcx_gbdt_options options;
+    ohlcx_gbdt *model;
+    int rounds, best_length = 0;
+    double best_loss = INFINITY;
+
+    make_table(&t, 1);
+    ohlcx_gbdt_options_default(&options);
+    options.max_rounds = 400;
+    options.early_stopping = 10;
+    model = train_on(&t, &options);
+    rounds = ohlcx_gbdt_rounds(model);
+    assert_in_range(rounds, 1, 100);
+    assert_int_equal(ohlcx_gbdt_predict(model, val_x(&t), VAL_ROWS, best_prob), 0);
+    ohlcx_gbdt_free(model);
+
+    /* Retrain every length up to where early stopping ended, without it. */
+    options.early_stopping = 0;
+    for (int length = 1; length <= rounds + 10; length++) {
+        double loss;
+
+        options.max_rounds = length;
+        model = train_on(&t, &options);
+        assert_int_equal(ohlcx_gbdt_rounds(model), length);
+        assert_int_equal(ohlcx_gbdt_predict(model, val_x(&t), VAL_ROWS, prob), 0);
+        loss = log_loss(prob, val_y(&t), VAL_ROWS);
+        if (loss < best_loss) {
+            best_loss = loss;
+            best_length = length;
+        }
+        if (length == rounds)
+            assert_memory_equal(prob, best_prob, sizeof prob);
+        ohlcx_gbdt_free(model);
+    }
+    assert_int_equal(best_length, rounds);
+}
+
+
+static void gbdt_save_load_same(void **unused)
+{
+    static table t;
+    static float before[TEST_ROWS], after[TEST_ROWS];
+    ohlcx_gbdt_options options;
+    ohlcx_gbdt *model, *loaded = NULL;
+    char dir[64], path[128];
+
+    make_table(&t, 0);
+    ohlcx_gbdt_options_default(&options);
+    options.max_rounds = 60;
+    model = train_on(&t, &options);
+    assert_int_equal(ohlcx_gbdt_predict(model, test_x(&t), TEST_ROWS, before), 0);
+    make_temp_dir(dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/model.json", dir);
+
+    assert_int_equal(ohlcx_gbdt_save(model, path), 0);
+    assert_int_equal(ohlcx_gbdt_load(path, FEATURES, 2, &loaded), 0);
+    assert_int_equal(ohlcx_gbdt_predict(loaded, test_x(&t), TEST_ROWS, after), 0);
+
+    assert_memory_equal(before, after, sizeof before);
+    assert_int_equal(ohlcx_gbdt_rounds(loaded), ohlcx_gbdt_rounds(model));
+    assert_int_equal(ohlcx_gbdt_feature_count(loaded), FEATURES);
+    ohlcx_gbdt_free(loaded);
+
+    /* n_features 0 takes the count from the model. */
+    assert_int_equal(ohlcx_gbdt_load(path, 0, 1, &loaded), 0);
+    assert_int_equal(ohlcx_gbdt_feature_count(loaded), FEATURES);
+    ohlcx_gbdt_free(loaded);
+
+    ohlcx_gbdt_free(model);
+    unlink(path);
+    rmdir(dir);
+}
+
+
+/* The file is JSON even when its name does not end in .json. */
+static void gbdt_save_writes_json(void **unused)
+{
+    static table t;
+    static char text[1 << 20];
+    ohlcx_gbdt_options options;
+    ohlcx_gbdt *model;
+    char dir[64], path[128];
+    size_t length;
+    FILE *file;
+
+    make_table(&t, 0);
+    ohlcx_gbdt_options_default(&options);
+    options.max_rounds = 5;
+    model = train_on(&t, &options);
+    make_temp_dir(dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/model.bin", dir);
+    assert_int_equal(ohlcx_gbdt_save(model, path), 0);
+
+    file = fopen(path, "rb");
+    assert_non_null(file);
+    length = fread(text, 1, sizeof text - 1, file);
+    fclose(file);
+    text[length] = '\0';
+
+    assert_true(length > 0);
+    assert_int_equal(text[0], '{');
+    assert_non_null(strstr(text, "\"learner\""));
+    ohlcx_gbdt_free(model);
+    unlink(path);
+    rmdir(dir);
+}
+
+
+static void gbdt_same_seed_same_model(void **unused)
+{
+    static table t;
+    static float first[TEST_ROWS], second[TEST_ROWS], other[TEST_ROWS];
+    ohlcx_gbdt_options options;
+    ohlcx_gbdt *model;
+
+    make_table(&t, 0);
+    ohlcx_gbdt_options_default(&options);
+    options.max_rounds = 80;
+    options.threads = 2;
+    options.seed = 7;
+    model = train_on(&t, &options);
+    assert_int_equal(ohlcx_gbdt_predict(model, test_x(&t), TEST_ROWS, first), 0);
+    ohlcx_gbdt_free(model);
+    model = train_on(&t, &options);
+    assert_int_equal(ohlcx_gbdt_predict(model, test_x(&t), TEST_ROWS, second), 0);
+    ohlcx_gbdt_free(model);
+    options.seed = 8;
+    model = train_on(&t, &options);
+    assert_int_equal(ohlcx_gbdt_predict(model, test_x(&t), TEST_ROWS, other), 0);
+    ohlcx_gbdt_free(model);
+
+    assert_memory_equal(first, second, sizeof first);
+    assert_memory_not_equal(first, other, sizeof first);
+}
+
+
+static void gbdt_invalid_inputs(void **unused)
+{
+    static table t;
+    ohlcx_gbdt_options options;
+    ohlcx_gbdt *model = NULL;
+    float bad_labels[TRAIN_ROWS];
+
+    make_table(&t, 0);
+    ohlcx_gbdt_options_default(&options);
+    memcpy(bad_labels, train_y(&t), sizeof bad_labels);
+    bad_labels[3] = 2.0f;
+
+    assert_int_equal(ohlcx_gbdt_train(train_x(&t), train_y(&t), 0, val_x(&t), val_y(&t),
+                                      VAL_ROWS, FEATURES, &options, &model),
+                     OHLCX_EINVAL);
+    assert_int_equal(ohlcx_gbdt_train(train_x(&t), train_y(&t), TRAIN_ROWS, val_x(&t),
+                                      val_y(&t), VAL_ROWS, 0, &options, &model),
+                     OHLCX_EINVAL);
+    assert_int_equal(ohlcx_gbdt_train(train_x(&t), bad_labels, TRAIN_ROWS, val_x(&t),
+                                      val_y(&t), VAL_ROWS, FEATURES, &options, &model),
+                     OHLCX_EINVAL);
+    assert_non_null(strstr(ohlcx_last_error(), "row 3"));
+    options.subsample = 0;
+    assert_int_equal(ohlcx_gbdt_train(train_x(&t), train_y(&t), TRAIN_ROWS, val_x(&t),
+                                      val_y(&t), VAL_ROWS, FEATURES, &options, &model),
+                     OHLCX_EINVAL);
+    assert_null(model);
+}
+
+
+static void gbdt_load_errors(void **unused)
+{
+    static table t;
+    ohlcx_gbdt_options options;
+    ohlcx_gbdt *model, *loaded = NULL;
+    char dir[64], path[128], junk[128];
+    FILE *file;
+
+    make_table(&t, 0);
+    ohlcx_gbdt_options_default(&options);
+    options.max_rounds = 3;
+    model = train_on(&t, &options);
+    make_temp_dir(dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/model.json", dir);
+    snprintf(junk, sizeof junk, "%s/junk.json", dir);
+    assert_int_equal(ohlcx_gbdt_save(model, path), 0);
+    file = fopen(junk, "w");
+    assert_non_null(file);
+    fputs("not a model\n", file);
+    fclose(file);
+
+    assert_int_equal(ohlcx_gbdt_load(path, FEATURES + 1, 1, &loaded), OHLCX_EINVAL);
+    assert_int_equal(ohlcx_gbdt_load(junk, FEATURES, 1, &loaded), OHLCX_EFORMAT);
+    assert_int_equal(ohlcx_gbdt_load("/nonexistent/model.json", FEATURES, 1, &loaded),
+                     OHLCX_EIO);
+    assert_int_equal(ohlcx_gbdt_save(model, "/nonexistent/model.json"), OHLCX_EIO);
+    assert_null(loaded);
+    ohlcx_gbdt_free(model);
+    unlink(path);
+    unlink(junk);
+    rmdir(dir);
+}
+
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(gbdt_threshold_accuracy),
+        cmocka_unit_test(gbdt_noise_stops_early),
+        cmocka_unit_test(gbdt_save_load_same),
+        cmocka_unit_test(gbdt_save_writes_json),
+        cmocka_unit_test(gbdt_same_seed_same_model),
+        cmocka_unit_test(gbdt_invalid_inputs),
+        cmocka_unit_test(gbdt_load_errors),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,631 @@
+/*
+ * Unit tests of the synthetic universe: determinism, bar calendars, OHLC
+ * invariants, the planted wick-shape signal and the Binance CSV writer.
+ */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "ohlcx/error.h"
+#include "ohlcx/series.h"
+#include "ohlcx/synth.h"
+
+/* 2024-01-01 00:00 UTC and later dates, in microseconds. */
+#define JAN_1_2024 (INT64_C(1704067200) * OHLCX_US_PER_SECOND)
+#define JAN_2_2024 (INT64_C(1704153600) * OHLCX_US_PER_SECOND)
+#define FEB_1_2024 (INT64_C(1706745600) * OHLCX_US_PER_SECOND)
+#define JAN_1_2025 (INT64_C(1735689600) * OHLCX_US_PER_SECOND)
+#define SESSION_OPEN (14 * OHLCX_US_PER_HOUR + 30 * OHLCX_US_PER_MINUTE)
+#define SESSION_CLOSE (21 * OHLCX_US_PER_HOUR)
+
+/* Share of bars that end a shape, and what follows, measured from OHLC. */
+typedef struct shape_stats {
+    double shape_share;
+    double up_after_bullish;
+    double down_after_bearish;
+    double up_after_none;
+    double up_rate;
+    double up_after_up;
+} shape_stats;
+
+
+static ohlcx_series generate(const char *symbol, const char *timeframe, int months,
+                             double planted, uint64_t seed)
+{
+    ohlcx_synth_options options;
+    ohlcx_series series;
+    int status;
+
+    ohlcx_synth_options_default(&options);
+    options.months = months;
+    options.planted = planted;
+    options.seed = seed;
+    ohlcx_series_init(&series);
+    status = ohlcx_synth_series(symbol, timeframe, &options, &series);
+    if (status != 0)
+        print_error("synth failed: %s\n", ohlcx_last_error());
+    assert_int_equal(status, 0);
+    return series;
+}
+
+
+static int64_t time_of_day(int64_t time_us)
+{
+    return time_us % OHLCX_US_PER_DAY;
+}
+
+
+/* Returns 0 for Monday to 6 for Sunday. */
+static int day_of_week(int64_t time_us)
+{
+    return (int)((time_us / OHLCX_US_PER_DAY + 3) % 7);
+}
+
+
+/* Returns 1 when the upper wick is the longer one (U), else 0 (L). */
+static int has_long_upper_wick(const ohlcx_series *s, size_t i)
+{
+    double upper = s->high[i] - fmax(s->open[i], s->close[i]);
+    double lower = fmin(s->open[i], s->close[i]) - s->low[i];
+
+    return upper > lower;
+}
+
+
+/* Finds shapes as the header defines them: a bar ends a bullish (U, L) or
+ * bearish (L, U) shape when its wick type differs from the last bar's,
+ * unless the last bar ended a shape. */
+static shape_stats measure_shapes(const ohlcx_series *s)
+{
+    size_t shapes = 0, bullish = 0, bullish_up = 0, bearish = 0, bearish_down = 0;
+    size_t none = 0, none_up = 0, ups = 0, after_up = 0, up_after_up = 0;
+    int previous_ended = 0;
+    shape_stats stats;
+
+    for (size_t i = 1; i + 1 < s->n; i++) {
+        int wick = has_long_upper_wick(s, i);
+        int ends = wick != has_long_upper_wick(s, i - 1) && !previous_ended;
+        int next_up = s->close[i + 1] > s->close[i];
+
+        shapes += ends;
+        if (ends && !wick) {
+            bullish++;
+            bullish_up += next_up;
+        } else if (ends) {
+            bearish++;
+            bearish_down += !next_up;
+        } else {
+            none++;
+            none_up += next_up;
+        }
+        ups += next_up;
+        if (s->close[i] > s->close[i - 1]) {
+            after_up++;
+            up_after_up += next_up;
+        }
+        previous_ended = ends;
+    }
+    stats.shape_share = (double)shapes / (double)(s->n - 2);
+    stats.up_after_bullish = (double)bullish_up / (double)bullish;
+    stats.down_after_bearish = (double)bearish_down / (double)bearish;
+    stats.up_after_none = (double)none_up / (double)none;
+    stats.up_rate = (double)ups / (double)(s->n - 2);
+    stats.up_after_up = (double)up_after_up / (double)after_up;
+    return stats;
+}
+
+
+/* Returns the lag-1 autocorrelation of x[0..n). */
+static double lag1_autocorrelation(const double *x, size_t n)
+{
+    double mean = 0, numerator = 0, denominator = 0;
+
+    for (size_t i = 0; i < n; i++)
+        mean += x[i] / (double)n;
+    for (size_t i = 0; i < n; i++) {
+        denominator += (x[i] - mean) * (x[i] - mean);
+        if (i > 0)
+            numerator += (x[i] - mean) * (x[i - 1] - mean);
+    }
+    return numerator / denominator;
+}
+
+
+/* Returns the close-to-close log returns (n - 1 of them), or their absolute
+ * values; the caller frees them. */
+static double *log_returns(const ohlcx_series *s, int absolute)
+{
+    double *r = malloc((s->n - 1) * sizeof *r);
+
+    assert_non_null(r);
+    for (size_t i = 1; i < s->n; i++) {
+        r[i - 1] = log(s->close[i] / s->close[i - 1]);
+        if (absolute)
+            r[i - 1] = fabs(r[i - 1]);
+    }
+    return r;
+}
+
+
+static void synth_same_inputs_same_series(void **unused)
+{
+    ohlcx_series a = generate("BTCUSDT", "15m", 1, 0.9, 42);
+    ohlcx_series b = generate("BTCUSDT", "15m", 1, 0.9, 42);
+
+    assert_int_equal(a.n, b.n);
+    assert_memory_equal(a.open_time, b.open_time, a.n * sizeof *a.open_time);
+    assert_memory_equal(a.open, b.open, a.n * sizeof *a.open);
+    assert_memory_equal(a.high, b.high, a.n * sizeof *a.high);
+    assert_memory_equal(a.low, b.low, a.n * sizeof *a.low);
+    assert_memory_equal(a.close, b.close, a.n * sizeof *a.close);
+    assert_memory_equal(a.volume, b.volume, a.n * sizeof *a.volume);
+    ohlcx_series_free(&a);
+    ohlcx_series_free(&b);
+}
+
+
+/* The seed, the symbol and the timeframe all enter the stream; an alias of
+ * a timeframe gives the same series as its canonical name. */
+static void synth_seed_changes_closes(void **unused)
+{
+    ohlcx_series a = generate("BTCUSDT", "15m", 1, 0, 42);
+    ohlcx_series b = generate("BTCUSDT", "15m", 1, 0, 43);
+    ohlcx_series c = generate("BTCUSDC", "15m", 1, 0, 42);
+    ohlcx_series hourly = generate("BTCUSDT", "1h", 1, 0, 42);
+    ohlcx_series alias = generate("BTCUSDT", "60m", 1, 0, 42);
+
+    assert_int_equal(a.n, b.n);
+    assert_memory_not_equal(a.close, b.close, a.n * sizeof *a.close);
+    assert_int_equal(a.n, c.n);
+    assert_memory_not_equal(a.close, c.close, a.n * sizeof *a.close);
+    assert_int_equal(hourly.n, alias.n);
+    assert_memory_equal(hourly.close, alias.close, hourly.n * sizeof *hourly.close);
+    ohlcx_series_free(&a);
+    ohlcx_series_free(&b);
+    ohlcx_series_free(&c);
+    ohlcx_series_free(&hourly);
+    ohlcx_series_free(&alias);
+}
+
+
+/* January 2024 has 31 days of 96 quarter hours. */
+static void synth_crypto_15m_month_count(void **unused)
+{
+    ohlcx_series s = generate("BTCUSDT", "15m", 1, 0, 42);
+
+    assert_int_equal(s.n, 31 * 96);
+    assert_int_equal(s.open_time[0], JAN_1_2024);
+    assert_int_equal(s.open_time[s.n - 1], FEB_1_2024 - 15 * OHLCX_US_PER_MINUTE);
+    for (size_t i = 1; i < s.n; i++)
+        assert_int_equal(s.open_time[i] - s.open_time[i - 1], 15 * OHLCX_US_PER_MINUTE);
+    assert_string_equal(s.timeframe, "15m");
+    assert_int_equal(s.asset_class, OHLCX_ASSET_CRYPTO);
+    ohlcx_series_free(&s);
+}
+
+
+/* Weeks of January 2024 start on Mondays 1, 8, 15, 22 and 29; 2024 has 12
+ * months, the second opening on 1 February. */
+static void synth_crypto_long_bars(void **unused)
+{
+    ohlcx_series daily = generate("ETHUSDT", "1d", 1, 0, 42);
+    ohlcx_series weekly = generate("ETHUSDT", "1w", 1, 0, 42);
+    ohlcx_series monthly = generate("ETHUSDT", "1M", 12, 0, 42);
+    ohlcx_series quarterly = generate("ETHUSDT", "3M", 12, 0, 42);
+
+    assert_int_equal(daily.n, 31);
+    assert_int_equal(weekly.n, 5);
+    assert_int_equal(weekly.open_time[4], JAN_1_2024 + 28 * OHLCX_US_PER_DAY);
+    assert_int_equal(monthly.n, 12);
+    assert_int_equal(monthly.open_time[1], FEB_1_2024);
+    assert_int_equal(monthly.open_time[11], JAN_1_2025 - 31 * OHLCX_US_PER_DAY);
+    assert_int_equal(quarterly.n, 4);
+    assert_int_equal(quarterly.open_time[1], JAN_1_2024 + (31 + 29 + 31) * OHLCX_US_PER_DAY);
+    ohlcx_series_free(&daily);
+    ohlcx_series_free(&weekly);
+    ohlcx_series_free(&monthly);
+    ohlcx_series_free(&quarterly);
+}
+
+
+/* January 2024 has 23 weekdays (1-5, 8-12, 15-19, 22-26, 29-31); the
+ * holidays on 1 and 15 January are not skipped. A session of 6.5
+ * hours has 26 quarter hours. */
+static void synth_stock_15m_month_count(void **unused)
+{
+    ohlcx_series s = generate("GOOG", "15m", 1, 0, 42);
+
+    assert_int_equal(s.n, 23 * 26);
+    assert_int_equal(s.open_time[0], JAN_1_2024 + SESSION_OPEN);
+    assert_int_equal(s.open_time[25], JAN_1_2024 + SESSION_CLOSE - 15 * OHLCX_US_PER_MINUTE);
+    assert_int_equal(s.open_time[26], JAN_2_2024 + SESSION_OPEN);
+    for (size_t i = 0; i < s.n; i++) {
+        assert_in_range(time_of_day(s.open_time[i]), SESSION_OPEN, SESSION_CLOSE - 1);
+        assert_in_range(day_of_week(s.open_time[i]), 0, 4);
+    }
+    assert_int_equal(s.asset_class, OHLCX_ASSET_STOCKS);
+    ohlcx_series_free(&s);
+}
+
+
+static void synth_stock_session_opens(void **unused)
+{
+    ohlcx_series hourly = generate("GOOG", "1h", 1, 0, 42);
+    ohlcx_series four_hour = generate("GOOG", "4h", 1, 0, 42);
+    ohlcx_series daily = generate("VT", "1d", 1, 0, 42);
+
+    assert_int_equal(hourly.n, 23 * 7);
+    for (size_t i = 0; i < 7; i++)
+        assert_int_equal(hourly.open_time[i],
+                         JAN_1_2024 + SESSION_OPEN + (int64_t)i * OHLCX_US_PER_HOUR);
+    assert_int_equal(hourly.open_time[7], JAN_2_2024 + SESSION_OPEN);
+    assert_int_equal(four_hour.n, 23 * 2);
+    assert_int_equal(four_hour.open_time[0], JAN_1_2024 + SESSION_OPEN);
+    assert_int_equal(four_hour.open_time[1], JAN_1_2024 + SESSION_OPEN + 4 * OHLCX_US_PER_HOUR);
+    assert_int_equal(daily.n, 23);
+    assert_int_equal(daily.open_time[0], JAN_1_2024);
+    assert_int_equal(daily.open_time[1], JAN_2_2024);
+    assert_int_equal(daily.open_time[5], JAN_1_2024 + 7 * OHLCX_US_PER_DAY);
+    ohlcx_series_free(&hourly);
+    ohlcx_series_free(&four_hour);
+    ohlcx_series_free(&daily);
+}
+
+
+static void synth_ohlc_consistent(void **unused)
+{
+    static const struct {
+        const char *symbol, *timeframe;
+        double planted;
+    } cases[] = {
+        {"BTCUSDT", "15m", 0.9}, {"LTCUSDT", "1h", 0},  {"SOLUSDT", "1m", 0.9},
+        {"GOOG", "15m", 0.9},    {"PSNY", "5m", 0},     {"VT", "1d", 0},
+        {"ETHUSDT", "1w", 0.9},  {"GOOG", "1M", 0},
+    };
+
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        ohlcx_series s = generate(cases[c].symbol, cases[c].timeframe, 3, cases[c].planted, 7);
+
+        assert_true(s.n > 0);
+        for (size_t i = 0; i < s.n; i++) {
+            assert_true(s.low[i] > 0);
+            assert_true(s.low[i] <= fmin(s.open[i], s.close[i]));
+            assert_true(s.high[i] >= fmax(s.open[i], s.close[i]));
+            assert_true(s.volume[i] >= 0);
+            assert_true(isfinite(s.high[i]));
+            assert_true(isfinite(s.volume[i]));
+        }
+        ohlcx_series_free(&s);
+    }
+}
+
+
+/* Crypto bars open at the previous close; stock intraday bars do too except
+ * at the session open. */
+static void synth_open_is_last_close(void **unused)
+{
+    ohlcx_series crypto = generate("BTCUSDT", "15m", 1, 0.9, 42);
+    ohlcx_series stock = generate("GOOG", "15m", 1, 0, 42);
+    size_t gaps = 0;
+
+    for (size_t i = 1; i < crypto.n; i++)
+        assert_true(crypto.open[i] == crypto.close[i - 1]);
+    for (size_t i = 1; i < stock.n; i++) {
+        if (time_of_day(stock.open_time[i]) != SESSION_OPEN)
+            assert_true(stock.open[i] == stock.close[i - 1]);
+        else
+            gaps += stock.open[i] != stock.close[i - 1];
+    }
+    assert_true(gaps > 0);
+    ohlcx_series_free(&crypto);
+    ohlcx_series_free(&stock);
+}
+
+
+/* Returns 1 when value is the double nearest to a decimal with at most
+ * `decimals` digits after the point. */
+static int on_decimal_grid(double value, int decimals)
+{
+    double steps = pow(10, decimals);
+
+    return value == round(value * steps) / steps;
+}
+
+
+/* Prices sit on a cent grid from 1000 up and a 0.0001 grid below; crypto
+ * volumes on 0.0001 and stock volumes on whole shares. */
+static void synth_price_levels(void **unused)
+{
+    ohlcx_series btc = generate("BTCUSDT", "1h", 1, 0, 42);
+    ohlcx_series ltc = generate("LTCUSDT", "1h", 1, 0, 42);
+    ohlcx_series goog = generate("GOOG", "1h", 1, 0, 42);
+
+    assert_in_range((int64_t)btc.open[0], 38000, 42100);
+    assert_in_range((int64_t)ltc.open[0], 66, 74);
+    assert_in_range((int64_t)goog.open[0], 60, 165);
+    for (size_t i = 0; i < btc.n; i++) {
+        assert_true(on_decimal_grid(btc.open[i], 2));
+        assert_true(on_decimal_grid(btc.high[i], 2));
+        assert_true(on_decimal_grid(btc.low[i], 2));
+        assert_true(on_decimal_grid(btc.close[i], 2));
+        assert_true(on_decimal_grid(btc.volume[i], 4));
+    }
+    for (size_t i = 0; i < ltc.n; i++) {
+        assert_true(on_decimal_grid(ltc.open[i], 4));
+        assert_true(on_decimal_grid(ltc.high[i], 4));
+        assert_true(on_decimal_grid(ltc.low[i], 4));
+        assert_true(on_decimal_grid(ltc.close[i], 4));
+    }
+    for (size_t i = 0; i < goog.n; i++) {
+        assert_true(on_decimal_grid(goog.close[i], 4));
+        assert_true(on_decimal_grid(goog.volume[i], 0));
+    }
+    ohlcx_series_free(&btc);
+    ohlcx_series_free(&ltc);
+    ohlcx_series_free(&goog);
+}
+
+
+/* With P = 0.9 on 20 months of 15m bars (58,464 bars): shapes end at every
+ * second bar, the next bar follows the shape with probability 0.9, and the
+ * closes alone show no dependence. */
+static void synth_planted_shapes(void **unused)
+{
+    ohlcx_series s = generate("BTCUSDT", "15m", 20, 0.9, 42);
+    shape_stats stats = measure_shapes(&s);
+    double *r = log_returns(&s, 0);
+    double rho = lag1_autocorrelation(r, s.n - 1);
+
+    assert_int_equal(s.n, (366 + 243) * 96);
+    assert_true(stats.shape_share > 0.47 && stats.shape_share < 0.53);
+    assert_true(stats.up_after_bullish > 0.87 && stats.up_after_bullish < 0.93);
+    assert_true(stats.down_after_bearish > 0.87 && stats.down_after_bearish < 0.93);
+    assert_true(stats.up_after_none > 0.48 && stats.up_after_none < 0.52);
+    assert_true(stats.up_rate > 0.47 && stats.up_rate < 0.53);
+    assert_true(stats.up_after_up > 0.48 && stats.up_after_up < 0.52);
+    assert_true(fabs(rho) < 0.03);
+    free(r);
+    ohlcx_series_free(&s);
+}
+
+
+static void synth_unplanted_no_signal(void **unused)
+{
+    ohlcx_series s = generate("BTCUSDT", "15m", 20, 0, 42);
+    shape_stats stats = measure_shapes(&s);
+
+    assert_true(stats.up_after_bullish > 0.45 && stats.up_after_bullish < 0.55);
+    assert_true(stats.down_after_bearish > 0.45 && stats.down_after_bearish < 0.55);
+    ohlcx_series_free(&s);
+}
+
+
+/* 15m crypto returns have a standard deviation of 3% / sqrt(96) = 0.31%,
+ * and large moves cluster, so absolute returns are autocorrelated. */
+static void synth_volatility_clusters(void **unused)
+{
+    ohlcx_series s = generate("ETHUSDT", "15m", 20, 0, 42);
+    double *r = log_returns(&s, 0);
+    double *size = log_returns(&s, 1);
+    double sum = 0;
+
+    for (size_t i = 0; i + 1 < s.n; i++)
+        sum += r[i] * r[i];
+    assert_true(sqrt(sum / (double)(s.n - 1)) > 0.0025);
+    assert_true(sqrt(sum / (double)(s.n - 1)) < 0.0037);
+    assert_true(lag1_autocorrelation(size, s.n - 1) > 0.05);
+    free(r);
+    free(size);
+    ohlcx_series_free(&s);
+}
+
+
+/* The first 15m bar of a session (14:30) trades far more than the one at
+ * 17:30 in the middle of the session. */
+static void synth_stock_volume_u_shape(void **unused)
+{
+    ohlcx_series s = generate("GOOG", "15m", 20, 0, 42);
+    double opening = 0, middle = 0;
+    size_t opening_bars = 0, middle_bars = 0;
+
+    for (size_t i = 0; i < s.n; i++) {
+        if (time_of_day(s.open_time[i]) == SESSION_OPEN) {
+            opening += s.volume[i];
+            opening_bars++;
+        } else if (time_of_day(s.open_time[i]) == 17 * OHLCX_US_PER_HOUR + 30 * OHLCX_US_PER_MINUTE) {
+            middle += s.volume[i];
+            middle_bars++;
+        }
+    }
+    assert_true(opening_bars > 400);
+    assert_int_equal(opening_bars, middle_bars);
+    assert_true(opening > 1.8 * middle);
+    ohlcx_series_free(&s);
+}
+
+
+static void make_temp_dir(char *path, size_t size)
+{
+    snprintf(path, size, "/tmp/ohlcx-test-synth-XXXXXX");
+    assert_non_null(mkdtemp(path));
+}
+
+
+/* Reads up to count lines of a file into lines (each 256 bytes). */
+static void read_lines(const char *path, char lines[][256], int count)
+{
+    FILE *file = fopen(path, "r");
+
+    assert_non_null(file);
+    for (int i = 0; i < count; i++) {
+        assert_non_null(fgets(lines[i], sizeof lines[i], file));
+        lines[i][strcspn(lines[i], "\n")] = '\0';
+    }
+    fclose(file);
+}
+
+
+/* Bar 1: quote 12.5 * 42000.5 = 525006.25, 525 trades, close = open so the
+ * taker share is 0.5: 6.25 and 262503.125. Bar 2 closes at its high from
+ * its low, so the taker share is 0.75: 3 of 4 and 330 of 440; 0.44 trades
+ * round to 0 and become 1. */
+static void synth_csv_lines_by_hand(void **unused)
+{
+    ohlcx_series s;
+    char dir[64], path[128], lines[3][256];
+
+    ohlcx_series_init(&s);
+    snprintf(s.symbol, sizeof s.symbol, "BTCUSDT");
+    snprintf(s.timeframe, sizeof s.timeframe, "15m");
+    assert_int_equal(ohlcx_series_append(&s, JAN_1_2024, 42000.5, 42100.25, 41950, 42000.5,
+                                         12.5),
+                     0);
+    assert_int_equal(ohlcx_series_append(&s, JAN_1_2024 + 15 * OHLCX_US_PER_MINUTE, 100, 110,
+                                         100, 110, 4),
+                     0);
+    make_temp_dir(dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/BTCUSDT-15m.csv", dir);
+
+    assert_int_equal(ohlcx_write_binance_csv(&s, path), 0);
+    read_lines(path, lines, 3);
+    assert_string_equal(lines[0], "open_time,open,high,low,close,volume,close_time,"
+                                  "quote_volume,count,taker_buy_volume,"
+                                  "taker_buy_quote_volume,ignore");
+    assert_string_equal(lines[1], "1704067200000,42000.5,42100.25,41950,42000.5,12.5,"
+                                  "1704068099999,525006.25,525,6.25,262503.125,0");
+    assert_string_equal(lines[2], "1704068100000,100,110,100,110,4,1704068999999,440,1,3,330,0");
+    ohlcx_series_free(&s);
+    unlink(path);
+    rmdir(dir);
+}
+
+
+/* Returns the number of digits after the point in the field at text. */
+static int count_decimals(const char *text)
+{
+    size_t length = strcspn(text, ",\n");
+    const char *point = memchr(text, '.', length);
+
+    return point == NULL ? 0 : (int)(text + length - point - 1);
+}
+
+
+/* Every value read back from the file equals the series value exactly, and
+ * every field is short: prices and volumes have at most 4 decimals. */
+static void synth_csv_round_trip(void **unused)
+{
+    ohlcx_series s = generate("LTCUSDT", "15m", 1, 0.9, 42);
+    char dir[64], path[128], line[512];
+    size_t row = 0;
+    FILE *file;
+
+    make_temp_dir(dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/LTCUSDT-15m.csv", dir);
+    assert_int_equal(ohlcx_write_binance_csv(&s, path), 0);
+    file = fopen(path, "r");
+    assert_non_null(file);
+    assert_non_null(fgets(line, sizeof line, file));
+    while (fgets(line, sizeof line, file) != NULL) {
+        char *field = line;
+        double values[5];
+        long long open_ms = strtoll(field, &field, 10);
+
+        for (int k = 0; k < 5; k++) {
+            assert_in_range(count_decimals(field + 1), 0, 4);
+            values[k] = strtod(field + 1, &field);
+        }
+        assert_true(row < s.n);
+        assert_int_equal(open_ms * 1000, s.open_time[row]);
+        assert_true(values[0] == s.open[row]);
+        assert_true(values[1] == s.high[row]);
+        assert_true(values[2] == s.low[row]);
+        assert_true(values[3] == s.close[row]);
+        assert_true(values[4] == s.volume[row]);
+        row++;
+    }
+    fclose(file);
+    assert_int_equal(row, s.n);
+    ohlcx_series_free(&s);
+    unlink(path);
+    rmdir(dir);
+}
+
+
+/* A 1M bar opening on 1 January 2024 closes at the last millisecond of
+ * January. */
+static void synth_csv_month_close_time(void **unused)
+{
+    ohlcx_series s = generate("BTCUSDT", "1M", 1, 0, 42);
+    char dir[64], path[128], lines[2][256];
+    char expected[64];
+
+    make_temp_dir(dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/BTCUSDT-1M.csv", dir);
+    assert_int_equal(ohlcx_write_binance_csv(&s, path), 0);
+    read_lines(path, lines, 2);
+    snprintf(expected, sizeof expected, ",%lld,", (long long)(FEB_1_2024 / 1000 - 1));
+
+    assert_int_equal(s.n, 1);
+    assert_non_null(strstr(lines[1], expected));
+    assert_int_equal(ohlcx_write_binance_csv(&s, "/nonexistent/BTCUSDT-1M.csv"), OHLCX_EIO);
+    ohlcx_series_free(&s);
+    unlink(path);
+    rmdir(dir);
+}
+
+
+static void synth_invalid_inputs(void **unused)
+{
+    ohlcx_synth_options options;
+    ohlcx_series s;
+
+    ohlcx_series_init(&s);
+    ohlcx_synth_options_default(&options);
+    assert_int_equal(ohlcx_synth_series("", "15m", &options, &s), OHLCX_EINVAL);
+    assert_int_equal(ohlcx_synth_series("BTCUSDT", "7m", &options, &s), OHLCX_EINVAL);
+    options.months = 0;
+    assert_int_equal(ohlcx_synth_series("BTCUSDT", "15m", &options, &s), OHLCX_EINVAL);
+    options.months = 1;
+    options.planted = 0.3;
+    assert_int_equal(ohlcx_synth_series("BTCUSDT", "15m", &options, &s), OHLCX_EINVAL);
+    options.planted = 1.5;
+    assert_int_equal(ohlcx_synth_series("BTCUSDT", "15m", &options, &s), OHLCX_EINVAL);
+    options.planted = 0;
+    options.start_us = -1;
+    assert_int_equal(ohlcx_synth_series("BTCUSDT", "15m", &options, &s), OHLCX_EINVAL);
+    assert_int_equal(s.n, 0);
+}
+
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(synth_same_inputs_same_series),
+        cmocka_unit_test(synth_seed_changes_closes),
+        cmocka_unit_test(synth_crypto_15m_month_count),
+        cmocka_unit_test(synth_crypto_long_bars),
+        cmocka_unit_test(synth_stock_15m_month_count),
+        cmocka_unit_test(synth_stock_session_opens),
+        cmocka_unit_test(synth_ohlc_consistent),
+        cmocka_unit_test(synth_open_is_last_close),
+        cmocka_unit_test(synth_price_levels),
+        cmocka_unit_test(synth_planted_shapes),
+        cmocka_unit_test(synth_unplanted_no_signal),
+        cmocka_unit_test(synth_volatility_clusters),
+        cmocka_unit_test(synth_stock_volume_u_shape),
+        cmocka_unit_test(synth_csv_lines_by_hand),
+        cmocka_unit_test(synth_csv_round_trip),
+        cmocka_unit_test(synth_csv_month_close_time),
+        cmocka_unit_test(synth_invalid_inputs),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
