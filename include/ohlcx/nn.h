@@ -46,7 +46,7 @@ typedef struct ohlcx_cnn_config {
 
 typedef struct ohlcx_cnn_train_options {
     int batch_size;      /* default 256 */
-    int max_epochs;      /* default 20 */
+    int max_epochs;      /* 1 to 256 (the history's length), default 20 */
     int patience;        /* epochs without improvement before stopping, default 3 */
     float learning_rate; /* Adam step size, default 1e-3 */
     uint64_t seed;       /* weight initialisation and batch order */
@@ -72,7 +72,8 @@ void ohlcx_cnn_free(ohlcx_cnn *cnn);
 const ohlcx_cnn_config *ohlcx_cnn_get_config(const ohlcx_cnn *cnn);
 
 /* Trains on n_train samples (x_train, labels y_train in {0, 1}) with early
- * stopping on the validation samples; history may be NULL. */
+ * stopping on the validation samples; history may be NULL. With n_val == 0
+ * all max_epochs run, the last weights are kept and val_loss is NAN. */
 int ohlcx_cnn_train(ohlcx_cnn *cnn, const float *x_train, const float *y_train,
                     size_t n_train, const float *x_val, const float *y_val,
                     size_t n_val, const ohlcx_cnn_train_options *options,
@@ -96,6 +97,16 @@ int ohlcx_cnn_load(const char *path, ohlcx_cnn **out);
  * Gradient access for tests: every trainable tensor is one parameter block.
  * ohlcx_cnn_gradients() runs forward and backward on n samples and leaves the
  * gradient of the mean loss in each block's gradient buffer.
+ *
+ * Blocks, in order, each row-major:
+ *   0 conv1.weight  [f1][C k1]   tap j of input channel c at c k1 + j
+ *   1 conv1.bias    [f1]
+ *   2 conv2.weight  [f2][k2 f1]  tap j of conv1 filter f at j f1 + f
+ *   3 conv2.bias    [f2]
+ *   4 dense1.weight [hidden][2 f2]  last-position features, then the means
+ *   5 dense1.bias   [hidden]
+ *   6 dense2.weight [hidden]
+ *   7 dense2.bias   [1]
  */
 int ohlcx_cnn_param_count(const ohlcx_cnn *cnn);
 float *ohlcx_cnn_param(ohlcx_cnn *cnn, int block, size_t *size);

@@ -1,0 +1,822 @@
+/*
+ * Unit tests for the CNN: gradients against finite differences of an
+ * independent double-precision forward pass, the position-keeping readout,
+ * learning a planted pattern, early stopping, determinism, prediction in
+ * chunks and save/load.
+ *
+ * The tests set weights through the parameter block layouts listed in
+ * include/ohlcx/nn.h.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+#include <cmocka.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ohlcx/error.h"
+#include "ohlcx/nn.h"
+
+enum {
+    CONV1_W,
+    CONV1_B,
+    CONV2_W,
+    CONV2_B,
+    DENSE1_W,
+    DENSE1_B,
+    DENSE2_W,
+    DENSE2_B,
+    BLOCKS
+};
+
+
+/* A test-local generator, independent of the module's. */
+static uint64_t test_rng_next(uint64_t *state)
+{
+    *state = *state * 6364136223846793005u + 1442695040888963407u;
+    return *state >> 11;
+}
+
+
+static double test_uniform(uint64_t *state)
+{
+    return (double)test_rng_next(state) * 0x1.0p-53;
+}
+
+
+static float test_normal(uint64_t *state)
+{
+    double u1 = 1.0 - test_uniform(state);
+    double u2 = test_uniform(state);
+
+    return (float)(sqrt(-2.0 * log(u1)) * cos(2.0 * M_PI * u2));
+}
+
+
+static void fill_normal(float *x, size_t n, uint64_t seed)
+{
+    uint64_t state = seed;
+
+    for (size_t i = 0; i < n; i++)
+        x[i] = test_normal(&state);
+}
+
+
+static ohlcx_cnn_config tiny_config(void)
+{
+    ohlcx_cnn_config c = {
+        .channels = 2,
+        .window = 12,
+        .kernel1 = 5,
+        .filters1 = 3,
+        .kernel2 = 5,
+        .filters2 = 4,
+        .hidden = 5,
+    };
+    return c;
+}
+
+
+/*
+ * Reference forward pass in double, written from the architecture in nn.h
+ * with direct loops. Returns the mean binary cross-entropy over n samples and
+ * records, in kinks, whether each pre-activation of every ReLU is positive,
+ * so that a caller can tell when a perturbation crossed a kink.
+ */
+static double reference_loss(const ohlcx_cnn_config *c, double *const w[BLOCKS],
+                             const float *x, const float *y, int n,
+                             unsigned char *kinks)
+{
+    int l1 = c->window - c->kernel1 + 1;
+    int l2 = l1 - c->kernel2 + 1;
+    double a1[64][8], a2[64][8], readout[16], hidden[8];
+    size_t k = 0;
+    double loss = 0.0;
+
+    for (int s = 0; s < n; s++) {
+        const float *xs = x + (size_t)s * c->channels * c->window;
+
+        for (int t = 0; t < l1; t++)
+            for (int f = 0; f < c->filters1; f++) {
+                double v = w[CONV1_B][f];
+
+                for (int ch = 0; ch < c->channels; ch++)
+                    for (int j = 0; j < c->kernel1; j++)
+                        v += w[CONV1_W][(f * c->channels + ch) * c->kernel1 + j] *
+                             xs[ch * c->window + t + j];
+                kinks[k++] = v > 0.0;
+                a1[t][f] = v > 0.0 ? v : 0.0;
+            }
+
+        for (int t = 0; t < l2; t++)
+            for (int o = 0; o < c->filters2; o++) {
+                double v = w[CONV2_B][o];
+
+                for (int j = 0; j < c->kernel2; j++)
+                    for (int f = 0; f < c->filters1; f++)
+                        v += w[CONV2_W][(o * c->kernel2 + j) * c->filters1 + f] *
+                             a1[t + j][f];
+                kinks[k++] = v > 0.0;
+                a2[t][o] = v > 0.0 ? v : 0.0;
+            }
+
+        for (int o = 0; o < c->filters2; o++) {
+            double sum = 0.0;
+
+            for (int t = 0; t < l2; t++)
+                sum += a2[t][o];
+            readout[o] = a2[l2 - 1][o];
+            readout[c->filters2 + o] = sum / l2;
+        }
+
+        double z = w[DENSE2_B][0];
+        for (int h = 0; h < c->hidden; h++) {
+            double v = w[DENSE1_B][h];
+
+            for (int i = 0; i < 2 * c->filters2; i++)
+                v += w[DENSE1_W][h * 2 * c->filters2 + i] * readout[i];
+            kinks[k++] = v > 0.0;
+            hidden[h] = v > 0.0 ? v : 0.0;
+            z += w[DENSE2_W][h] * hidden[h];
+        }
+
+        loss += fmax(z, 0.0) - z * y[s] + log1p(exp(-fabs(z)));
+    }
+    return loss / n;
+}
+
+
+/* Sets every bias to 0.1 so that few ReLUs of the tiny network are dead and
+ * most gradient coordinates are nonzero. */
+static void set_biases(ohlcx_cnn *cnn, float value)
+{
+    const int biases[] = {CONV1_B, CONV2_B, DENSE1_B, DENSE2_B};
+
+    for (size_t i = 0; i < sizeof biases / sizeof biases[0]; i++) {
+        size_t size;
+        float *b = ohlcx_cnn_param(cnn, biases[i], &size);
+
+        for (size_t j = 0; j < size; j++)
+            b[j] = value;
+    }
+}
+
+
+/*
+ * Compares the analytic gradient of every coordinate of every block with a
+ * central difference (step 1e-6) of the double reference at the same float
+ * weights. A coordinate whose ±step moves any ReLU pre-activation across
+ * zero sits on a kink, where the derivative is undefined, so it is skipped.
+ * The test asserts that such skips are rare.
+ */
+static void gradients_match_finite_differences(void **state)
+{
+    ohlcx_cnn_config c = tiny_config();
+    enum { N = 3 };
+    float x[N * 2 * 12];
+    float y[N] = {1.0f, 0.0f, 1.0f};
+    double *w[BLOCKS];
+    unsigned char kinks0[N * 64] = {0};
+    unsigned char kinks_plus[N * 64] = {0};
+    unsigned char kinks_minus[N * 64] = {0};
+    ohlcx_cnn *cnn = ohlcx_cnn_create(&c, 7);
+    double loss = 0.0;
+    double reference;
+    const double step = 1e-6;
+    (void)state;
+
+    assert_non_null(cnn);
+    assert_int_equal(ohlcx_cnn_param_count(cnn), BLOCKS);
+    set_biases(cnn, 0.1f);
+    fill_normal(x, sizeof x / sizeof x[0], 11);
+    assert_int_equal(ohlcx_cnn_gradients(cnn, x, y, N, &loss), OHLCX_OK);
+
+    for (int b = 0; b < BLOCKS; b++) {
+        size_t size;
+        const float *p = ohlcx_cnn_param(cnn, b, &size);
+
+        w[b] = malloc(size * sizeof *w[b]);
+        assert_non_null(w[b]);
+        for (size_t i = 0; i < size; i++)
+            w[b][i] = p[i];
+    }
+
+    reference = reference_loss(&c, w, x, y, N, kinks0);
+    assert_true(fabs(loss - reference) < 1e-5 * fabs(reference));
+
+    for (int b = 0; b < BLOCKS; b++) {
+        size_t size;
+        const float *grad = ohlcx_cnn_grad(cnn, b);
+        size_t checked = 0;
+        size_t nonzero = 0;
+
+        ohlcx_cnn_param(cnn, b, &size);
+        for (size_t i = 0; i < size; i++) {
+            double saved = w[b][i];
+            double plus, minus, numeric, denominator;
+
+            w[b][i] = saved + step;
+            plus = reference_loss(&c, w, x, y, N, kinks_plus);
+            w[b][i] = saved - step;
+            minus = reference_loss(&c, w, x, y, N, kinks_minus);
+            w[b][i] = saved;
+            if (memcmp(kinks_plus, kinks0, sizeof kinks0) != 0 ||
+                memcmp(kinks_minus, kinks0, sizeof kinks0) != 0)
+                continue;
+
+            numeric = (plus - minus) / (2.0 * step);
+            denominator = fmax(fmax(fabs(numeric), fabs(grad[i])), 1e-5);
+            if (fabs(numeric - grad[i]) / denominator >= 1e-2)
+                fail_msg("%s[%zu]: analytic %.8g, numeric %.8g",
+                         ohlcx_cnn_param_name(cnn, b), i, (double)grad[i],
+                         numeric);
+            checked++;
+            nonzero += fabs(numeric) > 1e-6;
+        }
+
+        /* Kinks are rare, and many coordinates carry a real gradient (dead
+         * ReLUs zero the rest). */
+        assert_true(checked * 10 >= size * 9);
+        assert_true(nonzero * 3 >= size);
+    }
+
+    for (int b = 0; b < BLOCKS; b++)
+        free(w[b]);
+    ohlcx_cnn_free(cnn);
+}
+
+
+static void param_names_in_block_order(void **state)
+{
+    ohlcx_cnn_config c = tiny_config();
+    ohlcx_cnn *cnn = ohlcx_cnn_create(&c, 1);
+    size_t size = 0;
+    (void)state;
+
+    assert_non_null(cnn);
+    assert_string_equal(ohlcx_cnn_param_name(cnn, CONV1_W), "conv1.weight");
+    assert_string_equal(ohlcx_cnn_param_name(cnn, DENSE2_B), "dense2.bias");
+    assert_null(ohlcx_cnn_param_name(cnn, BLOCKS));
+    assert_non_null(ohlcx_cnn_param(cnn, CONV2_W, &size));
+    assert_int_equal(size, 4 * 5 * 3);
+    ohlcx_cnn_param(cnn, DENSE1_W, &size);
+    assert_int_equal(size, 5 * 2 * 4);
+    assert_null(ohlcx_cnn_param(cnn, -1, &size));
+    ohlcx_cnn_free(cnn);
+}
+
+
+/*
+ * Builds a one-channel, one-filter network whose two convolutions pass
+ * x[t + 4] through unchanged (for x >= 0), so that conv2's output is bars 4
+ * to 11 of the window. Input a has 1 at bar 10, input b has 1 at bar 11:
+ * the mean over positions is 1/8 for both, and only the last position (0
+ * versus 1) distinguishes them.
+ */
+static ohlcx_cnn *passthrough_network(void)
+{
+    ohlcx_cnn_config c = {
+        .channels = 1,
+        .window = 12,
+        .kernel1 = 3,
+        .filters1 = 1,
+        .kernel2 = 3,
+        .filters2 = 1,
+        .hidden = 4,
+    };
+    ohlcx_cnn *cnn = ohlcx_cnn_create(&c, 3);
+    size_t size;
+    float *w;
+
+    if (!cnn)
+        return NULL;
+    set_biases(cnn, 0.0f);
+    w = ohlcx_cnn_param(cnn, CONV1_W, &size);
+    w[0] = 0.0f, w[1] = 0.0f, w[2] = 1.0f;
+    w = ohlcx_cnn_param(cnn, CONV2_W, &size);
+    w[0] = 0.0f, w[1] = 0.0f, w[2] = 1.0f;
+    w = ohlcx_cnn_param(cnn, DENSE1_W, &size);
+    for (size_t i = 0; i < size; i++)
+        w[i] = 1.0f;
+    w = ohlcx_cnn_param(cnn, DENSE2_W, &size);
+    for (size_t i = 0; i < size; i++)
+        w[i] = 1.0f;
+    return cnn;
+}
+
+
+static void readout_keeps_last_position(void **state)
+{
+    ohlcx_cnn *cnn = passthrough_network();
+    float x[2 * 12] = {0};
+    float prob[2];
+    float embedding[2 * 4];
+    float *dense1;
+    (void)state;
+
+    assert_non_null(cnn);
+    x[10] = 1.0f;      /* input a: 1 at bar 10 */
+    x[12 + 11] = 1.0f; /* input b: 1 at the last bar */
+
+    /* The hidden units see last + mean: a gives 0 + 1/8, b gives 1 + 1/8. */
+    assert_int_equal(ohlcx_cnn_predict(cnn, x, 2, prob, embedding), OHLCX_OK);
+    assert_float_equal(embedding[0], 0.125f, 1e-7f);
+    assert_float_equal(embedding[4], 1.125f, 1e-7f);
+    assert_float_equal(prob[0], 0.6224593f, 1e-6f); /* sigmoid(4 * 0.125) */
+    assert_float_equal(prob[1], 0.9890131f, 1e-6f); /* sigmoid(4 * 1.125) */
+
+    /* With the last-position weights zeroed only the mean is left, and the
+     * two inputs become indistinguishable, as under a global average pool. */
+    dense1 = ohlcx_cnn_param(cnn, DENSE1_W, NULL);
+    for (int h = 0; h < 4; h++)
+        dense1[h * 2] = 0.0f;
+    assert_int_equal(ohlcx_cnn_predict(cnn, x, 2, prob, NULL), OHLCX_OK);
+    assert_true(prob[0] == prob[1]);
+
+    ohlcx_cnn_free(cnn);
+}
+
+
+/* Fills n samples of noise whose label is whether channel 0 of the last bar
+ * is positive. */
+static void planted_pattern(const ohlcx_cnn_config *c, float *x, float *y,
+                            size_t n, uint64_t seed)
+{
+    size_t sample = (size_t)c->channels * (size_t)c->window;
+
+    fill_normal(x, n * sample, seed);
+    for (size_t s = 0; s < n; s++)
+        y[s] = x[s * sample + (size_t)c->window - 1] > 0.0f ? 1.0f : 0.0f;
+}
+
+
+static double accuracy(const float *prob, const float *y, size_t n)
+{
+    size_t correct = 0;
+
+    for (size_t i = 0; i < n; i++)
+        correct += (prob[i] > 0.5f) == (y[i] > 0.5f);
+    return (double)correct / (double)n;
+}
+
+
+static void train_learns_planted_pattern(void **state)
+{
+    ohlcx_cnn_config c;
+    ohlcx_cnn_train_options o;
+    ohlcx_cnn_history h;
+    enum { N_TRAIN = 2000, N_VAL = 500 };
+    size_t sample;
+    float *x_train, *y_train, *x_val, *y_val, *prob;
+    ohlcx_cnn *cnn;
+    (void)state;
+
+    ohlcx_cnn_config_default(&c);
+    c.channels = 3;
+    c.window = 16;
+    sample = (size_t)c.channels * (size_t)c.window;
+    x_train = malloc(N_TRAIN * sample * sizeof(float));
+    y_train = malloc(N_TRAIN * sizeof(float));
+    x_val = malloc(N_VAL * sample * sizeof(float));
+    y_val = malloc(N_VAL * sizeof(float));
+    prob = malloc(N_VAL * sizeof(float));
+    assert_true(x_train && y_train && x_val && y_val && prob);
+    planted_pattern(&c, x_train, y_train, N_TRAIN, 21);
+    planted_pattern(&c, x_val, y_val, N_VAL, 22);
+
+    ohlcx_cnn_train_options_default(&o);
+    o.batch_size = 32;
+    o.max_epochs = 6;
+    o.seed = 5;
+    o.learning_rate = 3e-3f;
+    cnn = ohlcx_cnn_create(&c, 5);
+    assert_non_null(cnn);
+    assert_int_equal(ohlcx_cnn_train(cnn, x_train, y_train, N_TRAIN, x_val,
+                                     y_val, N_VAL, &o, &h),
+                     OHLCX_OK);
+    assert_int_equal(ohlcx_cnn_predict(cnn, x_val, N_VAL, prob, NULL),
+                     OHLCX_OK);
+
+    assert_true(h.val_loss[h.best_epoch - 1] < h.val_loss[0]);
+    assert_true(accuracy(prob, y_val, N_VAL) > 0.9);
+
+    ohlcx_cnn_free(cnn);
+    free(x_train);
+    free(y_train);
+    free(x_val);
+    free(y_val);
+    free(prob);
+}
+
+
+/* Random labels on few samples with a high learning rate: the network
+ * overfits, the validation loss rises and early stopping must trigger. */
+static void early_stopping_restores_best(void **state)
+{
+    ohlcx_cnn_config c = tiny_config();
+    ohlcx_cnn_train_options o;
+    ohlcx_cnn_history h;
+    enum { N = 64 };
+    float x_train[N * 24], y_train[N], x_val[N * 24], y_val[N];
+    uint64_t rng = 99;
+    ohlcx_cnn *cnn = ohlcx_cnn_create(&c, 13);
+    float best;
+    (void)state;
+
+    assert_non_null(cnn);
+    fill_normal(x_train, N * 24, 31);
+    fill_normal(x_val, N * 24, 32);
+    for (int i = 0; i < N; i++) {
+        y_train[i] = (float)(test_rng_next(&rng) & 1);
+        y_val[i] = (float)(test_rng_next(&rng) & 1);
+    }
+
+    ohlcx_cnn_train_options_default(&o);
+    o.batch_size = 8;
+    o.max_epochs = 200;
+    o.patience = 4;
+    o.learning_rate = 1e-2f;
+    assert_int_equal(ohlcx_cnn_train(cnn, x_train, y_train, N, x_val, y_val, N,
+                                     &o, &h),
+                     OHLCX_OK);
+
+    assert_true(h.epochs < o.max_epochs);
+    assert_int_equal(h.epochs, h.best_epoch + o.patience);
+    best = h.val_loss[h.best_epoch - 1];
+    for (int e = 0; e < h.epochs; e++)
+        assert_true(h.val_loss[e] >= best);
+    assert_true((float)ohlcx_cnn_loss(cnn, x_val, y_val, N) == best);
+
+    ohlcx_cnn_free(cnn);
+}
+
+
+/* Trains a fresh tiny network for three epochs and returns it. */
+static ohlcx_cnn *train_tiny(uint64_t seed, const float *x, const float *y,
+                             size_t n)
+{
+    ohlcx_cnn_config c = tiny_config();
+    ohlcx_cnn_train_options o;
+    ohlcx_cnn *cnn = ohlcx_cnn_create(&c, seed);
+
+    ohlcx_cnn_train_options_default(&o);
+    o.batch_size = 16;
+    o.max_epochs = 3;
+    o.seed = seed;
+    if (cnn && ohlcx_cnn_train(cnn, x, y, n, x, y, n, &o, NULL) != OHLCX_OK) {
+        ohlcx_cnn_free(cnn);
+        return NULL;
+    }
+    return cnn;
+}
+
+
+static int same_weights(ohlcx_cnn *a, ohlcx_cnn *b)
+{
+    for (int i = 0; i < BLOCKS; i++) {
+        size_t size;
+        const float *pa = ohlcx_cnn_param(a, i, &size);
+        const float *pb = ohlcx_cnn_param(b, i, NULL);
+
+        if (memcmp(pa, pb, size * sizeof *pa) != 0)
+            return 0;
+    }
+    return 1;
+}
+
+
+static void train_is_deterministic(void **state)
+{
+    ohlcx_cnn_config c = tiny_config();
+    enum { N = 100 };
+    float x[N * 24], y[N];
+    ohlcx_cnn *first, *second, *other;
+    (void)state;
+
+    planted_pattern(&c, x, y, N, 41);
+    first = train_tiny(8, x, y, N);
+    second = train_tiny(8, x, y, N);
+    other = train_tiny(9, x, y, N);
+    assert_non_null(first);
+    assert_non_null(second);
+    assert_non_null(other);
+
+    assert_true(same_weights(first, second));
+    assert_false(same_weights(first, other));
+
+    ohlcx_cnn_free(first);
+    ohlcx_cnn_free(second);
+    ohlcx_cnn_free(other);
+}
+
+
+/* Predicting 300 samples runs a full chunk of 256 and a partial one of 44;
+ * every probability must match predicting that sample alone, and the
+ * embedding must be the post-ReLU hidden layer that dense2 reads. */
+static void predict_handles_partial_chunk(void **state)
+{
+    ohlcx_cnn_config c = tiny_config();
+    enum { N = 300, H = 5 };
+    float *x = malloc(N * 24 * sizeof(float));
+    float *prob = malloc(N * sizeof(float));
+    float *embedding = malloc(N * H * sizeof(float));
+    ohlcx_cnn *cnn = ohlcx_cnn_create(&c, 17);
+    const float *dense2;
+    float bias;
+    (void)state;
+
+    assert_true(x && prob && embedding && cnn);
+    set_biases(cnn, 0.05f);
+    fill_normal(x, N * 24, 51);
+    assert_int_equal(ohlcx_cnn_predict(cnn, x, N, prob, embedding), OHLCX_OK);
+    dense2 = ohlcx_cnn_param(cnn, DENSE2_W, NULL);
+    bias = ohlcx_cnn_param(cnn, DENSE2_B, NULL)[0];
+
+    for (int s = 0; s < N; s++) {
+        float alone, emb_alone[H];
+        double z = bias;
+
+        assert_int_equal(ohlcx_cnn_predict(cnn, x + s * 24, 1, &alone,
+                                           emb_alone),
+                         OHLCX_OK);
+        assert_float_equal(prob[s], alone, 1e-6f);
+        for (int k = 0; k < H; k++) {
+            assert_true(embedding[s * H + k] >= 0.0f);
+            assert_float_equal(embedding[s * H + k], emb_alone[k], 1e-6f);
+            z += dense2[k] * embedding[s * H + k];
+        }
+        assert_float_equal(prob[s], 1.0 / (1.0 + exp(-z)), 1e-6f);
+    }
+
+    ohlcx_cnn_free(cnn);
+    free(x);
+    free(prob);
+    free(embedding);
+}
+
+
+static char temp_dir[64];
+
+
+static int make_temp_dir(void **state)
+{
+    (void)state;
+    snprintf(temp_dir, sizeof temp_dir, "/tmp/ohlcx_test_nn_XXXXXX");
+    return mkdtemp(temp_dir) ? 0 : -1;
+}
+
+
+static int remove_temp_dir(void **state)
+{
+    const char *names[] = {"model.bin", "short.bin", "header.bin", "magic.bin"};
+    char path[128];
+    (void)state;
+
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        snprintf(path, sizeof path, "%s/%s", temp_dir, names[i]);
+        remove(path);
+    }
+    return rmdir(temp_dir);
+}
+
+
+/* Writes the first size bytes of data to dir/name and returns the path. */
+static const char *write_prefix(const char *name, const unsigned char *data,
+                                size_t size)
+{
+    static char path[128];
+    FILE *f;
+
+    snprintf(path, sizeof path, "%s/%s", temp_dir, name);
+    f = fopen(path, "wb");
+    if (!f || fwrite(data, 1, size, f) != size || fclose(f) != 0)
+        return NULL;
+    return path;
+}
+
+
+static unsigned char *read_whole(const char *path, size_t *size)
+{
+    FILE *f = fopen(path, "rb");
+    unsigned char *data = malloc(1 << 16);
+
+    if (!f || !data)
+        return NULL;
+    *size = fread(data, 1, 1 << 16, f);
+    fclose(f);
+    return data;
+}
+
+
+static void save_load_round_trip(void **state)
+{
+    ohlcx_cnn_config c = tiny_config();
+    enum { N = 20 };
+    float x[N * 24], before[N], after[N];
+    char path[128];
+    ohlcx_cnn *cnn = ohlcx_cnn_create(&c, 23);
+    ohlcx_cnn *loaded = NULL;
+    size_t size = 0;
+    unsigned char *data;
+    (void)state;
+
+    assert_non_null(cnn);
+    fill_normal(x, N * 24, 61);
+    snprintf(path, sizeof path, "%s/model.bin", temp_dir);
+    assert_int_equal(ohlcx_cnn_save(cnn, path), OHLCX_OK);
+    assert_int_equal(ohlcx_cnn_load(path, &loaded), OHLCX_OK);
+
+    assert_memory_equal(ohlcx_cnn_get_config(loaded), &c, sizeof c);
+    assert_true(same_weights(cnn, loaded));
+    assert_int_equal(ohlcx_cnn_predict(cnn, x, N, before, NULL), OHLCX_OK);
+    assert_int_equal(ohlcx_cnn_predict(loaded, x, N, after, NULL), OHLCX_OK);
+    assert_memory_equal(before, after, sizeof before);
+
+    /* 48 header bytes, then the 148 parameters of the tiny network. */
+    data = read_whole(path, &size);
+    assert_non_null(data);
+    assert_int_equal(size, 48 + 4 * 148);
+    assert_memory_equal(data, "OHLCXCNN", 8);
+
+    free(data);
+    ohlcx_cnn_free(cnn);
+    ohlcx_cnn_free(loaded);
+}
+
+
+static void load_rejects_damaged_files(void **state)
+{
+    ohlcx_cnn_config c = tiny_config();
+    char path[128];
+    const char *damaged;
+    ohlcx_cnn *cnn = ohlcx_cnn_create(&c, 29);
+    ohlcx_cnn *loaded = NULL;
+    size_t size = 0;
+    unsigned char *data;
+    (void)state;
+
+    assert_non_null(cnn);
+    snprintf(path, sizeof path, "%s/model.bin", temp_dir);
+    assert_int_equal(ohlcx_cnn_save(cnn, path), OHLCX_OK);
+    data = read_whole(path, &size);
+    assert_non_null(data);
+
+    damaged = write_prefix("short.bin", data, size - 10);
+    assert_non_null(damaged);
+    assert_int_equal(ohlcx_cnn_load(damaged, &loaded), OHLCX_EFORMAT);
+    assert_null(loaded);
+    assert_non_null(strstr(ohlcx_last_error(), damaged));
+    assert_non_null(strstr(ohlcx_last_error(), "truncated"));
+
+    damaged = write_prefix("header.bin", data, 20);
+    assert_int_equal(ohlcx_cnn_load(damaged, &loaded), OHLCX_EFORMAT);
+    assert_non_null(strstr(ohlcx_last_error(), "truncated"));
+
+    data[0] = 'X';
+    damaged = write_prefix("magic.bin", data, size);
+    assert_int_equal(ohlcx_cnn_load(damaged, &loaded), OHLCX_EFORMAT);
+    assert_non_null(strstr(ohlcx_last_error(), "not an ohlcx CNN file"));
+
+    data[0] = 'O';
+    data[16] = 1; /* window 12 -> 1, shorter than the kernels */
+    damaged = write_prefix("magic.bin", data, size);
+    assert_int_equal(ohlcx_cnn_load(damaged, &loaded), OHLCX_EFORMAT);
+
+    assert_int_equal(ohlcx_cnn_load("/nonexistent/model.bin", &loaded),
+                     OHLCX_EIO);
+
+    free(data);
+    ohlcx_cnn_free(cnn);
+}
+
+
+static void create_rejects_short_window(void **state)
+{
+    ohlcx_cnn_config c = tiny_config();
+    (void)state;
+
+    c.window = 8; /* the receptive field is 5 + 5 - 1 = 9 bars */
+    assert_null(ohlcx_cnn_create(&c, 1));
+    assert_non_null(strstr(ohlcx_last_error(), "window 8"));
+
+    c.window = 12;
+    c.filters2 = 0;
+    assert_null(ohlcx_cnn_create(&c, 1));
+    assert_non_null(strstr(ohlcx_last_error(), "filters2 0"));
+}
+
+
+static void train_rejects_bad_input(void **state)
+{
+    ohlcx_cnn_config c = tiny_config();
+    ohlcx_cnn_train_options o;
+    float x[4 * 24], y[4] = {0.0f, 1.0f, 0.0f, 1.0f};
+    ohlcx_cnn *cnn = ohlcx_cnn_create(&c, 1);
+    (void)state;
+
+    assert_non_null(cnn);
+    fill_normal(x, 4 * 24, 71);
+    ohlcx_cnn_train_options_default(&o);
+
+    o.max_epochs = 257;
+    assert_int_equal(ohlcx_cnn_train(cnn, x, y, 4, x, y, 4, &o, NULL),
+                     OHLCX_EINVAL);
+    o.max_epochs = 2;
+
+    y[2] = 0.5f;
+    assert_int_equal(ohlcx_cnn_train(cnn, x, y, 4, x, y, 4, &o, NULL),
+                     OHLCX_EINVAL);
+    assert_non_null(strstr(ohlcx_last_error(), "label 2"));
+    y[2] = 0.0f;
+
+    x[24 + 12 + 3] = NAN; /* sample 1, channel 1, position 3 */
+    assert_int_equal(ohlcx_cnn_train(cnn, x, y, 4, x, y, 4, &o, NULL),
+                     OHLCX_EDATA);
+    assert_non_null(strstr(ohlcx_last_error(), "sample 1"));
+    assert_non_null(strstr(ohlcx_last_error(), "channel 1, position 3"));
+
+    ohlcx_cnn_free(cnn);
+}
+
+
+/* Without validation samples every epoch runs and the last one is kept. */
+static void train_without_validation(void **state)
+{
+    ohlcx_cnn_config c = tiny_config();
+    ohlcx_cnn_train_options o;
+    ohlcx_cnn_history h;
+    enum { N = 40 };
+    float x[N * 24], y[N];
+    ohlcx_cnn *cnn = ohlcx_cnn_create(&c, 2);
+    (void)state;
+
+    assert_non_null(cnn);
+    planted_pattern(&c, x, y, N, 81);
+    ohlcx_cnn_train_options_default(&o);
+    o.max_epochs = 4;
+    assert_int_equal(ohlcx_cnn_train(cnn, x, y, N, NULL, NULL, 0, &o, &h),
+                     OHLCX_OK);
+
+    assert_int_equal(h.epochs, 4);
+    assert_int_equal(h.best_epoch, 4);
+    assert_true(isnan(h.val_loss[0]));
+    assert_true(h.train_loss[3] > 0.0f);
+
+    ohlcx_cnn_free(cnn);
+}
+
+
+/* A learning rate of 1e30 overflows the weights in the first epoch: the call
+ * fails and the initial weights come back. */
+static void train_divergence_restores_weights(void **state)
+{
+    ohlcx_cnn_config c = tiny_config();
+    ohlcx_cnn_train_options o;
+    enum { N = 40 };
+    float x[N * 24], y[N];
+    ohlcx_cnn *cnn = ohlcx_cnn_create(&c, 4);
+    ohlcx_cnn *initial = ohlcx_cnn_create(&c, 4);
+    (void)state;
+
+    assert_non_null(cnn);
+    assert_non_null(initial);
+    planted_pattern(&c, x, y, N, 91);
+    ohlcx_cnn_train_options_default(&o);
+    o.batch_size = 8;
+    o.learning_rate = 1e30f;
+
+    assert_int_equal(ohlcx_cnn_train(cnn, x, y, N, x, y, N, &o, NULL),
+                     OHLCX_EDATA);
+    assert_non_null(strstr(ohlcx_last_error(), "diverged at epoch 1"));
+    assert_true(same_weights(cnn, initial));
+
+    ohlcx_cnn_free(cnn);
+    ohlcx_cnn_free(initial);
+}
+
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(gradients_match_finite_differences),
+        cmocka_unit_test(param_names_in_block_order),
+        cmocka_unit_test(readout_keeps_last_position),
+        cmocka_unit_test(train_learns_planted_pattern),
+        cmocka_unit_test(early_stopping_restores_best),
+        cmocka_unit_test(train_is_deterministic),
+        cmocka_unit_test(predict_handles_partial_chunk),
+        cmocka_unit_test(save_load_round_trip),
+        cmocka_unit_test(load_rejects_damaged_files),
+        cmocka_unit_test(create_rejects_short_window),
+        cmocka_unit_test(train_rejects_bad_input),
+        cmocka_unit_test(train_without_validation),
+        cmocka_unit_test(train_divergence_restores_weights),
+    };
+
+    return cmocka_run_group_tests(tests, make_temp_dir, remove_temp_dir);
+}
