@@ -6,7 +6,7 @@
 
 "$OHLCX" synth --out "$work/data" --symbols BTCUSDT,ETHUSDT --timeframes 15m,1h \
     --months 6 --planted 0.9 --seed 7 2>"$work/synth.log" || fail "synth failed: $(cat "$work/synth.log")"
-"$OHLCX" run --data "$work/data" --out "$work/run" --cnn global --epochs 8 --jobs 2 \
+"$OHLCX" run --data "$work/data" --out "$work/run" --cnn global --epochs 8 --jobs 1 \
     >"$work/run.log" 2>&1 || fail "run failed: $(tail -3 "$work/run.log")"
 
 combined=$(json_get "$work/run/metrics.json" '.test.accuracy')

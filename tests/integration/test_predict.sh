@@ -4,7 +4,7 @@
 
 "$OHLCX" synth --out "$work/data" --symbols ETHUSDT,VT --timeframes 1h --months 3 \
     2>/dev/null || fail "synth failed"
-"$OHLCX" run --data "$work/data" --out "$work/run" --epochs 2 --jobs 2 \
+"$OHLCX" run --data "$work/data" --out "$work/run" --epochs 2 --jobs 1 \
     >"$work/run.log" 2>&1 || fail "run failed: $(tail -3 "$work/run.log")"
 
 manifest="$work/run/model/manifest.json"

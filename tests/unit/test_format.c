@@ -848,7 +848,8 @@ static int read_real_file(const char *root, const char *folder, const char *name
     char path[2048], relative[512];
     int status = 0, listed = 0;
 
-    snprintf(path, sizeof path, "%s/%s/%s", root, folder, name);
+    if (snprintf(path, sizeof path, "%s/%s/%s", root, folder, name) >= (int)sizeof path)
+        fail_msg("path too long: %s/%s/%s", root, folder, name);
     snprintf(relative, sizeof relative, "%s/%s", folder, name);
     ohlcx_series_init(&s);
     status = ohlcx_read_candles(path, &options, &s, &report);
