@@ -11,20 +11,23 @@
  *   | cnn_train | gap | xgb_train | gap | validation | gap | test |
  *
  * Every gap is a purge of g = window + horizon samples, so no window or label
- * crosses from one part into the next. With M = n - horizon - first samples
- * (0 when that is negative) and floor() rounding down after adding 1e-9, so
- * that 650 * 0.7 counts as 455:
+ * crosses from one part into the next. Of the M = n - horizon - first samples,
+ * the gaps take 3g and the fractions divide the other M' = M - 3g (M and M'
+ * count as 0 when negative). floor() rounds down after adding 1e-9, so that
+ * 650 * 0.7 counts as 455:
  *
- *   train span       T = floor(M * train_fraction): cnn_train, gap, xgb_train
- *   validation span  V = floor(M * val_fraction): gap, validation
- *   test span        M - T - V: gap, test
- *   xgb_train        X = floor(T * stack_fraction), the last X of the train
- *                    span; cnn_train is the first T - g - X samples
+ *   train      T = floor(M' * train_fraction), cnn_train and xgb_train
+ *   xgb_train  X = floor(T * stack_fraction), the later part of train
+ *   cnn_train  T - X, the earlier part of train
+ *   validation V = floor(M' * val_fraction)
+ *   test       M' - T - V
  *
- * As sample offsets from first: cnn_train [0, T - g - X), xgb_train [T - X,
- * T), validation [T + g, T + V), test [T + V + g, M). For example n = 1065
- * with the defaults gives first 64, M = 1000, g = 65 and the bars cnn_train
- * [64, 419), xgb_train [484, 764), validation [829, 914), test [979, 1064).
+ * As sample offsets from first: cnn_train [0, T - X), xgb_train [T - X + g,
+ * T + g), validation [T + 2g, T + 2g + V), test [T + V + 3g, M). For example
+ * n = 1065 with the defaults gives first 64, M = 1000, g = 65, M' = 805, T =
+ * 563, X = 225, V = 120 and the bars cnn_train [64, 402), xgb_train [467,
+ * 692), validation [757, 877), test [942, 1064). Every part must hold at least
+ * one sample, which with the defaults takes M' >= 7, that is n >= 267.
  *
  * The CNN trains on cnn_train only; XGBoost trains on xgb_train, whose CNN
  * embeddings therefore come from bars the CNN never saw (stacking without
@@ -68,7 +71,7 @@ typedef struct ohlcx_split {
  * window or horizon is below 1, a fraction is outside (0, 1) or train_fraction
  * + val_fraction >= 1, and with OHLCX_EDATA when the series is too short for
  * every part to hold at least one sample; the message then names the n from
- * which every longer series fits (505 with the defaults). */
+ * which every longer series fits (267 with the defaults). */
 int ohlcx_split_series(size_t n, const ohlcx_split_options *options,
                        ohlcx_split *out);
 

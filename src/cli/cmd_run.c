@@ -37,10 +37,10 @@ static const char run_help[] =
     "                     skip: drop such rows and report each one\n"
     "  -h, --help         print this help\n"
     "\n"
-    "Splits are chronological per series: train 70%% (the CNN learns on its first\n"
-    "part, XGBoost on the rest), validation 15%%, test 15%%, with a purge gap of\n"
-    "window + horizon bars between parts. Exit status: 0 on success, 2 on bad\n"
-    "usage or input.\n";
+    "Splits are chronological per series, with a purge gap of window + horizon\n"
+    "bars between parts. Of the bars outside the gaps, train takes 70%% (the CNN\n"
+    "learns on its first part, XGBoost on the rest), validation 15%% and test 15%%.\n"
+    "Exit status: 0 on success, 2 on bad usage or input.\n";
 
 
 int cmd_run(int argc, char **argv)

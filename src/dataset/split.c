@@ -2,18 +2,17 @@
  * Dataset: chronological splits with purge gaps, and next-bar labels.
  *
  * A split is pure arithmetic on the sample count M = n - horizon - first, laid
- * out as dataset.h states: spans T (train) and V (validation) are fractions
- * of M, test takes the rest, and the validation and test spans each start
- * with a gap of g = window + horizon samples, as does xgb_train inside the
- * train span. Gaps are cut from the spans, not added to them, so the part
- * boundaries between spans stay where the fractions put them whatever the
- * window.
+ * out as dataset.h states: the three gaps of g = window + horizon samples are
+ * set aside first, and the fractions divide the M' = M - 3g samples outside
+ * them. So the window changes the part sizes only through M', and with the
+ * default fractions every part is non-empty from M' = 7 on.
  *
- * Because of the rounding down, the smallest series that fits is not the
- * only threshold: when both floor(M * train_fraction) and floor(M *
- * val_fraction) step up together, the test span shrinks by one sample. The
- * minimum that an error names is therefore the n from which every longer
- * series fits.
+ * No part but test ever shrinks as M' grows. The test part M' - T - V shrinks
+ * by one sample when floor(M' * train_fraction) and floor(M' * val_fraction)
+ * step up together, and it reaches 0 only when 1 - train_fraction -
+ * val_fraction is about as small as the 1e-9 added before rounding. The
+ * minimum that an error names is therefore computed as the n from which
+ * every longer series fits, not as the smallest n that fits.
  */
 #include <math.h>
 #include <stdint.h>
@@ -29,8 +28,7 @@
 /* Sample counts of the four parts, signed so that a series that is too short
  * shows up as a count below 1. */
 typedef struct part_sizes {
-    int64_t train_span;
-    int64_t validation_span;
+    int64_t train_span; /* T: cnn_train and xgb_train, without the gap between */
     int64_t size[OHLCX_PART_COUNT];
 } part_sizes;
 
@@ -119,20 +117,23 @@ static size_t first_sample(const ohlcx_split_options *options)
 }
 
 
+/* Splits the samples outside the three gaps by the fractions. */
 static part_sizes sizes_of(int64_t samples, const ohlcx_split_options *options)
 {
-    int64_t gap = gap_of(options);
+    int64_t outside = samples - 3 * gap_of(options);
+    int64_t validation = 0, stack = 0;
     part_sizes sizes;
-    int64_t stack = 0;
 
-    sizes.train_span = fraction_of(samples, options->train_fraction);
-    sizes.validation_span = fraction_of(samples, options->val_fraction);
+    if (outside < 0)
+        outside = 0;
+    sizes.train_span = fraction_of(outside, options->train_fraction);
     stack = fraction_of(sizes.train_span, options->stack_fraction);
+    validation = fraction_of(outside, options->val_fraction);
 
-    sizes.size[OHLCX_PART_CNN_TRAIN] = sizes.train_span - gap - stack;
+    sizes.size[OHLCX_PART_CNN_TRAIN] = sizes.train_span - stack;
     sizes.size[OHLCX_PART_XGB_TRAIN] = stack;
-    sizes.size[OHLCX_PART_VALIDATION] = sizes.validation_span - gap;
-    sizes.size[OHLCX_PART_TEST] = samples - sizes.train_span - sizes.validation_span - gap;
+    sizes.size[OHLCX_PART_VALIDATION] = validation;
+    sizes.size[OHLCX_PART_TEST] = outside - sizes.train_span - validation;
     return sizes;
 }
 
@@ -146,18 +147,17 @@ static int sizes_fit(const part_sizes *sizes)
 }
 
 
-/* Returns a sample count from which every larger count fits. Each bound
- * makes one part non-empty even after rounding down, and 2 more absorb the
- * rounding of the bounds themselves. */
-static double sufficient_samples(const ohlcx_split_options *options)
+/* Returns a count of samples outside the gaps from which every larger count
+ * fits. Each bound makes one part non-empty even after rounding down, and 2
+ * more absorb the rounding of the bounds themselves. */
+static double sufficient_outside(const ohlcx_split_options *options)
 {
-    double gap = (double)gap_of(options);
     double train = options->train_fraction, stack = options->stack_fraction;
     double bounds[] = {
-        ((gap + 1) / (1 - stack) + 1) / train,                   /* cnn_train */
-        (1 / stack + 1) / train,                                 /* xgb_train */
-        (gap + 1) / options->val_fraction,                       /* validation */
-        (gap + 1) / (1 - train - options->val_fraction),         /* test */
+        (1 / (1 - stack) + 1) / train,           /* cnn_train */
+        (1 / stack + 1) / train,                 /* xgb_train */
+        1 / options->val_fraction,               /* validation */
+        1 / (1 - train - options->val_fraction), /* test */
     };
     double bound = 0;
 
@@ -172,15 +172,19 @@ static double sufficient_samples(const ohlcx_split_options *options)
  * down from a sufficient sample count to the largest count that does not. */
 static double minimum_bars(const ohlcx_split_options *options)
 {
-    double sufficient = sufficient_samples(options);
+    double outside = sufficient_outside(options);
+    double gaps = 3 * (double)gap_of(options);
     double overhead = (double)(first_sample(options) + (size_t)options->horizon);
     int64_t samples = 0;
 
-    /* NOTE: beyond 2^40 samples the walk would take minutes, so the
-     * sufficient count is reported as it is, possibly a few bars high. */
-    if (sufficient > 0x1p40)
-        return sufficient + overhead;
-    samples = (int64_t)sufficient - 1;
+    /* NOTE: the walk takes one step per sample count, an estimated 10 ns each
+     * at -O2 on x86-64, so a sufficient count near 2^40 (from a fraction, or 1 -
+     * train_fraction - val_fraction, near 1e-12) would take hours. Beyond
+     * 2^40 the sufficient count is reported as it is, possibly far above the
+     * real minimum. */
+    if (outside > 0x1p40)
+        return outside + gaps + overhead;
+    samples = (int64_t)(outside + gaps) - 1;
     while (samples > 0) {
         part_sizes sizes = sizes_of(samples, options);
 
@@ -202,7 +206,7 @@ static void set_bounds(ohlcx_split *out, int part, size_t first, int64_t begin, 
 int ohlcx_split_series(size_t n, const ohlcx_split_options *options, ohlcx_split *out)
 {
     size_t first = 0, horizon = 0;
-    int64_t samples = 0, gap = 0, train = 0, validation = 0;
+    int64_t samples = 0, gap = 0, train = 0, cnn_train = 0, validation = 0;
     part_sizes sizes;
     int status = 0;
 
@@ -226,14 +230,15 @@ int ohlcx_split_series(size_t n, const ohlcx_split_options *options, ohlcx_split
                                options->val_fraction, options->stack_fraction,
                                minimum_bars(options));
 
+    /* Each part after the first starts one more gap further on. */
     gap = gap_of(options);
     train = sizes.train_span;
-    validation = sizes.validation_span;
-    set_bounds(out, OHLCX_PART_CNN_TRAIN, first, 0, sizes.size[OHLCX_PART_CNN_TRAIN]);
-    set_bounds(out, OHLCX_PART_XGB_TRAIN, first, train - sizes.size[OHLCX_PART_XGB_TRAIN],
-               train);
-    set_bounds(out, OHLCX_PART_VALIDATION, first, train + gap, train + validation);
-    set_bounds(out, OHLCX_PART_TEST, first, train + validation + gap, samples);
+    cnn_train = sizes.size[OHLCX_PART_CNN_TRAIN];
+    validation = sizes.size[OHLCX_PART_VALIDATION];
+    set_bounds(out, OHLCX_PART_CNN_TRAIN, first, 0, cnn_train);
+    set_bounds(out, OHLCX_PART_XGB_TRAIN, first, cnn_train + gap, train + gap);
+    set_bounds(out, OHLCX_PART_VALIDATION, first, train + 2 * gap, train + 2 * gap + validation);
+    set_bounds(out, OHLCX_PART_TEST, first, train + validation + 3 * gap, samples);
     return 0;
 }
 

@@ -38,12 +38,14 @@ static void test_split_defaults(void **state)
 
 
 /* n = 1065, defaults: first = max(64, 34) = 64, M = 1065 - 1 - 64 = 1000,
- * g = 65. T = 700, X = 280, cnn_train 700 - 65 - 280 = 355 samples, V = 150.
- *   cnn_train  [64, 64 + 355)         = [64, 419)
- *   gap        [419, 484)
- *   xgb_train  [64 + 700 - 280, 764)  = [484, 764)
- *   validation [764 + 65, 764 + 150)  = [829, 914)
- *   test       [914 + 65, 64 + 1000)  = [979, 1064), and 1063 + 1 < n */
+ * g = 65, M' = 1000 - 3 * 65 = 805. T = floor(563.5) = 563, X = floor(225.2)
+ * = 225, cnn_train 563 - 225 = 338, V = floor(120.75) = 120, test 805 - 563
+ * - 120 = 122.
+ *   cnn_train  [64, 64 + 338)                 = [64, 402)
+ *   xgb_train  [64 + 338 + 65, 64 + 563 + 65) = [467, 692)
+ *   validation [64 + 563 + 130, 757 + 120)    = [757, 877)
+ *   test       [64 + 563 + 120 + 195, 64 + 1000) = [942, 1064), and
+ *              1063 + 1 < n */
 static void test_split_hand_defaults(void **state)
 {
     ohlcx_split_options options;
@@ -53,19 +55,44 @@ static void test_split_hand_defaults(void **state)
     ohlcx_split_options_default(&options);
     assert_int_equal(ohlcx_split_series(1065, &options, &split), 0);
 
-    assert_part(&split, OHLCX_PART_CNN_TRAIN, 64, 419);
-    assert_part(&split, OHLCX_PART_XGB_TRAIN, 484, 764);
-    assert_part(&split, OHLCX_PART_VALIDATION, 829, 914);
-    assert_part(&split, OHLCX_PART_TEST, 979, 1064);
+    assert_part(&split, OHLCX_PART_CNN_TRAIN, 64, 402);
+    assert_part(&split, OHLCX_PART_XGB_TRAIN, 467, 692);
+    assert_part(&split, OHLCX_PART_VALIDATION, 757, 877);
+    assert_part(&split, OHLCX_PART_TEST, 942, 1064);
+}
+
+
+/* n = 435, defaults, about 1.7 years of daily stock bars: M = 435 - 1 - 64 =
+ * 370, M' = 370 - 195 = 175. T = floor(122.5) = 122, X = floor(48.8) = 48,
+ * cnn_train 122 - 48 = 74, V = floor(26.25) = 26, test 175 - 122 - 26 = 27.
+ *   cnn_train  [64, 64 + 74)                 = [64, 138)
+ *   xgb_train  [64 + 74 + 65, 64 + 122 + 65) = [203, 251)
+ *   validation [64 + 122 + 130, 316 + 26)    = [316, 342)
+ *   test       [64 + 122 + 26 + 195, 64 + 370) = [407, 434) */
+static void test_split_hand_short_series(void **state)
+{
+    ohlcx_split_options options;
+    ohlcx_split split;
+
+    (void)state;
+    ohlcx_split_options_default(&options);
+    assert_int_equal(ohlcx_split_series(435, &options, &split), 0);
+
+    assert_part(&split, OHLCX_PART_CNN_TRAIN, 64, 138);
+    assert_part(&split, OHLCX_PART_XGB_TRAIN, 203, 251);
+    assert_part(&split, OHLCX_PART_VALIDATION, 316, 342);
+    assert_part(&split, OHLCX_PART_TEST, 407, 434);
 }
 
 
 /* window 10, horizon 5: first = max(10, 34) = 34, M = 1000 - 5 - 34 = 961,
- * g = 15. T = floor(672.7) = 672, X = floor(268.8) = 268, cnn_train 672 -
- * 15 - 268 = 389, V = floor(144.15) = 144.
- *   cnn_train  [34, 423), xgb_train [34 + 404, 34 + 672) = [438, 706)
- *   validation [706 + 15, 34 + 816) = [721, 850)
- *   test       [850 + 15, 34 + 961) = [865, 995) */
+ * g = 15, M' = 961 - 45 = 916. T = floor(641.2) = 641, X = floor(256.4) =
+ * 256, cnn_train 641 - 256 = 385, V = floor(137.4) = 137, test 916 - 641 -
+ * 137 = 138.
+ *   cnn_train  [34, 34 + 385)                = [34, 419)
+ *   xgb_train  [34 + 385 + 15, 34 + 641 + 15) = [434, 690)
+ *   validation [34 + 641 + 30, 705 + 137)    = [705, 842)
+ *   test       [34 + 641 + 137 + 45, 34 + 961) = [857, 995), and 995 = n - 5 */
 static void test_split_hand_horizon(void **state)
 {
     ohlcx_split_options options;
@@ -77,19 +104,20 @@ static void test_split_hand_horizon(void **state)
     options.horizon = 5;
     assert_int_equal(ohlcx_split_series(1000, &options, &split), 0);
 
-    assert_part(&split, OHLCX_PART_CNN_TRAIN, 34, 423);
-    assert_part(&split, OHLCX_PART_XGB_TRAIN, 438, 706);
-    assert_part(&split, OHLCX_PART_VALIDATION, 721, 850);
-    assert_part(&split, OHLCX_PART_TEST, 865, 995);
+    assert_part(&split, OHLCX_PART_CNN_TRAIN, 34, 419);
+    assert_part(&split, OHLCX_PART_XGB_TRAIN, 434, 690);
+    assert_part(&split, OHLCX_PART_VALIDATION, 705, 842);
+    assert_part(&split, OHLCX_PART_TEST, 857, 995);
 }
 
 
-/* n = 715, defaults: M = 650, and 650 * 0.7 is 454.99999999999994 in binary
- * floating point but T must be 455. X = 182, cnn_train 455 - 65 - 182 = 208,
- * V = floor(97.5) = 97.
- *   cnn_train [64, 272), xgb_train [64 + 273, 64 + 455) = [337, 519),
- *   validation [519 + 65, 64 + 552) = [584, 616),
- *   test [616 + 65, 64 + 650) = [681, 714) */
+/* n = 910, defaults: M = 845, M' = 845 - 195 = 650, and 650 * 0.7 is
+ * 454.99999999999994 in binary floating point but T must be 455, which ends
+ * xgb_train at 64 + 455 + 65 = 584 rather than 583. X = floor(182.0) = 182,
+ * cnn_train 455 - 182 = 273, V = floor(97.5) = 97, test 650 - 455 - 97 = 98.
+ *   cnn_train [64, 337), xgb_train [64 + 338, 584) = [402, 584),
+ *   validation [64 + 455 + 130, 649 + 97) = [649, 746),
+ *   test [64 + 455 + 97 + 195, 64 + 845) = [811, 909) */
 static void test_split_decimal_fraction(void **state)
 {
     ohlcx_split_options options;
@@ -97,12 +125,12 @@ static void test_split_decimal_fraction(void **state)
 
     (void)state;
     ohlcx_split_options_default(&options);
-    assert_int_equal(ohlcx_split_series(715, &options, &split), 0);
+    assert_int_equal(ohlcx_split_series(910, &options, &split), 0);
 
-    assert_part(&split, OHLCX_PART_CNN_TRAIN, 64, 272);
-    assert_part(&split, OHLCX_PART_XGB_TRAIN, 337, 519);
-    assert_part(&split, OHLCX_PART_VALIDATION, 584, 616);
-    assert_part(&split, OHLCX_PART_TEST, 681, 714);
+    assert_part(&split, OHLCX_PART_CNN_TRAIN, 64, 337);
+    assert_part(&split, OHLCX_PART_XGB_TRAIN, 402, 584);
+    assert_part(&split, OHLCX_PART_VALIDATION, 649, 746);
+    assert_part(&split, OHLCX_PART_TEST, 811, 909);
 }
 
 
@@ -132,11 +160,16 @@ static void test_split_gaps(void **state)
 }
 
 
-/* Defaults need M >= 440: V = floor(0.15 M) must reach g + 1 = 66. At M =
- * 440 (n = 440 + 64 + 1 = 505): T = 308, X = 123, cnn_train 308 - 65 - 123
- * = 120, V = 66, test span 66, so validation and test hold one sample each.
- *   cnn_train [64, 184), xgb_train [249, 372), validation [437, 438),
- *   test [503, 504) */
+/* Defaults need M' >= 7: V = floor(0.15 M') reaches 1 at M' = 7, and the
+ * other parts are non-empty by then. At M' = 7 (M = 7 + 195 = 202, n = 202 +
+ * 64 + 1 = 267): T = floor(4.9) = 4, X = floor(1.6) = 1, cnn_train 3, V =
+ * floor(1.05) = 1, test 7 - 4 - 1 = 2. At M' = 6 (n = 266) V = floor(0.9) =
+ * 0. Above M' = 7 no part shrinks below one sample: T, X, cnn_train and V
+ * never decrease, and the test part never falls more than 2e-9 below
+ * 0.15 M' >= 1.05.
+ *   cnn_train [64, 67), xgb_train [64 + 3 + 65, 64 + 4 + 65) = [132, 133),
+ *   validation [64 + 4 + 130, 199) = [198, 199),
+ *   test [64 + 4 + 1 + 195, 64 + 202) = [264, 266) */
 static void test_split_minimum(void **state)
 {
     ohlcx_split_options options;
@@ -144,15 +177,15 @@ static void test_split_minimum(void **state)
 
     (void)state;
     ohlcx_split_options_default(&options);
-    assert_int_equal(ohlcx_split_series(505, &options, &split), 0);
-    assert_part(&split, OHLCX_PART_CNN_TRAIN, 64, 184);
-    assert_part(&split, OHLCX_PART_XGB_TRAIN, 249, 372);
-    assert_part(&split, OHLCX_PART_VALIDATION, 437, 438);
-    assert_part(&split, OHLCX_PART_TEST, 503, 504);
+    assert_int_equal(ohlcx_split_series(267, &options, &split), 0);
+    assert_part(&split, OHLCX_PART_CNN_TRAIN, 64, 67);
+    assert_part(&split, OHLCX_PART_XGB_TRAIN, 132, 133);
+    assert_part(&split, OHLCX_PART_VALIDATION, 198, 199);
+    assert_part(&split, OHLCX_PART_TEST, 264, 266);
 
-    assert_int_equal(ohlcx_split_series(504, &options, &split), OHLCX_EDATA);
-    assert_non_null(strstr(ohlcx_last_error(), "504 bars"));
-    assert_non_null(strstr(ohlcx_last_error(), "at least 505 bars"));
+    assert_int_equal(ohlcx_split_series(266, &options, &split), OHLCX_EDATA);
+    assert_non_null(strstr(ohlcx_last_error(), "266 bars"));
+    assert_non_null(strstr(ohlcx_last_error(), "at least 267 bars"));
 }
 
 
@@ -166,16 +199,21 @@ static void test_split_too_short(void **state)
     assert_int_equal(ohlcx_split_series(0, &options, &split), OHLCX_EDATA);
     assert_int_equal(ohlcx_split_series(65, &options, &split), OHLCX_EDATA);
     assert_int_equal(ohlcx_split_series(200, &options, &split), OHLCX_EDATA);
-    assert_non_null(strstr(ohlcx_last_error(), "at least 505 bars"));
+    assert_non_null(strstr(ohlcx_last_error(), "at least 267 bars"));
 }
 
 
-/* window 5, horizon 1 (first 34, g = 6), train 0.4, val 0.4, stack 0.2.
- * The test span M - 2 floor(0.4 M) must reach 7, and it is 7 at M = 29,
- * 6 at M = 30 (both floors step from 11 to 12), then 7, 8, 7, 8 at M = 31..34
- * and at least 0.2 M >= 7 from M = 35 on. At M = 29 the rest fits: T = 11,
- * X = 2, cnn_train 3, validation 5. So n = 29 + 35 = 64 fits, n = 65 does
- * not, and the minimum that the error names is 66, from which all n fit. */
+/* window 5, horizon 1 (first 34, g = 6, 3g = 18), train 0.4, val 0.4, stack
+ * 0.2. X = floor(0.2 T) reaches 1 at T = 5, and T = floor(0.4 M') reaches 5
+ * at M' = 13 (T = floor(4.8) = 4 at M' = 12). At M' = 13: T = floor(5.2) =
+ * 5, X = 1, cnn_train 4, V = 5, test 13 - 10 = 3. So n = 13 + 18 + 34 + 1 =
+ * 66 is the minimum and n = 65 fails. At n = 66 (M = 31):
+ *   cnn_train [34, 38), xgb_train [34 + 4 + 6, 34 + 5 + 6) = [44, 45),
+ *   validation [34 + 5 + 12, 51 + 5) = [51, 56),
+ *   test [34 + 5 + 5 + 18, 34 + 31) = [62, 65)
+ * The test part M' - 2 floor(0.4 M') then goes 3, 4, 3 at M' = 13, 14, 15
+ * (n = 66, 67, 68), so every n up to 399 is checked. It never falls more than
+ * 2e-9 below 0.2 M' >= 2.6, so it keeps at least 3 samples. */
 static void test_split_minimum_is_threshold(void **state)
 {
     ohlcx_split_options options;
@@ -188,10 +226,13 @@ static void test_split_minimum_is_threshold(void **state)
     options.val_fraction = 0.4;
     options.stack_fraction = 0.2;
 
-    assert_int_equal(ohlcx_split_series(63, &options, &split), OHLCX_EDATA);
-    assert_int_equal(ohlcx_split_series(64, &options, &split), 0);
     assert_int_equal(ohlcx_split_series(65, &options, &split), OHLCX_EDATA);
     assert_non_null(strstr(ohlcx_last_error(), "at least 66 bars"));
+    assert_int_equal(ohlcx_split_series(66, &options, &split), 0);
+    assert_part(&split, OHLCX_PART_CNN_TRAIN, 34, 38);
+    assert_part(&split, OHLCX_PART_XGB_TRAIN, 44, 45);
+    assert_part(&split, OHLCX_PART_VALIDATION, 51, 56);
+    assert_part(&split, OHLCX_PART_TEST, 62, 65);
     for (size_t n = 66; n < 400; n++)
         assert_int_equal(ohlcx_split_series(n, &options, &split), 0);
 }
@@ -275,6 +316,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_split_defaults),
         cmocka_unit_test(test_split_hand_defaults),
+        cmocka_unit_test(test_split_hand_short_series),
         cmocka_unit_test(test_split_hand_horizon),
         cmocka_unit_test(test_split_decimal_fraction),
         cmocka_unit_test(test_split_gaps),
