@@ -51,6 +51,11 @@ typedef struct ohlcx_cnn_train_options {
     float learning_rate; /* Adam step size, default 1e-3 */
     uint64_t seed;       /* weight initialisation and batch order */
     int verbose;         /* 1: log a line per epoch to stderr */
+    /* Called after every mini-batch with the samples done in this epoch, or
+     * NULL; for progress lines. */
+    void (*progress)(void *context, int epoch, int max_epochs, size_t done,
+                     size_t total);
+    void *progress_context;
 } ohlcx_cnn_train_options;
 
 /* Learning curve of one training run. */

@@ -42,6 +42,8 @@ void ohlcx_cnn_train_options_default(ohlcx_cnn_train_options *options)
     options->learning_rate = 1e-3f;
     options->seed = 0;
     options->verbose = 0;
+    options->progress = NULL;
+    options->progress_context = NULL;
 }
 
 

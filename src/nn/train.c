@@ -191,7 +191,7 @@ static int alloc_buffers(train_buffers *b, const ohlcx_cnn *cnn,
  * mean training loss, each batch's loss taken before its update. */
 static double train_epoch(ohlcx_cnn *cnn, train_buffers *b, const float *x,
                           const float *y, size_t n, size_t batch,
-                          float learning_rate)
+                          const ohlcx_cnn_train_options *options, int epoch)
 {
     size_t sample = (size_t)cnn->config.channels * (size_t)cnn->config.window;
     double loss_sum = 0.0;
@@ -210,7 +210,10 @@ static double train_epoch(ohlcx_cnn *cnn, train_buffers *b, const float *x,
         nn_forward(cnn, &b->ws, b->batch_x, count);
         loss_sum += nn_loss_sum(&b->ws, b->batch_y, count);
         nn_backward(cnn, &b->ws, b->batch_y, count);
-        adam_step(cnn, &b->adam, learning_rate);
+        adam_step(cnn, &b->adam, options->learning_rate);
+        if (options->progress != NULL)
+            options->progress(options->progress_context, epoch,
+                              options->max_epochs, start + count, n);
     }
     return loss_sum / (double)n;
 }
@@ -293,7 +296,7 @@ int ohlcx_cnn_train(ohlcx_cnn *cnn, const float *x_train, const float *y_train,
 
         nn_rng_shuffle(&rng, b.order, n_train);
         train_loss = train_epoch(cnn, &b, x_train, y_train, n_train, batch,
-                                 options->learning_rate);
+                                 options, epoch);
         if (!isfinite(train_loss)) {
             rc = ohlcx_set_error(OHLCX_EDATA, "cnn train: training diverged "
                                  "at epoch %d (train loss %g): lower "

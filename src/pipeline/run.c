@@ -307,6 +307,20 @@ static int embed_part(run_state *state, const ohlcx_cnn *cnn, int group, int par
 }
 
 
+/* Draws the share of the maximum epochs done; early stopping can end the
+ * training sooner, so the time left is an upper bound. */
+static void draw_cnn_progress(void *context, int epoch, int max_epochs, size_t done, size_t total)
+{
+    ohlcx_progress *progress = context;
+
+    ohlcx_progress_update(progress, (epoch - 1) + (double)done / (double)total, max_epochs);
+    /* Clear the line at the end of an epoch, so the epoch's log line starts
+     * on an empty line. */
+    if (done == total)
+        ohlcx_progress_finish(progress);
+}
+
+
 static int train_group(run_state *state, int group, double *embed_seconds)
 {
     const ohlcx_run_options *options = state->options;
@@ -316,7 +330,8 @@ static int train_group(run_state *state, int group, double *embed_seconds)
     float *x_train = NULL, *y_train = NULL, *x_val = NULL, *y_val = NULL;
     float *chunk_x = NULL, *chunk_prob = NULL, *chunk_embedding = NULL;
     size_t n_train = 0, n_val = 0;
-    char hash[65], path[OHLCX_PATH_MAX + 64];
+    char hash[65], path[OHLCX_PATH_MAX + 64], label[OHLCX_SYMBOL_MAX + 48];
+    ohlcx_progress progress;
     int status;
 
     status = gather_windows(state, group, OHLCX_PART_CNN_TRAIN, &x_train, &y_train, &n_train);
@@ -336,6 +351,11 @@ static int train_group(run_state *state, int group, double *embed_seconds)
     ohlcx_sha256_hex(state->groups[group].name, strlen(state->groups[group].name), hash);
     train_options.seed = options->seed ^ strtoull(hash + 48, NULL, 16);
     train_options.verbose = 1;
+    snprintf(label, sizeof label, "cnn %s (at most %d epochs)", state->groups[group].name,
+             options->epochs);
+    ohlcx_progress_start(&progress, label);
+    train_options.progress = draw_cnn_progress;
+    train_options.progress_context = &progress;
 
     ohlcx_log_info("cnn %s: training on %zu windows, validating on %zu",
                    state->groups[group].name, n_train, n_val);
@@ -346,6 +366,7 @@ static int train_group(run_state *state, int group, double *embed_seconds)
     }
     status = ohlcx_cnn_train(cnn, x_train, y_train, n_train, x_val, y_val, n_val, &train_options,
                              &state->groups[group].history);
+    ohlcx_progress_finish(&progress);
     if (status != 0)
         goto done;
 
@@ -384,7 +405,6 @@ done:
 static int stage_cnn(run_state *state)
 {
     ohlcx_cnn_config config;
-    ohlcx_progress progress;
     double started = ohlcx_now_seconds(), embed_seconds = 0;
     int status = 0;
 
@@ -398,12 +418,8 @@ static int stage_cnn(run_state *state)
             return ohlcx_set_error(OHLCX_ENOMEM, "out of memory holding embeddings");
     }
 
-    ohlcx_progress_start(&progress, "cnn");
-    for (int g = 0; g < state->group_count && status == 0; g++) {
-        ohlcx_progress_update(&progress, g, state->group_count);
+    for (int g = 0; g < state->group_count && status == 0; g++)
         status = train_group(state, g, &embed_seconds);
-    }
-    ohlcx_progress_finish(&progress);
     state->timings[TIMING_CNN_TRAIN] = ohlcx_now_seconds() - started - embed_seconds;
     state->timings[TIMING_EMBED] = embed_seconds;
     return status;

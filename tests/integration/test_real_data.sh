@@ -5,7 +5,7 @@
 . "$(dirname "$0")/lib.sh"
 
 data=$(real_data_dir)
-epochs=${OHLCX_TEST_EPOCHS:-4}
+epochs=${OHLCX_TEST_EPOCHS:-20}
 
 for folder in "$data"/binance-* "$data"/yahoo-*; do
     name=$(basename "$folder")
@@ -13,7 +13,7 @@ for folder in "$data"/binance-* "$data"/yahoo-*; do
     bad_rows=fail
     # PROVENANCE.md lists 5 shifted or NaN rows in ETHUSDT_5m_2026-01.csv.
     [ "$name" = binance-kline-12col ] && bad_rows=skip
-    "$OHLCX" run --data "$folder" --out "$out" --epochs "$epochs" --patience 2 --jobs 1 \
+    "$OHLCX" run --data "$folder" --out "$out" --epochs "$epochs" --jobs 1 \
         --bad-rows "$bad_rows" >"$out.log" 2>&1 || fail "$name: ohlcx run failed: $(tail -3 "$out.log")"
 
     files=$(find "$folder" -maxdepth 1 -type f | wc -l)

@@ -1,0 +1,44 @@
+# Nothing is dropped silently: rows removed by validation and unparseable
+# rows skipped under --bad-rows skip are logged per file and reason, and
+# counted in metrics.json.
+. "$(dirname "$0")/lib.sh"
+
+"$OHLCX" synth --out "$work/data" --symbols BTCUSDT --timeframes 1h --months 1 \
+    2>/dev/null || fail "synth failed"
+file="$work/data/BTCUSDT-1h.csv"
+[ "$(wc -l <"$file")" -eq 745 ] || fail "expected 744 bars and a header in $file"
+
+# January 2024 has 744 hourly bars; the last opens 2024-01-31 23:00 UTC
+# (1706742000000 ms). Append, out of time order:
+#   line 746: an exact copy of line 10 (duplicate)
+#   line 747: line 20 with another volume (conflict)
+#   line 748: a new bar with high below low (high_below_low)
+#   line 749: a new bar with a zero close (nonpositive_price)
+#   line 750: text in the high column (unparseable, skipped)
+{
+    sed -n 10p "$file"
+    sed -n 20p "$file" | awk -F, -v OFS=, '{ $6 = $6 + 1; print }'
+    echo '1706745600000,100,90,110,100,5,1706749199999,500,10,2,200,0'
+    echo '1706749200000,100,110,90,0,5,1706752799999,500,10,2,200,0'
+    echo '1706752800000,100,abc,90,100,5,1706756399999,500,10,2,200,0'
+} >>"$file"
+
+"$OHLCX" run --data "$file" --out "$work/run" --epochs 1 --jobs 1 --bad-rows skip \
+    >"$work/run.log" 2>&1 || fail "run failed: $(tail -3 "$work/run.log")"
+
+grep -q "BTCUSDT-1h.csv:750: skipped row: .*high" "$work/run.log" ||
+    fail "no log line for the skipped row: $(grep BTCUSDT-1h.csv "$work/run.log")"
+grep -q "BTCUSDT-1h.csv: BTCUSDT 1h, 748 rows read, 1 unparseable rows skipped, 4 dropped (duplicate 1, conflict 1, nonpositive_price 1, high_below_low 1), rows sorted by time" "$work/run.log" ||
+    fail "drop log line: $(grep 'rows read' "$work/run.log")"
+
+metrics="$work/run/metrics.json"
+[ "$(json_get "$metrics" '.rows.read')" = 748 ] || fail "rows.read is not 748"
+[ "$(json_get "$metrics" '.rows.dropped')" = 4 ] || fail "rows.dropped is not 4"
+[ "$(json_get "$metrics" '.rows.bad_rows_skipped')" = 1 ] || fail "rows.bad_rows_skipped is not 1"
+for reason in duplicate conflict nonpositive_price high_below_low; do
+    [ "$(json_get "$metrics" ".rows.dropped_by_reason.$reason")" = 1 ] ||
+        fail "dropped_by_reason.$reason is not 1"
+done
+[ "$(json_get "$metrics" '.rows.dropped_by_reason.outside_range')" = 0 ] ||
+    fail "dropped_by_reason.outside_range is not 0"
+echo "drop report: every dropped row counted by reason"
