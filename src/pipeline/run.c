@@ -307,7 +307,7 @@ static int embed_part(run_state *state, const ohlcx_cnn *cnn, int group, int par
 }
 
 
-/* Draws the share of the maximum epochs done; early stopping can end the
+/* Draws the share of the maximum epochs done. Early stopping can end the
  * training sooner, so the time left is an upper bound. */
 static void draw_cnn_progress(void *context, int epoch, int max_epochs, size_t done, size_t total)
 {

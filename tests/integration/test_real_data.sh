@@ -11,7 +11,7 @@ for folder in "$data"/binance-* "$data"/yahoo-*; do
     name=$(basename "$folder")
     out="$work/$name"
     bad_rows=fail
-    # PROVENANCE.md lists 5 shifted or NaN rows in ETHUSDT_5m_2026-01.csv.
+    # ETHUSDT_5m_2026-01.csv there has 5 rows with shifted columns or NaN prices.
     [ "$name" = binance-kline-12col ] && bad_rows=skip
     "$OHLCX" run --data "$folder" --out "$out" --epochs "$epochs" --jobs 1 \
         --bad-rows "$bad_rows" >"$out.log" 2>&1 || fail "$name: ohlcx run failed: $(tail -3 "$out.log")"
