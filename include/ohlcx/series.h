@@ -41,6 +41,16 @@ enum ohlcx_bar_flag {
     OHLCX_FLAG_PARTIAL = 1u << 2,
 };
 
+/* Optional columns that a source may have, as bits of ohlcx_series.extra. */
+enum ohlcx_extra_column {
+    OHLCX_EXTRA_QUOTE_VOLUME = 1u << 0, /* volume in the quote currency */
+    OHLCX_EXTRA_TRADES = 1u << 1,       /* number of trades */
+    OHLCX_EXTRA_TAKER_BASE = 1u << 2,   /* taker buy volume, base currency */
+    OHLCX_EXTRA_TAKER_QUOTE = 1u << 3,  /* taker buy volume, quote currency */
+};
+
+#define OHLCX_EXTRA_COUNT 4
+
 typedef struct ohlcx_series {
     char symbol[OHLCX_SYMBOL_MAX];
     char timeframe[OHLCX_TIMEFRAME_MAX]; /* canonical name, such as "15m" */
@@ -55,6 +65,10 @@ typedef struct ohlcx_series {
     double *close;
     double *volume;
     uint8_t *flags; /* enum ohlcx_bar_flag bits */
+    unsigned extra; /* enum ohlcx_extra_column bits of the columns present */
+    /* Optional columns, indexed by the bit position in enum
+     * ohlcx_extra_column; NULL when absent. */
+    double *extra_column[OHLCX_EXTRA_COUNT];
 } ohlcx_series;
 
 /* Initialises an empty series; every pointer is NULL. */
@@ -66,7 +80,16 @@ void ohlcx_series_free(ohlcx_series *series);
 /* Grows every column to hold at least capacity rows. */
 int ohlcx_series_reserve(ohlcx_series *series, size_t capacity);
 
-/* Appends one bar with flags 0, growing the columns as needed. */
+/* Adds the optional columns in the bit set extra, sized to the capacity
+ * and filled with NaN for existing rows. */
+int ohlcx_series_add_extra(ohlcx_series *series, unsigned extra);
+
+/* Returns the snake_case name of optional column i ("quote_volume",
+ * "trades", "taker_buy_base", "taker_buy_quote"). */
+const char *ohlcx_extra_name(int i);
+
+/* Appends one bar with flags 0, growing the columns as needed. Optional
+ * columns present get NaN; the caller fills them. */
 int ohlcx_series_append(ohlcx_series *series, int64_t open_time, double open,
                         double high, double low, double close, double volume);
 

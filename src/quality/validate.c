@@ -94,6 +94,9 @@ static int sort_rows(ohlcx_series *series)
     permute_doubles(series->low, order, n, scratch);
     permute_doubles(series->close, order, n, scratch);
     permute_doubles(series->volume, order, n, scratch);
+    for (int i = 0; i < OHLCX_EXTRA_COUNT; i++)
+        if (series->extra_column[i] != NULL)
+            permute_doubles(series->extra_column[i], order, n, scratch);
 
     free(order);
     free(scratch);
@@ -141,6 +144,9 @@ static void move_row(ohlcx_series *s, size_t to, size_t from)
     s->close[to] = s->close[from];
     s->volume[to] = s->volume[from];
     s->flags[to] = s->flags[from];
+    for (int i = 0; i < OHLCX_EXTRA_COUNT; i++)
+        if (s->extra_column[i] != NULL)
+            s->extra_column[i][to] = s->extra_column[i][from];
 }
 
 

@@ -5,6 +5,7 @@
  * total.
  */
 #include <ctype.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +46,8 @@ void ohlcx_series_free(ohlcx_series *series)
     free(series->close);
     free(series->volume);
     free(series->flags);
+    for (int i = 0; i < OHLCX_EXTRA_COUNT; i++)
+        free(series->extra_column[i]);
     ohlcx_series_init(series);
 }
 
@@ -80,9 +83,44 @@ int ohlcx_series_reserve(ohlcx_series *series, size_t capacity)
         status = grow_column((void **)&series->volume, sizeof(double), capacity);
     if (status == 0)
         status = grow_column((void **)&series->flags, sizeof(uint8_t), capacity);
+    for (int i = 0; i < OHLCX_EXTRA_COUNT && status == 0; i++)
+        if (series->extra & (1u << i))
+            status = grow_column((void **)&series->extra_column[i], sizeof(double), capacity);
     if (status == 0)
         series->capacity = capacity;
     return status;
+}
+
+
+int ohlcx_series_add_extra(ohlcx_series *series, unsigned extra)
+{
+    size_t capacity = series->capacity ? series->capacity : 1;
+
+    for (int i = 0; i < OHLCX_EXTRA_COUNT; i++) {
+        unsigned bit = 1u << i;
+        double *column;
+
+        if (!(extra & bit) || (series->extra & bit))
+            continue;
+        column = malloc(capacity * sizeof *column);
+        if (column == NULL)
+            return ohlcx_set_error(OHLCX_ENOMEM, "out of memory adding column %s",
+                                   ohlcx_extra_name(i));
+        for (size_t row = 0; row < series->n; row++)
+            column[row] = NAN;
+        series->extra_column[i] = column;
+        series->extra |= bit;
+    }
+    return 0;
+}
+
+
+const char *ohlcx_extra_name(int i)
+{
+    static const char *names[OHLCX_EXTRA_COUNT] = {"quote_volume", "trades", "taker_buy_base",
+                                                   "taker_buy_quote"};
+
+    return i >= 0 && i < OHLCX_EXTRA_COUNT ? names[i] : "unknown";
 }
 
 
@@ -103,6 +141,9 @@ int ohlcx_series_append(ohlcx_series *series, int64_t open_time, double open,
     series->close[i] = close;
     series->volume[i] = volume;
     series->flags[i] = 0;
+    for (int column = 0; column < OHLCX_EXTRA_COUNT; column++)
+        if (series->extra_column[column] != NULL)
+            series->extra_column[column][i] = NAN;
     series->n = i + 1;
     return 0;
 }

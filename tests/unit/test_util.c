@@ -6,8 +6,10 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <math.h>
 
 #include "ohlcx/error.h"
+#include "ohlcx/quality.h"
 #include "ohlcx/series.h"
 #include "util/util.h"
 
@@ -76,12 +78,43 @@ static void asset_class_guesses(void **state)
 }
 
 
+/* Optional columns start as NaN, grow with the series and follow their rows
+ * when validation sorts the bars. */
+static void series_extra_columns(void **state)
+{
+    ohlcx_series series;
+    ohlcx_validation validation;
+
+    ohlcx_series_init(&series);
+    assert_int_equal(ohlcx_series_append(&series, 2000, 10, 11, 9, 10, 1), 0);
+    assert_int_equal(ohlcx_series_add_extra(&series, OHLCX_EXTRA_TRADES), 0);
+    assert_int_equal(series.extra, OHLCX_EXTRA_TRADES);
+    assert_null(series.extra_column[0]);
+    assert_true(isnan(series.extra_column[1][0]));
+    series.extra_column[1][0] = 7;
+    for (int i = 0; i < 2000; i++)
+        assert_int_equal(ohlcx_series_append(&series, 1000 - i, 10, 11, 9, 10, 1), 0);
+    assert_true(isnan(series.extra_column[1][2000]));
+    series.extra_column[1][2000] = 5;
+
+    /* Sorting puts the bar at time 2000 last and the one at -999 first. */
+    assert_int_equal(ohlcx_validate_basic(&series, &validation), 0);
+    assert_int_equal(series.n, 2001);
+    assert_int_equal(series.open_time[2000], 2000);
+    assert_true(series.extra_column[1][2000] == 7);
+    assert_int_equal(series.open_time[0], -999);
+    assert_true(series.extra_column[1][0] == 5);
+    assert_string_equal(ohlcx_extra_name(1), "trades");
+    ohlcx_series_free(&series);
+}
+
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(sha256_known_digests), cmocka_unit_test(timeframe_aliases),
         cmocka_unit_test(timeframe_invalid),    cmocka_unit_test(timeframe_lengths),
-        cmocka_unit_test(asset_class_guesses),
+        cmocka_unit_test(asset_class_guesses), cmocka_unit_test(series_extra_columns),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
