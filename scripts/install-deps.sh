@@ -5,8 +5,8 @@
 set -eu
 
 packages="build-essential cmake pkg-config libxgboost-dev libopenblas-dev \
-libcmocka-dev libcjson-dev libzstd-dev libsqlite3-dev libyaml-dev \
-python3 jq"
+libcmocka-dev libcjson-dev libzstd-dev libsqlite3-dev libyaml-dev zlib1g-dev \
+tzdata python3 jq"
 
 missing=""
 for package in $packages; do
