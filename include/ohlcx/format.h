@@ -1,28 +1,51 @@
 /*
  * Format: reading candle files into series.
  *
- * Supported layouts, recognised from the header row or, without one, from the
- * field count and the values:
+ * Input is plain text, gzip or zstd (recognised by the first bytes, not the
+ * name), read in 1 MiB chunks, so memory does not grow with the file beyond
+ * the series. Comma, semicolon and tab separated text and freqtrade JSON
+ * are recognised from the first lines:
  *   - Binance kline CSV, 12 columns (open time, OHLCV, close time, quote
  *     volume, trade count, taker buy base and quote volume, ignore) or 11
- *     (without ignore), with or without a header, open time as epoch
- *     milliseconds or microseconds (told apart per value by magnitude) or as a
- *     datetime string; extra text columns such as a second UTC datetime are
- *     skipped by name.
- *   - timestamp,open,high,low,close,volume with a datetime or epoch time.
+ *     (without ignore), with or without a header. The open time is epoch
+ *     seconds, milliseconds, microseconds or nanoseconds (distinguished per
+ *     value by magnitude) or a datetime string.
+ *   - time,open,high,low,close,volume with a datetime or epoch time, with or
+ *     without a header; headerless Kraken OHLCVT (time, OHLCV, trades) and
+ *     MetaTrader 4 (date, time, OHLC, tick volume).
  *   - Binance klines labelled by close time with a UTC offset
  *     (open,...,close_datetime): the open time is derived from the close time.
- *   - Yahoo Finance daily CSV: Date,Open,High,Low,Close,Adj Close,Volume, with
- *     a plain date or a datetime with a UTC offset.
- * Datetime strings are "YYYY-MM-DD", "YYYY-MM-DD HH:MM[:SS[.ffffff]]" or the
- * same with a "T" separator, optionally followed by "Z", " UTC" or an offset
- * such as "+01:00". Strings without an offset are read as UTC.
+ *   - Yahoo Finance and yfinance CSV (Date or Datetime, Open, High, Low,
+ *     Close, Adj Close, Volume; a leading unnamed index column is skipped).
+ *   - Finam and Stooq (<TICKER>,<PER>,<DATE>,<TIME>,<OPEN>,...,<VOL>),
+ *     MetaTrader 5 (DATE, TIME, OPEN, ..., TICKVOL, VOL, SPREAD; TICKVOL is
+ *     the volume), CryptoDataDownload (a URL banner above the header; Volume
+ *     BTC is the volume and Volume USDT the quote volume), investing.com in
+ *     English and pt-BR ("Price" or "Último" is the close; "12,084.30",
+ *     "76.761,5", "46,88K"; an empty or "-" volume reads as 0).
+ *   - freqtrade JSON: [[ms, open, high, low, close, volume], ...].
+ * Header names are matched after folding case and accents, so "Open Time",
+ * "open_time" and "<OPEN>" work alike. Quoted fields may contain the
+ * delimiter. Dates are YYYY-MM-DD, YYYY.MM.DD, YYYYMMDD, DD.MM.YYYY,
+ * MM/DD/YYYY (DD/MM/YYYY when a first part above 12 shows it), "Mar 08,
+ * 2024", optionally with a time (HH:MM[:SS[.f]], 12-hour forms) and a zone
+ * (Z, UTC, +01:00), or a date column next to a time-of-day column
+ * (20220103 and 100000 or 10:00). Times without a zone are UTC unless the
+ * tz option names the zone they are in; dates without a time of day stay
+ * at 00:00 UTC. Rows keep file order (newest-first files too);
+ * ohlcx_validate_basic() sorts them.
  *
- * Symbol and timeframe come from the file name (BTCUSDT-1h.csv,
- * BTCUSDT_1h.csv, BTCUSDT_15m_2024.csv, BTCUSDT-1h-2022-01.csv,
- * BTCUSDT_240m.csv) unless the options give them. A file name without a
- * timeframe (GOOG.csv) takes the timeframe from the median spacing of its
- * open times.
+ * Quote volume, trade count and taker buy volumes, where a file has them,
+ * fill the series' optional columns (ohlcx_series.extra).
+ *
+ * Symbol and timeframe come from the file name unless the options give
+ * them: BTCUSDT-1h.csv, BTCUSDT_15m_2024.csv, Binance_BTCUSDT_1h.csv and
+ * Binance_BTCUSDT_d.csv (an exchange prefix is dropped), XBTUSD_60.csv
+ * (Kraken minutes), EURUSD60.csv (MetaTrader minutes), EURUSD_H1.csv,
+ * BTC_USDT-1d-futures.json (BTC_USDT becomes BTCUSDT), spy.us.txt (Stooq,
+ * SPY), DAX_Historical_Data.csv (DAX). A .gz or .zst suffix is ignored and
+ * symbols are upper-cased. A file name without a timeframe takes the
+ * timeframe from the median spacing of its open times.
  */
 #ifndef OHLCX_FORMAT_H
 #define OHLCX_FORMAT_H
@@ -43,6 +66,43 @@ typedef struct ohlcx_read_options {
     int bad_rows;          /* enum ohlcx_bad_rows_policy */
 } ohlcx_read_options;
 
+/*
+ * Layout and time-zone options for ohlcx_read_candles_ex(). They are a
+ * struct of their own because callers initialise ohlcx_read_options
+ * positionally, which -Wextra rejects once the struct gains fields.
+ *
+ * columns: a layout for files that detection gets wrong or cannot read, as
+ * comma-separated key=value pairs. A column is a 0-based index or a header
+ * name (matched exactly, else after folding case and accents):
+ *   time=C        open time (datetime or epoch); with date=, the time of day
+ *   date=C        date, or date and time in one column
+ *   close_time=C  bar close time instead of an open time
+ *   open=C high=C low=C close=C   required
+ *   volume=C      optional; without it every volume is 0
+ *   quote_volume=C trades=C taker_buy_base=C taker_buy_quote=C   optional
+ *   delimiter=X   one character, or comma, semicolon, tab, pipe, space
+ *   decimal=X     ',' or '.'; sniffed from the values when absent
+ *   header=yes|no sniffed when absent (names imply a header)
+ *   time_format=P a strftime-style pattern for the time column, or for the
+ *                 date column, one space and the time column: %Y %y %m %d
+ *                 %b (month name) %H %I %M %S %f (fraction digits) %p
+ *                 (AM/PM) %z (zone) %%; a space matches one or more blanks
+ * A pair ends at a comma followed by a lower-case word and '=', so values
+ * may contain other commas. Examples:
+ *   "date=0,time=1,open=2,high=3,low=4,close=5,volume=6,delimiter=;"
+ *   "time=Date,open=Open,high=High,low=Low,close=Close,time_format=%d/%m/%Y"
+ * The mapping applies to delimited text; with a JSON file it fails with
+ * OHLCX_EINVAL.
+ *
+ * tz: the IANA zone (Europe/Berlin, America/New_York) of times that carry
+ * no offset, converted to UTC with the zone's rules from
+ * /usr/share/zoneinfo. An unknown zone fails with OHLCX_EINVAL naming it.
+ */
+typedef struct ohlcx_layout_options {
+    const char *columns; /* layout mapping (above); NULL to detect it */
+    const char *tz;      /* zone of times without an offset; NULL for UTC */
+} ohlcx_layout_options;
+
 /* One row dropped under OHLCX_BAD_ROWS_SKIP. */
 typedef struct ohlcx_bad_row {
     size_t line; /* 1-based line number in the file */
@@ -60,10 +120,19 @@ typedef struct ohlcx_read_report {
 #define OHLCX_BAD_ROWS_LISTED 100
 
 /* Reads one candle file into out, which must be initialised. On failure out
- * is left empty and the error message names the file, line and column (or
- * the columns found, when the layout is unknown). */
+ * is left empty and the one-line error message names the file, line and
+ * column, or, when the layout is unknown, the columns found and a columns
+ * option that would map them. Returns 0, OHLCX_EINVAL (options),
+ * OHLCX_EIO (open, read, decompress), OHLCX_EFORMAT (layout, bad row),
+ * OHLCX_EDATA (no rows, no timeframe) or OHLCX_ENOMEM. */
 int ohlcx_read_candles(const char *path, const ohlcx_read_options *options,
                        ohlcx_series *out, ohlcx_read_report *report);
+
+/* Reads like ohlcx_read_candles() with a columns mapping and a time zone;
+ * layout may be NULL, and so may either of its fields. */
+int ohlcx_read_candles_ex(const char *path, const ohlcx_read_options *options,
+                          const ohlcx_layout_options *layout, ohlcx_series *out,
+                          ohlcx_read_report *report);
 
 /* Frees the list in a report filled by ohlcx_read_candles(). */
 void ohlcx_read_report_free(ohlcx_read_report *report);
@@ -73,8 +142,10 @@ void ohlcx_read_report_free(ohlcx_read_report *report);
  * when the name has none. */
 int ohlcx_parse_file_name(const char *path, char *symbol, char *timeframe);
 
-/* Parses a datetime string (layouts above) into UTC microseconds. Returns 0,
- * or OHLCX_EFORMAT without setting the error message. */
+/* Parses an ISO 8601 datetime ("YYYY-MM-DD", "YYYY-MM-DD HH:MM[:SS[.f]]" or
+ * the same with "T", optionally followed by Z, UTC or an offset such as
+ * +01:00; text without one is UTC) into UTC microseconds. Returns 0, or
+ * OHLCX_EFORMAT without setting the error message. */
 int ohlcx_parse_datetime(const char *text, size_t length, int64_t *out_us);
 
 /* Writes open_time as "YYYY-MM-DD HH:MM:SS" UTC into out (20 bytes). */

@@ -76,9 +76,52 @@ void ohlcx_cnn_free(ohlcx_cnn *cnn);
 
 const ohlcx_cnn_config *ohlcx_cnn_get_config(const ohlcx_cnn *cnn);
 
+/*
+ * Fills count samples into x (count x C x W floats, in the input layout above)
+ * and their labels (0 or 1) into y. indices[i] is the number of the sample
+ * that goes to position i, below the source's count. Returns 0, or a negative
+ * error code with the message set, which stops the call that requested the
+ * samples.
+ */
+typedef int (*ohlcx_sample_fill)(void *context, const size_t *indices,
+                                 size_t count, float *x, float *y);
+
+/* Samples that a caller builds on request instead of holding them all, so
+ * that training memory does not grow with the window size times the sample
+ * count. */
+typedef struct ohlcx_sample_source {
+    ohlcx_sample_fill fill;
+    void *context; /* passed to fill */
+    size_t count;  /* samples numbered 0 to count - 1 */
+} ohlcx_sample_source;
+
+/*
+ * Trains on the samples of train with early stopping on those of validation;
+ * history may be NULL. Without validation samples (validation NULL or empty)
+ * all max_epochs run, the last weights are kept and val_loss is NAN.
+ *
+ * train->fill is called once per mini-batch with that batch's indices in the
+ * epoch's shuffled order. validation->fill is called once per epoch for each
+ * chunk of 256 consecutive indices, in index order. Both run on the calling
+ * thread. Each filled batch is checked: a label other than 0 or 1 fails with
+ * OHLCX_EINVAL, and so does a fill that returns a positive value. A
+ * non-finite feature fails with OHLCX_EDATA. When a fill or a check fails, or
+ * the training loss is not finite, training stops, the best weights so far
+ * (or the initial ones) are restored and the call returns the failure's code.
+ * Besides fixed-size buffers, memory grows by one size_t per training sample,
+ * for the shuffled order.
+ */
+int ohlcx_cnn_train_source(ohlcx_cnn *cnn, const ohlcx_sample_source *train,
+                           const ohlcx_sample_source *validation,
+                           const ohlcx_cnn_train_options *options,
+                           ohlcx_cnn_history *history);
+
 /* Trains on n_train samples (x_train, labels y_train in {0, 1}) with early
  * stopping on the validation samples; history may be NULL. With n_val == 0
- * all max_epochs run, the last weights are kept and val_loss is NAN. */
+ * all max_epochs run, the last weights are kept and val_loss is NAN. Every
+ * sample is checked before the first epoch, so bad input leaves the weights
+ * unchanged. Otherwise this is ohlcx_cnn_train_source() over sources that
+ * copy from the arrays, and gives the same weights bit for bit. */
 int ohlcx_cnn_train(ohlcx_cnn *cnn, const float *x_train, const float *y_train,
                     size_t n_train, const float *x_val, const float *y_val,
                     size_t n_val, const ohlcx_cnn_train_options *options,

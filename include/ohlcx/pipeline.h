@@ -43,6 +43,8 @@ typedef struct ohlcx_run_options {
     int patience;              /* CNN early-stopping patience, default 3 */
     int batch_size;            /* CNN mini-batch, default 256 */
     int bad_rows;              /* enum ohlcx_bad_rows_policy */
+    const char *columns;       /* layout mapping (format.h); NULL to detect it */
+    const char *tz;            /* IANA zone of times without an offset; NULL for UTC */
 } ohlcx_run_options;
 
 void ohlcx_run_options_default(ohlcx_run_options *options);
@@ -59,10 +61,49 @@ typedef struct ohlcx_predict_options {
     int64_t now_us; /* bars that close after this are incomplete */
     int jobs;
     int bad_rows;
+    const char *columns; /* layout mapping (format.h); NULL to detect it */
+    const char *tz;      /* IANA zone of times without an offset; NULL for UTC */
 } ohlcx_predict_options;
 
 /* Prints the up-probability for the latest complete bar of each input
  * series, using the bundle in model_dir. */
 int ohlcx_predict(const ohlcx_predict_options *options);
+
+typedef struct ohlcx_ingest_options {
+    const char *const *inputs; /* candle files or folders of them */
+    size_t input_count;
+    const char *store_dir;     /* store folder, created when missing */
+    const char *symbol;        /* overrides file names; one input file only */
+    const char *timeframe;     /* overrides file names; one input file only */
+    int jobs;                  /* files read in parallel, default: online cores */
+    int bad_rows;              /* enum ohlcx_bad_rows_policy */
+    const char *columns;       /* layout mapping (format.h); NULL to detect it */
+    const char *tz;            /* IANA zone of times without an offset; NULL for UTC */
+} ohlcx_ingest_options;
+
+/* Summary of one ingest, for the caller to print or test. */
+typedef struct ohlcx_ingest_summary {
+    size_t files;             /* input files */
+    size_t already_ingested;  /* files whose SHA-256 the series had recorded */
+    size_t rows_read;
+    size_t bad_rows;          /* unparseable rows skipped */
+    size_t rows_dropped;      /* rows dropped by validation */
+    size_t rows_added;        /* bars new to the store */
+    size_t rows_identical;    /* bars equal to stored ones */
+    size_t conflicts;         /* bars that differ from stored ones, not stored */
+    uint64_t bytes;           /* input bytes read */
+} ohlcx_ingest_summary;
+
+/*
+ * Reads, validates and stores candle files, `jobs` files at a time. Each
+ * file is merged into its (symbol, timeframe) series: new bars are added,
+ * identical ones skipped, and bars that conflict with stored values are
+ * logged and counted, never written over. A file already ingested (same
+ * SHA-256) is skipped. Every file's validation counts are recorded in the
+ * catalogue as its series' quality summary. Logs a line per file to stderr.
+ * On failure the error names the first failing file; files stored before it
+ * stay stored.
+ */
+int ohlcx_ingest(const ohlcx_ingest_options *options, ohlcx_ingest_summary *summary);
 
 #endif

@@ -10,6 +10,10 @@
 int cmd_run(int argc, char **argv);
 int cmd_synth(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
+int cmd_ingest(int argc, char **argv);
+int cmd_ls(int argc, char **argv);
+int cmd_export(int argc, char **argv);
+int cmd_plan(int argc, char **argv);
 
 /* Prints "ohlcx COMMAND: message" to stderr and returns 2. */
 int cli_usage_error(const char *command, const char *format, ...)

@@ -23,6 +23,11 @@ static const char predict_help[] =
     "                     (default: the current time)\n"
     "  --jobs N           threads (default: number of cores)\n"
     "  --bad-rows POLICY  fail (default) or skip unparseable rows\n"
+    "  --columns SPEC     column mapping for a layout that detection gets wrong,\n"
+    "                     such as time=0,open=1,high=2,low=3,close=4,volume=5\n"
+    "                     (see docs/commands.md)\n"
+    "  --tz ZONE          IANA zone of times written without an offset, such as\n"
+    "                     Europe/Berlin (default: UTC)\n"
     "  -h, --help         print this help\n"
     "\n"
     "CSV columns: symbol,timeframe,open_time,prob_up (open time in UTC).\n";
@@ -33,7 +38,9 @@ int cmd_predict(int argc, char **argv)
     static const struct option long_options[] = {
         {"model", required_argument, NULL, 'm'}, {"json", no_argument, NULL, 'J'},
         {"now", required_argument, NULL, 'n'},   {"jobs", required_argument, NULL, 'j'},
-        {"bad-rows", required_argument, NULL, 'r'}, {"help", no_argument, NULL, 'h'},
+        {"bad-rows", required_argument, NULL, 'r'},
+        {"columns", required_argument, NULL, 'C'},  {"tz", required_argument, NULL, 'Z'},
+        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     ohlcx_predict_options options;
@@ -53,6 +60,8 @@ int cmd_predict(int argc, char **argv)
             break;
         case 'j': bad = cli_parse_int("predict", "--jobs", optarg, 1, 1024, &options.jobs); break;
         case 'r': bad = cli_parse_bad_rows("predict", optarg, &options.bad_rows); break;
+        case 'C': options.columns = optarg; break;
+        case 'Z': options.tz = optarg; break;
         case 'h': fputs(predict_help, stdout); return 0;
         default: bad = 2; break;
         }

@@ -23,24 +23,34 @@ static const char run_help[] =
     "                     (default: ohlcx-run)\n"
     "  --cnn MODE         per-symbol: one CNN per symbol (default);\n"
     "                     global: one CNN over every series\n"
-    "  --window N         bars in each CNN input window (default: 64)\n"
-    "  --horizon N        label: 1 if the close N bars ahead is higher (default: 1)\n"
-    "  --seed N           seed of every random choice (default: 42)\n"
-    "  --jobs N           threads (default: number of cores)\n"
-    "  --epochs N         maximum CNN epochs (default: 20)\n"
+    "  --window N         bars in each CNN input window, 9 to 1024 (default: 64)\n"
+    "  --horizon N        label: 1 if the close N bars ahead is higher, 1 to 1000\n"
+    "                     (default: 1)\n"
+    "  --seed N           seed of every random choice, 0 to 2^53 (default: 42)\n"
+    "  --jobs N           threads, 1 to 1024 (default: number of cores); results\n"
+    "                     are reproducible for a given seed and --jobs\n"
+    "  --epochs N         maximum CNN epochs, 1 to 256 (default: 20)\n"
     "  --patience N       CNN epochs without validation improvement before\n"
-    "                     stopping (default: 3)\n"
-    "  --batch N          CNN mini-batch size (default: 256)\n"
-    "  --symbol NAME      symbol of a single input file, overriding its name\n"
-    "  --timeframe TF     timeframe of a single input file (1m..1d, 1w, 1M)\n"
+    "                     stopping, 1 to 256 (default: 3)\n"
+    "  --batch N          CNN mini-batch size, 1 to 65536 (default: 256)\n"
+    "  --symbol NAME      symbol of a single input file (default: from its name)\n"
+    "  --timeframe TF     timeframe of a single input file: 1m 3m 5m 15m 30m 1h 2h\n"
+    "                     4h 6h 8h 12h 1d 3d 1w 1M 3M (default: from its name,\n"
+    "                     else the median spacing of its bars)\n"
     "  --bad-rows POLICY  fail: stop at the first unparseable row (default);\n"
     "                     skip: drop such rows and report each one\n"
+    "  --columns SPEC     column mapping for a layout that detection gets wrong,\n"
+    "                     such as time=0,open=1,high=2,low=3,close=4,volume=5\n"
+    "                     (see docs/commands.md)\n"
+    "  --tz ZONE          IANA zone of times written without an offset, such as\n"
+    "                     Europe/Berlin (default: UTC)\n"
     "  -h, --help         print this help\n"
     "\n"
     "Splits are chronological per series, with a purge gap of window + horizon\n"
     "bars between parts. Of the bars outside the gaps, train takes 70%% (the CNN\n"
     "learns on its first part, XGBoost on the rest), validation 15%% and test 15%%.\n"
-    "Exit status: 0 on success, 2 on bad usage or input.\n";
+    "Exit status: 0 on success, 1 on an internal failure (a library error, out\n"
+    "of memory), 2 on bad usage or input.\n";
 
 
 int cmd_run(int argc, char **argv)
@@ -52,7 +62,9 @@ int cmd_run(int argc, char **argv)
         {"jobs", required_argument, NULL, 'j'},     {"epochs", required_argument, NULL, 'e'},
         {"patience", required_argument, NULL, 'p'}, {"batch", required_argument, NULL, 'b'},
         {"symbol", required_argument, NULL, 'S'},   {"timeframe", required_argument, NULL, 'T'},
-        {"bad-rows", required_argument, NULL, 'r'}, {"help", no_argument, NULL, 'h'},
+        {"bad-rows", required_argument, NULL, 'r'},
+        {"columns", required_argument, NULL, 'C'},  {"tz", required_argument, NULL, 'Z'},
+        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     ohlcx_run_options options;
@@ -78,7 +90,7 @@ int cmd_run(int argc, char **argv)
                 bad = cli_usage_error("run", "invalid --cnn '%s': use per-symbol or global",
                                       optarg);
             break;
-        case 'w': bad = cli_parse_int("run", "--window", optarg, 8, 1024, &options.window); break;
+        case 'w': bad = cli_parse_int("run", "--window", optarg, 9, 1024, &options.window); break;
         case 'H': bad = cli_parse_int("run", "--horizon", optarg, 1, 1000, &options.horizon); break;
         case 's': bad = cli_parse_u64("run", "--seed", optarg, &options.seed); break;
         case 'j': bad = cli_parse_int("run", "--jobs", optarg, 1, 1024, &options.jobs); break;
@@ -93,6 +105,8 @@ int cmd_run(int argc, char **argv)
             options.timeframe = timeframe;
             break;
         case 'r': bad = cli_parse_bad_rows("run", optarg, &options.bad_rows); break;
+        case 'C': options.columns = optarg; break;
+        case 'Z': options.tz = optarg; break;
         case 'h': fputs(run_help, stdout); free(inputs); return 0;
         default: bad = 2; break;
         }

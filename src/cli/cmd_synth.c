@@ -7,12 +7,14 @@
 #include "cli/cli.h"
 #include "ohlcx/error.h"
 #include "ohlcx/synth.h"
+#include "ohlcx/universe.h"
 #include "util/util.h"
 
 #define SYNTH_LIST_MAX 256
 
 static const char synth_help[] =
     "usage: ohlcx synth --out DIR [OPTIONS]\n"
+    "       ohlcx synth --universe FILE --out DIR [OPTIONS]\n"
     "\n"
     "Write a synthetic universe of candle files in Binance kline CSV, one file\n"
     "per symbol and timeframe named SYMBOL-TIMEFRAME.csv: a random walk with\n"
@@ -25,6 +27,10 @@ static const char synth_help[] =
     "  --symbols LIST     comma-separated symbols\n"
     "                     (default: BTCUSDT,ETHUSDT,LTCUSDT,GOOG,PSNY,VT)\n"
     "  --timeframes LIST  comma-separated timeframes (default: 15m,1h,4h,1d)\n"
+    "  --universe FILE    write every symbol and timeframe of a universe file\n"
+    "                     (docs/universe.md) instead of --symbols and\n"
+    "                     --timeframes; its start applies, and its months\n"
+    "                     unless --months is given\n"
     "  --months N         calendar months per series (default: 20)\n"
     "  --seed N           random seed (default: 42)\n"
     "  --planted P        plant mirror-image wick shapes after which the next bar\n"
@@ -73,30 +79,160 @@ static int write_universe(const char *out_dir, char **symbols, int symbol_count,
 }
 
 
+/* One output file of a universe: SYMBOL-TIMEFRAME.csv. */
+typedef struct universe_file {
+    const char *symbol;
+    const char *timeframe;
+    int asset_class;
+} universe_file;
+
+
+static int compare_universe_files(const void *a, const void *b)
+{
+    const universe_file *x = a, *y = b;
+    int order = strcmp(x->symbol, y->symbol);
+
+    return order != 0 ? order : strcmp(x->timeframe, y->timeframe);
+}
+
+
+/* Rejects a symbol that two asset classes list at the same timeframe, as
+ * both would write the same file. */
+static int check_file_names(const ohlcx_universe *universe)
+{
+    universe_file *files = malloc((universe->series_count ? universe->series_count : 1) *
+                                  sizeof *files);
+    size_t count = 0;
+    int status = 0;
+
+    if (files == NULL)
+        return ohlcx_set_error(OHLCX_ENOMEM, "out of memory listing the universe's files");
+    for (size_t g = 0; g < universe->group_count; g++) {
+        const ohlcx_universe_group *group = &universe->groups[g];
+
+        for (size_t s = 0; s < group->symbol_count; s++)
+            for (int t = 0; t < group->timeframe_count; t++)
+                files[count++] = (universe_file){group->symbols[s], group->timeframes[t],
+                                                 group->asset_class};
+    }
+    qsort(files, count, sizeof *files, compare_universe_files);
+    for (size_t i = 1; i < count && status == 0; i++)
+        if (compare_universe_files(&files[i - 1], &files[i]) == 0)
+            status = ohlcx_set_error(OHLCX_EINVAL, "%s: symbol %s is listed for both %s and "
+                                     "%s at %s, and synth writes one file %s-%s.csv: rename "
+                                     "one of them", universe->path, files[i].symbol,
+                                     ohlcx_asset_class_name(files[i - 1].asset_class),
+                                     ohlcx_asset_class_name(files[i].asset_class),
+                                     files[i].timeframe, files[i].symbol, files[i].timeframe);
+    free(files);
+    return status;
+}
+
+
+/* Logs the size of the work and where the synthetic calendar differs from
+ * the file's asset class. Synth trades the names that
+ * ohlcx_asset_class_guess() takes for crypto around the clock and all
+ * others in the stock session. */
+static void log_universe_plan(const ohlcx_universe *universe, int months)
+{
+    uint64_t bars = 0;
+    size_t mismatches = 0;
+    const char *example = NULL;
+
+    for (size_t g = 0; g < universe->group_count; g++) {
+        const ohlcx_universe_group *group = &universe->groups[g];
+        int crypto = group->asset_class == OHLCX_ASSET_CRYPTO;
+
+        for (int t = 0; t < group->timeframe_count; t++)
+            bars += group->symbol_count *
+                    ohlcx_expected_bars(group->asset_class, group->timeframes[t], months);
+        for (size_t s = 0; s < group->symbol_count; s++) {
+            if ((ohlcx_asset_class_guess(group->symbols[s]) == OHLCX_ASSET_CRYPTO) == crypto)
+                continue;
+            mismatches++;
+            example = group->symbols[s];
+        }
+    }
+    ohlcx_log_info("universe %s: writing %zu series of %d months, about %llu bars in total "
+                   "(estimate from the market calendars)", universe->name,
+                   universe->series_count, months, (unsigned long long)bars);
+    if (mismatches > 0)
+        ohlcx_log_warn("%zu symbols (such as %s) get a synthetic calendar other than their "
+                       "asset class's: synth trades names that look like crypto pairs around "
+                       "the clock and all others in the stock session", mismatches, example);
+}
+
+
+static int write_universe_file(const char *path, const char *out_dir,
+                               ohlcx_synth_options *options, int months_given)
+{
+    ohlcx_universe universe;
+    int status = ohlcx_universe_load(path, &universe);
+
+    if (status != 0)
+        return status;
+    if (!months_given && universe.months > 0)
+        options->months = universe.months;
+    if (universe.has_start)
+        options->start_us = universe.start_us;
+    status = check_file_names(&universe);
+    if (status == 0) {
+        log_universe_plan(&universe, options->months);
+        status = ohlcx_make_dirs(out_dir);
+    }
+    for (size_t g = 0; g < universe.group_count && status == 0; g++) {
+        ohlcx_universe_group *group = &universe.groups[g];
+        char *symbols[1], *timeframes[OHLCX_TIMEFRAME_COUNT];
+
+        for (int t = 0; t < group->timeframe_count; t++)
+            timeframes[t] = group->timeframes[t];
+        for (size_t s = 0; s < group->symbol_count && status == 0; s++) {
+            symbols[0] = group->symbols[s];
+            status = write_universe(out_dir, symbols, 1, timeframes, group->timeframe_count,
+                                    options);
+        }
+    }
+    ohlcx_universe_free(&universe);
+    return status;
+}
+
+
 int cmd_synth(int argc, char **argv)
 {
     static const struct option long_options[] = {
         {"out", required_argument, NULL, 'o'},    {"symbols", required_argument, NULL, 'S'},
         {"timeframes", required_argument, NULL, 'T'}, {"months", required_argument, NULL, 'm'},
         {"seed", required_argument, NULL, 's'},   {"planted", required_argument, NULL, 'p'},
-        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+        {"universe", required_argument, NULL, 'U'}, {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     char symbol_text[4096] = "BTCUSDT,ETHUSDT,LTCUSDT,GOOG,PSNY,VT";
     char timeframe_text[1024] = "15m,1h,4h,1d";
     char *symbols[SYNTH_LIST_MAX], *timeframes[SYNTH_LIST_MAX];
     char canonical[SYNTH_LIST_MAX][OHLCX_TIMEFRAME_MAX];
-    const char *out_dir = NULL;
+    const char *out_dir = NULL, *universe_path = NULL;
     ohlcx_synth_options options;
     int option, bad = 0, symbol_count, timeframe_count, status;
+    int months_given = 0, lists_given = 0;
 
     ohlcx_synth_options_default(&options);
     optind = 1;
     while (!bad && (option = getopt_long(argc, argv, "h", long_options, NULL)) != -1) {
         switch (option) {
         case 'o': out_dir = optarg; break;
-        case 'S': snprintf(symbol_text, sizeof symbol_text, "%s", optarg); break;
-        case 'T': snprintf(timeframe_text, sizeof timeframe_text, "%s", optarg); break;
-        case 'm': bad = cli_parse_int("synth", "--months", optarg, 1, 1200, &options.months); break;
+        case 'S':
+            snprintf(symbol_text, sizeof symbol_text, "%s", optarg);
+            lists_given = 1;
+            break;
+        case 'T':
+            snprintf(timeframe_text, sizeof timeframe_text, "%s", optarg);
+            lists_given = 1;
+            break;
+        case 'U': universe_path = optarg; break;
+        case 'm':
+            bad = cli_parse_int("synth", "--months", optarg, 1, 1200, &options.months);
+            months_given = 1;
+            break;
         case 's': bad = cli_parse_u64("synth", "--seed", optarg, &options.seed); break;
         case 'p':
             bad = cli_parse_double("synth", "--planted", optarg, 0, 1, &options.planted);
@@ -114,6 +250,13 @@ int cmd_synth(int argc, char **argv)
         return cli_usage_error("synth", "missing --out DIR");
     if (optind < argc)
         return cli_usage_error("synth", "unexpected argument '%s'", argv[optind]);
+    if (universe_path != NULL && lists_given)
+        return cli_usage_error("synth", "--universe replaces --symbols and --timeframes: give "
+                               "either the file or the lists");
+    if (universe_path != NULL) {
+        status = write_universe_file(universe_path, out_dir, &options, months_given);
+        return status == 0 ? 0 : cli_fail(status);
+    }
 
     symbol_count = split_list(symbol_text, symbols, SYNTH_LIST_MAX);
     timeframe_count = split_list(timeframe_text, timeframes, SYNTH_LIST_MAX);

@@ -23,6 +23,10 @@ static const char usage[] =
     "  run       read candles, train the CNN and XGBoost, evaluate, write a model\n"
     "  predict   up-probability of the latest complete bar of each series\n"
     "  synth     write a deterministic synthetic universe of candle files\n"
+    "  ingest    validate candle files and store them in a columnar store\n"
+    "  ls        list the series in a store\n"
+    "  export    write a stored series as CSV\n"
+    "  plan      estimate series, bars, samples, store size and time of a universe\n"
     "\n"
     "Run 'ohlcx COMMAND --help' for the options of a command.\n"
     "  --help      print this help\n"
@@ -74,8 +78,10 @@ int cli_parse_u64(const char *command, const char *option, const char *text, uin
 
     errno = 0;
     value = strtoull(text, &end, 10);
-    if (errno != 0 || end == text || *end != '\0' || text[0] == '-') {
-        cli_usage_error(command, "invalid %s '%s': expected a non-negative integer", option, text);
+    /* JSON numbers are doubles, so larger seeds would not be recorded exactly. */
+    if (errno != 0 || end == text || *end != '\0' || text[0] == '-' || value > (1ULL << 53)) {
+        cli_usage_error(command, "invalid %s '%s': expected an integer from 0 to 2^53", option,
+                        text);
         return -1;
     }
     *out = value;
@@ -140,6 +146,14 @@ int main(int argc, char **argv)
         return cmd_predict(argc - 1, argv + 1);
     if (strcmp(command, "synth") == 0)
         return cmd_synth(argc - 1, argv + 1);
+    if (strcmp(command, "ingest") == 0)
+        return cmd_ingest(argc - 1, argv + 1);
+    if (strcmp(command, "ls") == 0)
+        return cmd_ls(argc - 1, argv + 1);
+    if (strcmp(command, "export") == 0)
+        return cmd_export(argc - 1, argv + 1);
+    if (strcmp(command, "plan") == 0)
+        return cmd_plan(argc - 1, argv + 1);
     fprintf(stderr, "ohlcx: unknown command '%s' (see 'ohlcx --help')\n", command);
     return 2;
 }

@@ -12,6 +12,8 @@
  *
  * Fractions keep their first six digits (microseconds) and ignore the rest.
  * Text without a zone is read as UTC. Leap seconds (SS = 60) are rejected.
+ * The other date layouts that files use are parsed in datetext.c, which
+ * shares the calendar arithmetic here.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -35,7 +37,7 @@ typedef struct text_cursor {
 } text_cursor;
 
 
-static int64_t days_from_civil(int year, int month, int day)
+int64_t format_days_from_civil(int year, int month, int day)
 {
     /* Count years from March, so that February 29 is the last day of a year. */
     int64_t y = month <= 2 ? year - 1 : year;
@@ -49,7 +51,7 @@ static int64_t days_from_civil(int year, int month, int day)
 }
 
 
-static void civil_from_days(int64_t days, int *year, int *month, int *day)
+void format_civil_from_days(int64_t days, int *year, int *month, int *day)
 {
     int64_t z = days + DAYS_TO_ERA_ZERO;
     int64_t era = (z >= 0 ? z : z - (DAYS_PER_ERA - 1)) / DAYS_PER_ERA;
@@ -71,7 +73,7 @@ static int is_leap_year(int year)
 }
 
 
-static int days_in_month(int year, int month)
+int format_days_in_month(int year, int month)
 {
     static const int days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
 
@@ -179,7 +181,7 @@ int ohlcx_parse_datetime(const char *text, size_t length, int64_t *out_us)
         read_digits(&cursor, 2, &month) != 0 || !accept_char(&cursor, '-') ||
         read_digits(&cursor, 2, &day) != 0)
         return OHLCX_EFORMAT;
-    if (month < 1 || month > 12 || day < 1 || day > days_in_month(year, month))
+    if (month < 1 || month > 12 || day < 1 || day > format_days_in_month(year, month))
         return OHLCX_EFORMAT;
 
     if (cursor.p < cursor.end) {
@@ -198,7 +200,7 @@ int ohlcx_parse_datetime(const char *text, size_t length, int64_t *out_us)
             return OHLCX_EFORMAT;
     }
 
-    seconds = days_from_civil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second;
+    seconds = format_days_from_civil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second;
     *out_us = (seconds - offset_seconds) * OHLCX_US_PER_SECOND + fraction_us;
     return 0;
 }
@@ -234,7 +236,7 @@ void ohlcx_format_datetime(int64_t time_us, char out[20])
         second_of_day += 86400;
         days--;
     }
-    civil_from_days(days, &year, &month, &day);
+    format_civil_from_days(days, &year, &month, &day);
 
     put_digits(out, year, 4);
     out[4] = '-';

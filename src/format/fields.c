@@ -6,7 +6,9 @@
  * path: a decimal with at most 19 significant digits whose mantissa fits in
  * 53 bits and whose power of ten is at most 22 is one correctly rounded
  * multiplication or division of two exactly represented doubles. Other
- * numbers, after the same syntax check, go through strtod().
+ * numbers, after the same syntax check, go through strtod(). Numbers
+ * written for people ("12,084.30", "76.761,5", "46,88K") are rewritten into
+ * that plain form first, so they take the same exact path.
  */
 #include <math.h>
 #include <stdint.h>
@@ -58,23 +60,97 @@ static void trim_field(format_field *field)
 }
 
 
-size_t format_split_fields(const char *line, size_t length, format_field *fields, size_t max)
+static void set_field(format_field *fields, size_t count, size_t max, const char *line,
+                      size_t start, size_t end)
+{
+    if (count >= max)
+        return;
+    fields[count].text = line + start;
+    fields[count].length = end - start;
+    fields[count].column = start + 1;
+    trim_field(&fields[count]);
+}
+
+
+/* The common case: no quotes, so every delimiter ends a field. */
+static size_t split_plain(const char *line, size_t length, char delimiter, format_field *fields,
+                          size_t max)
 {
     size_t count = 0, start = 0;
 
-    for (size_t i = 0; i <= length; i++) {
-        if (i < length && line[i] != ',')
+    for (;;) {
+        const char *hit = memchr(line + start, delimiter, length - start);
+        size_t end = hit ? (size_t)(hit - line) : length;
+
+        set_field(fields, count, max, line, start, end);
+        count++;
+        if (hit == NULL)
+            return count;
+        start = end + 1;
+    }
+}
+
+
+/* Returns the index just past the closing quote of the quoted field that
+ * opens at line[open], or length when the quote is never closed. */
+static size_t skip_quoted(const char *line, size_t length, size_t open)
+{
+    for (size_t i = open + 1; i < length; i++) {
+        if (line[i] != '"')
             continue;
-        if (count < max) {
-            fields[count].text = line + start;
-            fields[count].length = i - start;
-            fields[count].column = start + 1;
-            trim_field(&fields[count]);
+        if (i + 1 < length && line[i + 1] == '"') {
+            i++; /* "" is an escaped quote */
+            continue;
+        }
+        return i + 1;
+    }
+    return length;
+}
+
+
+static size_t split_quoted(const char *line, size_t length, char delimiter, format_field *fields,
+                           size_t max)
+{
+    size_t count = 0, start = 0;
+
+    for (;;) {
+        size_t i = start, end = 0;
+
+        while (i < length && is_blank(line[i]) && line[i] != delimiter)
+            i++;
+        if (i < length && line[i] == '"')
+            i = skip_quoted(line, length, i);
+        while (i < length && line[i] != delimiter)
+            i++;
+        end = i;
+
+        set_field(fields, count, max, line, start, end);
+        /* An unclosed quote leaves the opening quote in the view; drop it. */
+        if (count < max && fields[count].length > 0 && fields[count].text[0] == '"') {
+            fields[count].text++;
+            fields[count].length--;
+            fields[count].column++;
         }
         count++;
-        start = i + 1;
+        if (end >= length)
+            return count;
+        start = end + 1;
     }
-    return count;
+}
+
+
+size_t format_split_delimited(const char *line, size_t length, char delimiter,
+                              format_field *fields, size_t max)
+{
+    if (memchr(line, '"', length) == NULL)
+        return split_plain(line, length, delimiter, fields, max);
+    return split_quoted(line, length, delimiter, fields, max);
+}
+
+
+size_t format_split_fields(const char *line, size_t length, format_field *fields, size_t max)
+{
+    return format_split_delimited(line, length, ',', fields, max);
 }
 
 
@@ -181,37 +257,130 @@ int format_parse_number(const char *text, size_t length, double *out)
 }
 
 
-/* Converts an epoch count to microseconds, telling the unit by magnitude:
- * below 1e11 seconds (up to year 5138), below 1e14 milliseconds, below 1e17
- * microseconds, else nanoseconds. NOTE: millisecond times before 1973-03-03
- * (below 1e11) are read as seconds. */
-static int64_t epoch_to_us(int64_t value)
+#define GROUPING_INVALID ((size_t)-1)
+
+/* Copies the group-separated integer part of a styled number to out,
+ * without separators. Returns the index after it, or GROUPING_INVALID
+ * unless the first group has 1 to 3 digits and every later group 3. */
+static size_t copy_grouped_digits(const char *text, size_t length, size_t i, char separator,
+                                  char *out, size_t *used)
 {
-    if (value < INT64_C(100000000000))
-        return value * OHLCX_US_PER_SECOND;
-    if (value < INT64_C(100000000000000))
-        return value * 1000;
-    if (value < INT64_C(100000000000000000))
-        return value;
-    return value / 1000;
+    size_t run = 0;
+    int grouped = 0;
+
+    for (; i < length; i++) {
+        if (is_digit(text[i])) {
+            out[(*used)++] = text[i];
+            run++;
+            continue;
+        }
+        if (text[i] != separator)
+            break;
+        if (run == 0 || (grouped ? run != 3 : run > 3))
+            return GROUPING_INVALID;
+        grouped = 1;
+        run = 0;
+    }
+    if (grouped && run != 3)
+        return GROUPING_INVALID;
+    return i;
 }
 
 
-int format_parse_time(const char *text, size_t length, int64_t *out_us)
+int format_parse_number_styled(const char *text, size_t length, int decimal_comma, double *out)
 {
-    int64_t value = 0;
+    char separator = decimal_comma ? '.' : ',';
+    char point = decimal_comma ? ',' : '.';
+    char buffer[NUMBER_TEXT_MAX + 8];
+    size_t i = 0, used = 0;
+    int exponent = 0;
+
+    if (length == 0 || length > NUMBER_TEXT_MAX)
+        return -1;
+    if (text[0] == '+' || text[0] == '-')
+        buffer[used++] = text[i++];
+    i = copy_grouped_digits(text, length, i, separator, buffer, &used);
+    if (i == GROUPING_INVALID)
+        return -1;
+    if (i < length && text[i] == point) {
+        buffer[used++] = '.';
+        for (i++; i < length && is_digit(text[i]); i++)
+            buffer[used++] = text[i];
+    }
+    if (i < length) {
+        switch (text[i]) {
+        case 'K':
+        case 'k':
+            exponent = 3;
+            break;
+        case 'M':
+            exponent = 6;
+            break;
+        case 'B':
+            exponent = 9;
+            break;
+        default:
+            return -1;
+        }
+        i++;
+    }
+    if (i != length)
+        return -1;
+    /* A suffix moves the decimal exponent, so "46.88K" is exactly 46880. */
+    if (exponent > 0) {
+        buffer[used++] = 'e';
+        buffer[used++] = (char)('0' + exponent);
+    }
+    return format_parse_number(buffer, used, out);
+}
+
+
+/* Epoch units by magnitude: below 1e11 seconds (up to year 5138), below
+ * 1e14 milliseconds, below 1e17 microseconds, else nanoseconds. NOTE:
+ * millisecond times before 1973-03-03 (below 1e11) are read as seconds. */
+int format_parse_epoch(const char *text, size_t length, int64_t *out_us)
+{
+    int64_t value = 0, fraction = 0, scale = 1, unit_us = 0;
     size_t i = 0;
 
-    if (length == 0)
-        return -1;
     for (i = 0; i < length && is_digit(text[i]); i++) {
         if (value > (INT64_MAX - 9) / 10)
             return -1;
         value = value * 10 + (text[i] - '0');
     }
-    if (i == length) {
-        *out_us = epoch_to_us(value);
+    if (i == 0)
+        return -1;
+    if (i < length && text[i] == '.') {
+        size_t first_fraction_digit = ++i;
+        for (; i < length && is_digit(text[i]); i++) {
+            if (scale < INT64_C(1000000000)) {
+                fraction = fraction * 10 + (text[i] - '0');
+                scale *= 10;
+            }
+        }
+        if (i == first_fraction_digit)
+            return -1;
+    }
+    if (i != length)
+        return -1;
+
+    if (value >= INT64_C(100000000000000000)) {
+        *out_us = value / 1000;
         return 0;
     }
+    unit_us = value < INT64_C(100000000000)      ? OHLCX_US_PER_SECOND
+              : value < INT64_C(100000000000000) ? 1000
+                                                 : 1;
+    *out_us = value * unit_us + fraction * unit_us / scale;
+    return 0;
+}
+
+
+int format_parse_time(const char *text, size_t length, int64_t *out_us)
+{
+    if (length == 0)
+        return -1;
+    if (format_parse_epoch(text, length, out_us) == 0)
+        return 0;
     return ohlcx_parse_datetime(text, length, out_us) == 0 ? 0 : -1;
 }

@@ -1,21 +1,23 @@
 /*
  * Reading candle files into series (see include/ohlcx/format.h for the
- * layouts).
+ * layouts and options).
  *
- * The whole file is read into one buffer and parsed in place: lines and
- * fields are (pointer, length) views, and the series columns are reserved
- * once for the number of lines, so the row loop allocates nothing. A row
- * that cannot be parsed stops the read with "FILE:LINE:COLUMN: reason"
- * (COLUMN counts bytes from 1) or, under OHLCX_BAD_ROWS_SKIP, is counted and
- * listed in the report. Rows keep file order; sorting and duplicate checks
- * belong to ohlcx_validate_basic().
+ * The file is read in chunks of FORMAT_CHUNK_BYTES (1 MiB) and decompressed
+ * on the way when it is gzip or zstd. A partial last line is carried over
+ * to the next chunk, so memory does not grow with the file beyond the
+ * series itself. The layout is detected from the first lines of the first
+ * chunk. Lines and fields are (pointer, length) views into the chunk, so
+ * the row loop allocates nothing but the doubling growth of the series
+ * columns. A row that cannot be parsed stops the read with
+ * "FILE:LINE:COLUMN: reason" (COLUMN counts bytes from 1) or, under
+ * OHLCX_BAD_ROWS_SKIP, is counted and listed in the report. Rows keep file
+ * order, newest-first files included; sorting and duplicate checks belong
+ * to ohlcx_validate_basic().
  *
  * Files labelled by bar close time get open = close - timeframe, after
  * rounding a close time that ends in .999 ms (or later) up to the next whole
  * second, so that 00:14:59.999+01:00 on a 15m file opens at 23:00:00 UTC.
  */
-#include <assert.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,82 +26,6 @@
 #include "ohlcx/error.h"
 #include "ohlcx/format.h"
 #include "ohlcx/series.h"
-
-/* Characters of a bad value quoted in a message. */
-#define QUOTED_VALUE_MAX 40
-
-typedef struct reader {
-    const char *path;
-    int policy;
-    format_layout layout;
-    ohlcx_series *out;
-    ohlcx_read_report *report;
-    size_t first_bad_line;
-    char first_bad_reason[sizeof ((ohlcx_bad_row *)0)->reason];
-} reader;
-
-/* Why a row could not be parsed and where. */
-typedef struct row_error {
-    size_t column; /* 1-based byte column in the line */
-    char reason[sizeof ((ohlcx_bad_row *)0)->reason];
-} row_error;
-
-
-static int load_file(const char *path, char **data, size_t *size)
-{
-    FILE *file = fopen(path, "rb");
-    char *buffer = NULL;
-    size_t capacity = 1 << 16, used = 0;
-
-    if (file == NULL)
-        return ohlcx_set_error(OHLCX_EIO, "cannot open %s: %s", path, strerror(errno));
-
-    for (;;) {
-        char *grown = realloc(buffer, capacity + 1);
-        size_t got = 0;
-
-        if (grown == NULL) {
-            free(buffer);
-            fclose(file);
-            return ohlcx_set_error(OHLCX_ENOMEM, "%s: out of memory reading the file", path);
-        }
-        buffer = grown;
-        got = fread(buffer + used, 1, capacity - used, file);
-        used += got;
-        if (used < capacity)
-            break;
-        capacity *= 2;
-    }
-    if (ferror(file)) {
-        int saved_errno = errno;
-        free(buffer);
-        fclose(file);
-        return ohlcx_set_error(OHLCX_EIO, "cannot read %s: %s", path, strerror(saved_errno));
-    }
-    fclose(file);
-    buffer[used] = '\0';
-    *data = buffer;
-    *size = used;
-    return 0;
-}
-
-
-/* Cuts the next line from [*cursor, end), without its "\n" or "\r\n". */
-static int next_line(const char **cursor, const char *end, const char **line, size_t *length)
-{
-    const char *start = *cursor;
-    const char *newline = NULL;
-
-    if (start >= end)
-        return 0;
-    newline = memchr(start, '\n', (size_t)(end - start));
-    *cursor = newline ? newline + 1 : end;
-    *length = (size_t)((newline ? newline : end) - start);
-    if (*length > 0 && start[*length - 1] == '\r')
-        (*length)--;
-    *line = start;
-    return 1;
-}
 
 
 static int is_blank_line(const char *line, size_t length)
@@ -111,78 +37,71 @@ static int is_blank_line(const char *line, size_t length)
 }
 
 
-static size_t count_lines(const char *data, size_t size)
+static size_t strip_carriage_return(const char *line, size_t length)
 {
-    size_t lines = 1;
-
-    for (const char *p = data; (p = memchr(p, '\n', (size_t)(data + size - p))) != NULL; p++)
-        lines++;
-    return lines;
+    return length > 0 && line[length - 1] == '\r' ? length - 1 : length;
 }
 
 
-static int field_error(row_error *error, const format_field *field, size_t index,
-                       const char *name, const char *what)
+/* Cuts the next line from the chunks, reading more as needed. Returns 1
+ * with a line, 0 at the end, or a negative status. */
+static int next_line(format_chunks *chunks, size_t line_number, const char **line,
+                     size_t *length)
 {
-    int quoted_length = field->length < QUOTED_VALUE_MAX ? (int)field->length : QUOTED_VALUE_MAX;
+    for (;;) {
+        char *start = chunks->data + chunks->start;
+        size_t available = chunks->end - chunks->start;
+        char *newline = memchr(start, '\n', available);
+        int status = 0;
 
-    error->column = field->column;
-    if (field->length == 0)
-        snprintf(error->reason, sizeof error->reason, "column %zu (%s): empty value", index + 1,
-                 name);
-    else
-        snprintf(error->reason, sizeof error->reason, "column %zu (%s): invalid %s '%.*s%s'",
-                 index + 1, name, what, quoted_length, field->text,
-                 field->length > QUOTED_VALUE_MAX ? "..." : "");
-    return -1;
-}
-
-
-/* Parses one data row into the next slot of the series, whose capacity the
- * caller has reserved. */
-static int parse_row(reader *r, const char *line, size_t length, row_error *error)
-{
-    const format_layout *layout = &r->layout;
-    format_field fields[FORMAT_MAX_FIELDS];
-    size_t count = format_split_fields(line, length, fields, FORMAT_MAX_FIELDS);
-    size_t time_index = layout->column[FORMAT_ROLE_TIME];
-    double values[FORMAT_ROLE_COUNT];
-    int64_t time_us = 0;
-    ohlcx_series *out = r->out;
-
-    if (count != layout->field_count) {
-        error->column = count > layout->field_count && layout->field_count < FORMAT_MAX_FIELDS
-                            ? fields[layout->field_count].column
-                            : length + 1;
-        snprintf(error->reason, sizeof error->reason, "expected %zu fields, found %zu",
-                 layout->field_count, count);
-        return -1;
+        if (newline != NULL || (chunks->eof && available > 0)) {
+            size_t used = newline ? (size_t)(newline - start) : available;
+            *line = start;
+            *length = strip_carriage_return(start, used);
+            chunks->start += used + (newline ? 1 : 0);
+            return 1;
+        }
+        if (chunks->eof)
+            return 0;
+        if (chunks->start == 0 && chunks->end == FORMAT_CHUNK_BYTES)
+            return ohlcx_set_error(OHLCX_EFORMAT, "%s:%zu: line is longer than %zu bytes",
+                                   chunks->path, line_number, (size_t)FORMAT_CHUNK_BYTES);
+        status = format_chunks_fill(chunks);
+        if (status != 0)
+            return status;
     }
-
-    if (format_parse_time(fields[time_index].text, fields[time_index].length, &time_us) != 0)
-        return field_error(error, &fields[time_index], time_index,
-                           layout->column_name[FORMAT_ROLE_TIME], "time");
-    for (int role = FORMAT_ROLE_OPEN; role < FORMAT_ROLE_COUNT; role++) {
-        size_t index = layout->column[role];
-        if (format_parse_number(fields[index].text, fields[index].length, &values[role]) != 0)
-            return field_error(error, &fields[index], index, layout->column_name[role],
-                               "number");
-    }
-
-    assert(out->n < out->capacity); /* the columns are reserved for every line */
-    out->open_time[out->n] = time_us;
-    out->open[out->n] = values[FORMAT_ROLE_OPEN];
-    out->high[out->n] = values[FORMAT_ROLE_HIGH];
-    out->low[out->n] = values[FORMAT_ROLE_LOW];
-    out->close[out->n] = values[FORMAT_ROLE_CLOSE];
-    out->volume[out->n] = values[FORMAT_ROLE_VOLUME];
-    out->flags[out->n] = 0;
-    out->n++;
-    return 0;
 }
 
 
-static int handle_bad_row(reader *r, size_t line_number, const row_error *error)
+/* Collects the first non-blank lines of the first chunk without consuming
+ * them. Only whole lines count, unless the input ends. */
+static size_t collect_sniff_lines(const format_chunks *chunks, format_line *lines)
+{
+    const char *cursor = chunks->data + chunks->start, *end = chunks->data + chunks->end;
+    size_t count = 0, number = 0;
+
+    while (cursor < end && count < FORMAT_SNIFF_LINES) {
+        const char *newline = memchr(cursor, '\n', (size_t)(end - cursor));
+        size_t length = 0;
+
+        if (newline == NULL && !chunks->eof)
+            break;
+        length = (size_t)((newline ? newline : end) - cursor);
+        number++;
+        length = strip_carriage_return(cursor, length);
+        if (!is_blank_line(cursor, length)) {
+            lines[count].text = cursor;
+            lines[count].length = length;
+            lines[count].number = number;
+            count++;
+        }
+        cursor = newline ? newline + 1 : end;
+    }
+    return count;
+}
+
+
+int format_handle_bad_row(format_reader *r, size_t line_number, const format_row_error *error)
 {
     ohlcx_read_report *report = r->report;
 
@@ -209,41 +128,53 @@ static int handle_bad_row(reader *r, size_t line_number, const row_error *error)
 }
 
 
-/* Detects the layout from the first non-blank line and parses every row. */
-static int read_rows(reader *r, const char *data, size_t size)
+static unsigned extra_bits(const format_layout *layout)
 {
-    const char *cursor = data, *end = data + size, *line = NULL;
-    size_t length = 0, line_number = 0;
-    int status = 0, have_layout = 0;
+    unsigned bits = 0;
 
-    /* A UTF-8 byte order mark would otherwise stick to the first column name. */
-    if (size >= 3 && memcmp(data, "\xEF\xBB\xBF", 3) == 0)
-        cursor += 3;
+    for (int i = 0; i < OHLCX_EXTRA_COUNT; i++)
+        if (layout->extra[i] != FORMAT_NO_COLUMN)
+            bits |= 1u << i;
+    return bits;
+}
 
-    while (next_line(&cursor, end, &line, &length)) {
-        row_error error;
+
+/* Detects the layout from the first chunk and parses every line. */
+static int read_delimited(format_reader *r, format_chunks *chunks, const char *columns)
+{
+    format_line sniff[FORMAT_SNIFF_LINES];
+    size_t sniff_count = collect_sniff_lines(chunks, sniff);
+    size_t line_number = 0, length = 0;
+    const char *line = NULL;
+    int status = 0;
+
+    if (sniff_count == 0)
+        return ohlcx_set_error(OHLCX_EFORMAT, "%s: the file is empty", r->path);
+    status = format_detect_layout(r->path, sniff, sniff_count, columns, &r->layout);
+    if (status == 0)
+        status = ohlcx_series_add_extra(r->out, extra_bits(&r->layout));
+    if (status != 0)
+        return status;
+
+    while ((status = next_line(chunks, line_number + 1, &line, &length)) == 1) {
+        format_row_error error;
 
         line_number++;
-        if (is_blank_line(line, length))
+        if (line_number < r->layout.first_data_line || is_blank_line(line, length))
             continue;
-        if (!have_layout) {
-            status = format_detect_layout(r->path, line_number, line, length, &r->layout);
-            if (status != 0)
-                return status;
-            have_layout = 1;
-            if (r->layout.has_header)
-                continue;
-        }
-        if (parse_row(r, line, length, &error) == 0)
-            continue;
-        status = handle_bad_row(r, line_number, &error);
+        status = format_parse_row(r, line, length, &error);
+        if (status == FORMAT_BAD_ROW)
+            status = format_handle_bad_row(r, line_number, &error);
         if (status != 0)
             return status;
     }
     r->report->lines = line_number;
+    return status;
+}
 
-    if (!have_layout)
-        return ohlcx_set_error(OHLCX_EFORMAT, "%s: the file is empty", r->path);
+
+static int check_rows(const format_reader *r)
+{
     if (r->out->n == 0 && r->report->bad_row_count == 0)
         return ohlcx_set_error(OHLCX_EDATA, "%s: no data rows: the file has only a header line",
                                r->path);
@@ -253,6 +184,59 @@ static int read_rows(reader *r, const char *data, size_t size)
                                r->path, r->report->bad_row_count, r->first_bad_line,
                                r->first_bad_reason);
     return 0;
+}
+
+
+/* Returns 1 when the first non-blank byte of the chunk is '['. */
+static int starts_json_array(const format_chunks *chunks)
+{
+    for (size_t i = chunks->start; i < chunks->end; i++) {
+        char c = chunks->data[i];
+        if (c != ' ' && c != '\t' && c != '\r' && c != '\n')
+            return c == '[';
+    }
+    return 0;
+}
+
+
+/* Reads the whole file through chunks into r->out. */
+static int read_source(format_reader *r, const char *columns)
+{
+    format_chunks chunks;
+    int status = 0;
+
+    memset(&chunks, 0, sizeof chunks);
+    chunks.path = r->path;
+    status = format_source_open(r->path, &chunks.source);
+    if (status != 0)
+        return status;
+    chunks.data = malloc(FORMAT_CHUNK_BYTES);
+    if (chunks.data == NULL) {
+        status = ohlcx_set_error(OHLCX_ENOMEM, "%s: out of memory for the read buffer", r->path);
+        goto done;
+    }
+    status = format_chunks_fill(&chunks);
+    if (status != 0)
+        goto done;
+    /* A UTF-8 byte order mark would otherwise stick to the first column name. */
+    if (chunks.end >= 3 && memcmp(chunks.data, "\xEF\xBB\xBF", 3) == 0)
+        chunks.start = 3;
+
+    if (starts_json_array(&chunks) && columns != NULL && columns[0] != '\0')
+        status = ohlcx_set_error(OHLCX_EINVAL, "%s: --columns applies to delimited text, and "
+                                               "this is a JSON file",
+                                 r->path);
+    else if (starts_json_array(&chunks))
+        status = format_read_json(r, &chunks);
+    else
+        status = read_delimited(r, &chunks, columns);
+    if (status == 0)
+        status = check_rows(r);
+
+done:
+    free(chunks.data);
+    format_source_close(chunks.source);
+    return status;
 }
 
 
@@ -317,10 +301,19 @@ static int close_times_to_open_times(const char *path, ohlcx_series *series)
 int ohlcx_read_candles(const char *path, const ohlcx_read_options *options,
                        ohlcx_series *out, ohlcx_read_report *report)
 {
+    return ohlcx_read_candles_ex(path, options, NULL, out, report);
+}
+
+
+int ohlcx_read_candles_ex(const char *path, const ohlcx_read_options *options,
+                          const ohlcx_layout_options *layout, ohlcx_series *out,
+                          ohlcx_read_report *report)
+{
     ohlcx_read_report local_report;
-    reader r;
-    char *data = NULL;
-    size_t size = 0;
+    format_reader r;
+    format_zone *zone = NULL;
+    const char *columns = layout ? layout->columns : NULL;
+    const char *tz = layout ? layout->tz : NULL;
     int status = 0;
 
     if (path == NULL || out == NULL)
@@ -339,14 +332,14 @@ int ohlcx_read_candles(const char *path, const ohlcx_read_options *options,
                                  r.policy);
         goto fail;
     }
+    if (tz != NULL && tz[0] != '\0') {
+        status = format_zone_load(tz, &zone);
+        if (status != 0)
+            goto fail;
+        r.zone = zone;
+    }
 
-    status = load_file(path, &data, &size);
-    if (status != 0)
-        goto fail;
-    status = ohlcx_series_reserve(out, count_lines(data, size));
-    if (status != 0)
-        goto fail;
-    status = read_rows(&r, data, size);
+    status = read_source(&r, columns);
     if (status != 0)
         goto fail;
     snprintf(report->layout, sizeof report->layout, "%s", r.layout.name);
@@ -361,13 +354,13 @@ int ohlcx_read_candles(const char *path, const ohlcx_read_options *options,
             goto fail;
     }
 
-    free(data);
+    format_zone_free(zone);
     if (report == &local_report)
         ohlcx_read_report_free(report);
     return 0;
 
 fail:
-    free(data);
+    format_zone_free(zone);
     ohlcx_series_free(out);
     ohlcx_read_report_free(report);
     return status;

@@ -64,7 +64,7 @@ typedef struct nn_workspace {
     float *d_readout; /* [n][2 f2] */
     float *d_col2;    /* [n L2][k2 f1] */
     float *d_act1;    /* [n L1][f1] */
-    float *memory;
+    float *memory;    /* the allocation; buffers start at its first 64-byte boundary */
 } nn_workspace;
 
 /* Seeded xoshiro256** generator. */

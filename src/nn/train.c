@@ -8,8 +8,13 @@
  * the lowest validation loss are copied aside and restored at the end, so
  * after training ohlcx_cnn_loss() on the validation set returns exactly the
  * best recorded validation loss. If training diverges (a non-finite training
- * loss), the best weights so far, or the initial ones, are restored and the
- * call fails. Every buffer is allocated before the first epoch.
+ * loss), or a sample source fails or fills an invalid sample, the best weights
+ * so far, or the initial ones, are restored and the call fails.
+ *
+ * Samples come from a source that fills one mini-batch or validation chunk at
+ * a time, so only the shuffled order (one size_t per training sample) grows
+ * with the sample count. ohlcx_cnn_train() wraps its arrays in such sources.
+ * Every buffer is allocated before the first epoch.
  */
 #include <math.h>
 #include <stdio.h>
@@ -36,12 +41,21 @@ typedef struct adam_state {
 /* Everything one training run allocates. */
 typedef struct train_buffers {
     nn_workspace ws;
-    size_t *order;      /* sample indices, shuffled each epoch */
-    float *batch_x;     /* [batch_size][C W] */
-    float *batch_y;     /* [batch_size] */
+    size_t capacity;    /* samples in a mini-batch or a validation chunk */
+    size_t *order;      /* training sample indices, shuffled each epoch */
+    size_t *chunk;      /* [NN_EVAL_CHUNK] indices of one validation chunk */
+    float *batch_x;     /* [capacity][C W] */
+    float *batch_y;     /* [capacity] */
     float *best_params; /* weights after the best epoch */
     adam_state adam;
 } train_buffers;
+
+/* Context of the sources that ohlcx_cnn_train() reads from arrays. */
+typedef struct array_source {
+    const float *x;
+    const float *y;
+    size_t sample; /* floats per sample, C W */
+} array_source;
 
 
 /*
@@ -95,17 +109,20 @@ static int check_options(const ohlcx_cnn_train_options *o)
 
 
 /* Checks that every feature is finite and every label is 0 or 1. The
- * message names the set in part ("train" or "validation"). */
+ * message names the set in part ("train" or "validation") and the sample
+ * number, indices[s] or, when indices is NULL, s. */
 static int check_samples(const ohlcx_cnn *cnn, const float *x, const float *y,
-                         size_t n, const char *part)
+                         const size_t *indices, size_t n, const char *part)
 {
     size_t window = (size_t)cnn->config.window;
     size_t sample = (size_t)cnn->config.channels * window;
 
     for (size_t s = 0; s < n; s++) {
+        size_t number = indices ? indices[s] : s;
+
         if (y[s] != 0.0f && y[s] != 1.0f)
             return ohlcx_set_error(OHLCX_EINVAL, "cnn train: %s label %zu is "
-                                   "%g: labels must be 0 or 1", part, s,
+                                   "%g: labels must be 0 or 1", part, number,
                                    (double)y[s]);
 
         for (size_t i = 0; i < sample; i++)
@@ -113,33 +130,46 @@ static int check_samples(const ohlcx_cnn *cnn, const float *x, const float *y,
                 return ohlcx_set_error(
                     OHLCX_EDATA, "cnn train: %s sample %zu has %g at channel "
                     "%zu, position %zu: replace non-finite features before "
-                    "training", part, s, (double)x[s * sample + i],
+                    "training", part, number, (double)x[s * sample + i],
                     i / window, i % window);
     }
     return OHLCX_OK;
 }
 
 
-static int check_train_args(const ohlcx_cnn *cnn, const float *x_train,
-                            const float *y_train, size_t n_train,
-                            const float *x_val, const float *y_val,
-                            size_t n_val, const ohlcx_cnn_train_options *o)
+/* Fills the samples at indices into b->batch_x and b->batch_y and checks
+ * them. */
+static int fill_batch(const ohlcx_cnn *cnn, train_buffers *b,
+                      const ohlcx_sample_source *source, const size_t *indices,
+                      size_t count, const char *part)
 {
-    int rc;
+    int rc = source->fill(source->context, indices, count, b->batch_x,
+                          b->batch_y);
 
-    if (!cnn || !x_train || !y_train || n_train == 0)
+    if (rc > 0)
+        return ohlcx_set_error(OHLCX_EINVAL, "cnn train: the %s sample fill "
+                               "returned %d: expected 0 or a negative error "
+                               "code", part, rc);
+    if (rc < 0)
+        return rc;
+    return check_samples(cnn, b->batch_x, b->batch_y, indices, count, part);
+}
+
+
+static int check_options_and_sources(const ohlcx_cnn *cnn,
+                                     const ohlcx_sample_source *train,
+                                     const ohlcx_sample_source *validation,
+                                     const ohlcx_cnn_train_options *o)
+{
+    if (!cnn || !train || !train->fill || train->count == 0)
         return ohlcx_set_error(OHLCX_EINVAL, "cnn train: need a network and "
-                               "at least one training sample with its label");
-    if (n_val > 0 && (!x_val || !y_val))
-        return ohlcx_set_error(OHLCX_EINVAL, "cnn train: n_val is %zu but "
-                               "x_val or y_val is NULL", n_val);
-
-    rc = check_options(o);
-    if (rc == OHLCX_OK)
-        rc = check_samples(cnn, x_train, y_train, n_train, "train");
-    if (rc == OHLCX_OK)
-        rc = check_samples(cnn, x_val, y_val, n_val, "validation");
-    return rc;
+                               "a training source with a fill function and "
+                               "at least one sample");
+    if (validation && validation->count > 0 && !validation->fill)
+        return ohlcx_set_error(OHLCX_EINVAL, "cnn train: the validation "
+                               "source has %zu samples but no fill function",
+                               validation->count);
+    return check_options(o);
 }
 
 
@@ -147,6 +177,7 @@ static void free_buffers(train_buffers *b)
 {
     nn_workspace_free(&b->ws);
     free(b->order);
+    free(b->chunk);
     free(b->batch_x);
     free(b->batch_y);
     free(b->best_params);
@@ -155,6 +186,8 @@ static void free_buffers(train_buffers *b)
 }
 
 
+/* Allocates room for a mini-batch of batch samples and a validation chunk of
+ * up to NN_EVAL_CHUNK samples, whichever is larger. */
 static int alloc_buffers(train_buffers *b, const ohlcx_cnn *cnn,
                          size_t batch, size_t n_train, size_t n_val)
 {
@@ -164,18 +197,20 @@ static int alloc_buffers(train_buffers *b, const ohlcx_cnn *cnn,
     int rc;
 
     memset(b, 0, sizeof *b);
-    rc = nn_workspace_init(&b->ws, cnn, batch > eval ? batch : eval, 1);
+    b->capacity = batch > eval ? batch : eval;
+    rc = nn_workspace_init(&b->ws, cnn, b->capacity, 1);
     if (rc != OHLCX_OK)
         return rc;
 
     b->order = malloc(n_train * sizeof *b->order);
-    b->batch_x = malloc(batch * sample * sizeof *b->batch_x);
-    b->batch_y = malloc(batch * sizeof *b->batch_y);
+    b->chunk = malloc(NN_EVAL_CHUNK * sizeof *b->chunk);
+    b->batch_x = malloc(b->capacity * sample * sizeof *b->batch_x);
+    b->batch_y = malloc(b->capacity * sizeof *b->batch_y);
     b->best_params = malloc(params * sizeof *b->best_params);
     b->adam.m = calloc(params, sizeof *b->adam.m);
     b->adam.v = calloc(params, sizeof *b->adam.v);
-    if (!b->order || !b->batch_x || !b->batch_y || !b->best_params ||
-        !b->adam.m || !b->adam.v) {
+    if (!b->order || !b->chunk || !b->batch_x || !b->batch_y ||
+        !b->best_params || !b->adam.m || !b->adam.v) {
         free_buffers(b);
         return ohlcx_set_error(OHLCX_ENOMEM, "cnn train: out of memory for "
                                "%zu training samples", n_train);
@@ -187,25 +222,22 @@ static int alloc_buffers(train_buffers *b, const ohlcx_cnn *cnn,
 }
 
 
-/* Runs one epoch of mini-batches in the order in b->order and returns the
- * mean training loss, each batch's loss taken before its update. */
-static double train_epoch(ohlcx_cnn *cnn, train_buffers *b, const float *x,
-                          const float *y, size_t n, size_t batch,
-                          const ohlcx_cnn_train_options *options, int epoch)
+/* Runs one epoch of mini-batches in the order in b->order and stores the
+ * mean training loss in *loss, each batch's loss taken before its update. */
+static int train_epoch(ohlcx_cnn *cnn, train_buffers *b,
+                       const ohlcx_sample_source *train, size_t batch,
+                       const ohlcx_cnn_train_options *options, int epoch,
+                       double *loss)
 {
-    size_t sample = (size_t)cnn->config.channels * (size_t)cnn->config.window;
+    size_t n = train->count;
     double loss_sum = 0.0;
 
     for (size_t start = 0; start < n; start += batch) {
         size_t count = n - start < batch ? n - start : batch;
+        int rc = fill_batch(cnn, b, train, b->order + start, count, "train");
 
-        for (size_t s = 0; s < count; s++) {
-            size_t index = b->order[start + s];
-
-            memcpy(b->batch_x + s * sample, x + index * sample,
-                   sample * sizeof *x);
-            b->batch_y[s] = y[index];
-        }
+        if (rc != OHLCX_OK)
+            return rc;
 
         nn_forward(cnn, &b->ws, b->batch_x, count);
         loss_sum += nn_loss_sum(&b->ws, b->batch_y, count);
@@ -215,7 +247,36 @@ static double train_epoch(ohlcx_cnn *cnn, train_buffers *b, const float *x,
             options->progress(options->progress_context, epoch,
                               options->max_epochs, start + count, n);
     }
-    return loss_sum / (double)n;
+    *loss = loss_sum / (double)n;
+    return OHLCX_OK;
+}
+
+
+/* Stores the mean loss over the validation samples in *loss. The chunks are
+ * those of nn_eval_loss_sum(), so the result equals ohlcx_cnn_loss() on the
+ * same samples bit for bit. */
+static int validation_loss(const ohlcx_cnn *cnn, train_buffers *b,
+                           const ohlcx_sample_source *validation,
+                           double *loss)
+{
+    size_t n = validation->count;
+    double sum = 0.0;
+
+    for (size_t start = 0; start < n; start += NN_EVAL_CHUNK) {
+        size_t count = n - start < NN_EVAL_CHUNK ? n - start : NN_EVAL_CHUNK;
+        int rc;
+
+        for (size_t i = 0; i < count; i++)
+            b->chunk[i] = start + i;
+        rc = fill_batch(cnn, b, validation, b->chunk, count, "validation");
+        if (rc != OHLCX_OK)
+            return rc;
+
+        nn_forward(cnn, &b->ws, b->batch_x, count);
+        sum += nn_loss_sum(&b->ws, b->batch_y, count);
+    }
+    *loss = sum / (double)n;
+    return OHLCX_OK;
 }
 
 
@@ -253,78 +314,150 @@ static void log_epoch(const ohlcx_cnn_history *h, int max_epochs, int has_val,
 }
 
 
-int ohlcx_cnn_train(ohlcx_cnn *cnn, const float *x_train, const float *y_train,
-                    size_t n_train, const float *x_val, const float *y_val,
-                    size_t n_val, const ohlcx_cnn_train_options *options,
-                    ohlcx_cnn_history *history)
+/* Runs the epochs until max_epochs, early stopping or a failure, copying the
+ * weights of each improving epoch to b->best_params. */
+static int run_epochs(ohlcx_cnn *cnn, train_buffers *b,
+                      const ohlcx_sample_source *train,
+                      const ohlcx_sample_source *validation, size_t batch,
+                      const ohlcx_cnn_train_options *options,
+                      ohlcx_cnn_history *h)
+{
+    size_t params = cnn->offset[NN_BLOCK_COUNT];
+    int has_val = validation != NULL && validation->count > 0;
+    double best_val = INFINITY;
+    int stale = 0;
+    nn_rng rng;
+
+    nn_rng_seed(&rng, options->seed);
+    for (int epoch = 1; epoch <= options->max_epochs; epoch++) {
+        double train_loss;
+        double val_loss = NAN;
+        int improved;
+        int rc;
+
+        nn_rng_shuffle(&rng, b->order, train->count);
+        rc = train_epoch(cnn, b, train, batch, options, epoch, &train_loss);
+        if (rc != OHLCX_OK)
+            return rc;
+        if (!isfinite(train_loss))
+            return ohlcx_set_error(OHLCX_EDATA, "cnn train: training diverged "
+                                   "at epoch %d (train loss %g): lower "
+                                   "learning_rate (now %g)", epoch, train_loss,
+                                   (double)options->learning_rate);
+
+        if (has_val) {
+            rc = validation_loss(cnn, b, validation, &val_loss);
+            if (rc != OHLCX_OK)
+                return rc;
+        }
+        improved = record_epoch(h, epoch, train_loss, val_loss, has_val,
+                                &best_val);
+        if (improved) {
+            stale = 0;
+            memcpy(b->best_params, cnn->params, params * sizeof(float));
+        } else {
+            stale++;
+        }
+        if (options->verbose)
+            log_epoch(h, options->max_epochs, has_val, improved);
+        if (stale >= options->patience)
+            break;
+    }
+    return OHLCX_OK;
+}
+
+
+int ohlcx_cnn_train_source(ohlcx_cnn *cnn, const ohlcx_sample_source *train,
+                           const ohlcx_sample_source *validation,
+                           const ohlcx_cnn_train_options *options,
+                           ohlcx_cnn_history *history)
 {
     ohlcx_cnn_train_options defaults;
     ohlcx_cnn_history local_history;
     ohlcx_cnn_history *h = history ? history : &local_history;
+    size_t n_val = validation ? validation->count : 0;
     size_t params;
     size_t batch;
     train_buffers b;
-    double best_val = INFINITY;
-    int stale = 0;
     int rc;
-    nn_rng rng;
 
     if (!options) {
         ohlcx_cnn_train_options_default(&defaults);
         options = &defaults;
     }
-    rc = check_train_args(cnn, x_train, y_train, n_train, x_val, y_val, n_val,
-                          options);
+    rc = check_options_and_sources(cnn, train, validation, options);
     if (rc != OHLCX_OK)
         return rc;
 
-    batch = (size_t)options->batch_size < n_train ? (size_t)options->batch_size
-                                                  : n_train;
-    rc = alloc_buffers(&b, cnn, batch, n_train, n_val);
+    batch = (size_t)options->batch_size < train->count
+                ? (size_t)options->batch_size
+                : train->count;
+    rc = alloc_buffers(&b, cnn, batch, train->count, n_val);
     if (rc != OHLCX_OK)
         return rc;
 
     params = cnn->offset[NN_BLOCK_COUNT];
     memcpy(b.best_params, cnn->params, params * sizeof(float));
     memset(h, 0, sizeof *h);
-    nn_rng_seed(&rng, options->seed);
-
-    for (int epoch = 1; epoch <= options->max_epochs; epoch++) {
-        double train_loss;
-        double val_loss = NAN;
-        int improved;
-
-        nn_rng_shuffle(&rng, b.order, n_train);
-        train_loss = train_epoch(cnn, &b, x_train, y_train, n_train, batch,
-                                 options, epoch);
-        if (!isfinite(train_loss)) {
-            rc = ohlcx_set_error(OHLCX_EDATA, "cnn train: training diverged "
-                                 "at epoch %d (train loss %g): lower "
-                                 "learning_rate (now %g)", epoch, train_loss,
-                                 (double)options->learning_rate);
-            break;
-        }
-
-        if (n_val > 0)
-            val_loss = nn_eval_loss_sum(cnn, &b.ws, x_val, y_val, n_val) /
-                       (double)n_val;
-        improved = record_epoch(h, epoch, train_loss, val_loss, n_val > 0,
-                                &best_val);
-        if (improved) {
-            stale = 0;
-            memcpy(b.best_params, cnn->params, params * sizeof(float));
-        } else {
-            stale++;
-        }
-        if (options->verbose)
-            log_epoch(h, options->max_epochs, n_val > 0, improved);
-        if (stale >= options->patience)
-            break;
-    }
+    rc = run_epochs(cnn, &b, train, validation, batch, options, h);
 
     /* best_params contains the initial weights until an epoch improves, and
      * without validation samples every epoch counts as an improvement. */
     memcpy(cnn->params, b.best_params, params * sizeof(float));
     free_buffers(&b);
     return rc;
+}
+
+
+static int fill_from_arrays(void *context, const size_t *indices, size_t count,
+                            float *x, float *y)
+{
+    const array_source *a = context;
+
+    for (size_t s = 0; s < count; s++) {
+        memcpy(x + s * a->sample, a->x + indices[s] * a->sample,
+               a->sample * sizeof *x);
+        y[s] = a->y[indices[s]];
+    }
+    return OHLCX_OK;
+}
+
+
+int ohlcx_cnn_train(ohlcx_cnn *cnn, const float *x_train, const float *y_train,
+                    size_t n_train, const float *x_val, const float *y_val,
+                    size_t n_val, const ohlcx_cnn_train_options *options,
+                    ohlcx_cnn_history *history)
+{
+    array_source train_arrays = {x_train, y_train, 0};
+    array_source val_arrays = {x_val, y_val, 0};
+    ohlcx_sample_source train = {fill_from_arrays, &train_arrays, n_train};
+    ohlcx_sample_source validation = {fill_from_arrays, &val_arrays, n_val};
+    ohlcx_cnn_train_options defaults;
+    int rc;
+
+    if (!cnn || !x_train || !y_train || n_train == 0)
+        return ohlcx_set_error(OHLCX_EINVAL, "cnn train: need a network and "
+                               "at least one training sample with its label");
+    if (n_val > 0 && (!x_val || !y_val))
+        return ohlcx_set_error(OHLCX_EINVAL, "cnn train: n_val is %zu but "
+                               "x_val or y_val is NULL", n_val);
+    if (!options) {
+        ohlcx_cnn_train_options_default(&defaults);
+        options = &defaults;
+    }
+
+    /* Checking up front rejects bad input before any weight changes. The
+     * per-batch checks of the source version then find nothing. */
+    rc = check_options(options);
+    if (rc == OHLCX_OK)
+        rc = check_samples(cnn, x_train, y_train, NULL, n_train, "train");
+    if (rc == OHLCX_OK)
+        rc = check_samples(cnn, x_val, y_val, NULL, n_val, "validation");
+    if (rc != OHLCX_OK)
+        return rc;
+
+    train_arrays.sample = (size_t)cnn->config.channels *
+                          (size_t)cnn->config.window;
+    val_arrays.sample = train_arrays.sample;
+    return ohlcx_cnn_train_source(cnn, &train, &validation, options, history);
 }

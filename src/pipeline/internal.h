@@ -34,8 +34,8 @@ typedef struct pipeline_series {
 /* Reads, validates and hashes every file on `jobs` threads. On failure the
  * error names the first failing file in list order. */
 int pipeline_load(char *const *files, size_t file_count, const char *symbol,
-                  const char *timeframe, int bad_rows, int jobs,
-                  pipeline_series **out);
+                  const char *timeframe, int bad_rows, const ohlcx_layout_options *layout,
+                  int jobs, pipeline_series **out);
 
 void pipeline_free_series(pipeline_series *series, size_t count);
 

@@ -22,6 +22,7 @@ typedef struct load_job {
     const char *symbol;
     const char *timeframe;
     int bad_rows;
+    const ohlcx_layout_options *layout;
     pipeline_series *series;
     int *status;
     char (*message)[1024];
@@ -32,10 +33,12 @@ typedef struct load_job {
 static int load_one(load_job *job, size_t i)
 {
     pipeline_series *slot = &job->series[i];
-    ohlcx_read_options options = {job->symbol, job->timeframe, job->bad_rows};
+    ohlcx_read_options options = {
+        .symbol = job->symbol, .timeframe = job->timeframe, .bad_rows = job->bad_rows};
     int status;
 
-    status = ohlcx_read_candles(job->files[i], &options, &slot->bars, &slot->read);
+    status = ohlcx_read_candles_ex(job->files[i], &options, job->layout, &slot->bars,
+                                   &slot->read);
     if (status == 0)
         status = ohlcx_validate_basic(&slot->bars, &slot->validation);
     if (status == 0)
@@ -59,9 +62,11 @@ static void *load_worker(void *argument)
 
 
 int pipeline_load(char *const *files, size_t file_count, const char *symbol,
-                  const char *timeframe, int bad_rows, int jobs, pipeline_series **out)
+                  const char *timeframe, int bad_rows, const ohlcx_layout_options *layout,
+                  int jobs, pipeline_series **out)
 {
-    load_job job = {files, file_count, symbol, timeframe, bad_rows, NULL, NULL, NULL, 0};
+    load_job job = {.files = files, .file_count = file_count, .symbol = symbol,
+                    .timeframe = timeframe, .bad_rows = bad_rows, .layout = layout};
     pthread_t threads[64];
     int thread_count = jobs < 1 ? 1 : jobs > 64 ? 64 : jobs;
     int status = 0;

@@ -98,6 +98,11 @@ static int bundle_open(const char *model_dir, int jobs, bundle *out)
         status = manifest_int(out->manifest, "embedding_size", path, &out->hidden);
     if (status != 0)
         return status;
+    if (out->window < 9 || out->window > 1024 || out->hidden < 1 || out->hidden > 256)
+        return ohlcx_set_error(OHLCX_EFORMAT,
+                               "%s: window %d or embedding_size %d out of range (9 to 1024, 1 "
+                               "to 256)",
+                               path, out->window, out->hidden);
     columns = cJSON_GetObjectItemCaseSensitive(out->manifest, "xgboost_columns");
     mode = cJSON_GetObjectItemCaseSensitive(out->manifest, "cnn_mode");
     out->groups = cJSON_GetObjectItemCaseSensitive(out->manifest, "cnn_groups");
@@ -134,6 +139,24 @@ static void bundle_close(bundle *b)
 }
 
 
+/* Fails unless a CNN reads the manifest's window and input channels and
+ * gives its embedding size, so windows and rows are built to its shape. */
+static int check_cnn_matches(const bundle *b, const ohlcx_cnn *cnn, const char *path)
+{
+    const ohlcx_cnn_config *config = ohlcx_cnn_get_config(cnn);
+
+    if (config->window != b->window || config->hidden != b->hidden ||
+        config->channels != OHLCX_WINDOW_CHANNELS)
+        return ohlcx_set_error(OHLCX_EFORMAT,
+                               "%s: CNN with window %d, %d channels and embedding %d does not "
+                               "match the manifest (window %d, %d channels, embedding %d): "
+                               "the bundle mixes two runs; rerun ohlcx run",
+                               path, config->window, config->channels, config->hidden,
+                               b->window, OHLCX_WINDOW_CHANNELS, b->hidden);
+    return 0;
+}
+
+
 /* Finds, and loads on first use, the CNN that serves a symbol. */
 static int bundle_cnn(bundle *b, const char *model_dir, const char *symbol, ohlcx_cnn **out)
 {
@@ -153,6 +176,9 @@ static int bundle_cnn(bundle *b, const char *model_dir, const char *symbol, ohlc
         if (b->cnns[g] == NULL) {
             snprintf(path, sizeof path, "%s/%s", model_dir, file->valuestring);
             int status = ohlcx_cnn_load(path, &b->cnns[g]);
+            if (status != 0)
+                return status;
+            status = check_cnn_matches(b, b->cnns[g], path);
             if (status != 0)
                 return status;
         }
@@ -257,6 +283,7 @@ static void print_predictions(const prediction *predictions, size_t count, int j
 int ohlcx_predict(const ohlcx_predict_options *options)
 {
     int jobs = options->jobs > 0 ? options->jobs : pipeline_default_jobs();
+    ohlcx_layout_options layout = {.columns = options->columns, .tz = options->tz};
     pipeline_series *series = NULL;
     prediction *predictions = NULL;
     char **files = NULL;
@@ -269,7 +296,8 @@ int ohlcx_predict(const ohlcx_predict_options *options)
     if (status == 0)
         status = ohlcx_expand_inputs(options->inputs, options->input_count, &files, &file_count);
     if (status == 0)
-        status = pipeline_load(files, file_count, NULL, NULL, options->bad_rows, jobs, &series);
+        status = pipeline_load(files, file_count, NULL, NULL, options->bad_rows, &layout, jobs,
+                               &series);
     if (status != 0)
         goto done;
     predictions = calloc(file_count, sizeof *predictions);

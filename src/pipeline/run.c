@@ -8,13 +8,19 @@
  *   embed     CNN embeddings and probabilities of the later parts
  *   xgb_train the combined model and the baseline without CNN features
  *   predict   test-part predictions and metrics
- * NOTE: windows of a group's training parts are held in memory at once
- * (5 x window floats a sample), so memory grows with the sample count.
+ * CNN training builds each mini-batch's windows on request from the sample
+ * lists, so a group's training holds one or two size_t per sample (the
+ * shuffled order, and the group's rows unless it has every row of the part)
+ * instead of 5 x window floats.
+ * NOTE: the embeddings of the later parts (hidden floats a row) and their
+ * XGBoost matrices are still held whole, so memory grows with those parts.
  */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ohlcx/error.h"
 #include "ohlcx/features.h"
@@ -44,8 +50,11 @@ void ohlcx_run_options_default(ohlcx_run_options *options)
 
 static int check_options(const ohlcx_run_options *options)
 {
-    if (options->window < 8 || options->window > 1024)
-        return ohlcx_set_error(OHLCX_EINVAL, "invalid --window %d: use 8 to 1024 bars",
+    if (options->out_dir == NULL || options->out_dir[0] == '\0')
+        return ohlcx_set_error(OHLCX_EINVAL, "invalid --out '': name an output folder");
+    /* Two valid convolutions of kernel 5 need at least 9 bars. */
+    if (options->window < 9 || options->window > 1024)
+        return ohlcx_set_error(OHLCX_EINVAL, "invalid --window %d: use 9 to 1024 bars",
                                options->window);
     if (options->horizon < 1 || options->horizon > 1000)
         return ohlcx_set_error(OHLCX_EINVAL, "invalid --horizon %d: use 1 to 1000 bars",
@@ -125,8 +134,9 @@ static int stage_load(run_state *state)
                                state->file_count);
 
     ohlcx_log_info("loading %zu files on %d threads", state->file_count, state->jobs);
+    ohlcx_layout_options layout = {.columns = options->columns, .tz = options->tz};
     status = pipeline_load(state->files, state->file_count, options->symbol, options->timeframe,
-                           options->bad_rows, state->jobs, &state->series);
+                           options->bad_rows, &layout, state->jobs, &state->series);
     if (status != 0)
         return status;
     state->series_count = state->file_count;
@@ -183,6 +193,28 @@ static int add_samples(run_state *state, uint32_t s)
 }
 
 
+/* Fails when a feature of a sample bar is not finite: a price so large that
+ * its square overflows, say. XGBoost rejects such input. */
+static int check_features(const pipeline_series *series)
+{
+    for (size_t t = OHLCX_FEATURE_WARMUP; t < series->bars.n; t++) {
+        for (int i = 0; i < OHLCX_FEATURE_COUNT; i++) {
+            char time_text[20];
+
+            if (isfinite(series->features[t * OHLCX_FEATURE_COUNT + i]))
+                continue;
+            ohlcx_format_datetime(series->bars.open_time[t], time_text);
+            return ohlcx_set_error(OHLCX_EDATA,
+                                   "%s: feature %s is not finite at the bar opening %s (close "
+                                   "%g): check the prices around it",
+                                   series->bars.source_path, ohlcx_feature_name(i), time_text,
+                                   series->bars.close[t]);
+        }
+    }
+    return 0;
+}
+
+
 static int stage_features(run_state *state)
 {
     ohlcx_split_options split_options;
@@ -210,6 +242,8 @@ static int stage_features(run_state *state)
             return ohlcx_set_error(OHLCX_ENOMEM, "out of memory computing features of %s",
                                    series->bars.source_path);
         status = ohlcx_features_compute(&series->bars, series->features);
+        if (status == 0)
+            status = check_features(series);
         if (status == 0) {
             series->usable = 1;
             series->group = assign_group(state, series);
@@ -234,42 +268,69 @@ static int stage_features(run_state *state)
 }
 
 
-/* Gathers the windows and labels of one group's samples in a part. */
-static int gather_windows(const run_state *state, int group, int part, float **x_out,
-                          float **y_out, size_t *count_out)
-{
-    size_t window_floats = (size_t)OHLCX_WINDOW_CHANNELS * (size_t)state->options->window;
-    size_t count = 0;
-    float *x, *y;
+/* The samples of one CNN group in one part, for a sample source that builds
+ * their windows on request. Sample i is row rows[i] of the part, or row i when
+ * the group has every row of the part (rows is then NULL). */
+typedef struct group_rows {
+    const run_state *state;
+    int part;
+    size_t *rows;
+    size_t count;
+} group_rows;
 
+
+/* Lists the rows of one group's samples in a part, in row order, so the
+ * sample numbers and thus the batches match the order of the part. */
+static int list_group_rows(const run_state *state, int group, int part, group_rows *out)
+{
+    size_t count = 0;
+
+    memset(out, 0, sizeof *out);
+    out->state = state;
+    out->part = part;
     for (size_t row = 0; row < state->sample_count[part]; row++)
         count += state->series[state->samples[part][row].series].group == group;
-    x = malloc((count ? count : 1) * window_floats * sizeof *x);
-    y = malloc((count ? count : 1) * sizeof *y);
-    if (x == NULL || y == NULL) {
-        free(x);
-        free(y);
-        return ohlcx_set_error(OHLCX_ENOMEM, "out of memory holding %zu windows", count);
-    }
-    count = 0;
-    for (size_t row = 0; row < state->sample_count[part]; row++) {
-        const pipeline_sample *sample = &state->samples[part][row];
-        const pipeline_series *series = &state->series[sample->series];
+    out->count = count;
+    if (count == state->sample_count[part])
+        return 0;
 
-        if (series->group != group)
-            continue;
-        ohlcx_window_fill(&series->bars, sample->t, state->options->window,
-                          x + count * window_floats);
-        y[count++] = state->labels[part][row];
-    }
-    *x_out = x;
-    *y_out = y;
-    *count_out = count;
+    out->rows = malloc((count ? count : 1) * sizeof *out->rows);
+    if (out->rows == NULL)
+        return ohlcx_set_error(OHLCX_ENOMEM, "out of memory listing %zu samples", count);
+    count = 0;
+    for (size_t row = 0; row < state->sample_count[part]; row++)
+        if (state->series[state->samples[part][row].series].group == group)
+            out->rows[count++] = row;
     return 0;
 }
 
 
-/* Computes embeddings and probabilities of one group's rows in a part. */
+/* Builds the windows and labels of the group samples at indices. This is the
+ * sample fill of the group's CNN training, called once per mini-batch. */
+static int fill_group_windows(void *context, const size_t *indices, size_t count, float *x,
+                              float *y)
+{
+    const group_rows *group = context;
+    const run_state *state = group->state;
+    int window = state->options->window;
+    size_t window_floats = (size_t)OHLCX_WINDOW_CHANNELS * (size_t)window;
+
+    for (size_t i = 0; i < count; i++) {
+        size_t row = group->rows ? group->rows[indices[i]] : indices[i];
+        const pipeline_sample *sample = &state->samples[group->part][row];
+        int status = ohlcx_window_fill(&state->series[sample->series].bars, sample->t, window,
+                                       x + i * window_floats);
+
+        if (status != 0)
+            return status;
+        y[i] = state->labels[group->part][row];
+    }
+    return 0;
+}
+
+
+/* Computes embeddings and probabilities of one group's rows in a part,
+ * EMBED_CHUNK windows at a time. */
 static int embed_part(run_state *state, const ohlcx_cnn *cnn, int group, int part, float *x,
                       float *prob, float *embedding)
 {
@@ -284,11 +345,14 @@ static int embed_part(run_state *state, const ohlcx_cnn *cnn, int group, int par
         if (!at_end) {
             const pipeline_sample *sample = &state->samples[part][row];
             const pipeline_series *series = &state->series[sample->series];
+            int status;
 
             if (series->group != group)
                 continue;
-            ohlcx_window_fill(&series->bars, sample->t, state->options->window,
-                              x + filled * window_floats);
+            status = ohlcx_window_fill(&series->bars, sample->t, state->options->window,
+                                       x + filled * window_floats);
+            if (status != 0)
+                return status;
             rows[filled++] = row;
         }
         if (filled == EMBED_CHUNK || (at_end && filled > 0)) {
@@ -327,18 +391,20 @@ static int train_group(run_state *state, int group, double *embed_seconds)
     ohlcx_cnn_config config;
     ohlcx_cnn_train_options train_options;
     ohlcx_cnn *cnn = NULL;
-    float *x_train = NULL, *y_train = NULL, *x_val = NULL, *y_val = NULL;
+    group_rows train_rows = {0}, val_rows = {0};
+    ohlcx_sample_source train, validation;
     float *chunk_x = NULL, *chunk_prob = NULL, *chunk_embedding = NULL;
-    size_t n_train = 0, n_val = 0;
     char hash[65], path[OHLCX_PATH_MAX + 64], label[OHLCX_SYMBOL_MAX + 48];
     ohlcx_progress progress;
     int status;
 
-    status = gather_windows(state, group, OHLCX_PART_CNN_TRAIN, &x_train, &y_train, &n_train);
+    status = list_group_rows(state, group, OHLCX_PART_CNN_TRAIN, &train_rows);
     if (status == 0)
-        status = gather_windows(state, group, OHLCX_PART_VALIDATION, &x_val, &y_val, &n_val);
+        status = list_group_rows(state, group, OHLCX_PART_VALIDATION, &val_rows);
     if (status != 0)
         goto done;
+    train = (ohlcx_sample_source){fill_group_windows, &train_rows, train_rows.count};
+    validation = (ohlcx_sample_source){fill_group_windows, &val_rows, val_rows.count};
 
     ohlcx_cnn_config_default(&config);
     config.window = options->window;
@@ -358,14 +424,14 @@ static int train_group(run_state *state, int group, double *embed_seconds)
     train_options.progress_context = &progress;
 
     ohlcx_log_info("cnn %s: training on %zu windows, validating on %zu",
-                   state->groups[group].name, n_train, n_val);
+                   state->groups[group].name, train.count, validation.count);
     cnn = ohlcx_cnn_create(&config, train_options.seed);
     if (cnn == NULL) {
         status = OHLCX_ENOMEM;
         goto done;
     }
-    status = ohlcx_cnn_train(cnn, x_train, y_train, n_train, x_val, y_val, n_val, &train_options,
-                             &state->groups[group].history);
+    status = ohlcx_cnn_train_source(cnn, &train, &validation, &train_options,
+                                    &state->groups[group].history);
     ohlcx_progress_finish(&progress);
     if (status != 0)
         goto done;
@@ -391,10 +457,8 @@ static int train_group(run_state *state, int group, double *embed_seconds)
 
 done:
     ohlcx_cnn_free(cnn);
-    free(x_train);
-    free(y_train);
-    free(x_val);
-    free(y_val);
+    free(train_rows.rows);
+    free(val_rows.rows);
     free(chunk_x);
     free(chunk_prob);
     free(chunk_embedding);
@@ -600,6 +664,23 @@ static void run_state_free(run_state *state)
 }
 
 
+/* Removes the manifest and metrics of an earlier run in the same folder. The
+ * manifest is written last, so a run that fails leaves no manifest, and
+ * `ohlcx predict` never pairs new weights with an old manifest. */
+static int remove_previous_outputs(const char *out_dir)
+{
+    static const char *names[] = {"model/manifest.json", "metrics.json"};
+    char path[OHLCX_PATH_MAX + 32];
+
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+        snprintf(path, sizeof path, "%s/%s", out_dir, names[i]);
+        if (unlink(path) != 0 && errno != ENOENT)
+            return ohlcx_set_error(OHLCX_EIO, "cannot remove %s: %s", path, strerror(errno));
+    }
+    return 0;
+}
+
+
 int ohlcx_run(const ohlcx_run_options *options)
 {
     run_state state;
@@ -615,6 +696,9 @@ int ohlcx_run(const ohlcx_run_options *options)
         return status;
     snprintf(model_dir, sizeof model_dir, "%s/model", options->out_dir);
     status = ohlcx_make_dirs(model_dir);
+    if (status != 0)
+        return status;
+    status = remove_previous_outputs(options->out_dir);
     if (status != 0)
         return status;
     pipeline_set_blas_threads(state.jobs);

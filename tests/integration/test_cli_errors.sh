@@ -44,7 +44,16 @@ expect_error "truncated last line" "TRUNC-1h\.csv:3" run --out "$work/run" --dat
 expect_error "text in a price column" "TEXT-1h\.csv:3:23: column 3 \(high\): invalid number .abc." run --out "$work/run" --data "$work/TEXT-1h.csv"
 
 expect_error "unknown option" "unrecognized|invalid" run --no-such-option
-expect_error "invalid window" "--window" run --window 3
+expect_error "invalid window" "--window '8'" run --window 8
+expect_error "empty output folder" "invalid --out" run --out "" --data "$work/TEXT-1h.csv"
+expect_error "seed above 2^53" "--seed" run --seed 9007199254740993
+
+# A price so large that its square overflows makes features infinite; the
+# run must stop with the file and bar named, before XGBoost sees them.
+"$OHLCX" synth --out "$work/huge" --symbols BTCUSDT --timeframes 1h --months 1 2>/dev/null
+awk -F, -v OFS=, 'NR == 200 { $3 = "1e300" } { print }' "$work/huge/BTCUSDT-1h.csv" >"$work/HUGE-1h.csv"
+expect_error "overflowing price" "HUGE-1h\.csv: feature .* is not finite at the bar opening 2024-01-0" \
+    run --out "$work/run" --data "$work/HUGE-1h.csv"
 expect_error "invalid cnn mode" "--cnn" run --cnn sometimes
 expect_error "predict without model" "--model" predict "$work/TEXT-1h.csv"
 expect_error "predict missing bundle" "manifest\.json" predict --model "$work/nowhere" "$work/TEXT-1h.csv"

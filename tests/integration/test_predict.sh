@@ -44,4 +44,17 @@ status=0
 "$OHLCX" predict --model "$work/run/model" "$work/other" >/dev/null 2>"$work/err" || status=$?
 [ "$status" -eq 2 ] || fail "unknown symbol: exit status $status, expected 2"
 grep -q "no CNN for symbol SOLUSDT" "$work/err" || fail "unknown symbol message: $(cat "$work/err")"
+# Weights from a run with another window must not pair with this manifest.
+"$OHLCX" run --data "$work/data/ETHUSDT-1h.csv" --out "$work/run32" --window 32 --epochs 1 --jobs 1 \
+    >/dev/null 2>&1 || fail "run with --window 32 failed"
+cp "$work/run32/model/cnn-000.bin" "$work/run/model/cnn-000.bin"
+status=0
+"$OHLCX" predict --model "$work/run/model" "$work/data/ETHUSDT-1h.csv" >/dev/null 2>"$work/err" || status=$?
+[ "$status" -eq 2 ] || fail "mixed bundle: exit status $status, expected 2"
+grep -q "does not match the manifest" "$work/err" || fail "mixed bundle message: $(cat "$work/err")"
+
+# A run that fails leaves no manifest behind, so nothing pairs old and new files.
+printf 'open_time,open,high,low,close,volume\n' >"$work/ETHUSDT-1h.csv"
+"$OHLCX" run --data "$work/ETHUSDT-1h.csv" --out "$work/run32" >/dev/null 2>&1 && fail "run on a header-only file passed"
+[ ! -e "$work/run32/model/manifest.json" ] || fail "a failed run left the old manifest"
 echo "predict: bundle and predictions checked"

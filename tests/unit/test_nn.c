@@ -2,7 +2,7 @@
  * Unit tests for the CNN: gradients against finite differences of an
  * independent double-precision forward pass, the position-keeping readout,
  * learning a planted pattern, early stopping, determinism, prediction in
- * chunks and save/load.
+ * chunks, save/load, and training from a sample source.
  *
  * The tests set weights through the parameter block layouts listed in
  * include/ohlcx/nn.h.
@@ -800,6 +800,276 @@ static void train_divergence_restores_weights(void **state)
 }
 
 
+/*
+ * A sample source that builds sample i on request: noise from seed + i with
+ * the planted label of planted_pattern(). It records every call's indices
+ * and can fail on a chosen call.
+ */
+typedef struct test_source {
+    ohlcx_cnn_config config;
+    uint64_t seed;
+    int calls;
+    int fail_call;  /* 1-based call that fails, or 0 */
+    int fail_code;  /* returned by the failing call */
+    int nan_sample; /* sample number filled with a NaN, or -1 */
+    size_t logged;  /* indices recorded in log */
+    size_t log_sizes[64]; /* count of each of the first 64 calls */
+    size_t log[4096];
+} test_source;
+
+
+static void make_sample(const test_source *src, size_t i, float *x, float *y)
+{
+    size_t sample = (size_t)src->config.channels * (size_t)src->config.window;
+
+    fill_normal(x, sample, src->seed + i);
+    *y = x[src->config.window - 1] > 0.0f ? 1.0f : 0.0f;
+    if ((int)i == src->nan_sample)
+        x[1] = NAN;
+}
+
+
+static int fill_test_source(void *context, const size_t *indices, size_t count,
+                            float *x, float *y)
+{
+    test_source *src = context;
+    size_t sample = (size_t)src->config.channels * (size_t)src->config.window;
+
+    src->calls++;
+    if (src->calls <= 64)
+        src->log_sizes[src->calls - 1] = count;
+    for (size_t s = 0; s < count; s++) {
+        if (src->logged < sizeof src->log / sizeof src->log[0])
+            src->log[src->logged++] = indices[s];
+        make_sample(src, indices[s], x + s * sample, y + s);
+    }
+    if (src->calls == src->fail_call)
+        return ohlcx_set_error(src->fail_code, "test source: call %d failed",
+                               src->calls);
+    return 0;
+}
+
+
+static void test_source_init(test_source *src, uint64_t seed)
+{
+    memset(src, 0, sizeof *src);
+    src->config = tiny_config();
+    src->seed = seed;
+    src->nan_sample = -1;
+}
+
+
+/* The source version and the array version over the same samples must give
+ * the same weights bit for bit, and the same history. The 50 training samples
+ * make batches of 16, 16, 16 and 2, and the 300 validation samples make
+ * chunks of 256 and 44. */
+static void train_source_matches_arrays(void **state)
+{
+    ohlcx_cnn_config c = tiny_config();
+    ohlcx_cnn_train_options o;
+    ohlcx_cnn_history from_arrays, from_source;
+    enum { N_TRAIN = 50, N_VAL = 300 };
+    float x_train[N_TRAIN * 24], y_train[N_TRAIN];
+    float *x_val = malloc(N_VAL * 24 * sizeof(float));
+    float y_val[N_VAL];
+    test_source train_src, val_src;
+    ohlcx_sample_source train = {fill_test_source, &train_src, N_TRAIN};
+    ohlcx_sample_source validation = {fill_test_source, &val_src, N_VAL};
+    ohlcx_cnn *a = ohlcx_cnn_create(&c, 6);
+    ohlcx_cnn *b = ohlcx_cnn_create(&c, 6);
+    (void)state;
+
+    assert_non_null(x_val);
+    assert_non_null(a);
+    assert_non_null(b);
+    test_source_init(&train_src, 1000);
+    test_source_init(&val_src, 5000);
+    for (size_t i = 0; i < N_TRAIN; i++)
+        make_sample(&train_src, i, x_train + i * 24, y_train + i);
+    for (size_t i = 0; i < N_VAL; i++)
+        make_sample(&val_src, i, x_val + i * 24, y_val + i);
+
+    ohlcx_cnn_train_options_default(&o);
+    o.batch_size = 16;
+    o.max_epochs = 5;
+    o.patience = 2;
+    o.learning_rate = 1e-2f;
+    o.seed = 77;
+    assert_int_equal(ohlcx_cnn_train(a, x_train, y_train, N_TRAIN, x_val,
+                                     y_val, N_VAL, &o, &from_arrays),
+                     OHLCX_OK);
+    assert_int_equal(ohlcx_cnn_train_source(b, &train, &validation, &o,
+                                            &from_source),
+                     OHLCX_OK);
+
+    assert_true(same_weights(a, b));
+    assert_int_equal(from_source.epochs, from_arrays.epochs);
+    assert_int_equal(from_source.best_epoch, from_arrays.best_epoch);
+    assert_memory_equal(from_source.train_loss, from_arrays.train_loss,
+                        sizeof from_arrays.train_loss);
+    assert_memory_equal(from_source.val_loss, from_arrays.val_loss,
+                        sizeof from_arrays.val_loss);
+    assert_true((float)ohlcx_cnn_loss(b, x_val, y_val, N_VAL) ==
+                from_source.val_loss[from_source.best_epoch - 1]);
+
+    ohlcx_cnn_free(a);
+    ohlcx_cnn_free(b);
+    free(x_val);
+}
+
+
+static int compare_sizes(const void *a, const void *b)
+{
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+
+    return (x > y) - (x < y);
+}
+
+
+/* One fill per mini-batch, each epoch a fresh permutation of the training
+ * samples; validation in chunks of 256 consecutive indices from 0. */
+static void train_source_fill_calls(void **state)
+{
+    ohlcx_cnn_config c = tiny_config();
+    ohlcx_cnn_train_options o;
+    ohlcx_cnn_history h;
+    enum { N_TRAIN = 50, N_VAL = 300, EPOCHS = 2 };
+    test_source train_src, val_src;
+    ohlcx_sample_source train = {fill_test_source, &train_src, N_TRAIN};
+    ohlcx_sample_source validation = {fill_test_source, &val_src, N_VAL};
+    ohlcx_cnn *cnn = ohlcx_cnn_create(&c, 3);
+    size_t sorted[N_TRAIN];
+    (void)state;
+
+    assert_non_null(cnn);
+    test_source_init(&train_src, 100);
+    test_source_init(&val_src, 200);
+    ohlcx_cnn_train_options_default(&o);
+    o.batch_size = 16;
+    o.max_epochs = EPOCHS;
+    o.patience = EPOCHS;
+    o.seed = 12;
+    assert_int_equal(ohlcx_cnn_train_source(cnn, &train, &validation, &o, &h),
+                     OHLCX_OK);
+    assert_int_equal(h.epochs, EPOCHS);
+
+    assert_int_equal(train_src.calls, 4 * EPOCHS);
+    assert_int_equal(train_src.log_sizes[0], 16);
+    assert_int_equal(train_src.log_sizes[3], 2);
+    assert_int_equal(train_src.logged, N_TRAIN * EPOCHS);
+    for (int e = 0; e < EPOCHS; e++) {
+        memcpy(sorted, train_src.log + e * N_TRAIN, sizeof sorted);
+        qsort(sorted, N_TRAIN, sizeof sorted[0], compare_sizes);
+        for (size_t i = 0; i < N_TRAIN; i++)
+            assert_int_equal(sorted[i], i);
+    }
+    assert_memory_not_equal(train_src.log, train_src.log + N_TRAIN,
+                            N_TRAIN * sizeof train_src.log[0]);
+
+    assert_int_equal(val_src.calls, 2 * EPOCHS);
+    assert_int_equal(val_src.log_sizes[0], 256);
+    assert_int_equal(val_src.log_sizes[1], 44);
+    for (int e = 0; e < EPOCHS; e++)
+        for (size_t i = 0; i < N_VAL; i++)
+            assert_int_equal(val_src.log[e * N_VAL + i], i);
+
+    ohlcx_cnn_free(cnn);
+}
+
+
+/* A fill that fails stops training at once with the fill's code, and the
+ * weights of the best epoch so far (here the initial ones) come back. */
+static void train_source_fill_error_aborts(void **state)
+{
+    ohlcx_cnn_config c = tiny_config();
+    ohlcx_cnn_train_options o;
+    enum { N = 40 };
+    test_source train_src, val_src;
+    ohlcx_sample_source train = {fill_test_source, &train_src, N};
+    ohlcx_sample_source validation = {fill_test_source, &val_src, N};
+    ohlcx_cnn *cnn = ohlcx_cnn_create(&c, 4);
+    ohlcx_cnn *initial = ohlcx_cnn_create(&c, 4);
+    (void)state;
+
+    assert_non_null(cnn);
+    assert_non_null(initial);
+    ohlcx_cnn_train_options_default(&o);
+    o.batch_size = 8;
+    o.max_epochs = 3;
+
+    test_source_init(&train_src, 300);
+    test_source_init(&val_src, 400);
+    train_src.fail_call = 3;
+    train_src.fail_code = OHLCX_EIO;
+    assert_int_equal(ohlcx_cnn_train_source(cnn, &train, &validation, &o,
+                                            NULL),
+                     OHLCX_EIO);
+    assert_int_equal(train_src.calls, 3);
+    assert_int_equal(val_src.calls, 0);
+    assert_string_equal(ohlcx_last_error(), "test source: call 3 failed");
+    assert_true(same_weights(cnn, initial));
+
+    test_source_init(&train_src, 300);
+    val_src.fail_call = 1;
+    val_src.fail_code = OHLCX_ENOMEM;
+    assert_int_equal(ohlcx_cnn_train_source(cnn, &train, &validation, &o,
+                                            NULL),
+                     OHLCX_ENOMEM);
+    assert_int_equal(train_src.calls, 5);
+    assert_int_equal(val_src.calls, 1);
+    assert_true(same_weights(cnn, initial));
+
+    test_source_init(&train_src, 300);
+    train_src.fail_call = 1;
+    train_src.fail_code = 7;
+    assert_int_equal(ohlcx_cnn_train_source(cnn, &train, NULL, &o, NULL),
+                     OHLCX_EINVAL);
+    assert_non_null(strstr(ohlcx_last_error(), "returned 7"));
+
+    ohlcx_cnn_free(cnn);
+    ohlcx_cnn_free(initial);
+}
+
+
+/* The source version checks each filled batch and names the failing sample
+ * by its number in the source. */
+static void train_source_rejects_bad_samples(void **state)
+{
+    ohlcx_cnn_config c = tiny_config();
+    ohlcx_cnn_train_options o;
+    enum { N = 40 };
+    test_source src;
+    ohlcx_sample_source train = {fill_test_source, &src, N};
+    ohlcx_sample_source no_fill = {NULL, NULL, N};
+    ohlcx_cnn *cnn = ohlcx_cnn_create(&c, 5);
+    (void)state;
+
+    assert_non_null(cnn);
+    ohlcx_cnn_train_options_default(&o);
+    o.batch_size = 8;
+    o.max_epochs = 2;
+
+    test_source_init(&src, 500);
+    src.nan_sample = 33;
+    assert_int_equal(ohlcx_cnn_train_source(cnn, &train, NULL, &o, NULL),
+                     OHLCX_EDATA);
+    assert_non_null(strstr(ohlcx_last_error(), "train sample 33"));
+    assert_non_null(strstr(ohlcx_last_error(), "channel 0, position 1"));
+
+    test_source_init(&src, 500);
+    assert_int_equal(ohlcx_cnn_train_source(cnn, &train, &no_fill, &o, NULL),
+                     OHLCX_EINVAL);
+    assert_int_equal(src.calls, 0);
+    assert_int_equal(ohlcx_cnn_train_source(cnn, &no_fill, NULL, &o, NULL),
+                     OHLCX_EINVAL);
+    train.count = 0;
+    assert_int_equal(ohlcx_cnn_train_source(cnn, &train, NULL, &o, NULL),
+                     OHLCX_EINVAL);
+
+    ohlcx_cnn_free(cnn);
+}
+
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -816,6 +1086,10 @@ int main(void)
         cmocka_unit_test(train_rejects_bad_input),
         cmocka_unit_test(train_without_validation),
         cmocka_unit_test(train_divergence_restores_weights),
+        cmocka_unit_test(train_source_matches_arrays),
+        cmocka_unit_test(train_source_fill_calls),
+        cmocka_unit_test(train_source_fill_error_aborts),
+        cmocka_unit_test(train_source_rejects_bad_samples),
     };
 
     return cmocka_run_group_tests(tests, make_temp_dir, remove_temp_dir);

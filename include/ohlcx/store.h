@@ -1,0 +1,282 @@
+/*
+ * Store: compressed, memory-mapped column files for many candle series, with
+ * a SQLite catalogue.
+ *
+ * Layout of a store folder DIR:
+ *
+ *   DIR/catalog.sqlite              catalogue (WAL mode), tables:
+ *       series (id, symbol, timeframe, asset_class, source, rows,
+ *               first_open_time, last_open_time, version, quality, updated_at)
+ *       source_files (id, path, sha256, size, rows, added, identical,
+ *                     conflicts, series_id, ingested_at)
+ *   DIR/lock                        flock()ed by writers
+ *   DIR/series/<SYMBOL>/<TF>/CURRENT    text "v<N>\n": the published version
+ *   DIR/series/<SYMBOL>/<TF>/v<N>/      manifest.json and one <column>.col per column
+ *
+ * <SYMBOL> is the symbol with bytes outside [A-Za-z0-9._-] (and a leading
+ * '.') written as %XX. <TF> is the canonical timeframe, except that the month
+ * timeframes 1M and 3M are written 1mo and 3mo so that they cannot clash with
+ * 1m and 3m on a case-insensitive file system.
+ *
+ * Column encodings. Every column is cut into chunks of OHLCX_STORE_CHUNK_ROWS
+ * rows, and each chunk is one zstd frame (level 3) with a CRC-32 of its
+ * compressed bytes, so a reader decodes only the chunks it needs:
+ *   - open_time: int64 deltas from the previous row (the first row of a
+ *     chunk takes its full value), zigzag-mapped to unsigned.
+ *   - prices, volumes and the optional columns: when every value x of the
+ *     column equals ticks / 10^d bit for bit, with ticks = round(x * 10^d) an
+ *     integer of magnitude <= 2^50 and d the smallest such value in 0..10,
+ *     the column stores the ticks as int64 deltas like open_time. Otherwise
+ *     (NaN, -0.0, too many digits) it stores the raw float64 bits.
+ *   - flags: raw bytes.
+ * 8-byte values are split into byte planes before zstd (byte 0 of every
+ * row, then byte 1, ...), because small deltas then leave long runs of zero
+ * bytes. Decoding restores bit-identical values.
+ *
+ * Versions and crash safety. A series is never changed in place. An append
+ * writes a complete new version into a temporary folder .tmp-v<N>-<pid> next
+ * to the published one, fsyncs its files and the folder, renames it to v<N>,
+ * then replaces CURRENT through a temporary file, fsync and rename(). Only
+ * then is the catalogue updated (one transaction) and the old version
+ * deleted. A process killed at any moment therefore leaves CURRENT naming a
+ * complete version: the previous one or the new one. Leftover temporary and
+ * stale version folders are deleted, and a catalogue row that names another
+ * version than CURRENT is rewritten from the published files, by the next
+ * ohlcx_store_open() (every series) or ohlcx_store_append() (its series).
+ * The column files are the truth for rows and first and last open times.
+ *
+ * Concurrency. Writers (ohlcx_store_append) take an exclusive flock() on
+ * DIR/lock for the whole append, so there is one writer per store at a time,
+ * across processes. A second writer waits for the lock without a timeout.
+ * Readers take no lock: a reader maps one version's files,
+ * and keeps reading them even after a writer publishes a newer version and
+ * deletes the old files. A store handle is for one thread at a time, and
+ * must not be used across fork(). A reader is independent of its store
+ * handle once open, and is also for one thread at a time.
+ */
+#ifndef OHLCX_STORE_H
+#define OHLCX_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "ohlcx/series.h"
+
+/* Rows per compressed chunk in files this version writes. Readers take the
+ * chunk size from each file's header. */
+#define OHLCX_STORE_CHUNK_ROWS 65536
+
+/* Conflicts listed in an append report; the report counts all of them. */
+#define OHLCX_STORE_CONFLICTS_LISTED 10
+
+/* Bytes of the source name kept for a series, terminating NUL included. */
+#define OHLCX_STORE_SOURCE_MAX 64
+
+typedef struct ohlcx_store ohlcx_store;
+typedef struct ohlcx_store_reader ohlcx_store_reader;
+
+/* Columns of a stored series, in file order. */
+enum ohlcx_store_column {
+    OHLCX_STORE_OPEN_TIME = 0,
+    OHLCX_STORE_OPEN,
+    OHLCX_STORE_HIGH,
+    OHLCX_STORE_LOW,
+    OHLCX_STORE_CLOSE,
+    OHLCX_STORE_VOLUME,
+    OHLCX_STORE_FLAGS,
+    OHLCX_STORE_QUOTE_VOLUME, /* the optional columns, in enum ohlcx_extra_column order */
+    OHLCX_STORE_TRADES,
+    OHLCX_STORE_TAKER_BASE,
+    OHLCX_STORE_TAKER_QUOTE,
+    OHLCX_STORE_COLUMN_COUNT
+};
+
+enum ohlcx_store_encoding {
+    OHLCX_STORE_DELTA_INT64 = 1, /* open times: zigzag deltas */
+    OHLCX_STORE_TICKS = 2,       /* doubles as integer ticks of 10^-decimals, zigzag deltas */
+    OHLCX_STORE_FLOAT64 = 3,     /* doubles as raw IEEE 754 bits */
+    OHLCX_STORE_UINT8 = 4,       /* flags */
+};
+
+/* One bar with every column, as listed in an append report. Optional
+ * columns absent from the series are NaN. */
+typedef struct ohlcx_store_bar {
+    int64_t open_time;
+    double open, high, low, close, volume;
+    uint8_t flags;
+    double extra[OHLCX_EXTRA_COUNT]; /* indexed like ohlcx_series.extra_column */
+} ohlcx_store_bar;
+
+/* A new bar whose open time is stored with other values. The stored bar is
+ * kept; the new one is dropped. */
+typedef struct ohlcx_store_conflict {
+    ohlcx_store_bar stored;
+    ohlcx_store_bar incoming;
+} ohlcx_store_conflict;
+
+/* Where appended bars came from, recorded in the catalogue's source_files. */
+typedef struct ohlcx_store_source {
+    const char *path;   /* file the bars were read from; NULL records no source file */
+    const char *sha256; /* its SHA-256 as 64 hex digits; NULL to hash the file at path */
+    int64_t size;       /* file size in bytes; used only when sha256 is given */
+    const char *name;   /* vendor or layout ("binance-kline-12") stored as the series'
+                           source; NULL or "" keeps the stored one */
+} ohlcx_store_source;
+
+typedef struct ohlcx_append_report {
+    int already_ingested; /* the source's SHA-256 is recorded for this series: nothing done */
+    size_t rows_in;       /* bars in the appended series */
+    size_t added;         /* bars with an open time new to the store */
+    size_t identical;     /* bars equal to the stored bar at their open time */
+    size_t conflicts;     /* bars that differ from the stored bar at their open time */
+    size_t conflicts_listed; /* entries filled in conflict[] */
+    ohlcx_store_conflict conflict[OHLCX_STORE_CONFLICTS_LISTED]; /* the first conflicts */
+    size_t rows;          /* rows stored after the append */
+    int64_t version;      /* version published, or the unchanged one when added is 0 */
+} ohlcx_append_report;
+
+/* One series row of the catalogue. */
+typedef struct ohlcx_store_entry {
+    int64_t id;
+    char symbol[OHLCX_SYMBOL_MAX];
+    char timeframe[OHLCX_TIMEFRAME_MAX];
+    int asset_class; /* enum ohlcx_asset_class */
+    char source[OHLCX_STORE_SOURCE_MAX];
+    size_t rows;
+    int64_t first_open_time; /* microseconds, UTC */
+    int64_t last_open_time;
+    int64_t version;
+    int64_t updated_at; /* microseconds, UTC, of the last catalogue change */
+    char *quality;      /* quality summary JSON, or NULL when none is recorded */
+} ohlcx_store_entry;
+
+/* How one column of a series version is stored. */
+typedef struct ohlcx_store_column_info {
+    const char *name;      /* "open_time", "close", "quote_volume", ... */
+    int encoding;          /* enum ohlcx_store_encoding */
+    int decimals;          /* for OHLCX_STORE_TICKS, else 0 */
+    uint64_t rows;
+    uint32_t chunks;
+    uint64_t stored_bytes; /* size of the column file, header included */
+} ohlcx_store_column_info;
+
+/* Opens the store in folder dir, creating the folder and an empty catalogue
+ * when missing. When no writer holds the store lock, it also repairs what
+ * interrupted appends left (see above) and deletes catalogue rows of series
+ * without files. A series that cannot be repaired (a corrupt manifest) is
+ * logged to stderr and skipped. Returns OHLCX_EIO when the folder or the
+ * catalogue cannot be created or opened, OHLCX_ELIB for other SQLite
+ * errors. */
+int ohlcx_store_open(const char *dir, ohlcx_store **out);
+
+/* Closes a store handle; NULL is fine. Open readers stay valid. */
+void ohlcx_store_close(ohlcx_store *store);
+
+/*
+ * Merges series into the stored series with the same symbol and timeframe,
+ * creating it when missing. series must have strictly increasing open times,
+ * as ohlcx_validate_basic() leaves them (OHLCX_EINVAL otherwise).
+ *
+ * A bar with an open time new to the store is added, wherever it falls. A bar
+ * whose open time is stored is identical when open, high, low, close,
+ * volume, flags and the optional columns present in both are equal, with NaN
+ * equal to NaN. Otherwise it is a conflict, and the stored bar is kept. When
+ * bars are added, a new version is published with the union of the optional
+ * columns (NaN where a bar lacks one). Otherwise the files stay as they are.
+ *
+ * When source->path is set, the file is recorded in source_files. When its
+ * SHA-256 is already recorded for this series, no bars are merged or written
+ * and report->already_ingested is 1. An empty series changes nothing.
+ * source and report may be NULL.
+ *
+ * Returns OHLCX_EINVAL for unsorted bars or an invalid symbol, timeframe or
+ * SHA-256, OHLCX_EIO when a file cannot be read or written, OHLCX_EFORMAT
+ * when the stored series is corrupt, OHLCX_ELIB for SQLite or zstd errors.
+ * A failure before the new version is published leaves the store as it was.
+ */
+int ohlcx_store_append(ohlcx_store *store, const ohlcx_series *series,
+                       const ohlcx_store_source *source, ohlcx_append_report *report);
+
+/* Opens the published version of one series for reading. Returns OHLCX_EINVAL
+ * when the store has no such series, OHLCX_EFORMAT when a file is corrupt
+ * (the message names it). */
+int ohlcx_store_reader_open(ohlcx_store *store, const char *symbol, const char *timeframe,
+                            ohlcx_store_reader **out);
+
+/* Unmaps the files and frees the reader; NULL is fine. */
+void ohlcx_store_reader_close(ohlcx_store_reader *reader);
+
+size_t ohlcx_store_reader_rows(const ohlcx_store_reader *reader);
+
+/* Returns the enum ohlcx_extra_column bits of the optional columns stored. */
+unsigned ohlcx_store_reader_extra(const ohlcx_store_reader *reader);
+
+int64_t ohlcx_store_reader_version(const ohlcx_store_reader *reader);
+
+/* Fills info for one enum ohlcx_store_column. Returns OHLCX_EINVAL for an
+ * optional column the series lacks. */
+int ohlcx_store_reader_column(const ohlcx_store_reader *reader, int column,
+                              ohlcx_store_column_info *info);
+
+/*
+ * Decodes rows [begin, end) into out, replacing its bars: out->n becomes
+ * end - begin, and symbol, timeframe, asset class and optional columns are
+ * those of the stored series. out must be initialised; its columns are reused
+ * when large enough, so reading window after window allocates once. Only the
+ * chunks that overlap the range are decoded; the last decoded chunk of each
+ * column is kept for the next call. Returns OHLCX_EINVAL when the range is
+ * outside [0, rows], OHLCX_EFORMAT when a chunk fails its checksum or does
+ * not decode.
+ */
+int ohlcx_store_reader_read(ohlcx_store_reader *reader, size_t begin, size_t end,
+                            ohlcx_series *out);
+
+/* Writes to row the first row whose open time is >= open_time, or the row
+ * count when there is none, decoding one chunk of open times. */
+int ohlcx_store_reader_lower_bound(ohlcx_store_reader *reader, int64_t open_time, size_t *row);
+
+/* Reads a whole series into out (see ohlcx_store_reader_read). */
+int ohlcx_store_read(ohlcx_store *store, const char *symbol, const char *timeframe,
+                     ohlcx_series *out);
+
+/* Lists catalogue rows sorted by symbol and timeframe, optionally only those
+ * with the given symbol or timeframe (NULL matches all). The caller frees the
+ * array with ohlcx_store_entries_free(). */
+int ohlcx_store_list(ohlcx_store *store, const char *symbol, const char *timeframe,
+                     ohlcx_store_entry **entries, size_t *count);
+
+void ohlcx_store_entries_free(ohlcx_store_entry *entries, size_t count);
+
+/* Fills entry with the catalogue row of one series; OHLCX_EINVAL when there is
+ * none. The caller frees it with ohlcx_store_entry_free(). */
+int ohlcx_store_get(ohlcx_store *store, const char *symbol, const char *timeframe,
+                    ohlcx_store_entry *entry);
+
+/* Frees entry->quality. */
+void ohlcx_store_entry_free(ohlcx_store_entry *entry);
+
+/* Records a quality summary (JSON text from the caller, checked to parse) for
+ * one series, replacing the previous one. */
+int ohlcx_store_set_quality(ohlcx_store *store, const char *symbol, const char *timeframe,
+                            const char *json);
+
+/* Sets *found to 1 when a source file with this SHA-256 (64 hex digits) was
+ * ingested into any series of the store, else 0. */
+int ohlcx_store_has_source(ohlcx_store *store, const char *sha256, int *found);
+
+/*
+ * Writes one series as CSV with the header
+ *   open_time,open,high,low,close,volume[,quote_volume,trades,taker_buy_base,
+ *   taker_buy_quote],flags
+ * listing only the optional columns stored. open_time is epoch milliseconds
+ * when every open time is a whole millisecond, else epoch microseconds. A
+ * column stored as ticks is printed with exactly its decimals, so 101.5 in a
+ * 2-decimal column prints as 101.50; a float64 column is printed in the
+ * fewest significant digits (up to 17) that read back to the same double.
+ * NaN prints as an empty field. flags is an integer.
+ */
+int ohlcx_store_export_csv(ohlcx_store *store, const char *symbol, const char *timeframe,
+                           FILE *out);
+
+#endif

@@ -1,0 +1,323 @@
+/*
+ * `ohlcx plan`: estimate the bars, samples, store size and training time of
+ * a universe file, from rates measured on this machine at start-up. Prints a
+ * table, or JSON with --json.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "cli/cli.h"
+#include "ohlcx/error.h"
+#include "ohlcx/universe.h"
+#include "util/util.h"
+
+static const char plan_help[] =
+    "usage: ohlcx plan UNIVERSE.yaml [OPTIONS]\n"
+    "\n"
+    "Estimate, per group of the universe file and in total, the series, the\n"
+    "expected bars (from the timeframe and the market calendar), the training\n"
+    "samples, the compressed store size and the time of each training stage.\n"
+    "Sizes and times are estimates from rates measured on this machine in a\n"
+    "calibration of one to three seconds at start-up; reading the candles is\n"
+    "not included. See docs/universe.md for the file format and the calendars.\n"
+    "\n"
+    "options:\n"
+    "  --months N   history per series in months (default: the file's months,\n"
+    "               else 12)\n"
+    "  --window N   bars per CNN window (default: 64)\n"
+    "  --horizon N  bars ahead for the label (default: 1)\n"
+    "  --epochs N   CNN epochs (default: 10)\n"
+    "  --jobs N     threads for the calibration (default: number of cores)\n"
+    "  --json       print JSON instead of a table\n"
+    "  -h, --help   print this help\n";
+
+static const char *const stage_names[] = {"features", "cnn_train", "embed", "xgb_train",
+                                          "total"};
+
+
+static double stage_seconds(const ohlcx_plan_times *times, int stage)
+{
+    const double values[] = {times->features, times->cnn_train, times->embed, times->xgb_train,
+                             times->total};
+
+    return values[stage];
+}
+
+
+/* Writes a count with an SI suffix and three significant digits: 8.77 k. */
+static const char *format_count(double value, char *out, size_t size)
+{
+    static const char *suffixes[] = {"", " k", " M", " G", " T"};
+    int i = 0;
+
+    while (value >= 999.5 && i < 4) {
+        value /= 1000;
+        i++;
+    }
+    if (i == 0)
+        snprintf(out, size, "%.0f", value);
+    else if (value < 9.995)
+        snprintf(out, size, "%.2f%s", value, suffixes[i]);
+    else if (value < 99.95)
+        snprintf(out, size, "%.1f%s", value, suffixes[i]);
+    else
+        snprintf(out, size, "%.0f%s", value, suffixes[i]);
+    return out;
+}
+
+
+/* Writes a size in bytes with an SI prefix: 512 B, 12.3 kB, 4.10 GB. */
+static const char *format_bytes(double bytes, char *out, size_t size)
+{
+    char number[32];
+
+    format_count(bytes, number, sizeof number);
+    snprintf(out, size, strchr(number, ' ') != NULL ? "%sB" : "%s B", number);
+    return out;
+}
+
+
+static const char *format_seconds(double seconds, char *out, size_t size)
+{
+    if (seconds < 1)
+        snprintf(out, size, "<1 s");
+    else if (seconds < 60)
+        snprintf(out, size, "%.0f s", seconds);
+    else if (seconds < 3600)
+        snprintf(out, size, "%.0f min", seconds / 60);
+    else if (seconds < 48 * 3600)
+        snprintf(out, size, "%.1f h", seconds / 3600);
+    else
+        snprintf(out, size, "%.1f d", seconds / 86400);
+    return out;
+}
+
+
+static void join_timeframes(const ohlcx_universe_group *group, char *out, size_t size)
+{
+    size_t used = 0;
+
+    out[0] = '\0';
+    for (int t = 0; t < group->timeframe_count && used < size; t++) {
+        int written = snprintf(out + used, size - used, "%s%s", t ? " " : "",
+                               group->timeframes[t]);
+        if (written < 0)
+            break;
+        used += (size_t)written;
+    }
+}
+
+
+static void print_row(const char *label, const char *asset_class, const char *tier,
+                      const char *timeframes, const ohlcx_plan_row *row)
+{
+    char bars[32], samples[32], store[32], time[32];
+
+    printf("%-6s %-12s %-4s %8zu  %-31s %7zu %9s %9s %9s %9s\n", label, asset_class, tier,
+           row->symbols, timeframes, row->series, format_count((double)row->bars, bars, 32),
+           format_count((double)row->samples, samples, 32),
+           format_bytes(row->store_bytes, store, 32),
+           format_seconds(row->seconds.total, time, 32));
+}
+
+
+static void print_table(const ohlcx_universe *universe, const ohlcx_plan *plan, int jobs)
+{
+    const ohlcx_plan_rates *rates = &plan->rates;
+    char text[5][32];
+
+    printf("universe %s (%s): %d months per series, window %d, horizon %d, %d CNN epochs\n\n",
+           universe->name, universe->path, plan->months, plan->window, plan->horizon,
+           plan->epochs);
+    printf("%-6s %-12s %-4s %8s  %-31s %7s %9s %9s %9s %9s\n", "group", "asset_class", "tier",
+           "symbols", "timeframes", "series", "bars", "samples", "store", "time");
+    for (size_t g = 0; g < plan->group_count; g++) {
+        const ohlcx_universe_group *group = &universe->groups[g];
+        char label[24], tier[8], timeframes[128];
+
+        snprintf(label, sizeof label, "%zu", g + 1);
+        snprintf(tier, sizeof tier, group->tier > 0 ? "%d" : "-", group->tier);
+        join_timeframes(group, timeframes, sizeof timeframes);
+        print_row(label, ohlcx_asset_class_name(group->asset_class), tier, timeframes,
+                  &plan->groups[g]);
+    }
+    print_row("total", "", "", "", &plan->total);
+    if (plan->total.series_too_short > 0)
+        printf("\n%zu series are too short for the split into training, validation and test "
+               "parts and add no samples.\n", plan->total.series_too_short);
+
+    printf("\nEstimated time by stage, measured on %d thread%s (reading the candles not "
+           "included):\n", jobs, jobs == 1 ? "" : "s");
+    for (int stage = 0; stage < 5; stage++)
+        printf("  %-10s %10s\n", stage_names[stage],
+               format_seconds(stage_seconds(&plan->total.seconds, stage), text[0], 32));
+    printf("The CNN runs %d epochs; XGBoost trains 2 models of at most %d rounds each, so its "
+           "time is an upper bound.\n", plan->epochs, plan->xgb_rounds);
+    printf("\nBars come from market calendars; store size and times are estimates from rates "
+           "measured in %.1f s:\n", rates->calibration_s);
+    printf("  store %.2f bytes/bar (zstd level 3), features %s bars/s, CNN training %s "
+           "samples/s,\n  CNN embedding %s samples/s, XGBoost %s row-rounds/s\n",
+           rates->store_bytes_per_bar, format_count(rates->feature_bars_per_s, text[1], 32),
+           format_count(rates->cnn_train_samples_per_s, text[2], 32),
+           format_count(rates->cnn_embed_samples_per_s, text[3], 32),
+           format_count(rates->xgb_row_rounds_per_s, text[4], 32));
+}
+
+
+/* Adds the counts and estimates of a row to object. */
+static void add_row_fields(cJSON *object, const ohlcx_plan_row *row)
+{
+    cJSON *parts, *times;
+
+    cJSON_AddNumberToObject(object, "symbols", (double)row->symbols);
+    cJSON_AddNumberToObject(object, "series", (double)row->series);
+    cJSON_AddNumberToObject(object, "series_too_short", (double)row->series_too_short);
+    cJSON_AddNumberToObject(object, "bars", (double)row->bars);
+    cJSON_AddNumberToObject(object, "samples", (double)row->samples);
+    parts = cJSON_AddObjectToObject(object, "samples_by_part");
+    for (int p = 0; p < OHLCX_PART_COUNT; p++)
+        cJSON_AddNumberToObject(parts, ohlcx_part_name(p), (double)row->part_samples[p]);
+    cJSON_AddNumberToObject(object, "store_bytes", row->store_bytes);
+    times = cJSON_AddObjectToObject(object, "time_s");
+    for (int stage = 0; stage < 5; stage++)
+        cJSON_AddNumberToObject(times, stage_names[stage], stage_seconds(&row->seconds, stage));
+}
+
+
+static cJSON *group_json(const ohlcx_universe_group *group, const ohlcx_plan_row *row,
+                         size_t index)
+{
+    cJSON *object = cJSON_CreateObject();
+    cJSON *timeframes;
+
+    cJSON_AddNumberToObject(object, "group", (double)(index + 1));
+    cJSON_AddNumberToObject(object, "line", group->line);
+    cJSON_AddStringToObject(object, "asset_class", ohlcx_asset_class_name(group->asset_class));
+    if (group->tier > 0)
+        cJSON_AddNumberToObject(object, "tier", group->tier);
+    else
+        cJSON_AddNullToObject(object, "tier");
+    timeframes = cJSON_AddArrayToObject(object, "timeframes");
+    for (int t = 0; t < group->timeframe_count; t++)
+        cJSON_AddItemToArray(timeframes, cJSON_CreateString(group->timeframes[t]));
+    add_row_fields(object, row);
+    return object;
+}
+
+
+static void add_rates(cJSON *root, const ohlcx_plan_rates *rates)
+{
+    cJSON *object = cJSON_AddObjectToObject(root, "rates");
+
+    cJSON_AddNumberToObject(object, "store_bytes_per_bar", rates->store_bytes_per_bar);
+    cJSON_AddNumberToObject(object, "feature_bars_per_s", rates->feature_bars_per_s);
+    cJSON_AddNumberToObject(object, "cnn_train_samples_per_s", rates->cnn_train_samples_per_s);
+    cJSON_AddNumberToObject(object, "cnn_embed_samples_per_s", rates->cnn_embed_samples_per_s);
+    cJSON_AddNumberToObject(object, "xgb_row_rounds_per_s", rates->xgb_row_rounds_per_s);
+    cJSON_AddNumberToObject(object, "calibration_s", rates->calibration_s);
+}
+
+
+static int print_json(const ohlcx_universe *universe, const ohlcx_plan *plan, int jobs)
+{
+    cJSON *root = cJSON_CreateObject();
+    cJSON *groups, *total;
+    char *text;
+
+    cJSON_AddStringToObject(root, "universe", universe->name);
+    cJSON_AddStringToObject(root, "file", universe->path);
+    cJSON_AddStringToObject(root, "estimates", "bars and samples follow market calendars; "
+                            "store_bytes and time_s come from the measured rates");
+    cJSON_AddNumberToObject(root, "months", plan->months);
+    cJSON_AddNumberToObject(root, "window", plan->window);
+    cJSON_AddNumberToObject(root, "horizon", plan->horizon);
+    cJSON_AddNumberToObject(root, "epochs", plan->epochs);
+    cJSON_AddNumberToObject(root, "xgb_rounds", plan->xgb_rounds);
+    cJSON_AddNumberToObject(root, "jobs", jobs);
+    add_rates(root, &plan->rates);
+    groups = cJSON_AddArrayToObject(root, "groups");
+    for (size_t g = 0; g < plan->group_count; g++)
+        cJSON_AddItemToArray(groups, group_json(&universe->groups[g], &plan->groups[g], g));
+    total = cJSON_AddObjectToObject(root, "total");
+    add_row_fields(total, &plan->total);
+
+    text = cJSON_Print(root);
+    cJSON_Delete(root);
+    if (text == NULL)
+        return ohlcx_set_error(OHLCX_ENOMEM, "out of memory printing the plan as JSON");
+    puts(text);
+    cJSON_free(text);
+    return 0;
+}
+
+
+static int default_jobs(void)
+{
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+
+    return cores > 0 ? (int)cores : 1;
+}
+
+
+int cmd_plan(int argc, char **argv)
+{
+    static const struct option long_options[] = {
+        {"months", required_argument, NULL, 'm'}, {"window", required_argument, NULL, 'w'},
+        {"horizon", required_argument, NULL, 'H'}, {"epochs", required_argument, NULL, 'e'},
+        {"jobs", required_argument, NULL, 'j'},   {"json", no_argument, NULL, 'J'},
+        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+    };
+    ohlcx_plan_options options;
+    ohlcx_plan_rates rates;
+    ohlcx_universe universe;
+    ohlcx_plan plan;
+    int option, bad = 0, json = 0, status;
+
+    ohlcx_plan_options_default(&options);
+    optind = 1;
+    while (!bad && (option = getopt_long(argc, argv, "h", long_options, NULL)) != -1) {
+        switch (option) {
+        case 'm': bad = cli_parse_int("plan", "--months", optarg, 1, 1200, &options.months); break;
+        case 'w': bad = cli_parse_int("plan", "--window", optarg, 1, 4096, &options.window); break;
+        case 'H':
+            bad = cli_parse_int("plan", "--horizon", optarg, 1, 1000, &options.horizon);
+            break;
+        case 'e': bad = cli_parse_int("plan", "--epochs", optarg, 1, 256, &options.epochs); break;
+        case 'j': bad = cli_parse_int("plan", "--jobs", optarg, 1, 1024, &options.jobs); break;
+        case 'J': json = 1; break;
+        case 'h': fputs(plan_help, stdout); return 0;
+        default: bad = 2; break;
+        }
+    }
+    if (bad)
+        return 2;
+    if (optind >= argc)
+        return cli_usage_error("plan", "missing UNIVERSE.yaml");
+    if (optind + 1 < argc)
+        return cli_usage_error("plan", "unexpected argument '%s'", argv[optind + 1]);
+    if (options.jobs == 0)
+        options.jobs = default_jobs();
+
+    status = ohlcx_universe_load(argv[optind], &universe);
+    if (status != 0)
+        return cli_fail(status);
+    ohlcx_log_info("calibrating on %d threads: store, features, CNN and XGBoost rates",
+                   options.jobs);
+    status = ohlcx_plan_calibrate(&options, &rates);
+    if (status == 0)
+        status = ohlcx_plan_compute(&universe, &options, &rates, &plan);
+    if (status == 0) {
+        if (json)
+            status = print_json(&universe, &plan, options.jobs);
+        else
+            print_table(&universe, &plan, options.jobs);
+        ohlcx_plan_free(&plan);
+    }
+    ohlcx_universe_free(&universe);
+    return status == 0 ? 0 : cli_fail(status);
+}

@@ -1,0 +1,238 @@
+/*
+ * Byte sources: a candle file read as plain text, gzip or zstd, recognised
+ * by the first bytes (1f 8b for gzip, 28 b5 2f fd for zstd) whatever the
+ * file is called. All three stream: zlib's gzread() and libzstd's
+ * ZSTD_decompressStream() fill the caller's buffer a piece at a time, so
+ * memory does not grow with the file. Concatenated gzip members and zstd
+ * frames are read one after another.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <zlib.h>
+#include <zstd.h>
+
+#include "format_internal.h"
+#include "ohlcx/error.h"
+
+enum source_kind { SOURCE_PLAIN = 0, SOURCE_GZIP, SOURCE_ZSTD };
+
+struct format_source {
+    const char *path;
+    int kind;
+    FILE *file;     /* plain and zstd */
+    gzFile gzip;
+    ZSTD_DCtx *zstd;
+    char *input;    /* compressed bytes for zstd */
+    ZSTD_inBuffer in;
+    size_t input_capacity;
+    size_t last_result; /* last ZSTD_decompressStream() result: 0 at a frame end */
+    int input_eof;
+};
+
+
+static int open_failed(const char *path)
+{
+    return ohlcx_set_error(OHLCX_EIO, "cannot open %s: %s", path, strerror(errno));
+}
+
+
+static int detect_kind(FILE *file, int *kind)
+{
+    unsigned char magic[4] = {0, 0, 0, 0};
+    size_t got = fread(magic, 1, sizeof magic, file);
+
+    *kind = SOURCE_PLAIN;
+    if (got >= 2 && magic[0] == 0x1f && magic[1] == 0x8b)
+        *kind = SOURCE_GZIP;
+    else if (got == 4 && magic[0] == 0x28 && magic[1] == 0xb5 && magic[2] == 0x2f &&
+             magic[3] == 0xfd)
+        *kind = SOURCE_ZSTD;
+    return fseek(file, 0, SEEK_SET);
+}
+
+
+static int open_zstd(format_source *source)
+{
+    source->zstd = ZSTD_createDCtx();
+    source->input_capacity = ZSTD_DStreamInSize();
+    source->input = malloc(source->input_capacity);
+    if (source->zstd == NULL || source->input == NULL)
+        return ohlcx_set_error(OHLCX_ENOMEM, "%s: out of memory starting zstd", source->path);
+    source->in.src = source->input;
+    source->in.size = 0;
+    source->in.pos = 0;
+    return 0;
+}
+
+
+int format_source_open(const char *path, format_source **out)
+{
+    format_source *source = calloc(1, sizeof *source);
+    int status = 0;
+
+    *out = NULL;
+    if (source == NULL)
+        return ohlcx_set_error(OHLCX_ENOMEM, "%s: out of memory opening the file", path);
+    source->path = path;
+    source->file = fopen(path, "rb");
+    if (source->file == NULL) {
+        status = open_failed(path);
+        goto fail;
+    }
+    if (detect_kind(source->file, &source->kind) != 0) {
+        status = ohlcx_set_error(OHLCX_EIO, "cannot read %s: %s", path, strerror(errno));
+        goto fail;
+    }
+
+    if (source->kind == SOURCE_GZIP) {
+        fclose(source->file);
+        source->file = NULL;
+        source->gzip = gzopen(path, "rb");
+        if (source->gzip == NULL) {
+            status = open_failed(path);
+            goto fail;
+        }
+        gzbuffer(source->gzip, 1 << 17);
+    } else if (source->kind == SOURCE_ZSTD) {
+        status = open_zstd(source);
+        if (status != 0)
+            goto fail;
+    }
+    *out = source;
+    return 0;
+
+fail:
+    format_source_close(source);
+    return status;
+}
+
+
+static int read_plain(format_source *source, char *buffer, size_t size, size_t *got)
+{
+    *got = fread(buffer, 1, size, source->file);
+    if (*got < size && ferror(source->file))
+        return ohlcx_set_error(OHLCX_EIO, "cannot read %s: %s", source->path, strerror(errno));
+    return 0;
+}
+
+
+static int read_gzip(format_source *source, char *buffer, size_t size, size_t *got)
+{
+    int result = gzread(source->gzip, buffer, (unsigned)size);
+    int code = Z_OK;
+    const char *message = gzerror(source->gzip, &code);
+
+    /* A stream cut short returns what it decoded and sets Z_BUF_ERROR
+     * ("unexpected end of file") instead of failing the call. */
+    if (result < 0 || code != Z_OK)
+        return ohlcx_set_error(OHLCX_EIO, "cannot read %s: invalid gzip data: %s", source->path,
+                               message);
+    *got = (size_t)result;
+    return 0;
+}
+
+
+static int refill_zstd_input(format_source *source)
+{
+    source->in.size = fread(source->input, 1, source->input_capacity, source->file);
+    source->in.pos = 0;
+    if (source->in.size < source->input_capacity) {
+        if (ferror(source->file))
+            return ohlcx_set_error(OHLCX_EIO, "cannot read %s: %s", source->path,
+                                   strerror(errno));
+        source->input_eof = 1;
+    }
+    return 0;
+}
+
+
+static int read_zstd(format_source *source, char *buffer, size_t size, size_t *got)
+{
+    ZSTD_outBuffer out = {buffer, size, 0};
+
+    while (out.pos < out.size) {
+        size_t before = out.pos;
+        int input_left = 0;
+
+        if (source->in.pos == source->in.size && !source->input_eof) {
+            int status = refill_zstd_input(source);
+            if (status != 0)
+                return status;
+        }
+        input_left = source->in.pos < source->in.size;
+        /* A finished frame and no input left: the end of the file. */
+        if (!input_left && source->input_eof && source->last_result == 0)
+            break;
+        source->last_result = ZSTD_decompressStream(source->zstd, &out, &source->in);
+        if (ZSTD_isError(source->last_result))
+            return ohlcx_set_error(OHLCX_EIO, "cannot read %s: invalid zstd data: %s",
+                                   source->path, ZSTD_getErrorName(source->last_result));
+        if (!input_left && source->input_eof && out.pos == before) {
+            /* No input and no progress inside a frame: the file was cut short.
+             * Bytes already decoded go out first; the next call reports it. */
+            if (out.pos > 0)
+                break;
+            return ohlcx_set_error(OHLCX_EIO, "cannot read %s: invalid zstd data: the file "
+                                              "ends inside a frame",
+                                   source->path);
+        }
+    }
+    *got = out.pos;
+    return 0;
+}
+
+
+int format_source_read(format_source *source, char *buffer, size_t size, size_t *got)
+{
+    *got = 0;
+    if (size == 0)
+        return 0;
+    switch (source->kind) {
+    case SOURCE_GZIP:
+        return read_gzip(source, buffer, size, got);
+    case SOURCE_ZSTD:
+        return read_zstd(source, buffer, size, got);
+    default:
+        return read_plain(source, buffer, size, got);
+    }
+}
+
+
+void format_source_close(format_source *source)
+{
+    if (source == NULL)
+        return;
+    if (source->file != NULL)
+        fclose(source->file);
+    if (source->gzip != NULL)
+        gzclose(source->gzip);
+    ZSTD_freeDCtx(source->zstd);
+    free(source->input);
+    free(source);
+}
+
+
+int format_chunks_fill(format_chunks *chunks)
+{
+    size_t unread = chunks->end - chunks->start;
+
+    if (chunks->start > 0) {
+        memmove(chunks->data, chunks->data + chunks->start, unread);
+        chunks->start = 0;
+        chunks->end = unread;
+    }
+    while (!chunks->eof && chunks->end < FORMAT_CHUNK_BYTES) {
+        size_t got = 0;
+        int status = format_source_read(chunks->source, chunks->data + chunks->end,
+                                        FORMAT_CHUNK_BYTES - chunks->end, &got);
+        if (status != 0)
+            return status;
+        if (got == 0)
+            chunks->eof = 1;
+        chunks->end += got;
+    }
+    return 0;
+}

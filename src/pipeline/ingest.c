@@ -1,0 +1,277 @@
+/*
+ * `ohlcx ingest`: candle files into the store, several files at a time.
+ *
+ * Workers hash, read and validate files in parallel; appends to the store
+ * are serialised by one mutex, because a store handle is for one thread at a
+ * time (and the store's own lock allows one writer process). Each worker
+ * holds one file's bars at a time, so memory grows with the largest file and
+ * the worker count, not with the number of files.
+ */
+#include <cjson/cJSON.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "ohlcx/error.h"
+#include "ohlcx/store.h"
+#include "pipeline/internal.h"
+#include "util/util.h"
+
+typedef struct ingest_job {
+    const ohlcx_ingest_options *options;
+    char **files;
+    size_t file_count;
+    uint64_t total_bytes;
+    ohlcx_store *store;
+    pthread_mutex_t lock; /* guards store, summary, progress and the slots */
+    ohlcx_ingest_summary summary;
+    ohlcx_progress progress;
+    char progress_label[128];
+    int *status;            /* per file */
+    char (*message)[1024];  /* per file, the error of a failed file */
+    atomic_size_t next;
+    atomic_int failed;      /* set on the first failure: no new files start */
+} ingest_job;
+
+
+/* Builds the quality summary recorded in the catalogue for one file. */
+static char *quality_json(const pipeline_series *series, const ohlcx_append_report *report)
+{
+    cJSON *root = cJSON_CreateObject(), *dropped = cJSON_CreateObject();
+    char *text;
+
+    cJSON_AddStringToObject(root, "file", series->bars.source_path);
+    cJSON_AddNumberToObject(root, "rows_read", (double)series->read.rows_read);
+    cJSON_AddNumberToObject(root, "bad_rows_skipped", (double)series->read.bad_row_count);
+    for (int reason = 0; reason < OHLCX_DROP_REASON_COUNT; reason++)
+        cJSON_AddNumberToObject(dropped, ohlcx_drop_reason_name(reason),
+                                (double)series->validation.dropped[reason]);
+    cJSON_AddItemToObject(root, "dropped", dropped);
+    cJSON_AddNumberToObject(root, "conflicts", (double)report->conflicts);
+    text = cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+    return text;
+}
+
+
+static void log_conflicts(const char *path, const ohlcx_append_report *report)
+{
+    for (size_t i = 0; i < report->conflicts_listed; i++) {
+        const ohlcx_store_bar *stored = &report->conflict[i].stored;
+        const ohlcx_store_bar *incoming = &report->conflict[i].incoming;
+        char time_text[20];
+
+        ohlcx_format_datetime(stored->open_time, time_text);
+        ohlcx_log_warn("%s: conflict at %s: stored OHLCV %.10g %.10g %.10g %.10g %.10g, file "
+                       "%.10g %.10g %.10g %.10g %.10g; kept the stored bar",
+                       path, time_text, stored->open, stored->high, stored->low, stored->close,
+                       stored->volume, incoming->open, incoming->high, incoming->low,
+                       incoming->close, incoming->volume);
+    }
+    if (report->conflicts > report->conflicts_listed)
+        ohlcx_log_warn("%s: %zu more conflicting bars", path,
+                       report->conflicts - report->conflicts_listed);
+}
+
+
+/* Appends one validated file to the store. The caller holds job->lock. */
+static int store_file(ingest_job *job, pipeline_series *series, int64_t size)
+{
+    ohlcx_store_source source = {series->bars.source_path, series->sha256, size,
+                                 series->read.layout};
+    ohlcx_append_report report;
+    char *quality;
+    int status;
+
+    status = ohlcx_store_append(job->store, &series->bars, &source, &report);
+    if (status != 0)
+        return status;
+    if (report.already_ingested) {
+        job->summary.already_ingested++;
+        ohlcx_log_info("%s: already ingested, skipped", series->bars.source_path);
+        return 0;
+    }
+    pipeline_log_drops(series);
+    ohlcx_log_info("%s: %zu bars added, %zu identical, %zu conflicting; %s %s has %zu bars",
+                   series->bars.source_path, report.added, report.identical, report.conflicts,
+                   series->bars.symbol, series->bars.timeframe, report.rows);
+    log_conflicts(series->bars.source_path, &report);
+
+    quality = quality_json(series, &report);
+    if (quality == NULL)
+        return ohlcx_set_error(OHLCX_ENOMEM, "out of memory recording quality");
+    status = ohlcx_store_set_quality(job->store, series->bars.symbol, series->bars.timeframe,
+                                     quality);
+    free(quality);
+
+    job->summary.rows_read += series->read.rows_read;
+    job->summary.bad_rows += series->read.bad_row_count;
+    job->summary.rows_dropped += ohlcx_validation_dropped(&series->validation);
+    job->summary.rows_added += report.added;
+    job->summary.rows_identical += report.identical;
+    job->summary.conflicts += report.conflicts;
+    return status;
+}
+
+
+static void update_progress(ingest_job *job, size_t files_done, uint64_t bytes_done)
+{
+    double elapsed = ohlcx_now_seconds() - job->progress.started;
+    double rate = elapsed > 0 ? (double)job->summary.rows_read / elapsed : 0;
+
+    snprintf(job->progress_label, sizeof job->progress_label,
+             "ingest: %zu/%zu files, %.1f MB, %.0f rows/s", files_done, job->file_count,
+             (double)bytes_done / 1e6, rate);
+    ohlcx_progress_update(&job->progress, (double)bytes_done, (double)job->total_bytes);
+}
+
+
+static int ingest_file(ingest_job *job, size_t i)
+{
+    const ohlcx_ingest_options *options = job->options;
+    ohlcx_read_options read_options = {
+        .symbol = options->symbol, .timeframe = options->timeframe, .bad_rows = options->bad_rows};
+    ohlcx_layout_options layout = {.columns = options->columns, .tz = options->tz};
+    pipeline_series series;
+    struct stat info;
+    int status, found = 0;
+
+    memset(&series, 0, sizeof series);
+    ohlcx_series_init(&series.bars);
+    if (stat(job->files[i], &info) != 0)
+        info.st_size = 0;
+    status = ohlcx_sha256_file(job->files[i], series.sha256);
+    if (status != 0)
+        return status;
+
+    /* A file whose bytes are already stored is skipped unread. */
+    pthread_mutex_lock(&job->lock);
+    status = ohlcx_store_has_source(job->store, series.sha256, &found);
+    if (status == 0 && found) {
+        job->summary.already_ingested++;
+        ohlcx_log_info("%s: already ingested, skipped", job->files[i]);
+    }
+    pthread_mutex_unlock(&job->lock);
+    if (status != 0 || found)
+        return status;
+
+    status = ohlcx_read_candles_ex(job->files[i], &read_options, &layout, &series.bars,
+                                   &series.read);
+    if (status == 0)
+        status = ohlcx_validate_basic(&series.bars, &series.validation);
+    if (status == 0) {
+        pthread_mutex_lock(&job->lock);
+        status = store_file(job, &series, (int64_t)info.st_size);
+        pthread_mutex_unlock(&job->lock);
+    }
+    ohlcx_series_free(&series.bars);
+    ohlcx_read_report_free(&series.read);
+    return status;
+}
+
+
+static void *ingest_worker(void *argument)
+{
+    ingest_job *job = argument;
+    size_t i;
+
+    while (!atomic_load(&job->failed) && (i = atomic_fetch_add(&job->next, 1)) < job->file_count) {
+        struct stat info;
+
+        job->status[i] = ingest_file(job, i);
+        pthread_mutex_lock(&job->lock);
+        if (job->status[i] != 0) {
+            snprintf(job->message[i], sizeof job->message[i], "%s", ohlcx_last_error());
+            atomic_store(&job->failed, 1);
+        }
+        job->summary.files++;
+        if (stat(job->files[i], &info) == 0)
+            job->summary.bytes += (uint64_t)info.st_size;
+        update_progress(job, job->summary.files, job->summary.bytes);
+        pthread_mutex_unlock(&job->lock);
+    }
+    return NULL;
+}
+
+
+static uint64_t total_size(char *const *files, size_t count)
+{
+    uint64_t total = 0;
+
+    for (size_t i = 0; i < count; i++) {
+        struct stat info;
+        if (stat(files[i], &info) == 0)
+            total += (uint64_t)info.st_size;
+    }
+    return total;
+}
+
+
+int ohlcx_ingest(const ohlcx_ingest_options *options, ohlcx_ingest_summary *summary)
+{
+    ingest_job job;
+    pthread_t threads[64];
+    int jobs = options->jobs > 0 ? options->jobs : pipeline_default_jobs();
+    int started = 0, status;
+
+    memset(&job, 0, sizeof job);
+    job.options = options;
+    pthread_mutex_init(&job.lock, NULL);
+    status = ohlcx_expand_inputs(options->inputs, options->input_count, &job.files,
+                                 &job.file_count);
+    if (status != 0)
+        goto done;
+    if ((options->symbol || options->timeframe) && job.file_count != 1) {
+        status = ohlcx_set_error(OHLCX_EINVAL,
+                                 "--symbol and --timeframe apply to one input file, but %zu "
+                                 "files were given: name the files SYMBOL-TIMEFRAME.csv instead",
+                                 job.file_count);
+        goto done;
+    }
+    status = ohlcx_store_open(options->store_dir, &job.store);
+    if (status != 0)
+        goto done;
+    job.status = calloc(job.file_count, sizeof *job.status);
+    job.message = calloc(job.file_count, sizeof *job.message);
+    if (job.status == NULL || job.message == NULL) {
+        status = ohlcx_set_error(OHLCX_ENOMEM, "out of memory ingesting %zu files",
+                                 job.file_count);
+        goto done;
+    }
+    job.total_bytes = total_size(job.files, job.file_count);
+    ohlcx_log_info("ingesting %zu files (%.1f MB) into %s on %d threads", job.file_count,
+                   (double)job.total_bytes / 1e6, options->store_dir, jobs);
+
+    ohlcx_progress_start(&job.progress, job.progress_label);
+    if ((size_t)jobs > job.file_count)
+        jobs = (int)job.file_count;
+    if (jobs > 64)
+        jobs = 64;
+    for (; started < jobs - 1; started++)
+        if (pthread_create(&threads[started], NULL, ingest_worker, &job) != 0)
+            break;
+    ingest_worker(&job);
+    for (int t = 0; t < started; t++)
+        pthread_join(threads[t], NULL);
+    ohlcx_progress_finish(&job.progress);
+
+    for (size_t i = 0; i < job.file_count; i++) {
+        if (job.status[i] != 0) {
+            status = ohlcx_set_error(job.status[i], "%s", job.message[i]);
+            break;
+        }
+    }
+
+done:
+    if (summary != NULL)
+        *summary = job.summary;
+    ohlcx_store_close(job.store);
+    ohlcx_free_strings(job.files, job.file_count);
+    free(job.status);
+    free(job.message);
+    pthread_mutex_destroy(&job.lock);
+    return status;
+}

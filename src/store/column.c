@@ -1,0 +1,504 @@
+/*
+ * Column files: mapping and checking them, decoding row ranges, and writing a
+ * new file that reuses the unchanged leading chunks of an old one.
+ *
+ * The layout is described in store_internal.h. A mapped column checks its
+ * header and chunk table once, when it is opened (magic, version, header
+ * CRC-32, chunk bounds and row counts), and each chunk's CRC-32 when that
+ * chunk is decoded or copied. So a corrupt byte in the header or in a chunk is
+ * reported as OHLCX_EFORMAT naming the file, at the latest when its chunk is
+ * read.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ohlcx/error.h"
+#include "store/store_internal.h"
+
+#define FORMAT_VERSION 1
+
+static const char magic[8] = {'O', 'H', 'L', 'C', 'X', 'C', 'O', 'L'};
+
+
+static int corrupt(const store_column *column, const char *problem)
+{
+    return ohlcx_set_error(OHLCX_EFORMAT,
+                           "corrupt column file %s: %s; restore the store from a backup, or "
+                           "delete the series folder and ingest its source files again",
+                           column->path, problem);
+}
+
+
+static size_t header_bytes(uint32_t chunk_count)
+{
+    return STORE_HEADER_BYTES + (size_t)chunk_count * STORE_CHUNK_ENTRY_BYTES + 4;
+}
+
+
+void store_column_chunk(const store_column *column, uint32_t chunk, store_chunk *out)
+{
+    const uint8_t *entry = column->table + (size_t)chunk * STORE_CHUNK_ENTRY_BYTES;
+
+    out->offset = store_get_u64(entry);
+    out->bytes = store_get_u32(entry + 8);
+    out->rows = store_get_u32(entry + 12);
+    out->crc = store_get_u32(entry + 16);
+    out->first = (int64_t)store_get_u64(entry + 24);
+    out->last = (int64_t)store_get_u64(entry + 32);
+}
+
+
+static int check_fixed_header(store_column *column)
+{
+    const uint8_t *p = column->map;
+    uint64_t expected_chunks;
+
+    if (column->map_size < STORE_HEADER_BYTES + 4 || memcmp(p, magic, sizeof magic) != 0)
+        return corrupt(column, "not an ohlcx column file (bad magic)");
+    if (store_get_u32(p + 8) != FORMAT_VERSION)
+        return corrupt(column, "unknown format version");
+    column->encoding = p[12];
+    column->decimals = p[13];
+    column->chunk_rows = store_get_u32(p + 16);
+    column->chunk_count = store_get_u32(p + 20);
+    column->rows = store_get_u64(p + 24);
+    if (column->encoding < OHLCX_STORE_DELTA_INT64 || column->encoding > OHLCX_STORE_UINT8 ||
+        column->decimals > STORE_MAX_DECIMALS)
+        return corrupt(column, "unknown encoding");
+    if (column->chunk_rows == 0 || column->chunk_rows > (1u << 24))
+        return corrupt(column, "invalid rows per chunk");
+    expected_chunks = (column->rows + column->chunk_rows - 1) / column->chunk_rows;
+    if (expected_chunks != column->chunk_count)
+        return corrupt(column, "chunk count does not match the row count");
+    if (header_bytes(column->chunk_count) > column->map_size)
+        return corrupt(column, "file shorter than its header");
+    return 0;
+}
+
+
+static int check_chunk_table(store_column *column)
+{
+    size_t table_end = header_bytes(column->chunk_count) - 4;
+    uint32_t stored_crc = store_get_u32(column->map + table_end);
+
+    if (store_crc32(column->map, table_end) != stored_crc)
+        return corrupt(column, "header fails its CRC-32 check");
+    column->table = column->map + STORE_HEADER_BYTES;
+    for (uint32_t i = 0; i < column->chunk_count; i++) {
+        store_chunk chunk;
+        uint64_t expected_rows = column->chunk_rows;
+
+        store_column_chunk(column, i, &chunk);
+        if (i + 1 == column->chunk_count)
+            expected_rows = column->rows - (uint64_t)i * column->chunk_rows;
+        if (chunk.rows != expected_rows)
+            return corrupt(column, "chunk row count does not match the header");
+        if (chunk.offset < table_end + 4 || chunk.offset > column->map_size ||
+            chunk.bytes > column->map_size - chunk.offset)
+            return corrupt(column, "chunk lies outside the file");
+    }
+    return 0;
+}
+
+
+int store_column_open(store_column *column, const char *path)
+{
+    struct stat info;
+    void *map;
+    int fd, status;
+
+    memset(column, 0, sizeof *column);
+    column->cached_chunk = -1;
+    snprintf(column->path, sizeof column->path, "%s", path);
+
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return ohlcx_set_error(OHLCX_EIO, "cannot open column file %s: %s", path,
+                               strerror(errno));
+    if (fstat(fd, &info) != 0 || info.st_size <= 0) {
+        close(fd);
+        return ohlcx_set_error(OHLCX_EFORMAT, "column file %s is empty or cannot be read", path);
+    }
+    map = mmap(NULL, (size_t)info.st_size, PROT_READ, MAP_SHARED, fd, 0);
+    close(fd);
+    if (map == MAP_FAILED)
+        return ohlcx_set_error(OHLCX_EIO, "cannot map column file %s: %s", path,
+                               strerror(errno));
+    column->map = map;
+    column->map_size = (size_t)info.st_size;
+
+    status = check_fixed_header(column);
+    if (status == 0)
+        status = check_chunk_table(column);
+    if (status != 0)
+        store_column_close(column);
+    return status;
+}
+
+
+void store_column_close(store_column *column)
+{
+    if (column->map != NULL)
+        munmap((void *)column->map, column->map_size);
+    free(column->cache);
+    free(column->scratch);
+    column->map = NULL;
+    column->cache = NULL;
+    column->scratch = NULL;
+    column->cached_chunk = -1;
+}
+
+
+/* Allocates the decoding buffers on first use, so that an open reader costs
+ * memory only for the columns it reads. */
+static int allocate_buffers(store_column *column)
+{
+    size_t bytes = (size_t)column->chunk_rows * 8;
+
+    if (column->cache == NULL)
+        column->cache = malloc(bytes);
+    if (column->scratch == NULL)
+        column->scratch = malloc(bytes);
+    if (column->cache == NULL || column->scratch == NULL)
+        return ohlcx_set_error(OHLCX_ENOMEM, "out of memory reading column file %s",
+                               column->path);
+    return 0;
+}
+
+
+static int load_chunk(store_column *column, uint32_t chunk)
+{
+    int status;
+
+    if (column->cached_chunk == (int64_t)chunk)
+        return 0;
+    status = allocate_buffers(column);
+    if (status != 0)
+        return status;
+    column->cached_chunk = -1;
+    status = store_decode_chunk(column, chunk, column->cache);
+    if (status == 0)
+        column->cached_chunk = chunk;
+    return status;
+}
+
+
+int store_column_read(store_column *column, size_t begin, size_t end, void *out)
+{
+    size_t element = store_element_size(column->encoding);
+    uint8_t *target = out;
+
+    if (begin > end || end > column->rows)
+        return ohlcx_set_error(OHLCX_EINVAL, "rows [%zu, %zu) are outside column %s of %llu rows",
+                               begin, end, column->path, (unsigned long long)column->rows);
+    while (begin < end) {
+        uint32_t chunk = (uint32_t)(begin / column->chunk_rows);
+        size_t chunk_start = (size_t)chunk * column->chunk_rows;
+        size_t chunk_end = chunk_start + column->chunk_rows;
+        size_t stop = end < chunk_end ? end : chunk_end;
+        int status = load_chunk(column, chunk);
+
+        if (status != 0)
+            return status;
+        memcpy(target, (uint8_t *)column->cache + (begin - chunk_start) * element,
+               (stop - begin) * element);
+        target += (stop - begin) * element;
+        begin = stop;
+    }
+    return 0;
+}
+
+
+int store_column_lower_bound(store_column *column, int64_t value, size_t *row)
+{
+    uint32_t low = 0, high = column->chunk_count;
+    const int64_t *times;
+    size_t first = 0, count;
+    int status;
+
+    /* The first chunk whose last open time is >= value contains the lower bound. */
+    while (low < high) {
+        uint32_t middle = low + (high - low) / 2;
+        store_chunk chunk;
+
+        store_column_chunk(column, middle, &chunk);
+        if (chunk.last < value)
+            low = middle + 1;
+        else
+            high = middle;
+    }
+    if (low == column->chunk_count) {
+        *row = column->rows;
+        return 0;
+    }
+
+    status = load_chunk(column, low);
+    if (status != 0)
+        return status;
+    times = column->cache;
+    count = low + 1 == column->chunk_count
+                ? column->rows - (size_t)low * column->chunk_rows
+                : column->chunk_rows;
+    while (count > 0) {
+        size_t half = count / 2;
+        if (times[first + half] < value) {
+            first += half + 1;
+            count -= half + 1;
+        } else {
+            count = half;
+        }
+    }
+    *row = (size_t)low * column->chunk_rows + first;
+    return 0;
+}
+
+
+/* Writing. */
+
+
+static int write_all(int fd, const void *data, size_t length, const char *path)
+{
+    const uint8_t *p = data;
+
+    while (length > 0) {
+        ssize_t written = write(fd, p, length);
+        if (written < 0 && errno == EINTR)
+            continue;
+        if (written <= 0)
+            return ohlcx_set_error(OHLCX_EIO, "cannot write %s: %s", path,
+                                   written < 0 ? strerror(errno) : "no progress");
+        p += written;
+        length -= (size_t)written;
+    }
+    return 0;
+}
+
+
+/* A column file being written: the header is built in memory while the
+ * chunks stream to the file, then written at offset 0. */
+typedef struct column_writer {
+    const char *path;
+    int fd;
+    int encoding;
+    int decimals;
+    uint32_t chunk_count;
+    uint64_t rows;
+    uint64_t offset;
+    uint8_t *header;
+    size_t header_size;
+    store_encoder *encoder;
+    double *values; /* OHLCX_STORE_CHUNK_ROWS decoded old values */
+} column_writer;
+
+
+static void add_chunk_entry(column_writer *writer, const store_chunk *chunk)
+{
+    uint8_t *entry = writer->header + STORE_HEADER_BYTES +
+                     (size_t)writer->chunk_count * STORE_CHUNK_ENTRY_BYTES;
+
+    store_put_u64(entry, chunk->offset);
+    store_put_u32(entry + 8, chunk->bytes);
+    store_put_u32(entry + 12, chunk->rows);
+    store_put_u32(entry + 16, chunk->crc);
+    store_put_u32(entry + 20, 0);
+    store_put_u64(entry + 24, (uint64_t)chunk->first);
+    store_put_u64(entry + 32, (uint64_t)chunk->last);
+    writer->chunk_count++;
+    writer->rows += chunk->rows;
+}
+
+
+static int put_bytes(column_writer *writer, const uint8_t *bytes, size_t size, uint32_t rows,
+                     uint32_t crc, int64_t first, int64_t last)
+{
+    store_chunk chunk = {writer->offset, (uint32_t)size, rows, crc, first, last};
+    int status = write_all(writer->fd, bytes, size, writer->path);
+
+    if (status != 0)
+        return status;
+    add_chunk_entry(writer, &chunk);
+    writer->offset += size;
+    return 0;
+}
+
+
+static int put_values(column_writer *writer, const void *values, size_t rows)
+{
+    const uint8_t *bytes;
+    size_t size;
+    int64_t first, last;
+    int status = store_encode_chunk(writer->encoder, writer->encoding, writer->decimals, values,
+                                    rows, &bytes, &size, &first, &last);
+
+    if (status != 0)
+        return status;
+    return put_bytes(writer, bytes, size, (uint32_t)rows, store_crc32(bytes, size), first, last);
+}
+
+
+/* Writes one full chunk of the head: copied when its encoding is unchanged,
+ * else decoded (or NaN for a column the old version lacks) and encoded. */
+static int put_head_chunk(column_writer *writer, store_column *old, uint32_t index)
+{
+    size_t rows = OHLCX_STORE_CHUNK_ROWS;
+    store_chunk chunk;
+    int status;
+
+    if (old == NULL) {
+        if (writer->encoding != OHLCX_STORE_TICKS && writer->encoding != OHLCX_STORE_FLOAT64)
+            return ohlcx_set_error(OHLCX_EINVAL, "column %s has rows without an old column",
+                                   writer->path);
+        for (size_t i = 0; i < rows; i++)
+            writer->values[i] = NAN;
+        return put_values(writer, writer->values, rows);
+    }
+    store_column_chunk(old, index, &chunk);
+    if (old->encoding == writer->encoding && old->decimals == writer->decimals) {
+        const uint8_t *bytes = old->map + chunk.offset;
+        /* Check before copying, so a corrupt chunk is never carried on. */
+        if (store_crc32(bytes, chunk.bytes) != chunk.crc)
+            return corrupt(old, "a chunk fails its CRC-32 check");
+        return put_bytes(writer, bytes, chunk.bytes, chunk.rows, chunk.crc, chunk.first,
+                         chunk.last);
+    }
+    status = allocate_buffers(old);
+    if (status == 0)
+        status = store_decode_chunk(old, index, writer->values);
+    if (status == 0)
+        status = put_values(writer, writer->values, chunk.rows);
+    return status;
+}
+
+
+static int put_tail(column_writer *writer, const void *tail, size_t rows)
+{
+    size_t element = store_element_size(writer->encoding);
+    const uint8_t *p = tail;
+
+    while (rows > 0) {
+        size_t take = rows < OHLCX_STORE_CHUNK_ROWS ? rows : OHLCX_STORE_CHUNK_ROWS;
+        int status = put_values(writer, p, take);
+        if (status != 0)
+            return status;
+        p += take * element;
+        rows -= take;
+    }
+    return 0;
+}
+
+
+static int finish_header(column_writer *writer)
+{
+    uint8_t *p = writer->header;
+    size_t table_end = header_bytes(writer->chunk_count) - 4;
+
+    memcpy(p, magic, sizeof magic);
+    store_put_u32(p + 8, FORMAT_VERSION);
+    p[12] = (uint8_t)writer->encoding;
+    p[13] = (uint8_t)writer->decimals;
+    p[14] = 0;
+    p[15] = 0;
+    store_put_u32(p + 16, OHLCX_STORE_CHUNK_ROWS);
+    store_put_u32(p + 20, writer->chunk_count);
+    store_put_u64(p + 24, writer->rows);
+    store_put_u32(p + table_end, store_crc32(p, table_end));
+    if (pwrite(writer->fd, p, writer->header_size, 0) != (ssize_t)writer->header_size)
+        return ohlcx_set_error(OHLCX_EIO, "cannot write the header of %s: %s", writer->path,
+                               strerror(errno));
+    return 0;
+}
+
+
+/* Writes the whole file once with the writer's encoding. Returns
+ * STORE_NOT_TICKS when a value does not fit the tick encoding. */
+static int write_attempt(column_writer *writer, const store_column_plan *plan)
+{
+    uint32_t head_chunks = (uint32_t)(plan->head_rows / OHLCX_STORE_CHUNK_ROWS);
+    int status;
+
+    writer->chunk_count = 0;
+    writer->rows = 0;
+    writer->offset = writer->header_size;
+    if (ftruncate(writer->fd, 0) != 0 || lseek(writer->fd, (off_t)writer->offset, SEEK_SET) < 0)
+        return ohlcx_set_error(OHLCX_EIO, "cannot reset %s: %s", writer->path, strerror(errno));
+
+    for (uint32_t i = 0; i < head_chunks; i++) {
+        status = put_head_chunk(writer, plan->old, i);
+        if (status != 0)
+            return status;
+    }
+    status = put_tail(writer, plan->tail, plan->tail_rows);
+    if (status == 0)
+        status = finish_header(writer);
+    return status;
+}
+
+
+/* Chooses the encoding of a double column: ticks at the larger of the head's
+ * and the tail's decimals when both are ticks, else float64. */
+static void choose_double_encoding(const store_column_plan *plan, int *encoding, int *decimals)
+{
+    int tail_decimals = store_find_decimals(plan->tail, plan->tail_rows);
+    int head_decimals = 0;
+
+    if (plan->head_rows > 0) {
+        if (plan->old == NULL || plan->old->encoding != OHLCX_STORE_TICKS)
+            head_decimals = -1;
+        else
+            head_decimals = plan->old->decimals;
+    }
+    if (tail_decimals < 0 || head_decimals < 0) {
+        *encoding = OHLCX_STORE_FLOAT64;
+        *decimals = 0;
+        return;
+    }
+    *encoding = OHLCX_STORE_TICKS;
+    *decimals = tail_decimals > head_decimals ? tail_decimals : head_decimals;
+}
+
+
+int store_column_write(const char *path, const store_column_plan *plan, store_encoder *encoder)
+{
+    size_t rows = plan->head_rows + plan->tail_rows;
+    uint32_t chunks = (uint32_t)((rows + OHLCX_STORE_CHUNK_ROWS - 1) / OHLCX_STORE_CHUNK_ROWS);
+    column_writer writer = {.path = path, .fd = -1, .encoder = encoder};
+    int status = 0;
+
+    writer.encoding = plan->type;
+    if (plan->type == OHLCX_STORE_FLOAT64)
+        choose_double_encoding(plan, &writer.encoding, &writer.decimals);
+    writer.header_size = header_bytes(chunks);
+    writer.header = calloc(1, writer.header_size);
+    writer.values = malloc((size_t)OHLCX_STORE_CHUNK_ROWS * sizeof(double));
+    if (writer.header == NULL || writer.values == NULL) {
+        status = ohlcx_set_error(OHLCX_ENOMEM, "out of memory writing %s", path);
+        goto done;
+    }
+    writer.fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (writer.fd < 0) {
+        status = ohlcx_set_error(OHLCX_EIO, "cannot create %s: %s", path, strerror(errno));
+        goto done;
+    }
+
+    status = write_attempt(&writer, plan);
+    if (status == STORE_NOT_TICKS) {
+        writer.encoding = OHLCX_STORE_FLOAT64;
+        writer.decimals = 0;
+        status = write_attempt(&writer, plan);
+    }
+    if (status == 0 && fsync(writer.fd) != 0)
+        status = ohlcx_set_error(OHLCX_EIO, "cannot fsync %s: %s", path, strerror(errno));
+
+done:
+    if (writer.fd >= 0 && close(writer.fd) != 0 && status == 0)
+        status = ohlcx_set_error(OHLCX_EIO, "cannot close %s: %s", path, strerror(errno));
+    free(writer.header);
+    free(writer.values);
+    return status;
+}

@@ -1,0 +1,202 @@
+/*
+ * Internal interface of the store module: column files, version folders, the
+ * manifest and the catalogue. The public side is include/ohlcx/store.h.
+ *
+ * Column file layout (integers little-endian):
+ *
+ *   offset  size  field
+ *   0       8     magic "OHLCXCOL"
+ *   8       4     file format version (1)
+ *   12      1     encoding (enum ohlcx_store_encoding)
+ *   13      1     decimals (OHLCX_STORE_TICKS only, else 0)
+ *   14      2     zero
+ *   16      4     rows per chunk
+ *   20      4     chunk count = ceil(rows / rows per chunk)
+ *   24      8     rows
+ *   32      40*c  chunk table: u64 offset, u32 compressed bytes, u32 rows,
+ *                 u32 CRC-32 of the compressed bytes, u32 zero, i64 first
+ *                 and i64 last value of the chunk (open times or ticks, 0 for
+ *                 the other encodings)
+ *   32+40c  4     CRC-32 of bytes [0, 32 + 40c)
+ *   then the chunks, each one zstd frame.
+ *
+ * Every chunk but the last contains exactly "rows per chunk" rows.
+ */
+#ifndef OHLCX_STORE_INTERNAL_H
+#define OHLCX_STORE_INTERNAL_H
+
+#include <sqlite3.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ohlcx/series.h"
+#include "ohlcx/store.h"
+
+#define STORE_PATH_MAX (OHLCX_PATH_MAX + 256)
+#define STORE_ZSTD_LEVEL 3
+#define STORE_MAX_DECIMALS 10
+#define STORE_HEADER_BYTES 32
+#define STORE_CHUNK_ENTRY_BYTES 40
+
+/* Returned (positive) by an encoder when a value is not an exact tick. */
+#define STORE_NOT_TICKS 1
+
+struct ohlcx_store {
+    char dir[OHLCX_PATH_MAX];
+    sqlite3 *db;
+    int lock_fd; /* DIR/lock, flock()ed by writers */
+};
+
+/* A mapped column file. */
+typedef struct store_column {
+    char path[STORE_PATH_MAX];
+    const uint8_t *map;
+    size_t map_size;
+    int encoding;
+    int decimals;
+    uint32_t chunk_rows;
+    uint32_t chunk_count;
+    uint64_t rows;
+    const uint8_t *table;  /* chunk table inside map */
+    int64_t cached_chunk;  /* chunk decoded in cache, or -1 */
+    void *cache;           /* chunk_rows decoded values; NULL until the first read */
+    uint8_t *scratch;      /* chunk_rows * 8 decompressed bytes; NULL until the first read */
+} store_column;
+
+/* The chunk table entry of one chunk. */
+typedef struct store_chunk {
+    uint64_t offset;
+    uint32_t bytes;
+    uint32_t rows;
+    uint32_t crc;
+    int64_t first;
+    int64_t last;
+} store_chunk;
+
+/* The source file recorded with a version, so that a catalogue update lost
+ * in a crash can be redone from the files. */
+typedef struct store_source_record {
+    char path[OHLCX_PATH_MAX];
+    char sha256[65];
+    int64_t size;
+    int64_t rows;
+    int64_t added;
+    int64_t identical;
+    int64_t conflicts;
+    int64_t ingested_at; /* microseconds, UTC */
+} store_source_record;
+
+/* Contents of v<N>/manifest.json. */
+typedef struct store_manifest {
+    char symbol[OHLCX_SYMBOL_MAX];
+    char timeframe[OHLCX_TIMEFRAME_MAX];
+    int asset_class;
+    char source[OHLCX_STORE_SOURCE_MAX];
+    int64_t version;
+    uint64_t rows;
+    unsigned extra;
+    int has_source; /* record below is set */
+    store_source_record record;
+} store_manifest;
+
+/* What a catalogue update writes for one series. */
+typedef struct store_series_state {
+    const store_manifest *manifest;
+    uint64_t rows;
+    int64_t first_open_time;
+    int64_t last_open_time;
+} store_series_state;
+
+struct ohlcx_store_reader {
+    char folder[STORE_PATH_MAX]; /* the series folder */
+    store_manifest manifest;
+    store_column columns[OHLCX_STORE_COLUMN_COUNT];
+    int present[OHLCX_STORE_COLUMN_COUNT];
+};
+
+/* codec.c: bytes, checksums and chunk encodings. */
+void store_put_u32(uint8_t *p, uint32_t value);
+void store_put_u64(uint8_t *p, uint64_t value);
+uint32_t store_get_u32(const uint8_t *p);
+uint64_t store_get_u64(const uint8_t *p);
+uint32_t store_crc32(const void *data, size_t length);
+int store_find_decimals(const double *values, size_t n);
+int store_decode_chunk(const store_column *column, uint32_t chunk, void *out);
+size_t store_element_size(int encoding);
+
+/* Scratch buffers and the zstd context for encoding chunks. */
+typedef struct store_encoder store_encoder;
+int store_encoder_create(store_encoder **out);
+void store_encoder_free(store_encoder *encoder);
+int store_encode_chunk(store_encoder *encoder, int encoding, int decimals, const void *values,
+                       size_t rows, const uint8_t **bytes, size_t *size, int64_t *first,
+                       int64_t *last);
+
+/* column.c: mapped column files. */
+int store_column_open(store_column *column, const char *path);
+void store_column_close(store_column *column);
+void store_column_chunk(const store_column *column, uint32_t chunk, store_chunk *out);
+int store_column_read(store_column *column, size_t begin, size_t end, void *out);
+int store_column_lower_bound(store_column *column, int64_t value, size_t *row);
+
+/* What a column file of a new version is made of: rows [0, head_rows) are
+ * those of old (NaN for a double column that old lacks), and the rest comes
+ * from tail. head_rows is a multiple of the old column's chunk rows, so its
+ * chunks are copied without decoding when the encoding stays the same. */
+typedef struct store_column_plan {
+    int type; /* store_column_type() */
+    store_column *old;
+    size_t head_rows;
+    const void *tail;
+    size_t tail_rows;
+} store_column_plan;
+
+int store_column_write(const char *path, const store_column_plan *plan, store_encoder *encoder);
+
+/* version.c: column names and types, series folders, versions, locks and
+ * fsync. A column's type is OHLCX_STORE_DELTA_INT64, OHLCX_STORE_UINT8, or
+ * OHLCX_STORE_FLOAT64 for every double column (stored as ticks or float64). */
+int store_column_type(int column);
+void *store_series_column(const ohlcx_series *series, int column);
+int store_series_folder(const ohlcx_store *store, const char *symbol, const char *timeframe,
+                        char *out);
+int store_read_current(const char *folder, int64_t *version);
+int store_version_folder(const char *folder, int64_t version, char *out);
+int store_column_path(const char *version_folder, int column, char *out);
+const char *store_column_name(int column);
+int store_temp_folder(const char *folder, int64_t version, char *out);
+int store_prepare_series_folder(const char *folder);
+int store_publish(const char *folder, const char *temp_folder, int64_t version);
+int store_remove_folder(const char *path);
+int store_clean_series_folder(const char *folder, int64_t current);
+int store_fsync_path(const char *path);
+int store_lock(ohlcx_store *store, int wait);
+void store_unlock(ohlcx_store *store);
+
+/* manifest.c */
+int store_manifest_write(const char *path, const store_manifest *manifest);
+int store_manifest_read(const char *path, store_manifest *manifest);
+int store_asset_class_from_name(const char *name); /* -1 when unknown */
+
+/* reader.c */
+int store_reader_open_folder(const char *folder, ohlcx_store_reader **out);
+void store_reader_bounds(const ohlcx_store_reader *reader, uint64_t *rows, int64_t *first,
+                         int64_t *last);
+
+/* catalog.c */
+int store_catalog_open(ohlcx_store *store);
+void store_catalog_close(ohlcx_store *store);
+int store_catalog_version(ohlcx_store *store, const char *symbol, const char *timeframe,
+                          int64_t *id, int64_t *version, uint64_t *rows, int64_t *first,
+                          int64_t *last);
+int store_catalog_has_series_source(ohlcx_store *store, int64_t series_id,
+                                    const char *sha256, int *found);
+int store_catalog_commit(ohlcx_store *store, const store_series_state *state,
+                         const store_source_record *record);
+int store_catalog_delete(ohlcx_store *store, const char *symbol, const char *timeframe);
+
+/* store.c: repair of interrupted appends; the caller holds the store lock.
+ * store_repair_series() returns 1 when the folder has no published version. */
+int store_repair_series(ohlcx_store *store, const char *folder);
+
+#endif

@@ -1,0 +1,319 @@
+/*
+ * Tests of streaming input: gzip and zstd files recognised by their first
+ * bytes, cut-off compressed files, and files larger than the 1 MiB read
+ * chunk (plain, gzip, zstd and freqtrade JSON). Rows of the large files must
+ * come out whole across the chunk boundaries. The large files are written to a
+ * temporary folder by the tests themselves.
+ */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <zlib.h>
+#include <zstd.h>
+
+#include "test_format_helpers.h"
+
+/* Rows of the generated files: about 3 MiB of klines, 1.5 MiB of JSON. */
+#define GENERATED_ROWS 30000
+
+/* 2024-01-01 00:00 UTC in milliseconds; row i opens i minutes later. */
+#define FIRST_OPEN_MS INT64_C(1704067200000)
+
+typedef struct generated {
+    char folder[64];
+    char path[128];
+} generated;
+
+
+static void make_folder(generated *files)
+{
+    snprintf(files->folder, sizeof files->folder, "/tmp/ohlcx-format-XXXXXX");
+    if (mkdtemp(files->folder) == NULL)
+        fail_msg("cannot create a temporary folder");
+}
+
+
+static const char *folder_file(generated *files, const char *name)
+{
+    snprintf(files->path, sizeof files->path, "%s/%s", files->folder, name);
+    return files->path;
+}
+
+
+/* Fills text with a headerless 12-field kline dump; returns its length. */
+static size_t kline_text(char **text)
+{
+    size_t capacity = (size_t)GENERATED_ROWS * 160, used = 0;
+
+    *text = malloc(capacity);
+    if (*text == NULL)
+        fail_msg("out of memory");
+    for (int i = 0; i < GENERATED_ROWS; i++) {
+        long long open_ms = (long long)(FIRST_OPEN_MS + (int64_t)i * 60000);
+        used += (size_t)snprintf(*text + used, capacity - used,
+                                 "%lld,%d.50000000,%d.75000000,%d.25000000,%d.50000000,"
+                                 "%d.00000000,%lld,1000.5,%d,3.25,400.75,0\n",
+                                 open_ms, 100 + i % 50, 101 + i % 50, 99 + i % 50, 100 + i % 50,
+                                 i, open_ms + 59999, i);
+    }
+    return used;
+}
+
+
+/* freqtrade JSON on one line, as freqtrade writes it. */
+static size_t json_text(char **text)
+{
+    size_t capacity = (size_t)GENERATED_ROWS * 80 + 16, used = 0;
+
+    *text = malloc(capacity);
+    if (*text == NULL)
+        fail_msg("out of memory");
+    used += (size_t)snprintf(*text, capacity, "[");
+    for (int i = 0; i < GENERATED_ROWS; i++)
+        used += (size_t)snprintf(*text + used, capacity - used, "%s[%lld,%d.5,%d.75,%d.25,%d.5,%d]",
+                                 i > 0 ? "," : "",
+                                 (long long)(FIRST_OPEN_MS + (int64_t)i * 60000), 100 + i % 50,
+                                 101 + i % 50, 99 + i % 50, 100 + i % 50, i);
+    used += (size_t)snprintf(*text + used, capacity - used, "]");
+    return used;
+}
+
+
+static void write_plain(const char *path, const char *text, size_t length)
+{
+    FILE *file = fopen(path, "wb");
+
+    if (file == NULL || fwrite(text, 1, length, file) != length)
+        fail_msg("cannot write %s", path);
+    fclose(file);
+}
+
+
+static void write_gzip(const char *path, const char *text, size_t length)
+{
+    gzFile file = gzopen(path, "wb");
+
+    if (file == NULL || gzwrite(file, text, (unsigned)length) != (int)length)
+        fail_msg("cannot write %s", path);
+    gzclose(file);
+}
+
+
+static void write_zstd(const char *path, const char *text, size_t length)
+{
+    size_t bound = ZSTD_compressBound(length);
+    char *compressed = malloc(bound);
+    size_t size = 0;
+
+    if (compressed == NULL)
+        fail_msg("out of memory");
+    size = ZSTD_compress(compressed, bound, text, length, 3);
+    if (ZSTD_isError(size))
+        fail_msg("zstd: %s", ZSTD_getErrorName(size));
+    write_plain(path, compressed, size);
+    free(compressed);
+}
+
+
+/* Checks every row of a generated file: times one minute apart from the
+ * first, and the values written for row i. */
+static void check_generated(const ohlcx_series *s, int has_extras)
+{
+    assert_int_equal(s->n, GENERATED_ROWS);
+    for (size_t i = 0; i < s->n; i++) {
+        int64_t expected_us = (FIRST_OPEN_MS + (int64_t)i * 60000) * 1000;
+
+        if (s->open_time[i] != expected_us)
+            fail_msg("row %zu opens at %lld, expected %lld", i, (long long)s->open_time[i],
+                     (long long)expected_us);
+        if (s->close[i] != 100.5 + (double)(i % 50) || s->volume[i] != (double)i)
+            fail_msg("row %zu: close %.17g volume %.17g", i, s->close[i], s->volume[i]);
+        if (has_extras && s->extra_column[1][i] != (double)i)
+            fail_msg("row %zu: trades %.17g", i, s->extra_column[1][i]);
+    }
+}
+
+
+static void read_generated(const char *path, int has_extras)
+{
+    ohlcx_read_options options = {"BTCUSDT", "1m", OHLCX_BAD_ROWS_FAIL};
+    ohlcx_series s;
+
+    ohlcx_series_init(&s);
+    if (ohlcx_read_candles(path, &options, &s, NULL) != 0)
+        fail_msg("%s: %s", path, ohlcx_last_error());
+    check_generated(&s, has_extras);
+    ohlcx_series_free(&s);
+}
+
+
+/* ---- committed snippets ---- */
+
+static void read_gzip_snippet(void **state)
+{
+    ohlcx_series s;
+    ohlcx_read_report report;
+
+    (void)state;
+    assert_int_equal(read_with("BTCUSDT-1h-2022-01.csv.gz", 0, NULL, NULL, &s, &report), 0);
+    /* The .gz suffix does not hide the name's symbol and timeframe. */
+    assert_string_equal(s.symbol, "BTCUSDT");
+    assert_string_equal(s.timeframe, "1h");
+    assert_string_equal(report.layout, "binance-kline-header");
+    assert_int_equal(report.lines, 4);
+    assert_int_equal(s.n, 3);
+    assert_int_equal(s.open_time[0], 1640995200 * US);
+    assert_true(s.close[2] == 46811.77);
+    ohlcx_series_free(&s);
+    ohlcx_read_report_free(&report);
+}
+
+
+static void read_zstd_snippet(void **state)
+{
+    ohlcx_series s;
+
+    (void)state;
+    assert_int_equal(read_with("BTCUSDT-1h-2022-01.csv.zst", 0, NULL, NULL, &s, NULL), 0);
+    assert_string_equal(s.timeframe, "1h");
+    assert_int_equal(s.n, 3);
+    assert_int_equal(s.open_time[1], 1640998800 * US);
+    assert_true(s.volume[0] == 1503.33095);
+    ohlcx_series_free(&s);
+}
+
+
+static void gzip_by_magic_bytes(void **state)
+{
+    ohlcx_series s;
+
+    (void)state;
+    /* gzip data in a file named .csv. */
+    assert_int_equal(read_with("BTCUSDT-1h-gzip.csv", 0, NULL, NULL, &s, NULL), 0);
+    assert_int_equal(s.n, 3);
+    assert_true(s.open[0] == 46216.93);
+    ohlcx_series_free(&s);
+}
+
+
+static void truncated_gzip(void **state)
+{
+    ohlcx_series s;
+
+    (void)state;
+    assert_int_equal(read_with("truncated-1h.csv.gz", 0, NULL, NULL, &s, NULL), OHLCX_EIO);
+    assert_text_contains(ohlcx_last_error(), "truncated-1h.csv.gz: invalid gzip data");
+    assert_int_equal(s.n, 0);
+}
+
+
+static void truncated_zstd(void **state)
+{
+    ohlcx_series s;
+
+    (void)state;
+    assert_int_equal(read_with("truncated-1h.csv.zst", 0, NULL, NULL, &s, NULL), OHLCX_EIO);
+    assert_text_contains(ohlcx_last_error(), "truncated-1h.csv.zst: invalid zstd data");
+    assert_int_equal(s.n, 0);
+}
+
+
+/* ---- files larger than one chunk ---- */
+
+static void large_files_all_encodings(void **state)
+{
+    generated files;
+    char *text = NULL;
+    size_t length = kline_text(&text);
+
+    (void)state;
+    /* More than two chunks, so that rows straddle two chunk boundaries. */
+    assert_true(length > 2 * (1 << 20));
+    make_folder(&files);
+    write_plain(folder_file(&files, "plain.csv"), text, length);
+    read_generated(files.path, 1);
+    write_gzip(folder_file(&files, "gzip.csv.gz"), text, length);
+    read_generated(files.path, 1);
+    write_zstd(folder_file(&files, "zstd.csv.zst"), text, length);
+    read_generated(files.path, 1);
+    free(text);
+
+    unlink(folder_file(&files, "plain.csv"));
+    unlink(folder_file(&files, "gzip.csv.gz"));
+    unlink(folder_file(&files, "zstd.csv.zst"));
+    rmdir(files.folder);
+}
+
+
+static void large_json(void **state)
+{
+    generated files;
+    char *text = NULL;
+    size_t length = json_text(&text);
+    ohlcx_read_report report;
+    ohlcx_series s;
+    ohlcx_read_options options = {"ETHUSDT", "1m", OHLCX_BAD_ROWS_FAIL};
+
+    (void)state;
+    assert_true(length > (1 << 20));
+    make_folder(&files);
+    write_gzip(folder_file(&files, "rows.json.gz"), text, length);
+    free(text);
+    ohlcx_series_init(&s);
+    if (ohlcx_read_candles(files.path, &options, &s, &report) != 0)
+        fail_msg("%s", ohlcx_last_error());
+    assert_string_equal(report.layout, "freqtrade-json");
+    assert_int_equal(report.lines, 1);
+    check_generated(&s, 0);
+    ohlcx_series_free(&s);
+    ohlcx_read_report_free(&report);
+    unlink(files.path);
+    rmdir(files.folder);
+}
+
+
+static void line_longer_than_chunk(void **state)
+{
+    generated files;
+    size_t length = (1 << 20) + 100;
+    char *text = malloc(length + 64);
+    ohlcx_series s;
+
+    (void)state;
+    if (text == NULL)
+        fail_msg("out of memory");
+    strcpy(text, "open_time,open,high,low,close,volume\n");
+    memset(text + strlen(text), 'x', length);
+    text[length] = '\n';
+    make_folder(&files);
+    write_plain(folder_file(&files, "long-1h.csv"), text, length + 1);
+    free(text);
+    ohlcx_series_init(&s);
+    assert_int_equal(ohlcx_read_candles(files.path, NULL, &s, NULL), OHLCX_EFORMAT);
+    assert_text_contains(ohlcx_last_error(), "long-1h.csv:2: line is longer than 1048576 bytes");
+    assert_int_equal(s.n, 0);
+    unlink(files.path);
+    rmdir(files.folder);
+}
+
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(read_gzip_snippet),
+        cmocka_unit_test(read_zstd_snippet),
+        cmocka_unit_test(gzip_by_magic_bytes),
+        cmocka_unit_test(truncated_gzip),
+        cmocka_unit_test(truncated_zstd),
+        cmocka_unit_test(large_files_all_encodings),
+        cmocka_unit_test(large_json),
+        cmocka_unit_test(line_longer_than_chunk),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
