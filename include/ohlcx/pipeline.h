@@ -32,6 +32,8 @@ typedef struct ohlcx_run_options {
     const char *const *inputs; /* candle files or folders of them */
     size_t input_count;
     const char *out_dir;       /* receives metrics.json and model/ */
+    const char *store_dir;     /* read the series from this store instead of
+                                  inputs; symbol and timeframe then filter */
     const char *symbol;        /* overrides file names; one input file only */
     const char *timeframe;     /* overrides file names; one input file only */
     int cnn_mode;              /* enum ohlcx_cnn_mode */

@@ -10,6 +10,7 @@
 
 static const char run_help[] =
     "usage: ohlcx run [--data DIR|FILE]... [OPTIONS] [FILE...]\n"
+    "       ohlcx run --store DIR [OPTIONS]\n"
     "\n"
     "Read candle files, train a 1-D CNN and an XGBoost model on its embeddings,\n"
     "evaluate on a held-out test part, and write the model bundle and metrics.\n"
@@ -19,6 +20,9 @@ static const char run_help[] =
     "options:\n"
     "  --data PATH        candle file or folder of files; repeat for more\n"
     "                     (also accepted as plain arguments)\n"
+    "  --store DIR        train on the series of this store (see 'ohlcx ingest')\n"
+    "                     instead of files; --symbol and --timeframe then select\n"
+    "                     series\n"
     "  --out DIR          output folder: DIR/metrics.json and DIR/model/\n"
     "                     (default: ohlcx-run)\n"
     "  --cnn MODE         per-symbol: one CNN per symbol (default);\n"
@@ -57,6 +61,7 @@ int cmd_run(int argc, char **argv)
 {
     static const struct option long_options[] = {
         {"data", required_argument, NULL, 'd'},     {"out", required_argument, NULL, 'o'},
+        {"store", required_argument, NULL, 'D'},
         {"cnn", required_argument, NULL, 'c'},      {"window", required_argument, NULL, 'w'},
         {"horizon", required_argument, NULL, 'H'},  {"seed", required_argument, NULL, 's'},
         {"jobs", required_argument, NULL, 'j'},     {"epochs", required_argument, NULL, 'e'},
@@ -81,6 +86,7 @@ int cmd_run(int argc, char **argv)
         switch (option) {
         case 'd': inputs[input_count++] = optarg; break;
         case 'o': options.out_dir = optarg; break;
+        case 'D': options.store_dir = optarg; break;
         case 'c':
             if (strcmp(optarg, "per-symbol") == 0)
                 options.cnn_mode = OHLCX_CNN_PER_SYMBOL;

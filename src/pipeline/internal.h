@@ -24,7 +24,8 @@ typedef struct pipeline_series {
     ohlcx_series bars;
     ohlcx_read_report read;
     ohlcx_validation validation;
-    char sha256[65];
+    char sha256[65];      /* of the input file; "" for a stored series */
+    int64_t store_version; /* version read from a store, 0 for a file */
     float *features;  /* bars.n x OHLCX_FEATURE_COUNT, or NULL */
     ohlcx_split split;
     int usable;       /* 1 when the series is long enough for every part */

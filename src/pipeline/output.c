@@ -249,7 +249,10 @@ static int write_manifest(const run_state *state)
         cJSON_AddStringToObject(entry, "asset_class",
                                 ohlcx_asset_class_name(series->bars.asset_class));
         cJSON_AddStringToObject(entry, "file", series->bars.source_path);
-        cJSON_AddStringToObject(entry, "sha256", series->sha256);
+        if (series->store_version > 0)
+            cJSON_AddNumberToObject(entry, "store_version", (double)series->store_version);
+        else
+            cJSON_AddStringToObject(entry, "sha256", series->sha256);
         cJSON_AddNumberToObject(entry, "bars", (double)series->bars.n);
         cJSON_AddStringToObject(entry, "cnn_group", state->groups[series->group].name);
         cJSON_AddItemToObject(entry, "split", split_object(series));

@@ -25,6 +25,7 @@
 #include "ohlcx/error.h"
 #include "ohlcx/features.h"
 #include "ohlcx/gbdt.h"
+#include "ohlcx/store.h"
 #include "ohlcx/synth.h"
 #include "pipeline/run_state.h"
 #include "util/util.h"
@@ -107,6 +108,52 @@ static int write_demo_universe(const char *out_dir, char *folder, size_t size)
 }
 
 
+/* Reads every series of the store, or those that --symbol and --timeframe
+ * select, into memory. */
+static int load_from_store(run_state *state)
+{
+    const ohlcx_run_options *options = state->options;
+    ohlcx_store_entry *entries = NULL;
+    ohlcx_store *store = NULL;
+    size_t count = 0;
+    int status;
+
+    status = ohlcx_store_open(options->store_dir, &store);
+    if (status == 0)
+        status = ohlcx_store_list(store, options->symbol, options->timeframe, &entries, &count);
+    if (status == 0 && count == 0)
+        status = ohlcx_set_error(OHLCX_EDATA, "store %s holds no series%s%s%s%s to train on",
+                                 options->store_dir, options->symbol ? " of " : "",
+                                 options->symbol ? options->symbol : "",
+                                 options->timeframe ? " at " : "",
+                                 options->timeframe ? options->timeframe : "");
+    if (status == 0) {
+        state->series = calloc(count, sizeof *state->series);
+        if (state->series == NULL)
+            status = ohlcx_set_error(OHLCX_ENOMEM, "out of memory reading %zu series", count);
+    }
+    for (size_t i = 0; i < count && status == 0; i++) {
+        pipeline_series *series = &state->series[i];
+
+        ohlcx_series_init(&series->bars);
+        state->series_count = i + 1;
+        status = ohlcx_store_read(store, entries[i].symbol, entries[i].timeframe, &series->bars);
+        if (status != 0)
+            break;
+        snprintf(series->bars.source_path, sizeof series->bars.source_path, "%s:%s/%s",
+                 options->store_dir, entries[i].symbol, entries[i].timeframe);
+        series->store_version = entries[i].version;
+        series->read.rows_read = series->bars.n;
+        state->rows_read += series->bars.n;
+    }
+    if (status == 0)
+        ohlcx_log_info("read %zu series from the store %s", count, options->store_dir);
+    ohlcx_store_entries_free(entries, count);
+    ohlcx_store_close(store);
+    return status;
+}
+
+
 static int stage_load(run_state *state)
 {
     const ohlcx_run_options *options = state->options;
@@ -116,6 +163,13 @@ static int stage_load(run_state *state)
     char demo_folder[OHLCX_PATH_MAX];
     int status;
 
+    if (options->store_dir != NULL) {
+        if (input_count > 0)
+            return ohlcx_set_error(OHLCX_EINVAL,
+                                   "--store and input files exclude each other: ingest the "
+                                   "files into the store first");
+        return load_from_store(state);
+    }
     if (input_count == 0) {
         status = write_demo_universe(options->out_dir, demo_folder, sizeof demo_folder);
         if (status != 0)

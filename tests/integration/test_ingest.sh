@@ -61,6 +61,14 @@ grep -q "conflict at 2024-01-01 02:00:00" "$work/merge.log" || fail "conflict no
 [ "$(wc -l <"$work/abc.csv")" -eq 7 ] || fail "expected 6 bars: $(cat "$work/abc.csv")"
 grep -q '^1704074400000,12,14,11,13,100' "$work/abc.csv" || fail "conflicting bar was overwritten: $(cat "$work/abc.csv")"
 
+# Training reads the series from the store; --symbol selects them.
+"$OHLCX" run --store "$store" --symbol ETHUSDT --out "$work/run" --epochs 1 --jobs 1 \
+    >"$work/run.log" 2>&1 || fail "run --store failed: $(tail -3 "$work/run.log")"
+[ "$(json_get "$work/run/metrics.json" '.per_series | length')" = 2 ] || fail "expected ETHUSDT 1d and 1h"
+[ "$(json_get "$work/run/metrics.json" '.rows.read')" = 18250 ] || fail "rows read from the store"
+[ "$(json_get "$work/run/model/manifest.json" '.series[0].store_version')" = 1 ] ||
+    fail "manifest lacks the store version"
+
 # Unknown series: exit status 2 and one line.
 status=0
 "$OHLCX" export --store "$store" NOPE 1h >/dev/null 2>"$work/err" || status=$?
