@@ -36,33 +36,53 @@ static uint32_t rotate_right(uint32_t x, int n)
 }
 
 
+static uint32_t load_big_endian(const uint8_t *bytes)
+{
+    return (uint32_t)bytes[0] << 24 | (uint32_t)bytes[1] << 16 | (uint32_t)bytes[2] << 8 |
+           bytes[3];
+}
+
+
+/* Runs the 64 rounds on one block. The eight working variables live in
+ * locals, so the compiler keeps them in registers. */
 static void compress_block(sha256 *hash, const uint8_t *block)
 {
-    uint32_t w[64], s[8];
+    uint32_t w[64];
+    uint32_t a = hash->state[0], b = hash->state[1], c = hash->state[2], d = hash->state[3];
+    uint32_t e = hash->state[4], f = hash->state[5], g = hash->state[6], h = hash->state[7];
 
     for (int i = 0; i < 16; i++)
-        w[i] = (uint32_t)block[4 * i] << 24 | (uint32_t)block[4 * i + 1] << 16 |
-               (uint32_t)block[4 * i + 2] << 8 | block[4 * i + 3];
+        w[i] = load_big_endian(block + 4 * i);
     for (int i = 16; i < 64; i++) {
         uint32_t s0 = rotate_right(w[i - 15], 7) ^ rotate_right(w[i - 15], 18) ^ (w[i - 15] >> 3);
         uint32_t s1 = rotate_right(w[i - 2], 17) ^ rotate_right(w[i - 2], 19) ^ (w[i - 2] >> 10);
         w[i] = w[i - 16] + s0 + w[i - 7] + s1;
     }
-    memcpy(s, hash->state, sizeof s);
     for (int i = 0; i < 64; i++) {
-        uint32_t sum1 = rotate_right(s[4], 6) ^ rotate_right(s[4], 11) ^ rotate_right(s[4], 25);
-        uint32_t choice = (s[4] & s[5]) ^ (~s[4] & s[6]);
-        uint32_t t1 = s[7] + sum1 + choice + round_constants[i] + w[i];
-        uint32_t sum0 = rotate_right(s[0], 2) ^ rotate_right(s[0], 13) ^ rotate_right(s[0], 22);
-        uint32_t majority = (s[0] & s[1]) ^ (s[0] & s[2]) ^ (s[1] & s[2]);
+        uint32_t sum1 = rotate_right(e, 6) ^ rotate_right(e, 11) ^ rotate_right(e, 25);
+        uint32_t choice = (e & f) ^ (~e & g);
+        uint32_t t1 = h + sum1 + choice + round_constants[i] + w[i];
+        uint32_t sum0 = rotate_right(a, 2) ^ rotate_right(a, 13) ^ rotate_right(a, 22);
+        uint32_t majority = (a & b) ^ (a & c) ^ (b & c);
         uint32_t t2 = sum0 + majority;
 
-        memmove(s + 1, s, 7 * sizeof *s);
-        s[4] += t1;
-        s[0] = t1 + t2;
+        h = g;
+        g = f;
+        f = e;
+        e = d + t1;
+        d = c;
+        c = b;
+        b = a;
+        a = t1 + t2;
     }
-    for (int i = 0; i < 8; i++)
-        hash->state[i] += s[i];
+    hash->state[0] += a;
+    hash->state[1] += b;
+    hash->state[2] += c;
+    hash->state[3] += d;
+    hash->state[4] += e;
+    hash->state[5] += f;
+    hash->state[6] += g;
+    hash->state[7] += h;
 }
 
 
@@ -80,18 +100,24 @@ static void sha256_init(sha256 *hash)
 static void sha256_update(sha256 *hash, const uint8_t *data, size_t length)
 {
     hash->bytes += length;
-    while (length > 0) {
+
+    /* Fill a partial block first, then hash whole blocks in place. */
+    if (hash->used > 0) {
         size_t take = 64 - hash->used < length ? 64 - hash->used : length;
 
         memcpy(hash->block + hash->used, data, take);
         hash->used += take;
         data += take;
         length -= take;
-        if (hash->used == 64) {
-            compress_block(hash, hash->block);
-            hash->used = 0;
-        }
+        if (hash->used < 64)
+            return;
+        compress_block(hash, hash->block);
+        hash->used = 0;
     }
+    for (; length >= 64; data += 64, length -= 64)
+        compress_block(hash, data);
+    memcpy(hash->block, data, length);
+    hash->used = length;
 }
 
 
