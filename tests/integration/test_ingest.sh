@@ -73,4 +73,14 @@ grep -q '^1704074400000,12,14,11,13,100' "$work/abc.csv" || fail "conflicting ba
 status=0
 "$OHLCX" export --store "$store" NOPE 1h >/dev/null 2>"$work/err" || status=$?
 [ "$status" -eq 2 ] || fail "export of an unknown series: exit status $status"
+# Every real file ingests. Sources that share a symbol and timeframe (spot
+# and futures BTCUSDT 1h, say) merge into one series, and their
+# disagreements are reported as conflicts, not stored.
+"$OHLCX" ingest --jobs 2 --bad-rows skip --store "$work/all" "$data"/*/ >"$work/all.out" 2>"$work/all.log" ||
+    fail "ingest of every real folder failed: $(grep -v 'info:' "$work/all.log" | tail -3)"
+grep -q "^ingest: 84 files (0 already ingested), 916351 rows read, 5 unparseable skipped" "$work/all.out" ||
+    fail "ingest of every real folder: $(cat "$work/all.out")"
+"$OHLCX" ls --store "$work/all" --json >"$work/all.json" || fail "ls of every real folder failed"
+[ "$(json_get "$work/all.json" '.series | length')" = 51 ] || fail "expected 51 series"
+
 echo "ingest: store, list, export, re-ingest and merge checked"
