@@ -1,9 +1,9 @@
 /*
  * `ohlcx ingest`: candle files into the store, several files at a time.
  *
- * Workers hash, read and validate files in parallel; appends to the store
+ * Workers hash, read and validate files in parallel. Appends to the store
  * are serialised by one mutex, because a store handle is for one thread at a
- * time (and the store's own lock allows one writer process). Each worker
+ * time, and the store's own lock admits one writer process. Each worker
  * holds one file's bars at a time, so memory grows with the largest file and
  * the worker count, not with the number of files.
  */
