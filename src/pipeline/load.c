@@ -6,6 +6,7 @@
  * messages are thread-local, so a worker copies its message into the slot and
  * the caller reports the first failing file in list order.
  */
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdatomic.h>
@@ -30,6 +31,41 @@ typedef struct load_job {
 } load_job;
 
 
+static int compare_int64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+    return (x > y) - (x < y);
+}
+
+
+/* Warns when the bars are much closer together than the timeframe says,
+ * such as hourly bars in a file named ETHUSDT-1d.csv. Gaps (weekends,
+ * closed hours) only make the spacing longer, so only a shorter median
+ * spacing is reported. */
+static void warn_if_spacing_differs(const ohlcx_series *bars)
+{
+    int64_t timeframe_us = ohlcx_timeframe_us(bars->timeframe);
+    size_t count = bars->n > 1 ? bars->n - 1 : 0;
+    int64_t *steps;
+
+    if (count < 3 || timeframe_us <= 0)
+        return;
+    steps = malloc(count * sizeof *steps);
+    if (steps == NULL)
+        return;
+    for (size_t i = 0; i < count; i++)
+        steps[i] = bars->open_time[i + 1] - bars->open_time[i];
+    qsort(steps, count, sizeof *steps, compare_int64);
+    if (steps[count / 2] * 2 <= timeframe_us)
+        ohlcx_log_warn("%s: bars are a median of %" PRId64 " seconds apart, but the timeframe "
+                       "%s is %" PRId64 " seconds: check the file name or pass --timeframe",
+                       bars->source_path, steps[count / 2] / 1000000, bars->timeframe,
+                       timeframe_us / 1000000);
+    free(steps);
+}
+
+
 static int load_one(load_job *job, size_t i)
 {
     pipeline_series *slot = &job->series[i];
@@ -41,6 +77,8 @@ static int load_one(load_job *job, size_t i)
                                    &slot->read);
     if (status == 0)
         status = ohlcx_validate_basic(&slot->bars, &slot->validation);
+    if (status == 0)
+        warn_if_spacing_differs(&slot->bars);
     if (status == 0)
         status = ohlcx_sha256_file(job->files[i], slot->sha256);
     return status;

@@ -187,7 +187,8 @@ static int stage_load(run_state *state)
                                "files were given: name the files SYMBOL-TIMEFRAME.csv instead",
                                state->file_count);
 
-    ohlcx_log_info("loading %zu files on %d threads", state->file_count, state->jobs);
+    ohlcx_log_info("loading %zu file%s on %d thread%s", state->file_count,
+                   state->file_count == 1 ? "" : "s", state->jobs, state->jobs == 1 ? "" : "s");
     ohlcx_layout_options layout = {.columns = options->columns, .tz = options->tz};
     status = pipeline_load(state->files, state->file_count, options->symbol, options->timeframe,
                            options->bad_rows, &layout, state->jobs, &state->series);

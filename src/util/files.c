@@ -78,7 +78,12 @@ static int list_folder(const char *folder, char ***list, size_t *count, size_t *
         if (entry->d_name[0] == '.')
             continue;
         snprintf(path, sizeof path, "%s/%s", folder, entry->d_name);
-        if (stat(path, &info) != 0 || !S_ISREG(info.st_mode))
+        /* A broken link is an error rather than a file quietly left out. */
+        if (stat(path, &info) != 0) {
+            status = ohlcx_set_error(OHLCX_EIO, "cannot open %s: %s", path, strerror(errno));
+            break;
+        }
+        if (!S_ISREG(info.st_mode))
             continue;
         status = push_string(list, count, capacity, path);
     }

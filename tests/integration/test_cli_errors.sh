@@ -43,6 +43,11 @@ expect_error "truncated last line" "TRUNC-1h\.csv:3" run --out "$work/run" --dat
 } >"$work/TEXT-1h.csv"
 expect_error "text in a price column" "TEXT-1h\.csv:3:23: column 3 \(high\): invalid number .abc." run --out "$work/run" --data "$work/TEXT-1h.csv"
 
+mkdir "$work/linked"
+ln -s "$work/nowhere.csv" "$work/linked/ETHUSDT-1h.csv"
+expect_error "broken link in a folder" "linked/ETHUSDT-1h\.csv: No such file" \
+    run --out "$work/run" --data "$work/linked"
+
 expect_error "unknown option" "unrecognized|invalid" run --no-such-option
 expect_error "invalid window" "--window '8'" run --window 8
 expect_error "empty output folder" "invalid --out" run --out "" --data "$work/TEXT-1h.csv"

@@ -41,4 +41,10 @@ for reason in duplicate conflict nonpositive_price high_below_low; do
 done
 [ "$(json_get "$metrics" '.rows.dropped_by_reason.outside_range')" = 0 ] ||
     fail "dropped_by_reason.outside_range is not 0"
+# Hourly bars in a file named as daily are kept but reported.
+cp "$work/data/BTCUSDT-1h.csv" "$work/ETHUSDT-1d.csv"
+"$OHLCX" run --data "$work/ETHUSDT-1d.csv" --out "$work/daily" --epochs 1 --jobs 1 --bad-rows skip \
+    >"$work/daily.log" 2>&1 || fail "run on the misnamed file failed: $(tail -3 "$work/daily.log")"
+grep -q "ETHUSDT-1d.csv: bars are a median of 3600 seconds apart, but the timeframe 1d is 86400 seconds" \
+    "$work/daily.log" || fail "no spacing warning: $(grep warning "$work/daily.log")"
 echo "drop report: every dropped row counted by reason"
