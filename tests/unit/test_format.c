@@ -322,11 +322,11 @@ static void read_kline12_header_crlf(void **state)
     /* 1640995200000 ms = 2022-01-01 00:00 UTC; the next bar is 3600 s later. */
     assert_int_equal(s.open_time[0], 1640995200 * US);
     assert_int_equal(s.open_time[1], 1640998800 * US);
-    assert_true(s.open[0] == 46216.93);
-    assert_true(s.high[0] == 46731.39);
-    assert_true(s.low[0] == 46208.37);
-    assert_true(s.close[0] == 46656.13);
-    assert_true(s.volume[0] == 1503.33095);
+    assert_true(s.open[0] == 46218.47);
+    assert_true(s.high[0] == 46729.85);
+    assert_true(s.low[0] == 46205.12);
+    assert_true(s.close[0] == 46652.61);
+    assert_true(s.volume[0] == 1507.41283);
     assert_true(s.close[2] == 46811.77);
     assert_int_equal(s.flags[0], 0);
     ohlcx_series_free(&s);
@@ -368,8 +368,8 @@ static void read_kline11_headerless(void **state)
     /* 2024-05-15 = 19858 days after 1970-01-01 = 1715731200 s. */
     assert_int_equal(s.open_time[0], 1715731200 * US);
     assert_int_equal(s.open_time[1], (1715731200 + 86400) * US);
-    assert_true(s.high[1] == 3041.24);
-    assert_true(s.volume[1] == 293874.1513);
+    assert_true(s.high[1] == 3043.71);
+    assert_true(s.volume[1] == 292518.7364);
     ohlcx_series_free(&s);
     ohlcx_read_report_free(&report);
 }
@@ -387,7 +387,7 @@ static void read_kline11_datetime_column(void **state)
     /* open_time, not the trailing datetime text, is used: 2021-07-22 04:00. */
     assert_int_equal(s.open_time[0], 1626926400 * US);
     assert_int_equal(s.open_time[1], (1626926400 + 4 * 3600) * US);
-    assert_true(s.close[1] == 117.27);
+    assert_true(s.close[1] == 117.34);
     ohlcx_series_free(&s);
     ohlcx_read_report_free(&report);
 }
@@ -404,7 +404,7 @@ static void read_kline_iso_time(void **state)
     assert_string_equal(s.timeframe, "1h");
     assert_int_equal(s.open_time[0], 1704067200 * US);
     assert_int_equal(s.open_time[1], (1704067200 + 3600) * US);
-    assert_true(s.open[1] == 42503.5);
+    assert_true(s.open[1] == 42501.8);
     ohlcx_series_free(&s);
     ohlcx_read_report_free(&report);
 }
@@ -422,7 +422,7 @@ static void read_ohlcv_date_only(void **state)
     /* 2017-12-13 = 17513 days = 1513123200 s. */
     assert_int_equal(s.open_time[0], 1513123200 * US);
     assert_int_equal(s.open_time[1], (1513123200 + 86400) * US);
-    assert_true(s.high[0] == 330.0);
+    assert_true(s.high[0] == 328.5);
     ohlcx_series_free(&s);
     ohlcx_read_report_free(&report);
 }
@@ -463,7 +463,7 @@ static void read_close_time_offset(void **state)
      * + 90 days = 1711843200, so the opens are 00:45 and 01:00 UTC. */
     assert_int_equal(s.open_time[2], (1711843200 + 2700) * US);
     assert_int_equal(s.open_time[3], (1711843200 + 3600) * US);
-    assert_true(s.open[0] == 42257.89);
+    assert_true(s.open[0] == 42259.34);
     assert_true(s.volume[3] == 120.25);
     ohlcx_series_free(&s);
     ohlcx_read_report_free(&report);
@@ -488,8 +488,8 @@ static void read_yahoo_daily_inferred(void **state)
     /* 2024-03-01 = 2024-01-01 + 60 days = 1709251200. */
     assert_int_equal(s.open_time[0], 1709251200 * US);
     /* Close and Volume are taken, not the Adj Close column between them. */
-    assert_true(s.close[5] == 136.289993);
-    assert_true(s.volume[5] == 26472400.0);
+    assert_true(s.close[5] == 136.314995);
+    assert_true(s.volume[5] == 26498100.0);
     ohlcx_series_free(&s);
     ohlcx_read_report_free(&report);
 }
@@ -522,8 +522,8 @@ static void read_index_column(void **state)
     assert_int_equal(s.n, 2);
     /* 1993-01-01 = 23 * 365 + 6 leap days = 8401 days; +28 days = 728265600 s. */
     assert_int_equal(s.open_time[0], 728265600 * US);
-    assert_true(s.open[0] == 43.96875);
-    assert_true(s.volume[1] == 480500.0);
+    assert_true(s.open[0] == 43.90625);
+    assert_true(s.volume[1] == 483700.0);
     ohlcx_series_free(&s);
     ohlcx_read_report_free(&report);
 }

@@ -41,9 +41,9 @@ static void read_finam_semicolon(void **state)
     assert_int_equal(s.open_time[0], 1641207600 * US);
     /* 2022-01-04 10:00 = 1641168000 + 86400 + 36000. */
     assert_int_equal(s.open_time[2], 1641290400 * US);
-    assert_true(s.open[0] == 3824.45);
-    assert_true(s.close[1] == 3855.5);
-    assert_true(s.volume[0] == 11733696859.0);
+    assert_true(s.open[0] == 3826.12);
+    assert_true(s.close[1] == 3857.27);
+    assert_true(s.volume[0] == 11748215037.0);
     ohlcx_series_free(&s);
     ohlcx_read_report_free(&report);
 }
@@ -78,8 +78,8 @@ static void read_stooq_daily(void **state)
     /* 2005-02-25 = 12784 + 31 + 24 days = 12839 days = 1109289600 s. */
     assert_int_equal(s.open_time[0], 1109289600 * US);
     assert_int_equal(s.open_time[1], (1109289600 + 3 * 86400) * US);
-    assert_true(s.high[2] == 93.7683);
-    assert_true(s.volume[2] == 61658442.0);
+    assert_true(s.high[2] == 93.7498);
+    assert_true(s.volume[2] == 61529873.0);
     ohlcx_series_free(&s);
     ohlcx_read_report_free(&report);
 }
@@ -114,10 +114,10 @@ static void read_metatrader5_tab(void **state)
     /* 2015-01-02 = 16437 days = 1420156800 s. */
     assert_int_equal(s.open_time[0], 1420156800 * US);
     assert_int_equal(s.open_time[1], (1420156800 + 9 * 3600) * US);
-    assert_true(s.low[0] == 1.19991);
+    assert_true(s.low[0] == 1.19984);
     /* TICKVOL, not the VOL column of zeros. */
-    assert_true(s.volume[0] == 93697.0);
-    assert_true(s.volume[1] == 3783.0);
+    assert_true(s.volume[0] == 93842.0);
+    assert_true(s.volume[1] == 3796.0);
     ohlcx_series_free(&s);
     ohlcx_read_report_free(&report);
 }
@@ -137,8 +137,8 @@ static void read_metatrader4_headerless(void **state)
     /* 2007-07-19 = 13514 + 181 + 18 days = 13713 days; 03:00 adds 10800 s. */
     assert_int_equal(s.open_time[0], 1184814000 * US);
     assert_int_equal(s.open_time[1], (1184814000 + 3600) * US);
-    assert_true(s.close[1] == 1.3796);
-    assert_true(s.volume[0] == 174.0);
+    assert_true(s.close[1] == 1.3797);
+    assert_true(s.volume[0] == 181.0);
     ohlcx_series_free(&s);
     ohlcx_read_report_free(&report);
 }
@@ -160,14 +160,14 @@ static void read_investing_quoted(void **state)
     /* Newest first, kept in file order: 2019-06-14 = 17897 + 164 days. */
     assert_int_equal(s.open_time[0], 1560470400 * US);
     assert_int_equal(s.open_time[3], (1560470400 - 3 * 86400) * US);
-    /* "Price" is the close; "12,084.30" has a thousands separator. */
-    assert_true(s.close[0] == 12084.3);
-    assert_true(s.open[0] == 12140.14);
-    assert_true(s.high[0] == 12144.89);
-    assert_true(s.low[0] == 12049.04);
+    /* "Price" is the close; "12,082.70" has a thousands separator. */
+    assert_true(s.close[0] == 12082.7);
+    assert_true(s.open[0] == 12138.56);
+    assert_true(s.high[0] == 12146.23);
+    assert_true(s.low[0] == 12047.81);
     /* "-" is no volume; M, B and K scale by 1e6, 1e9 and 1e3. */
     assert_true(s.volume[0] == 0.0);
-    assert_true(s.volume[1] == 69170000.0);
+    assert_true(s.volume[1] == 69240000.0);
     assert_true(s.volume[2] == 1200000000.0);
     assert_true(s.volume[3] == 850500.0);
     ohlcx_series_free(&s);
@@ -186,7 +186,7 @@ static void read_investing_month_first(void **state)
      * 17897 + 31 + 28 + 3 days = 1551657600 s. */
     assert_int_equal(s.open_time[0], 1551657600 * US);
     assert_int_equal(s.open_time[2], (1551657600 - 4 * 86400) * US);
-    assert_true(s.close[0] == 1.134);
+    assert_true(s.close[0] == 1.1343);
     /* The volume of currencies is left empty and reads as 0. */
     assert_true(s.volume[1] == 0.0);
     ohlcx_series_free(&s);
@@ -221,11 +221,11 @@ static void read_investing_decimal_comma(void **state)
     assert_int_equal(s.open_time[0], 1779580800 * US);
     assert_int_equal(s.open_time[2], (1779580800 - 2 * 86400) * US);
     /* Último, Abertura, Máxima, Mínima: close, open, high, low. */
-    assert_true(s.close[0] == 76761.5);
-    assert_true(s.open[0] == 76724.4);
-    assert_true(s.high[0] == 76981.4);
-    assert_true(s.low[0] == 76627.9);
-    assert_true(s.volume[0] == 46880.0);
+    assert_true(s.close[0] == 76758.3);
+    assert_true(s.open[0] == 76727.1);
+    assert_true(s.high[0] == 76984.6);
+    assert_true(s.low[0] == 76624.2);
+    assert_true(s.volume[0] == 46930.0);
     assert_true(s.volume[2] == 1200000.0);
     ohlcx_series_free(&s);
     ohlcx_read_report_free(&report);
@@ -268,9 +268,9 @@ static void read_banner_line(void **state)
     assert_int_equal(s.open_time[0], 1603522800 * US);
     assert_int_equal(s.open_time[1], 1603519200 * US);
     /* Volume BTC is the volume and Volume USD the quote volume. */
-    assert_true(s.volume[1] == 122.39);
+    assert_true(s.volume[1] == 124.18);
     assert_int_equal(s.extra, OHLCX_EXTRA_QUOTE_VOLUME);
-    assert_true(s.extra_column[0][1] == 1587965.94);
+    assert_true(s.extra_column[0][1] == 1609854.27);
     ohlcx_series_free(&s);
     ohlcx_read_report_free(&report);
 }
@@ -289,10 +289,10 @@ static void read_mixed_epoch_units(void **state)
     assert_int_equal(s.open_time[0], 1623369600 * US);
     assert_int_equal(s.open_time[1], 1503014400 * US);
     assert_int_equal(s.extra, OHLCX_EXTRA_QUOTE_VOLUME | OHLCX_EXTRA_TRADES);
-    assert_true(s.extra_column[1][0] == 14665.0);
+    assert_true(s.extra_column[1][0] == 14689.0);
     /* NULL trade counts are missing values. */
     assert_true(isnan(s.extra_column[1][1]));
-    assert_true(s.extra_column[0][2] == 2812379.11);
+    assert_true(s.extra_column[0][2] == 2817643.85);
     ohlcx_series_free(&s);
 }
 
@@ -308,8 +308,8 @@ static void read_kraken_trades(void **state)
     assert_int_equal(s.n, 2);
     /* 1381093200 s = 2013-10-06 21:00 UTC. */
     assert_int_equal(s.open_time[0], 1381093200 * US);
-    assert_true(s.close[1] == 123.61);
-    assert_true(s.volume[0] == 0.1);
+    assert_true(s.close[1] == 123.47);
+    assert_true(s.volume[0] == 0.15);
     assert_int_equal(s.extra, OHLCX_EXTRA_TRADES);
     assert_true(s.extra_column[1][0] == 1.0);
     ohlcx_series_free(&s);
@@ -325,11 +325,11 @@ static void read_kline_extra_columns(void **state)
     assert_int_equal(read_with("BTCUSDT-1h-2022-01.csv", 0, NULL, NULL, &s, NULL), 0);
     assert_int_equal(s.extra, OHLCX_EXTRA_QUOTE_VOLUME | OHLCX_EXTRA_TRADES |
                                   OHLCX_EXTRA_TAKER_BASE | OHLCX_EXTRA_TAKER_QUOTE);
-    assert_true(s.extra_column[0][0] == 69879986.3904993);
-    assert_true(s.extra_column[1][0] == 38608.0);
-    assert_true(s.extra_column[2][0] == 806.06536);
-    assert_true(s.extra_column[3][0] == 37462156.917644);
-    assert_true(s.extra_column[1][1] == 31872.0);
+    assert_true(s.extra_column[0][0] == 69921384.5207116);
+    assert_true(s.extra_column[1][0] == 38651.0);
+    assert_true(s.extra_column[2][0] == 804.91372);
+    assert_true(s.extra_column[3][0] == 37410528.331908);
+    assert_true(s.extra_column[1][1] == 31839.0);
     ohlcx_series_free(&s);
 }
 
@@ -343,10 +343,10 @@ static void read_kline_headerless_extras(void **state)
     /* Headerless klines: fields 8 to 11 are the optional columns. */
     assert_int_equal(s.extra, OHLCX_EXTRA_QUOTE_VOLUME | OHLCX_EXTRA_TRADES |
                                   OHLCX_EXTRA_TAKER_BASE | OHLCX_EXTRA_TAKER_QUOTE);
-    assert_true(s.extra_column[0][1] == 876706595.66);
-    assert_true(s.extra_column[1][1] == 575271.0);
-    assert_true(s.extra_column[2][1] == 140171.4796);
-    assert_true(s.extra_column[3][1] == 418208240.567446);
+    assert_true(s.extra_column[0][1] == 872941368.29);
+    assert_true(s.extra_column[1][1] == 573986.0);
+    assert_true(s.extra_column[2][1] == 139605.2831);
+    assert_true(s.extra_column[3][1] == 416592873.104827);
     ohlcx_series_free(&s);
 }
 
@@ -375,10 +375,10 @@ static void read_merged_column_sets(void **state)
     (void)state;
     assert_int_equal(read_with("SPY_1h.csv", 0, NULL, NULL, &s, NULL), 0);
     assert_int_equal(s.n, 3);
-    assert_true(s.high[0] == 429.21524);
+    assert_true(s.high[0] == 429.18617);
     /* Row 2 has only the capitalised set: its columns stand in. */
-    assert_true(s.low[1] == 404.2401);
-    assert_true(s.close[1] == 408.14);
+    assert_true(s.low[1] == 404.2487);
+    assert_true(s.close[1] == 408.17);
     /* Row 3 has both sets: the first one wins. */
     assert_true(s.close[2] == 408.25);
     assert_true(s.volume[2] == 10.0);
@@ -403,9 +403,9 @@ static void read_freqtrade_json(void **state)
     /* 2022-10-01 = 18993 + 273 days = 1664582400 s. */
     assert_int_equal(s.open_time[0], 1664582400 * US);
     assert_int_equal(s.open_time[2], (1664582400 + 600) * US);
-    assert_true(s.open[1] == 1329.27);
-    assert_true(s.volume[1] == 1449.7002);
-    assert_true(s.close[2] == 1331.21);
+    assert_true(s.open[1] == 1329.64);
+    assert_true(s.volume[1] == 1452.3169);
+    assert_true(s.close[2] == 1330.94);
     ohlcx_series_free(&s);
     ohlcx_read_report_free(&report);
 }
@@ -597,7 +597,7 @@ static void columns_date_and_time(void **state)
                                NULL, &s, NULL),
                      0);
     assert_int_equal(s.open_time[0], 1641207600 * US);
-    assert_true(s.volume[1] == 9187850231.0);
+    assert_true(s.volume[1] == 9174326518.0);
     ohlcx_series_free(&s);
 }
 
