@@ -35,7 +35,8 @@ demo: build
 	@$(BUILD)/ohlcx run --data $(DEMO)/data --out $(DEMO)/run
 
 bench: build
-	@sh bench/run.sh
+	@OHLCX_BENCH=1 sh scripts/install-deps.sh
+	@sh bench/ingest_vs_pandas.sh $(BUILD)/ohlcx
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(DEMO)

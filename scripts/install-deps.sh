@@ -8,6 +8,11 @@ packages="build-essential cmake pkg-config libxgboost-dev libopenblas-dev \
 libcmocka-dev libcjson-dev libzstd-dev libsqlite3-dev libyaml-dev zlib1g-dev \
 tzdata python3 jq"
 
+# The benchmarks compare against pandas; `make bench` sets OHLCX_BENCH=1.
+if [ "${OHLCX_BENCH:-0}" = 1 ]; then
+    packages="$packages python3-pandas"
+fi
+
 missing=""
 for package in $packages; do
     if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed"; then
