@@ -48,6 +48,10 @@ int ohlcx_gbdt_predict(const ohlcx_gbdt *model, const float *x, size_t n,
 int ohlcx_gbdt_rounds(const ohlcx_gbdt *model);
 size_t ohlcx_gbdt_feature_count(const ohlcx_gbdt *model);
 
+/* Names the model's feature columns (n must equal its feature count), so the
+ * saved JSON lists them for anyone who loads it with stock XGBoost. */
+int ohlcx_gbdt_set_feature_names(ohlcx_gbdt *model, const char *const *names, size_t n);
+
 /* Saves the model as XGBoost JSON, whatever the file name. Loads one saved
  * by this or by XGBoost; n_features 0 takes the model's count, another value
  * must match it (else OHLCX_EINVAL). Load returns OHLCX_EIO for an unreadable

@@ -555,3 +555,16 @@ void ohlcx_gbdt_free(ohlcx_gbdt *model)
         XGBoosterFree(model->booster);
     free(model);
 }
+
+
+int ohlcx_gbdt_set_feature_names(ohlcx_gbdt *model, const char *const *names, size_t n)
+{
+    if (model == NULL || names == NULL || n != ohlcx_gbdt_feature_count(model))
+        return ohlcx_set_error(OHLCX_EINVAL,
+                               "ohlcx_gbdt_set_feature_names: %zu names for a model of %zu "
+                               "features",
+                               n, model ? ohlcx_gbdt_feature_count(model) : 0);
+    return xgb_check(XGBoosterSetStrFeatureInfo(model->booster, "feature_name",
+                                                (const char **)names, (bst_ulong)n),
+                     "XGBoosterSetStrFeatureInfo");
+}

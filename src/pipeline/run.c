@@ -624,6 +624,22 @@ done:
 }
 
 
+/* Gives the combined model its column names, as the manifest lists them. */
+static int name_columns(ohlcx_gbdt *model, int hidden)
+{
+    enum { MAX_COLUMNS = 256 + OHLCX_FEATURE_COUNT + PIPELINE_ID_COLUMNS };
+    char names[MAX_COLUMNS][32];
+    const char *pointers[MAX_COLUMNS];
+    int count = hidden + OHLCX_FEATURE_COUNT + PIPELINE_ID_COLUMNS;
+
+    if (count > MAX_COLUMNS)
+        return ohlcx_set_error(OHLCX_EINVAL, "embedding size %d is above 256", hidden);
+    for (int i = 0; i < count; i++)
+        pointers[i] = pipeline_column_name(i, hidden, names[i], sizeof names[i]);
+    return ohlcx_gbdt_set_feature_names(model, pointers, (size_t)count);
+}
+
+
 static int stage_gbdt(run_state *state)
 {
     size_t n_test = state->sample_count[OHLCX_PART_TEST];
@@ -643,6 +659,9 @@ static int stage_gbdt(run_state *state)
     status = train_and_test_gbdt(state, state->hidden, &state->model,
                                  state->test_prob[MODEL_COMBINED], &state->timings[TIMING_XGB_TRAIN],
                                  &state->timings[TIMING_PREDICT]);
+    if (status != 0)
+        return status;
+    status = name_columns(state->model, state->hidden);
     if (status != 0)
         return status;
     snprintf(path, sizeof path, "%s/model/xgboost.json", state->options->out_dir);

@@ -18,6 +18,8 @@ hash=$(json_get "$manifest" '.series[] | select(.symbol == "ETHUSDT") | .sha256'
 [ "$hash" = "$expected_hash" ] || fail "manifest hash $hash, expected $expected_hash"
 [ -s "$work/run/model/xgboost.json" ] || fail "xgboost.json missing"
 jq -e '.learner' "$work/run/model/xgboost.json" >/dev/null || fail "xgboost.json lacks a learner"
+[ "$(json_get "$work/run/model/xgboost.json" '.learner.feature_names[32]')" = ret_1 ] ||
+    fail "xgboost.json does not name column 32 ret_1"
 
 # The synthetic series start 2024-01-01 and run 3 months, so the last 1h bar
 # opens 2024-03-31 23:00. With --now 2024-03-31 23:30 that bar is still open
