@@ -6,6 +6,11 @@
 #include <stdio.h>
 #include <string.h>
 
+#if defined(__x86_64__)
+#include <cpuid.h>
+#include <immintrin.h>
+#endif
+
 #include "ohlcx/error.h"
 #include "util/util.h"
 
@@ -86,6 +91,85 @@ static void compress_block(sha256 *hash, const uint8_t *block)
 }
 
 
+#if defined(__x86_64__)
+/* Hashes whole blocks with the x86 SHA extensions: two rounds per
+ * sha256rnds2, with the state held as the lane pairs ABEF and CDGH that the
+ * instruction expects. About four times the speed of compress_block. */
+__attribute__((target("sha,sse4.1")))
+static void compress_blocks_sha_ni(uint32_t state[8], const uint8_t *data, size_t blocks)
+{
+    const __m128i byte_swap = _mm_set_epi64x(0x0c0d0e0f08090a0bULL, 0x0405060700010203ULL);
+    __m128i abcd = _mm_loadu_si128((const __m128i *)&state[0]);
+    __m128i efgh = _mm_loadu_si128((const __m128i *)&state[4]);
+    __m128i badc = _mm_shuffle_epi32(abcd, 0xB1);
+    __m128i hgfe = _mm_shuffle_epi32(efgh, 0x1B);
+    __m128i abef = _mm_alignr_epi8(badc, hgfe, 8);
+    __m128i cdgh = _mm_blend_epi16(hgfe, badc, 0xF0);
+
+    for (; blocks > 0; blocks--, data += 64) {
+        __m128i saved_abef = abef, saved_cdgh = cdgh;
+        __m128i w[4];
+
+        for (int i = 0; i < 4; i++)
+            w[i] = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(data + 16 * i)), byte_swap);
+        for (int group = 0; group < 16; group++) {
+            __m128i current = w[group & 3];
+            __m128i message;
+
+            if (group >= 4) {
+                /* w[group & 3] still holds the words of group - 4. */
+                __m128i w0 = w[group & 3], w1 = w[(group + 1) & 3];
+                __m128i w2 = w[(group + 2) & 3], w3 = w[(group + 3) & 3];
+                __m128i sum = _mm_add_epi32(_mm_sha256msg1_epu32(w0, w1),
+                                            _mm_alignr_epi8(w3, w2, 4));
+                current = _mm_sha256msg2_epu32(sum, w3);
+                w[group & 3] = current;
+            }
+            message = _mm_add_epi32(current,
+                                    _mm_loadu_si128((const __m128i *)&round_constants[4 * group]));
+            cdgh = _mm_sha256rnds2_epu32(cdgh, abef, message);
+            message = _mm_shuffle_epi32(message, 0x0E);
+            abef = _mm_sha256rnds2_epu32(abef, cdgh, message);
+        }
+        abef = _mm_add_epi32(abef, saved_abef);
+        cdgh = _mm_add_epi32(cdgh, saved_cdgh);
+    }
+
+    __m128i feba = _mm_shuffle_epi32(abef, 0x1B);
+    __m128i dchg = _mm_shuffle_epi32(cdgh, 0xB1);
+    abcd = _mm_blend_epi16(feba, dchg, 0xF0);
+    efgh = _mm_alignr_epi8(dchg, feba, 8);
+    _mm_storeu_si128((__m128i *)&state[0], abcd);
+    _mm_storeu_si128((__m128i *)&state[4], efgh);
+}
+
+
+static int has_sha_ni(void)
+{
+    static int cached = -1;
+    unsigned eax, ebx, ecx, edx;
+
+    if (cached < 0)
+        cached = __get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx) && (ebx & (1u << 29)) != 0;
+    return cached;
+}
+#endif
+
+
+/* Hashes whole 64-byte blocks, with the SHA extensions where the CPU has them. */
+static void compress_blocks(sha256 *hash, const uint8_t *data, size_t blocks)
+{
+#if defined(__x86_64__)
+    if (has_sha_ni()) {
+        compress_blocks_sha_ni(hash->state, data, blocks);
+        return;
+    }
+#endif
+    for (; blocks > 0; blocks--, data += 64)
+        compress_block(hash, data);
+}
+
+
 static void sha256_init(sha256 *hash)
 {
     static const uint32_t initial[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
@@ -111,11 +195,12 @@ static void sha256_update(sha256 *hash, const uint8_t *data, size_t length)
         length -= take;
         if (hash->used < 64)
             return;
-        compress_block(hash, hash->block);
+        compress_blocks(hash, hash->block, 1);
         hash->used = 0;
     }
-    for (; length >= 64; data += 64, length -= 64)
-        compress_block(hash, data);
+    compress_blocks(hash, data, length / 64);
+    data += length / 64 * 64;
+    length %= 64;
     memcpy(hash->block, data, length);
     hash->used = length;
 }

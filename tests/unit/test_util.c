@@ -28,6 +28,18 @@ static void sha256_known_digests(void **state)
 }
 
 
+/* One million 'a' bytes, the long FIPS 180-4 example: 15,625 whole blocks. */
+static void sha256_million_bytes(void **state)
+{
+    static char data[1000000];
+    char hex[65];
+
+    memset(data, 'a', sizeof data);
+    ohlcx_sha256_hex(data, sizeof data, hex);
+    assert_string_equal(hex, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+}
+
+
 static void timeframe_aliases(void **state)
 {
     static const char *cases[][2] = {
@@ -112,7 +124,7 @@ static void series_extra_columns(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(sha256_known_digests), cmocka_unit_test(timeframe_aliases),
+        cmocka_unit_test(sha256_known_digests), cmocka_unit_test(sha256_million_bytes), cmocka_unit_test(timeframe_aliases),
         cmocka_unit_test(timeframe_invalid),    cmocka_unit_test(timeframe_lengths),
         cmocka_unit_test(asset_class_guesses), cmocka_unit_test(series_extra_columns),
     };
