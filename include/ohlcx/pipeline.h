@@ -65,6 +65,8 @@ typedef struct ohlcx_predict_options {
     int bad_rows;
     const char *columns; /* layout mapping (format.h); NULL to detect it */
     const char *tz;      /* IANA zone of times without an offset; NULL for UTC */
+    const char *symbol;    /* overrides the file name; one input file only */
+    const char *timeframe; /* overrides the file name; one input file only */
 } ohlcx_predict_options;
 
 /* Prints the up-probability for the latest complete bar of each input

@@ -23,6 +23,9 @@ static const char predict_help[] =
     "                     (default: the current time)\n"
     "  --jobs N           threads (default: number of cores)\n"
     "  --bad-rows POLICY  fail (default) or skip unparseable rows\n"
+    "  --symbol NAME      symbol of a single input file (default: from its name)\n"
+    "  --timeframe TF     timeframe of a single input file (default: from its\n"
+    "                     name, else the median spacing of its bars)\n"
     "  --columns SPEC     column mapping for a layout that detection gets wrong,\n"
     "                     such as time=0,open=1,high=2,low=3,close=4,volume=5\n"
     "                     (see docs/commands.md)\n"
@@ -40,10 +43,12 @@ int cmd_predict(int argc, char **argv)
         {"now", required_argument, NULL, 'n'},   {"jobs", required_argument, NULL, 'j'},
         {"bad-rows", required_argument, NULL, 'r'},
         {"columns", required_argument, NULL, 'C'},  {"tz", required_argument, NULL, 'Z'},
+        {"symbol", required_argument, NULL, 'S'},   {"timeframe", required_argument, NULL, 'T'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     ohlcx_predict_options options;
+    char timeframe[OHLCX_TIMEFRAME_MAX];
     int option, bad = 0, status;
 
     memset(&options, 0, sizeof options);
@@ -60,6 +65,13 @@ int cmd_predict(int argc, char **argv)
             break;
         case 'j': bad = cli_parse_int("predict", "--jobs", optarg, 1, 1024, &options.jobs); break;
         case 'r': bad = cli_parse_bad_rows("predict", optarg, &options.bad_rows); break;
+        case 'S': options.symbol = optarg; break;
+        case 'T':
+            if (ohlcx_timeframe_parse(optarg, timeframe) != 0)
+                bad = cli_usage_error("predict", "invalid --timeframe '%s': use 1m 3m 5m 15m "
+                                      "30m 1h 2h 4h 6h 8h 12h 1d 3d 1w 1M 3M", optarg);
+            options.timeframe = timeframe;
+            break;
         case 'C': options.columns = optarg; break;
         case 'Z': options.tz = optarg; break;
         case 'h': fputs(predict_help, stdout); return 0;

@@ -295,9 +295,14 @@ int ohlcx_predict(const ohlcx_predict_options *options)
     status = bundle_open(options->model_dir, jobs, &b);
     if (status == 0)
         status = ohlcx_expand_inputs(options->inputs, options->input_count, &files, &file_count);
+    if (status == 0 && (options->symbol || options->timeframe) && file_count != 1)
+        status = ohlcx_set_error(OHLCX_EINVAL,
+                                 "--symbol and --timeframe apply to one input file, but %zu "
+                                 "files were given",
+                                 file_count);
     if (status == 0)
-        status = pipeline_load(files, file_count, NULL, NULL, options->bad_rows, &layout, jobs,
-                               &series);
+        status = pipeline_load(files, file_count, options->symbol, options->timeframe,
+                               options->bad_rows, &layout, jobs, &series);
     if (status != 0)
         goto done;
     predictions = calloc(file_count, sizeof *predictions);

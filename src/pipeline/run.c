@@ -222,6 +222,7 @@ static int assign_group(run_state *state, const pipeline_series *series)
 static int add_samples(run_state *state, uint32_t s)
 {
     const pipeline_series *series = &state->series[s];
+    size_t ups = 0, labels = 0;
 
     for (int part = 0; part < OHLCX_PART_COUNT; part++) {
         size_t begin = series->split.begin[part], end = series->split.end[part];
@@ -242,8 +243,17 @@ static int add_samples(run_state *state, uint32_t s)
             size_t row = state->sample_count[part]++;
             grown[row] = (pipeline_sample){s, (uint32_t)t};
             grown_labels[row] = (uint8_t)ohlcx_label(&series->bars, t, state->options->horizon);
+            ups += grown_labels[row];
+            labels++;
         }
     }
+    /* A series whose close never moves up (or always does) makes accuracy
+     * on it meaningless; say so rather than report it silently. */
+    if (ups == 0 || ups == labels)
+        ohlcx_log_warn("%s: every label is %d (the close %s over %d bars in all %zu samples): "
+                       "its accuracy says nothing about the model",
+                       series->bars.source_path, ups ? 1 : 0, ups ? "always rises" : "never rises",
+                       state->options->horizon, labels);
     return 0;
 }
 

@@ -47,4 +47,11 @@ cp "$work/data/BTCUSDT-1h.csv" "$work/ETHUSDT-1d.csv"
     >"$work/daily.log" 2>&1 || fail "run on the misnamed file failed: $(tail -3 "$work/daily.log")"
 grep -q "ETHUSDT-1d.csv: bars are a median of 3600 seconds apart, but the timeframe 1d is 86400 seconds" \
     "$work/daily.log" || fail "no spacing warning: $(grep warning "$work/daily.log")"
+# A series whose close never moves gets a warning, not a silent 100% accuracy.
+awk -F, -v OFS=, 'NR == 1 { print; next } { $2 = 100; $3 = 100; $4 = 100; $5 = 100; print }' \
+    "$work/data/BTCUSDT-1h.csv" | head -745 >"$work/FLATUSDT-1h.csv"
+"$OHLCX" run --data "$work/FLATUSDT-1h.csv" --out "$work/flat" --epochs 1 --jobs 1 --bad-rows skip \
+    >"$work/flat.log" 2>&1 || fail "run on the flat series failed: $(tail -3 "$work/flat.log")"
+grep -q "FLATUSDT-1h.csv: every label is 0 (the close never rises over 1 bars" "$work/flat.log" ||
+    fail "no warning for a flat series: $(grep warning "$work/flat.log")"
 echo "drop report: every dropped row counted by reason"

@@ -40,6 +40,12 @@ check_between "VT prob_up" "$prob" 0 1
 [ "$(json_get "$work/predict.json" '.predictions[0].open_time')" = "2024-03-29 20:30:00" ] ||
     fail "VT latest bar: $(cat "$work/predict.json")"
 
+# --symbol names the series of a file whose name does not.
+cp "$work/data/ETHUSDT-1h.csv" "$work/prices.csv"
+"$OHLCX" predict --model "$work/run/model" --symbol ETHUSDT --timeframe 1h --now "2024-03-31 23:30" \
+    "$work/prices.csv" >"$work/renamed.csv" || fail "predict --symbol failed"
+grep -q '^ETHUSDT,1h,2024-03-31 22:00:00,' "$work/renamed.csv" || fail "predict --symbol: $(cat "$work/renamed.csv")"
+
 # A per-symbol bundle has no CNN for a symbol it never saw.
 "$OHLCX" synth --out "$work/other" --symbols SOLUSDT --timeframes 1h --months 3 2>/dev/null
 status=0
