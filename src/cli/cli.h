@@ -13,6 +13,7 @@ int cmd_predict(int argc, char **argv);
 int cmd_ingest(int argc, char **argv);
 int cmd_ls(int argc, char **argv);
 int cmd_export(int argc, char **argv);
+int cmd_check(int argc, char **argv);
 int cmd_plan(int argc, char **argv);
 
 /* Prints "ohlcx COMMAND: message" to stderr and returns 2. */

@@ -26,6 +26,7 @@ static const char usage[] =
     "  ingest    validate candle files and store them in a columnar store\n"
     "  ls        list the series in a store\n"
     "  export    write a stored series as CSV\n"
+    "  check     run the data-quality checks and write a report\n"
     "  plan      estimate series, bars, samples, store size and time of a universe\n"
     "\n"
     "Run 'ohlcx COMMAND --help' for the options of a command.\n"
@@ -152,6 +153,8 @@ int main(int argc, char **argv)
         return cmd_ls(argc - 1, argv + 1);
     if (strcmp(command, "export") == 0)
         return cmd_export(argc - 1, argv + 1);
+    if (strcmp(command, "check") == 0)
+        return cmd_check(argc - 1, argv + 1);
     if (strcmp(command, "plan") == 0)
         return cmd_plan(argc - 1, argv + 1);
     fprintf(stderr, "ohlcx: unknown command '%s' (see 'ohlcx --help')\n", command);

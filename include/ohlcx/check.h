@@ -1,0 +1,121 @@
+/*
+ * Check: the data-quality framework. Every check has a snake_case name, a
+ * severity, a count and up to OHLCX_CHECK_EXAMPLES examples (row, open time,
+ * values); every repair is explicit, flagged in the bar's flags and listed.
+ * Nothing is dropped or changed without a trace in the report.
+ *
+ * ohlcx_check_series() runs on a series as the reader returns it, before
+ * ohlcx_validate_basic(): rows may be unsorted and repeat open times, and the
+ * checks report that. Under OHLCX_POLICY_REPAIR it also repairs the series in
+ * place (sorts, drops exact duplicates, fills short gaps with flagged
+ * synthetic bars), and the report lists each repair.
+ *
+ * Verdict: "fail" when any check of severity fail has a count above zero or
+ * the missing ratio exceeds max_missing_ratio, else "warn" when any check of
+ * severity warn has a count above zero, else "pass".
+ */
+#ifndef OHLCX_CHECK_H
+#define OHLCX_CHECK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ohlcx/series.h"
+
+#define OHLCX_CHECK_EXAMPLES 5
+#define OHLCX_CHECK_NAME_MAX 40
+
+enum ohlcx_severity {
+    OHLCX_SEVERITY_INFO = 0, /* worth knowing; never changes the verdict */
+    OHLCX_SEVERITY_WARN,
+    OHLCX_SEVERITY_FAIL,
+};
+
+enum ohlcx_verdict { OHLCX_VERDICT_PASS = 0, OHLCX_VERDICT_WARN, OHLCX_VERDICT_FAIL };
+
+enum ohlcx_policy {
+    OHLCX_POLICY_REPORT = 0, /* check only, change nothing */
+    OHLCX_POLICY_REPAIR,     /* check, then repair what can be repaired */
+    OHLCX_POLICY_STRICT,     /* check only; every warn counts as fail */
+};
+
+/* Market calendars for completeness. */
+enum ohlcx_calendar {
+    OHLCX_CALENDAR_AUTO = 0,   /* from the asset class, else inferred */
+    OHLCX_CALENDAR_ALWAYS,     /* 24/7: crypto */
+    OHLCX_CALENDAR_FOREX,      /* Sunday 22:00 to Friday 22:00 UTC */
+    OHLCX_CALENDAR_US_EQUITY,  /* 09:30-16:00 America/New_York, weekdays, NYSE holidays */
+    OHLCX_CALENDAR_INFERRED,   /* the weekdays and hours that the data itself trades */
+};
+
+typedef struct ohlcx_check_example {
+    size_t row;        /* 0-based row in the series as given */
+    int64_t open_time; /* microseconds, UTC */
+    double value;      /* the value the check looked at (a price, a ratio, a length) */
+    char note[96];     /* a short description, such as "high 99.5 < low 101.2" */
+} ohlcx_check_example;
+
+typedef struct ohlcx_check_result {
+    char name[OHLCX_CHECK_NAME_MAX];
+    int severity; /* enum ohlcx_severity */
+    size_t count;
+    size_t example_count;
+    ohlcx_check_example examples[OHLCX_CHECK_EXAMPLES];
+} ohlcx_check_result;
+
+/* One gap: `missing` expected bars absent before the bar at row `row`. */
+typedef struct ohlcx_gap {
+    size_t row;           /* row of the first bar after the gap */
+    int64_t first_missing; /* open time of the first missing bar */
+    size_t missing;       /* expected bars missing */
+    int filled;           /* 1 when the repair filled it with synthetic bars */
+} ohlcx_gap;
+
+typedef struct ohlcx_quality_report {
+    char symbol[OHLCX_SYMBOL_MAX];
+    char timeframe[OHLCX_TIMEFRAME_MAX];
+    char source[OHLCX_PATH_MAX];
+    size_t rows;           /* rows checked */
+    size_t expected_bars;  /* from first to last open time on the calendar */
+    double missing_ratio;  /* missing / expected_bars */
+    int calendar;          /* enum ohlcx_calendar used */
+    ohlcx_check_result *checks;
+    size_t check_count;
+    ohlcx_check_result *repairs; /* repairs done, in the same form */
+    size_t repair_count;
+    ohlcx_gap *gaps;       /* every gap, in time order */
+    size_t gap_count;
+    int verdict;           /* enum ohlcx_verdict */
+} ohlcx_quality_report;
+
+typedef struct ohlcx_check_options {
+    int policy;               /* enum ohlcx_policy, default REPORT */
+    int calendar;             /* enum ohlcx_calendar, default AUTO */
+    double max_missing_ratio; /* default 0.01 */
+    int max_fill_gap;         /* longest gap in bars that a repair fills, default 3 */
+    int64_t now_us;           /* reference time for future bars, freshness and
+                                 the partial last bar; 0 for the current time */
+    double z_threshold;       /* robust z-score of an extreme move, default 10 */
+    int z_window;             /* bars in the rolling median and MAD, default 100 */
+} ohlcx_check_options;
+
+void ohlcx_check_options_default(ohlcx_check_options *options);
+
+/* Runs every check on series and fills report (freed with
+ * ohlcx_quality_report_free). Under OHLCX_POLICY_REPAIR, series is repaired
+ * in place. */
+int ohlcx_check_series(ohlcx_series *series, const ohlcx_check_options *options,
+                       ohlcx_quality_report *report);
+
+void ohlcx_quality_report_free(ohlcx_quality_report *report);
+
+/* Returns "pass", "warn" or "fail". */
+const char *ohlcx_verdict_name(int verdict);
+const char *ohlcx_severity_name(int severity);
+const char *ohlcx_calendar_name(int calendar);
+
+/* Writes the report as one JSON object (the element of the "series" array
+ * in docs/quality.md) into a malloc()ed string. */
+int ohlcx_quality_report_json(const ohlcx_quality_report *report, char **out);
+
+#endif

@@ -1,0 +1,242 @@
+/* `ohlcx check`: the data-quality checks on files or a store, with a report. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "ohlcx/check.h"
+#include "ohlcx/error.h"
+#include "ohlcx/format.h"
+#include "ohlcx/store.h"
+#include "util/util.h"
+
+static const char check_help[] =
+    "usage: ohlcx check [OPTIONS] FILE|DIR...\n"
+    "       ohlcx check --store DIR [OPTIONS]\n"
+    "\n"
+    "Run the data-quality checks on every series: completeness against the\n"
+    "market calendar, gaps, price, volume and timestamp checks, freshness. Prints\n"
+    "a summary line per series and, with --json, writes the full report (schema\n"
+    "in docs/quality.md).\n"
+    "\n"
+    "options:\n"
+    "  --store DIR         check the series of a store instead of files\n"
+    "  --json FILE         write the JSON report to FILE\n"
+    "  --policy POLICY     report: check only (default); repair: also show what a\n"
+    "                      repair would do; strict: warnings count as failures\n"
+    "  --now TIME          reference time, UTC, for future bars, the partial last\n"
+    "                      bar and freshness (default: the current time)\n"
+    "  --calendar NAME     auto (default), crypto, forex, us-equity or inferred\n"
+    "  --max-missing R     largest missing-bar ratio that passes (default: 0.01)\n"
+    "  --max-fill N        longest gap in bars that a repair fills (default: 3)\n"
+    "  --bad-rows POLICY   fail (default) or skip unparseable rows\n"
+    "  -h, --help          print this help\n"
+    "\n"
+    "Exit status: 0 when every series passes (warnings included), 1 when any\n"
+    "fails, 2 on bad usage or unreadable input.\n";
+
+typedef struct check_run {
+    ohlcx_check_options options;
+    FILE *json;
+    size_t series;
+    size_t failed;
+} check_run;
+
+
+static int parse_calendar(const char *text, int *out)
+{
+    static const struct {
+        const char *name;
+        int calendar;
+    } names[] = {{"auto", OHLCX_CALENDAR_AUTO},   {"crypto", OHLCX_CALENDAR_ALWAYS},
+                 {"forex", OHLCX_CALENDAR_FOREX}, {"us-equity", OHLCX_CALENDAR_US_EQUITY},
+                 {"inferred", OHLCX_CALENDAR_INFERRED}};
+
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+        if (strcmp(text, names[i].name) == 0) {
+            *out = names[i].calendar;
+            return 0;
+        }
+    }
+    cli_usage_error("check", "invalid --calendar '%s': use auto, crypto, forex, us-equity or "
+                    "inferred", text);
+    return -1;
+}
+
+
+static void print_summary(const ohlcx_quality_report *report)
+{
+    printf("%-12s %-4s %-4s rows %zu, missing %.2f%% (%s calendar)", report->symbol,
+           report->timeframe, ohlcx_verdict_name(report->verdict), report->rows,
+           100 * report->missing_ratio, ohlcx_calendar_name(report->calendar));
+    for (size_t i = 0; i < report->check_count; i++)
+        if (report->checks[i].count > 0 && report->checks[i].severity > OHLCX_SEVERITY_INFO)
+            printf(", %s %zu", report->checks[i].name, report->checks[i].count);
+    for (size_t i = 0; i < report->repair_count; i++)
+        if (report->repairs[i].count > 0)
+            printf(", repair %s %zu", report->repairs[i].name, report->repairs[i].count);
+    printf("  %s\n", report->source);
+}
+
+
+/* Checks one series, prints its line and appends its JSON object. */
+static int check_one(check_run *run, ohlcx_series *series)
+{
+    ohlcx_quality_report report;
+    char *json = NULL;
+    int status;
+
+    memset(&report, 0, sizeof report);
+    status = ohlcx_check_series(series, &run->options, &report);
+    if (status == 0 && run->json != NULL)
+        status = ohlcx_quality_report_json(&report, &json);
+    if (status == 0) {
+        print_summary(&report);
+        if (run->json != NULL)
+            fprintf(run->json, "%s%s", run->series ? ",\n" : "", json);
+        run->series++;
+        run->failed += report.verdict == OHLCX_VERDICT_FAIL;
+    }
+    free(json);
+    ohlcx_quality_report_free(&report);
+    return status;
+}
+
+
+static int check_files(check_run *run, char **files, size_t count, int bad_rows)
+{
+    int status = 0;
+
+    for (size_t i = 0; i < count && status == 0; i++) {
+        ohlcx_read_options read_options = {.bad_rows = bad_rows};
+        ohlcx_read_report read;
+        ohlcx_series series;
+
+        ohlcx_series_init(&series);
+        memset(&read, 0, sizeof read);
+        status = ohlcx_read_candles(files[i], &read_options, &series, &read);
+        if (status == 0 && read.bad_row_count > 0)
+            ohlcx_log_warn("%s: %zu unparseable rows skipped", files[i], read.bad_row_count);
+        if (status == 0)
+            status = check_one(run, &series);
+        ohlcx_series_free(&series);
+        ohlcx_read_report_free(&read);
+    }
+    return status;
+}
+
+
+static int check_store(check_run *run, const char *store_dir)
+{
+    ohlcx_store_entry *entries = NULL;
+    ohlcx_store *store = NULL;
+    size_t count = 0;
+    int status = ohlcx_store_open(store_dir, &store);
+
+    if (status == 0)
+        status = ohlcx_store_list(store, NULL, NULL, &entries, &count);
+    for (size_t i = 0; i < count && status == 0; i++) {
+        ohlcx_series series;
+
+        ohlcx_series_init(&series);
+        status = ohlcx_store_read(store, entries[i].symbol, entries[i].timeframe, &series);
+        if (status == 0) {
+            snprintf(series.source_path, sizeof series.source_path, "%s:%s/%s", store_dir,
+                     entries[i].symbol, entries[i].timeframe);
+            status = check_one(run, &series);
+        }
+        ohlcx_series_free(&series);
+    }
+    ohlcx_store_entries_free(entries, count);
+    ohlcx_store_close(store);
+    return status;
+}
+
+
+int cmd_check(int argc, char **argv)
+{
+    static const struct option long_options[] = {
+        {"store", required_argument, NULL, 'S'},       {"json", required_argument, NULL, 'J'},
+        {"policy", required_argument, NULL, 'p'},      {"now", required_argument, NULL, 'n'},
+        {"calendar", required_argument, NULL, 'c'},    {"max-missing", required_argument, NULL, 'm'},
+        {"max-fill", required_argument, NULL, 'f'},    {"bad-rows", required_argument, NULL, 'r'},
+        {"help", no_argument, NULL, 'h'},              {NULL, 0, NULL, 0},
+    };
+    const char *store_dir = NULL, *json_path = NULL;
+    char **files = NULL;
+    size_t file_count = 0;
+    check_run run;
+    int option, bad = 0, bad_rows = 0, status = 0;
+
+    memset(&run, 0, sizeof run);
+    ohlcx_check_options_default(&run.options);
+    optind = 1;
+    while (!bad && (option = getopt_long(argc, argv, "h", long_options, NULL)) != -1) {
+        switch (option) {
+        case 'S': store_dir = optarg; break;
+        case 'J': json_path = optarg; break;
+        case 'p':
+            if (strcmp(optarg, "report") == 0)
+                run.options.policy = OHLCX_POLICY_REPORT;
+            else if (strcmp(optarg, "repair") == 0)
+                run.options.policy = OHLCX_POLICY_REPAIR;
+            else if (strcmp(optarg, "strict") == 0)
+                run.options.policy = OHLCX_POLICY_STRICT;
+            else
+                bad = cli_usage_error("check", "invalid --policy '%s': use report, repair or "
+                                      "strict", optarg);
+            break;
+        case 'n':
+            if (ohlcx_parse_datetime(optarg, strlen(optarg), &run.options.now_us) != 0)
+                bad = cli_usage_error("check", "invalid --now '%s': use YYYY-MM-DD HH:MM:SS",
+                                      optarg);
+            break;
+        case 'c': bad = parse_calendar(optarg, &run.options.calendar); break;
+        case 'm':
+            bad = cli_parse_double("check", "--max-missing", optarg, 0, 1,
+                                   &run.options.max_missing_ratio);
+            break;
+        case 'f':
+            bad = cli_parse_int("check", "--max-fill", optarg, 0, 10000, &run.options.max_fill_gap);
+            break;
+        case 'r': bad = cli_parse_bad_rows("check", optarg, &bad_rows); break;
+        case 'h': fputs(check_help, stdout); return 0;
+        default: bad = 2; break;
+        }
+    }
+    if (bad)
+        return 2;
+    if (store_dir == NULL && optind >= argc)
+        return cli_usage_error("check", "missing input files or --store DIR");
+    if (store_dir != NULL && optind < argc)
+        return cli_usage_error("check", "--store and input files exclude each other");
+    if (run.options.now_us == 0)
+        run.options.now_us = ohlcx_wall_time_us();
+
+    if (json_path != NULL) {
+        run.json = fopen(json_path, "w");
+        if (run.json == NULL)
+            return cli_usage_error("check", "cannot create %s: %s", json_path, strerror(errno));
+        fputs("{\"series\": [\n", run.json);
+    }
+    if (store_dir != NULL) {
+        status = check_store(&run, store_dir);
+    } else {
+        status = ohlcx_expand_inputs((const char *const *)(argv + optind), (size_t)(argc - optind),
+                                     &files, &file_count);
+        if (status == 0)
+            status = check_files(&run, files, file_count, bad_rows);
+        ohlcx_free_strings(files, file_count);
+    }
+    if (run.json != NULL) {
+        fputs("\n]}\n", run.json);
+        if (fclose(run.json) != 0 && status == 0)
+            status = ohlcx_set_error(OHLCX_EIO, "cannot write %s: %s", json_path, strerror(errno));
+    }
+    if (status != 0)
+        return cli_fail(status);
+    printf("check: %zu series, %zu failed\n", run.series, run.failed);
+    return run.failed > 0 ? 1 : 0;
+}

@@ -1,0 +1,451 @@
+/*
+ * Gaps: expected bars that a series lacks, and filling short gaps.
+ *
+ * Expected bars lie on a grid of slots that starts at the first bar's open
+ * time and steps by the timeframe. The step is fixed for 1m to 12h and a
+ * whole number of days for 1d, 3d and 1w. For 1M and 3M it is a calendar
+ * month, keeping the first bar's day of month, clamped to the month's
+ * length. Intraday bars match a slot by open time.
+ * Bars of a day or more match by UTC date, so daily labels that move
+ * between 04:00 and 05:00 UTC with New York daylight saving time stay on
+ * the grid. A slot is expected when quality_bar_expected() says so.
+ *
+ * quality_find_gaps() walks the slots from the first to the last bar once,
+ * beside the rows: O(n + slots). Under the ALWAYS calendar every slot is
+ * expected, so the run of slots between two bars is counted by division
+ * instead of being walked. A bar off the grid, or on a slot the calendar
+ * does not expect, counts as present and adds nothing to expected_bars.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "format/format_internal.h"
+#include "ohlcx/error.h"
+#include "ohlcx/series.h"
+#include "quality/quality_internal.h"
+
+#define DAY OHLCX_US_PER_DAY
+
+/* The slots of one series. Keys are open times in microseconds for
+ * intraday timeframes and UTC day numbers for longer ones. */
+typedef struct slot_grid {
+    int day_keys;        /* 1 when bars match slots by UTC date */
+    int64_t step;        /* key step between slots; 0 for month grids */
+    int months;          /* months between slots for 1M and 3M, else 0 */
+    int64_t origin;      /* key of slot 0, the first bar */
+    int64_t time_of_day; /* first bar's microseconds after UTC midnight */
+    int year, month, day; /* first bar's UTC date, for month grids */
+} slot_grid;
+
+/* The counts of one walk. gaps is NULL in the counting pass. */
+typedef struct gap_walk {
+    size_t expected;
+    size_t missing;
+    size_t gap_count;
+    ohlcx_gap *gaps;
+} gap_walk;
+
+
+static int64_t floor_div(int64_t a, int64_t b)
+{
+    int64_t q = a / b;
+
+    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
+
+
+static int grid_init(slot_grid *grid, const char *timeframe, int64_t first_open)
+{
+    int64_t first_day = floor_div(first_open, DAY);
+    int64_t length_us = ohlcx_timeframe_us(timeframe);
+
+    memset(grid, 0, sizeof *grid);
+    if (length_us <= 0)
+        return ohlcx_set_error(OHLCX_EINVAL,
+                               "invalid timeframe '%s' for gap finding: use one of 1m 3m 5m "
+                               "15m 30m 1h 2h 4h 6h 8h 12h 1d 3d 1w 1M 3M",
+                               timeframe);
+    if (length_us < DAY) {
+        grid->step = length_us;
+        grid->origin = first_open;
+        return 0;
+    }
+
+    grid->day_keys = 1;
+    grid->origin = first_day;
+    grid->time_of_day = first_open - first_day * DAY;
+    if (strcmp(timeframe, "1M") == 0 || strcmp(timeframe, "3M") == 0) {
+        grid->months = timeframe[0] - '0';
+        format_civil_from_days(first_day, &grid->year, &grid->month, &grid->day);
+    } else {
+        grid->step = length_us / DAY;
+    }
+    return 0;
+}
+
+
+static int64_t bar_key(const slot_grid *grid, int64_t open_time)
+{
+    return grid->day_keys ? floor_div(open_time, DAY) : open_time;
+}
+
+
+/* Returns the key of slot k (k >= 0). */
+static int64_t slot_key(const slot_grid *grid, int64_t k)
+{
+    int64_t month_index;
+    int year, month, day, month_length;
+
+    if (grid->months == 0)
+        return grid->origin + k * grid->step;
+    month_index = (grid->month - 1) + k * grid->months;
+    year = grid->year + (int)(month_index / 12);
+    month = (int)(month_index % 12) + 1;
+    month_length = format_days_in_month(year, month);
+    day = grid->day < month_length ? grid->day : month_length;
+    return format_days_from_civil(year, month, day);
+}
+
+
+/* Returns the index of the slot whose key is key, or of the first slot
+ * after it. */
+static int64_t slot_index(const slot_grid *grid, int64_t key)
+{
+    int year, month, day;
+    int64_t k;
+
+    if (grid->months == 0)
+        return floor_div(key - grid->origin + grid->step - 1, grid->step);
+    format_civil_from_days(key, &year, &month, &day);
+    k = ((int64_t)(year - grid->year) * 12 + (month - grid->month)) / grid->months;
+    while (k > 0 && slot_key(grid, k - 1) >= key)
+        k--;
+    while (slot_key(grid, k) < key)
+        k++;
+    return k;
+}
+
+
+static int64_t slot_open_time(const slot_grid *grid, int64_t key)
+{
+    return grid->day_keys ? key * DAY + grid->time_of_day : key;
+}
+
+
+static void record_gap(gap_walk *walk, size_t row, int64_t first_missing, size_t missing)
+{
+    if (walk->gaps != NULL) {
+        ohlcx_gap *gap = &walk->gaps[walk->gap_count];
+
+        gap->row = row;
+        gap->first_missing = first_missing;
+        gap->missing = missing;
+        gap->filled = 0;
+    }
+    walk->gap_count++;
+    walk->missing += missing;
+}
+
+
+/* Walks a fixed-step grid on which every slot is expected: the slots
+ * before each bar are counted by division. */
+static void walk_every_slot(const ohlcx_series *series, const slot_grid *grid, gap_walk *walk)
+{
+    int64_t key = grid->origin;
+
+    for (size_t i = 0; i < series->n; i++) {
+        int64_t bar = bar_key(grid, series->open_time[i]);
+
+        if (key < bar) {
+            int64_t run = (bar - key + grid->step - 1) / grid->step;
+
+            record_gap(walk, i, slot_open_time(grid, key), (size_t)run);
+            walk->expected += (size_t)run;
+            key += run * grid->step;
+        }
+        if (key == bar) {
+            walk->expected++;
+            key += grid->step;
+        }
+    }
+}
+
+
+/* Walks every slot from the first to the last bar and checks each against
+ * the calendar. */
+static void walk_calendar(const ohlcx_series *series, const slot_grid *grid, int calendar,
+                          const uint8_t inferred[7 * 24], gap_walk *walk)
+{
+    const char *timeframe = series->timeframe;
+    int64_t k = 0, key = slot_key(grid, 0);
+
+    for (size_t i = 0; i < series->n; i++) {
+        int64_t bar = bar_key(grid, series->open_time[i]);
+        int64_t run_start = 0;
+        size_t run = 0;
+
+        for (; key < bar; key = slot_key(grid, ++k)) {
+            if (!quality_bar_expected(calendar, timeframe, slot_open_time(grid, key), inferred))
+                continue;
+            if (run == 0)
+                run_start = key;
+            run++;
+        }
+        if (run > 0) {
+            record_gap(walk, i, slot_open_time(grid, run_start), run);
+            walk->expected += run;
+        }
+        if (key == bar) {
+            walk->expected += (size_t)quality_bar_expected(
+                calendar, timeframe, slot_open_time(grid, key), inferred);
+            key = slot_key(grid, ++k);
+        }
+    }
+}
+
+
+static void walk_slots(const ohlcx_series *series, const slot_grid *grid, int calendar,
+                       const uint8_t inferred[7 * 24], gap_walk *walk)
+{
+    if (calendar == OHLCX_CALENDAR_ALWAYS && grid->months == 0)
+        walk_every_slot(series, grid, walk);
+    else
+        walk_calendar(series, grid, calendar, inferred, walk);
+}
+
+
+static int check_sorted(const ohlcx_series *series)
+{
+    for (size_t i = 1; i < series->n; i++)
+        if (series->open_time[i] <= series->open_time[i - 1])
+            return ohlcx_set_error(OHLCX_EINVAL,
+                                   "rows %zu and %zu of %s are not in strictly increasing "
+                                   "open-time order: sort the series and drop duplicates "
+                                   "before finding gaps",
+                                   i - 1, i, series->symbol);
+    return 0;
+}
+
+
+/* The walk runs twice, once to count the gaps and once to record them, so
+ * that the gap array is allocated once, outside the loop. */
+int quality_find_gaps(const ohlcx_series *series, int calendar, const uint8_t inferred[7 * 24],
+                      ohlcx_quality_report *report)
+{
+    gap_walk walk = {0};
+    slot_grid grid;
+    int status;
+
+    if (calendar < OHLCX_CALENDAR_ALWAYS || calendar > OHLCX_CALENDAR_INFERRED)
+        return ohlcx_set_error(OHLCX_EINVAL,
+                               "invalid calendar %d for gap finding: resolve auto first",
+                               calendar);
+    status = check_sorted(series);
+    if (status != 0)
+        return status;
+
+    free(report->gaps);
+    report->gaps = NULL;
+    report->gap_count = 0;
+    report->expected_bars = 0;
+    report->missing_ratio = 0.0;
+    if (series->n == 0)
+        return 0;
+    status = grid_init(&grid, series->timeframe, series->open_time[0]);
+    if (status != 0)
+        return status;
+
+    walk_slots(series, &grid, calendar, inferred, &walk);
+    if (walk.gap_count > 0) {
+        size_t gap_count = walk.gap_count;
+
+        walk = (gap_walk){0};
+        walk.gaps = malloc(gap_count * sizeof *walk.gaps);
+        if (walk.gaps == NULL)
+            return ohlcx_set_error(OHLCX_ENOMEM, "out of memory listing %zu gaps of %s",
+                                   gap_count, series->symbol);
+        walk_slots(series, &grid, calendar, inferred, &walk);
+    }
+
+    report->gaps = walk.gaps;
+    report->gap_count = walk.gap_count;
+    report->expected_bars = walk.expected;
+    if (walk.expected > 0)
+        report->missing_ratio = (double)walk.missing / (double)walk.expected;
+    return 0;
+}
+
+
+/* Returns 1 when gap describes missing bars before a row of series. */
+static int gap_matches(const ohlcx_series *series, const ohlcx_gap *gap)
+{
+    return gap->row >= 1 && gap->row < series->n && gap->missing > 0 &&
+           gap->first_missing > series->open_time[gap->row - 1] &&
+           gap->first_missing < series->open_time[gap->row];
+}
+
+
+static size_t bars_to_fill(const ohlcx_quality_report *report, int max_bars)
+{
+    size_t total = 0;
+
+    for (size_t g = 0; g < report->gap_count; g++)
+        if (report->gaps[g].missing <= (size_t)max_bars)
+            total += report->gaps[g].missing;
+    return total;
+}
+
+
+static void copy_rows(ohlcx_series *to, const ohlcx_series *from, size_t from_row, size_t count)
+{
+    size_t at = to->n;
+
+    memcpy(to->open_time + at, from->open_time + from_row, count * sizeof *to->open_time);
+    memcpy(to->open + at, from->open + from_row, count * sizeof *to->open);
+    memcpy(to->high + at, from->high + from_row, count * sizeof *to->high);
+    memcpy(to->low + at, from->low + from_row, count * sizeof *to->low);
+    memcpy(to->close + at, from->close + from_row, count * sizeof *to->close);
+    memcpy(to->volume + at, from->volume + from_row, count * sizeof *to->volume);
+    memcpy(to->flags + at, from->flags + from_row, count * sizeof *to->flags);
+    for (int c = 0; c < OHLCX_EXTRA_COUNT; c++)
+        if (from->extra_column[c] != NULL)
+            memcpy(to->extra_column[c] + at, from->extra_column[c] + from_row,
+                   count * sizeof *to->extra_column[c]);
+    to->n += count;
+}
+
+
+static void append_synthetic(ohlcx_series *to, int64_t open_time, double open, double close)
+{
+    size_t at = to->n;
+
+    to->open_time[at] = open_time;
+    to->open[at] = open;
+    to->high[at] = fmax(open, close);
+    to->low[at] = fmin(open, close);
+    to->close[at] = close;
+    to->volume[at] = 0.0;
+    to->flags[at] = OHLCX_FLAG_SYNTHETIC;
+    for (int c = 0; c < OHLCX_EXTRA_COUNT; c++)
+        if (to->extra_column[c] != NULL)
+            to->extra_column[c][at] = NAN;
+    to->n = at + 1;
+}
+
+
+/* Appends the missing bars of one gap. The close moves in equal steps per
+ * missing bar (not per unit of time) from the close before the gap to the
+ * open of the bar after it, and each bar opens at the previous bar's close.
+ * Returns 0, or OHLCX_EINVAL when the calendar expects fewer slots before
+ * the next bar than the gap lists. */
+static int fill_one_gap(ohlcx_series *to, const ohlcx_series *from, const slot_grid *grid,
+                        int calendar, const uint8_t inferred[7 * 24], const ohlcx_gap *gap)
+{
+    double before = from->close[gap->row - 1], after = from->open[gap->row];
+    int64_t end = bar_key(grid, from->open_time[gap->row]);
+    int64_t k = slot_index(grid, bar_key(grid, gap->first_missing));
+    double open = before;
+    size_t done = 0;
+
+    for (int64_t key = slot_key(grid, k); done < gap->missing && key < end;
+         key = slot_key(grid, ++k)) {
+        int64_t open_time = slot_open_time(grid, key);
+        double close;
+
+        if (!quality_bar_expected(calendar, from->timeframe, open_time, inferred))
+            continue;
+        done++;
+        close = before + (after - before) * (double)done / (double)(gap->missing + 1);
+        append_synthetic(to, open_time, open, close);
+        open = close;
+    }
+    if (done < gap->missing)
+        return ohlcx_set_error(OHLCX_EINVAL,
+                               "gap before row %zu of %s lists %zu missing bars but the "
+                               "calendar expects %zu: find the gaps again on this series",
+                               gap->row, from->symbol, gap->missing, done);
+    return 0;
+}
+
+
+static void prepare_copy(ohlcx_series *to, const ohlcx_series *from)
+{
+    ohlcx_series_init(to);
+    memcpy(to->symbol, from->symbol, sizeof to->symbol);
+    memcpy(to->timeframe, from->timeframe, sizeof to->timeframe);
+    memcpy(to->source_path, from->source_path, sizeof to->source_path);
+    to->asset_class = from->asset_class;
+    to->extra = from->extra;
+}
+
+
+/* Builds the filled series in new columns in one pass, so the cost is
+ * O(n + bars added) however many gaps there are. Gap rows keep referring
+ * to the series as it was before filling. On failure the series and the
+ * report are unchanged. */
+int quality_fill_gaps(ohlcx_series *series, ohlcx_quality_report *report, int max_bars,
+                      size_t *added)
+{
+    uint8_t table[7 * 24];
+    const uint8_t *inferred = NULL;
+    ohlcx_series filled;
+    slot_grid grid;
+    size_t total, next_row = 0;
+    int status;
+
+    if (added != NULL)
+        *added = 0;
+    if (max_bars <= 0 || report->gap_count == 0 || series->n == 0)
+        return 0;
+    for (size_t g = 0; g < report->gap_count; g++)
+        if (!gap_matches(series, &report->gaps[g]) ||
+            (g > 0 && report->gaps[g].row <= report->gaps[g - 1].row))
+            return ohlcx_set_error(OHLCX_EINVAL,
+                                   "gap %zu (before row %zu) does not match the %zu rows of "
+                                   "%s: find the gaps again on this series",
+                                   g, report->gaps[g].row, series->n, series->symbol);
+    total = bars_to_fill(report, max_bars);
+    if (total == 0)
+        return 0;
+
+    status = grid_init(&grid, series->timeframe, series->open_time[0]);
+    if (status != 0)
+        return status;
+    /* The report does not keep the inferred table, but the series before
+     * filling is the one it was inferred from. */
+    if (report->calendar == OHLCX_CALENDAR_INFERRED) {
+        quality_infer_session(series, table);
+        inferred = table;
+    }
+
+    prepare_copy(&filled, series);
+    status = ohlcx_series_reserve(&filled, series->n + total);
+    if (status != 0)
+        goto fail;
+    for (size_t g = 0; g < report->gap_count; g++) {
+        const ohlcx_gap *gap = &report->gaps[g];
+
+        if (gap->missing > (size_t)max_bars)
+            continue;
+        copy_rows(&filled, series, next_row, gap->row - next_row);
+        next_row = gap->row;
+        status = fill_one_gap(&filled, series, &grid, report->calendar, inferred, gap);
+        if (status != 0)
+            goto fail;
+    }
+    copy_rows(&filled, series, next_row, series->n - next_row);
+
+    for (size_t g = 0; g < report->gap_count; g++)
+        if (report->gaps[g].missing <= (size_t)max_bars)
+            report->gaps[g].filled = 1;
+    ohlcx_series_free(series);
+    *series = filled;
+    if (added != NULL)
+        *added = total;
+    return 0;
+
+fail:
+    ohlcx_series_free(&filled);
+    return status;
+}

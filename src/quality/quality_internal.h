@@ -1,0 +1,36 @@
+/*
+ * Internal interface between the check engine (engine.c and the check
+ * files) and completeness (calendar.c, gaps.c).
+ */
+#ifndef OHLCX_QUALITY_INTERNAL_H
+#define OHLCX_QUALITY_INTERNAL_H
+
+#include "ohlcx/check.h"
+
+/* Resolves OHLCX_CALENDAR_AUTO from the asset class (crypto: always, forex:
+ * forex, stocks and indices: US equity) or, for others, infers one. */
+int quality_resolve_calendar(const ohlcx_series *series, int requested);
+
+/* Returns 1 when a bar of the given timeframe opening at open_time is
+ * expected on the calendar. For OHLCX_CALENDAR_INFERRED, `inferred` holds a
+ * 7 x 24 table of weekday (0 = Monday) and hour slots that trade. */
+int quality_bar_expected(int calendar, const char *timeframe, int64_t open_time,
+                         const uint8_t inferred[7 * 24]);
+
+/* Fills inferred[7 * 24] with the weekday and hour slots in which the series
+ * has at least one bar in more than a fifth of its weeks. */
+void quality_infer_session(const ohlcx_series *series, uint8_t inferred[7 * 24]);
+
+/* Lists the gaps of a sorted series with unique open times on its calendar,
+ * sets report->expected_bars, missing_ratio, gaps and gap_count. */
+int quality_find_gaps(const ohlcx_series *series, int calendar, const uint8_t inferred[7 * 24],
+                      ohlcx_quality_report *report);
+
+/* Fills every gap of at most max_bars missing bars with bars interpolated
+ * linearly in the close between its neighbours (open = previous close, high
+ * and low the larger and smaller of open and close, volume 0), flagged
+ * OHLCX_FLAG_SYNTHETIC; marks each filled gap and returns the bars added. */
+int quality_fill_gaps(ohlcx_series *series, ohlcx_quality_report *report, int max_bars,
+                      size_t *added);
+
+#endif

@@ -1,0 +1,766 @@
+/*
+ * Tests of the check engine (ohlcx_check_series). Each check has a
+ * hand-written CSV in tests/data/check, and the expected count, example rows
+ * and values are worked out by hand next to each test. Further tests cover
+ * the repairs, the verdict under each policy and the JSON report.
+ */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+#include <cmocka.h>
+
+#include "ohlcx/check.h"
+#include "ohlcx/error.h"
+#include "ohlcx/format.h"
+#include "ohlcx/series.h"
+#include "ohlcx/synth.h"
+
+#define HOUR OHLCX_US_PER_HOUR
+
+/* 2024-01-01 00:00:00 UTC */
+#define JAN1 (INT64_C(1704067200) * OHLCX_US_PER_SECOND)
+
+/* A fixed "now" at the close of the 03:00 bar, the last bar of most test
+ * files, so that no bar of theirs is in the future, partial or stale. */
+#define LATER (JAN1 + 4 * HOUR)
+
+typedef struct checked {
+    ohlcx_series series;
+    ohlcx_quality_report report;
+} checked;
+
+
+static void read_check_file(const char *name, const char *symbol, const char *timeframe,
+                            ohlcx_series *series)
+{
+    const char *root = getenv("OHLCX_TEST_DATA");
+    char path[OHLCX_PATH_MAX];
+    ohlcx_read_options options = {symbol, timeframe, OHLCX_BAD_ROWS_SKIP};
+    ohlcx_read_report read_report;
+
+    assert_non_null(root);
+    snprintf(path, sizeof path, "%s/check/%s", root, name);
+    ohlcx_series_init(series);
+    if (ohlcx_read_candles(path, &options, series, &read_report) != 0)
+        fail_msg("%s", ohlcx_last_error());
+    assert_int_equal(read_report.bad_row_count, 0);
+    ohlcx_read_report_free(&read_report);
+}
+
+
+/* Reads a file and checks it with the default options but policy and now. */
+static void run_check(checked *c, const char *name, const char *symbol, const char *timeframe,
+                      int policy, int64_t now_us)
+{
+    ohlcx_check_options options;
+
+    ohlcx_check_options_default(&options);
+    options.policy = policy;
+    options.now_us = now_us;
+    read_check_file(name, symbol, timeframe, &c->series);
+    if (ohlcx_check_series(&c->series, &options, &c->report) != 0)
+        fail_msg("%s", ohlcx_last_error());
+}
+
+
+static void checked_free(checked *c)
+{
+    ohlcx_quality_report_free(&c->report);
+    ohlcx_series_free(&c->series);
+}
+
+
+static const ohlcx_check_result *find(const ohlcx_check_result *results, size_t count,
+                                      const char *name)
+{
+    for (size_t i = 0; i < count; i++)
+        if (strcmp(results[i].name, name) == 0)
+            return &results[i];
+    fail_msg("no result named %s", name);
+    return NULL;
+}
+
+
+static const ohlcx_check_result *check(const checked *c, const char *name)
+{
+    return find(c->report.checks, c->report.check_count, name);
+}
+
+
+static const ohlcx_check_result *repair(const checked *c, const char *name)
+{
+    return find(c->report.repairs, c->report.repair_count, name);
+}
+
+
+/* Sum of the counts of every check but the named ones (NULL-terminated). */
+static size_t other_counts(const checked *c, ...)
+{
+    size_t total = 0;
+
+    for (size_t i = 0; i < c->report.check_count; i++) {
+        const char *name;
+        int listed = 0;
+        va_list args;
+
+        va_start(args, c);
+        while ((name = va_arg(args, const char *)) != NULL)
+            listed |= strcmp(name, c->report.checks[i].name) == 0;
+        va_end(args);
+        if (!listed)
+            total += c->report.checks[i].count;
+    }
+    return total;
+}
+
+
+static void clean_passes(void **state)
+{
+    checked c;
+
+    (void)state;
+    run_check(&c, "clean.csv", "BTCUSDT", "1h", OHLCX_POLICY_REPORT, JAN1 + 7 * HOUR);
+    assert_int_equal(c.report.check_count, 22);
+    assert_int_equal(other_counts(&c, NULL), 0);
+    assert_int_equal(c.report.rows, 6);
+    assert_int_equal(c.report.expected_bars, 6);
+    assert_int_equal(c.report.calendar, OHLCX_CALENDAR_ALWAYS);
+    assert_int_equal(c.report.repair_count, 0);
+    assert_int_equal(c.report.verdict, OHLCX_VERDICT_PASS);
+    checked_free(&c);
+}
+
+
+/* Rows 00 01 03 02 04: row 3 (02:00) opens an hour before row 2. */
+static void unsorted_rows_found_and_sorted(void **state)
+{
+    const ohlcx_check_result *r;
+    checked c;
+
+    (void)state;
+    run_check(&c, "unsorted.csv", "BTCUSDT", "1h", OHLCX_POLICY_REPAIR, JAN1 + 6 * HOUR);
+    r = check(&c, "unsorted_rows");
+    assert_int_equal(r->count, 1);
+    assert_int_equal(r->examples[0].row, 3);
+    assert_int_equal(r->examples[0].open_time, JAN1 + 2 * HOUR);
+    assert_true(r->examples[0].value == 3600);
+    assert_int_equal(other_counts(&c, "unsorted_rows", NULL), 0);
+    assert_int_equal(repair(&c, "sorted")->count, 1);
+    assert_int_equal(c.series.n, 5);
+    for (size_t i = 0; i < 5; i++)
+        assert_int_equal(c.series.open_time[i], JAN1 + (int64_t)i * HOUR);
+    assert_true(c.series.close[2] == 101);
+    assert_int_equal(c.report.verdict, OHLCX_VERDICT_WARN);
+    checked_free(&c);
+}
+
+
+/* Row 2 repeats row 1 exactly. */
+static void duplicate_rows_dropped(void **state)
+{
+    const ohlcx_check_result *r;
+    checked c;
+
+    (void)state;
+    run_check(&c, "duplicates.csv", "BTCUSDT", "1h", OHLCX_POLICY_REPAIR, LATER);
+    r = check(&c, "duplicate_rows");
+    assert_int_equal(r->count, 1);
+    assert_int_equal(r->examples[0].row, 2);
+    assert_int_equal(r->examples[0].open_time, JAN1 + HOUR);
+    assert_string_equal(r->examples[0].note, "copy of row 1");
+    assert_int_equal(check(&c, "conflicting_duplicates")->count, 0);
+    assert_int_equal(check(&c, "missing_bars")->count, 0);
+    assert_int_equal(repair(&c, "dropped_duplicates")->count, 1);
+    assert_int_equal(c.series.n, 3);
+    checked_free(&c);
+}
+
+
+/* Row 2 has row 1's open time and close 101.5 instead of 102. */
+static void conflicts_keep_first(void **state)
+{
+    const ohlcx_check_result *r;
+    checked c;
+
+    (void)state;
+    run_check(&c, "conflicts.csv", "BTCUSDT", "1h", OHLCX_POLICY_REPAIR, LATER);
+    r = check(&c, "conflicting_duplicates");
+    assert_int_equal(r->count, 1);
+    assert_int_equal(r->examples[0].row, 2);
+    assert_true(r->examples[0].value == 101.5);
+    assert_int_equal(check(&c, "duplicate_rows")->count, 0);
+    assert_int_equal(repair(&c, "dropped_conflicts")->count, 1);
+    assert_int_equal(c.series.n, 3);
+    assert_true(c.series.close[1] == 102);
+    assert_int_equal(c.report.verdict, OHLCX_VERDICT_FAIL);
+    checked_free(&c);
+}
+
+
+/* 24/7 1h bars: row 2 opens at 02:30, 1800 s after the grid. */
+static void off_grid_crypto(void **state)
+{
+    const ohlcx_check_result *r;
+    checked c;
+
+    (void)state;
+    run_check(&c, "off_grid.csv", "BTCUSDT", "1h", OHLCX_POLICY_REPORT, LATER);
+    r = check(&c, "off_grid");
+    assert_int_equal(r->count, 1);
+    assert_int_equal(r->examples[0].row, 2);
+    assert_true(r->examples[0].value == 1800);
+    checked_free(&c);
+}
+
+
+/* Stock 1h bars on the :30 grid; row 2 opens at 16:45, 900 s after it. */
+static void off_grid_stock_offset(void **state)
+{
+    const ohlcx_check_result *r;
+    checked c;
+
+    (void)state;
+    run_check(&c, "off_grid_stock.csv", "AAPL", "1h", OHLCX_POLICY_REPORT, LATER + 48 * HOUR);
+    r = check(&c, "off_grid");
+    assert_int_equal(r->count, 1);
+    assert_int_equal(r->examples[0].row, 2);
+    assert_true(r->examples[0].value == 900);
+    checked_free(&c);
+}
+
+
+/* Rows 4 to 6 open 3.6 s (1/1000 h) apart in 1970; rows 5 and 6 are flagged. */
+static void unit_switch_spacing(void **state)
+{
+    const ohlcx_check_result *r;
+    checked c;
+
+    (void)state;
+    run_check(&c, "unit_switch.csv", "BTCUSDT", "1h", OHLCX_POLICY_REPORT, LATER);
+    r = check(&c, "unit_switch");
+    assert_int_equal(r->count, 2);
+    assert_int_equal(r->examples[0].row, 5);
+    assert_int_equal(r->examples[1].row, 6);
+    assert_float_equal(r->examples[0].value, 0.001, 1e-9);
+    checked_free(&c);
+}
+
+
+/* Bars 00:00 to 07:00, now 05:00: rows 6 and 7 are in the future. */
+static void future_bars_counted(void **state)
+{
+    const ohlcx_check_result *r;
+    checked c;
+
+    (void)state;
+    run_check(&c, "future.csv", "BTCUSDT", "1h", OHLCX_POLICY_REPORT, JAN1 + 5 * HOUR);
+    r = check(&c, "future_bars");
+    assert_int_equal(r->count, 2);
+    assert_int_equal(r->examples[0].row, 6);
+    assert_true(r->examples[0].value == 3600);
+    assert_true(r->examples[1].value == 7200);
+    assert_int_equal(check(&c, "partial_last_bar")->count, 0);
+    assert_int_equal(c.report.verdict, OHLCX_VERDICT_FAIL);
+    checked_free(&c);
+}
+
+
+/* Last bar opens 05:00, now 05:30: it closes 1800 s after now. */
+static void partial_last_bar_flagged(void **state)
+{
+    const ohlcx_check_result *r;
+    checked c;
+
+    (void)state;
+    run_check(&c, "partial.csv", "BTCUSDT", "1h", OHLCX_POLICY_REPAIR, JAN1 + 5 * HOUR + 1800 *
+              OHLCX_US_PER_SECOND);
+    r = check(&c, "partial_last_bar");
+    assert_int_equal(r->count, 1);
+    assert_int_equal(r->examples[0].row, 5);
+    assert_true(r->examples[0].value == 1800);
+    assert_int_equal(repair(&c, "flagged_partial")->count, 1);
+    assert_int_equal(c.series.flags[5], OHLCX_FLAG_PARTIAL);
+    assert_int_equal(c.series.flags[4], 0);
+    checked_free(&c);
+}
+
+
+/* First bars 14:30 on Mar 7 and 8, 13:30 on Monday Mar 11 (row 4). */
+static void dst_shift_found(void **state)
+{
+    const ohlcx_check_result *r;
+    checked c;
+
+    (void)state;
+    run_check(&c, "dst_shift.csv", "AAPL", "1h", OHLCX_POLICY_REPORT, LATER + 2400 * HOUR);
+    r = check(&c, "dst_shift");
+    assert_int_equal(r->count, 1);
+    assert_int_equal(r->examples[0].row, 4);
+    assert_true(r->examples[0].value == -1);
+    assert_int_equal(r->severity, OHLCX_SEVERITY_INFO);
+    checked_free(&c);
+}
+
+
+/* Last bar closes 04:00, now 10:00: 6 timeframes old. */
+static void stale_series_age(void **state)
+{
+    const ohlcx_check_result *r;
+    checked c;
+
+    (void)state;
+    run_check(&c, "stale.csv", "BTCUSDT", "1h", OHLCX_POLICY_REPORT, JAN1 + 10 * HOUR);
+    r = check(&c, "stale_series");
+    assert_int_equal(r->count, 1);
+    assert_int_equal(r->examples[0].row, 3);
+    assert_true(r->examples[0].value == 6);
+    assert_int_equal(r->severity, OHLCX_SEVERITY_WARN);
+    checked_free(&c);
+}
+
+
+/* Row 1 has low 0 and row 3 open -5; the repair drops both and fills the
+ * two one-bar gaps they leave with synthetic bars. */
+static void invalid_price_dropped(void **state)
+{
+    const ohlcx_check_result *r;
+    checked c;
+
+    (void)state;
+    run_check(&c, "invalid_price.csv", "BTCUSDT", "1h", OHLCX_POLICY_REPAIR, LATER + 2 * HOUR);
+    r = check(&c, "invalid_price");
+    assert_int_equal(r->count, 2);
+    assert_int_equal(r->examples[0].row, 1);
+    assert_true(r->examples[0].value == 0);
+    assert_int_equal(r->examples[1].row, 3);
+    assert_true(r->examples[1].value == -5);
+    assert_int_equal(repair(&c, "dropped_invalid")->count, 2);
+    assert_int_equal(repair(&c, "filled_gaps")->count, 2);
+    assert_int_equal(c.series.n, 5);
+    assert_int_equal(c.series.flags[1], OHLCX_FLAG_SYNTHETIC);
+    assert_int_equal(c.series.flags[3], OHLCX_FLAG_SYNTHETIC);
+    assert_int_equal(c.series.flags[2], 0);
+    checked_free(&c);
+}
+
+
+/* Row 2: high 99 < low 101. */
+static void high_below_low_found(void **state)
+{
+    const ohlcx_check_result *r;
+    checked c;
+
+    (void)state;
+    run_check(&c, "high_below_low.csv", "BTCUSDT", "1h", OHLCX_POLICY_REPAIR, LATER);
+    r = check(&c, "high_below_low");
+    assert_int_equal(r->count, 1);
+    assert_int_equal(r->examples[0].row, 2);
+    assert_true(r->examples[0].value == 99);
+    assert_string_equal(r->examples[0].note, "high 99 < low 101");
+    assert_int_equal(repair(&c, "dropped_invalid")->count, 1);
+    checked_free(&c);
+}
+
+
+/* Row 1: low 101 > open 100. */
+static void low_above_body_found(void **state)
+{
+    const ohlcx_check_result *r;
+    checked c;
+
+    (void)state;
+    run_check(&c, "low_above_body.csv", "BTCUSDT", "1h", OHLCX_POLICY_REPORT, LATER);
+    r = check(&c, "low_above_body");
+    assert_int_equal(r->count, 1);
+    assert_int_equal(r->examples[0].row, 1);
+    assert_true(r->examples[0].value == 101);
+    assert_int_equal(check(&c, "high_below_body")->count, 0);
+    checked_free(&c);
+}
+
+
+/* Row 2: high 102 < close 103. */
+static void high_below_body_found(void **state)
+{
+    const ohlcx_check_result *r;
+    checked c;
+
+    (void)state;
+    run_check(&c, "high_below_body.csv", "BTCUSDT", "1h", OHLCX_POLICY_REPORT, LATER);
+    r = check(&c, "high_below_body");
+    assert_int_equal(r->count, 1);
+    assert_int_equal(r->examples[0].row, 2);
+    assert_true(r->examples[0].value == 102);
+    assert_int_equal(check(&c, "low_above_body")->count, 0);
+    checked_free(&c);
+}
+
+
+/*
+ * Closes 101 100 101 100 101 150 151 with a window of 4 returns: before
+ * row 5 the window is -a a -a a (a = ln 1.01), so median 0 and MAD a, and
+ * row 5's return ln(150/101) has z = ln(150/101) / (1.4826 a) = 26.8. Row 6
+ * (z 0.22) is not flagged.
+ */
+static void extreme_move_z_score(void **state)
+{
+    ohlcx_check_options options;
+    ohlcx_quality_report report;
+    const ohlcx_check_result *r;
+    ohlcx_series s;
+
+    (void)state;
+    read_check_file("extreme_move.csv", "BTCUSDT", "1h", &s);
+    ohlcx_check_options_default(&options);
+    options.now_us = LATER + 4 * HOUR;
+    options.z_window = 4;
+    assert_int_equal(ohlcx_check_series(&s, &options, &report), 0);
+    r = find(report.checks, report.check_count, "extreme_move");
+    assert_int_equal(r->count, 1);
+    assert_int_equal(r->examples[0].row, 5);
+    assert_float_equal(r->examples[0].value, log(150.0 / 101) / (1.4826 * log(1.01)), 1e-9);
+    ohlcx_quality_report_free(&report);
+    ohlcx_series_free(&s);
+}
+
+
+static double median_of(double *values, size_t n)
+{
+    for (size_t i = 1; i < n; i++)
+        for (size_t j = i; j > 0 && values[j - 1] > values[j]; j--) {
+            double swap = values[j];
+            values[j] = values[j - 1];
+            values[j - 1] = swap;
+        }
+    return n % 2 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
+}
+
+
+/* The sorted-window median and MAD flag the same bars as sorting every
+ * window from scratch, on a synthetic series with a low threshold. */
+static void extreme_move_matches_brute_force(void **state)
+{
+    enum { WINDOW = 7 };
+    ohlcx_synth_options synth;
+    ohlcx_check_options options;
+    ohlcx_quality_report report;
+    ohlcx_series s;
+    size_t expected = 0;
+
+    (void)state;
+    ohlcx_synth_options_default(&synth);
+    synth.months = 1;
+    ohlcx_series_init(&s);
+    assert_int_equal(ohlcx_synth_series("BTCUSDT", "1h", &synth, &s), 0);
+    for (size_t k = WINDOW + 1; k < s.n; k++) {
+        double window[WINDOW], deviation[WINDOW], median, mad;
+        double r = log(s.close[k] / s.close[k - 1]);
+
+        for (size_t i = 0; i < WINDOW; i++)
+            window[i] = log(s.close[k - WINDOW + i] / s.close[k - WINDOW + i - 1]);
+        median = median_of(window, WINDOW);
+        for (size_t i = 0; i < WINDOW; i++)
+            deviation[i] = fabs(window[i] - median);
+        mad = median_of(deviation, WINDOW);
+        expected += mad > 0 && fabs(r - median) / (1.4826 * mad) > 2.5;
+    }
+    ohlcx_check_options_default(&options);
+    options.z_window = WINDOW;
+    options.z_threshold = 2.5;
+    assert_int_equal(ohlcx_check_series(&s, &options, &report), 0);
+    assert_true(expected > 10);
+    assert_int_equal(find(report.checks, report.check_count, "extreme_move")->count, expected);
+    ohlcx_quality_report_free(&report);
+    ohlcx_series_free(&s);
+}
+
+
+/* Close 101 then 10100: 100 times. */
+static void price_scale_jump_found(void **state)
+{
+    const ohlcx_check_result *r;
+    checked c;
+
+    (void)state;
+    run_check(&c, "price_scale_jump.csv", "BTCUSDT", "1h", OHLCX_POLICY_REPORT, LATER);
+    r = check(&c, "price_scale_jump");
+    assert_int_equal(r->count, 1);
+    assert_int_equal(r->examples[0].row, 1);
+    assert_float_equal(r->examples[0].value, 10100.0 / 101, 1e-9);
+    checked_free(&c);
+}
+
+
+/* Daily stock bars: close 202, then the next day opens at 101 (ratio 0.5). */
+static void split_like_jump_found(void **state)
+{
+    const ohlcx_check_result *r;
+    checked c;
+
+    (void)state;
+    run_check(&c, "split_like_jump.csv", "AAPL", "1d", OHLCX_POLICY_REPORT, LATER + 240 * HOUR);
+    r = check(&c, "split_like_jump");
+    assert_int_equal(r->count, 1);
+    assert_int_equal(r->examples[0].row, 2);
+    assert_true(r->examples[0].value == 0.5);
+    assert_int_equal(check(&c, "price_scale_jump")->count, 0);
+    checked_free(&c);
+}
+
+
+/* The same file read as a crypto symbol is not checked for splits. */
+static void split_like_jump_stocks_only(void **state)
+{
+    checked c;
+
+    (void)state;
+    run_check(&c, "split_like_jump.csv", "BTCUSDT", "1d", OHLCX_POLICY_REPORT, LATER + 240 * HOUR);
+    assert_int_equal(check(&c, "split_like_jump")->count, 0);
+    checked_free(&c);
+}
+
+
+/* Row 2 has volume -3. */
+static void negative_volume_found(void **state)
+{
+    const ohlcx_check_result *r;
+    checked c;
+
+    (void)state;
+    run_check(&c, "negative_volume.csv", "BTCUSDT", "1h", OHLCX_POLICY_REPORT, LATER);
+    r = check(&c, "negative_volume");
+    assert_int_equal(r->count, 1);
+    assert_int_equal(r->examples[0].row, 2);
+    assert_true(r->examples[0].value == -3);
+    checked_free(&c);
+}
+
+
+/* Volumes 5 0 0 0 0 7 0 0 9 0 0 0: runs of 4 (row 1) and 3 (row 9). The
+ * run of 2 is too short. */
+static void zero_volume_runs_counted(void **state)
+{
+    const ohlcx_check_result *r;
+    checked c;
+
+    (void)state;
+    run_check(&c, "zero_volume_run.csv", "BTCUSDT", "1h", OHLCX_POLICY_REPORT, LATER + 9 * HOUR);
+    r = check(&c, "zero_volume_run");
+    assert_int_equal(r->count, 2);
+    assert_int_equal(r->examples[0].row, 1);
+    assert_true(r->examples[0].value == 4);
+    assert_int_equal(r->examples[1].row, 9);
+    assert_true(r->examples[1].value == 3);
+    checked_free(&c);
+}
+
+
+/* 51 bars of volume 10, then 500: 50 times the rolling median. */
+static void volume_spike_found(void **state)
+{
+    const ohlcx_check_result *r;
+    checked c;
+
+    (void)state;
+    run_check(&c, "volume_spike.csv", "BTCUSDT", "1h", OHLCX_POLICY_REPORT, JAN1 + 53 * HOUR);
+    r = check(&c, "volume_spike");
+    assert_int_equal(r->count, 1);
+    assert_int_equal(r->examples[0].row, 51);
+    assert_true(r->examples[0].value == 50);
+    checked_free(&c);
+}
+
+
+/* Row 2: open = high = low = close = 100. */
+static void flat_bars_found(void **state)
+{
+    const ohlcx_check_result *r;
+    checked c;
+
+    (void)state;
+    run_check(&c, "flat_bars.csv", "BTCUSDT", "1h", OHLCX_POLICY_REPORT, LATER);
+    r = check(&c, "flat_bars");
+    assert_int_equal(r->count, 1);
+    assert_int_equal(r->examples[0].row, 2);
+    assert_int_equal(c.report.verdict, OHLCX_VERDICT_PASS);
+    checked_free(&c);
+}
+
+
+/* Bars at 00 01 04 10 11 12: gaps of 2 (02-03) and 5 (05-09) of 13
+ * expected bars. Only the gap of 2 is at most max_fill_gap 3. */
+static void gaps_counted_and_filled(void **state)
+{
+    const ohlcx_check_result *missing, *long_gaps;
+    checked c;
+
+    (void)state;
+    run_check(&c, "gaps.csv", "BTCUSDT", "1h", OHLCX_POLICY_REPAIR, JAN1 + 14 * HOUR);
+    missing = check(&c, "missing_bars");
+    long_gaps = check(&c, "long_gaps");
+    assert_int_equal(missing->count, 7);
+    assert_int_equal(missing->severity, OHLCX_SEVERITY_FAIL);
+    assert_int_equal(missing->examples[0].row, 2);
+    assert_int_equal(missing->examples[0].open_time, JAN1 + 2 * HOUR);
+    assert_int_equal(long_gaps->count, 1);
+    assert_int_equal(long_gaps->examples[0].row, 3);
+    assert_true(long_gaps->examples[0].value == 5);
+    assert_int_equal(c.report.expected_bars, 13);
+    assert_int_equal(c.report.gap_count, 2);
+    assert_int_equal(c.report.gaps[0].filled, 1);
+    assert_int_equal(c.report.gaps[1].filled, 0);
+    assert_int_equal(repair(&c, "filled_gaps")->count, 2);
+    assert_int_equal(c.series.n, 8);
+    assert_int_equal(c.series.open_time[2], JAN1 + 2 * HOUR);
+    assert_int_equal(c.series.flags[2], OHLCX_FLAG_SYNTHETIC);
+    assert_int_equal(c.series.flags[3], OHLCX_FLAG_SYNTHETIC);
+    assert_int_equal(c.series.flags[4], 0);
+    assert_int_equal(c.report.verdict, OHLCX_VERDICT_FAIL);
+    checked_free(&c);
+}
+
+
+static void strict_turns_warn_into_fail(void **state)
+{
+    checked c;
+
+    (void)state;
+    run_check(&c, "duplicates.csv", "BTCUSDT", "1h", OHLCX_POLICY_STRICT, LATER);
+    assert_int_equal(c.report.verdict, OHLCX_VERDICT_FAIL);
+    assert_int_equal(c.report.repair_count, 0);
+    assert_int_equal(c.series.n, 4);
+    checked_free(&c);
+}
+
+
+static void report_keeps_series(void **state)
+{
+    checked c;
+
+    (void)state;
+    run_check(&c, "duplicates.csv", "BTCUSDT", "1h", OHLCX_POLICY_REPORT, LATER);
+    assert_int_equal(c.report.verdict, OHLCX_VERDICT_WARN);
+    assert_int_equal(c.series.n, 4);
+    checked_free(&c);
+}
+
+
+static void invalid_options_rejected(void **state)
+{
+    ohlcx_check_options options;
+    ohlcx_quality_report report;
+    ohlcx_series s;
+
+    (void)state;
+    read_check_file("clean.csv", "BTCUSDT", "1h", &s);
+    ohlcx_check_options_default(&options);
+    options.z_window = 1;
+    assert_int_equal(ohlcx_check_series(&s, &options, &report), OHLCX_EINVAL);
+    assert_non_null(strstr(ohlcx_last_error(), "z_window 1"));
+    ohlcx_series_free(&s);
+}
+
+
+static const cJSON *json_check(const cJSON *root, const char *list, const char *name)
+{
+    const cJSON *item;
+
+    cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(root, list)) {
+        const cJSON *item_name = cJSON_GetObjectItemCaseSensitive(item, "name");
+        if (cJSON_IsString(item_name) && strcmp(item_name->valuestring, name) == 0)
+            return item;
+    }
+    fail_msg("no %s entry named %s", list, name);
+    return NULL;
+}
+
+
+static void json_report_fields(void **state)
+{
+    const cJSON *duplicates, *example, *gaps;
+    cJSON *root;
+    checked c;
+    char *text;
+
+    (void)state;
+    run_check(&c, "gaps.csv", "BTCUSDT", "1h", OHLCX_POLICY_REPAIR, JAN1 + 14 * HOUR);
+    assert_int_equal(ohlcx_quality_report_json(&c.report, &text), 0);
+    root = cJSON_Parse(text);
+    assert_non_null(root);
+    assert_string_equal(cJSON_GetObjectItem(root, "symbol")->valuestring, "BTCUSDT");
+    assert_string_equal(cJSON_GetObjectItem(root, "timeframe")->valuestring, "1h");
+    assert_int_equal(cJSON_GetObjectItem(root, "rows")->valueint, 6);
+    assert_int_equal(cJSON_GetObjectItem(root, "expected_bars")->valueint, 13);
+    assert_string_equal(cJSON_GetObjectItem(root, "calendar")->valuestring, "always");
+    assert_string_equal(cJSON_GetObjectItem(root, "verdict")->valuestring, "fail");
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(root, "checks")), 22);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(root, "repairs")), 6);
+
+    duplicates = json_check(root, "checks", "duplicate_rows");
+    assert_int_equal(cJSON_GetObjectItem(duplicates, "count")->valueint, 0);
+    assert_string_equal(cJSON_GetObjectItem(duplicates, "severity")->valuestring, "warn");
+    example = cJSON_GetArrayItem(
+        cJSON_GetObjectItem(json_check(root, "checks", "long_gaps"), "examples"), 0);
+    assert_int_equal(cJSON_GetObjectItem(example, "row")->valueint, 3);
+    assert_string_equal(cJSON_GetObjectItem(example, "open_time")->valuestring,
+                        "2024-01-01 05:00:00");
+    assert_true(cJSON_GetObjectItem(example, "value")->valuedouble == 5);
+    assert_int_equal(cJSON_GetObjectItem(json_check(root, "repairs", "filled_gaps"),
+                                         "count")->valueint, 2);
+
+    gaps = cJSON_GetObjectItem(root, "gaps");
+    assert_int_equal(cJSON_GetArraySize(gaps), 2);
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(gaps, 0),
+                                            "first_missing")->valuestring,
+                        "2024-01-01 02:00:00");
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetArrayItem(gaps, 0), "filled")));
+    assert_int_equal(cJSON_GetObjectItem(root, "gap_count")->valueint, 2);
+    cJSON_Delete(root);
+    free(text);
+    checked_free(&c);
+}
+
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(clean_passes),
+        cmocka_unit_test(unsorted_rows_found_and_sorted),
+        cmocka_unit_test(duplicate_rows_dropped),
+        cmocka_unit_test(conflicts_keep_first),
+        cmocka_unit_test(off_grid_crypto),
+        cmocka_unit_test(off_grid_stock_offset),
+        cmocka_unit_test(unit_switch_spacing),
+        cmocka_unit_test(future_bars_counted),
+        cmocka_unit_test(partial_last_bar_flagged),
+        cmocka_unit_test(dst_shift_found),
+        cmocka_unit_test(stale_series_age),
+        cmocka_unit_test(invalid_price_dropped),
+        cmocka_unit_test(high_below_low_found),
+        cmocka_unit_test(low_above_body_found),
+        cmocka_unit_test(high_below_body_found),
+        cmocka_unit_test(extreme_move_z_score),
+        cmocka_unit_test(extreme_move_matches_brute_force),
+        cmocka_unit_test(price_scale_jump_found),
+        cmocka_unit_test(split_like_jump_found),
+        cmocka_unit_test(split_like_jump_stocks_only),
+        cmocka_unit_test(negative_volume_found),
+        cmocka_unit_test(zero_volume_runs_counted),
+        cmocka_unit_test(volume_spike_found),
+        cmocka_unit_test(flat_bars_found),
+        cmocka_unit_test(gaps_counted_and_filled),
+        cmocka_unit_test(strict_turns_warn_into_fail),
+        cmocka_unit_test(report_keeps_series),
+        cmocka_unit_test(invalid_options_rejected),
+        cmocka_unit_test(json_report_fields),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
