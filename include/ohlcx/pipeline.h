@@ -91,7 +91,8 @@ typedef struct ohlcx_ingest_summary {
     size_t already_ingested;  /* files whose SHA-256 the series had recorded */
     size_t rows_read;
     size_t bad_rows;          /* unparseable rows skipped */
-    size_t rows_dropped;      /* rows dropped by validation */
+    size_t rows_dropped;      /* rows dropped by the repair: duplicates, conflicts, invalid */
+    size_t rows_filled;       /* synthetic bars filled into short gaps */
     size_t rows_added;        /* bars new to the store */
     size_t rows_identical;    /* bars equal to stored ones */
     size_t conflicts;         /* bars that differ from stored ones, not stored */
@@ -99,12 +100,14 @@ typedef struct ohlcx_ingest_summary {
 } ohlcx_ingest_summary;
 
 /*
- * Reads, validates and stores candle files, `jobs` files at a time. Each
- * file is merged into its (symbol, timeframe) series: new bars are added,
+ * Reads, checks and stores candle files, `jobs` files at a time. The checks
+ * of check.h run with the repair policy (sort, drop duplicates and invalid
+ * rows, fill short gaps with synthetic bars), and each file's report goes to
+ * the catalogue as its series' quality summary. Each file is then merged
+ * into its (symbol, timeframe) series: new bars are added,
  * identical ones skipped, and bars that conflict with stored values are
  * logged and counted, never written over. A file already ingested (same
- * SHA-256) is skipped. Every file's validation counts are recorded in the
- * catalogue as its series' quality summary. Logs a line per file to stderr.
+ * SHA-256) is skipped. Logs a line per file to stderr.
  * On failure the error names the first failing file; files stored before it
  * stay stored.
  */

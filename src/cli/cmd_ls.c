@@ -13,7 +13,8 @@ static const char ls_help[] =
     "usage: ohlcx ls --store DIR [--symbol NAME] [--timeframe TF] [--json]\n"
     "\n"
     "List the series in a store: symbol, timeframe, asset class, source, rows,\n"
-    "and first and last open time (UTC).\n"
+    "first and last open time (UTC), and the quality verdict (pass, warn or\n"
+    "fail) of the checks that ingest ran on the series' last file.\n"
     "\n"
     "options:\n"
     "  --store DIR     store folder\n"
@@ -23,18 +24,30 @@ static const char ls_help[] =
     "  -h, --help      print this help\n";
 
 
+/* Writes the verdict of a stored quality summary, or "-" when there is none. */
+static void quality_verdict(const char *quality, char *out, size_t size)
+{
+    cJSON *root = quality ? cJSON_Parse(quality) : NULL;
+    const cJSON *verdict = cJSON_GetObjectItemCaseSensitive(root, "verdict");
+
+    snprintf(out, size, "%s", cJSON_IsString(verdict) ? verdict->valuestring : "-");
+    cJSON_Delete(root);
+}
+
+
 static void print_table(const ohlcx_store_entry *entries, size_t count)
 {
-    printf("%-12s %-9s %-11s %-22s %9s  %-19s  %-19s\n", "symbol", "timeframe", "asset_class",
-           "source", "rows", "first_open_time", "last_open_time");
+    printf("%-12s %-9s %-11s %-22s %9s  %-19s  %-19s  %s\n", "symbol", "timeframe",
+           "asset_class", "source", "rows", "first_open_time", "last_open_time", "quality");
     for (size_t i = 0; i < count; i++) {
-        char first[20], last[20];
+        char first[20], last[20], verdict[16];
 
         ohlcx_format_datetime(entries[i].first_open_time, first);
         ohlcx_format_datetime(entries[i].last_open_time, last);
-        printf("%-12s %-9s %-11s %-22s %9zu  %-19s  %-19s\n", entries[i].symbol,
+        quality_verdict(entries[i].quality, verdict, sizeof verdict);
+        printf("%-12s %-9s %-11s %-22s %9zu  %-19s  %-19s  %s\n", entries[i].symbol,
                entries[i].timeframe, ohlcx_asset_class_name(entries[i].asset_class),
-               entries[i].source, entries[i].rows, first, last);
+               entries[i].source, entries[i].rows, first, last, verdict);
     }
 }
 

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "ohlcx/check.h"
 #include "ohlcx/error.h"
 #include "ohlcx/store.h"
 #include "pipeline/internal.h"
@@ -34,26 +35,66 @@ typedef struct ingest_job {
     char (*message)[1024];  /* per file, the error of a failed file */
     atomic_size_t next;
     atomic_int failed;      /* set on the first failure: no new files start */
+    ohlcx_check_options check_options; /* the repair policy */
 } ingest_job;
 
 
-/* Builds the quality summary recorded in the catalogue for one file. */
-static char *quality_json(const pipeline_series *series, const ohlcx_append_report *report)
+/* Returns the count of the repair called name, 0 when it is not listed. */
+static size_t repair_count(const ohlcx_quality_report *quality, const char *name)
 {
-    cJSON *root = cJSON_CreateObject(), *dropped = cJSON_CreateObject();
-    char *text;
+    for (size_t i = 0; i < quality->repair_count; i++)
+        if (strcmp(quality->repairs[i].name, name) == 0)
+            return quality->repairs[i].count;
+    return 0;
+}
 
+
+/* Builds the quality summary recorded in the catalogue for one file: the
+ * check report plus the file, its skipped rows and the store's conflicts. */
+static char *quality_json(const pipeline_series *series, const ohlcx_quality_report *quality,
+                          const ohlcx_append_report *report)
+{
+    char *report_text = NULL, *text = NULL;
+    cJSON *root;
+
+    if (ohlcx_quality_report_json(quality, &report_text) != 0)
+        return NULL;
+    root = cJSON_Parse(report_text);
+    free(report_text);
+    if (root == NULL)
+        return NULL;
     cJSON_AddStringToObject(root, "file", series->bars.source_path);
     cJSON_AddNumberToObject(root, "rows_read", (double)series->read.rows_read);
     cJSON_AddNumberToObject(root, "bad_rows_skipped", (double)series->read.bad_row_count);
-    for (int reason = 0; reason < OHLCX_DROP_REASON_COUNT; reason++)
-        cJSON_AddNumberToObject(dropped, ohlcx_drop_reason_name(reason),
-                                (double)series->validation.dropped[reason]);
-    cJSON_AddItemToObject(root, "dropped", dropped);
     cJSON_AddNumberToObject(root, "conflicts", (double)report->conflicts);
     text = cJSON_PrintUnformatted(root);
     cJSON_Delete(root);
     return text;
+}
+
+
+/* Logs the skipped rows, the verdict and every repair of one file. */
+static void log_quality(const pipeline_series *series, const ohlcx_quality_report *quality)
+{
+    char repairs[512] = "";
+    size_t used = 0;
+
+    for (size_t i = 0; i < series->read.bad_row_count && i < OHLCX_BAD_ROWS_LISTED; i++)
+        ohlcx_log_warn("%s:%zu: skipped row: %s", series->bars.source_path,
+                       series->read.bad_rows[i].line, series->read.bad_rows[i].reason);
+    for (size_t i = 0; i < quality->repair_count && used < sizeof repairs; i++) {
+        if (quality->repairs[i].count == 0)
+            continue;
+        used += (size_t)snprintf(repairs + used, sizeof repairs - used, "%s%s %zu",
+                                 used ? ", " : "", quality->repairs[i].name,
+                                 quality->repairs[i].count);
+    }
+    ohlcx_log_info("%s: %s %s, %zu rows read, %zu unparseable rows skipped, quality %s, "
+                   "%.2f%% bars missing%s%s",
+                   series->bars.source_path, series->bars.symbol, series->bars.timeframe,
+                   series->read.rows_read, series->read.bad_row_count,
+                   ohlcx_verdict_name(quality->verdict), 100 * quality->missing_ratio,
+                   used ? "; repairs: " : "", repairs);
 }
 
 
@@ -78,12 +119,13 @@ static void log_conflicts(const char *path, const ohlcx_append_report *report)
 
 
 /* Appends one validated file to the store. The caller holds job->lock. */
-static int store_file(ingest_job *job, pipeline_series *series, int64_t size)
+static int store_file(ingest_job *job, pipeline_series *series,
+                      const ohlcx_quality_report *quality, int64_t size)
 {
     ohlcx_store_source source = {series->bars.source_path, series->sha256, size,
                                  series->read.layout};
     ohlcx_append_report report;
-    char *quality;
+    char *summary;
     int status;
 
     status = ohlcx_store_append(job->store, &series->bars, &source, &report);
@@ -94,22 +136,25 @@ static int store_file(ingest_job *job, pipeline_series *series, int64_t size)
         ohlcx_log_info("%s: already ingested, skipped", series->bars.source_path);
         return 0;
     }
-    pipeline_log_drops(series);
+    log_quality(series, quality);
     ohlcx_log_info("%s: %zu bars added, %zu identical, %zu conflicting; %s %s has %zu bars",
                    series->bars.source_path, report.added, report.identical, report.conflicts,
                    series->bars.symbol, series->bars.timeframe, report.rows);
     log_conflicts(series->bars.source_path, &report);
 
-    quality = quality_json(series, &report);
-    if (quality == NULL)
+    summary = quality_json(series, quality, &report);
+    if (summary == NULL)
         return ohlcx_set_error(OHLCX_ENOMEM, "out of memory recording quality");
     status = ohlcx_store_set_quality(job->store, series->bars.symbol, series->bars.timeframe,
-                                     quality);
-    free(quality);
+                                     summary);
+    free(summary);
 
     job->summary.rows_read += series->read.rows_read;
     job->summary.bad_rows += series->read.bad_row_count;
-    job->summary.rows_dropped += ohlcx_validation_dropped(&series->validation);
+    job->summary.rows_dropped += repair_count(quality, "dropped_duplicates") +
+                                 repair_count(quality, "dropped_conflicts") +
+                                 repair_count(quality, "dropped_invalid");
+    job->summary.rows_filled += repair_count(quality, "filled_gaps");
     job->summary.rows_added += report.added;
     job->summary.rows_identical += report.identical;
     job->summary.conflicts += report.conflicts;
@@ -136,10 +181,12 @@ static int ingest_file(ingest_job *job, size_t i)
         .symbol = options->symbol, .timeframe = options->timeframe, .bad_rows = options->bad_rows};
     ohlcx_layout_options layout = {.columns = options->columns, .tz = options->tz};
     pipeline_series series;
+    ohlcx_quality_report quality;
     struct stat info;
     int status, found = 0;
 
     memset(&series, 0, sizeof series);
+    memset(&quality, 0, sizeof quality);
     ohlcx_series_init(&series.bars);
     if (stat(job->files[i], &info) != 0)
         info.st_size = 0;
@@ -160,13 +207,16 @@ static int ingest_file(ingest_job *job, size_t i)
 
     status = ohlcx_read_candles_ex(job->files[i], &read_options, &layout, &series.bars,
                                    &series.read);
+    /* The checks repair the bars: sorted, duplicates and invalid rows
+     * dropped, short gaps filled with flagged synthetic bars. */
     if (status == 0)
-        status = ohlcx_validate_basic(&series.bars, &series.validation);
+        status = ohlcx_check_series(&series.bars, &job->check_options, &quality);
     if (status == 0) {
         pthread_mutex_lock(&job->lock);
-        status = store_file(job, &series, (int64_t)info.st_size);
+        status = store_file(job, &series, &quality, (int64_t)info.st_size);
         pthread_mutex_unlock(&job->lock);
     }
+    ohlcx_quality_report_free(&quality);
     ohlcx_series_free(&series.bars);
     ohlcx_read_report_free(&series.read);
     return status;
@@ -219,6 +269,9 @@ int ohlcx_ingest(const ohlcx_ingest_options *options, ohlcx_ingest_summary *summ
 
     memset(&job, 0, sizeof job);
     job.options = options;
+    ohlcx_check_options_default(&job.check_options);
+    job.check_options.policy = OHLCX_POLICY_REPAIR;
+    job.check_options.now_us = ohlcx_wall_time_us();
     pthread_mutex_init(&job.lock, NULL);
     status = ohlcx_expand_inputs(options->inputs, options->input_count, &job.files,
                                  &job.file_count);

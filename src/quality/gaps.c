@@ -334,10 +334,43 @@ static void append_synthetic(ohlcx_series *to, int64_t open_time, double open, d
 }
 
 
+/* Returns the decimals (0 to 10) of a price written with a fixed number of
+ * them, or -1 when it has more. */
+static int price_decimals(double price)
+{
+    double scale = 1;
+
+    for (int decimals = 0; decimals <= 10; decimals++, scale *= 10)
+        if (round(price * scale) / scale == price)
+            return decimals;
+    return -1;
+}
+
+
+/* Rounds an interpolated close to two more decimals than the prices around
+ * it (at most 10), so that a column of fixed-decimal prices keeps a fixed
+ * number of decimals and the store can keep it as exact integer ticks
+ * instead of float64. */
+static double round_like(double close, double before, double after)
+{
+    int a = price_decimals(before), b = price_decimals(after);
+    int decimals = (a > b ? a : b) + 2;
+    double scale = 1;
+
+    if (a < 0 || b < 0)
+        return close;
+    if (decimals > 10)
+        decimals = 10;
+    for (int i = 0; i < decimals; i++)
+        scale *= 10;
+    return round(close * scale) / scale;
+}
+
+
 /* Appends the missing bars of one gap. The close moves in equal steps per
  * missing bar (not per unit of time) from the close before the gap to the
- * open of the bar after it, and each bar opens at the previous bar's close.
- * Returns 0, or OHLCX_EINVAL when the calendar expects fewer slots before
+ * open of the bar after it, rounded to two more decimals than those two
+ * prices, and each bar opens at the previous bar's close. Returns 0, or OHLCX_EINVAL when the calendar expects fewer slots before
  * the next bar than the gap lists. */
 static int fill_one_gap(ohlcx_series *to, const ohlcx_series *from, const slot_grid *grid,
                         int calendar, const uint8_t inferred[7 * 24], const ohlcx_gap *gap)
@@ -357,6 +390,7 @@ static int fill_one_gap(ohlcx_series *to, const ohlcx_series *from, const slot_g
             continue;
         done++;
         close = before + (after - before) * (double)done / (double)(gap->missing + 1);
+        close = round_like(close, before, after);
         append_synthetic(to, open_time, open, close);
         open = close;
     }
