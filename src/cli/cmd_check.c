@@ -133,7 +133,7 @@ static int check_store(check_run *run, const char *store_dir)
     ohlcx_store_entry *entries = NULL;
     ohlcx_store *store = NULL;
     size_t count = 0;
-    int status = ohlcx_store_open(store_dir, &store);
+    int status = ohlcx_store_open_existing(store_dir, &store);
 
     if (status == 0)
         status = ohlcx_store_list(store, NULL, NULL, &entries, &count);

@@ -55,7 +55,7 @@ int cmd_export(int argc, char **argv)
     if (ohlcx_timeframe_parse(argv[optind + 1], timeframe) != 0)
         return cli_usage_error("export", "invalid timeframe '%s'", argv[optind + 1]);
 
-    status = ohlcx_store_open(store_dir, &store);
+    status = ohlcx_store_open_existing(store_dir, &store);
     if (status == 0 && out_path != NULL) {
         out = fopen(out_path, "w");
         if (out == NULL)

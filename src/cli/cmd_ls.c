@@ -117,7 +117,7 @@ int cmd_ls(int argc, char **argv)
     if (optind < argc)
         return cli_usage_error("ls", "unexpected argument '%s'", argv[optind]);
 
-    status = ohlcx_store_open(store_dir, &store);
+    status = ohlcx_store_open_existing(store_dir, &store);
     if (status == 0)
         status = ohlcx_store_list(store, symbol, timeframe, &entries, &count);
     if (status == 0) {

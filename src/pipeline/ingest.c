@@ -194,9 +194,12 @@ static int ingest_file(ingest_job *job, size_t i)
     if (status != 0)
         return status;
 
-    /* A file whose bytes are already stored is skipped unread. */
+    /* A file whose bytes are already stored is skipped unread, unless
+     * --symbol or --timeframe may send it to another series (the store then
+     * checks the hash for that series alone). */
     pthread_mutex_lock(&job->lock);
-    status = ohlcx_store_has_source(job->store, series.sha256, &found);
+    if (options->symbol == NULL && options->timeframe == NULL)
+        status = ohlcx_store_has_source(job->store, series.sha256, &found);
     if (status == 0 && found) {
         job->summary.already_ingested++;
         ohlcx_log_info("%s: already ingested, skipped", job->files[i]);
@@ -211,6 +214,11 @@ static int ingest_file(ingest_job *job, size_t i)
      * dropped, short gaps filled with flagged synthetic bars. */
     if (status == 0)
         status = ohlcx_check_series(&series.bars, &job->check_options, &quality);
+    if (status == 0 && series.bars.n == 0)
+        status = ohlcx_set_error(OHLCX_EDATA,
+                                 "%s: no valid rows: all %zu rows were dropped by the checks "
+                                 "(run ohlcx check on the file to see why)",
+                                 job->files[i], series.read.rows_read);
     if (status == 0) {
         pthread_mutex_lock(&job->lock);
         status = store_file(job, &series, &quality, (int64_t)info.st_size);

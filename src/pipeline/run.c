@@ -118,7 +118,7 @@ static int load_from_store(run_state *state)
     size_t count = 0;
     int status;
 
-    status = ohlcx_store_open(options->store_dir, &store);
+    status = ohlcx_store_open_existing(options->store_dir, &store);
     if (status == 0)
         status = ohlcx_store_list(store, options->symbol, options->timeframe, &entries, &count);
     if (status == 0 && count == 0)

@@ -368,7 +368,7 @@ static int series_not_found(ohlcx_store *store, const char *symbol, const char *
 {
     return ohlcx_set_error(OHLCX_EINVAL,
                            "series %s %s not found in the catalogue of store %s: list the "
-                           "stored series with `ohlcx ls %s`",
+                           "stored series with `ohlcx ls --store %s`",
                            symbol, timeframe, store->dir, store->dir);
 }
 

@@ -130,7 +130,7 @@ int ohlcx_store_reader_open(ohlcx_store *store, const char *symbol, const char *
         status = store_reader_open_folder(folder, out);
     if (status == 1)
         status = ohlcx_set_error(OHLCX_EINVAL, "series %s %s not found in store %s: list the "
-                                 "stored series with `ohlcx ls %s`", symbol, timeframe,
+                                 "stored series with `ohlcx ls --store %s`", symbol, timeframe,
                                  store->dir, store->dir);
     return status;
 }

@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "ohlcx/error.h"
@@ -242,4 +243,19 @@ void ohlcx_store_close(ohlcx_store *store)
     if (store->lock_fd >= 0)
         close(store->lock_fd);
     free(store);
+}
+
+
+int ohlcx_store_open_existing(const char *dir, ohlcx_store **out)
+{
+    char path[OHLCX_PATH_MAX + 32];
+    struct stat info;
+
+    snprintf(path, sizeof path, "%s/catalog.sqlite", dir);
+    if (stat(path, &info) != 0)
+        return ohlcx_set_error(OHLCX_EIO,
+                               "no store at %s (%s not found): create one with ohlcx ingest "
+                               "--store %s FILES",
+                               dir, path, dir);
+    return ohlcx_store_open(dir, out);
 }

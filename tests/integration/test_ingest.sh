@@ -79,6 +79,26 @@ grep -q '^1704074400000,12,14,11,13,100' "$work/abc.csv" || fail "conflicting ba
 status=0
 "$OHLCX" export --store "$store" NOPE 1h >/dev/null 2>"$work/err" || status=$?
 [ "$status" -eq 2 ] || fail "export of an unknown series: exit status $status"
+# Reading commands never create a store at a mistyped folder.
+status=0
+"$OHLCX" ls --store "$work/no-such-store" >/dev/null 2>"$work/err" || status=$?
+[ "$status" -eq 2 ] || fail "ls of a missing store: exit status $status, expected 2"
+grep -q "no store at .*no-such-store" "$work/err" || fail "ls of a missing store: $(cat "$work/err")"
+[ ! -e "$work/no-such-store" ] || fail "ls created a store at a missing folder"
+
+# A file with no valid row fails with its name, not with a missing series.
+printf 'open_time,open,high,low,close,volume\n1704067200000,-1,2,0.5,1.5,10\n' >"$work/BADUSDT-1m.csv"
+status=0
+"$OHLCX" ingest --store "$store" "$work/BADUSDT-1m.csv" >/dev/null 2>"$work/err" || status=$?
+[ "$status" -eq 2 ] || fail "all rows invalid: exit status $status, expected 2"
+grep -q "BADUSDT-1m.csv: no valid rows: all 1 rows were dropped" "$work/err" ||
+    fail "all rows invalid: $(grep -v 'info:' "$work/err")"
+
+# The same file under another --symbol goes into that series.
+"$OHLCX" ingest --store "$store" --symbol ABCCOPYUSDT "$work/ABCUSDT-1h.csv" >"$work/copy.out" 2>&1 ||
+    fail "ingest under another symbol failed"
+grep -q "3 bars added" "$work/copy.out" || fail "ingest under another symbol: $(cat "$work/copy.out")"
+
 # Every real file ingests. Sources that share a symbol and timeframe (spot
 # and futures BTCUSDT 1h, say) merge into one series, and their
 # disagreements are reported as conflicts, not stored.
