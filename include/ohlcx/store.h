@@ -171,8 +171,9 @@ typedef struct ohlcx_store_column_info {
 int ohlcx_store_open(const char *dir, ohlcx_store **out);
 
 /* Opens an existing store like ohlcx_store_open(), but fails with OHLCX_EIO
- * instead of creating one when dir holds no catalog.sqlite: for commands that
- * only read, where a mistyped folder must not become an empty store. */
+ * instead of creating one when dir holds neither catalog.sqlite nor a series
+ * folder: for commands that only read, where a mistyped folder must not
+ * become an empty store. */
 int ohlcx_store_open_existing(const char *dir, ohlcx_store **out);
 
 /* Closes a store handle; NULL is fine. Open readers stay valid. */

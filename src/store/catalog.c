@@ -54,8 +54,18 @@ static const char entry_columns[] =
     "last_open_time, version, updated_at, quality FROM series";
 
 
+/* A damaged catalogue file is bad input (exit status 2), not an internal
+ * failure: the column files are the truth, so moving the file away lets the
+ * next open rebuild it. */
 static int sqlite_failed(ohlcx_store *store, const char *action)
 {
+    int code = sqlite3_errcode(store->db);
+
+    if (code == SQLITE_CORRUPT || code == SQLITE_NOTADB)
+        return ohlcx_set_error(OHLCX_EFORMAT,
+                               "catalogue %s/catalog.sqlite is damaged (%s failed: %s): move it "
+                               "away and open the store again to rebuild it from the series files",
+                               store->dir, action, sqlite3_errmsg(store->db));
     return ohlcx_set_error(OHLCX_ELIB, "catalogue %s/catalog.sqlite: %s failed: %s", store->dir,
                            action, sqlite3_errmsg(store->db));
 }

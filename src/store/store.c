@@ -248,14 +248,16 @@ void ohlcx_store_close(ohlcx_store *store)
 
 int ohlcx_store_open_existing(const char *dir, ohlcx_store **out)
 {
-    char path[OHLCX_PATH_MAX + 32];
+    char catalog[OHLCX_PATH_MAX + 32], series[OHLCX_PATH_MAX + 32];
     struct stat info;
 
-    snprintf(path, sizeof path, "%s/catalog.sqlite", dir);
-    if (stat(path, &info) != 0)
+    /* The series folder alone is a store whose catalogue open() rebuilds. */
+    snprintf(catalog, sizeof catalog, "%s/catalog.sqlite", dir);
+    snprintf(series, sizeof series, "%s/series", dir);
+    if (stat(catalog, &info) != 0 && stat(series, &info) != 0)
         return ohlcx_set_error(OHLCX_EIO,
                                "no store at %s (%s not found): create one with ohlcx ingest "
                                "--store %s FILES",
-                               dir, path, dir);
+                               dir, catalog, dir);
     return ohlcx_store_open(dir, out);
 }

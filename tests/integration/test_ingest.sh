@@ -86,6 +86,21 @@ status=0
 grep -q "no store at .*no-such-store" "$work/err" || fail "ls of a missing store: $(cat "$work/err")"
 [ ! -e "$work/no-such-store" ] || fail "ls created a store at a missing folder"
 
+# A damaged catalogue is bad input (exit status 2); moved away, it is rebuilt
+# from the series files.
+cp -r "$store" "$work/damaged"
+head -c 100 "$store/catalog.sqlite" >"$work/damaged/catalog.sqlite"
+rm -f "$work/damaged/catalog.sqlite-wal" "$work/damaged/catalog.sqlite-shm"
+status=0
+"$OHLCX" ls --store "$work/damaged" >/dev/null 2>"$work/err" || status=$?
+[ "$status" -eq 2 ] || fail "damaged catalogue: exit status $status, expected 2 ($(cat "$work/err"))"
+grep -q "catalog.sqlite is damaged" "$work/err" || fail "damaged catalogue: $(cat "$work/err")"
+rm "$work/damaged/catalog.sqlite"
+"$OHLCX" ls --store "$work/damaged" --json >"$work/rebuilt.json" 2>/dev/null || fail "rebuild failed"
+"$OHLCX" ls --store "$store" --json >"$work/intact.json" || fail "ls of the intact store failed"
+[ "$(json_get "$work/rebuilt.json" '.series | length')" = "$(json_get "$work/intact.json" '.series | length')" ] ||
+    fail "the rebuilt catalogue lists another number of series"
+
 # A file with no valid row fails with its name, not with a missing series.
 printf 'open_time,open,high,low,close,volume\n1704067200000,-1,2,0.5,1.5,10\n' >"$work/BADUSDT-1m.csv"
 status=0
