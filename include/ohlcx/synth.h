@@ -4,8 +4,9 @@
  * Each (symbol, timeframe) series is a random walk of log prices with GARCH(1,1)
  * volatility clustering and an intraday U-shaped volume profile. Symbols
  * ending in a crypto quote (USDT, ...) trade around the clock; others are
- * stocks and trade only 09:30 to 16:00 New York time on weekdays, written as
- * 14:30 to 21:00 UTC (New York standard time all year).
+ * stocks and trade 09:30 to 16:00 New York time on NYSE trading days (no
+ * weekends or exchange holidays; 13:30 to 20:00 UTC under daylight saving
+ * time, 14:30 to 21:00 UTC otherwise).
  *
  * Planted signal (planted > 0.5): the bars form consecutive pairs from the
  * first bar on, and every pair is a wick shape. The first bar of a pair gets
@@ -28,10 +29,10 @@
  * best possible accuracy is about 0.5 * 0.9 + 0.5 * 0.5 = 0.70. With
  * planted 0 each wick is drawn from the same mix of long and short lengths.
  *
- * Stock calendars skip weekends but not exchange holidays. Intraday stock
- * bars open at 14:30 + k * timeframe before 21:00 UTC, so the last one of a
- * day may be shorter (seven 1h bars, the last 30 minutes); daily and longer
- * bars are labelled by the start of their period (00:00 UTC for 1d).
+ * Intraday stock bars open at the session open + k * timeframe before the
+ * close, so the last one of a day may be shorter (seven 1h bars, the last
+ * 30 minutes); daily and longer bars are labelled by the start of their
+ * period (00:00 UTC for 1d).
  *
  * Files are Binance kline CSV with a header, 12 columns, open time in epoch
  * milliseconds, named SYMBOL-TIMEFRAME.csv.

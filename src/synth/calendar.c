@@ -6,15 +6,14 @@
  * epoch, except weeks, which start on Monday 00:00 UTC; 1M and 3M bars open
  * on the first day of a calendar month or quarter.
  *
- * Stocks trade 14:30 to 21:00 UTC (09:30 to 16:00 New York standard time)
- * on Monday to Friday. Intraday bars open at 14:30 + k * timeframe while
- * before 21:00, so the last bar of a day may be shorter than the timeframe
- * (a 1h session has seven bars, the last one 30 minutes long). Daily and
- * longer bars are labelled by the start of their period (00:00 UTC for 1d)
- * and exist when the period contains a weekday.
- *
- * NOTE: stock calendars skip weekends only. Exchange holidays and New York
- * daylight saving time are not modelled, so a US holiday still has bars.
+ * Stocks trade on the NYSE calendar of the quality module: 09:30 to 16:00
+ * New York time on weekdays that are not exchange holidays, which is 14:30
+ * to 21:00 UTC in winter and 13:30 to 20:00 UTC under daylight saving time.
+ * Intraday bars open at the session open + k * timeframe while before the
+ * close, so the last bar of a day may be shorter than the timeframe (a 1h
+ * session has seven bars, the last one 30 minutes long). Daily and longer
+ * bars are labelled by the start of their period (00:00 UTC for 1d) and
+ * exist when the period contains a trading day.
  *
  * All times are UTC microseconds at or after 1970-01-01, so plain integer
  * division rounds toward the earlier time.
@@ -22,13 +21,13 @@
 #include <math.h>
 #include <string.h>
 
+#include "ohlcx/check.h"
 #include "ohlcx/error.h"
 #include "ohlcx/series.h"
+#include "quality/quality_internal.h"
 #include "synth/synth_internal.h"
 
-#define SESSION_OPEN_US (14 * OHLCX_US_PER_HOUR + 30 * OHLCX_US_PER_MINUTE)
-#define SESSION_CLOSE_US (21 * OHLCX_US_PER_HOUR)
-#define SESSION_US (SESSION_CLOSE_US - SESSION_OPEN_US)
+#define SESSION_US (6 * OHLCX_US_PER_HOUR + 30 * OHLCX_US_PER_MINUTE)
 
 /* 1970-01-05, the first Monday after the epoch. */
 #define FIRST_MONDAY_US (4 * OHLCX_US_PER_DAY)
@@ -168,13 +167,33 @@ static int64_t first_boundary(const synth_calendar *calendar, int64_t time_us)
 }
 
 
-/* Returns the Monday-to-Friday days in [start_us, end_us), both at 00:00. */
-static int count_weekdays(int64_t start_us, int64_t end_us)
+/* Returns 1 when the NYSE trades on the UTC day that starts at day_us. */
+static int is_trading_day(int64_t day_us)
+{
+    return weekday(day_us) < 5 &&
+           quality_bar_expected(OHLCX_CALENDAR_US_EQUITY, "1d", day_us, NULL);
+}
+
+
+/* Returns the session open of a trading day as microseconds after 00:00
+ * UTC: 09:30 New York is 13:30 UTC under daylight saving time, else 14:30. */
+static int64_t session_open(int64_t day_us)
+{
+    int64_t summer_open = 13 * OHLCX_US_PER_HOUR + 30 * OHLCX_US_PER_MINUTE;
+
+    if (quality_bar_expected(OHLCX_CALENDAR_US_EQUITY, "1m", day_us + summer_open, NULL))
+        return summer_open;
+    return summer_open + OHLCX_US_PER_HOUR;
+}
+
+
+/* Returns the trading days in [start_us, end_us), both at 00:00. */
+static int count_trading_days(int64_t start_us, int64_t end_us)
 {
     int count = 0;
 
     for (int64_t day = start_us; day < end_us; day += OHLCX_US_PER_DAY)
-        count += weekday(day) < 5;
+        count += is_trading_day(day);
     return count;
 }
 
@@ -186,10 +205,11 @@ static size_t stock_session_bars(const synth_calendar *calendar, int64_t start_u
 
     for (int64_t day = start_us - start_us % OHLCX_US_PER_DAY; day < end_us;
          day += OHLCX_US_PER_DAY) {
-        if (weekday(day) >= 5)
+        int64_t first = day + session_open(day);
+
+        if (!is_trading_day(day))
             continue;
-        for (int64_t open = day + SESSION_OPEN_US; open < day + SESSION_CLOSE_US;
-             open += calendar->length_us) {
+        for (int64_t open = first; open < first + SESSION_US; open += calendar->length_us) {
             if (open < start_us || open >= end_us)
                 continue;
             if (open_times != NULL)
@@ -211,7 +231,7 @@ size_t synth_calendar_bars(const synth_calendar *calendar, int64_t start_us, int
 
     for (int64_t open = first_boundary(calendar, start_us); open < end_us;
          open = synth_bar_end(calendar, open)) {
-        if (calendar->stocks && count_weekdays(open, synth_bar_end(calendar, open)) == 0)
+        if (calendar->stocks && count_trading_days(open, synth_bar_end(calendar, open)) == 0)
             continue;
         if (open_times != NULL)
             open_times[count] = open;
@@ -226,7 +246,7 @@ size_t synth_calendar_bars(const synth_calendar *calendar, int64_t start_us, int
 static double stock_volume_shape(int64_t open_us, int64_t end_us)
 {
     int64_t day = open_us - open_us % OHLCX_US_PER_DAY;
-    double middle = 0.5 * (double)(open_us + end_us) - (double)(day + SESSION_OPEN_US);
+    double middle = 0.5 * (double)(open_us + end_us) - (double)(day + session_open(day));
     double x = middle / (double)SESSION_US;
 
     return 0.7 + 1.2 * (2 * x - 1) * (2 * x - 1);
@@ -257,14 +277,14 @@ synth_bar_info synth_bar_describe(const synth_calendar *calendar, int64_t open_u
         return info;
     }
     if (!is_intraday(calendar)) {
-        info.trading_days = count_weekdays(open_us, end);
+        info.trading_days = count_trading_days(open_us, end);
         info.session_open = 1;
         return info;
     }
-    if (end > day + SESSION_CLOSE_US)
-        end = day + SESSION_CLOSE_US;
+    if (end > day + session_open(day) + SESSION_US)
+        end = day + session_open(day) + SESSION_US;
     info.trading_days = (double)(end - open_us) / (double)SESSION_US;
     info.volume_shape = stock_volume_shape(open_us, end);
-    info.session_open = open_us == day + SESSION_OPEN_US;
+    info.session_open = open_us == day + session_open(day);
     return info;
 }

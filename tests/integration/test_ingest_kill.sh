@@ -9,8 +9,9 @@ store="$work/store"
 
 # Crypto only: the synthetic series are complete on the 24/7 calendar, so the
 # repair that ingest runs adds no bars and a series has exactly the rows of
-# its file. (Synthetic stock sessions ignore daylight saving time and
-# holidays, so the NYSE calendar finds gaps in them.)
+# its file. (Synthetic 4h stock bars open at the session open, which moves
+# by an hour with daylight saving time, and the gap finder's fixed 4h grid
+# counts that as missing bars.)
 
 # expected_rows SYMBOL TIMEFRAME: data rows of the synthetic file.
 expected_rows() {

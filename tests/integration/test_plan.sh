@@ -50,13 +50,14 @@ grep -q 'duplicate.yaml:9:24: symbol ETHUSDT is listed twice' "$work/err" ||
     fail "plan duplicate message: $(cat "$work/err")"
 
 # The tiny universe starts 2024-03-01 and runs 2 months (61 days): 1464 1h
-# bars and 366 4h bars per crypto pair, and 43 weekdays for AAPL.
+# bars and 366 4h bars per crypto pair, and for AAPL the 43 weekdays less
+# Good Friday (2024-03-29), a NYSE holiday: 42 trading days.
 expect_status "synth tiny" 0 synth --universe "$universe_dir/tiny.yaml" --out "$work/tiny"
 [ "$(ls "$work/tiny" | tr '\n' ' ')" = "AAPL-1d.csv BTCUSDT-1h.csv BTCUSDT-4h.csv ETHUSDT-1h.csv ETHUSDT-4h.csv " ] ||
     fail "synth files: $(ls "$work/tiny")"
 [ "$(wc -l <"$work/tiny/BTCUSDT-1h.csv")" -eq 1465 ] || fail "BTCUSDT-1h.csv is not 1464 bars"
 [ "$(wc -l <"$work/tiny/ETHUSDT-4h.csv")" -eq 367 ] || fail "ETHUSDT-4h.csv is not 366 bars"
-[ "$(wc -l <"$work/tiny/AAPL-1d.csv")" -eq 44 ] || fail "AAPL-1d.csv is not 43 bars"
+[ "$(wc -l <"$work/tiny/AAPL-1d.csv")" -eq 43 ] || fail "AAPL-1d.csv is not 42 bars"
 # 2024-03-01 00:00 UTC in milliseconds.
 [ "$(sed -n 2p "$work/tiny/BTCUSDT-1h.csv" | cut -d, -f1)" = 1709251200000 ] ||
     fail "first bar does not open at the file's start"

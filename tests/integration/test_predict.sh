@@ -35,9 +35,10 @@ grep -q '^ETHUSDT,1h,2024-03-31 22:00:00,0\.[0-9]*$' "$work/predict.csv" ||
     >"$work/predict.json" || fail "predict --json failed"
 prob=$(json_get "$work/predict.json" '.predictions[0].prob_up')
 check_between "VT prob_up" "$prob" 0 1
-# VT trades 14:30-21:00 UTC, so its last bar of March opens at 20:30 on Friday
-# 2024-03-29.
-[ "$(json_get "$work/predict.json" '.predictions[0].open_time')" = "2024-03-29 20:30:00" ] ||
+# VT trades on the NYSE calendar: Friday 2024-03-29 is Good Friday, and since
+# 10 March New York is on daylight saving time, so the session is 13:30 to
+# 20:00 UTC and the last 1h bar of March opens at 19:30 on the 28th.
+[ "$(json_get "$work/predict.json" '.predictions[0].open_time')" = "2024-03-28 19:30:00" ] ||
     fail "VT latest bar: $(cat "$work/predict.json")"
 
 # --symbol names the series of a file whose name does not.

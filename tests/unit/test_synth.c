@@ -236,17 +236,18 @@ static void synth_crypto_long_bars(void **unused)
 }
 
 
-/* January 2024 has 23 weekdays (1-5, 8-12, 15-19, 22-26, 29-31); the
- * holidays on 1 and 15 January are not skipped. A session of 6.5
- * hours has 26 quarter hours. */
+/* January 2024 has 23 weekdays (1-5, 8-12, 15-19, 22-26, 29-31), less the
+ * NYSE holidays on 1 and 15 January: 21 trading days, the first on 2
+ * January. New York is on standard time, so the session is 14:30 to 21:00
+ * UTC, 26 quarter hours. */
 static void synth_stock_15m_month_count(void **unused)
 {
     ohlcx_series s = generate("GOOG", "15m", 1, 0, 42);
 
-    assert_int_equal(s.n, 23 * 26);
-    assert_int_equal(s.open_time[0], JAN_1_2024 + SESSION_OPEN);
-    assert_int_equal(s.open_time[25], JAN_1_2024 + SESSION_CLOSE - 15 * OHLCX_US_PER_MINUTE);
-    assert_int_equal(s.open_time[26], JAN_2_2024 + SESSION_OPEN);
+    assert_int_equal(s.n, 21 * 26);
+    assert_int_equal(s.open_time[0], JAN_2_2024 + SESSION_OPEN);
+    assert_int_equal(s.open_time[25], JAN_2_2024 + SESSION_CLOSE - 15 * OHLCX_US_PER_MINUTE);
+    assert_int_equal(s.open_time[26], JAN_2_2024 + OHLCX_US_PER_DAY + SESSION_OPEN);
     for (size_t i = 0; i < s.n; i++) {
         assert_in_range(time_of_day(s.open_time[i]), SESSION_OPEN, SESSION_CLOSE - 1);
         assert_in_range(day_of_week(s.open_time[i]), 0, 4);
@@ -262,18 +263,19 @@ static void synth_stock_session_opens(void **unused)
     ohlcx_series four_hour = generate("GOOG", "4h", 1, 0, 42);
     ohlcx_series daily = generate("VT", "1d", 1, 0, 42);
 
-    assert_int_equal(hourly.n, 23 * 7);
+    /* 21 trading days from 2 January; the sixth is Tuesday 9 January. */
+    assert_int_equal(hourly.n, 21 * 7);
     for (size_t i = 0; i < 7; i++)
         assert_int_equal(hourly.open_time[i],
-                         JAN_1_2024 + SESSION_OPEN + (int64_t)i * OHLCX_US_PER_HOUR);
-    assert_int_equal(hourly.open_time[7], JAN_2_2024 + SESSION_OPEN);
-    assert_int_equal(four_hour.n, 23 * 2);
-    assert_int_equal(four_hour.open_time[0], JAN_1_2024 + SESSION_OPEN);
-    assert_int_equal(four_hour.open_time[1], JAN_1_2024 + SESSION_OPEN + 4 * OHLCX_US_PER_HOUR);
-    assert_int_equal(daily.n, 23);
-    assert_int_equal(daily.open_time[0], JAN_1_2024);
-    assert_int_equal(daily.open_time[1], JAN_2_2024);
-    assert_int_equal(daily.open_time[5], JAN_1_2024 + 7 * OHLCX_US_PER_DAY);
+                         JAN_2_2024 + SESSION_OPEN + (int64_t)i * OHLCX_US_PER_HOUR);
+    assert_int_equal(hourly.open_time[7], JAN_2_2024 + OHLCX_US_PER_DAY + SESSION_OPEN);
+    assert_int_equal(four_hour.n, 21 * 2);
+    assert_int_equal(four_hour.open_time[0], JAN_2_2024 + SESSION_OPEN);
+    assert_int_equal(four_hour.open_time[1], JAN_2_2024 + SESSION_OPEN + 4 * OHLCX_US_PER_HOUR);
+    assert_int_equal(daily.n, 21);
+    assert_int_equal(daily.open_time[0], JAN_2_2024);
+    assert_int_equal(daily.open_time[1], JAN_2_2024 + OHLCX_US_PER_DAY);
+    assert_int_equal(daily.open_time[5], JAN_1_2024 + 8 * OHLCX_US_PER_DAY);
     ohlcx_series_free(&hourly);
     ohlcx_series_free(&four_hour);
     ohlcx_series_free(&daily);
