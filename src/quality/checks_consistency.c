@@ -268,7 +268,7 @@ static int check_returns(const check_context *ctx, ohlcx_check_result *checks)
 {
     const ohlcx_series *v = &ctx->view->bars;
     int split_check = ctx->given->asset_class == OHLCX_ASSET_STOCKS;
-    int64_t next_day_start = INT64_MIN;
+    int64_t next_day_start = INT64_MIN, previous_time = INT64_MIN;
     double previous_close = NAN;
     rolling_window returns;
     int status = window_init(&returns, (size_t)ctx->options->z_window);
@@ -279,8 +279,11 @@ static int check_returns(const check_context *ctx, ohlcx_check_result *checks)
         double close = v->close[k], r;
         int new_day = v->open_time[k] >= next_day_start;
 
-        if (!valid_price(close))
+        /* A row that repeats an open time adds no return: counting its zero
+         * return would shrink the MAD and inflate every other move. */
+        if (!valid_price(close) || v->open_time[k] == previous_time)
             continue;
+        previous_time = v->open_time[k];
         if (new_day)
             next_day_start = next_midnight(v->open_time[k]);
         if (!(previous_close > 0)) {

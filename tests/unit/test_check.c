@@ -728,6 +728,53 @@ static void json_report_fields(void **state)
 }
 
 
+/* Repeating every row must not change extreme_move: a repeated open time
+ * adds no return, so the rolling MAD sees the same returns. */
+static void extreme_move_ignores_repeats(void **state)
+{
+    ohlcx_synth_options synth;
+    ohlcx_check_options options;
+    ohlcx_series once, twice;
+    ohlcx_quality_report report_once, report_twice;
+    const ohlcx_check_result *moves_once, *moves_twice;
+
+    (void)state;
+    ohlcx_synth_options_default(&synth);
+    synth.months = 6;
+    ohlcx_series_init(&once);
+    ohlcx_series_init(&twice);
+    assert_int_equal(ohlcx_synth_series("BTCUSDT", "1h", &synth, &once), 0);
+    for (size_t i = 0; i < once.n; i++)
+        for (int copy = 0; copy < 2; copy++)
+            assert_int_equal(ohlcx_series_append(&twice, once.open_time[i], once.open[i],
+                                                 once.high[i], once.low[i], once.close[i],
+                                                 once.volume[i]),
+                             0);
+    snprintf(twice.timeframe, sizeof twice.timeframe, "%s", once.timeframe);
+    snprintf(twice.symbol, sizeof twice.symbol, "%s", once.symbol);
+    twice.asset_class = once.asset_class;
+
+    ohlcx_check_options_default(&options);
+    options.z_threshold = 4;
+    options.now_us = once.open_time[once.n - 1] + 2 * OHLCX_US_PER_HOUR;
+    memset(&report_once, 0, sizeof report_once);
+    memset(&report_twice, 0, sizeof report_twice);
+    assert_int_equal(ohlcx_check_series(&once, &options, &report_once), 0);
+    assert_int_equal(ohlcx_check_series(&twice, &options, &report_twice), 0);
+    moves_once = find(report_once.checks, report_once.check_count, "extreme_move");
+    moves_twice = find(report_twice.checks, report_twice.check_count, "extreme_move");
+    assert_non_null(moves_once);
+    assert_non_null(moves_twice);
+    assert_true(moves_once->count > 0);
+    assert_int_equal(moves_twice->count, moves_once->count);
+
+    ohlcx_quality_report_free(&report_once);
+    ohlcx_quality_report_free(&report_twice);
+    ohlcx_series_free(&once);
+    ohlcx_series_free(&twice);
+}
+
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -760,6 +807,7 @@ int main(void)
         cmocka_unit_test(report_keeps_series),
         cmocka_unit_test(invalid_options_rejected),
         cmocka_unit_test(json_report_fields),
+        cmocka_unit_test(extreme_move_ignores_repeats),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
