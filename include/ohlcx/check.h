@@ -118,4 +118,25 @@ const char *ohlcx_calendar_name(int calendar);
  * in docs/quality.md) into a malloc()ed string. */
 int ohlcx_quality_report_json(const ohlcx_quality_report *report, char **out);
 
+/*
+ * Cross-source validation: the same symbol and timeframe from two sources,
+ * compared bar by bar over the time both cover (from the later first open
+ * time to the earlier last one). Both series must be sorted with unique open
+ * times (ohlcx_validate_basic() leaves them so).
+ */
+typedef struct ohlcx_source_comparison {
+    size_t compared;         /* bars present in both, by open time */
+    size_t close_mismatches; /* of those, closes further apart than the tolerance */
+    size_t missing_in_a;     /* bars of b in the common span that a lacks */
+    size_t missing_in_b;     /* bars of a in the common span that b lacks */
+    double max_difference;   /* largest |close_a / close_b - 1| among compared bars */
+    size_t example_count;
+    ohlcx_check_example examples[OHLCX_CHECK_EXAMPLES]; /* first mismatches; row in a */
+} ohlcx_source_comparison;
+
+/* Compares series a with series b; tolerance is the largest relative close
+ * difference that still agrees (default 0.001, 0.1%). */
+int ohlcx_compare_sources(const ohlcx_series *a, const ohlcx_series *b, double tolerance,
+                          ohlcx_source_comparison *out);
+
 #endif

@@ -9,6 +9,7 @@
 #include "ohlcx/check.h"
 #include "ohlcx/error.h"
 #include "ohlcx/format.h"
+#include "ohlcx/quality.h"
 #include "ohlcx/store.h"
 #include "util/util.h"
 
@@ -32,6 +33,9 @@ static const char check_help[] =
     "  --max-missing R     largest missing-bar ratio that passes (default: 0.01)\n"
     "  --max-fill N        longest gap in bars that a repair fills (default: 3)\n"
     "  --bad-rows POLICY   fail (default) or skip unparseable rows\n"
+    "  --close-tolerance R files of the same symbol and timeframe are compared\n"
+    "                      bar by bar; closes further apart than R (relative)\n"
+    "                      are reported (default: 0.001)\n"
     "  -h, --help          print this help\n"
     "\n"
     "Exit status: 0 when every series passes (warnings included), 1 when any\n"
@@ -39,9 +43,12 @@ static const char check_help[] =
 
 typedef struct check_run {
     ohlcx_check_options options;
+    double close_tolerance; /* cross-source: largest relative close difference */
     FILE *json;
     size_t series;
     size_t failed;
+    ohlcx_series *kept;     /* validated copies of file series, for cross-source */
+    size_t kept_count;
 } check_run;
 
 
@@ -105,12 +112,57 @@ static int check_one(check_run *run, ohlcx_series *series)
 }
 
 
+/* Compares every pair of kept series with the same symbol and timeframe,
+ * prints a line per pair and writes the "cross_source" JSON array. */
+static int compare_sources(check_run *run)
+{
+    size_t pairs = 0;
+    int status = 0;
+
+    if (run->json != NULL)
+        fputs("\n],\n\"cross_source\": [\n", run->json);
+    for (size_t i = 0; i < run->kept_count && status == 0; i++) {
+        for (size_t j = i + 1; j < run->kept_count && status == 0; j++) {
+            const ohlcx_series *a = &run->kept[i], *b = &run->kept[j];
+            ohlcx_source_comparison result;
+
+            if (strcmp(a->symbol, b->symbol) != 0 || strcmp(a->timeframe, b->timeframe) != 0)
+                continue;
+            status = ohlcx_compare_sources(a, b, run->close_tolerance, &result);
+            if (status != 0)
+                break;
+            printf("cross-source %s %s: %s against %s: %zu bars compared, %zu closes differ by "
+                   "more than %g%% (largest %.4f%%), %zu missing in the first, %zu in the second\n",
+                   a->symbol, a->timeframe, a->source_path, b->source_path, result.compared,
+                   result.close_mismatches, 100 * run->close_tolerance,
+                   100 * result.max_difference, result.missing_in_a, result.missing_in_b);
+            if (run->json != NULL) {
+                fprintf(run->json,
+                        "%s{\"symbol\": \"%s\", \"timeframe\": \"%s\", \"a\": \"%s\", "
+                        "\"b\": \"%s\", \"compared\": %zu, \"close_mismatches\": %zu, "
+                        "\"max_difference\": %.10g, \"missing_in_a\": %zu, \"missing_in_b\": %zu}",
+                        pairs ? ",\n" : "", a->symbol, a->timeframe, a->source_path,
+                        b->source_path, result.compared, result.close_mismatches,
+                        result.max_difference, result.missing_in_a, result.missing_in_b);
+            }
+            pairs++;
+        }
+    }
+    return status;
+}
+
+
 static int check_files(check_run *run, char **files, size_t count, int bad_rows)
 {
     int status = 0;
 
+    run->kept = calloc(count ? count : 1, sizeof *run->kept);
+    if (run->kept == NULL)
+        return ohlcx_set_error(OHLCX_ENOMEM, "out of memory checking %zu files", count);
+
     for (size_t i = 0; i < count && status == 0; i++) {
         ohlcx_read_options read_options = {.bad_rows = bad_rows};
+        ohlcx_validation validation;
         ohlcx_read_report read;
         ohlcx_series series;
 
@@ -121,9 +173,18 @@ static int check_files(check_run *run, char **files, size_t count, int bad_rows)
             ohlcx_log_warn("%s: %zu unparseable rows skipped", files[i], read.bad_row_count);
         if (status == 0)
             status = check_one(run, &series);
-        ohlcx_series_free(&series);
+
+        /* Keep a validated copy for the cross-source comparison. */
+        if (status == 0)
+            status = ohlcx_validate_basic(&series, &validation);
+        if (status == 0)
+            run->kept[run->kept_count++] = series;
+        else
+            ohlcx_series_free(&series);
         ohlcx_read_report_free(&read);
     }
+    if (status == 0)
+        status = compare_sources(run);
     return status;
 }
 
@@ -162,6 +223,7 @@ int cmd_check(int argc, char **argv)
         {"policy", required_argument, NULL, 'p'},      {"now", required_argument, NULL, 'n'},
         {"calendar", required_argument, NULL, 'c'},    {"max-missing", required_argument, NULL, 'm'},
         {"max-fill", required_argument, NULL, 'f'},    {"bad-rows", required_argument, NULL, 'r'},
+        {"close-tolerance", required_argument, NULL, 't'},
         {"help", no_argument, NULL, 'h'},              {NULL, 0, NULL, 0},
     };
     const char *store_dir = NULL, *json_path = NULL;
@@ -172,6 +234,7 @@ int cmd_check(int argc, char **argv)
 
     memset(&run, 0, sizeof run);
     ohlcx_check_options_default(&run.options);
+    run.close_tolerance = 0.001;
     optind = 1;
     while (!bad && (option = getopt_long(argc, argv, "h", long_options, NULL)) != -1) {
         switch (option) {
@@ -202,6 +265,10 @@ int cmd_check(int argc, char **argv)
             bad = cli_parse_int("check", "--max-fill", optarg, 0, 10000, &run.options.max_fill_gap);
             break;
         case 'r': bad = cli_parse_bad_rows("check", optarg, &bad_rows); break;
+        case 't':
+            bad = cli_parse_double("check", "--close-tolerance", optarg, 0, 1,
+                                   &run.close_tolerance);
+            break;
         case 'h': fputs(check_help, stdout); return 0;
         default: bad = 2; break;
         }
@@ -230,7 +297,12 @@ int cmd_check(int argc, char **argv)
             status = check_files(&run, files, file_count, bad_rows);
         ohlcx_free_strings(files, file_count);
     }
+    for (size_t i = 0; i < run.kept_count; i++)
+        ohlcx_series_free(&run.kept[i]);
+    free(run.kept);
     if (run.json != NULL) {
+        if (store_dir != NULL)
+            fputs("\n],\n\"cross_source\": [", run.json);
         fputs("\n]}\n", run.json);
         if (fclose(run.json) != 0 && status == 0)
             status = ohlcx_set_error(OHLCX_EIO, "cannot write %s: %s", json_path, strerror(errno));

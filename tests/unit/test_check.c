@@ -775,6 +775,52 @@ static void extreme_move_ignores_repeats(void **state)
 }
 
 
+/* a has hours 1..6, b hours 3..8 without hour 5. The common span is hours
+ * 3..6: hours 3, 4 and 6 are compared, hour 4 differs (103 against 103.5,
+ * 103 / 103.5 - 1 = -0.00483), and b lacks hour 5. Hours 7 and 8 lie
+ * beyond a's last bar and are not counted. */
+static void cross_source_compared(void **state)
+{
+    static const double a_close[] = {100, 101, 102, 103, 104, 105};
+    static const int64_t b_hour[] = {3, 4, 6, 7, 8};
+    static const double b_close[] = {102, 103.5, 105, 106, 107};
+    ohlcx_series a, b;
+    ohlcx_source_comparison result;
+
+    (void)state;
+    ohlcx_series_init(&a);
+    ohlcx_series_init(&b);
+    for (int i = 0; i < 6; i++)
+        assert_int_equal(ohlcx_series_append(&a, (i + 1) * OHLCX_US_PER_HOUR, a_close[i],
+                                             a_close[i], a_close[i], a_close[i], 1),
+                         0);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(ohlcx_series_append(&b, b_hour[i] * OHLCX_US_PER_HOUR, b_close[i],
+                                             b_close[i], b_close[i], b_close[i], 1),
+                         0);
+
+    assert_int_equal(ohlcx_compare_sources(&a, &b, 0.001, &result), 0);
+    assert_int_equal(result.compared, 3);
+    assert_int_equal(result.close_mismatches, 1);
+    assert_int_equal(result.missing_in_b, 1);
+    assert_int_equal(result.missing_in_a, 0);
+    assert_true(fabs(result.max_difference - 0.5 / 103.5) < 1e-12);
+    assert_int_equal(result.example_count, 1);
+    assert_int_equal(result.examples[0].row, 3);
+    assert_int_equal(result.examples[0].open_time, 4 * OHLCX_US_PER_HOUR);
+
+    /* With a 1% tolerance the 0.48% difference agrees. */
+    assert_int_equal(ohlcx_compare_sources(&a, &b, 0.01, &result), 0);
+    assert_int_equal(result.close_mismatches, 0);
+
+    /* Unsorted input is rejected. */
+    a.open_time[0] = 9 * OHLCX_US_PER_HOUR;
+    assert_int_equal(ohlcx_compare_sources(&a, &b, 0.001, &result), OHLCX_EINVAL);
+    ohlcx_series_free(&a);
+    ohlcx_series_free(&b);
+}
+
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -808,6 +854,7 @@ int main(void)
         cmocka_unit_test(invalid_options_rejected),
         cmocka_unit_test(json_report_fields),
         cmocka_unit_test(extreme_move_ignores_repeats),
+        cmocka_unit_test(cross_source_compared),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
