@@ -171,7 +171,7 @@ typedef struct ohlcx_store_column_info {
 int ohlcx_store_open(const char *dir, ohlcx_store **out);
 
 /* Opens an existing store like ohlcx_store_open(), but fails with OHLCX_EIO
- * instead of creating one when dir holds neither catalog.sqlite nor a series
+ * instead of creating one when dir contains neither catalog.sqlite nor a series
  * folder: for commands that only read, where a mistyped folder must not
  * become an empty store. */
 int ohlcx_store_open_existing(const char *dir, ohlcx_store **out);

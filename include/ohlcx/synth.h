@@ -4,9 +4,9 @@
  * Each (symbol, timeframe) series is a random walk of log prices with GARCH(1,1)
  * volatility clustering and an intraday U-shaped volume profile. Symbols
  * ending in a crypto quote (USDT, ...) trade around the clock; others are
- * stocks and trade 09:30 to 16:00 New York time on NYSE trading days (no
- * weekends or exchange holidays; 13:30 to 20:00 UTC under daylight saving
- * time, 14:30 to 21:00 UTC otherwise).
+ * stocks and trade 09:30 to 16:00 New York time on NYSE trading days, with no
+ * weekends or exchange holidays. That is 13:30 to 20:00 UTC under daylight
+ * saving time and 14:30 to 21:00 UTC otherwise.
  *
  * Planted signal (planted > 0.5): the bars form consecutive pairs from the
  * first bar on, and every pair is a wick shape. The first bar of a pair gets

@@ -15,7 +15,7 @@
  *     without any the decimal point is assumed.
  *   - DD/MM/YYYY when a slash date has a first part above 12, else
  *     MM/DD/YYYY.
- *   - YYYYMMDD when the date column holds eight digits.
+ *   - YYYYMMDD when the date column contains eight digits.
  */
 #include <stdint.h>
 #include <string.h>

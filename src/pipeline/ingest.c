@@ -4,8 +4,8 @@
  * Workers hash, read and validate files in parallel. Appends to the store
  * are serialised by one mutex, because a store handle is for one thread at a
  * time, and the store's own lock admits one writer process. Each worker
- * holds one file's bars at a time, so memory grows with the largest file and
- * the worker count, not with the number of files.
+ * keeps one file's bars in memory at a time, so memory grows with the
+ * largest file and the worker count, not with the number of files.
  */
 #include <cjson/cJSON.h>
 #include <pthread.h>

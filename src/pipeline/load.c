@@ -39,7 +39,7 @@ static int compare_int64(const void *a, const void *b)
 }
 
 
-/* Warns when the bars are much closer together than the timeframe says,
+/* Warns when the bars are much closer together than the timeframe implies,
  * such as hourly bars in a file named ETHUSDT-1d.csv. Gaps (weekends,
  * closed hours) only make the spacing longer, so only a shorter median
  * spacing is reported. */
@@ -106,7 +106,12 @@ int pipeline_load(char *const *files, size_t file_count, const char *symbol,
     load_job job = {.files = files, .file_count = file_count, .symbol = symbol,
                     .timeframe = timeframe, .bad_rows = bad_rows, .layout = layout};
     pthread_t threads[64];
-    int thread_count = jobs < 1 ? 1 : jobs > 64 ? 64 : jobs;
+    int thread_count = jobs;
+
+    if (thread_count < 1)
+        thread_count = 1;
+    if (thread_count > 64)
+        thread_count = 64;
     int status = 0;
 
     if ((size_t)thread_count > file_count)

@@ -248,7 +248,7 @@ static int add_samples(run_state *state, uint32_t s)
         }
     }
     /* A series whose close never moves up (or always does) makes accuracy
-     * on it meaningless; say so rather than report it silently. */
+     * on it meaningless, so warn rather than report it silently. */
     if (ups == 0 || ups == labels)
         ohlcx_log_warn("%s: every label is %d (the close %s over %d bars in all %zu samples): "
                        "its accuracy says nothing about the model",
@@ -258,8 +258,8 @@ static int add_samples(run_state *state, uint32_t s)
 }
 
 
-/* Fails when a feature of a sample bar is not finite: a price so large that
- * its square overflows, say. XGBoost rejects such input. */
+/* Fails when a feature of a sample bar is not finite, for example when a
+ * price is so large that its square overflows. XGBoost rejects such input. */
 static int check_features(const pipeline_series *series)
 {
     for (size_t t = OHLCX_FEATURE_WARMUP; t < series->bars.n; t++) {

@@ -8,7 +8,7 @@
  * length. Intraday bars match a slot by open time.
  * Bars of a day or more match by UTC date, so daily labels that move
  * between 04:00 and 05:00 UTC with New York daylight saving time stay on
- * the grid. A slot is expected when quality_bar_expected() says so.
+ * the grid. A slot is expected when quality_bar_expected() returns 1 for it.
  *
  * quality_find_gaps() walks the slots from the first to the last bar once,
  * beside the rows: O(n + slots). Under the ALWAYS calendar every slot is

@@ -12,7 +12,7 @@
 int quality_resolve_calendar(const ohlcx_series *series, int requested);
 
 /* Returns 1 when a bar of the given timeframe opening at open_time is
- * expected on the calendar. For OHLCX_CALENDAR_INFERRED, `inferred` holds a
+ * expected on the calendar. For OHLCX_CALENDAR_INFERRED, `inferred` is a
  * 7 x 24 table of weekday (0 = Monday) and hour slots that trade. */
 int quality_bar_expected(int calendar, const char *timeframe, int64_t open_time,
                          const uint8_t inferred[7 * 24]);

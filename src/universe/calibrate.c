@@ -301,11 +301,14 @@ int ohlcx_plan_calibrate(const ohlcx_plan_options *options, ohlcx_plan_rates *ou
 {
     double started = ohlcx_now_seconds();
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    int threads = options->jobs > 0 ? options->jobs : cores > 0 ? (int)cores : 1;
+    int threads = options->jobs;
     ohlcx_synth_options synth_options;
     ohlcx_cnn_config config;
     calibration c;
     int status;
+
+    if (threads <= 0)
+        threads = cores > 0 ? (int)cores : 1;
 
     memset(out, 0, sizeof *out);
     memset(&c, 0, sizeof c);

@@ -54,7 +54,7 @@ expect_error "empty output folder" "invalid --out" run --out "" --data "$work/TE
 expect_error "seed above 2^53" "--seed" run --seed 9007199254740993
 
 # A price so large that its square overflows makes features infinite; the
-# run must stop with the file and bar named, before XGBoost sees them.
+# run must stop with the file and bar named, before XGBoost receives them.
 "$OHLCX" synth --out "$work/huge" --symbols BTCUSDT --timeframes 1h --months 1 2>/dev/null
 awk -F, -v OFS=, 'NR == 200 { $3 = "1e300" } { print }' "$work/huge/BTCUSDT-1h.csv" >"$work/HUGE-1h.csv"
 expect_error "overflowing price" "HUGE-1h\.csv: feature .* is not finite at the bar opening 2024-01-0" \

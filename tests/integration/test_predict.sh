@@ -35,8 +35,8 @@ grep -q '^ETHUSDT,1h,2024-03-31 22:00:00,0\.[0-9]*$' "$work/predict.csv" ||
     >"$work/predict.json" || fail "predict --json failed"
 prob=$(json_get "$work/predict.json" '.predictions[0].prob_up')
 check_between "VT prob_up" "$prob" 0 1
-# VT trades on the NYSE calendar: Friday 2024-03-29 is Good Friday, and since
-# 10 March New York is on daylight saving time, so the session is 13:30 to
+# VT trades on the NYSE calendar, and Friday 2024-03-29 is Good Friday. New
+# York is on daylight saving time from 10 March, so the session is 13:30 to
 # 20:00 UTC and the last 1h bar of March opens at 19:30 on the 28th.
 [ "$(json_get "$work/predict.json" '.predictions[0].open_time')" = "2024-03-28 19:30:00" ] ||
     fail "VT latest bar: $(cat "$work/predict.json")"

@@ -729,7 +729,7 @@ static void json_report_fields(void **state)
 
 
 /* Repeating every row must not change extreme_move: a repeated open time
- * adds no return, so the rolling MAD sees the same returns. */
+ * adds no return, so the rolling MAD covers the same returns. */
 static void extreme_move_ignores_repeats(void **state)
 {
     ohlcx_synth_options synth;
