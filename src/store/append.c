@@ -391,12 +391,25 @@ static int check_ingested(const append_job *job)
 }
 
 
+/* Returns 1 when the new version's tail is the incoming series as it is:
+ * no stored rows after the head to merge with, and no stored optional column
+ * that the incoming bars lack. Then a new series is written without a copy. */
+static int takes_series_whole(const ohlcx_store_reader *old, const ohlcx_series *stored,
+                              const ohlcx_series *incoming)
+{
+    if (stored->n > 0)
+        return 0;
+    return old == NULL || (old->manifest.extra & ~incoming->extra) == 0;
+}
+
+
 /* Runs the append; the caller holds the store lock. */
 static int append_locked(const append_job *job)
 {
     const ohlcx_series *series = job->series;
     ohlcx_store_reader *old = NULL;
     ohlcx_series stored, merged;
+    const ohlcx_series *tail = NULL;
     size_t head_rows = 0;
     int status;
 
@@ -419,8 +432,13 @@ static int append_locked(const append_job *job)
         status = find_head_rows(old, series->open_time[0], &head_rows);
     if (status == 0 && old != NULL)
         status = ohlcx_store_reader_read(old, head_rows, ohlcx_store_reader_rows(old), &stored);
-    if (status == 0)
+    if (status == 0 && takes_series_whole(old, &stored, series)) {
+        tail = series;
+        job->report->added = series->n;
+    } else if (status == 0) {
         status = merge_series(&stored, series, &merged, job->report);
+        tail = &merged;
+    }
     if (status != 0)
         goto done;
 
@@ -432,7 +450,7 @@ static int append_locked(const append_job *job)
     if (job->report->added == 0)
         status = commit_unchanged(job, old);
     else
-        status = commit_new(job, old, head_rows, &merged);
+        status = commit_new(job, old, head_rows, tail);
 
 done:
     ohlcx_store_reader_close(old);

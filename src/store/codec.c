@@ -9,10 +9,11 @@
  * Deltas are computed in uint64_t arithmetic, so they wrap instead of
  * overflowing and decoding undoes them exactly for any int64 input.
  *
- * The 8-byte words are written as 8 byte planes (byte 0 of every row, then
- * byte 1, ...). A random walk of ticks has deltas of a few bits, so planes
- * 1..7 are nearly all zero and zstd stores them in a few bytes, while the
- * entropy stage codes plane 0 in about the deltas' entropy.
+ * The 8-byte words are written as byte planes (byte 0 of every row, then
+ * byte 1, ...). Only the planes up to the highest nonzero byte of the
+ * chunk's words are stored, and the chunk table records how many. A random
+ * walk of ticks has deltas of a few bits, so it stores one or two planes,
+ * and the entropy stage codes plane 0 in about the deltas' entropy.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -97,31 +98,49 @@ static uint64_t double_bits(double x)
 }
 
 
-/* Writes the tick of x at the given decimals, or returns 0 when x is not
- * exactly ticks / 10^decimals (NaN, -0.0, more digits, too large). */
-static int to_tick(double x, int decimals, int64_t *tick)
-{
-    double scaled = x * powers_of_ten[decimals];
-    double back;
+/* Block of values whose decimals are checked in one branch-free pass. */
+#define DECIMALS_BLOCK 512
 
-    if (!(fabs(scaled) <= MAX_TICK_MAGNITUDE))
-        return 0;
-    *tick = llround(scaled);
-    back = (double)*tick / powers_of_ten[decimals];
-    return double_bits(back) == double_bits(x);
+
+/* 1.5 * 2^52: adding it to a double of magnitude below 2^51 rounds the sum
+ * to an integer, whose low bits then hold that integer. */
+#define ROUNDING_SHIFT 6755399441055744.0
+
+
+/* Writes the ticks of n values at the given decimals and returns 1 when
+ * every value is exactly its tick / 10^decimals (not NaN, not -0.0, no more
+ * digits, not too large). Rounding goes through ROUNDING_SHIFT instead of a
+ * libm call or an integer conversion, and the loop has no early exit, so the
+ * compiler vectorises it. */
+static int to_ticks(const double *values, size_t n, int decimals, int64_t *ticks)
+{
+    double scale = powers_of_ten[decimals];
+    uint64_t mismatch = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        double scaled = values[i] * scale;
+        double shifted = scaled + ROUNDING_SHIFT;
+        double back = (shifted - ROUNDING_SHIFT) / scale;
+
+        mismatch |= double_bits(back) ^ double_bits(values[i]);
+        mismatch |= (uint64_t)!(fabs(scaled) <= MAX_TICK_MAGNITUDE);
+        ticks[i] = (int64_t)(double_bits(shifted) - double_bits(ROUNDING_SHIFT));
+    }
+    return mismatch == 0;
 }
 
 
 int store_find_decimals(const double *values, size_t n)
 {
+    int64_t ticks[DECIMALS_BLOCK];
     int decimals = 0;
-    int64_t tick;
 
     /* A value exact at d decimals is exact at every larger d (see
      * MAX_TICK_MAGNITUDE), so one pass that raises d as needed finds the
      * smallest d for all values. The encoder checks every value again. */
-    for (size_t i = 0; i < n; i++) {
-        while (!to_tick(values[i], decimals, &tick)) {
+    for (size_t start = 0; start < n; start += DECIMALS_BLOCK) {
+        size_t count = n - start < DECIMALS_BLOCK ? n - start : DECIMALS_BLOCK;
+        while (!to_ticks(values + start, count, decimals, ticks)) {
             if (++decimals > STORE_MAX_DECIMALS)
                 return -1;
         }
@@ -142,20 +161,37 @@ static uint64_t unzigzag(uint64_t value)
 }
 
 
+/* words may be values itself: each value is read before its word is
+ * written. */
 static void deltas_to_words(const int64_t *values, size_t rows, uint64_t *words)
 {
     uint64_t previous = 0;
 
     for (size_t i = 0; i < rows; i++) {
-        words[i] = zigzag((uint64_t)values[i] - previous);
-        previous = (uint64_t)values[i];
+        uint64_t value = (uint64_t)values[i];
+        words[i] = zigzag(value - previous);
+        previous = value;
     }
 }
 
 
-static void split_planes(const uint64_t *words, size_t rows, uint8_t *planes)
+/* Returns the byte planes needed for the words: 1 to 8. */
+static unsigned planes_needed(const uint64_t *words, size_t rows)
 {
-    for (int b = 0; b < 8; b++) {
+    uint64_t all = 0;
+    unsigned planes = 1;
+
+    for (size_t i = 0; i < rows; i++)
+        all |= words[i];
+    while (planes < 8 && (all >> (8 * planes)) != 0)
+        planes++;
+    return planes;
+}
+
+
+static void split_planes(const uint64_t *words, size_t rows, unsigned count, uint8_t *planes)
+{
+    for (unsigned b = 0; b < count; b++) {
         uint8_t *plane = planes + (size_t)b * rows;
         for (size_t i = 0; i < rows; i++)
             plane[i] = (uint8_t)(words[i] >> (8 * b));
@@ -163,10 +199,10 @@ static void split_planes(const uint64_t *words, size_t rows, uint8_t *planes)
 }
 
 
-static void join_planes(const uint8_t *planes, size_t rows, uint64_t *words)
+static void join_planes(const uint8_t *planes, size_t rows, unsigned count, uint64_t *words)
 {
     memset(words, 0, rows * sizeof *words);
-    for (int b = 0; b < 8; b++) {
+    for (unsigned b = 0; b < count; b++) {
         const uint8_t *plane = planes + (size_t)b * rows;
         for (size_t i = 0; i < rows; i++)
             words[i] |= (uint64_t)plane[i] << (8 * b);
@@ -214,28 +250,25 @@ void store_encoder_free(store_encoder *encoder)
 static int ticks_to_words(const double *values, size_t rows, int decimals, uint64_t *words,
                           int64_t *first, int64_t *last)
 {
-    uint64_t previous = 0;
-    int64_t tick = 0;
+    int64_t *ticks = (int64_t *)words;
 
-    for (size_t i = 0; i < rows; i++) {
-        if (!to_tick(values[i], decimals, &tick))
-            return STORE_NOT_TICKS;
-        if (i == 0)
-            *first = tick;
-        words[i] = zigzag((uint64_t)tick - previous);
-        previous = (uint64_t)tick;
-    }
-    *last = tick;
+    if (!to_ticks(values, rows, decimals, ticks))
+        return STORE_NOT_TICKS;
+    *first = ticks[0];
+    *last = ticks[rows - 1];
+    deltas_to_words(ticks, rows, words);
     return 0;
 }
 
 
-/* Fills the encoder's byte buffer for one chunk and points *input at it. */
+/* Fills the encoder's byte buffer for one chunk, points *input at it and
+ * sets the chunk's planes, first and last values. */
 static int chunk_input(store_encoder *encoder, int encoding, int decimals, const void *values,
-                       size_t rows, const uint8_t **input, int64_t *first, int64_t *last)
+                       size_t rows, const uint8_t **input, store_chunk *chunk)
 {
-    *first = 0;
-    *last = 0;
+    chunk->first = 0;
+    chunk->last = 0;
+    chunk->planes = 1;
     if (encoding == OHLCX_STORE_UINT8) {
         *input = values;
         return 0;
@@ -243,43 +276,46 @@ static int chunk_input(store_encoder *encoder, int encoding, int decimals, const
     if (encoding == OHLCX_STORE_DELTA_INT64) {
         const int64_t *times = values;
         deltas_to_words(times, rows, encoder->words);
-        *first = times[0];
-        *last = times[rows - 1];
+        chunk->first = times[0];
+        chunk->last = times[rows - 1];
     } else if (encoding == OHLCX_STORE_TICKS) {
-        int status = ticks_to_words(values, rows, decimals, encoder->words, first, last);
+        int status = ticks_to_words(values, rows, decimals, encoder->words, &chunk->first,
+                                    &chunk->last);
         if (status != 0)
             return status;
     } else {
         memcpy(encoder->words, values, rows * sizeof(double));
     }
-    split_planes(encoder->words, rows, encoder->planes);
+    chunk->planes = planes_needed(encoder->words, rows);
+    split_planes(encoder->words, rows, chunk->planes, encoder->planes);
     *input = encoder->planes;
     return 0;
 }
 
 
 int store_encode_chunk(store_encoder *encoder, int encoding, int decimals, const void *values,
-                       size_t rows, const uint8_t **bytes, size_t *size, int64_t *first,
-                       int64_t *last)
+                       size_t rows, const uint8_t **bytes, store_chunk *chunk)
 {
     const uint8_t *input = NULL;
-    size_t compressed;
+    size_t compressed, element;
     int status;
 
     if (rows == 0 || rows > OHLCX_STORE_CHUNK_ROWS)
         return ohlcx_set_error(OHLCX_EINVAL, "invalid chunk of %zu rows (1 to %d allowed)", rows,
                                OHLCX_STORE_CHUNK_ROWS);
-    status = chunk_input(encoder, encoding, decimals, values, rows, &input, first, last);
+    status = chunk_input(encoder, encoding, decimals, values, rows, &input, chunk);
     if (status != 0)
         return status;
+    element = encoding == OHLCX_STORE_UINT8 ? 1 : chunk->planes;
     compressed = ZSTD_compressCCtx(encoder->context, encoder->compressed,
-                                   encoder->compressed_capacity, input,
-                                   rows * store_element_size(encoding), STORE_ZSTD_LEVEL);
+                                   encoder->compressed_capacity, input, rows * element,
+                                   STORE_ZSTD_LEVEL);
     if (ZSTD_isError(compressed))
         return ohlcx_set_error(OHLCX_ELIB, "zstd failed to compress a chunk: %s",
                                ZSTD_getErrorName(compressed));
     *bytes = encoder->compressed;
-    *size = compressed;
+    chunk->bytes = (uint32_t)compressed;
+    chunk->rows = (uint32_t)rows;
     return 0;
 }
 
@@ -318,7 +354,8 @@ int store_decode_chunk(const store_column *column, uint32_t chunk, void *out)
                                "and ingest its source files again",
                                column->path, chunk + 1, column->chunk_count);
 
-    expected = (size_t)entry.rows * store_element_size(column->encoding);
+    expected = (size_t)entry.rows *
+               (column->encoding == OHLCX_STORE_UINT8 ? 1 : entry.planes);
     got = ZSTD_decompress(column->scratch, (size_t)column->chunk_rows * 8, data, entry.bytes);
     if (ZSTD_isError(got) || got != expected)
         return ohlcx_set_error(OHLCX_EFORMAT,
@@ -331,7 +368,7 @@ int store_decode_chunk(const store_column *column, uint32_t chunk, void *out)
         memcpy(out, column->scratch, entry.rows);
         return 0;
     }
-    join_planes(column->scratch, entry.rows, out);
+    join_planes(column->scratch, entry.rows, entry.planes, out);
     words_to_values(column->encoding, column->decimals, out, entry.rows);
     return 0;
 }

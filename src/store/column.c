@@ -21,7 +21,9 @@
 #include "ohlcx/error.h"
 #include "store/store_internal.h"
 
-#define FORMAT_VERSION 1
+/* Version 2 stores only the byte planes a chunk needs; version 1 files are
+ * still read (their planes field is zero: all 8 planes). */
+#define FORMAT_VERSION 2
 
 static const char magic[8] = {'O', 'H', 'L', 'C', 'X', 'C', 'O', 'L'};
 
@@ -49,6 +51,9 @@ void store_column_chunk(const store_column *column, uint32_t chunk, store_chunk 
     out->bytes = store_get_u32(entry + 8);
     out->rows = store_get_u32(entry + 12);
     out->crc = store_get_u32(entry + 16);
+    out->planes = store_get_u32(entry + 20);
+    if (out->planes == 0)
+        out->planes = 8;
     out->first = (int64_t)store_get_u64(entry + 24);
     out->last = (int64_t)store_get_u64(entry + 32);
 }
@@ -61,7 +66,7 @@ static int check_fixed_header(store_column *column)
 
     if (column->map_size < STORE_HEADER_BYTES + 4 || memcmp(p, magic, sizeof magic) != 0)
         return corrupt(column, "not an ohlcx column file (bad magic)");
-    if (store_get_u32(p + 8) != FORMAT_VERSION)
+    if (store_get_u32(p + 8) < 1 || store_get_u32(p + 8) > FORMAT_VERSION)
         return corrupt(column, "unknown format version");
     column->encoding = p[12];
     column->decimals = p[13];
@@ -99,6 +104,8 @@ static int check_chunk_table(store_column *column)
             expected_rows = column->rows - (uint64_t)i * column->chunk_rows;
         if (chunk.rows != expected_rows)
             return corrupt(column, "chunk row count does not match the header");
+        if (chunk.planes > 8)
+            return corrupt(column, "chunk has more than 8 byte planes");
         if (chunk.offset < table_end + 4 || chunk.offset > column->map_size ||
             chunk.bytes > column->map_size - chunk.offset)
             return corrupt(column, "chunk lies outside the file");
@@ -306,7 +313,7 @@ static void add_chunk_entry(column_writer *writer, const store_chunk *chunk)
     store_put_u32(entry + 8, chunk->bytes);
     store_put_u32(entry + 12, chunk->rows);
     store_put_u32(entry + 16, chunk->crc);
-    store_put_u32(entry + 20, 0);
+    store_put_u32(entry + 20, chunk->planes);
     store_put_u64(entry + 24, (uint64_t)chunk->first);
     store_put_u64(entry + 32, (uint64_t)chunk->last);
     writer->chunk_count++;
@@ -314,16 +321,16 @@ static void add_chunk_entry(column_writer *writer, const store_chunk *chunk)
 }
 
 
-static int put_bytes(column_writer *writer, const uint8_t *bytes, size_t size, uint32_t rows,
-                     uint32_t crc, int64_t first, int64_t last)
+/* Writes a chunk's bytes and adds its entry; chunk->offset is set here. */
+static int put_bytes(column_writer *writer, const uint8_t *bytes, store_chunk *chunk)
 {
-    store_chunk chunk = {writer->offset, (uint32_t)size, rows, crc, first, last};
-    int status = write_all(writer->fd, bytes, size, writer->path);
+    int status = write_all(writer->fd, bytes, chunk->bytes, writer->path);
 
     if (status != 0)
         return status;
-    add_chunk_entry(writer, &chunk);
-    writer->offset += size;
+    chunk->offset = writer->offset;
+    add_chunk_entry(writer, chunk);
+    writer->offset += chunk->bytes;
     return 0;
 }
 
@@ -331,14 +338,14 @@ static int put_bytes(column_writer *writer, const uint8_t *bytes, size_t size, u
 static int put_values(column_writer *writer, const void *values, size_t rows)
 {
     const uint8_t *bytes;
-    size_t size;
-    int64_t first, last;
+    store_chunk chunk;
     int status = store_encode_chunk(writer->encoder, writer->encoding, writer->decimals, values,
-                                    rows, &bytes, &size, &first, &last);
+                                    rows, &bytes, &chunk);
 
     if (status != 0)
         return status;
-    return put_bytes(writer, bytes, size, (uint32_t)rows, store_crc32(bytes, size), first, last);
+    chunk.crc = store_crc32(bytes, chunk.bytes);
+    return put_bytes(writer, bytes, &chunk);
 }
 
 
@@ -364,8 +371,7 @@ static int put_head_chunk(column_writer *writer, store_column *old, uint32_t ind
         /* Check before copying, so a corrupt chunk is never carried on. */
         if (store_crc32(bytes, chunk.bytes) != chunk.crc)
             return corrupt(old, "a chunk fails its CRC-32 check");
-        return put_bytes(writer, bytes, chunk.bytes, chunk.rows, chunk.crc, chunk.first,
-                         chunk.last);
+        return put_bytes(writer, bytes, &chunk);
     }
     status = allocate_buffers(old);
     if (status == 0)

@@ -6,7 +6,8 @@
  *
  *   offset  size  field
  *   0       8     magic "OHLCXCOL"
- *   8       4     file format version (1)
+ *   8       4     file format version (2; version 1 files, whose planes
+ *                 field is zero, read as 8 planes)
  *   12      1     encoding (enum ohlcx_store_encoding)
  *   13      1     decimals (OHLCX_STORE_TICKS only, else 0)
  *   14      2     zero
@@ -14,7 +15,8 @@
  *   20      4     chunk count = ceil(rows / rows per chunk)
  *   24      8     rows
  *   32      40*c  chunk table: u64 offset, u32 compressed bytes, u32 rows,
- *                 u32 CRC-32 of the compressed bytes, u32 zero, i64 first
+ *                 u32 CRC-32 of the compressed bytes, u32 byte planes
+ *                 stored (1 to 8; see codec.c), i64 first
  *                 and i64 last value of the chunk (open times or ticks, 0 for
  *                 the other encodings)
  *   32+40c  4     CRC-32 of bytes [0, 32 + 40c)
@@ -69,6 +71,7 @@ typedef struct store_chunk {
     uint32_t bytes;
     uint32_t rows;
     uint32_t crc;
+    uint32_t planes; /* byte planes in the frame: 1 to 8 */
     int64_t first;
     int64_t last;
 } store_chunk;
@@ -129,8 +132,7 @@ typedef struct store_encoder store_encoder;
 int store_encoder_create(store_encoder **out);
 void store_encoder_free(store_encoder *encoder);
 int store_encode_chunk(store_encoder *encoder, int encoding, int decimals, const void *values,
-                       size_t rows, const uint8_t **bytes, size_t *size, int64_t *first,
-                       int64_t *last);
+                       size_t rows, const uint8_t **bytes, store_chunk *chunk);
 
 /* column.c: mapped column files. */
 int store_column_open(store_column *column, const char *path);

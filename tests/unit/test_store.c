@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <zlib.h>
 
 #include "ohlcx/error.h"
 #include "ohlcx/series.h"
@@ -439,6 +440,89 @@ static void range_reads(void **state)
 
     ohlcx_store_reader_close(reader);
     ohlcx_series_free(&window);
+    ohlcx_series_free(&s);
+}
+
+
+/* Byte planes. */
+
+
+static uint32_t read_u32_at(const char *path, long offset)
+{
+    unsigned char b[4];
+    int fd = open(path, O_RDONLY);
+
+    assert_true(fd >= 0);
+    assert_int_equal(pread(fd, b, 4, offset), 4);
+    close(fd);
+    return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+}
+
+
+static void write_u32_at(const char *path, long offset, uint32_t value)
+{
+    unsigned char b[4] = {(unsigned char)value, (unsigned char)(value >> 8),
+                          (unsigned char)(value >> 16), (unsigned char)(value >> 24)};
+    int fd = open(path, O_WRONLY);
+
+    assert_true(fd >= 0);
+    assert_int_equal(pwrite(fd, b, 4, offset), 4);
+    close(fd);
+}
+
+
+/* A chunk stores only the byte planes its zigzag words need. */
+static void chunk_planes(void **state)
+{
+    fixture *f = *state;
+    char path[1024];
+    ohlcx_series s;
+
+    random_walk(&s, "BTCUSDT", 5000, 2, 1);
+    append_and_compare(f, &s);
+    /* The chunk's first close is about 10,001 ticks, zigzag 20,002: two
+     * bytes; the later deltas are at most 40 ticks. The planes field of the
+     * first chunk entry is at 32 + 20. */
+    snprintf(path, sizeof path, "%s/series/BTCUSDT/1m/v1/close.col", f->dir);
+    assert_int_equal(read_u32_at(path, 8), 2);
+    assert_int_equal(read_u32_at(path, 52), 2);
+    /* The first open time, 1.7e15 us, zigzags to 3.4e15 < 2^56: 7 bytes. */
+    snprintf(path, sizeof path, "%s/series/BTCUSDT/1m/v1/open_time.col", f->dir);
+    assert_int_equal(read_u32_at(path, 52), 7);
+    ohlcx_series_free(&s);
+}
+
+
+/* Version 1 files stored all 8 planes and left the planes field zero; they
+ * still read. A float64 column whose words use the top byte is written the
+ * same way by both versions, so patching its header makes a version 1 file. */
+static void version_one_column_reads(void **state)
+{
+    fixture *f = *state;
+    char path[1024];
+    unsigned char header[32 + 40];
+    ohlcx_series s, back;
+    int fd;
+
+    start_series(&s, "ODD", "1h");
+    for (size_t i = 0; i < 100; i++)
+        add_bar(&s, (int64_t)i * HOUR, 1.0 / 3.0 + (double)i);
+    append_and_compare(f, &s);
+    snprintf(path, sizeof path, "%s/series/ODD/1h/v1/close.col", f->dir);
+    assert_int_equal(read_u32_at(path, 52), 8);
+    write_u32_at(path, 8, 1);
+    write_u32_at(path, 52, 0);
+    fd = open(path, O_RDONLY);
+    assert_true(fd >= 0);
+    assert_int_equal(pread(fd, header, sizeof header, 0), (ssize_t)sizeof header);
+    close(fd);
+    write_u32_at(path, 72, (uint32_t)crc32(0L, header, sizeof header));
+
+    reopen(f);
+    ohlcx_series_init(&back);
+    assert_int_equal(ohlcx_store_read(f->store, "ODD", "1h", &back), 0);
+    assert_series_equal(&s, &back);
+    ohlcx_series_free(&back);
     ohlcx_series_free(&s);
 }
 
@@ -1386,6 +1470,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(ticks_negative_deltas, setup, teardown),
         cmocka_unit_test_setup_teardown(float_fallback, setup, teardown),
         cmocka_unit_test_setup_teardown(nan_in_extra_column, setup, teardown),
+        cmocka_unit_test_setup_teardown(chunk_planes, setup, teardown),
+        cmocka_unit_test_setup_teardown(version_one_column_reads, setup, teardown),
         cmocka_unit_test_setup_teardown(chunk_boundaries, setup, teardown),
         cmocka_unit_test_setup_teardown(range_reads, setup, teardown),
         cmocka_unit_test_setup_teardown(corrupt_chunk_detected, setup, teardown),
