@@ -271,6 +271,15 @@ int ohlcx_store_set_quality(ohlcx_store *store, const char *symbol, const char *
  * ingested into any series of the store, else 0. */
 int ohlcx_store_has_source(ohlcx_store *store, const char *sha256, int *found);
 
+/* Sets *found to 1 when a source file of this many bytes was ingested into
+ * any series of the store, else 0. A file of another size cannot have the
+ * SHA-256 of an ingested one, so it needs no hash before it is read. */
+int ohlcx_store_has_source_size(ohlcx_store *store, int64_t size, int *found);
+
+/* Sets how many threads an append uses to encode and write its column files
+ * (default 1; values below 1 mean 1). */
+void ohlcx_store_set_threads(ohlcx_store *store, int threads);
+
 /*
  * Writes one series as CSV with the header
  *   open_time,open,high,low,close,volume[,quote_volume,trades,taker_buy_base,

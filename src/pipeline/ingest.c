@@ -31,6 +31,7 @@ typedef struct ingest_job {
     ohlcx_ingest_summary summary;
     ohlcx_progress progress;
     char progress_label[128];
+    int jobs;               /* worker threads */
     int *status;            /* per file */
     char (*message)[1024];  /* per file, the error of a failed file */
     atomic_size_t next;
@@ -174,39 +175,92 @@ static void update_progress(ingest_job *job, size_t files_done, uint64_t bytes_d
 }
 
 
+/* A SHA-256 computed on its own thread while the file is parsed. */
+typedef struct hash_task {
+    const char *path;
+    char sha256[65];
+    int status;
+    char message[1024]; /* the error when status is not 0 */
+} hash_task;
+
+
+static void *hash_worker(void *argument)
+{
+    hash_task *task = argument;
+
+    task->status = ohlcx_sha256_file(task->path, task->sha256);
+    if (task->status != 0)
+        snprintf(task->message, sizeof task->message, "%s", ohlcx_last_error());
+    return NULL;
+}
+
+
+/* Sets *skip when the store already has the file's bytes. A file whose
+ * bytes are already stored is skipped unread, unless --symbol or
+ * --timeframe may send it to another series (the store then checks the hash
+ * for that series alone). */
+static int check_stored(ingest_job *job, const char *path, const char *sha256, int *skip)
+{
+    int status = 0;
+
+    *skip = 0;
+    pthread_mutex_lock(&job->lock);
+    if (job->options->symbol == NULL && job->options->timeframe == NULL)
+        status = ohlcx_store_has_source(job->store, sha256, skip);
+    if (status == 0 && *skip) {
+        job->summary.already_ingested++;
+        ohlcx_log_info("%s: already ingested, skipped", path);
+    }
+    pthread_mutex_unlock(&job->lock);
+    return status;
+}
+
+
+/* Returns 1 when the file's hash may run beside its parse: there are more
+ * threads than files, and no stored source file has its size (so it cannot
+ * be one already stored, and reading it is not wasted). */
+static int hash_beside_parse(ingest_job *job, int64_t size)
+{
+    int found = 1;
+
+    if ((size_t)job->jobs <= job->file_count)
+        return 0;
+    pthread_mutex_lock(&job->lock);
+    if (ohlcx_store_has_source_size(job->store, size, &found) != 0)
+        found = 1; /* hash first, as when the size matches */
+    pthread_mutex_unlock(&job->lock);
+    return !found;
+}
+
+
 static int ingest_file(ingest_job *job, size_t i)
 {
     const ohlcx_ingest_options *options = job->options;
     ohlcx_read_options read_options = {
         .symbol = options->symbol, .timeframe = options->timeframe, .bad_rows = options->bad_rows};
     ohlcx_layout_options layout = {.columns = options->columns, .tz = options->tz};
+    hash_task hash = {.path = job->files[i]};
+    pthread_t hash_thread;
+    int hashing = 0;
     pipeline_series series;
     ohlcx_quality_report quality;
     struct stat info;
-    int status, found = 0;
+    int status = 0, skip = 0;
 
     memset(&series, 0, sizeof series);
     memset(&quality, 0, sizeof quality);
     ohlcx_series_init(&series.bars);
     if (stat(job->files[i], &info) != 0)
         info.st_size = 0;
-    status = ohlcx_sha256_file(job->files[i], series.sha256);
-    if (status != 0)
-        return status;
-
-    /* A file whose bytes are already stored is skipped unread, unless
-     * --symbol or --timeframe may send it to another series (the store then
-     * checks the hash for that series alone). */
-    pthread_mutex_lock(&job->lock);
-    if (options->symbol == NULL && options->timeframe == NULL)
-        status = ohlcx_store_has_source(job->store, series.sha256, &found);
-    if (status == 0 && found) {
-        job->summary.already_ingested++;
-        ohlcx_log_info("%s: already ingested, skipped", job->files[i]);
+    if (hash_beside_parse(job, (int64_t)info.st_size))
+        hashing = pthread_create(&hash_thread, NULL, hash_worker, &hash) == 0;
+    if (!hashing) {
+        status = ohlcx_sha256_file(job->files[i], series.sha256);
+        if (status == 0)
+            status = check_stored(job, job->files[i], series.sha256, &skip);
+        if (status != 0 || skip)
+            return status;
     }
-    pthread_mutex_unlock(&job->lock);
-    if (status != 0 || found)
-        return status;
 
     status = ohlcx_read_candles_ex(job->files[i], &read_options, &layout, &series.bars,
                                    &series.read);
@@ -219,7 +273,16 @@ static int ingest_file(ingest_job *job, size_t i)
                                  "%s: no valid rows: all %zu rows were dropped by the checks "
                                  "(run ohlcx check on the file to see why)",
                                  job->files[i], series.read.rows_read);
-    if (status == 0) {
+    if (hashing) {
+        pthread_join(hash_thread, NULL);
+        if (status == 0 && hash.status != 0)
+            status = ohlcx_set_error(hash.status, "%s", hash.message);
+        memcpy(series.sha256, hash.sha256, sizeof series.sha256);
+        /* Another file with the same bytes may have been stored meanwhile. */
+        if (status == 0)
+            status = check_stored(job, job->files[i], series.sha256, &skip);
+    }
+    if (status == 0 && !skip) {
         pthread_mutex_lock(&job->lock);
         status = store_file(job, &series, &quality, (int64_t)info.st_size);
         pthread_mutex_unlock(&job->lock);
@@ -307,6 +370,10 @@ int ohlcx_ingest(const ohlcx_ingest_options *options, ohlcx_ingest_summary *summ
                    (double)job.total_bytes / 1e6, options->store_dir, jobs);
 
     ohlcx_progress_start(&job.progress, job.progress_label);
+    /* Threads beyond one a file hash files beside their parse and write
+     * column files in parallel. */
+    job.jobs = jobs;
+    ohlcx_store_set_threads(job.store, jobs);
     if ((size_t)jobs > job.file_count)
         jobs = (int)job.file_count;
     if (jobs > 64)

@@ -84,8 +84,24 @@ void check_add(ohlcx_check_result *result, size_t row, int64_t open_time, double
 /* Runs the timestamp and freshness checks. */
 void check_timestamps(const check_context *ctx, ohlcx_check_result *checks);
 
-/* Runs the price and volume checks; fails only when a rolling window cannot
- * be allocated. */
+/* Runs the price and volume checks; fails only when the window of returns
+ * cannot be allocated. */
 int check_consistency(const check_context *ctx, ohlcx_check_result *checks);
+
+/* Returns the k-th smallest (0-based) of n values, k < n, leaving them
+ * unchanged; scratch holds 2 * n doubles. Average O(n), worst case
+ * O(n log n). */
+double check_select(const double *values, size_t n, size_t k, double *scratch);
+
+/* Returns the median of n > 0 values, the mean of the two middle ones when
+ * n is even; scratch holds 2 * n doubles. */
+double check_median(const double *values, size_t n, double *scratch);
+
+/* Sets *median and *mad to the median and the median absolute deviation
+ * (again the mean of the two middle values when n is even) of the logs of
+ * n > 0 positive finite ratios, taking at most four logs rather than one
+ * per ratio. Overwrites the ratios; scratch holds 2 * n doubles. */
+void check_log_median_mad(double *ratios, size_t n, double *scratch, double *median,
+                          double *mad);
 
 #endif

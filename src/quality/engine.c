@@ -190,11 +190,21 @@ static int report_start(const ohlcx_series *series, ohlcx_quality_report *report
 }
 
 
+/* Scans in chunks without an early exit inside a chunk, so the compiler
+ * can vectorise the comparisons. */
 static int is_sorted(const ohlcx_series *series)
 {
-    for (size_t i = 1; i < series->n; i++)
-        if (series->open_time[i] < series->open_time[i - 1])
+    const int64_t *t = series->open_time;
+
+    for (size_t start = 1; start < series->n; start += 4096) {
+        size_t end = series->n - start > 4096 ? start + 4096 : series->n;
+        int descending = 0;
+
+        for (size_t i = start; i < end; i++)
+            descending |= t[i] < t[i - 1];
+        if (descending)
             return 0;
+    }
     return 1;
 }
 
@@ -377,17 +387,18 @@ static int repair_drop_rows(ohlcx_series *series, ohlcx_quality_report *report)
 }
 
 
+/* Fills the short gaps, finding them again first when find_again is 1
+ * (rows were dropped since they were found). */
 static int repair_fill_gaps(ohlcx_series *series, int calendar, const uint8_t *inferred,
-                            const ohlcx_check_options *options, ohlcx_quality_report *report)
+                            const ohlcx_check_options *options, int find_again,
+                            ohlcx_quality_report *report)
 {
     ohlcx_check_result *filled = &report->repairs[REPAIR_FILLED_GAPS];
     size_t added = 0;
-    int status;
+    int status = 0;
 
-    free(report->gaps);
-    report->gaps = NULL;
-    report->gap_count = 0;
-    status = quality_find_gaps(series, calendar, inferred, report);
+    if (find_again)
+        status = quality_find_gaps(series, calendar, inferred, report);
     if (status == 0)
         status = quality_fill_gaps(series, report, options->max_fill_gap, &added);
     if (status != 0)
@@ -416,10 +427,28 @@ static void repair_partial(ohlcx_series *series, int64_t timeframe_us, int64_t n
 }
 
 
+/* Returns 1 when ohlcx_validate_basic() would leave the series as it is:
+ * the checks found no row out of order, repeated, or breaking a price or
+ * volume rule (its drop rules are those of these checks). */
+static int nothing_to_drop(const ohlcx_quality_report *report)
+{
+    static const int drop_checks[] = {
+        CHECK_UNSORTED_ROWS,  CHECK_DUPLICATE_ROWS,  CHECK_CONFLICTING_DUPLICATES,
+        CHECK_INVALID_PRICE,  CHECK_HIGH_BELOW_LOW,  CHECK_LOW_ABOVE_BODY,
+        CHECK_HIGH_BELOW_BODY, CHECK_NEGATIVE_VOLUME,
+    };
+
+    for (size_t i = 0; i < sizeof drop_checks / sizeof *drop_checks; i++)
+        if (report->checks[drop_checks[i]].count > 0)
+            return 0;
+    return 1;
+}
+
+
 static int repair(ohlcx_series *series, const check_context *ctx, const uint8_t *inferred,
                   ohlcx_quality_report *report)
 {
-    int status;
+    int status = 0, unchanged;
 
     report->repairs = calloc(REPAIR_COUNT, sizeof *report->repairs);
     if (report->repairs == NULL)
@@ -430,9 +459,15 @@ static int repair(ohlcx_series *series, const check_context *ctx, const uint8_t 
                  repair_names[i]);
         report->repairs[i].severity = OHLCX_SEVERITY_INFO;
     }
-    status = repair_drop_rows(series, report);
+    /* With nothing to drop, ohlcx_validate_basic() would change nothing and
+     * the gaps in the report are already those of the series to fill, so
+     * neither needs another pass over the rows. */
+    unchanged = nothing_to_drop(report);
+    if (!unchanged)
+        status = repair_drop_rows(series, report);
     if (status == 0)
-        status = repair_fill_gaps(series, ctx->calendar, inferred, ctx->options, report);
+        status = repair_fill_gaps(series, ctx->calendar, inferred, ctx->options, !unchanged,
+                                  report);
     if (status == 0)
         repair_partial(series, ctx->timeframe_us, ctx->now_us,
                        &report->repairs[REPAIR_FLAGGED_PARTIAL]);

@@ -181,7 +181,9 @@ int ohlcx_validate_basic(ohlcx_series *series, ohlcx_validation *result)
             result->dropped[reason]++;
             continue;
         }
-        move_row(series, kept_rows++, i);
+        if (kept_rows != i) /* rows before the first drop stay where they are */
+            move_row(series, kept_rows, i);
+        kept_rows++;
     }
     series->n = kept_rows;
     result->rows_out = kept_rows;

@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -228,39 +229,105 @@ static int find_head_rows(ohlcx_store_reader *old, int64_t open_time, size_t *he
 /* Writing a new version. */
 
 
-/* Writes every column and the manifest of the new version into folder. */
-static int write_version(const char *folder, ohlcx_store_reader *old, size_t head_rows,
-                         const ohlcx_series *tail, const store_manifest *manifest)
+/* The column files of one version, written by one or more threads: each
+ * thread takes the next column not yet taken. */
+typedef struct column_job {
+    const char *folder;
+    ohlcx_store_reader *old;
+    size_t head_rows;
+    const ohlcx_series *tail;
+    const store_manifest *manifest;
+    pthread_mutex_t lock;
+    int next;            /* next column to take */
+    int status;          /* first failure, 0 while none */
+    char message[1024];  /* its error message */
+} column_job;
+
+
+static int write_column(column_job *job, int i, store_encoder *encoder)
 {
-    store_encoder *encoder = NULL;
+    store_column_plan plan = {store_column_type(i), NULL, job->head_rows, NULL, job->tail->n};
     char path[STORE_PATH_MAX + 16];
-    int status = store_encoder_create(&encoder);
+    int status;
 
-    for (int i = 0; i < OHLCX_STORE_COLUMN_COUNT && status == 0; i++) {
-        store_column_plan plan = {store_column_type(i), NULL, head_rows, NULL, tail->n};
-
-        if (i >= OHLCX_STORE_QUOTE_VOLUME &&
-            !(manifest->extra & (1u << (i - OHLCX_STORE_QUOTE_VOLUME))))
-            continue;
-        if (old != NULL && old->present[i])
-            plan.old = &old->columns[i];
-        plan.tail = store_series_column(tail, i);
-        status = store_column_path(folder, i, path);
-        if (status == 0)
-            status = store_column_write(path, &plan, encoder);
-    }
-    store_encoder_free(encoder);
-    if (status == 0) {
-        snprintf(path, sizeof path, "%s/manifest.json", folder);
-        status = store_manifest_write(path, manifest);
-    }
+    if (i >= OHLCX_STORE_QUOTE_VOLUME &&
+        !(job->manifest->extra & (1u << (i - OHLCX_STORE_QUOTE_VOLUME))))
+        return 0;
+    if (job->old != NULL && job->old->present[i])
+        plan.old = &job->old->columns[i];
+    plan.tail = store_series_column(job->tail, i);
+    status = store_column_path(job->folder, i, path);
+    if (status == 0)
+        status = store_column_write(path, &plan, encoder);
     return status;
 }
 
 
+static void *column_worker(void *argument)
+{
+    column_job *job = argument;
+    store_encoder *encoder = NULL;
+    int status = store_encoder_create(&encoder);
+
+    for (;;) {
+        int i;
+
+        pthread_mutex_lock(&job->lock);
+        i = job->status == 0 && status == 0 ? job->next++ : OHLCX_STORE_COLUMN_COUNT;
+        pthread_mutex_unlock(&job->lock);
+        if (i >= OHLCX_STORE_COLUMN_COUNT)
+            break;
+        status = write_column(job, i, encoder);
+    }
+    if (status != 0) {
+        pthread_mutex_lock(&job->lock);
+        if (job->status == 0) {
+            job->status = status;
+            snprintf(job->message, sizeof job->message, "%s", ohlcx_last_error());
+        }
+        pthread_mutex_unlock(&job->lock);
+    }
+    store_encoder_free(encoder);
+    return NULL;
+}
+
+
+/* Writes every column and the manifest of the new version into folder. */
+static int write_version(ohlcx_store *store, const char *folder, ohlcx_store_reader *old,
+                         size_t head_rows, const ohlcx_series *tail,
+                         const store_manifest *manifest)
+{
+    column_job job = {.folder = folder,
+                      .old = old,
+                      .head_rows = head_rows,
+                      .tail = tail,
+                      .manifest = manifest};
+    pthread_t threads[OHLCX_STORE_COLUMN_COUNT];
+    char path[STORE_PATH_MAX + 16];
+    int wanted = store->threads < OHLCX_STORE_COLUMN_COUNT ? store->threads
+                                                           : OHLCX_STORE_COLUMN_COUNT;
+    int started = 0;
+
+    pthread_mutex_init(&job.lock, NULL);
+    for (; started < wanted - 1; started++)
+        if (pthread_create(&threads[started], NULL, column_worker, &job) != 0)
+            break;
+    column_worker(&job);
+    for (int t = 0; t < started; t++)
+        pthread_join(threads[t], NULL);
+    pthread_mutex_destroy(&job.lock);
+    if (job.status != 0)
+        return ohlcx_set_error(job.status, "%s", job.message);
+
+    snprintf(path, sizeof path, "%s/manifest.json", folder);
+    return store_manifest_write(path, manifest);
+}
+
+
 /* Writes the version into a temporary folder and publishes it. */
-static int publish_version(const char *folder, ohlcx_store_reader *old, size_t head_rows,
-                           const ohlcx_series *tail, const store_manifest *manifest)
+static int publish_version(ohlcx_store *store, const char *folder, ohlcx_store_reader *old,
+                           size_t head_rows, const ohlcx_series *tail,
+                           const store_manifest *manifest)
 {
     char temp[STORE_PATH_MAX];
     int status = store_prepare_series_folder(folder);
@@ -271,7 +338,7 @@ static int publish_version(const char *folder, ohlcx_store_reader *old, size_t h
         return status;
     if (mkdir(temp, 0755) != 0)
         return ohlcx_set_error(OHLCX_EIO, "cannot create folder %s: %s", temp, strerror(errno));
-    status = write_version(temp, old, head_rows, tail, manifest);
+    status = write_version(store, temp, old, head_rows, tail, manifest);
     if (status == 0)
         status = store_publish(folder, temp, manifest->version);
     if (status != 0)
@@ -342,7 +409,7 @@ static int commit_new(const append_job *job, ohlcx_store_reader *old, size_t hea
         manifest.has_source = 1;
         manifest.record = *job->record;
     }
-    status = publish_version(job->folder, old, head_rows, merged, &manifest);
+    status = publish_version(job->store, job->folder, old, head_rows, merged, &manifest);
     if (status != 0)
         return status;
 

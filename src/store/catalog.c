@@ -47,7 +47,8 @@ static const char schema[] =
     "  conflicts INTEGER NOT NULL,"
     "  series_id INTEGER NOT NULL REFERENCES series (id) ON DELETE CASCADE,"
     "  ingested_at INTEGER NOT NULL,"
-    "  UNIQUE (sha256, series_id));";
+    "  UNIQUE (sha256, series_id));"
+    "CREATE INDEX IF NOT EXISTS source_files_size ON source_files (size);";
 
 static const char entry_columns[] =
     "SELECT id, symbol, timeframe, asset_class, source, rows, first_open_time, "
@@ -442,4 +443,23 @@ int ohlcx_store_has_source(ohlcx_store *store, const char *sha256, int *found)
                                sha256 ? sha256 : "");
     return query_exists(store, "SELECT 1 FROM source_files WHERE sha256 = lower(?1) LIMIT 1",
                         sha256, 0, found);
+}
+
+
+int ohlcx_store_has_source_size(ohlcx_store *store, int64_t size, int *found)
+{
+    sqlite3_stmt *statement = NULL;
+    int status = prepare(store, "SELECT 1 FROM source_files WHERE size = ?1 LIMIT 1", &statement);
+    int code;
+
+    *found = 0;
+    if (status != 0)
+        return status;
+    sqlite3_bind_int64(statement, 1, size);
+    code = sqlite3_step(statement);
+    *found = code == SQLITE_ROW;
+    if (code != SQLITE_ROW && code != SQLITE_DONE)
+        status = sqlite_failed(store, "looking up a source file size");
+    sqlite3_finalize(statement);
+    return status;
 }

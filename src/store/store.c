@@ -211,6 +211,7 @@ int ohlcx_store_open(const char *dir, ohlcx_store **out)
     memcpy(store->dir, dir, length);
     store->dir[length] = '\0';
     store->lock_fd = -1;
+    store->threads = 1;
 
     status = create_layout(store);
     if (status == 0)
@@ -260,4 +261,10 @@ int ohlcx_store_open_existing(const char *dir, ohlcx_store **out)
                                "--store %s FILES",
                                dir, catalog, dir);
     return ohlcx_store_open(dir, out);
+}
+
+
+void ohlcx_store_set_threads(ohlcx_store *store, int threads)
+{
+    store->threads = threads < 1 ? 1 : threads;
 }

@@ -47,6 +47,7 @@ struct ohlcx_store {
     char dir[OHLCX_PATH_MAX];
     sqlite3 *db;
     int lock_fd; /* DIR/lock, flock()ed by writers */
+    int threads; /* threads that write the column files of an append */
 };
 
 /* A mapped column file. */

@@ -52,6 +52,15 @@ PY
     fail "second ingest failed"
 grep -q "^ingest: 2 files (2 already ingested)" "$work/again.out" || fail "re-ingest: $(cat "$work/again.out")"
 
+# A copy under another name, with more threads than files: a stored source
+# file has its size, so it is hashed before it is read, and skipped.
+mkdir "$work/copy"
+cp "$data/yahoo-daily/GOOG.csv" "$work/copy/GOOG-1d.csv"
+"$OHLCX" ingest --store "$store" --jobs 4 "$work/copy/GOOG-1d.csv" >"$work/copy.out" 2>&1 ||
+    fail "ingest of a copy failed"
+grep -q "^ingest: 1 files (1 already ingested), 0 rows read" "$work/copy.out" ||
+    fail "copy re-ingest: $(cat "$work/copy.out")"
+
 # An overlapping file merges: 3 new bars, 2 identical, 1 conflicting bar
 # whose stored value is kept.
 header='open_time,open,high,low,close,volume'

@@ -21,6 +21,7 @@
 #include "ohlcx/format.h"
 #include "ohlcx/series.h"
 #include "ohlcx/synth.h"
+#include "quality/checks_internal.h"
 
 #define HOUR OHLCX_US_PER_HOUR
 
@@ -404,10 +405,13 @@ static void high_below_body_found(void **state)
 
 
 /*
- * Closes 101 100 101 100 101 150 151 with a window of 4 returns: before
- * row 5 the window is -a a -a a (a = ln 1.01), so median 0 and MAD a, and
- * row 5's return ln(150/101) has z = ln(150/101) / (1.4826 a) = 26.8. Row 6
- * (z 0.22) is not flagged.
+ * Closes 101 100 101 100 101 150 151 with a window of 4 returns: the first
+ * block of returns (rows 1-4) is -a a -a a (a = ln 1.01), so median 0 and
+ * MAD a. Rows 5 and 6 are compared with that block: row 5's return
+ * ln(150/101) has z = ln(150/101) / (1.4826 a) = 26.8, and row 6's return
+ * ln(151/150) has z = 0.45, which is not flagged. (With the sliding window
+ * used before, row 6 was compared with a a -a ln(150/101) instead and had
+ * z 0.22; it is unflagged either way.)
  */
 static void extreme_move_z_score(void **state)
 {
@@ -443,8 +447,10 @@ static double median_of(double *values, size_t n)
 }
 
 
-/* The sorted-window median and MAD flag the same bars as sorting every
- * window from scratch, on a synthetic series with a low threshold. */
+/* The hopping-window median and MAD flag the same bars as sorting each
+ * block of WINDOW returns from scratch and comparing every return of the
+ * next block with it, on a synthetic series (one valid close per open
+ * time) with a low threshold. Return j is that of row j + 1. */
 static void extreme_move_matches_brute_force(void **state)
 {
     enum { WINDOW = 7 };
@@ -459,12 +465,13 @@ static void extreme_move_matches_brute_force(void **state)
     synth.months = 1;
     ohlcx_series_init(&s);
     assert_int_equal(ohlcx_synth_series("BTCUSDT", "1h", &synth, &s), 0);
-    for (size_t k = WINDOW + 1; k < s.n; k++) {
+    for (size_t j = WINDOW; j + 1 < s.n; j++) {
+        size_t first = (j / WINDOW - 1) * WINDOW; /* first return of the block before */
         double window[WINDOW], deviation[WINDOW], median, mad;
-        double r = log(s.close[k] / s.close[k - 1]);
+        double r = log(s.close[j + 1] / s.close[j]);
 
         for (size_t i = 0; i < WINDOW; i++)
-            window[i] = log(s.close[k - WINDOW + i] / s.close[k - WINDOW + i - 1]);
+            window[i] = log(s.close[first + i + 1] / s.close[first + i]);
         median = median_of(window, WINDOW);
         for (size_t i = 0; i < WINDOW; i++)
             deviation[i] = fabs(window[i] - median);
@@ -479,6 +486,59 @@ static void extreme_move_matches_brute_force(void **state)
     assert_int_equal(find(report.checks, report.check_count, "extreme_move")->count, expected);
     ohlcx_quality_report_free(&report);
     ohlcx_series_free(&s);
+}
+
+
+/*
+ * The block statistics on ratios, worked out in logs by hand.
+ * Odd: ratios 1.02 0.99 1.00 1.01 0.98 have log median ln 1 = 0, and the
+ * log deviations 0.0198 0.01005 0 0.00995 0.0202 have the median
+ * 0.01005 = -ln 0.99.
+ * Even: ratios 1.01 0.98 1.03 1.00 have the log median
+ * (ln 1 + ln 1.01) / 2 = 0.5 ln 1.01. Their log deviations are
+ * 0.5 ln 1.01 (twice), ln 1.03 - 0.5 ln 1.01 and 0.5 ln 1.01 - ln 0.98, so
+ * the MAD, the mean of the middle two, is 0.5 ln 1.03.
+ */
+static void block_median_mad_pinned(void **state)
+{
+    double odd[] = {1.02, 0.99, 1.00, 1.01, 0.98};
+    double even[] = {1.01, 0.98, 1.03, 1.00};
+    double scratch[2 * 5], median, mad;
+
+    (void)state;
+    check_log_median_mad(odd, 5, scratch, &median, &mad);
+    assert_float_equal(median, 0, 1e-15);
+    assert_float_equal(mad, -log(0.99), 1e-15);
+    check_log_median_mad(even, 4, scratch, &median, &mad);
+    assert_float_equal(median, 0.5 * log(1.01), 1e-15);
+    assert_float_equal(mad, 0.5 * log(1.03), 1e-15);
+}
+
+
+/* Selection past the insertion-sort size: a permutation of 0..39, all
+ * values equal, and three values repeated (17 zeros, 17 ones, 16 twos). */
+static void block_select_pinned(void **state)
+{
+    double permutation[40], equal[40], repeated[50], scratch[2 * 50];
+    double small[] = {5, 1, 5, 3, 5, 2};
+
+    (void)state;
+    for (int i = 0; i < 40; i++) {
+        permutation[i] = (double)(i * 7 % 40);
+        equal[i] = 2.5;
+    }
+    for (int i = 0; i < 50; i++)
+        repeated[i] = (double)(i % 3);
+    assert_true(check_select(permutation, 40, 13, scratch) == 13);
+    assert_true(check_select(permutation, 40, 0, scratch) == 0);
+    assert_true(check_select(permutation, 40, 39, scratch) == 39);
+    assert_true(permutation[1] == 7); /* the input is left as it was */
+    assert_true(check_select(equal, 40, 20, scratch) == 2.5);
+    assert_true(check_select(repeated, 50, 16, scratch) == 0);
+    assert_true(check_select(repeated, 50, 17, scratch) == 1);
+    assert_true(check_select(repeated, 50, 34, scratch) == 2);
+    assert_true(check_median(repeated, 50, scratch) == 1);
+    assert_true(check_median(small, 6, scratch) == 4); /* (3 + 5) / 2 */
 }
 
 
@@ -841,6 +901,8 @@ int main(void)
         cmocka_unit_test(high_below_body_found),
         cmocka_unit_test(extreme_move_z_score),
         cmocka_unit_test(extreme_move_matches_brute_force),
+        cmocka_unit_test(block_median_mad_pinned),
+        cmocka_unit_test(block_select_pinned),
         cmocka_unit_test(price_scale_jump_found),
         cmocka_unit_test(split_like_jump_found),
         cmocka_unit_test(split_like_jump_stocks_only),

@@ -527,6 +527,67 @@ static void version_one_column_reads(void **state)
 }
 
 
+/* Returns the bytes of a file; *length is set to its size. */
+static unsigned char *file_bytes(const char *path, size_t *length)
+{
+    FILE *in = fopen(path, "rb");
+    unsigned char *bytes;
+    long size;
+
+    assert_non_null(in);
+    assert_int_equal(fseek(in, 0, SEEK_END), 0);
+    size = ftell(in);
+    assert_true(size > 0);
+    rewind(in);
+    bytes = malloc((size_t)size);
+    assert_non_null(bytes);
+    assert_int_equal(fread(bytes, 1, (size_t)size, in), (size_t)size);
+    fclose(in);
+    *length = (size_t)size;
+    return bytes;
+}
+
+
+/* Four threads write the same column files as one thread. */
+static void threaded_append_same_files(void **state)
+{
+    static const char *columns[] = {"open_time", "open", "high", "low", "close",
+                                    "volume", "flags", "quote_volume", "trades"};
+    fixture *f = *state;
+    ohlcx_series s;
+
+    random_walk(&s, "BTCUSDT", 70000, 2, 9);
+    assert_int_equal(ohlcx_series_add_extra(&s, OHLCX_EXTRA_QUOTE_VOLUME | OHLCX_EXTRA_TRADES),
+                     0);
+    for (size_t i = 0; i < s.n; i++) {
+        s.extra_column[0][i] = s.close[i] * 3.5;
+        s.extra_column[1][i] = (double)(i % 1000);
+    }
+    append_and_compare(f, &s);
+    snprintf(s.symbol, sizeof s.symbol, "ETHUSDT");
+    ohlcx_store_set_threads(f->store, 4);
+    append_and_compare(f, &s);
+
+    for (size_t c = 0; c < sizeof columns / sizeof columns[0]; c++) {
+        char one_path[1024], four_path[1024];
+        size_t one_length, four_length;
+        unsigned char *one, *four;
+
+        snprintf(one_path, sizeof one_path, "%s/series/BTCUSDT/1m/v1/%s.col", f->dir,
+                 columns[c]);
+        snprintf(four_path, sizeof four_path, "%s/series/ETHUSDT/1m/v1/%s.col", f->dir,
+                 columns[c]);
+        one = file_bytes(one_path, &one_length);
+        four = file_bytes(four_path, &four_length);
+        assert_int_equal(one_length, four_length);
+        assert_memory_equal(one, four, one_length);
+        free(one);
+        free(four);
+    }
+    ohlcx_series_free(&s);
+}
+
+
 /* Corruption. */
 
 
@@ -1472,6 +1533,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(nan_in_extra_column, setup, teardown),
         cmocka_unit_test_setup_teardown(chunk_planes, setup, teardown),
         cmocka_unit_test_setup_teardown(version_one_column_reads, setup, teardown),
+        cmocka_unit_test_setup_teardown(threaded_append_same_files, setup, teardown),
         cmocka_unit_test_setup_teardown(chunk_boundaries, setup, teardown),
         cmocka_unit_test_setup_teardown(range_reads, setup, teardown),
         cmocka_unit_test_setup_teardown(corrupt_chunk_detected, setup, teardown),
