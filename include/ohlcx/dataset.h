@@ -32,6 +32,14 @@
  * The CNN trains on cnn_train only; XGBoost trains on xgb_train, whose CNN
  * embeddings therefore come from bars the CNN never saw (stacking without
  * leakage). Samples in gaps belong to no part.
+ *
+ * Long data gaps: sample t reads bars t - window .. t + horizon (its window
+ * covers t - window + 1 .. t, and the first window bar is scaled by the close
+ * of the bar before it; its label compares close[t + horizon] with close[t]).
+ * A gap in the data recorded before row r lies between bars r - 1 and r, so
+ * the sample reads across it when t - window < r <= t + horizon, that is for
+ * the window + horizon samples t in [r - horizon, r + window - 1]. Callers
+ * leave such samples out of every part; the part bounds stay as computed.
  */
 #ifndef OHLCX_DATASET_H
 #define OHLCX_DATASET_H
@@ -79,6 +87,14 @@ int ohlcx_split_series(size_t n, const ohlcx_split_options *options,
  * Requires horizon >= 1 and t + horizon < series->n, else returns
  * OHLCX_EINVAL. */
 int ohlcx_label(const ohlcx_series *series, size_t t, int horizon);
+
+/* Returns 1 when sample t reads across one of the gap_count long gaps, else
+ * 0. gap_rows lists, in ascending order, the row of the first bar after each
+ * gap. The sample crosses the gap at row r when t - window < r <= t +
+ * horizon (see the top of this file). A negative window or horizon counts
+ * as 0; horizon 0 suits a bar with no label yet. O(log gap_count). */
+int ohlcx_sample_crosses_gap(size_t t, int window, int horizon, const size_t *gap_rows,
+                             size_t gap_count);
 
 /* Returns the snake_case name of a part ("cnn_train", ..., "test"), "gap" for
  * OHLCX_PART_NONE and "unknown" for any other value. */

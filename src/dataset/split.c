@@ -254,3 +254,24 @@ int ohlcx_label(const ohlcx_series *series, size_t t, int horizon)
                                t, horizon, series->n);
     return series->close[t + (size_t)horizon] > series->close[t] ? 1 : 0;
 }
+
+
+int ohlcx_sample_crosses_gap(size_t t, int window, int horizon, const size_t *gap_rows,
+                             size_t gap_count)
+{
+    size_t before = window > 0 ? (size_t)window : 0;
+    size_t after = horizon > 0 ? (size_t)horizon : 0;
+    size_t first = t + 1 > before ? t + 1 - before : 0;
+    size_t low = 0, high = gap_count;
+
+    /* Find the first gap row at or after t - window + 1. */
+    while (low < high) {
+        size_t middle = low + (high - low) / 2;
+
+        if (gap_rows[middle] < first)
+            low = middle + 1;
+        else
+            high = middle;
+    }
+    return low < gap_count && gap_rows[low] <= t + after;
+}

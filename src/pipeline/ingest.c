@@ -342,6 +342,7 @@ int ohlcx_ingest(const ohlcx_ingest_options *options, ohlcx_ingest_summary *summ
     job.options = options;
     ohlcx_check_options_default(&job.check_options);
     job.check_options.policy = OHLCX_POLICY_REPAIR;
+    job.check_options.max_fill_gap = PIPELINE_MAX_FILL_GAP;
     job.check_options.now_us = ohlcx_wall_time_us();
     pthread_mutex_init(&job.lock, NULL);
     status = ohlcx_expand_inputs(options->inputs, options->input_count, &job.files,

@@ -27,20 +27,38 @@ typedef struct pipeline_series {
     char sha256[65];      /* of the input file; "" for a stored series */
     int64_t store_version; /* version read from a store, 0 for a file */
     float *features;  /* bars.n x OHLCX_FEATURE_COUNT, or NULL */
+    size_t bars_filled;    /* synthetic bars added into short gaps */
+    size_t short_gaps;     /* gaps of at most PIPELINE_MAX_FILL_GAP bars, filled */
+    size_t *long_gap_rows; /* row after each longer gap, ascending, or NULL */
+    size_t long_gaps;      /* entries of long_gap_rows */
+    size_t long_gap_bars;  /* expected bars missing in the long gaps */
+    size_t samples_excluded; /* samples of the parts left out: window_spans_gap */
     ohlcx_split split;
-    int usable;       /* 1 when the series is long enough for every part */
+    int usable;       /* 1 when every part of the series has samples */
     int group;        /* index of the CNN that serves this series */
 } pipeline_series;
 
-/* Reads, validates and hashes every file on `jobs` threads. On failure the
- * error names the first failing file in list order. */
+/* The maximum gap, in bars, that loading and `ohlcx ingest` fill. A longer
+ * gap stays open, and no training sample reads across it. */
+#define PIPELINE_MAX_FILL_GAP 3
+
+/* Reads, validates and hashes every file on `jobs` threads, and fills or
+ * records its gaps with pipeline_repair_gaps(). On failure the error names
+ * the first failing file in list order. */
 int pipeline_load(char *const *files, size_t file_count, const char *symbol,
                   const char *timeframe, int bad_rows, const ohlcx_layout_options *layout,
                   int jobs, pipeline_series **out);
 
 void pipeline_free_series(pipeline_series *series, size_t count);
 
-/* Logs what reading and validation dropped from one file, per reason. */
+/* Finds the gaps of a validated series (sorted, unique open times) against
+ * its market calendar, fills those of at most PIPELINE_MAX_FILL_GAP bars with
+ * flagged synthetic bars, and records the row after each longer gap in
+ * long_gap_rows. Sets bars_filled, short_gaps, long_gaps and long_gap_bars. */
+int pipeline_repair_gaps(pipeline_series *series);
+
+/* Logs what reading and validation dropped from one series, per reason, and
+ * the gaps that loading filled or left open. */
 void pipeline_log_drops(const pipeline_series *series);
 
 /* A sample: bar t of series s. */

@@ -1,5 +1,6 @@
 /*
- * Loading: read, validate and hash every input file, in parallel.
+ * Loading: read, validate and hash every input file, and fill or record its
+ * gaps (gaps.c), in parallel.
  *
  * Each worker takes the next file index from a shared counter and writes only
  * its own slot, so the result is the same whatever the thread count. Error
@@ -79,6 +80,8 @@ static int load_one(load_job *job, size_t i)
         status = ohlcx_validate_basic(&slot->bars, &slot->validation);
     if (status == 0)
         warn_if_spacing_differs(&slot->bars);
+    if (status == 0)
+        status = pipeline_repair_gaps(slot);
     if (status == 0)
         status = ohlcx_sha256_file(job->files[i], slot->sha256);
     return status;
@@ -162,15 +165,36 @@ void pipeline_free_series(pipeline_series *series, size_t count)
         ohlcx_series_free(&series[i].bars);
         ohlcx_read_report_free(&series[i].read);
         free(series[i].features);
+        free(series[i].long_gap_rows);
     }
     free(series);
+}
+
+
+/* Writes ", N bars filled in K short gaps" and ", K gaps longer than N bars
+ * left open (M bars missing)" into text, each only when its count is above
+ * 0. */
+static void describe_gaps(const pipeline_series *series, char *text, size_t size)
+{
+    size_t used = 0;
+
+    text[0] = '\0';
+    if (series->short_gaps > 0)
+        used += (size_t)snprintf(text, size, ", %zu bars filled in %zu short gap%s",
+                                 series->bars_filled, series->short_gaps,
+                                 series->short_gaps == 1 ? "" : "s");
+    if (series->long_gaps > 0 && used < size)
+        snprintf(text + used, size - used,
+                 ", %zu gap%s longer than %d bars left open (%zu bars missing)",
+                 series->long_gaps, series->long_gaps == 1 ? "" : "s", PIPELINE_MAX_FILL_GAP,
+                 series->long_gap_bars);
 }
 
 
 void pipeline_log_drops(const pipeline_series *series)
 {
     const ohlcx_validation *validation = &series->validation;
-    char reasons[512] = "";
+    char reasons[512] = "", gaps[160];
     size_t used = 0;
 
     for (size_t i = 0; i < series->read.bad_row_count && i < OHLCX_BAD_ROWS_LISTED; i++)
@@ -187,9 +211,11 @@ void pipeline_log_drops(const pipeline_series *series)
                                  used ? ", " : "", ohlcx_drop_reason_name(reason),
                                  validation->dropped[reason]);
     }
-    ohlcx_log_info("%s: %s %s, %zu rows read, %zu unparseable rows skipped, %zu dropped%s%s%s%s",
+    describe_gaps(series, gaps, sizeof gaps);
+    ohlcx_log_info("%s: %s %s, %zu rows read, %zu unparseable rows skipped, %zu dropped%s%s%s%s%s",
                    series->bars.source_path, series->bars.symbol, series->bars.timeframe,
                    series->read.rows_read, series->read.bad_row_count,
                    ohlcx_validation_dropped(validation), used ? " (" : "", reasons,
-                   used ? ")" : "", validation->was_unsorted ? ", rows sorted by time" : "");
+                   used ? ")" : "", validation->was_unsorted ? ", rows sorted by time" : "",
+                   gaps);
 }

@@ -71,12 +71,15 @@ static cJSON *rows_object(const run_state *state)
     cJSON *rows = cJSON_CreateObject();
     cJSON *reasons = cJSON_CreateObject();
     cJSON *parts = cJSON_CreateObject();
+    cJSON *excluded = cJSON_CreateObject();
     size_t dropped[OHLCX_DROP_REASON_COUNT] = {0};
 
     cJSON_AddNumberToObject(rows, "read", (double)state->rows_read);
     cJSON_AddNumberToObject(rows, "dropped", (double)state->rows_dropped);
     cJSON_AddNumberToObject(rows, "bad_rows_skipped", (double)state->bad_rows);
+    cJSON_AddNumberToObject(rows, "filled", (double)state->bars_filled);
     cJSON_AddNumberToObject(rows, "samples", (double)state->total_samples);
+    cJSON_AddNumberToObject(rows, "samples_excluded", (double)state->samples_excluded);
     cJSON_AddNumberToObject(rows, "series_skipped", (double)state->skipped_series);
     for (size_t s = 0; s < state->series_count; s++)
         for (int r = 0; r < OHLCX_DROP_REASON_COUNT; r++)
@@ -84,6 +87,8 @@ static cJSON *rows_object(const run_state *state)
     for (int r = 0; r < OHLCX_DROP_REASON_COUNT; r++)
         cJSON_AddNumberToObject(reasons, ohlcx_drop_reason_name(r), (double)dropped[r]);
     cJSON_AddItemToObject(rows, "dropped_by_reason", reasons);
+    cJSON_AddNumberToObject(excluded, "window_spans_gap", (double)state->samples_excluded);
+    cJSON_AddItemToObject(rows, "samples_excluded_by_reason", excluded);
     for (int part = 0; part < OHLCX_PART_COUNT; part++)
         cJSON_AddNumberToObject(parts, ohlcx_part_name(part), (double)state->sample_count[part]);
     cJSON_AddItemToObject(rows, "samples_by_part", parts);
@@ -106,6 +111,9 @@ static cJSON *per_series_array(const run_state *state)
         cJSON_AddStringToObject(row, "timeframe", series->bars.timeframe);
         cJSON_AddStringToObject(row, "asset_class", ohlcx_asset_class_name(series->bars.asset_class));
         cJSON_AddStringToObject(row, "file", series->bars.source_path);
+        cJSON_AddNumberToObject(row, "bars_filled", (double)series->bars_filled);
+        cJSON_AddNumberToObject(row, "long_gaps", (double)series->long_gaps);
+        cJSON_AddNumberToObject(row, "samples_excluded", (double)series->samples_excluded);
         cJSON_AddNumberToObject(row, "n_test", (double)state->series_metrics[s].n);
         add_number(row, "accuracy", state->series_metrics[s].accuracy);
         add_number(row, "auc", state->series_metrics[s].auc);
@@ -180,21 +188,31 @@ static int write_metrics(const run_state *state)
 }
 
 
-static cJSON *split_object(const pipeline_series *series)
+/* Each part's bar range and its samples, those that cross a long gap left
+ * out (samples_excluded). */
+static cJSON *split_object(const run_state *state, const pipeline_series *series)
 {
     cJSON *split = cJSON_CreateObject();
+    int window = state->options->window, horizon = state->options->horizon;
 
     for (int part = 0; part < OHLCX_PART_COUNT; part++) {
         cJSON *range = cJSON_CreateObject();
         size_t begin = series->split.begin[part], end = series->split.end[part];
+        size_t excluded = 0;
         char text[20];
+
+        for (size_t t = begin; t < end && series->long_gaps > 0; t++)
+            excluded += (size_t)ohlcx_sample_crosses_gap(t, window, horizon,
+                                                         series->long_gap_rows,
+                                                         series->long_gaps);
 
         ohlcx_format_datetime(series->bars.open_time[begin], text);
         cJSON_AddStringToObject(range, "first_open_time", text);
         ohlcx_format_datetime(series->bars.open_time[end - 1], text);
         cJSON_AddStringToObject(range, "last_open_time", text);
         cJSON_AddNumberToObject(range, "first_bar", (double)begin);
-        cJSON_AddNumberToObject(range, "samples", (double)(end - begin));
+        cJSON_AddNumberToObject(range, "samples", (double)(end - begin - excluded));
+        cJSON_AddNumberToObject(range, "samples_excluded", (double)excluded);
         cJSON_AddItemToObject(split, ohlcx_part_name(part), range);
     }
     return split;
@@ -255,7 +273,7 @@ static int write_manifest(const run_state *state)
             cJSON_AddStringToObject(entry, "sha256", series->sha256);
         cJSON_AddNumberToObject(entry, "bars", (double)series->bars.n);
         cJSON_AddStringToObject(entry, "cnn_group", state->groups[series->group].name);
-        cJSON_AddItemToObject(entry, "split", split_object(series));
+        cJSON_AddItemToObject(entry, "split", split_object(state, series));
         cJSON_AddItemToArray(series_array, entry);
     }
     cJSON_AddItemToObject(root, "series", series_array);
@@ -302,8 +320,10 @@ void run_print_table(const run_state *state)
                state->series_metrics[s].auc);
     }
 
-    printf("\nrows: %zu read, %zu dropped, %zu unparseable skipped; %zu samples\n",
-           state->rows_read, state->rows_dropped, state->bad_rows, state->total_samples);
+    printf("\nrows: %zu read, %zu dropped, %zu unparseable skipped, %zu filled in short gaps; "
+           "%zu samples, %zu excluded (window_spans_gap %zu)\n",
+           state->rows_read, state->rows_dropped, state->bad_rows, state->bars_filled,
+           state->total_samples, state->samples_excluded, state->samples_excluded);
     printf("time: load %.1fs, features %.1fs, cnn_train %.1fs, embed %.1fs, xgb_train %.1fs, "
            "predict %.1fs, total %.1fs\n",
            state->timings[TIMING_LOAD], state->timings[TIMING_FEATURES],

@@ -4,7 +4,9 @@
  *
  * A bar is complete when its close, open time + timeframe, is not after the
  * reference time (the current time unless the caller gives one), so a bar
- * still forming at the end of a file is never scored.
+ * still forming at the end of a file is never scored. Loading fills short
+ * gaps as `ohlcx run` does, so the features match those of training. A
+ * window that reads across a longer gap is still scored, with a warning.
  */
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -12,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ohlcx/dataset.h"
 #include "ohlcx/error.h"
 #include "ohlcx/features.h"
 #include "ohlcx/gbdt.h"
@@ -212,6 +215,15 @@ static int predict_series(bundle *b, const ohlcx_predict_options *options,
                                "prediction needs at least %zu",
                                bars->source_path, t, first + 1);
     t--;
+    /* Horizon 0: the bar has no label yet, so only its window counts. */
+    if (ohlcx_sample_crosses_gap(t, b->window, 0, series->long_gap_rows, series->long_gaps)) {
+        char time_text[20];
+
+        ohlcx_format_datetime(bars->open_time[t], time_text);
+        ohlcx_log_warn("%s: the window of the bar opening %s reads across a gap longer than %d "
+                       "bars, which no training sample does: treat this prediction with care",
+                       bars->source_path, time_text, PIPELINE_MAX_FILL_GAP);
+    }
     if (b->hidden > 256)
         return ohlcx_set_error(OHLCX_EFORMAT, "embedding size %d is above 256", b->hidden);
 
@@ -311,8 +323,11 @@ int ohlcx_predict(const ohlcx_predict_options *options)
         goto done;
     }
     for (size_t i = 0; i < file_count && status == 0; i++) {
-        if (series[i].read.bad_row_count > 0 || ohlcx_validation_dropped(&series[i].validation) > 0)
-            pipeline_log_drops(&series[i]);
+        const pipeline_series *loaded = &series[i];
+
+        if (loaded->read.bad_row_count > 0 || ohlcx_validation_dropped(&loaded->validation) > 0 ||
+            loaded->short_gaps > 0 || loaded->long_gaps > 0)
+            pipeline_log_drops(loaded);
         status = predict_series(&b, options, &series[i], &predictions[i]);
     }
     if (status == 0)

@@ -145,6 +145,13 @@ static int load_from_store(run_state *state)
         series->store_version = entries[i].version;
         series->read.rows_read = series->bars.n;
         state->rows_read += series->bars.n;
+        /* Ingest filled the short gaps of each file; this fills any left
+         * between files and finds the long gaps of the merged series. */
+        status = pipeline_repair_gaps(series);
+        if (status != 0)
+            break;
+        pipeline_log_drops(series);
+        state->bars_filled += series->bars_filled;
     }
     if (status == 0)
         ohlcx_log_info("read %zu series from the store %s", count, options->store_dir);
@@ -200,6 +207,7 @@ static int stage_load(run_state *state)
         state->rows_read += state->series[i].read.rows_read;
         state->bad_rows += state->series[i].read.bad_row_count;
         state->rows_dropped += ohlcx_validation_dropped(&state->series[i].validation);
+        state->bars_filled += state->series[i].bars_filled;
     }
     return 0;
 }
@@ -219,6 +227,38 @@ static int assign_group(run_state *state, const pipeline_series *series)
 }
 
 
+/* Returns 1 when sample t of a series reads across one of its long gaps. */
+static int sample_excluded(const run_state *state, const pipeline_series *series, size_t t)
+{
+    return ohlcx_sample_crosses_gap(t, state->options->window, state->options->horizon,
+                                    series->long_gap_rows, series->long_gaps);
+}
+
+
+/* Counts the samples of each part that cross no long gap, and sets the
+ * series' samples_excluded. Returns the first part left with no sample, or
+ * OHLCX_PART_NONE when every part keeps at least one. */
+static int count_kept_samples(const run_state *state, pipeline_series *series)
+{
+    int empty_part = OHLCX_PART_NONE;
+
+    series->samples_excluded = 0;
+    for (int part = 0; part < OHLCX_PART_COUNT; part++) {
+        size_t begin = series->split.begin[part], end = series->split.end[part];
+        size_t excluded = 0;
+
+        for (size_t t = begin; t < end && series->long_gaps > 0; t++)
+            excluded += (size_t)sample_excluded(state, series, t);
+        series->samples_excluded += excluded;
+        if (excluded == end - begin && empty_part == OHLCX_PART_NONE)
+            empty_part = part;
+    }
+    return empty_part;
+}
+
+
+/* Appends the samples of series s to every part, leaving out those that
+ * cross a long gap. */
 static int add_samples(run_state *state, uint32_t s)
 {
     const pipeline_series *series = &state->series[s];
@@ -240,7 +280,11 @@ static int add_samples(run_state *state, uint32_t s)
         state->samples[part] = grown;
         state->labels[part] = grown_labels;
         for (size_t t = begin; t < end; t++) {
-            size_t row = state->sample_count[part]++;
+            size_t row;
+
+            if (series->long_gaps > 0 && sample_excluded(state, series, t))
+                continue;
+            row = state->sample_count[part]++;
             grown[row] = (pipeline_sample){s, (uint32_t)t};
             grown_labels[row] = (uint8_t)ohlcx_label(&series->bars, t, state->options->horizon);
             ups += grown_labels[row];
@@ -295,6 +339,7 @@ static int stage_features(run_state *state)
 
     for (size_t s = 0; s < state->series_count && status == 0; s++) {
         pipeline_series *series = &state->series[s];
+        int empty_part;
 
         if (ohlcx_split_series(series->bars.n, &split_options, &series->split) != 0) {
             ohlcx_log_warn("%s: skipped, too short to train on: %s", series->bars.source_path,
@@ -302,6 +347,21 @@ static int stage_features(run_state *state)
             state->skipped_series++;
             continue;
         }
+        empty_part = count_kept_samples(state, series);
+        if (series->samples_excluded > 0)
+            ohlcx_log_info("%s: %zu samples excluded (window_spans_gap %zu): their window or "
+                           "label reads across a gap longer than %d bars",
+                           series->bars.source_path, series->samples_excluded,
+                           series->samples_excluded, PIPELINE_MAX_FILL_GAP);
+        if (empty_part != OHLCX_PART_NONE) {
+            ohlcx_log_warn("%s: skipped, every sample of its %s part reads across a gap longer "
+                           "than %d bars",
+                           series->bars.source_path, ohlcx_part_name(empty_part),
+                           PIPELINE_MAX_FILL_GAP);
+            state->skipped_series++;
+            continue;
+        }
+        state->samples_excluded += series->samples_excluded;
         series->features = malloc(series->bars.n * OHLCX_FEATURE_COUNT * sizeof(float));
         if (series->features == NULL)
             return ohlcx_set_error(OHLCX_ENOMEM, "out of memory computing features of %s",
@@ -320,12 +380,15 @@ static int stage_features(run_state *state)
     if (state->group_count == 0)
         return ohlcx_set_error(OHLCX_EDATA,
                                "no input series is long enough to train on: each needs at "
-                               "least a few hundred bars with --window %d",
-                               state->options->window);
+                               "least a few hundred bars with --window %d, and samples in "
+                               "every part that read across no gap longer than %d bars",
+                               state->options->window, PIPELINE_MAX_FILL_GAP);
     for (int part = 0; part < OHLCX_PART_COUNT; part++)
         state->total_samples += state->sample_count[part];
-    ohlcx_log_info("%zu samples: cnn_train %zu, xgb_train %zu, validation %zu, test %zu",
-                   state->total_samples, state->sample_count[OHLCX_PART_CNN_TRAIN],
+    ohlcx_log_info("%zu samples (%zu excluded): cnn_train %zu, xgb_train %zu, validation %zu, "
+                   "test %zu",
+                   state->total_samples, state->samples_excluded,
+                   state->sample_count[OHLCX_PART_CNN_TRAIN],
                    state->sample_count[OHLCX_PART_XGB_TRAIN],
                    state->sample_count[OHLCX_PART_VALIDATION],
                    state->sample_count[OHLCX_PART_TEST]);

@@ -45,6 +45,8 @@ typedef struct run_state {
     size_t series_count;
     size_t skipped_series;   /* too short for every part */
     size_t rows_read, rows_dropped, bad_rows;
+    size_t bars_filled;      /* synthetic bars added into short gaps */
+    size_t samples_excluded; /* window_spans_gap, over the usable series */
 
     run_group *groups;
     int group_count;

@@ -41,6 +41,13 @@ for reason in duplicate conflict nonpositive_price high_below_low; do
 done
 [ "$(json_get "$metrics" '.rows.dropped_by_reason.outside_range')" = 0 ] ||
     fail "dropped_by_reason.outside_range is not 0"
+# The synthetic hours have no gap, so nothing is filled or excluded
+# (test_run_gaps.sh covers both).
+[ "$(json_get "$metrics" '.rows.filled')" = 0 ] || fail "rows.filled is not 0"
+[ "$(json_get "$metrics" '.rows.samples_excluded_by_reason.window_spans_gap')" = 0 ] ||
+    fail "samples_excluded_by_reason.window_spans_gap is not 0"
+grep -q "^rows: 748 read, 4 dropped, 1 unparseable skipped, 0 filled in short gaps; [0-9]* samples, 0 excluded (window_spans_gap 0)$" \
+    "$work/run.log" || fail "rows line: $(grep '^rows:' "$work/run.log")"
 # Hourly bars in a file named as daily are kept but reported.
 cp "$work/data/BTCUSDT-1h.csv" "$work/ETHUSDT-1d.csv"
 "$OHLCX" run --data "$work/ETHUSDT-1d.csv" --out "$work/daily" --epochs 1 --jobs 1 --bad-rows skip \

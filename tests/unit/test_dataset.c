@@ -1,6 +1,7 @@
 /*
  * Dataset: split boundaries worked out by hand, purge gaps, option checks,
- * the too-short error and labels.
+ * the too-short error, labels, and the samples that a long data gap
+ * excludes.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,10 +11,13 @@
 #include <cmocka.h>
 
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ohlcx/dataset.h"
 #include "ohlcx/error.h"
+#include "pipeline/internal.h"
 
 
 static void assert_part(const ohlcx_split *split, int part, size_t begin, size_t end)
@@ -299,6 +303,121 @@ static void test_label_hand(void **state)
 }
 
 
+/* Counts the samples t in [0, n) that cross one of the gaps. */
+static size_t count_crossing(size_t n, int window, int horizon, const size_t *rows,
+                             size_t count)
+{
+    size_t crossing = 0;
+
+    for (size_t t = 0; t < n; t++)
+        crossing += (size_t)ohlcx_sample_crosses_gap(t, window, horizon, rows, count);
+    return crossing;
+}
+
+
+/* A gap before row 10 lies between bars 9 and 10. With window 3 and horizon
+ * 2, sample t reads bars t-3..t+2, so t = 8..12 cross it: t = 8 through its
+ * label (bars 9, 10), t = 12 through the close of bar 9 that scales its
+ * first window bar 10. */
+static void test_gap_rule_hand(void **state)
+{
+    static const size_t rows[] = {10};
+
+    (void)state;
+    assert_int_equal(ohlcx_sample_crosses_gap(7, 3, 2, rows, 1), 0);
+    assert_int_equal(ohlcx_sample_crosses_gap(8, 3, 2, rows, 1), 1);
+    assert_int_equal(ohlcx_sample_crosses_gap(9, 3, 2, rows, 1), 1);
+    assert_int_equal(ohlcx_sample_crosses_gap(10, 3, 2, rows, 1), 1);
+    assert_int_equal(ohlcx_sample_crosses_gap(12, 3, 2, rows, 1), 1);
+    assert_int_equal(ohlcx_sample_crosses_gap(13, 3, 2, rows, 1), 0);
+    assert_int_equal(count_crossing(40, 3, 2, rows, 1), 5); /* window + horizon */
+}
+
+
+/* Gaps before rows 10 and 20, window 4, horizon 1: t = 9..13 and 19..23.
+ * Gaps before rows 10 and 12, window 3, horizon 1: t = 9..12 and 11..14
+ * overlap in 9..14. */
+static void test_gap_rule_several(void **state)
+{
+    static const size_t apart[] = {10, 20};
+    static const size_t close_together[] = {10, 12};
+
+    (void)state;
+    assert_int_equal(ohlcx_sample_crosses_gap(14, 4, 1, apart, 2), 0);
+    assert_int_equal(ohlcx_sample_crosses_gap(18, 4, 1, apart, 2), 0);
+    assert_int_equal(ohlcx_sample_crosses_gap(19, 4, 1, apart, 2), 1);
+    assert_int_equal(ohlcx_sample_crosses_gap(23, 4, 1, apart, 2), 1);
+    assert_int_equal(count_crossing(40, 4, 1, apart, 2), 10);
+    assert_int_equal(count_crossing(40, 3, 1, close_together, 2), 6);
+    assert_int_equal(ohlcx_sample_crosses_gap(14, 3, 1, close_together, 2), 1);
+    assert_int_equal(ohlcx_sample_crosses_gap(15, 3, 1, close_together, 2), 0);
+}
+
+
+/* Near the start the window reaches below row 0. Horizon 0 (no label yet)
+ * crosses only through the window. An empty gap list excludes nothing. */
+static void test_gap_rule_edges(void **state)
+{
+    static const size_t rows[] = {2};
+
+    (void)state;
+    assert_int_equal(ohlcx_sample_crosses_gap(0, 5, 1, rows, 1), 0);
+    assert_int_equal(ohlcx_sample_crosses_gap(1, 5, 1, rows, 1), 1);
+    assert_int_equal(ohlcx_sample_crosses_gap(1, 5, 0, rows, 1), 0);
+    assert_int_equal(ohlcx_sample_crosses_gap(2, 5, 0, rows, 1), 1);
+    assert_int_equal(ohlcx_sample_crosses_gap(6, 5, 0, rows, 1), 1);
+    assert_int_equal(ohlcx_sample_crosses_gap(7, 5, 0, rows, 1), 0);
+    assert_int_equal(count_crossing(40, 5, 1, NULL, 0), 0);
+}
+
+
+/* BTCUSDT 1m bars at minutes 0..29 except 5-6 (a 2-bar gap) and 15-19 (a
+ * 5-bar gap). Loading fills the first, so minutes 0..14 are rows 0..14 and
+ * minute 20 is row 15, the row after the long gap. With window 3 and
+ * horizon 1 the samples t = 14..17 cross it, and none crosses the filled
+ * gap. */
+static void test_gap_repair_tiny_series(void **state)
+{
+    pipeline_series series;
+    const int64_t minute = 60 * 1000000LL, start = 1704067200LL * 1000000;
+
+    (void)state;
+    memset(&series, 0, sizeof series);
+    ohlcx_series_init(&series.bars);
+    snprintf(series.bars.symbol, sizeof series.bars.symbol, "BTCUSDT");
+    snprintf(series.bars.timeframe, sizeof series.bars.timeframe, "1m");
+    series.bars.asset_class = OHLCX_ASSET_CRYPTO;
+    for (int k = 0; k < 30; k++) {
+        double price = 100 + k % 3;
+
+        if (k == 5 || k == 6 || (k >= 15 && k <= 19))
+            continue;
+        assert_int_equal(ohlcx_series_append(&series.bars, start + k * minute, price, price + 1,
+                                             price - 1, price, 10),
+                         0);
+    }
+    assert_int_equal(series.bars.n, 23);
+
+    assert_int_equal(pipeline_repair_gaps(&series), 0);
+    assert_int_equal(series.bars.n, 25);
+    assert_int_equal(series.bars_filled, 2);
+    assert_int_equal(series.short_gaps, 1);
+    assert_int_equal(series.long_gaps, 1);
+    assert_int_equal(series.long_gap_bars, 5);
+    assert_int_equal(series.long_gap_rows[0], 15);
+    assert_true(series.bars.flags[5] & OHLCX_FLAG_SYNTHETIC);
+    assert_true(series.bars.open_time[15] == start + 20 * minute);
+    assert_int_equal(count_crossing(series.bars.n, 3, 1, series.long_gap_rows, series.long_gaps),
+                     4);
+    assert_int_equal(ohlcx_sample_crosses_gap(13, 3, 1, series.long_gap_rows, 1), 0);
+    assert_int_equal(ohlcx_sample_crosses_gap(14, 3, 1, series.long_gap_rows, 1), 1);
+    assert_int_equal(ohlcx_sample_crosses_gap(17, 3, 1, series.long_gap_rows, 1), 1);
+    assert_int_equal(ohlcx_sample_crosses_gap(18, 3, 1, series.long_gap_rows, 1), 0);
+    free(series.long_gap_rows);
+    ohlcx_series_free(&series.bars);
+}
+
+
 static void test_part_names(void **state)
 {
     (void)state;
@@ -325,6 +444,10 @@ int main(void)
         cmocka_unit_test(test_split_minimum_is_threshold),
         cmocka_unit_test(test_split_invalid_options),
         cmocka_unit_test(test_label_hand),
+        cmocka_unit_test(test_gap_rule_hand),
+        cmocka_unit_test(test_gap_rule_several),
+        cmocka_unit_test(test_gap_rule_edges),
+        cmocka_unit_test(test_gap_repair_tiny_series),
         cmocka_unit_test(test_part_names),
     };
 
