@@ -6,7 +6,8 @@
  *
  *   DIR/catalog.sqlite              catalogue (WAL mode), tables:
  *       series (id, symbol, timeframe, asset_class, source, rows,
- *               first_open_time, last_open_time, version, quality, updated_at)
+ *               first_open_time, last_open_time, version, quality, updated_at,
+ *               derived_from)
  *       source_files (id, path, sha256, size, rows, added, identical,
  *                     conflicts, series_id, ingested_at)
  *   DIR/lock                        flock()ed by writers
@@ -149,6 +150,8 @@ typedef struct ohlcx_store_entry {
     int64_t version;
     int64_t updated_at; /* microseconds, UTC, of the last catalogue change */
     char *quality;      /* quality summary JSON, or NULL when none is recorded */
+    char derived_from[OHLCX_TIMEFRAME_MAX]; /* timeframe a resampled series was built from;
+                                               "" for an ingested series */
 } ohlcx_store_entry;
 
 /* How one column of a series version is stored. */
@@ -266,6 +269,12 @@ void ohlcx_store_entry_free(ohlcx_store_entry *entry);
  * one series, replacing the previous one. */
 int ohlcx_store_set_quality(ohlcx_store *store, const char *symbol, const char *timeframe,
                             const char *json);
+
+/* Records that one series was resampled from the timeframe derived_from
+ * (NULL or "" marks it ingested again). OHLCX_EINVAL when the catalogue has
+ * no such series. */
+int ohlcx_store_set_derived(ohlcx_store *store, const char *symbol, const char *timeframe,
+                            const char *derived_from);
 
 /* Sets *found to 1 when a source file with this SHA-256 (64 hex digits) was
  * ingested into any series of the store, else 0. */

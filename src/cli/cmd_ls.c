@@ -13,8 +13,10 @@ static const char ls_help[] =
     "usage: ohlcx ls --store DIR [--symbol NAME] [--timeframe TF] [--json]\n"
     "\n"
     "List the series in a store: symbol, timeframe, asset class, source, rows,\n"
-    "first and last open time (UTC), and the quality verdict (pass, warn or\n"
-    "fail) of the checks that ingest ran on the series' last file.\n"
+    "first and last open time (UTC), the timeframe a series that `ohlcx\n"
+    "resample` built was derived from (\"-\" for an ingested series), and the\n"
+    "quality verdict (pass, warn or fail) of the checks that ingest ran on the\n"
+    "series' last file.\n"
     "\n"
     "options:\n"
     "  --store DIR     store folder\n"
@@ -37,17 +39,19 @@ static void quality_verdict(const char *quality, char *out, size_t size)
 
 static void print_table(const ohlcx_store_entry *entries, size_t count)
 {
-    printf("%-12s %-9s %-11s %-22s %9s  %-19s  %-19s  %s\n", "symbol", "timeframe",
-           "asset_class", "source", "rows", "first_open_time", "last_open_time", "quality");
+    printf("%-12s %-9s %-11s %-22s %9s  %-19s  %-19s  %-12s  %s\n", "symbol", "timeframe",
+           "asset_class", "source", "rows", "first_open_time", "last_open_time", "derived_from",
+           "quality");
     for (size_t i = 0; i < count; i++) {
         char first[20], last[20], verdict[16];
 
         ohlcx_format_datetime(entries[i].first_open_time, first);
         ohlcx_format_datetime(entries[i].last_open_time, last);
         quality_verdict(entries[i].quality, verdict, sizeof verdict);
-        printf("%-12s %-9s %-11s %-22s %9zu  %-19s  %-19s  %s\n", entries[i].symbol,
+        printf("%-12s %-9s %-11s %-22s %9zu  %-19s  %-19s  %-12s  %s\n", entries[i].symbol,
                entries[i].timeframe, ohlcx_asset_class_name(entries[i].asset_class),
-               entries[i].source, entries[i].rows, first, last, verdict);
+               entries[i].source, entries[i].rows, first, last,
+               entries[i].derived_from[0] ? entries[i].derived_from : "-", verdict);
     }
 }
 
@@ -73,6 +77,10 @@ static void print_json(const ohlcx_store_entry *entries, size_t count)
         cJSON_AddStringToObject(item, "last_open_time", last);
         cJSON_AddItemToObject(item, "quality", entries[i].quality ? cJSON_Parse(entries[i].quality)
                                                                   : cJSON_CreateNull());
+        if (entries[i].derived_from[0] != '\0')
+            cJSON_AddStringToObject(item, "derived_from", entries[i].derived_from);
+        else
+            cJSON_AddNullToObject(item, "derived_from");
         cJSON_AddItemToArray(array, item);
     }
     text = cJSON_Print(root);

@@ -24,6 +24,7 @@ static const char usage[] =
     "  predict   up-probability of the latest complete bar of each series\n"
     "  synth     write a deterministic synthetic universe of candle files\n"
     "  ingest    validate candle files and store them in a columnar store\n"
+    "  resample  derive coarser timeframes from stored series\n"
     "  ls        list the series in a store\n"
     "  export    write a stored series as CSV\n"
     "  check     run the data-quality checks and write a report\n"
@@ -149,6 +150,8 @@ int main(int argc, char **argv)
         return cmd_synth(argc - 1, argv + 1);
     if (strcmp(command, "ingest") == 0)
         return cmd_ingest(argc - 1, argv + 1);
+    if (strcmp(command, "resample") == 0)
+        return cmd_resample(argc - 1, argv + 1);
     if (strcmp(command, "ls") == 0)
         return cmd_ls(argc - 1, argv + 1);
     if (strcmp(command, "export") == 0)

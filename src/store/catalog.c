@@ -8,6 +8,12 @@
  * version when the two disagree. synchronous=NORMAL may lose the last
  * transaction on power loss (not on a process crash), which the repair then
  * redoes from the files.
+ *
+ * series.derived_from names the timeframe a resampled series was built from
+ * (NULL for ingested series). Catalogues written before the column existed
+ * get it on open. NOTE: the column files do not record it, so a catalogue
+ * rebuilt from the files after being moved away lists every series as
+ * ingested until `ohlcx resample` runs again.
  */
 #include <cjson/cJSON.h>
 #include <stdlib.h>
@@ -35,6 +41,7 @@ static const char schema[] =
     "  version INTEGER NOT NULL,"
     "  quality TEXT,"                     /* JSON summary from the quality stage */
     "  updated_at INTEGER NOT NULL,"
+    "  derived_from TEXT,"                /* source timeframe of a resampled series */
     "  UNIQUE (symbol, timeframe));"
     "CREATE TABLE IF NOT EXISTS source_files ("
     "  id INTEGER PRIMARY KEY,"
@@ -52,7 +59,7 @@ static const char schema[] =
 
 static const char entry_columns[] =
     "SELECT id, symbol, timeframe, asset_class, source, rows, first_open_time, "
-    "last_open_time, version, updated_at, quality FROM series";
+    "last_open_time, version, updated_at, quality, derived_from FROM series";
 
 
 /* A damaged catalogue file is bad input (exit status 2), not an internal
@@ -88,6 +95,33 @@ static int prepare(ohlcx_store *store, const char *sql, sqlite3_stmt **statement
 }
 
 
+/* Adds series.derived_from to a catalogue created before it existed. Two
+ * processes may race here, so a failed ALTER TABLE is fine when the column
+ * is there afterwards. */
+static int migrate_derived_from(ohlcx_store *store)
+{
+    sqlite3_stmt *statement = NULL;
+    int found = 0, status;
+
+    for (int attempt = 0; attempt < 2; attempt++) {
+        status = prepare(store, "SELECT 1 FROM pragma_table_info('series') "
+                                "WHERE name = 'derived_from'",
+                         &statement);
+        if (status != 0)
+            return status;
+        found = sqlite3_step(statement) == SQLITE_ROW;
+        sqlite3_finalize(statement);
+        if (found)
+            return 0;
+        if (attempt == 0 &&
+            sqlite3_exec(store->db, "ALTER TABLE series ADD COLUMN derived_from TEXT", NULL,
+                         NULL, NULL) == SQLITE_OK)
+            return 0;
+    }
+    return sqlite_failed(store, "adding the derived_from column");
+}
+
+
 int store_catalog_open(ohlcx_store *store)
 {
     char path[OHLCX_PATH_MAX + 32];
@@ -103,7 +137,10 @@ int store_catalog_open(ohlcx_store *store)
         return status;
     }
     sqlite3_busy_timeout(store->db, BUSY_TIMEOUT_MS);
-    return exec(store, schema, "creating the tables");
+    code = exec(store, schema, "creating the tables");
+    if (code == 0)
+        code = migrate_derived_from(store);
+    return code;
 }
 
 
@@ -298,6 +335,7 @@ static int fill_entry(sqlite3_stmt *statement, ohlcx_store_entry *entry)
     entry->last_open_time = sqlite3_column_int64(statement, 7);
     entry->version = sqlite3_column_int64(statement, 8);
     entry->updated_at = sqlite3_column_int64(statement, 9);
+    copy_text(statement, 11, entry->derived_from, sizeof entry->derived_from);
     if (quality != NULL) {
         entry->quality = strdup((const char *)quality);
         if (entry->quality == NULL)
@@ -428,6 +466,32 @@ int ohlcx_store_set_quality(ohlcx_store *store, const char *symbol, const char *
     sqlite3_bind_int64(statement, 4, ohlcx_wall_time_us());
     if (sqlite3_step(statement) != SQLITE_DONE)
         status = sqlite_failed(store, "recording a quality summary");
+    else if (sqlite3_changes(store->db) == 0)
+        status = series_not_found(store, symbol, timeframe);
+    sqlite3_finalize(statement);
+    return status;
+}
+
+
+int ohlcx_store_set_derived(ohlcx_store *store, const char *symbol, const char *timeframe,
+                            const char *derived_from)
+{
+    static const char sql[] = "UPDATE series SET derived_from = ?3, updated_at = ?4 "
+                              "WHERE symbol = ?1 AND timeframe = ?2";
+    sqlite3_stmt *statement = NULL;
+    int status = prepare(store, sql, &statement);
+
+    if (status != 0)
+        return status;
+    sqlite3_bind_text(statement, 1, symbol, -1, SQLITE_STATIC);
+    sqlite3_bind_text(statement, 2, timeframe, -1, SQLITE_STATIC);
+    if (derived_from != NULL && derived_from[0] != '\0')
+        sqlite3_bind_text(statement, 3, derived_from, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(statement, 3);
+    sqlite3_bind_int64(statement, 4, ohlcx_wall_time_us());
+    if (sqlite3_step(statement) != SQLITE_DONE)
+        status = sqlite_failed(store, "recording a derived series");
     else if (sqlite3_changes(store->db) == 0)
         status = series_not_found(store, symbol, timeframe);
     sqlite3_finalize(statement);
