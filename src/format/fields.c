@@ -335,9 +335,7 @@ int format_parse_number_styled(const char *text, size_t length, int decimal_comm
 }
 
 
-/* Epoch units by magnitude: below 1e11 seconds (up to year 5138), below
- * 1e14 milliseconds, below 1e17 microseconds, else nanoseconds. NOTE:
- * millisecond times before 1973-03-03 (below 1e11) are read as seconds. */
+/* Epoch units by magnitude, as format_epoch_unit_us() picks them. */
 int format_parse_epoch(const char *text, size_t length, int64_t *out_us)
 {
     int64_t value = 0, fraction = 0, scale = 1, unit_us = 0;
@@ -364,13 +362,11 @@ int format_parse_epoch(const char *text, size_t length, int64_t *out_us)
     if (i != length)
         return -1;
 
-    if (value >= INT64_C(100000000000000000)) {
+    unit_us = format_epoch_unit_us(value);
+    if (unit_us == 0) {
         *out_us = value / 1000;
         return 0;
     }
-    unit_us = value < INT64_C(100000000000)      ? OHLCX_US_PER_SECOND
-              : value < INT64_C(100000000000000) ? 1000
-                                                 : 1;
     *out_us = value * unit_us + fraction * unit_us / scale;
     return 0;
 }

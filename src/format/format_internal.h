@@ -8,6 +8,7 @@
  *   layout.c    column roles from a header or a headerless first row
  *   columns.c   the columns option ("time=0,open=1,...")
  *   fields.c    field splitting and number parsing
+ *   plain.c     fast path for plain rows (epoch time, plain decimals)
  *   datetime.c, datetext.c   dates and times; timezone.c  TZif zones
  *   filename.c, timeframe.c  symbol and timeframe
  *
@@ -29,6 +30,10 @@
 
 /* Bytes read from the file at a time; a line (or JSON row) must fit. */
 #define FORMAT_CHUNK_BYTES ((size_t)1 << 20)
+
+/* Zeroed bytes after the chunk buffer: the fast path puts a '\0' at the end
+ * of the data and reads up to 64 bytes at a time from there. */
+#define FORMAT_CHUNK_PADDING 64
 
 /* Non-blank lines at the start of a file that layout detection looks at. */
 #define FORMAT_SNIFF_LINES 64
@@ -115,11 +120,23 @@ typedef struct format_layout {
 
 typedef struct format_zone format_zone;
 
+/* What the fast path of plain.c does with each field of a line: action[i] is
+ * 0 to skip field i, or 1 + the slot it goes to. Slots are the roles (enum
+ * format_role, the time role for the open time) followed by the optional
+ * columns (enum format_extra_index). */
+typedef struct format_plain_plan {
+    int enabled; /* the layout is one that the fast path can read */
+    char delimiter;
+    size_t field_count;
+    unsigned char action[FORMAT_MAX_FIELDS];
+} format_plain_plan;
+
 /* State of one ohlcx_read_candles() call. */
 typedef struct format_reader {
     const char *path;
     int policy;
     format_layout layout;
+    format_plain_plan plain;
     const format_zone *zone;  /* NULL: times without an offset are UTC */
     int64_t previous_time_us; /* open time of the last row kept */
     int has_previous_time;
@@ -146,9 +163,14 @@ int format_source_open(const char *path, format_source **source);
 /* Reads up to size decompressed bytes; *got is 0 only at the end. */
 int format_source_read(format_source *source, char *buffer, size_t size, size_t *got);
 
+/* Returns the size in bytes of an uncompressed regular file, or 0 when it
+ * is compressed or not a regular file. */
+size_t format_source_plain_size(const format_source *source);
+
 void format_source_close(format_source *source);
 
-/* A window [start, end) of unread bytes in a FORMAT_CHUNK_BYTES buffer. */
+/* A window [start, end) of unread bytes in a buffer of FORMAT_CHUNK_BYTES
+ * plus FORMAT_CHUNK_PADDING bytes. */
 typedef struct format_chunks {
     format_source *source;
     const char *path;
@@ -182,6 +204,29 @@ int format_handle_bad_row(format_reader *reader, size_t line_number,
  * and returns FORMAT_BAD_ROW. */
 int format_field_error(format_row_error *error, const format_field *field, size_t index,
                        const char *name, const char *what);
+
+/* Plans the fast path of plain.c for a layout. plan->enabled is 0 when the
+ * layout needs the general path, such as with a decimal comma, a date
+ * column or a time_format. */
+void format_plain_plan_init(format_plain_plan *plan, const format_layout *layout);
+
+/* Parses and appends the plain lines from chunks->start onwards and stops
+ * at the first line that is not plain or not complete in the chunk, which
+ * is left for format_parse_row(). chunks->data[chunks->end] must be '\0'
+ * and FORMAT_CHUNK_PADDING bytes must follow the buffer. Returns the number
+ * of lines parsed and sets *status to 0 or a negative OHLCX code from
+ * growing the series. */
+size_t format_parse_plain_rows(format_reader *reader, format_chunks *chunks, int *status);
+
+/* Parses a plain decimal ([+-]digits[.digits] or [+-].digits) at text into
+ * the correctly rounded double, which is the value strtod() returns, and
+ * returns the byte after it. Returns NULL and leaves *out alone when the
+ * number needs format_parse_number(): no digit, more than 19 digits, a
+ * mantissa above 2^53, more than 22 fraction digits, or an exponent or
+ * second '.' after it. text must end in a byte that is no digit, such as
+ * '\0', and the 7 bytes after that byte must be readable, because digits
+ * are read 8 bytes at a time. */
+const char *format_scan_plain_number(const char *text, double *out);
 
 /* Reads a freqtrade JSON file ([[ms, open, high, low, close, volume], ...])
  * whose first chunk is in chunks. Sets reader->report->lines. */
@@ -262,6 +307,29 @@ int format_parse_number_styled(const char *text, size_t length, int decimal_comm
  * milliseconds, microseconds or nanoseconds, distinguished by magnitude.
  * Returns 0 or -1. */
 int format_parse_epoch(const char *text, size_t length, int64_t *out_us);
+
+/* Returns the microseconds per unit of an integer epoch time, by its
+ * magnitude: below 1e11 seconds (up to year 5138), below 1e14 milliseconds,
+ * below 1e17 microseconds. Returns 0 for nanoseconds (1e17 and above),
+ * which take value / 1000. NOTE: millisecond times before 1973-03-03 (below
+ * 1e11) are read as seconds. */
+static inline int64_t format_epoch_unit_us(int64_t value)
+{
+    if (value >= INT64_C(100000000000000000))
+        return 0;
+    return value < INT64_C(100000000000)      ? OHLCX_US_PER_SECOND
+           : value < INT64_C(100000000000000) ? 1000
+                                              : 1;
+}
+
+/* Converts a non-negative integer epoch time to microseconds, as
+ * format_parse_epoch() does for one without a fraction. */
+static inline int64_t format_epoch_integer_us(int64_t value)
+{
+    int64_t unit_us = format_epoch_unit_us(value);
+
+    return unit_us == 0 ? value / 1000 : value * unit_us;
+}
 
 /* Parses an open time: an epoch time (format_parse_epoch()) or a datetime
  * string accepted by ohlcx_parse_datetime(). Returns 0 or -1. */

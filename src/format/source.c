@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <zlib.h>
 #include <zstd.h>
@@ -198,6 +199,17 @@ int format_source_read(format_source *source, char *buffer, size_t size, size_t 
     default:
         return read_plain(source, buffer, size, got);
     }
+}
+
+
+size_t format_source_plain_size(const format_source *source)
+{
+    struct stat info;
+
+    if (source->kind != SOURCE_PLAIN || fstat(fileno(source->file), &info) != 0 ||
+        !S_ISREG(info.st_mode) || info.st_size <= 0)
+        return 0;
+    return (size_t)info.st_size;
 }
 
 

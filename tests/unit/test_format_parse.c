@@ -1,8 +1,9 @@
 /*
  * Tests of the format module's parsers below the reader: vendor date and
- * time layouts, strftime-style patterns, styled numbers, epoch fractions,
- * quoted fields, value kinds, delimiter and banner sniffing, TZif zones and
- * symbol and timeframe from vendors' file names.
+ * time layouts, strftime-style patterns, plain and styled numbers, the fast
+ * path for plain rows, epoch fractions, quoted fields, value kinds,
+ * delimiter and banner sniffing, TZif zones and symbol and timeframe from
+ * vendors' file names.
  *
  * Epoch values were worked out from days since 1970-01-01 and checked with
  * Python's datetime and zoneinfo:
@@ -17,6 +18,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -226,6 +228,259 @@ static void styled_numbers(void **state)
                                        &value) == 0)
             fail_msg("'%s' was accepted as %g", bad[i].text, value);
     }
+}
+
+
+/* Edge cases of plain decimals, for the fast path and for rows. */
+static const char *const plain_number_edges[] = {
+    "41046.28",          "0.00012345",         "000123.4500",        "0.1",
+    "-5.25",             "+5.25",              "-0",                 ".5",
+    "5.",                "-.5",                "123456789012345",    "1234567890123456",
+    "9007199254740992",  "9007199254740993",   "12345678.12345678",  "123456789.5",
+    "1.123456789",       "0.000000000000000001", "12345678901234567890", "1e5",
+    "2.5E-3",            "1e308",              "1e309",              "inf",
+    "nan",               ".",                  "-",                  "+",
+    "1.2.3",             "--5",                "+-5",                "5x",
+    "99999999.99999999", "-12345678.87654321", "4.9e-324",           "00000000000000000001.5",
+};
+
+
+/* Copies text into a zeroed buffer with room for the 8-byte reads. */
+static const char *padded(const char *text, char *buffer, size_t size)
+{
+    memset(buffer, 0, size);
+    assert_true(strlen(text) + 16 < size);
+    memcpy(buffer, text, strlen(text));
+    return buffer;
+}
+
+
+static void plain_number_values(void **state)
+{
+    static const struct {
+        const char *text;
+        double value;
+    } cases[] = {
+        {"41046.28", 41046.28},
+        {"0.00012345", 0.00012345},
+        {"000123.4500", 123.45},
+        {"-5.25", -5.25},
+        {"+5.25", 5.25},
+        {".5", 0.5},
+        {"5.", 5.0},
+        {"-.5", -0.5},
+        {"123456789012345", 123456789012345.0},   /* 15 digits */
+        {"1234567890123456", 1234567890123456.0}, /* 16 digits, below 2^53 */
+        {"9007199254740992", 9007199254740992.0}, /* 2^53 */
+        {"0.000000000000000001", 1e-18},          /* 19 digits */
+    };
+    char buffer[64];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *text = padded(cases[i].text, buffer, sizeof buffer);
+        double value = -1;
+        const char *end = format_scan_plain_number(text, &value);
+
+        if (end != text + strlen(text))
+            fail_msg("'%s' was not taken whole", cases[i].text);
+        if (value != cases[i].value)
+            fail_msg("'%s' gave %.17g, expected %.17g", cases[i].text, value, cases[i].value);
+        if (value != strtod(text, NULL))
+            fail_msg("'%s' gave %.17g, strtod() %.17g", cases[i].text, value, strtod(text, NULL));
+    }
+}
+
+
+static void plain_number_negative_zero(void **state)
+{
+    char buffer[64];
+    double value = 1;
+    const char *text = padded("-0", buffer, sizeof buffer);
+
+    (void)state;
+    assert_ptr_equal(format_scan_plain_number(text, &value), text + 2);
+    assert_true(value == 0.0);
+    assert_true(signbit(value));
+}
+
+
+static void plain_number_stops_at_delimiter(void **state)
+{
+    char buffer[64];
+    double value = 0;
+    const char *text = padded("12.5,7", buffer, sizeof buffer);
+
+    (void)state;
+    assert_ptr_equal(format_scan_plain_number(text, &value), text + 4);
+    assert_true(value == 12.5);
+}
+
+
+/* Texts that the fast path leaves to format_parse_number(), which either
+ * matches strtod() or rejects them. */
+static void plain_number_deferred(void **state)
+{
+    static const struct {
+        const char *text;
+        int accepted; /* by format_parse_number() */
+        double value;
+    } cases[] = {
+        {"9007199254740993", 1, 9007199254740992.0}, /* above 2^53: rounds to even */
+        {"12345678901234567890", 1, 12345678901234567168.0}, /* 20 digits */
+        {"1e5", 1, 100000.0},
+        {"2.5E-3", 1, 0.0025},
+        {"1e308", 1, 1e308},
+        {"1e309", 0, 0},  /* overflows to infinity */
+        {"inf", 0, 0},
+        {"nan", 0, 0},
+        {".", 0, 0},
+        {"-", 0, 0},
+        {"+", 0, 0},
+        {"", 0, 0},
+        {"1.2.3", 0, 0},
+        {"--5", 0, 0},
+    };
+    char buffer[64];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *text = padded(cases[i].text, buffer, sizeof buffer);
+        double value = -1;
+        int status = 0;
+
+        if (format_scan_plain_number(text, &value) != NULL)
+            fail_msg("'%s' took the fast path as %.17g", cases[i].text, value);
+        status = format_parse_number(text, strlen(text), &value);
+        if (cases[i].accepted && status != 0)
+            fail_msg("'%s' was rejected", cases[i].text);
+        if (!cases[i].accepted && status == 0)
+            fail_msg("'%s' was accepted as %.17g", cases[i].text, value);
+        if (cases[i].accepted && (value != cases[i].value || value != strtod(text, NULL)))
+            fail_msg("'%s' gave %.17g, expected %.17g", cases[i].text, value, cases[i].value);
+    }
+}
+
+
+/* Writes a Binance kline file whose open column is each edge text in turn
+ * and reads it with bad rows skipped. */
+static int read_open_edges(const char *path, const char *line_end, ohlcx_series *series,
+                           ohlcx_read_report *report)
+{
+    ohlcx_read_options options = {"BTCUSDT", "1m", OHLCX_BAD_ROWS_SKIP};
+    FILE *file = fopen(path, "wb");
+    size_t count = sizeof plain_number_edges / sizeof plain_number_edges[0];
+
+    assert_non_null(file);
+    fprintf(file, "open_time,open,high,low,close,volume,close_time,quote_volume,count,"
+                  "taker_buy_volume,taker_buy_quote_volume,ignore%s",
+            line_end);
+    for (size_t i = 0; i < count; i++)
+        fprintf(file, "%lld,%s,41128.43,40998.76,41068.15,9.3093,1704067259999,382315.7288,"
+                      "382,5.0472,207279.1667,0%s",
+                1704067200000LL + 60000LL * (long long)i, plain_number_edges[i], line_end);
+    fclose(file);
+    ohlcx_series_init(series);
+    return ohlcx_read_candles(path, &options, series, report);
+}
+
+
+/* Rows read through the fast path must match format_parse_number() and
+ * strtod() bit for bit, and rows it cannot read must still be read or
+ * rejected by the general path, with LF and CRLF line ends. */
+static void plain_rows_match_general_path(void **state)
+{
+    static const char *line_ends[] = {"\n", "\r\n"};
+    char path[] = "/tmp/ohlcx-plain-rows-XXXXXX";
+    int descriptor = mkstemp(path);
+
+    (void)state;
+    assert_true(descriptor >= 0);
+    close(descriptor);
+    for (size_t e = 0; e < 2; e++) {
+        ohlcx_series series;
+        ohlcx_read_report report;
+        size_t row = 0, count = sizeof plain_number_edges / sizeof plain_number_edges[0];
+
+        assert_int_equal(read_open_edges(path, line_ends[e], &series, &report), 0);
+        for (size_t i = 0; i < count; i++) {
+            const char *text = plain_number_edges[i];
+            double expected = 0;
+
+            if (format_parse_number(text, strlen(text), &expected) != 0)
+                continue; /* a bad row, listed in the report */
+            if (row >= series.n)
+                fail_msg("'%s' is missing from the rows", text);
+            if (memcmp(&series.open[row], &expected, sizeof expected) != 0)
+                fail_msg("'%s' read as %.17g, expected %.17g", text, series.open[row], expected);
+            assert_int_equal(series.open_time[row], (1704067200 + 60 * (int64_t)i) * US);
+            assert_true(series.extra_column[1][row] == 382.0);
+            row++;
+        }
+        assert_int_equal(series.n, row);
+        assert_int_equal(report.bad_row_count, count - row);
+        ohlcx_read_report_free(&report);
+        ohlcx_series_free(&series);
+    }
+    unlink(path);
+}
+
+
+/* A line that is not plain (quotes, blanks, a long field, a field count
+ * other than 12) leaves the fast path, which takes up again on the next
+ * line. Line 3 has 7 fields because a quote that is never closed runs to
+ * the end of the line. */
+static void plain_rows_hand_over(void **state)
+{
+    static const char *rows[] = {
+        "1704067200000,1.5,2,1,1.5,10,1704067259999,15,3,5,7.5,0\n",
+        "1704067260000,1.5,2,1,1.5,10,1704067319999,15,3,5,7.5,\"0\"\n",
+        "1704067320000,1.5,2,1,1.5,10,\"1704067379999,15,3,5,7.5,0\n",
+        "1704067380000, 1.5 ,2,1,1.5,10,1704067439999,15,3,5,7.5,0\n",
+        "1704067440000,1.5,2,1,1.5,10,1704067499999,15,3,5,7.5,",
+        "1704067500000,1.5,2,1,1.5,10,1704067559999,15,3,5,7.5,0\n",
+        "1704067560000,1.5,2,1,1.5,10,1704067619999,15,3,5,7.5,0,9\n",
+    };
+    static const int64_t minutes[] = {0, 1, 3, 4, 5};
+    char path[] = "/tmp/ohlcx-plain-hand-over-XXXXXX";
+    int descriptor = mkstemp(path);
+    ohlcx_read_options options = {"BTCUSDT", "1m", OHLCX_BAD_ROWS_FAIL};
+    ohlcx_read_report report;
+    ohlcx_series series;
+    FILE *file = NULL;
+
+    (void)state;
+    assert_true(descriptor >= 0);
+    close(descriptor);
+    file = fopen(path, "wb");
+    assert_non_null(file);
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        fputs(rows[i], file);
+        if (i == 4) /* a 300-byte ignore field, beyond the fast path's 256 bytes */
+            fprintf(file, "%0300d\n", 0);
+    }
+    fclose(file);
+
+    ohlcx_series_init(&series);
+    assert_int_equal(ohlcx_read_candles(path, &options, &series, NULL), OHLCX_EFORMAT);
+    assert_text_contains(ohlcx_last_error(), ":3:");
+    assert_text_contains(ohlcx_last_error(), "expected 12 fields, found 7");
+
+    options.bad_rows = OHLCX_BAD_ROWS_SKIP;
+    assert_int_equal(ohlcx_read_candles(path, &options, &series, &report), 0);
+    assert_int_equal(report.bad_row_count, 2);
+    assert_int_equal(report.bad_rows[0].line, 3);
+    assert_int_equal(report.bad_rows[1].line, 7);
+    assert_text_contains(report.bad_rows[1].reason, "expected 12 fields, found 13");
+    assert_int_equal(series.n, 5);
+    for (size_t i = 0; i < series.n; i++) {
+        assert_int_equal(series.open_time[i], (1704067200 + 60 * minutes[i]) * US);
+        assert_true(series.open[i] == 1.5);
+        assert_true(series.extra_column[3][i] == 7.5);
+    }
+    ohlcx_read_report_free(&report);
+    ohlcx_series_free(&series);
+    unlink(path);
 }
 
 
@@ -509,6 +764,12 @@ int main(void)
         cmocka_unit_test(pattern_forms),
         cmocka_unit_test(pattern_check),
         cmocka_unit_test(styled_numbers),
+        cmocka_unit_test(plain_number_values),
+        cmocka_unit_test(plain_number_negative_zero),
+        cmocka_unit_test(plain_number_stops_at_delimiter),
+        cmocka_unit_test(plain_number_deferred),
+        cmocka_unit_test(plain_rows_match_general_path),
+        cmocka_unit_test(plain_rows_hand_over),
         cmocka_unit_test(epoch_fractions),
         cmocka_unit_test(split_quoted_commas),
         cmocka_unit_test(split_tabs_and_semicolons),
