@@ -28,6 +28,26 @@
  * close <= high) is kept. The volume channel is standardised on its own to
  * mean 0 and population standard deviation 1 in the window (all 0 when it has
  * zero spread). A window needs t >= W.
+ *
+ * Higher-timeframe features: a row of a lower (finer) series can carry the
+ * same 11 features of each of several higher (coarser) timeframes, such as
+ * 1h, 4h and 1d on a 15m series. Higher bar k closes at open_time[k] + its
+ * timeframe, or on the first day of the next month or quarter for 1M and
+ * 3M. A 1d bar that does not open at 00:00 UTC is a session day, taken to
+ * close 25 hours after its open (the longest session day). Lower row t is known at its own close,
+ * open_time[t] + the lower timeframe. Row t gets the features of the latest
+ * higher bar that has closed by then (close <= row t's close), computed on
+ * the higher series alone. A higher bar therefore joins at the lower row
+ * that ends exactly when it closes, never earlier, and a still-open higher
+ * bar never joins, so row t's values do not change when data after its
+ * close is added. After a gap in the higher series a row keeps the latest
+ * closed bar's values, however old. Rows before the first higher bar closes
+ * are NaN, as are the higher features' own warm-up values (the first
+ * OHLCX_FEATURE_WARMUP higher bars); XGBoost treats NaN as missing.
+ *
+ * Column names are the feature names behind a prefix made of the
+ * timeframe's unit and count: m15_, h1_, h4_, d1_, w1_, mn1_ (1M) and mn3_
+ * (3M), as in h1_ret_1, h4_rsi_14 or d1_volume_z_20.
  */
 #ifndef OHLCX_FEATURES_H
 #define OHLCX_FEATURES_H
@@ -58,5 +78,38 @@ int ohlcx_features_compute(const ohlcx_series *series, float *out);
  * prices: a bar that fails ohlcx_features_compute's check gives NaN or inf. */
 int ohlcx_window_fill(const ohlcx_series *series, size_t t, int window,
                       float *out);
+
+/* Writes the column prefix of a canonical higher timeframe ("h4_" for 4h)
+ * to out (size bytes; 8 are enough). Fails with OHLCX_EINVAL for an unknown
+ * timeframe or a short buffer. */
+int ohlcx_higher_prefix(const char *timeframe, char *out, size_t size);
+
+/* Writes the name of feature column i of a higher timeframe ("h4_rsi_14")
+ * to out (size bytes; 32 are enough). */
+int ohlcx_higher_feature_name(const char *timeframe, int i, char *out, size_t size);
+
+/*
+ * Joins the features of count higher series to the rows of lower. Row t of
+ * the output starts at out + t * stride. Higher series h fills its
+ * OHLCX_FEATURE_COUNT columns from offset h * OHLCX_FEATURE_COUNT, in the
+ * order of ohlcx_feature_name(). stride is in floats and must be at least
+ * count * OHLCX_FEATURE_COUNT, so the caller can place the block inside a
+ * wider row. Each higher series must be coarser than lower and sorted with
+ * unique open times; it may be resampled from lower or loaded. Fails with
+ * OHLCX_EINVAL for a higher series that is not, OHLCX_EDATA for a higher
+ * bar that ohlcx_features_compute() rejects, OHLCX_ENOMEM when the
+ * features of a higher series cannot be allocated.
+ */
+int ohlcx_features_join_higher(const ohlcx_series *lower, const ohlcx_series *const *higher,
+                               int count, size_t stride, float *out);
+
+/*
+ * Resamples lower (sorted, unique open times) to each of count canonical
+ * timeframes (at most OHLCX_RESAMPLE_TARGETS_MAX, each one that
+ * ohlcx_resample_check() accepts from lower's timeframe, with UTC days) and
+ * joins their features with ohlcx_features_join_higher().
+ */
+int ohlcx_features_higher(const ohlcx_series *lower, const char *const *timeframes, int count,
+                          size_t stride, float *out);
 
 #endif

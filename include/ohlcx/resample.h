@@ -72,14 +72,19 @@ typedef struct ohlcx_resample_options {
                                  source bar */
 } ohlcx_resample_options;
 
-/* The bins of one target timeframe and how full each one is. */
+/* The bins of one target timeframe and how full each one is. Every column
+ * of series, sub_bars and expected points into one block that the struct
+ * owns: read them, but do not free, grow or append to series with the
+ * ohlcx_series calls. ohlcx_resampled_free() releases them all. */
 typedef struct ohlcx_resampled {
     ohlcx_series series; /* the bins, with the source's symbol, asset class and columns */
     uint32_t *sub_bars;  /* source bars in each bin */
     uint32_t *expected;  /* source bars a complete bin holds on the calendar */
-    size_t capacity;     /* entries allocated in sub_bars and expected */
+    size_t capacity;     /* bins the columns have room for */
     size_t partial;      /* bins flagged OHLCX_FLAG_PARTIAL, open ones included */
     size_t open_bins;    /* bins not yet closed, kept or dropped */
+    void *block;         /* the memory of every column */
+    size_t block_bytes;
 } ohlcx_resampled;
 
 /* Sets the defaults: UTC days, calendar AUTO, every bin kept, session

@@ -10,11 +10,13 @@
 #include <cmocka.h>
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ohlcx/error.h"
 #include "ohlcx/features.h"
+#include "ohlcx/resample.h"
 
 enum {
     RET_1 = 0,
@@ -522,6 +524,250 @@ static void test_window_bad_arguments(void **state)
 }
 
 
+/* Higher timeframes. 2024-01-01 00:00 UTC, a Monday. */
+#define DAY_ONE INT64_C(1704067200000000)
+#define QUARTER_HOUR (15 * OHLCX_US_PER_MINUTE)
+
+
+/* Hourly closes of make_quarter_hours: hour k's last 15m bar closes at
+ * hour_close[k], so the 1h ret_1 of hour k >= 1 is log(hour_close[k] /
+ * hour_close[k - 1]). */
+static const double hour_close[] = {100, 200, 600, 2400, 4800, 9600};
+
+
+/* 24 15m bars (six hours from DAY_ONE). Bar t of hour k = t / 4 closes at
+ * hour_close[k] * (1 + (t % 4 - 3) / 100) and opens at the previous close. */
+static void make_quarter_hours(ohlcx_series *series)
+{
+    double previous = hour_close[0];
+
+    ohlcx_series_init(series);
+    snprintf(series->timeframe, sizeof series->timeframe, "15m");
+    snprintf(series->symbol, sizeof series->symbol, "TEST");
+    for (size_t t = 0; t < 24; t++) {
+        double close = hour_close[t / 4] * (1 + ((double)(t % 4) - 3) / 100);
+        double high = fmax(previous, close) * 1.001, low = fmin(previous, close) * 0.999;
+
+        assert_int_equal(ohlcx_series_append(series, DAY_ONE + (int64_t)t * QUARTER_HOUR,
+                                             previous, high, low, close, 10),
+                         0);
+        previous = close;
+    }
+}
+
+
+/* A random walk of n 15m bars from DAY_ONE. */
+static void make_quarter_walk(ohlcx_series *series, size_t n, uint64_t seed)
+{
+    make_random_walk(series, n, seed);
+    snprintf(series->timeframe, sizeof series->timeframe, "15m");
+    for (size_t t = 0; t < n; t++)
+        series->open_time[t] = DAY_ONE + (int64_t)t * QUARTER_HOUR;
+}
+
+
+/* Copies series without row `skip`. */
+static void copy_without(const ohlcx_series *series, size_t skip, ohlcx_series *out)
+{
+    ohlcx_series_init(out);
+    snprintf(out->timeframe, sizeof out->timeframe, "%s", series->timeframe);
+    for (size_t t = 0; t < series->n; t++)
+        if (t != skip)
+            assert_int_equal(ohlcx_series_append(out, series->open_time[t], series->open[t],
+                                                 series->high[t], series->low[t],
+                                                 series->close[t], series->volume[t]),
+                             0);
+}
+
+
+static void assert_all_nan(const float *row, int count)
+{
+    for (int i = 0; i < count; i++)
+        assert_true(isnan(row[i]));
+}
+
+
+static void test_higher_names(void **state)
+{
+    char text[32];
+
+    (void)state;
+    assert_int_equal(ohlcx_higher_prefix("1h", text, sizeof text), 0);
+    assert_string_equal(text, "h1_");
+    assert_int_equal(ohlcx_higher_prefix("4h", text, sizeof text), 0);
+    assert_string_equal(text, "h4_");
+    assert_int_equal(ohlcx_higher_prefix("1d", text, sizeof text), 0);
+    assert_string_equal(text, "d1_");
+    assert_int_equal(ohlcx_higher_prefix("15m", text, sizeof text), 0);
+    assert_string_equal(text, "m15_");
+    assert_int_equal(ohlcx_higher_prefix("1w", text, sizeof text), 0);
+    assert_string_equal(text, "w1_");
+    assert_int_equal(ohlcx_higher_prefix("1M", text, sizeof text), 0);
+    assert_string_equal(text, "mn1_");
+    assert_int_equal(ohlcx_higher_prefix("3M", text, sizeof text), 0);
+    assert_string_equal(text, "mn3_");
+    assert_int_equal(ohlcx_higher_prefix("7m", text, sizeof text), OHLCX_EINVAL);
+    assert_int_equal(ohlcx_higher_prefix("4h", text, 3), OHLCX_EINVAL);
+
+    assert_int_equal(ohlcx_higher_feature_name("4h", RSI_14, text, sizeof text), 0);
+    assert_string_equal(text, "h4_rsi_14");
+    assert_int_equal(ohlcx_higher_feature_name("1d", VOLUME_Z_20, text, sizeof text), 0);
+    assert_string_equal(text, "d1_volume_z_20");
+    assert_int_equal(ohlcx_higher_feature_name("1d", OHLCX_FEATURE_COUNT, text, sizeof text),
+                     OHLCX_EINVAL);
+}
+
+
+/* Which 1h bar each 15m row sees: row t closes at 15 (t + 1) minutes and
+ * hour k at 60 (k + 1), so row t sees hour (t + 1) / 4 - 1, from the row
+ * that ends exactly when the hour closes. Hour 0 has no ret_1. */
+static void test_higher_join_hand(void **state)
+{
+    const char *timeframes[] = {"1h"};
+    ohlcx_series quarters;
+    float out[24 * OHLCX_FEATURE_COUNT];
+
+    (void)state;
+    make_quarter_hours(&quarters);
+    assert_int_equal(ohlcx_features_higher(&quarters, timeframes, 1, OHLCX_FEATURE_COUNT, out),
+                     0);
+
+    for (size_t t = 0; t < 7; t++)
+        assert_all_nan(out + t * OHLCX_FEATURE_COUNT, OHLCX_FEATURE_COUNT);
+    assert_near(feature(out, 7, RET_1), log(2.0), EPS); /* 02:00 closes hour 1 and row 7 */
+    assert_near(feature(out, 10, RET_1), log(2.0), EPS);
+    assert_near(feature(out, 11, RET_1), log(3.0), EPS);
+    assert_near(feature(out, 15, RET_1), log(4.0), EPS);
+    assert_near(feature(out, 19, RET_1), log(2.0), EPS);
+    assert_near(feature(out, 22, RET_1), log(2.0), EPS);
+    assert_near(feature(out, 23, RET_1), log(2.0), EPS); /* hour 5 closes with row 23 */
+    assert_true(isnan(feature(out, 22, RET_5))); /* hour 4 has no ret_5 */
+    assert_near(feature(out, 23, RET_5), log(96.0), EPS); /* 9600 / 100 */
+    ohlcx_series_free(&quarters);
+}
+
+
+/* A loaded 1h series without hour 2: rows that would see it keep hour 1,
+ * and hour 3's ret_1 then spans two hours. */
+static void test_higher_missing_bar(void **state)
+{
+    const char *timeframes[] = {"1h"};
+    ohlcx_series quarters, hours;
+    ohlcx_resampled full;
+    const ohlcx_series *higher[1];
+    float out[24 * OHLCX_FEATURE_COUNT];
+
+    (void)state;
+    make_quarter_hours(&quarters);
+    ohlcx_resampled_init(&full);
+    assert_int_equal(ohlcx_resample_many(&quarters, timeframes, 1, NULL, &full), 0);
+    assert_int_equal(full.series.n, 6);
+    copy_without(&full.series, 2, &hours);
+    higher[0] = &hours;
+    assert_int_equal(ohlcx_features_join_higher(&quarters, higher, 1, OHLCX_FEATURE_COUNT, out),
+                     0);
+
+    assert_true(isnan(feature(out, 6, RET_1)));
+    assert_near(feature(out, 7, RET_1), log(2.0), EPS);
+    assert_near(feature(out, 11, RET_1), log(2.0), EPS); /* hour 2 is missing: still hour 1 */
+    assert_near(feature(out, 14, RET_1), log(2.0), EPS);
+    assert_near(feature(out, 15, RET_1), log(12.0), EPS); /* hour 3 against hour 1 */
+    assert_near(feature(out, 19, RET_1), log(2.0), EPS);
+
+    ohlcx_resampled_free(&full);
+    ohlcx_series_free(&hours);
+    ohlcx_series_free(&quarters);
+}
+
+
+/* Two higher timeframes in a wider row: 1h at offset 0, 2h at offset 11,
+ * and the 3 floats after them left alone. 2h bar 1 (02:00 to 04:00) closes
+ * with row 15, with ret_1 log(2400 / 200). */
+static void test_higher_two_timeframes(void **state)
+{
+    const char *timeframes[] = {"1h", "2h"};
+    const size_t stride = 2 * OHLCX_FEATURE_COUNT + 3;
+    ohlcx_series quarters;
+    float out[24 * (2 * OHLCX_FEATURE_COUNT + 3)];
+
+    (void)state;
+    make_quarter_hours(&quarters);
+    for (size_t i = 0; i < sizeof out / sizeof out[0]; i++)
+        out[i] = -7.0f;
+    assert_int_equal(ohlcx_features_higher(&quarters, timeframes, 2, stride, out), 0);
+
+    assert_near(out[15 * stride + RET_1], log(4.0), EPS);
+    assert_true(isnan(out[14 * stride + OHLCX_FEATURE_COUNT + RET_1]));
+    assert_near(out[15 * stride + OHLCX_FEATURE_COUNT + RET_1], log(12.0), EPS);
+    assert_near(out[22 * stride + OHLCX_FEATURE_COUNT + RET_1], log(12.0), EPS);
+    assert_near(out[23 * stride + OHLCX_FEATURE_COUNT + RET_1], log(4.0), EPS); /* 9600 / 2400 */
+    for (size_t t = 0; t < 24; t++)
+        for (size_t i = 2 * OHLCX_FEATURE_COUNT; i < stride; i++)
+            assert_true(out[t * stride + i] == -7.0f);
+    ohlcx_series_free(&quarters);
+}
+
+
+static void test_higher_rejects_finer(void **state)
+{
+    const char *finer[] = {"5m"}, *same[] = {"15m"};
+    ohlcx_series quarters;
+    float out[24 * OHLCX_FEATURE_COUNT];
+
+    (void)state;
+    make_quarter_hours(&quarters);
+    assert_int_equal(ohlcx_features_higher(&quarters, finer, 1, OHLCX_FEATURE_COUNT, out),
+                     OHLCX_EINVAL);
+    assert_int_equal(ohlcx_features_higher(&quarters, same, 1, OHLCX_FEATURE_COUNT, out),
+                     OHLCX_EINVAL);
+    assert_int_equal(ohlcx_features_join_higher(&quarters, (const ohlcx_series *const[]){&quarters},
+                                                1, OHLCX_FEATURE_COUNT, out),
+                     OHLCX_EINVAL);
+    assert_int_equal(ohlcx_features_higher(&quarters, (const char *[]){"1h"}, 1,
+                                           OHLCX_FEATURE_COUNT - 1, out),
+                     OHLCX_EINVAL);
+    ohlcx_series_free(&quarters);
+}
+
+
+/*
+ * Look-ahead: 40 days of 15m bars with 1h, 4h and 1d features. For every
+ * row t of the last four days, the series cut right after row t (its 1h, 4h
+ * and 1d bars resampled again, the still-open last ones included) gives
+ * row t the same bits as the whole series. A join that used a higher bar
+ * before its close would see the cut's partial bar and differ.
+ */
+static void test_higher_no_lookahead(void **state)
+{
+    const char *timeframes[] = {"1h", "4h", "1d"};
+    const size_t columns = 3 * OHLCX_FEATURE_COUNT, n = 40 * 96;
+    ohlcx_series whole, cut;
+    float *all = malloc(n * columns * sizeof *all), *part = malloc(n * columns * sizeof *part);
+    size_t finite_daily = 0;
+
+    (void)state;
+    assert_non_null(all);
+    assert_non_null(part);
+    make_quarter_walk(&whole, n, 11);
+    assert_int_equal(ohlcx_features_higher(&whole, timeframes, 3, columns, all), 0);
+
+    cut = whole;
+    for (size_t t = n - 4 * 96; t < n; t++) {
+        cut.n = t + 1;
+        assert_int_equal(ohlcx_features_higher(&cut, timeframes, 3, columns, part), 0);
+        if (memcmp(all + t * columns, part + t * columns, columns * sizeof *all) != 0)
+            fail_msg("row %zu differs when the series ends there", t);
+        finite_daily += isfinite(all[t * columns + 2 * OHLCX_FEATURE_COUNT + MACD_HIST]);
+    }
+    /* The check is not vacuous: by day 36 the daily MACD is defined. */
+    assert_int_equal(finite_daily, 4 * 96);
+
+    free(all);
+    free(part);
+    ohlcx_series_free(&whole);
+}
+
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -541,6 +787,12 @@ int main(void)
         cmocka_unit_test(test_window_flat),
         cmocka_unit_test(test_window_scales),
         cmocka_unit_test(test_window_bad_arguments),
+        cmocka_unit_test(test_higher_names),
+        cmocka_unit_test(test_higher_join_hand),
+        cmocka_unit_test(test_higher_missing_bar),
+        cmocka_unit_test(test_higher_two_timeframes),
+        cmocka_unit_test(test_higher_rejects_finer),
+        cmocka_unit_test(test_higher_no_lookahead),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
