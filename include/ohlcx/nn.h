@@ -56,6 +56,11 @@ typedef struct ohlcx_cnn_train_options {
     void (*progress)(void *context, int epoch, int max_epochs, size_t done,
                      size_t total);
     void *progress_context;
+    /* Checkpoint file written after every epoch (see "Checkpoints" below),
+     * or NULL for none. */
+    const char *checkpoint_path;
+    /* 1: continue from checkpoint_path when that file exists. */
+    int resume;
 } ohlcx_cnn_train_options;
 
 /* Learning curve of one training run. */
@@ -109,7 +114,8 @@ typedef struct ohlcx_sample_source {
  * the training loss is not finite, training stops, the best weights so far
  * (or the initial ones) are restored and the call returns the failure's code.
  * Besides fixed-size buffers, memory grows by one size_t per training sample,
- * for the shuffled order.
+ * for the shuffled order. Writing or reading a checkpoint briefly takes a
+ * buffer of 16 bytes per weight and 8 per training sample more.
  */
 int ohlcx_cnn_train_source(ohlcx_cnn *cnn, const ohlcx_sample_source *train,
                            const ohlcx_sample_source *validation,
@@ -126,6 +132,81 @@ int ohlcx_cnn_train(ohlcx_cnn *cnn, const float *x_train, const float *y_train,
                     size_t n_train, const float *x_val, const float *y_val,
                     size_t n_val, const ohlcx_cnn_train_options *options,
                     ohlcx_cnn_history *history);
+
+/*
+ * Checkpoints: the full training state after a completed epoch, so that a
+ * training killed at any moment continues from its last completed epoch and
+ * ends with the same weights, bit for bit, as one never interrupted.
+ *
+ * With options->checkpoint_path set, ohlcx_cnn_train_source() writes the
+ * state there after every epoch: "<path>.tmp" is written, flushed to disk
+ * with fsync() and renamed over path, and the folder is synced, so path
+ * always contains a complete checkpoint of some epoch. With options->resume set
+ * and path present, training loads it, fails with OHLCX_EINVAL when its
+ * configuration, options (batch_size, max_epochs, patience, learning_rate,
+ * seed) or sample counts differ from this call's, and otherwise continues
+ * after its epoch. A checkpoint of a finished training (early stop or
+ * max_epochs reached) only restores the kept weights and the history. A
+ * missing file starts a fresh training.
+ *
+ * File layout, every number little-endian, floats as IEEE 754 bits:
+ *
+ *   magic "OHLCXCKP" (8 bytes), format version (uint32, currently 1)
+ *   config: channels, window, kernel1, filters1, kernel2, filters2, hidden
+ *           (int32 each)
+ *   options: batch_size, max_epochs, patience (int32), learning_rate
+ *            (binary32), seed (uint64)
+ *   train_count, val_count (uint64)
+ *   epoch, finished, stale (int32), best_val (binary64), adam_step (int64),
+ *   rng_state (4 x uint64)
+ *   history: best_epoch (int32), then train_loss and val_loss of each of
+ *            the `epoch` epochs (binary32 each)
+ *   parameter count P (uint64); params, adam_m, adam_v, best_params
+ *            (P binary32 each)
+ *   order (train_count x uint64)
+ *   SHA-256 of every byte before it, as 64 lower-case hex characters
+ *
+ * Loading fails with OHLCX_EFORMAT and the path on a short or long file, or
+ * a wrong magic, version or digest. It fails the same way on a field out of
+ * range: an invalid configuration, a count that does not match it, an epoch
+ * outside 1 to max_epochs, an order that is not a permutation, or a
+ * non-finite weight.
+ */
+typedef struct ohlcx_cnn_checkpoint {
+    ohlcx_cnn_config config;
+    int batch_size;      /* the training options that resuming must match */
+    int max_epochs;
+    int patience;
+    float learning_rate;
+    uint64_t seed;
+    uint64_t train_count; /* training samples, the length of order */
+    uint64_t val_count;   /* validation samples */
+    int epoch;            /* epochs completed, 1 to max_epochs */
+    int finished;         /* 1: training stopped after this epoch */
+    int stale;            /* epochs since the validation loss last improved */
+    double best_val;      /* lowest validation loss so far (NAN without validation) */
+    int64_t adam_step;    /* Adam updates taken */
+    uint64_t rng_state[4]; /* batch-order generator after this epoch's shuffle */
+    ohlcx_cnn_history history; /* epochs == epoch */
+    size_t param_count;   /* floats in each of the four arrays below */
+    float *params;        /* weights after this epoch */
+    float *adam_m;        /* Adam first moments */
+    float *adam_v;        /* Adam second moments */
+    float *best_params;   /* weights of the best epoch so far */
+    size_t *order;        /* training sample order of this epoch; the next
+                             epoch shuffles it again */
+} ohlcx_cnn_checkpoint;
+
+/* Writes a checkpoint atomically: "<path>.tmp", fsync(), rename over path,
+ * then fsync() of the folder. */
+int ohlcx_cnn_checkpoint_save(const ohlcx_cnn_checkpoint *checkpoint,
+                              const char *path);
+
+/* Reads and checks a checkpoint. On success the arrays are allocated and
+ * the caller releases them with ohlcx_cnn_checkpoint_free(); on failure out
+ * holds no allocation. */
+int ohlcx_cnn_checkpoint_load(const char *path, ohlcx_cnn_checkpoint *out);
+void ohlcx_cnn_checkpoint_free(ohlcx_cnn_checkpoint *checkpoint);
 
 /* Computes the up-probability (prob, n floats) and the embedding
  * (embedding, n x hidden floats) of n samples; either output may be NULL. */

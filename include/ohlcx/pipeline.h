@@ -14,6 +14,9 @@
  * Output under out_dir:
  *   metrics.json    test metrics, baselines, per-series rows, timings, row counts
  *   model/          manifest.json, cnn-<group>.bin, xgboost.json
+ *   checkpoints/    run.json (the arguments and a digest of the input data)
+ *                   and cnn-<group>.ckpt, each CNN's training state after its
+ *                   last completed epoch, from which `resume` continues
  */
 #ifndef OHLCX_PIPELINE_H
 #define OHLCX_PIPELINE_H
@@ -26,6 +29,7 @@
 enum ohlcx_cnn_mode {
     OHLCX_CNN_PER_SYMBOL = 0, /* one CNN per symbol */
     OHLCX_CNN_GLOBAL = 1,     /* one CNN over every series */
+    OHLCX_CNN_PER_MARKET = 2, /* one CNN per asset class (crypto, stocks, ...) */
 };
 
 typedef struct ohlcx_run_options {
@@ -47,12 +51,19 @@ typedef struct ohlcx_run_options {
     int bad_rows;              /* enum ohlcx_bad_rows_policy */
     const char *columns;       /* layout mapping (format.h); NULL to detect it */
     const char *tz;            /* IANA zone of times without an offset; NULL for UTC */
+    int resume;                /* 1: continue the run whose checkpoints are in
+                                  out_dir; every other option must match it */
 } ohlcx_run_options;
 
 void ohlcx_run_options_default(ohlcx_run_options *options);
 
 /* Runs every stage, writes the bundle and metrics.json under out_dir, and
- * prints the metrics table to stdout. */
+ * prints the metrics table to stdout. With resume set, CNNs whose
+ * checkpoint records a finished training are not trained again, the others continue
+ * after their last completed epoch, and the outputs equal those of a run
+ * never interrupted (timings apart). Resuming fails with OHLCX_EINVAL when
+ * out_dir has no checkpoint or when the options or input data differ from
+ * the checkpointed run's. */
 int ohlcx_run(const ohlcx_run_options *options);
 
 typedef struct ohlcx_predict_options {

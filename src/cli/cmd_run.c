@@ -11,6 +11,7 @@
 static const char run_help[] =
     "usage: ohlcx run [--data DIR|FILE]... [OPTIONS] [FILE...]\n"
     "       ohlcx run --store DIR [OPTIONS]\n"
+    "       ohlcx run --resume --out DIR [the OPTIONS of the stopped run]\n"
     "\n"
     "Read candle files, train a 1-D CNN and an XGBoost model on its embeddings,\n"
     "evaluate on a held-out test part, and write the model bundle and metrics.\n"
@@ -23,10 +24,16 @@ static const char run_help[] =
     "  --store DIR        train on the series of this store (see 'ohlcx ingest')\n"
     "                     instead of files; --symbol and --timeframe then select\n"
     "                     series\n"
-    "  --out DIR          output folder: DIR/metrics.json and DIR/model/\n"
-    "                     (default: ohlcx-run)\n"
+    "  --out DIR          output folder: DIR/metrics.json, DIR/model/ and\n"
+    "                     DIR/checkpoints/ (default: ohlcx-run)\n"
     "  --cnn MODE         per-symbol: one CNN per symbol (default);\n"
+    "                     per-market: one CNN per asset class (crypto, stocks,\n"
+    "                     forex, indices, commodities, bonds);\n"
     "                     global: one CNN over every series\n"
+    "  --resume           continue the run in --out that was stopped: each CNN\n"
+    "                     continues after its last completed epoch, and the\n"
+    "                     results equal those of an uninterrupted run; every\n"
+    "                     other option must be the same as in that run\n"
     "  --window N         bars in each CNN input window, 9 to 1024 (default: 64)\n"
     "  --horizon N        label: 1 if the close N bars ahead is higher, 1 to 1000\n"
     "                     (default: 1)\n"
@@ -69,6 +76,7 @@ int cmd_run(int argc, char **argv)
         {"symbol", required_argument, NULL, 'S'},   {"timeframe", required_argument, NULL, 'T'},
         {"bad-rows", required_argument, NULL, 'r'},
         {"columns", required_argument, NULL, 'C'},  {"tz", required_argument, NULL, 'Z'},
+        {"resume", no_argument, NULL, 'R'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -92,9 +100,11 @@ int cmd_run(int argc, char **argv)
                 options.cnn_mode = OHLCX_CNN_PER_SYMBOL;
             else if (strcmp(optarg, "global") == 0)
                 options.cnn_mode = OHLCX_CNN_GLOBAL;
+            else if (strcmp(optarg, "per-market") == 0)
+                options.cnn_mode = OHLCX_CNN_PER_MARKET;
             else
-                bad = cli_usage_error("run", "invalid --cnn '%s': use per-symbol or global",
-                                      optarg);
+                bad = cli_usage_error("run", "invalid --cnn '%s': use per-symbol, per-market "
+                                      "or global", optarg);
             break;
         case 'w': bad = cli_parse_int("run", "--window", optarg, 9, 1024, &options.window); break;
         case 'H': bad = cli_parse_int("run", "--horizon", optarg, 1, 1000, &options.horizon); break;
@@ -113,6 +123,7 @@ int cmd_run(int argc, char **argv)
         case 'r': bad = cli_parse_bad_rows("run", optarg, &options.bad_rows); break;
         case 'C': options.columns = optarg; break;
         case 'Z': options.tz = optarg; break;
+        case 'R': options.resume = 1; break;
         case 'h': fputs(run_help, stdout); free(inputs); return 0;
         default: bad = 2; break;
         }

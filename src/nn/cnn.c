@@ -44,6 +44,8 @@ void ohlcx_cnn_train_options_default(ohlcx_cnn_train_options *options)
     options->verbose = 0;
     options->progress = NULL;
     options->progress_context = NULL;
+    options->checkpoint_path = NULL;
+    options->resume = 0;
 }
 
 

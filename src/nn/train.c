@@ -15,11 +15,20 @@
  * a time, so only the shuffled order (one size_t per training sample) grows
  * with the sample count. ohlcx_cnn_train() wraps its arrays in such sources.
  * Every buffer is allocated before the first epoch.
+ *
+ * The next epoch depends on the weights, the Adam moments and step, the
+ * generator, the shuffled order, the best weights, the best validation loss
+ * and the epochs without improvement. The order is state too, because each
+ * epoch shuffles the previous epoch's order again. A checkpoint
+ * (checkpoint.c) stores all of it, so a resumed training ends with the same
+ * weights.
  */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "nn/nn_internal.h"
 #include "ohlcx/error.h"
@@ -35,7 +44,7 @@
 typedef struct adam_state {
     float *m; /* first-moment estimate per parameter */
     float *v; /* second-moment estimate per parameter */
-    long step;
+    int64_t step;
 } adam_state;
 
 /* Everything one training run allocates. */
@@ -49,6 +58,15 @@ typedef struct train_buffers {
     float *best_params; /* weights after the best epoch */
     adam_state adam;
 } train_buffers;
+
+/* Progress of the epoch loop, kept beside the buffers. */
+typedef struct loop_state {
+    nn_rng rng;      /* generator that shuffles b->order each epoch */
+    double best_val; /* lowest validation loss so far */
+    int stale;       /* epochs since the last improvement */
+    int epoch;       /* epochs completed */
+    int finished;    /* 1 after early stopping or the last epoch */
+} loop_state;
 
 /* Context of the sources that ohlcx_cnn_train() reads from arrays. */
 typedef struct array_source {
@@ -314,28 +332,147 @@ static void log_epoch(const ohlcx_cnn_history *h, int max_epochs, int has_val,
 }
 
 
-/* Runs the epochs until max_epochs, early stopping or a failure, copying the
- * weights of each improving epoch to b->best_params. */
-static int run_epochs(ohlcx_cnn *cnn, train_buffers *b,
+/* Points a checkpoint at the training state, without copying it. */
+static void describe_checkpoint(const ohlcx_cnn *cnn, const train_buffers *b,
+                                const loop_state *loop,
+                                const ohlcx_cnn_train_options *options,
+                                size_t n_train, size_t n_val,
+                                const ohlcx_cnn_history *h,
+                                ohlcx_cnn_checkpoint *c)
+{
+    memset(c, 0, sizeof *c);
+    c->config = cnn->config;
+    c->batch_size = options->batch_size;
+    c->max_epochs = options->max_epochs;
+    c->patience = options->patience;
+    c->learning_rate = options->learning_rate;
+    c->seed = options->seed;
+    c->train_count = n_train;
+    c->val_count = n_val;
+    c->epoch = loop->epoch;
+    c->finished = loop->finished;
+    c->stale = loop->stale;
+    c->best_val = loop->best_val;
+    c->adam_step = b->adam.step;
+    memcpy(c->rng_state, loop->rng.state, sizeof c->rng_state);
+    c->history = *h;
+    c->param_count = cnn->offset[NN_BLOCK_COUNT];
+    c->params = cnn->params;
+    c->adam_m = b->adam.m;
+    c->adam_v = b->adam.v;
+    c->best_params = b->best_params;
+    c->order = b->order;
+}
+
+
+/* Fails unless a checkpoint was written by a training with this network's
+ * configuration, these options and these sample counts. */
+static int check_checkpoint_matches(const ohlcx_cnn_checkpoint *c,
+                                    const ohlcx_cnn *cnn,
+                                    const ohlcx_cnn_train_options *o,
+                                    size_t n_train, size_t n_val,
+                                    const char *path)
+{
+    if (memcmp(&c->config, &cnn->config, sizeof c->config) != 0)
+        return ohlcx_set_error(OHLCX_EINVAL, "%s: the checkpoint is of a CNN "
+                               "with another configuration (window %d, "
+                               "hidden %d; this one: window %d, hidden %d): "
+                               "train without resuming", path,
+                               c->config.window, c->config.hidden,
+                               cnn->config.window, cnn->config.hidden);
+    if (c->batch_size != o->batch_size || c->max_epochs != o->max_epochs ||
+        c->patience != o->patience || c->learning_rate != o->learning_rate ||
+        c->seed != o->seed)
+        return ohlcx_set_error(OHLCX_EINVAL, "%s: the checkpoint was written "
+                               "with batch_size %d, max_epochs %d, patience "
+                               "%d, learning_rate %g and seed %llu, this "
+                               "training uses %d, %d, %d, %g and %llu: "
+                               "resume with the same options", path,
+                               c->batch_size, c->max_epochs, c->patience,
+                               (double)c->learning_rate,
+                               (unsigned long long)c->seed, o->batch_size,
+                               o->max_epochs, o->patience,
+                               (double)o->learning_rate,
+                               (unsigned long long)o->seed);
+    if (c->train_count != n_train || c->val_count != n_val)
+        return ohlcx_set_error(OHLCX_EINVAL, "%s: the checkpoint was written "
+                               "for %llu training and %llu validation "
+                               "samples, this training has %zu and %zu: "
+                               "resume with the same data", path,
+                               (unsigned long long)c->train_count,
+                               (unsigned long long)c->val_count, n_train,
+                               n_val);
+    return OHLCX_OK;
+}
+
+
+/* Restores the state of options->checkpoint_path when that file exists, and
+ * leaves the fresh state when it does not. */
+static int resume_from_checkpoint(ohlcx_cnn *cnn, train_buffers *b,
+                                  loop_state *loop,
+                                  const ohlcx_cnn_train_options *options,
+                                  size_t n_train, size_t n_val,
+                                  ohlcx_cnn_history *h)
+{
+    const char *path = options->checkpoint_path;
+    ohlcx_cnn_checkpoint c;
+    size_t params = cnn->offset[NN_BLOCK_COUNT];
+    int rc;
+
+    if (access(path, F_OK) != 0 && errno == ENOENT)
+        return OHLCX_OK;
+    rc = ohlcx_cnn_checkpoint_load(path, &c);
+    if (rc != OHLCX_OK)
+        return rc;
+    rc = check_checkpoint_matches(&c, cnn, options, n_train, n_val, path);
+    if (rc != OHLCX_OK) {
+        ohlcx_cnn_checkpoint_free(&c);
+        return rc;
+    }
+
+    memcpy(cnn->params, c.params, params * sizeof(float));
+    memcpy(b->adam.m, c.adam_m, params * sizeof(float));
+    memcpy(b->adam.v, c.adam_v, params * sizeof(float));
+    memcpy(b->best_params, c.best_params, params * sizeof(float));
+    memcpy(b->order, c.order, n_train * sizeof(size_t));
+    memcpy(loop->rng.state, c.rng_state, sizeof loop->rng.state);
+    b->adam.step = c.adam_step;
+    loop->best_val = c.best_val;
+    loop->stale = c.stale;
+    loop->epoch = c.epoch;
+    loop->finished = c.finished;
+    *h = c.history;
+    ohlcx_cnn_checkpoint_free(&c);
+
+    if (options->verbose)
+        fprintf(stderr, "cnn: %s after epoch %d of %d from %s\n",
+                loop->finished ? "training finished" : "resuming",
+                loop->epoch, options->max_epochs, path);
+    return OHLCX_OK;
+}
+
+
+/* Runs the epochs after loop->epoch until max_epochs, early stopping or a
+ * failure, copying the weights of each improving epoch to b->best_params and
+ * writing a checkpoint after each epoch when the options name a file. */
+static int run_epochs(ohlcx_cnn *cnn, train_buffers *b, loop_state *loop,
                       const ohlcx_sample_source *train,
                       const ohlcx_sample_source *validation, size_t batch,
                       const ohlcx_cnn_train_options *options,
                       ohlcx_cnn_history *h)
 {
     size_t params = cnn->offset[NN_BLOCK_COUNT];
-    int has_val = validation != NULL && validation->count > 0;
-    double best_val = INFINITY;
-    int stale = 0;
-    nn_rng rng;
+    size_t n_val = validation != NULL ? validation->count : 0;
+    int has_val = n_val > 0;
 
-    nn_rng_seed(&rng, options->seed);
-    for (int epoch = 1; epoch <= options->max_epochs; epoch++) {
+    while (!loop->finished && loop->epoch < options->max_epochs) {
+        int epoch = loop->epoch + 1;
         double train_loss;
         double val_loss = NAN;
         int improved;
         int rc;
 
-        nn_rng_shuffle(&rng, b->order, train->count);
+        nn_rng_shuffle(&loop->rng, b->order, train->count);
         rc = train_epoch(cnn, b, train, batch, options, epoch, &train_loss);
         if (rc != OHLCX_OK)
             return rc;
@@ -351,17 +488,28 @@ static int run_epochs(ohlcx_cnn *cnn, train_buffers *b,
                 return rc;
         }
         improved = record_epoch(h, epoch, train_loss, val_loss, has_val,
-                                &best_val);
+                                &loop->best_val);
         if (improved) {
-            stale = 0;
+            loop->stale = 0;
             memcpy(b->best_params, cnn->params, params * sizeof(float));
         } else {
-            stale++;
+            loop->stale++;
         }
         if (options->verbose)
             log_epoch(h, options->max_epochs, has_val, improved);
-        if (stale >= options->patience)
-            break;
+
+        loop->epoch = epoch;
+        loop->finished = loop->stale >= options->patience ||
+                         epoch == options->max_epochs;
+        if (options->checkpoint_path != NULL) {
+            ohlcx_cnn_checkpoint c;
+
+            describe_checkpoint(cnn, b, loop, options, train->count, n_val, h,
+                                &c);
+            rc = ohlcx_cnn_checkpoint_save(&c, options->checkpoint_path);
+            if (rc != OHLCX_OK)
+                return rc;
+        }
     }
     return OHLCX_OK;
 }
@@ -379,6 +527,7 @@ int ohlcx_cnn_train_source(ohlcx_cnn *cnn, const ohlcx_sample_source *train,
     size_t params;
     size_t batch;
     train_buffers b;
+    loop_state loop;
     int rc;
 
     if (!options) {
@@ -399,7 +548,16 @@ int ohlcx_cnn_train_source(ohlcx_cnn *cnn, const ohlcx_sample_source *train,
     params = cnn->offset[NN_BLOCK_COUNT];
     memcpy(b.best_params, cnn->params, params * sizeof(float));
     memset(h, 0, sizeof *h);
-    rc = run_epochs(cnn, &b, train, validation, batch, options, h);
+    memset(&loop, 0, sizeof loop);
+    nn_rng_seed(&loop.rng, options->seed);
+    loop.best_val = INFINITY;
+
+    rc = OHLCX_OK;
+    if (options->resume && options->checkpoint_path != NULL)
+        rc = resume_from_checkpoint(cnn, &b, &loop, options, train->count,
+                                    n_val, h);
+    if (rc == OHLCX_OK)
+        rc = run_epochs(cnn, &b, &loop, train, validation, batch, options, h);
 
     /* best_params contains the initial weights until an epoch improves, and
      * without validation samples every epoch counts as an improvement. */

@@ -1,6 +1,6 @@
 /*
- * Pieces shared by training and prediction: the layout of an XGBoost row and
- * thread settings.
+ * Pieces shared by training and prediction: the layout of an XGBoost row, the
+ * CNN group of a series, and thread settings.
  */
 #include <cblas.h>
 #include <math.h>
@@ -38,6 +38,37 @@ const char *pipeline_column_name(int i, int hidden, char *buffer, size_t size)
     else
         snprintf(buffer, size, "asset_class_id");
     return buffer;
+}
+
+
+const char *pipeline_cnn_mode_name(int cnn_mode)
+{
+    switch (cnn_mode) {
+    case OHLCX_CNN_GLOBAL: return "global";
+    case OHLCX_CNN_PER_MARKET: return "per-market";
+    default: return "per-symbol";
+    }
+}
+
+
+int pipeline_cnn_mode_parse(const char *name)
+{
+    static const int modes[] = {OHLCX_CNN_PER_SYMBOL, OHLCX_CNN_GLOBAL, OHLCX_CNN_PER_MARKET};
+
+    for (size_t i = 0; i < sizeof modes / sizeof *modes; i++)
+        if (strcmp(name, pipeline_cnn_mode_name(modes[i])) == 0)
+            return modes[i];
+    return -1;
+}
+
+
+const char *pipeline_cnn_group_key(int cnn_mode, const ohlcx_series *bars)
+{
+    if (cnn_mode == OHLCX_CNN_GLOBAL)
+        return "global";
+    if (cnn_mode == OHLCX_CNN_PER_MARKET)
+        return ohlcx_asset_class_name(bars->asset_class);
+    return bars->symbol;
 }
 
 

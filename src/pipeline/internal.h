@@ -76,6 +76,17 @@ void pipeline_fill_row(const pipeline_series *series, size_t t, const float *emb
  * columns (0 for the model without CNN features); writes into buffer. */
 const char *pipeline_column_name(int i, int hidden, char *buffer, size_t size);
 
+/* Returns the name of a CNN mode as the command line and the manifest spell
+ * it ("per-symbol", "global", "per-market"). */
+const char *pipeline_cnn_mode_name(int cnn_mode);
+
+/* Returns the mode of a name that pipeline_cnn_mode_name() returns, or -1. */
+int pipeline_cnn_mode_parse(const char *name);
+
+/* Returns the name of the CNN group that serves a series in a mode: the
+ * symbol, "global", or the asset class name. */
+const char *pipeline_cnn_group_key(int cnn_mode, const ohlcx_series *bars);
+
 /* Sets the thread count of OpenBLAS (the CNN's kernels). */
 void pipeline_set_blas_threads(int jobs);
 

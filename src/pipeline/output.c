@@ -1,14 +1,17 @@
 /*
- * Outputs of `ohlcx run`: metrics.json, the bundle manifest and the table on
- * stdout. Timings are the only values that differ between two runs with the
- * same seed, data and thread count.
+ * Outputs of `ohlcx run`: metrics.json, the bundle manifest, the table on
+ * stdout, and checkpoints/run.json, the record that `--resume` checks.
+ * Timings are the only values that differ between two runs with the same
+ * seed, data and thread count.
  */
 #include <cjson/cJSON.h>
+#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ohlcx/error.h"
 #include "ohlcx/features.h"
@@ -158,8 +161,7 @@ static int write_metrics(const run_state *state)
     char path[OHLCX_PATH_MAX + 32];
     int status;
 
-    cJSON_AddStringToObject(config, "cnn", options->cnn_mode == OHLCX_CNN_GLOBAL ? "global"
-                                                                                 : "per-symbol");
+    cJSON_AddStringToObject(config, "cnn", pipeline_cnn_mode_name(options->cnn_mode));
     cJSON_AddNumberToObject(config, "window", options->window);
     cJSON_AddNumberToObject(config, "horizon", options->horizon);
     cJSON_AddNumberToObject(config, "seed", (double)options->seed);
@@ -232,8 +234,7 @@ static int write_manifest(const run_state *state)
     cJSON_AddStringToObject(root, "format", "ohlcx-model");
     cJSON_AddNumberToObject(root, "format_version", 1);
     cJSON_AddStringToObject(root, "ohlcx_version", OHLCX_VERSION);
-    cJSON_AddStringToObject(root, "cnn_mode",
-                            options->cnn_mode == OHLCX_CNN_GLOBAL ? "global" : "per-symbol");
+    cJSON_AddStringToObject(root, "cnn_mode", pipeline_cnn_mode_name(options->cnn_mode));
     cJSON_AddNumberToObject(root, "window", options->window);
     cJSON_AddNumberToObject(root, "horizon", options->horizon);
     cJSON_AddNumberToObject(root, "seed", (double)options->seed);
@@ -332,4 +333,233 @@ void run_print_table(const run_state *state)
            state->timings[TIMING_TOTAL]);
     printf("model and metrics.json written to %s\n", state->options->out_dir);
     fflush(stdout);
+}
+
+
+/* Adds a string, or null for NULL. */
+static void add_string_or_null(cJSON *object, const char *name, const char *value)
+{
+    if (value != NULL)
+        cJSON_AddStringToObject(object, name, value);
+    else
+        cJSON_AddNullToObject(object, name);
+}
+
+
+/* The options that decide a run's results, keyed by their command-line
+ * names. --out is left out because it names the run being resumed. */
+static cJSON *arguments_object(const run_state *state)
+{
+    const ohlcx_run_options *options = state->options;
+    cJSON *arguments = cJSON_CreateObject();
+    cJSON *inputs = cJSON_CreateArray();
+
+    for (size_t i = 0; i < options->input_count; i++)
+        cJSON_AddItemToArray(inputs, cJSON_CreateString(options->inputs[i]));
+    cJSON_AddItemToObject(arguments, "--data", inputs);
+    add_string_or_null(arguments, "--store", options->store_dir);
+    add_string_or_null(arguments, "--symbol", options->symbol);
+    add_string_or_null(arguments, "--timeframe", options->timeframe);
+    cJSON_AddStringToObject(arguments, "--cnn", pipeline_cnn_mode_name(options->cnn_mode));
+    cJSON_AddNumberToObject(arguments, "--window", options->window);
+    cJSON_AddNumberToObject(arguments, "--horizon", options->horizon);
+    cJSON_AddNumberToObject(arguments, "--seed", (double)options->seed);
+    cJSON_AddNumberToObject(arguments, "--jobs", state->jobs);
+    cJSON_AddNumberToObject(arguments, "--epochs", options->epochs);
+    cJSON_AddNumberToObject(arguments, "--patience", options->patience);
+    cJSON_AddNumberToObject(arguments, "--batch", options->batch_size);
+    cJSON_AddStringToObject(arguments, "--bad-rows",
+                            options->bad_rows == OHLCX_BAD_ROWS_SKIP ? "skip" : "fail");
+    add_string_or_null(arguments, "--columns", options->columns);
+    add_string_or_null(arguments, "--tz", options->tz);
+    return arguments;
+}
+
+
+void run_checkpoint_path(const run_state *state, const char *name, char *path, size_t size)
+{
+    snprintf(path, size, "%s/checkpoints/%s", state->options->out_dir, name);
+}
+
+
+int run_checkpoints_clear(const run_state *state)
+{
+    char folder[OHLCX_PATH_MAX + 32], path[OHLCX_PATH_MAX + 320];
+    struct dirent *entry;
+    DIR *dir;
+    int status;
+
+    snprintf(folder, sizeof folder, "%s/checkpoints", state->options->out_dir);
+    status = ohlcx_make_dirs(folder);
+    if (status != 0)
+        return status;
+    dir = opendir(folder);
+    if (dir == NULL)
+        return ohlcx_set_error(OHLCX_EIO, "cannot open %s: %s", folder, strerror(errno));
+    while ((entry = readdir(dir)) != NULL) {
+        const char *name = entry->d_name;
+        size_t length = strlen(name);
+        int is_cnn = strncmp(name, "cnn-", 4) == 0 &&
+                     ((length > 5 && strcmp(name + length - 5, ".ckpt") == 0) ||
+                      (length > 9 && strcmp(name + length - 9, ".ckpt.tmp") == 0));
+
+        if (!is_cnn && strcmp(name, "run.json") != 0 && strcmp(name, "run.json.tmp") != 0)
+            continue;
+        snprintf(path, sizeof path, "%s/%s", folder, name);
+        if (unlink(path) != 0 && errno != ENOENT) {
+            status = ohlcx_set_error(OHLCX_EIO, "cannot remove %s: %s", path, strerror(errno));
+            break;
+        }
+    }
+    closedir(dir);
+    return status;
+}
+
+
+/* Writes text to path through "<path>.tmp", fsync() and rename(). */
+static int write_text_atomically(const char *text, const char *path)
+{
+    char tmp_path[OHLCX_PATH_MAX + 128];
+    FILE *file;
+    int failed;
+
+    snprintf(tmp_path, sizeof tmp_path, "%s.tmp", path);
+    file = fopen(tmp_path, "w");
+    if (file == NULL)
+        return ohlcx_set_error(OHLCX_EIO, "cannot create %s: %s", tmp_path, strerror(errno));
+    failed = fputs(text, file) == EOF;
+    failed = failed || fflush(file) != 0;
+    failed = failed || fsync(fileno(file)) != 0;
+    if (fclose(file) != 0)
+        failed = 1;
+    if (failed || rename(tmp_path, path) != 0) {
+        int error = errno;
+
+        remove(tmp_path);
+        return ohlcx_set_error(OHLCX_EIO, "cannot write %s: %s", path, strerror(error));
+    }
+    return 0;
+}
+
+
+int run_checkpoint_write_arguments(const run_state *state)
+{
+    cJSON *root = cJSON_CreateObject();
+    char path[OHLCX_PATH_MAX + 64];
+    char *text;
+    int status;
+
+    cJSON_AddStringToObject(root, "format", "ohlcx-run-checkpoint");
+    cJSON_AddNumberToObject(root, "format_version", 1);
+    cJSON_AddItemToObject(root, "arguments", arguments_object(state));
+    cJSON_AddStringToObject(root, "data_sha256", state->data_sha256);
+    text = cJSON_Print(root);
+    cJSON_Delete(root);
+    if (text == NULL)
+        return ohlcx_set_error(OHLCX_ENOMEM, "out of memory writing the run checkpoint");
+    run_checkpoint_path(state, "run.json", path, sizeof path);
+    status = write_text_atomically(text, path);
+    free(text);
+    return status;
+}
+
+
+static int read_run_record(const run_state *state, cJSON **out)
+{
+    char path[OHLCX_PATH_MAX + 64];
+    FILE *file;
+    char *text;
+    long size;
+
+    run_checkpoint_path(state, "run.json", path, sizeof path);
+    file = fopen(path, "rb");
+    if (file == NULL)
+        return ohlcx_set_error(OHLCX_EINVAL, "cannot resume %s: no checkpoint (%s: %s): run "
+                               "without --resume to start a new run",
+                               state->options->out_dir, path, strerror(errno));
+    if (fseek(file, 0, SEEK_END) != 0 || (size = ftell(file)) < 0 ||
+        fseek(file, 0, SEEK_SET) != 0) {
+        fclose(file);
+        return ohlcx_set_error(OHLCX_EIO, "cannot read %s: %s", path, strerror(errno));
+    }
+    text = malloc((size_t)size + 1);
+    if (text == NULL || fread(text, 1, (size_t)size, file) != (size_t)size) {
+        fclose(file);
+        free(text);
+        return ohlcx_set_error(OHLCX_EIO, "cannot read %s", path);
+    }
+    fclose(file);
+    text[size] = '\0';
+    *out = cJSON_Parse(text);
+    free(text);
+    if (*out == NULL || !cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(*out, "arguments")) ||
+        !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(*out, "data_sha256"))) {
+        cJSON_Delete(*out);
+        *out = NULL;
+        return ohlcx_set_error(OHLCX_EFORMAT, "%s: not a run checkpoint (expected JSON with "
+                               "arguments and data_sha256)", path);
+    }
+    return 0;
+}
+
+
+/* Fails on the first argument whose value differs between the record and
+ * this run, naming both values. */
+static int compare_arguments(const run_state *state, const cJSON *saved)
+{
+    cJSON *current = arguments_object(state);
+    const cJSON *item;
+    int status = 0;
+
+    cJSON_ArrayForEach(item, current) {
+        const cJSON *old = cJSON_GetObjectItemCaseSensitive(saved, item->string);
+        char *now_text, *old_text;
+
+        if (old != NULL && cJSON_Compare(item, old, 1))
+            continue;
+        now_text = cJSON_PrintUnformatted(item);
+        old_text = old != NULL ? cJSON_PrintUnformatted(old) : NULL;
+        status = ohlcx_set_error(OHLCX_EINVAL, "cannot resume %s: %s is %s, but the "
+                                 "checkpointed run used %s: pass the same arguments, or run "
+                                 "without --resume to start over",
+                                 state->options->out_dir, item->string,
+                                 now_text ? now_text : "?", old_text ? old_text : "nothing");
+        free(now_text);
+        free(old_text);
+        break;
+    }
+    cJSON_Delete(current);
+    return status;
+}
+
+
+int run_checkpoint_check_arguments(const run_state *state)
+{
+    cJSON *record = NULL;
+    int status = read_run_record(state, &record);
+
+    if (status == 0)
+        status = compare_arguments(state, cJSON_GetObjectItemCaseSensitive(record, "arguments"));
+    cJSON_Delete(record);
+    return status;
+}
+
+
+int run_checkpoint_check_data(const run_state *state)
+{
+    cJSON *record = NULL;
+    const cJSON *digest;
+    int status = read_run_record(state, &record);
+
+    if (status != 0)
+        return status;
+    digest = cJSON_GetObjectItemCaseSensitive(record, "data_sha256");
+    if (strcmp(digest->valuestring, state->data_sha256) != 0)
+        status = ohlcx_set_error(OHLCX_EINVAL, "cannot resume %s: the input series differ from "
+                                 "those of the checkpointed run (data digest %.12s, was %.12s): "
+                                 "restore the inputs, or run without --resume to start over",
+                                 state->options->out_dir, state->data_sha256,
+                                 digest->valuestring);
+    cJSON_Delete(record);
+    return status;
 }

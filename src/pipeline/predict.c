@@ -25,7 +25,7 @@ typedef struct bundle {
     cJSON *manifest;
     int window;
     int hidden;
-    int global;                 /* one CNN for every series */
+    int cnn_mode;               /* enum ohlcx_cnn_mode */
     size_t column_count;
     cJSON *groups;              /* array of {name, file} */
     ohlcx_cnn **cnns;           /* loaded on first use, one per group */
@@ -120,7 +120,12 @@ static int bundle_open(const char *model_dir, int jobs, bundle *out)
                                "model with this version",
                                path, out->column_count,
                                out->hidden + OHLCX_FEATURE_COUNT + PIPELINE_ID_COLUMNS);
-    out->global = strcmp(mode->valuestring, "global") == 0;
+    out->cnn_mode = pipeline_cnn_mode_parse(mode->valuestring);
+    if (out->cnn_mode < 0)
+        return ohlcx_set_error(OHLCX_EFORMAT,
+                               "%s: unknown cnn_mode '%s': expected per-symbol, per-market or "
+                               "global",
+                               path, mode->valuestring);
     out->cnns = calloc((size_t)cJSON_GetArraySize(out->groups), sizeof *out->cnns);
     if (out->cnns == NULL)
         return ohlcx_set_error(OHLCX_ENOMEM, "out of memory loading %s", model_dir);
@@ -160,10 +165,13 @@ static int check_cnn_matches(const bundle *b, const ohlcx_cnn *cnn, const char *
 }
 
 
-/* Finds, and loads on first use, the CNN that serves a symbol. */
-static int bundle_cnn(bundle *b, const char *model_dir, const char *symbol, ohlcx_cnn **out)
+/* Finds, and loads on first use, the CNN that serves a series: its
+ * symbol's, its asset class's, or the global one, as in training. */
+static int bundle_cnn(bundle *b, const char *model_dir, const ohlcx_series *bars,
+                      ohlcx_cnn **out)
 {
     int groups = cJSON_GetArraySize(b->groups);
+    const char *key = pipeline_cnn_group_key(b->cnn_mode, bars);
 
     for (int g = 0; g < groups; g++) {
         const cJSON *group = cJSON_GetArrayItem(b->groups, g);
@@ -174,7 +182,7 @@ static int bundle_cnn(bundle *b, const char *model_dir, const char *symbol, ohlc
         if (!cJSON_IsString(name) || !cJSON_IsString(file))
             return ohlcx_set_error(OHLCX_EFORMAT, "%s/manifest.json: invalid cnn_groups entry",
                                    model_dir);
-        if (!b->global && strcmp(name->valuestring, symbol) != 0)
+        if (strcmp(name->valuestring, key) != 0)
             continue;
         if (b->cnns[g] == NULL) {
             snprintf(path, sizeof path, "%s/%s", model_dir, file->valuestring);
@@ -188,11 +196,17 @@ static int bundle_cnn(bundle *b, const char *model_dir, const char *symbol, ohlc
         *out = b->cnns[g];
         return 0;
     }
+    if (b->cnn_mode == OHLCX_CNN_PER_MARKET)
+        return ohlcx_set_error(OHLCX_EINVAL,
+                               "the model in %s has no CNN for asset class %s (symbol %s): it "
+                               "was trained with --cnn per-market on other asset classes. "
+                               "Retrain with --cnn global to serve every series",
+                               model_dir, key, bars->symbol);
     return ohlcx_set_error(OHLCX_EINVAL,
                            "the model in %s has no CNN for symbol %s: it was trained with "
-                           "--cnn per-symbol on other symbols; retrain with --cnn global to "
-                           "serve new symbols",
-                           model_dir, symbol);
+                           "--cnn %s on other symbols. Retrain with --cnn global to serve "
+                           "new symbols",
+                           model_dir, bars->symbol, pipeline_cnn_mode_name(b->cnn_mode));
 }
 
 
@@ -227,7 +241,7 @@ static int predict_series(bundle *b, const ohlcx_predict_options *options,
     if (b->hidden > 256)
         return ohlcx_set_error(OHLCX_EFORMAT, "embedding size %d is above 256", b->hidden);
 
-    status = bundle_cnn(b, options->model_dir, bars->symbol, &cnn);
+    status = bundle_cnn(b, options->model_dir, bars, &cnn);
     if (status != 0)
         return status;
     series->features = malloc(bars->n * OHLCX_FEATURE_COUNT * sizeof(float));

@@ -4,7 +4,8 @@
  * Stages run in order and each records its wall time:
  *   load      read, validate and hash the input files
  *   features  indicators, splits and labels of every series
- *   cnn_train one CNN per group (a symbol, or every series) on cnn_train
+ *   cnn_train one CNN per group (a symbol, an asset class, or every series)
+ *             on cnn_train, checkpointed after every epoch
  *   embed     CNN embeddings and probabilities of the later parts
  *   xgb_train the combined model and the baseline without CNN features
  *   predict   test-part predictions and metrics
@@ -69,7 +70,8 @@ static int check_options(const ohlcx_run_options *options)
     if (options->batch_size < 1 || options->batch_size > 65536)
         return ohlcx_set_error(OHLCX_EINVAL, "invalid --batch %d: use 1 to 65536",
                                options->batch_size);
-    if (options->cnn_mode != OHLCX_CNN_PER_SYMBOL && options->cnn_mode != OHLCX_CNN_GLOBAL)
+    if (options->cnn_mode != OHLCX_CNN_PER_SYMBOL && options->cnn_mode != OHLCX_CNN_GLOBAL &&
+        options->cnn_mode != OHLCX_CNN_PER_MARKET)
         return ohlcx_set_error(OHLCX_EINVAL, "invalid CNN mode %d", options->cnn_mode);
     return 0;
 }
@@ -213,11 +215,11 @@ static int stage_load(run_state *state)
 }
 
 
-/* Returns the group of a series, adding a group for a new symbol. */
+/* Returns the group of a series, adding a group for a new symbol or asset
+ * class. Groups are numbered in the order of their first series. */
 static int assign_group(run_state *state, const pipeline_series *series)
 {
-    const char *name = state->options->cnn_mode == OHLCX_CNN_GLOBAL ? "global"
-                                                                    : series->bars.symbol;
+    const char *name = pipeline_cnn_group_key(state->options->cnn_mode, &series->bars);
 
     for (int g = 0; g < state->group_count; g++)
         if (strcmp(state->groups[g].name, name) == 0)
@@ -523,6 +525,7 @@ static int train_group(run_state *state, int group, double *embed_seconds)
     ohlcx_sample_source train, validation;
     float *chunk_x = NULL, *chunk_prob = NULL, *chunk_embedding = NULL;
     char hash[65], path[OHLCX_PATH_MAX + 64], label[OHLCX_SYMBOL_MAX + 48];
+    char checkpoint[OHLCX_PATH_MAX + 64], checkpoint_name[32];
     ohlcx_progress progress;
     int status;
 
@@ -550,6 +553,10 @@ static int train_group(run_state *state, int group, double *embed_seconds)
     ohlcx_progress_start(&progress, label);
     train_options.progress = draw_cnn_progress;
     train_options.progress_context = &progress;
+    snprintf(checkpoint_name, sizeof checkpoint_name, "cnn-%03d.ckpt", group);
+    run_checkpoint_path(state, checkpoint_name, checkpoint, sizeof checkpoint);
+    train_options.checkpoint_path = checkpoint;
+    train_options.resume = options->resume;
 
     ohlcx_log_info("cnn %s: training on %zu windows, validating on %zu",
                    state->groups[group].name, train.count, validation.count);
@@ -828,6 +835,55 @@ static int remove_previous_outputs(const char *out_dir)
 }
 
 
+/* Digests the name, timeframe and file hash (or store version) of every
+ * series loaded, so that resuming can tell whether the inputs changed. */
+static int digest_data(run_state *state)
+{
+    size_t line = OHLCX_SYMBOL_MAX + OHLCX_TIMEFRAME_MAX + 96;
+    char *text = malloc(state->series_count * line + 1);
+    size_t used = 0;
+
+    if (text == NULL)
+        return ohlcx_set_error(OHLCX_ENOMEM, "out of memory digesting %zu series",
+                               state->series_count);
+    for (size_t s = 0; s < state->series_count; s++) {
+        const pipeline_series *series = &state->series[s];
+
+        used += (size_t)snprintf(text + used, line, "%s %s %s %lld\n", series->bars.symbol,
+                                 series->bars.timeframe, series->sha256,
+                                 (long long)series->store_version);
+    }
+    ohlcx_sha256_hex(text, used, state->data_sha256);
+    free(text);
+    return 0;
+}
+
+
+/* Checks a resumed run's options against its record. */
+static int check_resume_arguments(run_state *state)
+{
+    int status = run_checkpoint_check_arguments(state);
+
+    if (status == 0)
+        ohlcx_log_info("resuming the run in %s from its checkpoints", state->options->out_dir);
+    return status;
+}
+
+
+/* After loading: checks a resumed run's data against its record, or
+ * records a new run's options and data. */
+static int record_checkpoint_data(run_state *state)
+{
+    int status = digest_data(state);
+
+    if (status != 0)
+        return status;
+    if (state->options->resume)
+        return run_checkpoint_check_data(state);
+    return run_checkpoint_write_arguments(state);
+}
+
+
 int ohlcx_run(const ohlcx_run_options *options)
 {
     run_state state;
@@ -839,19 +895,25 @@ int ohlcx_run(const ohlcx_run_options *options)
     state.options = options;
     state.jobs = options->jobs > 0 ? options->jobs : pipeline_default_jobs();
     status = check_options(options);
+    /* A resume with other arguments fails before it removes anything. */
+    if (status == 0 && options->resume)
+        status = check_resume_arguments(&state);
     if (status != 0)
         return status;
     snprintf(model_dir, sizeof model_dir, "%s/model", options->out_dir);
     status = ohlcx_make_dirs(model_dir);
-    if (status != 0)
-        return status;
-    status = remove_previous_outputs(options->out_dir);
+    if (status == 0)
+        status = remove_previous_outputs(options->out_dir);
+    if (status == 0 && !options->resume)
+        status = run_checkpoints_clear(&state);
     if (status != 0)
         return status;
     pipeline_set_blas_threads(state.jobs);
 
     stage_started = ohlcx_now_seconds();
     status = stage_load(&state);
+    if (status == 0)
+        status = record_checkpoint_data(&state);
     state.timings[TIMING_LOAD] = ohlcx_now_seconds() - stage_started;
     if (status == 0) {
         stage_started = ohlcx_now_seconds();

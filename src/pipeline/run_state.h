@@ -30,7 +30,7 @@ enum run_model {
 
 /* One CNN and the series it serves. */
 typedef struct run_group {
-    char name[OHLCX_SYMBOL_MAX]; /* the symbol, or "global" */
+    char name[OHLCX_SYMBOL_MAX]; /* the symbol, the asset class, or "global" */
     char file[32];               /* weights file in the bundle */
     ohlcx_cnn_history history;
 } run_group;
@@ -47,6 +47,7 @@ typedef struct run_state {
     size_t rows_read, rows_dropped, bad_rows;
     size_t bars_filled;      /* synthetic bars added into short gaps */
     size_t samples_excluded; /* window_spans_gap, over the usable series */
+    char data_sha256[65];    /* digest of every series' name and file hash or store version */
 
     run_group *groups;
     int group_count;
@@ -75,5 +76,29 @@ int run_write_outputs(const run_state *state);
 
 /* Prints the metrics table to stdout. */
 void run_print_table(const run_state *state);
+
+/*
+ * Checkpoints of a run live in out_dir/checkpoints: run.json records the
+ * options that decide the results and data_sha256, and cnn-NNN.ckpt is the
+ * training state of CNN group NNN (nn.h). Every file is written to a
+ * temporary name, synced and renamed into place.
+ */
+
+/* Writes the path of a file in the checkpoint folder into path. */
+void run_checkpoint_path(const run_state *state, const char *name, char *path, size_t size);
+
+/* Creates the checkpoint folder and removes the files of an earlier run
+ * from it, so that a new run never resumes another run's CNN. */
+int run_checkpoints_clear(const run_state *state);
+
+/* Writes run.json for this run's options and data_sha256. */
+int run_checkpoint_write_arguments(const run_state *state);
+
+/* Fails with OHLCX_EINVAL when run.json is missing or records other
+ * options than this run's, naming the first that differs. */
+int run_checkpoint_check_arguments(const run_state *state);
+
+/* Fails with OHLCX_EINVAL when data_sha256 differs from run.json's. */
+int run_checkpoint_check_data(const run_state *state);
 
 #endif

@@ -2,7 +2,7 @@
  * Unit tests for the CNN: gradients against finite differences of an
  * independent double-precision forward pass, the position-keeping readout,
  * learning a planted pattern, early stopping, determinism, prediction in
- * chunks, save/load, and training from a sample source.
+ * chunks, save/load, training from a sample source, and checkpoints.
  *
  * The tests set weights through the parameter block layouts listed in
  * include/ohlcx/nn.h.
@@ -573,7 +573,9 @@ static int make_temp_dir(void **state)
 
 static int remove_temp_dir(void **state)
 {
-    const char *names[] = {"model.bin", "short.bin", "header.bin", "magic.bin"};
+    const char *names[] = {"model.bin", "short.bin", "header.bin", "magic.bin",
+                           "state.ckpt", "damaged.ckpt", "full.ckpt",
+                           "resumed.ckpt"};
     char path[128];
     (void)state;
 
@@ -1070,6 +1072,356 @@ static void train_source_rejects_bad_samples(void **state)
 }
 
 
+/* A hand-made checkpoint of the tiny network (148 parameters) after epoch 3
+ * of 6, with 10 training samples. Its arrays live in the statics below. */
+enum { CKPT_PARAMS = 148, CKPT_SAMPLES = 10 };
+static float ckpt_params[CKPT_PARAMS], ckpt_m[CKPT_PARAMS];
+static float ckpt_v[CKPT_PARAMS], ckpt_best[CKPT_PARAMS];
+static size_t ckpt_order[CKPT_SAMPLES];
+
+static ohlcx_cnn_checkpoint sample_checkpoint(void)
+{
+    ohlcx_cnn_checkpoint c;
+
+    memset(&c, 0, sizeof c);
+    c.config = tiny_config();
+    c.batch_size = 4;
+    c.max_epochs = 6;
+    c.patience = 2;
+    c.learning_rate = 0.01f;
+    c.seed = 0x123456789abcdefULL;
+    c.train_count = CKPT_SAMPLES;
+    c.val_count = 7;
+    c.epoch = 3;
+    c.finished = 0;
+    c.stale = 1;
+    c.best_val = 0.6931471805599453;
+    c.adam_step = 9;
+    c.rng_state[0] = 1;
+    c.rng_state[1] = UINT64_MAX;
+    c.rng_state[2] = 0x8000000000000000ULL;
+    c.rng_state[3] = 42;
+    c.history.epochs = 3;
+    c.history.best_epoch = 2;
+    c.history.train_loss[0] = 0.75f;
+    c.history.train_loss[1] = 0.70f;
+    c.history.train_loss[2] = 0.65f;
+    c.history.val_loss[0] = 0.72f;
+    c.history.val_loss[1] = 0.69f;
+    c.history.val_loss[2] = 0.71f;
+    c.param_count = CKPT_PARAMS;
+    for (size_t i = 0; i < CKPT_PARAMS; i++) {
+        ckpt_params[i] = (float)i * 0.5f - 30.0f;
+        ckpt_m[i] = -(float)i * 1e-3f;
+        ckpt_v[i] = (float)i * 1e-6f;
+        ckpt_best[i] = (float)i * 0.25f;
+    }
+    for (size_t i = 0; i < CKPT_SAMPLES; i++)
+        ckpt_order[i] = (i * 3) % CKPT_SAMPLES; /* a permutation: 3 and 10 are coprime */
+    c.params = ckpt_params;
+    c.adam_m = ckpt_m;
+    c.adam_v = ckpt_v;
+    c.best_params = ckpt_best;
+    c.order = ckpt_order;
+    return c;
+}
+
+
+/* Saving and loading gives every field back, and the file has the size of
+ * the documented layout: 144 fixed bytes, 2 x 3 epoch losses, the parameter
+ * count, 4 x 148 floats, 10 order entries and the 64-character digest. */
+static void checkpoint_round_trip(void **state)
+{
+    ohlcx_cnn_checkpoint saved = sample_checkpoint();
+    ohlcx_cnn_checkpoint loaded;
+    char path[128], tmp_path[160];
+    size_t size = 0;
+    unsigned char *data;
+    (void)state;
+
+    snprintf(path, sizeof path, "%s/state.ckpt", temp_dir);
+    assert_int_equal(ohlcx_cnn_checkpoint_save(&saved, path), OHLCX_OK);
+    snprintf(tmp_path, sizeof tmp_path, "%s.tmp", path);
+    assert_int_equal(access(tmp_path, F_OK), -1);
+    assert_int_equal(ohlcx_cnn_checkpoint_load(path, &loaded), OHLCX_OK);
+
+    assert_memory_equal(&loaded.config, &saved.config, sizeof saved.config);
+    assert_int_equal(loaded.batch_size, 4);
+    assert_int_equal(loaded.max_epochs, 6);
+    assert_int_equal(loaded.patience, 2);
+    assert_true(loaded.learning_rate == 0.01f);
+    assert_true(loaded.seed == 0x123456789abcdefULL);
+    assert_true(loaded.train_count == CKPT_SAMPLES);
+    assert_true(loaded.val_count == 7);
+    assert_int_equal(loaded.epoch, 3);
+    assert_int_equal(loaded.finished, 0);
+    assert_int_equal(loaded.stale, 1);
+    assert_true(loaded.best_val == 0.6931471805599453);
+    assert_true(loaded.adam_step == 9);
+    assert_memory_equal(loaded.rng_state, saved.rng_state,
+                        sizeof saved.rng_state);
+    assert_int_equal(loaded.history.epochs, 3);
+    assert_int_equal(loaded.history.best_epoch, 2);
+    assert_memory_equal(loaded.history.train_loss, saved.history.train_loss,
+                        3 * sizeof(float));
+    assert_memory_equal(loaded.history.val_loss, saved.history.val_loss,
+                        3 * sizeof(float));
+    assert_int_equal(loaded.param_count, CKPT_PARAMS);
+    assert_memory_equal(loaded.params, ckpt_params, sizeof ckpt_params);
+    assert_memory_equal(loaded.adam_m, ckpt_m, sizeof ckpt_m);
+    assert_memory_equal(loaded.adam_v, ckpt_v, sizeof ckpt_v);
+    assert_memory_equal(loaded.best_params, ckpt_best, sizeof ckpt_best);
+    assert_memory_equal(loaded.order, ckpt_order, sizeof ckpt_order);
+
+    data = read_whole(path, &size);
+    assert_non_null(data);
+    assert_int_equal(size, 144 + 8 * 3 + 8 + 16 * 148 + 8 * 10 + 64);
+    assert_memory_equal(data, "OHLCXCKP", 8);
+
+    free(data);
+    ohlcx_cnn_checkpoint_free(&loaded);
+    assert_null(loaded.params);
+}
+
+
+static void expect_damaged(const char *path, const char *message)
+{
+    ohlcx_cnn_checkpoint loaded;
+
+    assert_int_equal(ohlcx_cnn_checkpoint_load(path, &loaded), OHLCX_EFORMAT);
+    assert_null(loaded.params);
+    assert_null(loaded.order);
+    assert_non_null(strstr(ohlcx_last_error(), path));
+    assert_non_null(strstr(ohlcx_last_error(), message));
+}
+
+
+/* A truncated, extended or altered file, and a well-formed one with a field
+ * out of range, fail with OHLCX_EFORMAT and leave nothing allocated. */
+static void checkpoint_rejects_damaged_files(void **state)
+{
+    ohlcx_cnn_checkpoint c = sample_checkpoint();
+    ohlcx_cnn_checkpoint loaded;
+    char path[128];
+    const char *damaged;
+    unsigned char *data, *longer;
+    size_t size = 0;
+    (void)state;
+
+    snprintf(path, sizeof path, "%s/state.ckpt", temp_dir);
+    assert_int_equal(ohlcx_cnn_checkpoint_save(&c, path), OHLCX_OK);
+    data = read_whole(path, &size);
+    assert_non_null(data);
+
+    damaged = write_prefix("damaged.ckpt", data, size - 1);
+    expect_damaged(damaged, "SHA-256 does not match");
+    damaged = write_prefix("damaged.ckpt", data, 100);
+    expect_damaged(damaged, "truncated checkpoint");
+    damaged = write_prefix("damaged.ckpt", data, 0);
+    expect_damaged(damaged, "truncated checkpoint");
+
+    longer = malloc(size + 1);
+    assert_non_null(longer);
+    memcpy(longer, data, size);
+    longer[size] = '\n';
+    damaged = write_prefix("damaged.ckpt", longer, size + 1);
+    expect_damaged(damaged, "SHA-256 does not match");
+    free(longer);
+
+    data[1000] ^= 0x01; /* one bit of a weight */
+    damaged = write_prefix("damaged.ckpt", data, size);
+    expect_damaged(damaged, "SHA-256 does not match");
+    data[1000] ^= 0x01;
+
+    data[0] = 'X';
+    damaged = write_prefix("damaged.ckpt", data, size);
+    expect_damaged(damaged, "not an ohlcx CNN checkpoint");
+    data[0] = 'O';
+
+    data[8] = 2; /* format version */
+    damaged = write_prefix("damaged.ckpt", data, size);
+    expect_damaged(damaged, "unsupported checkpoint version 2");
+
+    /* Valid digests over invalid fields. */
+    ckpt_order[1] = ckpt_order[0];
+    assert_int_equal(ohlcx_cnn_checkpoint_save(&c, path), OHLCX_OK);
+    expect_damaged(path, "sample order entry 1 is 0, which is repeated");
+
+    c = sample_checkpoint();
+    c.epoch = 7; /* beyond max_epochs 6 */
+    c.history.train_loss[6] = 0.5f;
+    assert_int_equal(ohlcx_cnn_checkpoint_save(&c, path), OHLCX_OK);
+    expect_damaged(path, "epoch 7 of 6");
+
+    c = sample_checkpoint();
+    ckpt_params[5] = NAN;
+    assert_int_equal(ohlcx_cnn_checkpoint_save(&c, path), OHLCX_OK);
+    expect_damaged(path, "weight 5 is nan");
+
+    assert_int_equal(ohlcx_cnn_checkpoint_load("/nonexistent/x.ckpt", &loaded),
+                     OHLCX_EIO);
+    free(data);
+}
+
+
+static void resume_options(ohlcx_cnn_train_options *o, const char *path)
+{
+    ohlcx_cnn_train_options_default(o);
+    o->batch_size = 16;
+    o->max_epochs = 5;
+    o->patience = 5;
+    o->learning_rate = 1e-2f;
+    o->seed = 31;
+    o->checkpoint_path = path;
+}
+
+
+static int same_file(const char *a, const char *b)
+{
+    size_t size_a = 0, size_b = 0;
+    unsigned char *da = read_whole(a, &size_a);
+    unsigned char *db = read_whole(b, &size_b);
+    int same = da && db && size_a == size_b && memcmp(da, db, size_a) == 0;
+
+    free(da);
+    free(db);
+    return same;
+}
+
+
+/* A training that fails during epoch 3 leaves the checkpoint of epoch 2.
+ * Resuming from it on a network with other initial weights runs only epochs
+ * 3 to 5 and ends with the weights, history and final checkpoint of a
+ * training never interrupted. Resuming a finished checkpoint trains nothing
+ * and gives the same weights again. */
+static void train_resumes_from_checkpoint(void **state)
+{
+    ohlcx_cnn_config c = tiny_config();
+    ohlcx_cnn_train_options o;
+    ohlcx_cnn_history full, resumed;
+    ohlcx_cnn_checkpoint after_failure;
+    enum { N_TRAIN = 50, N_VAL = 30 };
+    test_source train_src, val_src;
+    ohlcx_sample_source train = {fill_test_source, &train_src, N_TRAIN};
+    ohlcx_sample_source validation = {fill_test_source, &val_src, N_VAL};
+    char full_path[128], resumed_path[128];
+    ohlcx_cnn *a = ohlcx_cnn_create(&c, 8);
+    ohlcx_cnn *b = ohlcx_cnn_create(&c, 8);
+    ohlcx_cnn *b2 = ohlcx_cnn_create(&c, 99);
+    (void)state;
+
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_non_null(b2);
+    snprintf(full_path, sizeof full_path, "%s/full.ckpt", temp_dir);
+    snprintf(resumed_path, sizeof resumed_path, "%s/resumed.ckpt", temp_dir);
+
+    test_source_init(&train_src, 700);
+    test_source_init(&val_src, 800);
+    resume_options(&o, full_path);
+    assert_int_equal(ohlcx_cnn_train_source(a, &train, &validation, &o, &full),
+                     OHLCX_OK);
+    assert_int_equal(full.epochs, 5);
+
+    /* 50 samples in batches of 16 make 4 fills an epoch, so fill 9 is the
+     * first batch of epoch 3. */
+    test_source_init(&train_src, 700);
+    test_source_init(&val_src, 800);
+    train_src.fail_call = 9;
+    train_src.fail_code = OHLCX_EIO;
+    resume_options(&o, resumed_path);
+    assert_int_equal(ohlcx_cnn_train_source(b, &train, &validation, &o, NULL),
+                     OHLCX_EIO);
+    assert_int_equal(ohlcx_cnn_checkpoint_load(resumed_path, &after_failure),
+                     OHLCX_OK);
+    assert_int_equal(after_failure.epoch, 2);
+    assert_int_equal(after_failure.finished, 0);
+    assert_true(after_failure.adam_step == 8);
+    ohlcx_cnn_checkpoint_free(&after_failure);
+
+    test_source_init(&train_src, 700);
+    test_source_init(&val_src, 800);
+    o.resume = 1;
+    assert_int_equal(ohlcx_cnn_train_source(b2, &train, &validation, &o,
+                                            &resumed),
+                     OHLCX_OK);
+    assert_int_equal(train_src.calls, 4 * 3);
+    assert_true(same_weights(a, b2));
+    assert_int_equal(resumed.epochs, full.epochs);
+    assert_int_equal(resumed.best_epoch, full.best_epoch);
+    assert_memory_equal(resumed.train_loss, full.train_loss,
+                        5 * sizeof(float));
+    assert_memory_equal(resumed.val_loss, full.val_loss, 5 * sizeof(float));
+    assert_true(same_file(full_path, resumed_path));
+
+    test_source_init(&train_src, 700);
+    test_source_init(&val_src, 800);
+    assert_int_equal(ohlcx_cnn_train_source(b, &train, &validation, &o,
+                                            &resumed),
+                     OHLCX_OK);
+    assert_int_equal(train_src.calls, 0);
+    assert_int_equal(val_src.calls, 0);
+    assert_true(same_weights(a, b));
+    assert_int_equal(resumed.best_epoch, full.best_epoch);
+
+    ohlcx_cnn_free(a);
+    ohlcx_cnn_free(b);
+    ohlcx_cnn_free(b2);
+}
+
+
+/* Resuming with another seed, another sample count or another network
+ * configuration fails with OHLCX_EINVAL and trains nothing. */
+static void train_resume_rejects_other_options(void **state)
+{
+    ohlcx_cnn_config c = tiny_config();
+    ohlcx_cnn_config wider = tiny_config();
+    ohlcx_cnn_train_options o;
+    enum { N_TRAIN = 20, N_VAL = 10 };
+    test_source train_src, val_src;
+    ohlcx_sample_source train = {fill_test_source, &train_src, N_TRAIN};
+    ohlcx_sample_source validation = {fill_test_source, &val_src, N_VAL};
+    ohlcx_sample_source fewer = {fill_test_source, &train_src, N_TRAIN - 1};
+    char path[128];
+    ohlcx_cnn *cnn = ohlcx_cnn_create(&c, 5);
+    ohlcx_cnn *other;
+    (void)state;
+
+    wider.hidden = 6;
+    other = ohlcx_cnn_create(&wider, 5);
+    assert_non_null(cnn);
+    assert_non_null(other);
+    snprintf(path, sizeof path, "%s/state.ckpt", temp_dir);
+    test_source_init(&train_src, 900);
+    test_source_init(&val_src, 910);
+    resume_options(&o, path);
+    o.max_epochs = 2;
+    assert_int_equal(ohlcx_cnn_train_source(cnn, &train, &validation, &o, NULL),
+                     OHLCX_OK);
+
+    train_src.calls = 0;
+    o.resume = 1;
+    o.seed = 32;
+    assert_int_equal(ohlcx_cnn_train_source(cnn, &train, &validation, &o, NULL),
+                     OHLCX_EINVAL);
+    assert_non_null(strstr(ohlcx_last_error(), "seed 31"));
+
+    o.seed = 31;
+    assert_int_equal(ohlcx_cnn_train_source(cnn, &fewer, &validation, &o, NULL),
+                     OHLCX_EINVAL);
+    assert_non_null(strstr(ohlcx_last_error(), "20 training"));
+
+    assert_int_equal(ohlcx_cnn_train_source(other, &train, &validation, &o,
+                                            NULL),
+                     OHLCX_EINVAL);
+    assert_non_null(strstr(ohlcx_last_error(), "another configuration"));
+    assert_int_equal(train_src.calls, 0);
+
+    ohlcx_cnn_free(cnn);
+    ohlcx_cnn_free(other);
+}
+
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1090,6 +1442,10 @@ int main(void)
         cmocka_unit_test(train_source_fill_calls),
         cmocka_unit_test(train_source_fill_error_aborts),
         cmocka_unit_test(train_source_rejects_bad_samples),
+        cmocka_unit_test(checkpoint_round_trip),
+        cmocka_unit_test(checkpoint_rejects_damaged_files),
+        cmocka_unit_test(train_resumes_from_checkpoint),
+        cmocka_unit_test(train_resume_rejects_other_options),
     };
 
     return cmocka_run_group_tests(tests, make_temp_dir, remove_temp_dir);
