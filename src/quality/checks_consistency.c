@@ -2,20 +2,24 @@
  * Price and volume checks: invalid prices, OHLC relations, extreme moves,
  * price scale and split-like jumps, volume rules and flat bars.
  *
- * All of them run in one pass over the time-ordered view. A bar whose
- * prices and volume are valid, consistent and not flat, with volume above
- * 0 and a new open time, takes the fast path: a few comparisons, one
- * division for the close-to-close ratio and two stores. Any other bar takes
- * the slow path, which runs each rule on its own and formats examples.
+ * All of them run in one pass over the time-ordered view. A plain bar
+ * takes the fast path: valid, consistent prices that are not all equal,
+ * volume above 0 and below the spike limit, a new open time and a
+ * close-to-close ratio inside the thresholds. Its ratio and volume are
+ * stored in the blocks, and nothing else happens. Runs of such bars are
+ * checked a group of eight at a time in vector registers, and a group that
+ * holds any other bar is checked bar by bar. Any other bar takes the slow
+ * path, which runs each rule on its own and formats examples.
  *
  * Sequence checks compare each bar with the last bar that has a valid
  * close. extreme_move and volume_spike compare a bar with statistics of a
  * hopping window. The returns (or volumes) are cut into consecutive blocks
  * of w, and every value of block b is compared with the median and MAD (or
- * median) of block b - 1, that is with the w to 2w - 1 values before it. A block
- * costs two selections in O(w) on average when it fills, so a bar costs
- * O(1) amortised. The first block is never flagged, because it has no
- * block before it.
+ * median) of block b - 1, that is with the w to 2w - 1 values before it.
+ * When a block fills, block_stats.c finds its middle values among those
+ * near the middle of the block before, in O(w) when they hold it and
+ * O(w log w) at worst, so a bar costs O(1) amortised in the usual case.
+ * The first block is never flagged, because it has no block before it.
  *
  * The return statistics are those of log returns, but no log is taken per
  * bar. The block keeps close-to-close ratios. log is monotone, so the
@@ -46,8 +50,12 @@
  * every ratio they hold (2 - 3% and up, 1 / 1.94 and down) is beyond it. */
 #define JUMP_PREFILTER 0.6
 
-/* Ranges at most this long are finished by insertion sort. */
-#define SELECT_SMALL 16
+/* Bars that the fast path checks at once: eight lanes of doubles, one
+ * AVX-512 register. */
+#define GROUP 8
+
+typedef double group_values __attribute__((vector_size(GROUP * sizeof(double))));
+typedef int64_t group_ints __attribute__((vector_size(GROUP * sizeof(int64_t))));
 
 /* Ratio thresholds from the last full block of returns. A ratio outside
  * [low, high] is an extreme move; [low, high] is [0, inf] before the first
@@ -58,6 +66,7 @@ typedef struct return_window {
     size_t fill;
     size_t capacity;
     double median, mad; /* log-return statistics of the last full block */
+    check_bracket brackets[2]; /* of the median and of the MAD */
     double low, high;
     double z_threshold;
 } return_window;
@@ -70,6 +79,7 @@ typedef struct volume_window {
     size_t fill;
     double median;
     double limit;
+    check_bracket bracket;
 } volume_window;
 
 /* State of the pass over the view. */
@@ -90,162 +100,6 @@ typedef struct consistency_pass {
 static int valid_price(double price)
 {
     return price > 0 && price < INFINITY; /* false for NaN too */
-}
-
-
-static int compare_doubles(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-
-    return (x > y) - (x < y);
-}
-
-
-static double median_of_three(double a, double b, double c)
-{
-    return fmax(fmin(a, b), fmin(fmax(a, b), c));
-}
-
-
-/* Copies the n values of src to dst, those that are below the pivot
- * (or_equal: at most the pivot) to the front and the others to the back,
- * and returns how many went to the front. Each value is stored at both
- * ends and only the index of its own end moves, so the loop has no branch
- * to mispredict. The store to the other end lands in a slot not yet filled. */
-static size_t partition(const double *src, size_t n, double pivot, int or_equal, double *dst)
-{
-    size_t front = 0, back = n - 1;
-
-    for (size_t i = 0; i < n; i++) {
-        double x = src[i];
-        size_t goes_front = or_equal ? x <= pivot : x < pivot;
-
-        dst[front] = x;
-        dst[back] = x;
-        front += goes_front;
-        back -= 1 - goes_front;
-    }
-    return front;
-}
-
-
-static double select_small(const double *src, size_t n, size_t k)
-{
-    double a[SELECT_SMALL];
-
-    for (size_t i = 0; i < n; i++) {
-        size_t j = i;
-
-        for (; j > 0 && a[j - 1] > src[i]; j--)
-            a[j] = a[j - 1];
-        a[j] = src[i];
-    }
-    return a[k];
-}
-
-
-/*
- * Quickselect with a median-of-three pivot. Each round partitions the
- * range into the other half of scratch, so values is never changed. When
- * nothing is below the pivot (it is the smallest value), a second
- * partition splits off the values equal to it, so runs of equal values
- * (flat prices give many equal ratios) still shrink the range. After too
- * many rounds the range left is sorted with qsort(), so the worst case is
- * O(n log n) rather than O(n^2).
- */
-double check_select(const double *values, size_t n, size_t k, double *scratch)
-{
-    const double *src = values;
-    double *buffer[2] = {scratch, scratch + n};
-    int rounds = 16, next = 0;
-
-    for (size_t m = n; m > 1; m >>= 1)
-        rounds += 2;
-    while (n > SELECT_SMALL) {
-        double pivot = median_of_three(src[0], src[n / 2], src[n - 1]);
-        double *dst = buffer[next];
-        size_t front;
-
-        next ^= 1;
-        if (rounds-- == 0) {
-            memcpy(dst, src, n * sizeof *dst);
-            qsort(dst, n, sizeof *dst, compare_doubles);
-            return dst[k];
-        }
-        front = partition(src, n, pivot, 0, dst);
-        if (front == 0) {
-            front = partition(src, n, pivot, 1, dst);
-            if (k < front)
-                return pivot;
-        }
-        if (k < front) {
-            n = front;
-        } else {
-            dst += front;
-            n -= front;
-            k -= front;
-        }
-        src = dst;
-    }
-    return select_small(src, n, k);
-}
-
-
-/* Returns the (k-1)-th smallest of n values, given the k-th (k > 0): the
- * largest value below it when at least k values are below it, else the
- * k-th itself. */
-static double rank_before(const double *a, size_t n, size_t k, double kth)
-{
-    double largest = -INFINITY;
-    size_t below = 0;
-
-    for (size_t i = 0; i < n; i++) {
-        below += a[i] < kth;
-        largest = a[i] < kth && a[i] > largest ? a[i] : largest;
-    }
-    return below >= k ? largest : kth;
-}
-
-
-/* Returns the log of the median of n > 0 positive values; *center gets
- * the median itself, exp() of the result. */
-static double log_median(const double *a, size_t n, double *scratch, double *center)
-{
-    size_t half = n / 2;
-    double upper = check_select(a, n, half, scratch), lower;
-
-    *center = upper;
-    if (n % 2)
-        return log(upper);
-    lower = rank_before(a, n, half, upper);
-    if (lower == upper)
-        return log(upper);
-    *center = sqrt(lower) * sqrt(upper);
-    return 0.5 * (log(lower) + log(upper));
-}
-
-
-void check_log_median_mad(double *ratios, size_t n, double *scratch, double *median,
-                          double *mad)
-{
-    double center, unused;
-
-    *median = log_median(ratios, n, scratch, &center);
-    for (size_t i = 0; i < n; i++) {
-        double up = ratios[i] / center, down = center / ratios[i];
-
-        ratios[i] = up > down ? up : down; /* not fmax(), which is a call */
-    }
-    *mad = log_median(ratios, n, scratch, &unused);
-}
-
-
-double check_median(const double *values, size_t n, double *scratch)
-{
-    size_t half = n / 2;
-    double upper = check_select(values, n, half, scratch);
-
-    return n % 2 ? upper : 0.5 * (rank_before(values, n, half, upper) + upper);
 }
 
 
@@ -270,7 +124,8 @@ static void return_window_roll(return_window *w)
 {
     double spread;
 
-    check_log_median_mad(w->block, w->capacity, w->scratch, &w->median, &w->mad);
+    check_log_median_mad(w->block, w->capacity, w->scratch, w->brackets, &w->median,
+                         &w->mad);
     w->fill = 0;
     if (!(w->mad > 0)) { /* a block of equal returns has no scale */
         w->low = 0;
@@ -285,7 +140,7 @@ static void return_window_roll(return_window *w)
 
 static void volume_window_roll(volume_window *w)
 {
-    w->median = check_median(w->block, SPIKE_WINDOW, w->scratch);
+    w->median = check_median(w->block, SPIKE_WINDOW, w->scratch, &w->bracket);
     w->limit = w->median > 0 ? SPIKE_FACTOR * w->median : INFINITY;
     w->fill = 0;
 }
@@ -501,28 +356,105 @@ static int bar_is_plain(const consistency_pass *p, const ohlcx_series *v, size_t
 }
 
 
+/* Every check of bar k: the fast path when the bar is plain and its ratio
+ * needs neither the extreme-move nor the jump check, else the slow one. */
+static void check_bar(consistency_pass *p, const ohlcx_series *v, size_t k)
+{
+    double ratio;
+
+    if (!bar_is_plain(p, v, k) || p->zero_run > 0) {
+        check_bar_slowly(p, k);
+        return;
+    }
+    ratio = v->close[k] / p->previous_close; /* NaN before the first close */
+    if (!(ratio > p->fast_low && ratio < p->fast_high)) {
+        push_volume(p, k, v->volume[k]);
+        check_return(p, k);
+        return;
+    }
+    push_volume(p, k, v->volume[k]);
+    push_return(p, ratio);
+    p->previous_close = v->close[k];
+    p->previous_time = v->open_time[k];
+}
+
+
+/*
+ * Takes the fast path for the count <= GROUP bars from k (k >= 1,
+ * k + GROUP <= n) at once when every one of them could take it alone, and
+ * returns 1, else returns 0 and changes nothing. Within such a group the
+ * bar before each bar is plain, so its close is the last valid close and
+ * its open time the last one. count never reaches past the end of a block,
+ * so every bar of the group is compared with the same thresholds and
+ * spike limit. The comparisons run on GROUP lanes of GCC's generic
+ * vectors, so the compiler uses the widest registers the target has.
+ */
+static int check_group(consistency_pass *p, const ohlcx_series *v, size_t k, size_t count)
+{
+    static const group_ints lane = {0, 1, 2, 3, 4, 5, 6, 7};
+    group_values open, high, low, close, volume, previous_close, ratio;
+    group_ints open_time, previous_time, plain;
+    int64_t every = -1;
+    size_t last = count - 1;
+
+    memcpy(&open, v->open + k, sizeof open);
+    memcpy(&high, v->high + k, sizeof high);
+    memcpy(&low, v->low + k, sizeof low);
+    memcpy(&close, v->close + k, sizeof close);
+    memcpy(&volume, v->volume + k, sizeof volume);
+    memcpy(&open_time, v->open_time + k, sizeof open_time);
+    memcpy(&previous_close, v->close + k - 1, sizeof previous_close);
+    memcpy(&previous_time, v->open_time + k - 1, sizeof previous_time);
+    previous_close[0] = p->previous_close;
+    previous_time[0] = p->previous_time;
+    ratio = close / previous_close;
+
+    plain = (low > 0) & (high < INFINITY) & (low <= open) & (low <= close) & (open <= high) &
+            (close <= high) & (low < high) & (volume > 0) & (volume <= p->volumes.limit) &
+            (volume < INFINITY) & (open_time != previous_time) & (ratio > p->fast_low) &
+            (ratio < p->fast_high);
+    if (p->split_check)
+        plain &= open_time < p->next_day_start;
+    plain |= lane >= (int64_t)count; /* lanes past the group pass */
+    for (size_t i = 0; i < GROUP; i++) /* no early exit, so no branch per lane */
+        every &= plain[i];
+    if (every == 0)
+        return 0;
+
+    memcpy(p->returns.block + p->returns.fill, &ratio, count * sizeof *p->returns.block);
+    memcpy(p->volumes.block + p->volumes.fill, &volume, count * sizeof *p->volumes.block);
+    p->previous_close = close[last];
+    p->previous_time = open_time[last];
+    p->returns.fill += count;
+    p->volumes.fill += count;
+    if (p->returns.fill == p->returns.capacity) {
+        return_window_roll(&p->returns);
+        pass_update_fast_range(p);
+    }
+    if (p->volumes.fill == SPIKE_WINDOW)
+        volume_window_roll(&p->volumes);
+    return 1;
+}
+
+
 static void check_bars(consistency_pass *p)
 {
     const ohlcx_series *v = &p->ctx->view->bars;
-    size_t k;
+    size_t k = 0;
 
-    for (k = 0; k < v->n; k++) {
-        double ratio;
+    while (k < v->n) {
+        size_t count = GROUP;
 
-        if (!bar_is_plain(p, v, k) || p->zero_run > 0) {
-            check_bar_slowly(p, k);
+        if (p->returns.capacity - p->returns.fill < count)
+            count = p->returns.capacity - p->returns.fill;
+        if (SPIKE_WINDOW - p->volumes.fill < count)
+            count = SPIKE_WINDOW - p->volumes.fill;
+        if (k > 0 && k + GROUP <= v->n && p->zero_run == 0 && check_group(p, v, k, count)) {
+            k += count;
             continue;
         }
-        ratio = v->close[k] / p->previous_close; /* NaN before the first close */
-        if (!(ratio > p->fast_low && ratio < p->fast_high)) {
-            push_volume(p, k, v->volume[k]);
-            check_return(p, k);
-            continue;
-        }
-        push_volume(p, k, v->volume[k]);
-        push_return(p, ratio);
-        p->previous_close = v->close[k];
-        p->previous_time = v->open_time[k];
+        check_bar(p, v, k);
+        k++;
     }
     end_zero_run(p, k);
 }

@@ -88,20 +88,36 @@ void check_timestamps(const check_context *ctx, ohlcx_check_result *checks);
  * cannot be allocated. */
 int check_consistency(const check_context *ctx, ohlcx_check_result *checks);
 
-/* Returns the k-th smallest (0-based) of n values, k < n, leaving them
- * unchanged; scratch holds 2 * n doubles. Average O(n), worst case
- * O(n log n). */
-double check_select(const double *values, size_t n, size_t k, double *scratch);
+/* Sets sorted_time to the n open times in ascending order and order[k] to
+ * the row of sorted_time[k], keeping file order among equal open times
+ * (order.c). Fails only when scratch for a radix sort cannot be
+ * allocated. */
+int check_order_by_time(const int64_t *open_time, size_t n, int64_t *sorted_time, size_t *order);
+
+/* Two values that bracketed the middle ranks of the last block of a
+ * hopping window, kept to speed up the next block (block_stats.c). */
+typedef struct check_bracket {
+    double low, high;
+    int valid; /* 0 before the first block */
+} check_bracket;
+
+/* Sets *lower and *upper to the (n/2 - 1)-th and (n/2)-th smallest (0-based)
+ * of n > 0 values that are not NaN when n is even, both to the (n/2)-th
+ * when n is odd, leaving the values unchanged. scratch has room for 2 * n doubles.
+ * bracket may be NULL; else it is read, and set for the next block. */
+void check_middle(const double *values, size_t n, double *scratch, check_bracket *bracket,
+                  double *lower, double *upper);
 
 /* Returns the median of n > 0 values, the mean of the two middle ones when
- * n is even; scratch holds 2 * n doubles. */
-double check_median(const double *values, size_t n, double *scratch);
+ * n is even; scratch and bracket as for check_middle(). */
+double check_median(const double *values, size_t n, double *scratch, check_bracket *bracket);
 
 /* Sets *median and *mad to the median and the median absolute deviation
  * (again the mean of the two middle values when n is even) of the logs of
  * n > 0 positive finite ratios, taking at most four logs rather than one
- * per ratio. Overwrites the ratios; scratch holds 2 * n doubles. */
-void check_log_median_mad(double *ratios, size_t n, double *scratch, double *median,
-                          double *mad);
+ * per ratio. Overwrites the ratios; scratch has room for 2 * n doubles. brackets
+ * is NULL or two brackets, for the median and for the MAD. */
+void check_log_median_mad(double *ratios, size_t n, double *scratch, check_bracket *brackets,
+                          double *median, double *mad);
 
 #endif

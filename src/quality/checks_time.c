@@ -4,8 +4,9 @@
  * saving shifts and staleness.
  *
  * Every check but unsorted_rows reads the time-ordered view, so each is one
- * O(n) pass with no allocation. Rows that share an open time sit next to
- * each other in the view, in file order.
+ * O(n) pass with no allocation, and the checks of the spacing between bars
+ * share one pass. Rows that share an open time sit next to each other in
+ * the view, in file order.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 #include "ohlcx/check.h"
 #include "ohlcx/series.h"
 #include "quality/checks_internal.h"
+#include "quality/quality_internal.h"
 
 /* Spacing between bars within this fraction of 1000x or 1/1000x the
  * timeframe marks a unit switch. */
@@ -66,103 +68,158 @@ static int same_values(const ohlcx_series *s, size_t a, size_t b)
 }
 
 
-/* Compares every row with the first row of its open time: an exact copy is a
- * duplicate, anything else a conflict. */
-static void check_duplicates(const check_context *ctx, ohlcx_check_result *checks)
-{
-    const ohlcx_series *v = &ctx->view->bars;
-    size_t head = 0;
-
-    for (size_t k = 1; k < v->n; k++) {
-        if (v->open_time[k] != v->open_time[head]) {
-            head = k;
-            continue;
-        }
-        if (same_values(v, head, k))
-            check_add(&checks[CHECK_DUPLICATE_ROWS], check_row(ctx, k), v->open_time[k],
-                      v->close[k], "copy of row %zu", check_row(ctx, head));
-        else
-            check_add(&checks[CHECK_CONFLICTING_DUPLICATES], check_row(ctx, k),
-                      v->open_time[k], v->close[k], "close %g, row %zu has close %g",
-                      v->close[k], check_row(ctx, head), v->close[head]);
-    }
-}
-
-
 /* Returns the offset from the UTC grid that more than half of the open times
  * share, or 0 when no offset has a majority (Boyer-Moore majority vote, so
- * O(n) time and no table of offsets). */
+ * O(n) time and no table of offsets). A bar one timeframe after the bar
+ * before has its offset, so only other bars take a division. */
 static int64_t majority_offset(const ohlcx_series *v, int64_t modulus)
 {
-    int64_t candidate = 0;
+    const int64_t *t = v->open_time;
+    int64_t candidate = 0, offset = 0;
     size_t votes = 0, support = 0;
 
     for (size_t k = 0; k < v->n; k++) {
-        int64_t offset = floor_mod(v->open_time[k], modulus);
-
+        if (k == 0 || t[k] - t[k - 1] != modulus)
+            offset = floor_mod(t[k], modulus);
         if (votes == 0)
             candidate = offset;
         votes += offset == candidate ? 1 : (size_t)-1;
     }
-    for (size_t k = 0; k < v->n; k++)
-        support += floor_mod(v->open_time[k], modulus) == candidate;
+    for (size_t k = 0; k < v->n; k++) {
+        if (k == 0 || t[k] - t[k - 1] != modulus)
+            offset = floor_mod(t[k], modulus);
+        support += offset == candidate;
+    }
     return 2 * support > v->n ? candidate : 0;
 }
 
 
+/* The state of the spacing pass: the bar grid of off_grid and the
+ * spacings that mark a unit switch. */
+typedef struct spacing_rules {
+    int grid;               /* 1 when off_grid applies (timeframes up to 1d) */
+    int64_t modulus, offset; /* open times should be offset modulo modulus */
+    int64_t big_low, big_high, small_low, small_high; /* unit switch spacings */
+} spacing_rules;
+
+
 /*
- * Open times off the bar grid, for timeframes up to 1d. A 24/7 series must
- * open on multiples of the timeframe from 00:00 UTC. A session series keeps
- * its own offset (1h stock bars open at 14:30 UTC), so its grid starts at the
+ * The grid of off_grid, for timeframes up to 1d. A 24/7 series must open
+ * on multiples of the timeframe from 00:00 UTC. A session series keeps its
+ * own offset (1h stock bars open at 14:30 UTC), so its grid starts at the
  * majority offset. It is checked modulo one hour at most, because the
  * session start moves by an hour in UTC when daylight saving time changes.
+ *
+ * Spacings between consecutive open times of about 1000 or 1/1000
+ * timeframes mark a unit switch: what remains when part of a file was
+ * written in another unit (milliseconds read as microseconds or the
+ * reverse) and the reader's per-value magnitude rule could not tell.
  */
-static void check_off_grid(const check_context *ctx, ohlcx_check_result *result)
+static void spacing_rules_init(const check_context *ctx, spacing_rules *rules)
 {
     const ohlcx_series *v = &ctx->view->bars;
-    int64_t modulus = ctx->timeframe_us, offset = 0;
+    double tf = (double)ctx->timeframe_us;
 
-    if (ctx->timeframe_us > OHLCX_US_PER_DAY || v->n == 0)
-        return;
-    if (ctx->calendar != OHLCX_CALENDAR_ALWAYS) {
-        offset = majority_offset(v, modulus);
-        if (modulus > OHLCX_US_PER_HOUR)
-            modulus = OHLCX_US_PER_HOUR;
-        offset = floor_mod(offset, modulus);
+    memset(rules, 0, sizeof *rules);
+    rules->grid = ctx->timeframe_us <= OHLCX_US_PER_DAY && v->n > 0;
+    rules->modulus = ctx->timeframe_us;
+    if (rules->grid && ctx->calendar != OHLCX_CALENDAR_ALWAYS) {
+        rules->offset = majority_offset(v, rules->modulus);
+        if (rules->modulus > OHLCX_US_PER_HOUR)
+            rules->modulus = OHLCX_US_PER_HOUR;
+        rules->offset = floor_mod(rules->offset, rules->modulus);
     }
-    for (size_t k = 0; k < v->n; k++) {
-        int64_t rest = floor_mod(v->open_time[k] - offset, modulus);
+    rules->big_low = (int64_t)(tf * 1000 * (1 - UNIT_SWITCH_TOLERANCE));
+    rules->big_high = (int64_t)(tf * 1000 * (1 + UNIT_SWITCH_TOLERANCE));
+    rules->small_low = (int64_t)(tf / 1000 * (1 - UNIT_SWITCH_TOLERANCE));
+    rules->small_high = (int64_t)(tf / 1000 * (1 + UNIT_SWITCH_TOLERANCE));
+}
 
-        if (rest != 0)
-            check_add(result, check_row(ctx, k), v->open_time[k], seconds(rest),
-                      "opens %.0f s after the %s grid", seconds(rest), v->timeframe);
+
+static void add_off_grid(const check_context *ctx, ohlcx_check_result *result, size_t k,
+                         int64_t rest)
+{
+    const ohlcx_series *v = &ctx->view->bars;
+
+    check_add(result, check_row(ctx, k), v->open_time[k], seconds(rest),
+              "opens %.0f s after the %s grid", seconds(rest), v->timeframe);
+}
+
+
+/* duplicate_rows, conflicting_duplicates, off_grid and unit_switch of bar
+ * k > 0. head is the first row of the last open time seen. A row that
+ * repeats an open time is compared with the first row of that time: an
+ * exact copy is a duplicate, anything else a conflict. */
+static void check_spacing_of(const check_context *ctx, const spacing_rules *rules, size_t k,
+                             size_t *head, int64_t *rest, ohlcx_check_result *checks)
+{
+    const ohlcx_series *v = &ctx->view->bars;
+    int64_t spacing = v->open_time[k] - v->open_time[k - 1];
+    double tf = (double)ctx->timeframe_us;
+
+    if (spacing != 0) {
+        *head = k;
+    } else {
+        /* Bars of the fast path do not move head, but such a bar opens a
+         * new time, so when head is stale the time began at k - 1. */
+        if (v->open_time[*head] != v->open_time[k])
+            *head = k - 1;
+        if (same_values(v, *head, k))
+            check_add(&checks[CHECK_DUPLICATE_ROWS], check_row(ctx, k), v->open_time[k],
+                      v->close[k], "copy of row %zu", check_row(ctx, *head));
+        else
+            check_add(&checks[CHECK_CONFLICTING_DUPLICATES], check_row(ctx, k),
+                      v->open_time[k], v->close[k], "close %g, row %zu has close %g",
+                      v->close[k], check_row(ctx, *head), v->close[*head]);
     }
+    if (rules->grid) {
+        *rest = floor_mod(v->open_time[k] - rules->offset, rules->modulus);
+        if (*rest != 0)
+            add_off_grid(ctx, &checks[CHECK_OFF_GRID], k, *rest);
+    }
+    if ((spacing >= rules->big_low && spacing <= rules->big_high) ||
+        (spacing >= rules->small_low && spacing <= rules->small_high))
+        check_add(&checks[CHECK_UNIT_SWITCH], check_row(ctx, k), v->open_time[k],
+                  (double)spacing / tf, "opens %g timeframes after the bar before",
+                  (double)spacing / tf);
 }
 
 
 /*
- * Spacing between consecutive open times of about 1000 or 1/1000
- * timeframes: what remains when part of a file was written in another unit
- * (milliseconds read as microseconds or the reverse) and the reader's
- * per-value magnitude rule could not tell. The value is the spacing in
+ * duplicate_rows, conflicting_duplicates, off_grid and unit_switch in one
+ * pass. A bar that opens one timeframe after a bar on the grid takes the
+ * fast path. It repeats no time, and its spacing is no unit switch. It is
+ * on the grid too, because the modulus divides the timeframe, so the rest
+ * does not change. Runs of such bars are skipped a chunk at
+ * a time, and only the other bars are checked one by one. The value of
+ * off_grid is the rest in seconds, that of unit_switch the spacing in
  * timeframes.
  */
-static void check_unit_switch(const check_context *ctx, ohlcx_check_result *result)
+static void check_spacings(const check_context *ctx, ohlcx_check_result *checks)
 {
     const ohlcx_series *v = &ctx->view->bars;
-    double tf = (double)ctx->timeframe_us;
-    int64_t big_low = (int64_t)(tf * 1000 * (1 - UNIT_SWITCH_TOLERANCE));
-    int64_t big_high = (int64_t)(tf * 1000 * (1 + UNIT_SWITCH_TOLERANCE));
-    int64_t small_low = (int64_t)(tf / 1000 * (1 - UNIT_SWITCH_TOLERANCE));
-    int64_t small_high = (int64_t)(tf / 1000 * (1 + UNIT_SWITCH_TOLERANCE));
+    const int64_t *t = v->open_time;
+    spacing_rules rules;
+    size_t head = 0, k = 1;
+    int64_t rest = 0;
+    int steady;
 
-    for (size_t k = 1; k < v->n; k++) {
-        int64_t spacing = v->open_time[k] - v->open_time[k - 1];
-
-        if ((spacing >= big_low && spacing <= big_high) ||
-            (spacing >= small_low && spacing <= small_high))
-            check_add(result, check_row(ctx, k), v->open_time[k], (double)spacing / tf,
-                      "opens %g timeframes after the bar before", (double)spacing / tf);
+    if (v->n == 0)
+        return;
+    spacing_rules_init(ctx, &rules);
+    steady = !rules.grid || ctx->timeframe_us % rules.modulus == 0;
+    if (rules.grid) {
+        rest = floor_mod(t[0] - rules.offset, rules.modulus);
+        if (rest != 0)
+            add_off_grid(ctx, &checks[CHECK_OFF_GRID], 0, rest);
+    }
+    while (k < v->n) {
+        if (steady && rest == 0)
+            k = quality_next_irregular(t, k, v->n, ctx->timeframe_us);
+        if (k == v->n)
+            break;
+        check_spacing_of(ctx, &rules, k, &head, &rest, checks);
+        k++;
     }
 }
 
@@ -267,9 +324,7 @@ void check_timestamps(const check_context *ctx, ohlcx_check_result *checks)
 {
     if (ctx->view->owned) /* else the rows as given are in order */
         check_unsorted(ctx->given, &checks[CHECK_UNSORTED_ROWS]);
-    check_duplicates(ctx, checks);
-    check_off_grid(ctx, &checks[CHECK_OFF_GRID]);
-    check_unit_switch(ctx, &checks[CHECK_UNIT_SWITCH]);
+    check_spacings(ctx, checks);
     check_now(ctx, checks);
     check_dst_shift(ctx, &checks[CHECK_DST_SHIFT]);
     check_stale(ctx, &checks[CHECK_STALE_SERIES]);

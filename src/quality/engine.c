@@ -4,8 +4,9 @@
  *
  * Steps of ohlcx_check_series():
  *   1. Resolve the calendar and build a time-ordered view of the rows (the
- *      series itself when already in order, else a stably sorted copy, so
- *      O(n log n) only for unsorted input).
+ *      series itself when already in order, else a stably sorted copy:
+ *      order.c sorts nearly sorted rows by insertion and others by radix,
+ *      both in O(n)).
  *   2. Run the timestamp, consistency and freshness checks on the view.
  *   3. Completeness: find the gaps of the sorted rows with unique open times
  *      (the first row of each open time) on the calendar.
@@ -239,35 +240,26 @@ static int view_alloc(check_view *view, const ohlcx_series *like, size_t n)
 }
 
 
-static void view_copy_row(check_view *view, size_t to, const ohlcx_series *from, size_t row,
-                          size_t given_row)
+/* Copies the rows of from in the given order into the view's columns but
+ * open_time, which the sort has filled, one column at a time. */
+static void view_gather(check_view *view, const ohlcx_series *from, const size_t *order,
+                        size_t n)
 {
     ohlcx_series *s = &view->bars;
 
-    s->open_time[to] = from->open_time[row];
-    s->open[to] = from->open[row];
-    s->high[to] = from->high[row];
-    s->low[to] = from->low[row];
-    s->close[to] = from->close[row];
-    s->volume[to] = from->volume[row];
-    s->flags[to] = from->flags[row];
-    view->row[to] = given_row;
-}
-
-
-typedef struct sort_key {
-    int64_t open_time;
-    size_t row;
-} sort_key;
-
-
-static int compare_keys(const void *a, const void *b)
-{
-    const sort_key *x = a, *y = b;
-
-    if (x->open_time != y->open_time)
-        return x->open_time < y->open_time ? -1 : 1;
-    return (x->row > y->row) - (x->row < y->row); /* ties keep file order */
+    for (size_t k = 0; k < n; k++)
+        s->open[k] = from->open[order[k]];
+    for (size_t k = 0; k < n; k++)
+        s->high[k] = from->high[order[k]];
+    for (size_t k = 0; k < n; k++)
+        s->low[k] = from->low[order[k]];
+    for (size_t k = 0; k < n; k++)
+        s->close[k] = from->close[order[k]];
+    for (size_t k = 0; k < n; k++)
+        s->volume[k] = from->volume[order[k]];
+    for (size_t k = 0; k < n; k++)
+        s->flags[k] = from->flags[order[k]];
+    s->n = n;
 }
 
 
@@ -275,7 +267,6 @@ static int compare_keys(const void *a, const void *b)
  * sorted by open time with file order among equal open times. */
 static int view_sorted(check_view *view, const ohlcx_series *series)
 {
-    sort_key *keys;
     int status;
 
     memset(view, 0, sizeof *view);
@@ -283,34 +274,26 @@ static int view_sorted(check_view *view, const ohlcx_series *series)
         view->bars = *series;
         return 0;
     }
-    keys = malloc(series->n * sizeof *keys);
-    if (keys == NULL)
-        return ohlcx_set_error(OHLCX_ENOMEM, "out of memory sorting %zu bars", series->n);
     status = view_alloc(view, series, series->n);
-    if (status != 0)
-        goto done;
-    for (size_t i = 0; i < series->n; i++) {
-        keys[i].open_time = series->open_time[i];
-        keys[i].row = i;
+    if (status == 0)
+        status = check_order_by_time(series->open_time, series->n, view->bars.open_time,
+                                     view->row);
+    if (status != 0) {
+        view_free(view);
+        return status;
     }
-    qsort(keys, series->n, sizeof *keys, compare_keys);
-    for (size_t k = 0; k < series->n; k++)
-        view_copy_row(view, k, series, keys[k].row, keys[k].row);
-    view->bars.n = series->n;
-
-done:
-    free(keys);
-    return status;
+    view_gather(view, series, view->row, series->n);
+    return 0;
 }
 
 
 /* Builds the view of the first row of each open time of a sorted view. It
- * is the sorted view itself when no open time repeats. */
+ * is the sorted view itself when no open time repeats. Completeness reads
+ * only the open times, so the copy has no other column. */
 static int view_unique(check_view *unique, const check_view *sorted, size_t repeats)
 {
     const ohlcx_series *s = &sorted->bars;
-    size_t n = 0;
-    int status;
+    size_t n = 0, count = s->n - repeats;
 
     memset(unique, 0, sizeof *unique);
     if (repeats == 0) {
@@ -318,13 +301,28 @@ static int view_unique(check_view *unique, const check_view *sorted, size_t repe
         unique->row = sorted->row;
         return 0;
     }
-    status = view_alloc(unique, s, s->n - repeats);
-    if (status != 0)
-        return status;
-    for (size_t k = 0; k < s->n; k++)
-        if (k == 0 || s->open_time[k] != s->open_time[k - 1])
-            view_copy_row(unique, n++, s, k, sorted->row ? sorted->row[k] : k);
+    ohlcx_series_init(&unique->bars);
+    memcpy(unique->bars.symbol, s->symbol, sizeof unique->bars.symbol);
+    memcpy(unique->bars.timeframe, s->timeframe, sizeof unique->bars.timeframe);
+    memcpy(unique->bars.source_path, s->source_path, sizeof unique->bars.source_path);
+    unique->bars.asset_class = s->asset_class;
+    unique->owned = 1;
+    unique->row = malloc((count ? count : 1) * sizeof *unique->row);
+    unique->bars.open_time = malloc((count ? count : 1) * sizeof *unique->bars.open_time);
+    if (unique->row == NULL || unique->bars.open_time == NULL) {
+        view_free(unique);
+        return ohlcx_set_error(OHLCX_ENOMEM, "out of memory copying %zu open times for the "
+                               "gap check", count);
+    }
+    for (size_t k = 0; k < s->n; k++) {
+        if (k > 0 && s->open_time[k] == s->open_time[k - 1])
+            continue;
+        unique->bars.open_time[n] = s->open_time[k];
+        unique->row[n] = sorted->row ? sorted->row[k] : k;
+        n++;
+    }
     unique->bars.n = n;
+    unique->bars.capacity = n;
     return 0;
 }
 

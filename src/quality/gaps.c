@@ -13,7 +13,8 @@
  * quality_find_gaps() walks the slots from the first to the last bar once,
  * beside the rows: O(n + slots). Under the ALWAYS calendar every slot is
  * expected, so the run of slots between two bars is counted by division
- * instead of being walked. A bar off the grid, or on a slot the calendar
+ * instead of being walked, and a run of bars one step apart is counted
+ * with one comparison per bar. A bar off the grid, or on a slot the calendar
  * does not expect, counts as present and adds nothing to expected_bars.
  */
 #include <math.h>
@@ -26,6 +27,9 @@
 #include "quality/quality_internal.h"
 
 #define DAY OHLCX_US_PER_DAY
+
+/* Open times compared per step of a vectorised scan. */
+#define SCAN_CHUNK 256
 
 /* The slots of one series. Keys are open times in microseconds for
  * intraday timeframes and UTC day numbers for longer ones. */
@@ -148,14 +152,37 @@ static void record_gap(gap_walk *walk, size_t row, int64_t first_missing, size_t
 }
 
 
+size_t quality_next_irregular(const int64_t *t, size_t from, size_t n, int64_t step)
+{
+    while (from < n) {
+        size_t end = n - from > SCAN_CHUNK ? from + SCAN_CHUNK : n;
+        int irregular = 0;
+
+        for (size_t k = from; k < end; k++)
+            irregular |= t[k] - t[k - 1] != step;
+        if (irregular)
+            break;
+        from = end;
+    }
+    for (; from < n; from++)
+        if (t[from] - t[from - 1] != step)
+            break;
+    return from;
+}
+
+
 /* Walks a fixed-step grid on which every slot is expected: the slots
- * before each bar are counted by division. */
+ * before each bar are counted by division. Once an intraday bar has
+ * matched its slot, the bars one step apart that follow match the next
+ * slots, so such a run is counted at once. */
 static void walk_every_slot(const ohlcx_series *series, const slot_grid *grid, gap_walk *walk)
 {
+    const int64_t *t = series->open_time;
     int64_t key = grid->origin;
+    size_t i = 0;
 
-    for (size_t i = 0; i < series->n; i++) {
-        int64_t bar = bar_key(grid, series->open_time[i]);
+    while (i < series->n) {
+        int64_t bar = bar_key(grid, t[i]);
 
         if (key < bar) {
             int64_t run = (bar - key + grid->step - 1) / grid->step;
@@ -167,6 +194,14 @@ static void walk_every_slot(const ohlcx_series *series, const slot_grid *grid, g
         if (key == bar) {
             walk->expected++;
             key += grid->step;
+        }
+        i++;
+        if (!grid->day_keys && i < series->n && key == t[i - 1] + grid->step) {
+            size_t end = quality_next_irregular(t, i, series->n, grid->step);
+
+            walk->expected += end - i;
+            key += (int64_t)(end - i) * grid->step;
+            i = end;
         }
     }
 }
@@ -215,15 +250,28 @@ static void walk_slots(const ohlcx_series *series, const slot_grid *grid, int ca
 }
 
 
+/* Scans in chunks without an early exit, so the compiler can vectorise
+ * the comparisons, and looks for the rows only in a chunk that has them. */
 static int check_sorted(const ohlcx_series *series)
 {
-    for (size_t i = 1; i < series->n; i++)
-        if (series->open_time[i] <= series->open_time[i - 1])
-            return ohlcx_set_error(OHLCX_EINVAL,
-                                   "rows %zu and %zu of %s are not in strictly increasing "
-                                   "open-time order: sort the series and drop duplicates "
-                                   "before finding gaps",
-                                   i - 1, i, series->symbol);
+    const int64_t *t = series->open_time;
+
+    for (size_t start = 1; start < series->n; start += SCAN_CHUNK) {
+        size_t end = series->n - start > SCAN_CHUNK ? start + SCAN_CHUNK : series->n;
+        int out_of_order = 0;
+
+        for (size_t i = start; i < end; i++)
+            out_of_order |= t[i] <= t[i - 1];
+        if (!out_of_order)
+            continue;
+        for (size_t i = start; i < end; i++)
+            if (t[i] <= t[i - 1])
+                return ohlcx_set_error(OHLCX_EINVAL,
+                                       "rows %zu and %zu of %s are not in strictly "
+                                       "increasing open-time order: sort the series and drop "
+                                       "duplicates before finding gaps",
+                                       i - 1, i, series->symbol);
+    }
     return 0;
 }
 

@@ -26,6 +26,11 @@ void quality_infer_session(const ohlcx_series *series, uint8_t inferred[7 * 24])
 int quality_find_gaps(const ohlcx_series *series, int calendar, const uint8_t inferred[7 * 24],
                       ohlcx_quality_report *report);
 
+/* Returns the first k in [from, n), from >= 1, whose open time t[k] is not
+ * t[k - 1] + step, or n. It compares a chunk at a time, so that the
+ * compiler can vectorise the scan over a run of regular bars. */
+size_t quality_next_irregular(const int64_t *t, size_t from, size_t n, int64_t step);
+
 /* Fills every gap of at most max_bars missing bars with bars interpolated
  * linearly in the close between its neighbours (open = previous close, high
  * and low the larger and smaller of open and close, volume 0), flagged

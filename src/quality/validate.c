@@ -2,8 +2,7 @@
  * Basic validation: sort by open time, then drop invalid and duplicate rows.
  *
  * Rows are first put in open-time order by a stable sort (ties keep file
- * order), which costs O(n log n) and runs only when the rows are out of
- * order. One pass then keeps or drops each row and compacts the columns in
+ * order, see order.c), which runs only when the rows are out of order. One pass then keeps or drops each row and compacts the columns in
  * place:
  *   1. A row that breaks a price or volume rule is dropped for the first
  *      rule it breaks, in the order of enum ohlcx_drop_reason.
@@ -24,28 +23,12 @@
 #include "ohlcx/error.h"
 #include "ohlcx/quality.h"
 #include "ohlcx/series.h"
+#include "quality/checks_internal.h"
 
 static const char *reason_names[OHLCX_DROP_REASON_COUNT] = {
     "duplicate",     "conflict",       "nonpositive_price",
     "high_below_low", "outside_range", "negative_volume",
 };
-
-/* A row's open time and index; the index breaks ties, so qsort() sorts stably. */
-typedef struct sort_key {
-    int64_t open_time;
-    size_t row;
-} sort_key;
-
-
-static int compare_keys(const void *a, const void *b)
-{
-    const sort_key *x = a, *y = b;
-
-    if (x->open_time != y->open_time)
-        return x->open_time < y->open_time ? -1 : 1;
-    return (x->row > y->row) - (x->row < y->row); /* ties keep file order */
-}
-
 
 static int is_sorted(const ohlcx_series *series)
 {
@@ -56,10 +39,10 @@ static int is_sorted(const ohlcx_series *series)
 }
 
 
-static void permute_doubles(double *column, const sort_key *order, size_t n, double *scratch)
+static void permute_doubles(double *column, const size_t *order, size_t n, double *scratch)
 {
     for (size_t i = 0; i < n; i++)
-        scratch[i] = column[order[i].row];
+        scratch[i] = column[order[i]];
     memcpy(column, scratch, n * sizeof *column);
 }
 
@@ -68,26 +51,23 @@ static void permute_doubles(double *column, const sort_key *order, size_t n, dou
 static int sort_rows(ohlcx_series *series)
 {
     size_t n = series->n;
-    sort_key *order = malloc(n * sizeof *order);
+    size_t *order = malloc(n * sizeof *order);
+    int64_t *times = malloc(n * sizeof *times);
     double *scratch = malloc(n * sizeof *scratch);
     uint8_t *flags = malloc(n);
+    int status = 0;
 
-    if (order == NULL || scratch == NULL || flags == NULL) {
-        free(order);
-        free(scratch);
-        free(flags);
-        return ohlcx_set_error(OHLCX_ENOMEM, "out of memory sorting %zu bars", n);
+    if (order == NULL || times == NULL || scratch == NULL || flags == NULL) {
+        status = ohlcx_set_error(OHLCX_ENOMEM, "out of memory sorting %zu bars", n);
+        goto done;
     }
-    for (size_t i = 0; i < n; i++) {
-        order[i].open_time = series->open_time[i];
-        order[i].row = i;
-    }
-    qsort(order, n, sizeof *order, compare_keys);
+    status = check_order_by_time(series->open_time, n, times, order);
+    if (status != 0)
+        goto done;
 
-    for (size_t i = 0; i < n; i++) {
-        series->open_time[i] = order[i].open_time;
-        flags[i] = series->flags[order[i].row];
-    }
+    memcpy(series->open_time, times, n * sizeof *times);
+    for (size_t i = 0; i < n; i++)
+        flags[i] = series->flags[order[i]];
     memcpy(series->flags, flags, n);
     permute_doubles(series->open, order, n, scratch);
     permute_doubles(series->high, order, n, scratch);
@@ -98,10 +78,12 @@ static int sort_rows(ohlcx_series *series)
         if (series->extra_column[i] != NULL)
             permute_doubles(series->extra_column[i], order, n, scratch);
 
+done:
     free(order);
+    free(times);
     free(scratch);
     free(flags);
-    return 0;
+    return status;
 }
 
 

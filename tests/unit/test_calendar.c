@@ -319,6 +319,53 @@ static void gaps_inferred_walk(void **state)
 }
 
 
+/*
+ * 1m bars for minutes 0 to 599 of 2024-01-01 without minutes 300 and 301
+ * and with minute 500 opening 30 s late (row 498). The 24/7 walk counts
+ * each run of bars one minute apart at once, after a bar that matched its
+ * slot. The late bar breaks the run, leaves slot 500 missing and matches
+ * nothing. Both walks give 600 expected slots and
+ * gaps of 2 before row 300 and 1 before row 498.
+ */
+static void gaps_minute_runs(void **state)
+{
+    int64_t start = at("2024-01-01");
+    uint8_t every_hour[7 * 24];
+    ohlcx_series s;
+
+    (void)state;
+    memset(every_hour, 1, sizeof every_hour);
+    make_series(&s, "1m", OHLCX_ASSET_CRYPTO);
+    for (int64_t minute = 0; minute < 600; minute++) {
+        int64_t t = start + minute * OHLCX_US_PER_MINUTE;
+
+        if (minute == 300 || minute == 301)
+            continue;
+        if (minute == 500)
+            t += 30 * OHLCX_US_PER_SECOND;
+        assert_int_equal(ohlcx_series_append(&s, t, 100, 101, 99, 100, 10), 0);
+    }
+    for (int walk = 0; walk < 2; walk++) {
+        ohlcx_quality_report report = {0};
+
+        if (walk == 0)
+            assert_int_equal(quality_find_gaps(&s, ALWAYS, NULL, &report), 0);
+        else
+            assert_int_equal(quality_find_gaps(&s, INFERRED, every_hour, &report), 0);
+        assert_int_equal(report.expected_bars, 600);
+        assert_int_equal(report.gap_count, 2);
+        assert_int_equal(report.gaps[0].row, 300);
+        assert_true(report.gaps[0].first_missing == start + 300 * OHLCX_US_PER_MINUTE);
+        assert_int_equal(report.gaps[0].missing, 2);
+        assert_int_equal(report.gaps[1].row, 498);
+        assert_true(report.gaps[1].first_missing == start + 500 * OHLCX_US_PER_MINUTE);
+        assert_int_equal(report.gaps[1].missing, 1);
+        free(report.gaps);
+    }
+    ohlcx_series_free(&s);
+}
+
+
 static void fill_crypto_max3(void **state)
 {
     ohlcx_quality_report report = {0};
@@ -576,6 +623,7 @@ int main(void)
         cmocka_unit_test(gaps_us_overnight),
         cmocka_unit_test(gaps_crypto_holes),
         cmocka_unit_test(gaps_inferred_walk),
+        cmocka_unit_test(gaps_minute_runs),
         cmocka_unit_test(fill_crypto_max3),
         cmocka_unit_test(gaps_daily_us),
         cmocka_unit_test(gaps_monthly),

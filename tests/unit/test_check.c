@@ -506,20 +506,21 @@ static void block_median_mad_pinned(void **state)
     double scratch[2 * 5], median, mad;
 
     (void)state;
-    check_log_median_mad(odd, 5, scratch, &median, &mad);
+    check_log_median_mad(odd, 5, scratch, NULL, &median, &mad);
     assert_float_equal(median, 0, 1e-15);
     assert_float_equal(mad, -log(0.99), 1e-15);
-    check_log_median_mad(even, 4, scratch, &median, &mad);
+    check_log_median_mad(even, 4, scratch, NULL, &median, &mad);
     assert_float_equal(median, 0.5 * log(1.01), 1e-15);
     assert_float_equal(mad, 0.5 * log(1.03), 1e-15);
 }
 
 
-/* Selection past the insertion-sort size: a permutation of 0..39, all
- * values equal, and three values repeated (17 zeros, 17 ones, 16 twos). */
-static void block_select_pinned(void **state)
+/* The middle ranks without a bracket: a permutation of 0..39 (ranks 19
+ * and 20), all values equal, three values repeated (17 zeros, 17 ones, 16
+ * twos, so ranks 24 and 25 are ones) and 1 2 3 5 5 5 (ranks 2 and 3). */
+static void block_middle_pinned(void **state)
 {
-    double permutation[40], equal[40], repeated[50], scratch[2 * 50];
+    double permutation[40], equal[40], repeated[50], scratch[2 * 50], lower, upper;
     double small[] = {5, 1, 5, 3, 5, 2};
 
     (void)state;
@@ -529,16 +530,337 @@ static void block_select_pinned(void **state)
     }
     for (int i = 0; i < 50; i++)
         repeated[i] = (double)(i % 3);
-    assert_true(check_select(permutation, 40, 13, scratch) == 13);
-    assert_true(check_select(permutation, 40, 0, scratch) == 0);
-    assert_true(check_select(permutation, 40, 39, scratch) == 39);
+    check_middle(permutation, 40, scratch, NULL, &lower, &upper);
+    assert_true(lower == 19);
+    assert_true(upper == 20);
     assert_true(permutation[1] == 7); /* the input is left as it was */
-    assert_true(check_select(equal, 40, 20, scratch) == 2.5);
-    assert_true(check_select(repeated, 50, 16, scratch) == 0);
-    assert_true(check_select(repeated, 50, 17, scratch) == 1);
-    assert_true(check_select(repeated, 50, 34, scratch) == 2);
-    assert_true(check_median(repeated, 50, scratch) == 1);
-    assert_true(check_median(small, 6, scratch) == 4); /* (3 + 5) / 2 */
+    check_middle(permutation, 39, scratch, NULL, &lower, &upper); /* 0..39 but 33 */
+    assert_true(lower == 19);
+    assert_true(upper == 19);
+    check_middle(equal, 40, scratch, NULL, &lower, &upper);
+    assert_true(lower == 2.5);
+    assert_true(upper == 2.5);
+    assert_true(check_median(repeated, 50, scratch, NULL) == 1);
+    assert_true(check_median(small, 6, scratch, NULL) == 4); /* (3 + 5) / 2 */
+}
+
+
+/*
+ * Every path through a bracket gives the middle ranks 19 and 20 of the
+ * permutation of 0..39: a bracket that contains them (15..25), one that
+ * misses low twice and widens to 10..30 on the third pass (25..30, then
+ * 20..30), one far away that falls back to a full sort (100..101), a
+ * bracket of width 0 on a repeated value, and one holding more values
+ * than are counted (0..199 of 200, middle 99 and 100).
+ */
+static void block_bracket_paths(void **state)
+{
+    double permutation[40], repeated[50], wide[200], scratch[2 * 200], lower, upper;
+    check_bracket bracket;
+
+    (void)state;
+    for (int i = 0; i < 40; i++)
+        permutation[i] = (double)(i * 7 % 40);
+    for (int i = 0; i < 50; i++)
+        repeated[i] = (double)(i % 3);
+    for (int i = 0; i < 200; i++)
+        wide[i] = (double)(i * 13 % 200);
+
+    bracket = (check_bracket){15, 25, 1};
+    check_middle(permutation, 40, scratch, &bracket, &lower, &upper);
+    assert_true(lower == 19);
+    assert_true(upper == 20);
+    assert_true(bracket.low < 19);
+    assert_true(bracket.high > 20);
+
+    bracket = (check_bracket){25, 30, 1};
+    check_middle(permutation, 40, scratch, &bracket, &lower, &upper);
+    assert_true(lower == 19);
+    assert_true(upper == 20);
+
+    bracket = (check_bracket){100, 101, 1};
+    check_middle(permutation, 40, scratch, &bracket, &lower, &upper);
+    assert_true(lower == 19);
+    assert_true(upper == 20);
+    assert_true(bracket.low <= 19); /* set from the sorted block */
+    assert_true(bracket.high >= 20);
+
+    bracket = (check_bracket){1, 1, 1};
+    check_middle(repeated, 50, scratch, &bracket, &lower, &upper);
+    assert_true(lower == 1);
+    assert_true(upper == 1);
+
+    bracket = (check_bracket){0, 199, 1};
+    check_middle(wide, 200, scratch, &bracket, &lower, &upper);
+    assert_true(lower == 99);
+    assert_true(upper == 100);
+}
+
+
+static int compare_values(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+
+    return (x > y) - (x < y);
+}
+
+
+/* A bracket carried over 2000 blocks of drifting, heavy-tailed values
+ * with ties (block sizes 2 to 101) gives the ranks a sort gives. */
+static void block_bracket_matches_sort(void **state)
+{
+    double values[101], sorted[101], scratch[2 * 101], lower, upper;
+    uint64_t seed = 7;
+
+    (void)state;
+    for (size_t n = 2; n <= 101; n += 11) {
+        check_bracket bracket = {0, 0, 0};
+
+        for (int block = 0; block < 200; block++) {
+            double drift = (double)(block % 40) * 0.05;
+
+            for (size_t i = 0; i < n; i++) {
+                double u;
+
+                seed = seed * 6364136223846793005u + 1442695040888963407u;
+                u = (double)(seed >> 11) / 9007199254740992.0;
+                values[i] = block % 7 == 3 ? floor(u * 4) : drift + u * u * u * 10;
+            }
+            memcpy(sorted, values, n * sizeof *values);
+            qsort(sorted, n, sizeof *sorted, compare_values);
+            check_middle(values, n, scratch, &bracket, &lower, &upper);
+            assert_true(upper == sorted[n / 2]);
+            assert_true(lower == sorted[n % 2 ? n / 2 : n / 2 - 1]);
+        }
+    }
+}
+
+
+/* Rows of open times 5 3 5 1 3 5 come out in time order, with file order
+ * among equal times. Then 100 rows in reverse time order, two per time,
+ * spread over 46 bits and partly negative: too far out of order for
+ * insertion, so the radix sort runs. Row i has time step (99 - i) / 2, so
+ * rows 98 and 99 come first, then 96 and 97, and so on. */
+static void order_by_time_stable(void **state)
+{
+    int64_t small[] = {5, 3, 5, 1, 3, 5}, reverse[100], sorted_time[100];
+    size_t expected[] = {3, 1, 4, 0, 2, 5}, order[100];
+
+    (void)state;
+    assert_int_equal(check_order_by_time(small, 6, sorted_time, order), 0);
+    for (size_t k = 0; k < 6; k++)
+        assert_int_equal(order[k], expected[k]);
+    assert_true(sorted_time[0] == 1);
+    assert_true(sorted_time[5] == 5);
+
+    for (int i = 0; i < 100; i++)
+        reverse[i] = (int64_t)((99 - i) / 2) * INT64_C(1000000000000) - INT64_C(30000000000000);
+    assert_int_equal(check_order_by_time(reverse, 100, sorted_time, order), 0);
+    for (size_t k = 0; k < 100; k++) {
+        assert_int_equal(order[k], 98 - 2 * (k / 2) + k % 2);
+        assert_true(sorted_time[k] == reverse[order[k]]);
+    }
+}
+
+
+#define MINUTE OHLCX_US_PER_MINUTE
+
+/* Starts an empty 1m BTCUSDT series (crypto, so the 24/7 calendar). */
+static void minute_series(ohlcx_series *s)
+{
+    ohlcx_series_init(s);
+    snprintf(s->symbol, sizeof s->symbol, "BTCUSDT");
+    snprintf(s->timeframe, sizeof s->timeframe, "1m");
+    s->asset_class = OHLCX_ASSET_CRYPTO;
+}
+
+
+/* Appends a consistent bar: open 100, high 101, low 99, the given close
+ * and volume. */
+static void append_bar(ohlcx_series *s, int64_t open_time, double close, double volume)
+{
+    assert_int_equal(ohlcx_series_append(s, open_time, 100, 101, 99, close, volume), 0);
+}
+
+
+static void check_with_defaults(ohlcx_series *s, ohlcx_quality_report *report)
+{
+    ohlcx_check_options options;
+
+    ohlcx_check_options_default(&options);
+    options.now_us = s->open_time[s->n - 1] + 2 * MINUTE;
+    if (ohlcx_check_series(s, &options, report) != 0)
+        fail_msg("%s", ohlcx_last_error());
+}
+
+
+/*
+ * Regular 1m bars take the fast path of the spacing pass and of the gap
+ * walk, and each fault below must hand over to the bar-by-bar checks.
+ * Minutes 0 to 599 from 2024-01-01 but:
+ *   minutes 300 and 301 missing: a gap of 2 before row 300;
+ *   minute 400 (row 398) followed by an exact copy (row 399) and a copy
+ *     with close 100.25 (row 400);
+ *   minute 500 opening 30 s late (row 500, as the two copies make up for
+ *     the two missing minutes): off the grid by 30 s, and slot 500 counts
+ *     as missing, a gap of 1 before row 500;
+ *   a bar 60 ms after minute 550 (row 550, so the extra bar is row 551):
+ *     0.001 timeframes after the bar before, a unit switch, and 0.06 s off
+ *     the grid.
+ * Rows 601 in all, 599 open times; missing bars 2 + 1 = 3, and the 600
+ * slots from minute 0 to 599 are all expected.
+ */
+static void spacing_fast_path_hands_over(void **state)
+{
+    ohlcx_quality_report report;
+    const ohlcx_check_result *r;
+    ohlcx_series s;
+
+    (void)state;
+    minute_series(&s);
+    for (int minute = 0; minute < 600; minute++) {
+        int64_t t = JAN1 + minute * MINUTE;
+
+        if (minute == 300 || minute == 301)
+            continue;
+        append_bar(&s, minute == 500 ? t + 30 * OHLCX_US_PER_SECOND : t, 100.5, 10);
+        if (minute == 400) {
+            append_bar(&s, t, 100.5, 10);
+            append_bar(&s, t, 100.25, 10);
+        }
+        if (minute == 550)
+            append_bar(&s, t + 60000, 100.5, 10); /* 60 ms */
+    }
+    assert_int_equal(s.n, 601);
+    check_with_defaults(&s, &report);
+
+    r = find(report.checks, report.check_count, "duplicate_rows");
+    assert_int_equal(r->count, 1);
+    assert_int_equal(r->examples[0].row, 399);
+    assert_string_equal(r->examples[0].note, "copy of row 398");
+    r = find(report.checks, report.check_count, "conflicting_duplicates");
+    assert_int_equal(r->count, 1);
+    assert_int_equal(r->examples[0].row, 400);
+    r = find(report.checks, report.check_count, "off_grid");
+    assert_int_equal(r->count, 2);
+    assert_int_equal(r->examples[0].row, 500);
+    assert_float_equal(r->examples[0].value, 30, 1e-12);
+    assert_int_equal(r->examples[1].row, 551);
+    assert_float_equal(r->examples[1].value, 0.06, 1e-12);
+    r = find(report.checks, report.check_count, "unit_switch");
+    assert_int_equal(r->count, 1);
+    assert_int_equal(r->examples[0].row, 551);
+    assert_float_equal(r->examples[0].value, 0.001, 1e-12);
+    r = find(report.checks, report.check_count, "missing_bars");
+    assert_int_equal(r->count, 3);
+    assert_int_equal(r->examples[0].row, 300);
+    assert_int_equal(r->examples[1].row, 500);
+    assert_int_equal(report.gap_count, 2);
+    assert_int_equal(report.gaps[0].missing, 2);
+    assert_true(report.gaps[1].first_missing == JAN1 + 500 * MINUTE);
+    assert_int_equal(report.gaps[1].missing, 1);
+    assert_int_equal(report.expected_bars, 600);
+    ohlcx_quality_report_free(&report);
+    ohlcx_series_free(&s);
+}
+
+
+/* 300 bars one minute apart but all 30 s past the minute: regular spacing,
+ * yet every bar is off the grid, so none may take the fast path. */
+static void off_grid_every_bar(void **state)
+{
+    ohlcx_quality_report report;
+    const ohlcx_check_result *r;
+    ohlcx_series s;
+
+    (void)state;
+    minute_series(&s);
+    for (int minute = 0; minute < 300; minute++)
+        append_bar(&s, JAN1 + minute * MINUTE + 30 * OHLCX_US_PER_SECOND, 100.5, 10);
+    check_with_defaults(&s, &report);
+    r = find(report.checks, report.check_count, "off_grid");
+    assert_int_equal(r->count, 300);
+    assert_int_equal(r->examples[4].row, 4);
+    assert_int_equal(find(report.checks, report.check_count, "unit_switch")->count, 0);
+    ohlcx_quality_report_free(&report);
+    ohlcx_series_free(&s);
+}
+
+
+/*
+ * Plain bars take the price and volume checks eight at a time, and each
+ * fault below must hand over to the bar-by-bar checks. 400 bars one minute
+ * apart, volume 10, closes alternating 100 and 101 (returns of +-ln 1.01,
+ * so every block of 100 returns has median 0 and MAD ln 1.01, and the
+ * spike limit is 20 * 10 = 200), but:
+ *   row 101: high 98.01, below low 99 and below the body;
+ *   row 203: volume 1000, 100 times the median, a spike;
+ *   rows 250 to 253: volume 0, one run of 4;
+ *   row 270: volume -5;
+ *   row 320: close 100 times the close before (high raised to it), and
+ *     row 321 back at the usual close, 0.01 times: two scale jumps, and two
+ *     extreme moves, each about 312 robust z-scores out.
+ * Row 0 is checked alone (it has no bar before), and the 100-return and
+ * 50-volume blocks end at rows 100, 200, 300 and every 50th row, where a
+ * group stops short.
+ */
+static void group_fast_path_hands_over(void **state)
+{
+    ohlcx_quality_report report;
+    const ohlcx_check_result *r;
+    ohlcx_series s;
+
+    (void)state;
+    minute_series(&s);
+    for (int row = 0; row < 400; row++) {
+        double close = row % 2 ? 101 : 100, volume = 10;
+
+        if (row == 320)
+            close = 100 * 100; /* row 319 closes at 101 */
+        if (row == 203)
+            volume = 1000;
+        if (row >= 250 && row <= 253)
+            volume = 0;
+        if (row == 270)
+            volume = -5;
+        assert_int_equal(ohlcx_series_append(&s, JAN1 + row * MINUTE, 100,
+                                             close > 101 ? close : 101, 99, close, volume),
+                         0);
+        if (row == 101)
+            s.high[row] = 98.01;
+    }
+    check_with_defaults(&s, &report);
+
+    r = find(report.checks, report.check_count, "high_below_low");
+    assert_int_equal(r->count, 1);
+    assert_int_equal(r->examples[0].row, 101);
+    r = find(report.checks, report.check_count, "high_below_body");
+    assert_int_equal(r->count, 1);
+    assert_int_equal(r->examples[0].row, 101);
+    r = find(report.checks, report.check_count, "volume_spike");
+    assert_int_equal(r->count, 1);
+    assert_int_equal(r->examples[0].row, 203);
+    assert_float_equal(r->examples[0].value, 100, 1e-12);
+    r = find(report.checks, report.check_count, "zero_volume_run");
+    assert_int_equal(r->count, 1);
+    assert_int_equal(r->examples[0].row, 250);
+    assert_float_equal(r->examples[0].value, 4, 0);
+    r = find(report.checks, report.check_count, "negative_volume");
+    assert_int_equal(r->count, 1);
+    assert_int_equal(r->examples[0].row, 270);
+    r = find(report.checks, report.check_count, "price_scale_jump");
+    assert_int_equal(r->count, 2);
+    assert_int_equal(r->examples[0].row, 320);
+    assert_int_equal(r->examples[1].row, 321);
+    r = find(report.checks, report.check_count, "extreme_move");
+    assert_int_equal(r->count, 2);
+    assert_int_equal(r->examples[0].row, 320);
+    assert_float_equal(r->examples[0].value, log(10000.0 / 101) / (1.4826 * log(1.01)), 1e-6);
+    assert_int_equal(r->examples[1].row, 321);
+    assert_int_equal(find(report.checks, report.check_count, "flat_bars")->count, 0);
+    assert_int_equal(find(report.checks, report.check_count, "invalid_price")->count, 0);
+    ohlcx_quality_report_free(&report);
+    ohlcx_series_free(&s);
 }
 
 
@@ -902,7 +1224,13 @@ int main(void)
         cmocka_unit_test(extreme_move_z_score),
         cmocka_unit_test(extreme_move_matches_brute_force),
         cmocka_unit_test(block_median_mad_pinned),
-        cmocka_unit_test(block_select_pinned),
+        cmocka_unit_test(block_middle_pinned),
+        cmocka_unit_test(block_bracket_paths),
+        cmocka_unit_test(block_bracket_matches_sort),
+        cmocka_unit_test(order_by_time_stable),
+        cmocka_unit_test(spacing_fast_path_hands_over),
+        cmocka_unit_test(off_grid_every_bar),
+        cmocka_unit_test(group_fast_path_hands_over),
         cmocka_unit_test(price_scale_jump_found),
         cmocka_unit_test(split_like_jump_found),
         cmocka_unit_test(split_like_jump_stocks_only),
