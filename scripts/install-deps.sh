@@ -1,16 +1,18 @@
 #!/bin/sh
-# Installs the Debian packages that ohlcx needs to build and test, skipping
+# Installs the Debian packages that ohlcx needs to build and test (chromium
+# renders the HTML report in tests/integration/test_report.sh), skipping
 # those already present. Runs apt-get only when something is missing, so a
 # prepared machine needs neither root nor the network.
 set -eu
 
 packages="build-essential cmake pkg-config libxgboost-dev libopenblas-dev \
 libcmocka-dev libcjson-dev libzstd-dev libsqlite3-dev libyaml-dev zlib1g-dev \
-tzdata python3 jq"
+tzdata python3 jq chromium"
 
-# The benchmarks compare against pandas; `make bench` sets OHLCX_BENCH=1.
+# The benchmarks compare against pandas and PyTorch; `make bench` sets
+# OHLCX_BENCH=1.
 if [ "${OHLCX_BENCH:-0}" = 1 ]; then
-    packages="$packages python3-pandas"
+    packages="$packages python3-pandas python3-torch"
 fi
 
 missing=""

@@ -16,6 +16,7 @@ int cmd_export(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_plan(int argc, char **argv);
 int cmd_resample(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 
 /* Prints "ohlcx COMMAND: message" to stderr and returns 2. */
 int cli_usage_error(const char *command, const char *format, ...)

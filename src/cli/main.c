@@ -29,6 +29,7 @@ static const char usage[] =
     "  export    write a stored series as CSV\n"
     "  check     run the data-quality checks and write a report\n"
     "  plan      estimate series, bars, samples, store size and time of a universe\n"
+    "  report    write the HTML report of a run\n"
     "\n"
     "Run 'ohlcx COMMAND --help' for the options of a command.\n"
     "  --help      print this help\n"
@@ -160,6 +161,8 @@ int main(int argc, char **argv)
         return cmd_check(argc - 1, argv + 1);
     if (strcmp(command, "plan") == 0)
         return cmd_plan(argc - 1, argv + 1);
+    if (strcmp(command, "report") == 0)
+        return cmd_report(argc - 1, argv + 1);
     fprintf(stderr, "ohlcx: unknown command '%s' (see 'ohlcx --help')\n", command);
     return 2;
 }
