@@ -131,10 +131,12 @@ typedef struct ohlcx_append_report {
     size_t added;         /* bars with an open time new to the store */
     size_t identical;     /* bars equal to the stored bar at their open time */
     size_t conflicts;     /* bars that differ from the stored bar at their open time */
+    size_t replaced;      /* of those, bars written over the stored one (replacing append) */
     size_t conflicts_listed; /* entries filled in conflict[] */
     ohlcx_store_conflict conflict[OHLCX_STORE_CONFLICTS_LISTED]; /* the first conflicts */
     size_t rows;          /* rows stored after the append */
-    int64_t version;      /* version published, or the unchanged one when added is 0 */
+    int64_t version;      /* version published, or the unchanged one when no bar was
+                             added or replaced */
 } ohlcx_append_report;
 
 /* One series row of the catalogue. */
@@ -206,6 +208,13 @@ void ohlcx_store_close(ohlcx_store *store);
  */
 int ohlcx_store_append(ohlcx_store *store, const ohlcx_series *series,
                        const ohlcx_store_source *source, ohlcx_append_report *report);
+
+/* Merges like ohlcx_store_append(), but where a bar differs from the stored
+ * bar at its open time, the new bar replaces it (counted in conflicts and
+ * replaced). For derived series: a bin stored while still open changes when
+ * its last sub-bars arrive. */
+int ohlcx_store_append_replacing(ohlcx_store *store, const ohlcx_series *series,
+                                 const ohlcx_store_source *source, ohlcx_append_report *report);
 
 /* Opens the published version of one series for reading. Returns OHLCX_EINVAL
  * when the store has no such series, OHLCX_EFORMAT when a file is corrupt

@@ -3,11 +3,9 @@
  * series of each symbol and store them, marked as derived in the catalogue.
  *
  * Each run resamples the whole source series and merges the bins into the
- * stored derived series with ohlcx_store_append(): new bins are added and
- * unchanged ones skipped. NOTE: the store keeps a stored bar when a new one
- * at the same open time differs, so a bin stored while still open is not
- * updated by a later run; such bins are reported as conflicting. Stores
- * that grow should use --complete-only.
+ * stored derived series with ohlcx_store_append_replacing(): new bins are
+ * added, unchanged ones skipped, and a bin that differs from the stored one
+ * (a bin stored while still open, completed since) replaces it.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -57,7 +55,7 @@ typedef struct resample_run {
     int target_count;
     ohlcx_resample_options options;
     char session_zone[128];
-    size_t symbols, series, bins_added, identical, conflicts, partial, open_bins, skipped;
+    size_t symbols, series, bins_added, identical, replaced, partial, open_bins, skipped;
     double read_seconds, resample_seconds, write_seconds; /* wall time of each stage */
 } resample_run;
 
@@ -148,7 +146,7 @@ static int store_target(ohlcx_store *store, resample_run *run, const ohlcx_store
 
     memset(&report, 0, sizeof report);
     if (bins->series.n > 0) {
-        status = ohlcx_store_append(store, &bins->series, &origin, &report);
+        status = ohlcx_store_append_replacing(store, &bins->series, &origin, &report);
         if (status == 0)
             status = ohlcx_store_set_derived(store, source->symbol, target, source->timeframe);
         if (status != 0)
@@ -157,18 +155,14 @@ static int store_target(ohlcx_store *store, resample_run *run, const ohlcx_store
     run->write_seconds += ohlcx_now_seconds() - started;
 
     printf("%s %s from %s: %zu bins (%zu partial, %zu still open%s), %zu added, %zu identical, "
-           "%zu conflicting\n",
+           "%zu replaced\n",
            source->symbol, target, source->timeframe, bins->series.n, bins->partial,
            bins->open_bins, run->options.complete_only && bins->open_bins ? " dropped" : "",
-           report.added, report.identical, report.conflicts);
-    if (report.conflicts > 0)
-        ohlcx_log_warn("%s %s: %zu bins differ from the stored ones, which were kept: a bin "
-                       "stored while still open is not updated (see --complete-only)",
-                       source->symbol, target, report.conflicts);
+           report.added, report.identical, report.replaced);
     run->series++;
     run->bins_added += report.added;
     run->identical += report.identical;
-    run->conflicts += report.conflicts;
+    run->replaced += report.replaced;
     run->partial += bins->partial;
     run->open_bins += bins->open_bins;
     return 0;
@@ -338,8 +332,8 @@ int cmd_resample(int argc, char **argv)
     ohlcx_log_info("stages: %.6f s reading sources, %.6f s resampling, %.6f s writing series",
                    run.read_seconds, run.resample_seconds, run.write_seconds);
     printf("resample: %zu symbols, %zu series written (%zu skipped); %zu bins added, "
-           "%zu identical, %zu conflicting; %zu partial, %zu still open%s\n",
-           run.symbols, run.series, run.skipped, run.bins_added, run.identical, run.conflicts,
+           "%zu identical, %zu replaced; %zu partial, %zu still open%s\n",
+           run.symbols, run.series, run.skipped, run.bins_added, run.identical, run.replaced,
            run.partial, run.open_bins, run.options.complete_only ? " (dropped)" : "");
     return status == 0 ? 0 : cli_fail(status);
 }

@@ -158,27 +158,31 @@ static void push_row(ohlcx_series *to, const ohlcx_series *from, size_t i)
 }
 
 
-static void count_match(const ohlcx_series *stored, size_t i, const ohlcx_series *incoming,
-                        size_t j, ohlcx_append_report *report)
+/* Counts a stored and an incoming bar at one open time; returns 1 when they
+ * differ. */
+static int count_match(const ohlcx_series *stored, size_t i, const ohlcx_series *incoming,
+                       size_t j, ohlcx_append_report *report)
 {
     ohlcx_store_conflict *conflict;
 
     if (bars_equal(stored, i, incoming, j)) {
         report->identical++;
-        return;
+        return 0;
     }
     report->conflicts++;
     if (report->conflicts_listed == OHLCX_STORE_CONFLICTS_LISTED)
-        return;
+        return 1;
     conflict = &report->conflict[report->conflicts_listed++];
     fill_bar(stored, i, &conflict->stored);
     fill_bar(incoming, j, &conflict->incoming);
+    return 1;
 }
 
 
-/* Merges two series sorted by open time into merged, keeping the stored bar
- * where both have an open time. */
-static int merge_series(const ohlcx_series *stored, const ohlcx_series *incoming,
+/* Merges two series sorted by open time into merged. Where both have an open
+ * time, the stored bar is kept, or the incoming one when replace is set and
+ * they differ. */
+static int merge_series(const ohlcx_series *stored, const ohlcx_series *incoming, int replace,
                         ohlcx_series *merged, ohlcx_append_report *report)
 {
     size_t i = 0, j = 0;
@@ -198,8 +202,13 @@ static int merge_series(const ohlcx_series *stored, const ohlcx_series *incoming
             push_row(merged, incoming, j++);
             report->added++;
         } else {
-            count_match(stored, i, incoming, j, report);
-            push_row(merged, stored, i++);
+            if (count_match(stored, i, incoming, j, report) && replace) {
+                push_row(merged, incoming, j);
+                report->replaced++;
+            } else {
+                push_row(merged, stored, i);
+            }
+            i++;
             j++;
         }
     }
@@ -374,6 +383,7 @@ typedef struct append_job {
     const ohlcx_store_source *source;
     store_source_record *record; /* NULL when no source file is recorded */
     ohlcx_append_report *report;
+    int replace; /* a differing incoming bar replaces the stored one */
 } append_job;
 
 
@@ -503,7 +513,7 @@ static int append_locked(const append_job *job)
         tail = series;
         job->report->added = series->n;
     } else if (status == 0) {
-        status = merge_series(&stored, series, &merged, job->report);
+        status = merge_series(&stored, series, job->replace, &merged, job->report);
         tail = &merged;
     }
     if (status != 0)
@@ -514,7 +524,7 @@ static int append_locked(const append_job *job)
         job->record->identical = (int64_t)job->report->identical;
         job->record->conflicts = (int64_t)job->report->conflicts;
     }
-    if (job->report->added == 0)
+    if (job->report->added == 0 && job->report->replaced == 0)
         status = commit_unchanged(job, old);
     else
         status = commit_new(job, old, head_rows, tail);
@@ -527,14 +537,14 @@ done:
 }
 
 
-int ohlcx_store_append(ohlcx_store *store, const ohlcx_series *series,
-                       const ohlcx_store_source *source, ohlcx_append_report *report)
+static int append(ohlcx_store *store, const ohlcx_series *series,
+                  const ohlcx_store_source *source, int replace, ohlcx_append_report *report)
 {
     ohlcx_append_report ignored;
     store_source_record record;
     char folder[STORE_PATH_MAX];
     int has_record = 0, status;
-    append_job job = {store, folder, series, source, NULL, report ? report : &ignored};
+    append_job job = {store, folder, series, source, NULL, report ? report : &ignored, replace};
 
     memset(job.report, 0, sizeof *job.report);
     job.report->rows_in = series->n;
@@ -554,4 +564,18 @@ int ohlcx_store_append(ohlcx_store *store, const ohlcx_series *series,
     status = append_locked(&job);
     store_unlock(store);
     return status;
+}
+
+
+int ohlcx_store_append(ohlcx_store *store, const ohlcx_series *series,
+                       const ohlcx_store_source *source, ohlcx_append_report *report)
+{
+    return append(store, series, source, 0, report);
+}
+
+
+int ohlcx_store_append_replacing(ohlcx_store *store, const ohlcx_series *series,
+                                 const ohlcx_store_source *source, ohlcx_append_report *report)
+{
+    return append(store, series, source, 1, report);
 }

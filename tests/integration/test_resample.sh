@@ -49,8 +49,25 @@ awk -F, 'NR == FNR { if (FNR > 1) row[$1] = $0; next }
 
 # A rerun finds every bin stored.
 "$OHLCX" resample --store "$work/fine" --to 15m >"$work/out" 2>&1 || fail "rerun failed"
-grep -q "^BTCUSDT 15m from 1m: 2785 bins .*, 0 added, 2785 identical, 0 conflicting" "$work/out" ||
+grep -q "^BTCUSDT 15m from 1m: 2785 bins .*, 0 added, 2785 identical, 0 replaced" "$work/out" ||
     fail "rerun: $(cat "$work/out")"
+
+# A growing store: the first 1000 minutes make 66 complete bins and an open
+# one of 10 minutes. Once the rest is ingested, that bin is replaced by the
+# complete one, which equals the exchange's candle like every other.
+mkdir "$work/part"
+head -n 1001 "$minutes" >"$work/part/BTCUSDT_1m_2024-12.csv"
+"$OHLCX" ingest --store "$work/grow" "$work/part/BTCUSDT_1m_2024-12.csv" >/dev/null 2>&1 ||
+    fail "ingest of the first minutes failed"
+"$OHLCX" resample --store "$work/grow" --to 15m >"$work/out" 2>&1 || fail "first resample failed"
+grep -q "^BTCUSDT 15m from 1m: 67 bins (1 partial, 1 still open), 67 added" "$work/out" ||
+    fail "first resample: $(cat "$work/out")"
+"$OHLCX" ingest --store "$work/grow" "$minutes" >/dev/null 2>&1 || fail "ingest of the rest failed"
+"$OHLCX" resample --store "$work/grow" --to 15m >"$work/out" 2>&1 || fail "second resample failed"
+grep -q "^BTCUSDT 15m from 1m: 2785 bins (1 partial, 1 still open), 2718 added, 66 identical, 1 replaced" "$work/out" ||
+    fail "second resample: $(cat "$work/out")"
+"$OHLCX" export --store "$work/grow" BTCUSDT 15m >"$work/grown.csv" || fail "export failed"
+cmp -s "$work/grown.csv" "$work/derived.csv" || fail "the grown 15m series differs from the one resampled at once"
 
 # --complete-only drops the open bin; an ingested 15m series is kept as it is.
 "$OHLCX" ingest --store "$work/both" "$minutes" "$quarters" >/dev/null 2>&1 || fail "ingest of both failed"

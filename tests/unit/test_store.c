@@ -717,6 +717,46 @@ static void merge_overlap(void **state)
 }
 
 
+/* A replacing append writes a differing bar over the stored one; with every
+ * bar equal or older it publishes nothing. */
+static void merge_replacing(void **state)
+{
+    fixture *f = *state;
+    ohlcx_series old, incoming, back;
+    ohlcx_append_report report;
+
+    /* Stored t = 1..5 h, new t = 5..6 h where t = 5 h has another close. */
+    start_series(&old, "BTCUSDT", "1h");
+    for (int t = 1; t <= 5; t++)
+        add_bar(&old, t * HOUR, 10 + t);
+    start_series(&incoming, "BTCUSDT", "1h");
+    add_bar(&incoming, 5 * HOUR, 99);
+    add_bar(&incoming, 6 * HOUR, 16);
+    assert_int_equal(ohlcx_store_append(f->store, &old, NULL, NULL), 0);
+    assert_int_equal(ohlcx_store_append_replacing(f->store, &incoming, NULL, &report), 0);
+    assert_int_equal(report.added, 1);
+    assert_int_equal(report.conflicts, 1);
+    assert_int_equal(report.replaced, 1);
+    assert_int_equal(report.version, 2);
+
+    ohlcx_series_init(&back);
+    assert_int_equal(ohlcx_store_read(f->store, "BTCUSDT", "1h", &back), 0);
+    assert_int_equal(back.n, 6);
+    assert_true(back.close[3] == 14);
+    assert_true(back.close[4] == 99);
+    assert_true(back.close[5] == 16);
+    ohlcx_series_free(&back);
+
+    /* Only the replaced bar again, now equal: nothing to publish. */
+    assert_int_equal(ohlcx_store_append_replacing(f->store, &incoming, NULL, &report), 0);
+    assert_int_equal(report.identical, 2);
+    assert_int_equal(report.replaced, 0);
+    assert_int_equal(report.version, 2);
+    ohlcx_series_free(&old);
+    ohlcx_series_free(&incoming);
+}
+
+
 static void merge_before_and_between(void **state)
 {
     fixture *f = *state;
@@ -1539,6 +1579,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(corrupt_chunk_detected, setup, teardown),
         cmocka_unit_test_setup_teardown(corrupt_head_blocks_append, setup, teardown),
         cmocka_unit_test_setup_teardown(merge_overlap, setup, teardown),
+        cmocka_unit_test_setup_teardown(merge_replacing, setup, teardown),
         cmocka_unit_test_setup_teardown(merge_before_and_between, setup, teardown),
         cmocka_unit_test_setup_teardown(merge_compares_extra_columns, setup, teardown),
         cmocka_unit_test_setup_teardown(reappend_is_noop, setup, teardown),
