@@ -17,6 +17,18 @@
  *   checkpoints/    run.json (the arguments and a digest of the input data)
  *                   and cnn-<group>.ckpt, each CNN's training state after its
  *                   last completed epoch, from which `resume` continues
+ *
+ * Higher timeframes: with higher_count > 0, each XGBoost row also carries the
+ * 11 features of every higher timeframe, resampled from the series itself
+ * and joined so that a row gets only higher bars closed by its own close
+ * (ohlcx_features_higher() in features.h). Columns are named h1_ret_1,
+ * h4_rsi_14 and so on, finest timeframe first whatever the order given. One
+ * model reads every series, so every row has the columns of every higher
+ * timeframe: those of a timeframe that a series cannot feed (not coarser
+ * than its own, or not a whole number of its bars, as 12h from 8h) are NaN,
+ * which XGBoost treats as missing, and the run logs one warning for such a
+ * series. The manifest lists the timeframes, and ohlcx_predict() builds the
+ * same rows from them.
  */
 #ifndef OHLCX_PIPELINE_H
 #define OHLCX_PIPELINE_H
@@ -53,6 +65,9 @@ typedef struct ohlcx_run_options {
     const char *tz;            /* IANA zone of times without an offset; NULL for UTC */
     int resume;                /* 1: continue the run whose checkpoints are in
                                   out_dir; every other option must match it */
+    const char *const *higher_timeframes; /* timeframes whose features join each
+                                  row, such as "1h", "4h", "1d"; see below */
+    int higher_count;          /* entries of higher_timeframes, 0 for none */
 } ohlcx_run_options;
 
 void ohlcx_run_options_default(ohlcx_run_options *options);

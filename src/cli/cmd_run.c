@@ -8,6 +8,9 @@
 #include "ohlcx/format.h"
 #include "ohlcx/pipeline.h"
 
+/* Canonical timeframes above 1m, the most that --higher can list. */
+#define HIGHER_MAX 15
+
 static const char run_help[] =
     "usage: ohlcx run [--data DIR|FILE]... [OPTIONS] [FILE...]\n"
     "       ohlcx run --store DIR [OPTIONS]\n"
@@ -55,6 +58,13 @@ static const char run_help[] =
     "                     (see docs/commands.md)\n"
     "  --tz ZONE          IANA zone of times written without an offset, such as\n"
     "                     Europe/Berlin (default: UTC)\n"
+    "  --higher LIST      comma-separated higher timeframes, such as 1h,4h,1d:\n"
+    "                     XGBoost also gets their 11 features, resampled from\n"
+    "                     each series, from the latest higher bar closed by the\n"
+    "                     row's close (columns h1_ret_1, h4_rsi_14, ...). A\n"
+    "                     timeframe that a series cannot feed (not coarser than\n"
+    "                     its own) leaves its columns missing there, with a\n"
+    "                     warning (default: none)\n"
     "  -h, --help         print this help\n"
     "\n"
     "Splits are chronological per series, with a purge gap of window + horizon\n"
@@ -62,6 +72,37 @@ static const char run_help[] =
     "learns on its first part, XGBoost on the rest), validation 15%% and test 15%%.\n"
     "Exit status: 0 on success, 1 on an internal failure (a library error, out\n"
     "of memory), 2 on bad usage or input.\n";
+
+
+/* Splits the --higher list at commas into canonical timeframe names. */
+static int parse_higher(const char *text, char names[][OHLCX_TIMEFRAME_MAX], int max_count,
+                        int *count)
+{
+    const char *start = text;
+
+    *count = 0;
+    for (;;) {
+        const char *end = strchr(start, ',');
+        size_t length = end ? (size_t)(end - start) : strlen(start);
+        char item[32];
+
+        if (length == 0 || length >= sizeof item)
+            return cli_usage_error("run", "invalid --higher '%s': list timeframes separated by "
+                                   "commas, such as 1h,4h,1d", text);
+        memcpy(item, start, length);
+        item[length] = '\0';
+        if (*count == max_count)
+            return cli_usage_error("run", "invalid --higher '%s': at most %d timeframes",
+                                   text, max_count);
+        if (ohlcx_timeframe_parse(item, names[*count]) != 0)
+            return cli_usage_error("run", "invalid --higher timeframe '%s': use 3m 5m 15m 30m "
+                                   "1h 2h 4h 6h 8h 12h 1d 3d 1w 1M 3M", item);
+        (*count)++;
+        if (end == NULL)
+            return 0;
+        start = end + 1;
+    }
+}
 
 
 int cmd_run(int argc, char **argv)
@@ -76,13 +117,15 @@ int cmd_run(int argc, char **argv)
         {"symbol", required_argument, NULL, 'S'},   {"timeframe", required_argument, NULL, 'T'},
         {"bad-rows", required_argument, NULL, 'r'},
         {"columns", required_argument, NULL, 'C'},  {"tz", required_argument, NULL, 'Z'},
-        {"resume", no_argument, NULL, 'R'},
+        {"resume", no_argument, NULL, 'R'},    {"higher", required_argument, NULL, 'G'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     ohlcx_run_options options;
     const char **inputs = calloc((size_t)argc + 1, sizeof *inputs);
     char timeframe[OHLCX_TIMEFRAME_MAX];
+    char higher[HIGHER_MAX][OHLCX_TIMEFRAME_MAX];
+    const char *higher_names[HIGHER_MAX];
     size_t input_count = 0;
     int option, bad = 0, status;
 
@@ -124,6 +167,12 @@ int cmd_run(int argc, char **argv)
         case 'C': options.columns = optarg; break;
         case 'Z': options.tz = optarg; break;
         case 'R': options.resume = 1; break;
+        case 'G':
+            bad = parse_higher(optarg, higher, HIGHER_MAX, &options.higher_count);
+            for (int h = 0; h < options.higher_count; h++)
+                higher_names[h] = higher[h];
+            options.higher_timeframes = higher_names;
+            break;
         case 'h': fputs(run_help, stdout); free(inputs); return 0;
         default: bad = 2; break;
         }

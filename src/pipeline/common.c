@@ -15,25 +15,43 @@
 void pipeline_fill_row(const pipeline_series *series, size_t t, const float *embedding,
                        int hidden, float *row)
 {
-    const float *features = series->features + t * OHLCX_FEATURE_COUNT;
+    const float *features = series->features + t * series->feature_width;
     int column = 0;
 
     for (int i = 0; i < hidden; i++)
         row[column++] = embedding[i];
-    for (int i = 0; i < OHLCX_FEATURE_COUNT; i++)
+    for (size_t i = 0; i < series->feature_width; i++)
         row[column++] = features[i];
     row[column++] = (float)ohlcx_timeframe_id(series->bars.timeframe);
     row[column] = (float)series->bars.asset_class;
 }
 
 
-const char *pipeline_column_name(int i, int hidden, char *buffer, size_t size)
+size_t pipeline_column_count(int hidden, const pipeline_higher *higher)
 {
+    return (size_t)hidden + pipeline_feature_width(higher) + PIPELINE_ID_COLUMNS;
+}
+
+
+const char *pipeline_column_name(int i, int hidden, const pipeline_higher *higher, char *buffer,
+                                 size_t size)
+{
+    int features = (int)pipeline_feature_width(higher);
+
     if (i < hidden)
         snprintf(buffer, size, "cnn_embedding_%d", i);
     else if (i < hidden + OHLCX_FEATURE_COUNT)
         snprintf(buffer, size, "%s", ohlcx_feature_name(i - hidden));
-    else if (i == hidden + OHLCX_FEATURE_COUNT)
+    else if (i < hidden + features) {
+        int column = i - hidden - OHLCX_FEATURE_COUNT;
+
+        /* The timeframes are canonical, so only a short buffer makes the
+         * name fail. The buffer is then left empty. */
+        if (ohlcx_higher_feature_name(higher->timeframes[column / OHLCX_FEATURE_COUNT],
+                                      column % OHLCX_FEATURE_COUNT, buffer, size) != 0 &&
+            size > 0)
+            buffer[0] = '\0';
+    } else if (i == hidden + features)
         snprintf(buffer, size, "timeframe_id");
     else
         snprintf(buffer, size, "asset_class_id");

@@ -19,6 +19,16 @@
  * then the timeframe id and the asset-class id. */
 #define PIPELINE_ID_COLUMNS 2
 
+/* Higher timeframes a run can join: every canonical timeframe above 1m. */
+#define PIPELINE_HIGHER_MAX 15
+
+/* The higher timeframes whose features join every feature row of a run
+ * (features.h), canonical, distinct and sorted finest first. */
+typedef struct pipeline_higher {
+    int count;
+    char timeframes[PIPELINE_HIGHER_MAX][OHLCX_TIMEFRAME_MAX];
+} pipeline_higher;
+
 /* One input file after reading and validation. */
 typedef struct pipeline_series {
     ohlcx_series bars;
@@ -26,7 +36,9 @@ typedef struct pipeline_series {
     ohlcx_validation validation;
     char sha256[65];      /* of the input file; "" for a stored series */
     int64_t store_version; /* version read from a store, 0 for a file */
-    float *features;  /* bars.n x OHLCX_FEATURE_COUNT, or NULL */
+    float *features;  /* bars.n x feature_width, or NULL */
+    size_t feature_width;  /* floats per row: pipeline_feature_width() */
+    uint32_t higher_fed;   /* bit h: higher timeframe h joined, not left NaN */
     size_t bars_filled;    /* synthetic bars added into short gaps */
     size_t short_gaps;     /* gaps of at most PIPELINE_MAX_FILL_GAP bars, filled */
     size_t *long_gap_rows; /* row after each longer gap, ascending, or NULL */
@@ -67,14 +79,37 @@ typedef struct pipeline_sample {
     uint32_t t;
 } pipeline_sample;
 
+/* Parses, checks and sorts count higher timeframe names (aliases such as
+ * 60m allowed) into out. Fails with OHLCX_EINVAL, naming source (an option
+ * or a file), for an unknown name, a name listed twice or too many names. */
+int pipeline_higher_set(const char *const *names, int count, const char *source,
+                        pipeline_higher *out);
+
+/* Returns the floats of one feature row: OHLCX_FEATURE_COUNT for the series'
+ * own features, plus as many for each higher timeframe. */
+size_t pipeline_feature_width(const pipeline_higher *higher);
+
+/* Allocates series->features and fills every row: the own features, then
+ * the joined features of each higher timeframe, NaN for one that the series
+ * cannot feed (not coarser than its own timeframe, not a whole number of
+ * its bars, or bins that its bars cross). Sets higher_fed. With warn set,
+ * logs one warning naming the timeframes left NaN and why. */
+int pipeline_compute_features(pipeline_series *series, const pipeline_higher *higher,
+                              int warn);
+
 /* Fills the XGBoost row of one sample: the embedding (NULL to leave it out),
- * then the features at t, then the ids. */
+ * then the feature_width features at t, then the ids. */
 void pipeline_fill_row(const pipeline_series *series, size_t t, const float *embedding,
                        int hidden, float *row);
 
-/* Returns the name of XGBoost column i for a model with `hidden` embedding
- * columns (0 for the model without CNN features); writes into buffer. */
-const char *pipeline_column_name(int i, int hidden, char *buffer, size_t size);
+/* Returns the number of XGBoost columns of a model with `hidden` embedding
+ * columns (0 for the model without CNN features). */
+size_t pipeline_column_count(int hidden, const pipeline_higher *higher);
+
+/* Returns the name of XGBoost column i of that model; writes into buffer
+ * (32 bytes are enough). */
+const char *pipeline_column_name(int i, int hidden, const pipeline_higher *higher, char *buffer,
+                                 size_t size);
 
 /* Returns the name of a CNN mode as the command line and the manifest spell
  * it ("per-symbol", "global", "per-market"). */

@@ -34,6 +34,16 @@ static void add_number(cJSON *object, const char *name, double value)
 }
 
 
+static cJSON *higher_array(const pipeline_higher *higher)
+{
+    cJSON *array = cJSON_CreateArray();
+
+    for (int h = 0; h < higher->count; h++)
+        cJSON_AddItemToArray(array, cJSON_CreateString(higher->timeframes[h]));
+    return array;
+}
+
+
 static cJSON *metrics_object(const ohlcx_metrics *metrics)
 {
     cJSON *object = cJSON_CreateObject();
@@ -166,6 +176,8 @@ static int write_metrics(const run_state *state)
     cJSON_AddNumberToObject(config, "horizon", options->horizon);
     cJSON_AddNumberToObject(config, "seed", (double)options->seed);
     cJSON_AddNumberToObject(config, "jobs", state->jobs);
+    if (state->higher.count > 0)
+        cJSON_AddItemToObject(config, "higher_timeframes", higher_array(&state->higher));
     cJSON_AddItemToObject(root, "config", config);
 
     cJSON_AddItemToObject(root, "test", metrics_object(&state->test_metrics[MODEL_COMBINED]));
@@ -227,7 +239,7 @@ static int write_manifest(const run_state *state)
     cJSON *root = cJSON_CreateObject();
     cJSON *columns = cJSON_CreateArray(), *groups = cJSON_CreateArray();
     cJSON *series_array = cJSON_CreateArray();
-    int column_count = state->hidden + OHLCX_FEATURE_COUNT + PIPELINE_ID_COLUMNS;
+    int column_count = (int)pipeline_column_count(state->hidden, &state->higher);
     char path[OHLCX_PATH_MAX + 32], name[64];
     int status;
 
@@ -242,7 +254,11 @@ static int write_manifest(const run_state *state)
     cJSON_AddStringToObject(root, "label", "1 if close[t + horizon] > close[t], else 0");
     for (int i = 0; i < column_count; i++)
         cJSON_AddItemToArray(columns, cJSON_CreateString(pipeline_column_name(
-                                          i, state->hidden, name, sizeof name)));
+                                          i, state->hidden, &state->higher, name, sizeof name)));
+    /* A bundle without higher timeframes keeps the manifest of earlier
+     * versions, and `ohlcx predict` reads a missing list as none. */
+    if (state->higher.count > 0)
+        cJSON_AddItemToObject(root, "higher_timeframes", higher_array(&state->higher));
     cJSON_AddItemToObject(root, "xgboost_columns", columns);
     cJSON_AddStringToObject(root, "xgboost_model", "xgboost.json");
     cJSON_AddNumberToObject(root, "xgboost_rounds", ohlcx_gbdt_rounds(state->model));
@@ -372,6 +388,11 @@ static cJSON *arguments_object(const run_state *state)
                             options->bad_rows == OHLCX_BAD_ROWS_SKIP ? "skip" : "fail");
     add_string_or_null(arguments, "--columns", options->columns);
     add_string_or_null(arguments, "--tz", options->tz);
+    /* Recorded only when given, so the record of a run without it stays as
+     * before. compare_arguments() also fails on a key that only the record
+     * has. */
+    if (state->higher.count > 0)
+        cJSON_AddItemToObject(arguments, "--higher", higher_array(&state->higher));
     return arguments;
 }
 
@@ -504,12 +525,29 @@ static int read_run_record(const run_state *state, cJSON **out)
 
 
 /* Fails on the first argument whose value differs between the record and
- * this run, naming both values. */
+ * this run, naming both values, or that only the record has. */
 static int compare_arguments(const run_state *state, const cJSON *saved)
 {
     cJSON *current = arguments_object(state);
     const cJSON *item;
     int status = 0;
+
+    cJSON_ArrayForEach(item, saved) {
+        char *old_text;
+
+        if (item->string == NULL ||
+            cJSON_GetObjectItemCaseSensitive(current, item->string) != NULL)
+            continue;
+        old_text = cJSON_PrintUnformatted(item);
+        status = ohlcx_set_error(OHLCX_EINVAL, "cannot resume %s: the checkpointed run used "
+                                 "%s %s, but it is not given now: pass the same arguments, or "
+                                 "run without --resume to start over",
+                                 state->options->out_dir, item->string,
+                                 old_text ? old_text : "?");
+        free(old_text);
+        cJSON_Delete(current);
+        return status;
+    }
 
     cJSON_ArrayForEach(item, current) {
         const cJSON *old = cJSON_GetObjectItemCaseSensitive(saved, item->string);

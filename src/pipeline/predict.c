@@ -7,6 +7,8 @@
  * still forming at the end of a file is never scored. Loading fills short
  * gaps as `ohlcx run` does, so the features match those of training. A
  * window that reads across a longer gap is still scored, with a warning.
+ * A bundle trained with higher timeframes lists them in its manifest, and
+ * each row gets their features exactly as in training.
  */
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -26,6 +28,7 @@ typedef struct bundle {
     int window;
     int hidden;
     int cnn_mode;               /* enum ohlcx_cnn_mode */
+    pipeline_higher higher;     /* the manifest's higher_timeframes */
     size_t column_count;
     cJSON *groups;              /* array of {name, file} */
     ohlcx_cnn **cnns;           /* loaded on first use, one per group */
@@ -79,6 +82,68 @@ static int manifest_int(const cJSON *manifest, const char *key, const char *path
 }
 
 
+/* Reads the optional higher_timeframes list (none when missing). */
+static int read_higher(const cJSON *manifest, const char *path, pipeline_higher *out)
+{
+    const cJSON *list = cJSON_GetObjectItemCaseSensitive(manifest, "higher_timeframes");
+    const char *names[PIPELINE_HIGHER_MAX];
+    const cJSON *item;
+    int count = 0;
+
+    memset(out, 0, sizeof *out);
+    if (list == NULL)
+        return 0;
+    if (!cJSON_IsArray(list) || cJSON_GetArraySize(list) > PIPELINE_HIGHER_MAX)
+        return ohlcx_set_error(OHLCX_EFORMAT,
+                               "%s: higher_timeframes is not a list of at most %d timeframes",
+                               path, PIPELINE_HIGHER_MAX);
+    cJSON_ArrayForEach(item, list) {
+        if (!cJSON_IsString(item))
+            return ohlcx_set_error(OHLCX_EFORMAT,
+                                   "%s: higher_timeframes entry %d is not a string", path,
+                                   count + 1);
+        names[count++] = item->valuestring;
+    }
+    if (pipeline_higher_set(names, count, path, out) != 0) {
+        char message[512];
+
+        snprintf(message, sizeof message, "%s", ohlcx_last_error());
+        return ohlcx_set_error(OHLCX_EFORMAT, "%s", message);
+    }
+    return 0;
+}
+
+
+/* Fails unless xgboost_columns names exactly the columns that this ohlcx
+ * builds for the manifest's embedding size and higher timeframes, so that
+ * every row is read the way the model was trained. */
+static int check_columns(bundle *b, const cJSON *columns, const char *path)
+{
+    size_t expected = pipeline_column_count(b->hidden, &b->higher);
+    char name[32];
+
+    b->column_count = (size_t)cJSON_GetArraySize(columns);
+    if (b->column_count != expected)
+        return ohlcx_set_error(OHLCX_EFORMAT,
+                               "%s: %zu xgboost_columns, but this ohlcx builds %zu: retrain the "
+                               "model with this version",
+                               path, b->column_count, expected);
+    for (size_t i = 0; i < expected; i++) {
+        const cJSON *item = cJSON_GetArrayItem(columns, (int)i);
+
+        pipeline_column_name((int)i, b->hidden, &b->higher, name, sizeof name);
+        if (!cJSON_IsString(item) || strcmp(item->valuestring, name) != 0)
+            return ohlcx_set_error(OHLCX_EFORMAT,
+                                   "%s: xgboost_columns entry %zu is %s, but this ohlcx builds "
+                                   "%s there: retrain the model with this version",
+                                   path, i + 1,
+                                   cJSON_IsString(item) ? item->valuestring : "not a string",
+                                   name);
+    }
+    return 0;
+}
+
+
 static int bundle_open(const char *model_dir, int jobs, bundle *out)
 {
     char path[OHLCX_PATH_MAX + 32];
@@ -113,13 +178,11 @@ static int bundle_open(const char *model_dir, int jobs, bundle *out)
         cJSON_GetArraySize(out->groups) == 0)
         return ohlcx_set_error(OHLCX_EFORMAT,
                                "%s: missing xgboost_columns, cnn_mode or cnn_groups", path);
-    out->column_count = (size_t)cJSON_GetArraySize(columns);
-    if (out->column_count != (size_t)out->hidden + OHLCX_FEATURE_COUNT + PIPELINE_ID_COLUMNS)
-        return ohlcx_set_error(OHLCX_EFORMAT,
-                               "%s: %zu xgboost_columns, but this ohlcx builds %d: retrain the "
-                               "model with this version",
-                               path, out->column_count,
-                               out->hidden + OHLCX_FEATURE_COUNT + PIPELINE_ID_COLUMNS);
+    status = read_higher(out->manifest, path, &out->higher);
+    if (status == 0)
+        status = check_columns(out, columns, path);
+    if (status != 0)
+        return status;
     out->cnn_mode = pipeline_cnn_mode_parse(mode->valuestring);
     if (out->cnn_mode < 0)
         return ohlcx_set_error(OHLCX_EFORMAT,
@@ -244,14 +307,17 @@ static int predict_series(bundle *b, const ohlcx_predict_options *options,
     status = bundle_cnn(b, options->model_dir, bars, &cnn);
     if (status != 0)
         return status;
-    series->features = malloc(bars->n * OHLCX_FEATURE_COUNT * sizeof(float));
     window = malloc((size_t)OHLCX_WINDOW_CHANNELS * (size_t)b->window * sizeof *window);
     row = malloc(b->column_count * sizeof *row);
-    if (series->features == NULL || window == NULL || row == NULL) {
+    if (window == NULL || row == NULL) {
         status = ohlcx_set_error(OHLCX_ENOMEM, "out of memory scoring %s", bars->source_path);
         goto done;
     }
-    status = ohlcx_features_compute(bars, series->features);
+    /* The same rows as training builds. Bars after t may be in the input
+     * (later than --now), but the features of bar t read none of them,
+     * because the own features are causal and a higher bar joins only once
+     * it has closed by bar t's close. */
+    status = pipeline_compute_features(series, &b->higher, 0);
     if (status == 0)
         status = ohlcx_window_fill(bars, t, b->window, window);
     if (status == 0)

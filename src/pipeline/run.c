@@ -3,7 +3,8 @@
  *
  * Stages run in order and each records its wall time:
  *   load      read, validate and hash the input files
- *   features  indicators, splits and labels of every series
+ *   features  indicators (with those of any higher timeframes), splits and
+ *             labels of every series
  *   cnn_train one CNN per group (a symbol, an asset class, or every series)
  *             on cnn_train, checkpointed after every epoch
  *   embed     CNN embeddings and probabilities of the later parts
@@ -305,24 +306,50 @@ static int add_samples(run_state *state, uint32_t s)
 
 
 /* Fails when a feature of a sample bar is not finite, for example when a
- * price is so large that its square overflows. XGBoost rejects such input. */
-static int check_features(const pipeline_series *series)
+ * price is so large that its square overflows. XGBoost rejects such input.
+ * The higher-timeframe columns may be NaN (missing: a timeframe the series
+ * cannot feed, or a higher bar not yet closed or in its own warm-up), so
+ * only an infinite value fails there.
+ * NOTE: a higher feature that overflows to NaN is taken as missing. */
+static int check_features(const pipeline_series *series, const pipeline_higher *higher)
 {
-    for (size_t t = OHLCX_FEATURE_WARMUP; t < series->bars.n; t++) {
-        for (int i = 0; i < OHLCX_FEATURE_COUNT; i++) {
-            char time_text[20];
+    size_t width = series->feature_width;
 
-            if (isfinite(series->features[t * OHLCX_FEATURE_COUNT + i]))
+    for (size_t t = OHLCX_FEATURE_WARMUP; t < series->bars.n; t++) {
+        for (size_t i = 0; i < width; i++) {
+            float value = series->features[t * width + i];
+            char time_text[20], name[32];
+
+            if (i < OHLCX_FEATURE_COUNT ? isfinite(value) : !isinf(value))
                 continue;
             ohlcx_format_datetime(series->bars.open_time[t], time_text);
+            pipeline_column_name((int)i, 0, higher, name, sizeof name);
             return ohlcx_set_error(OHLCX_EDATA,
                                    "%s: feature %s is not finite at the bar opening %s (close "
                                    "%g): check the prices around it",
-                                   series->bars.source_path, ohlcx_feature_name(i), time_text,
+                                   series->bars.source_path, name, time_text,
                                    series->bars.close[t]);
         }
     }
     return 0;
+}
+
+
+/* Warns about each higher timeframe that no usable series can feed, as its
+ * columns are then missing in every row. */
+static void warn_unfed_higher(const run_state *state)
+{
+    for (int h = 0; h < state->higher.count; h++) {
+        int fed = 0;
+
+        for (size_t s = 0; s < state->series_count && !fed; s++)
+            fed = state->series[s].usable && (state->series[s].higher_fed >> h & 1u);
+        if (!fed)
+            ohlcx_log_warn("--higher %s: no series can be resampled to %s, so its %d columns "
+                           "are missing in every row",
+                           state->higher.timeframes[h], state->higher.timeframes[h],
+                           OHLCX_FEATURE_COUNT);
+    }
 }
 
 
@@ -364,13 +391,9 @@ static int stage_features(run_state *state)
             continue;
         }
         state->samples_excluded += series->samples_excluded;
-        series->features = malloc(series->bars.n * OHLCX_FEATURE_COUNT * sizeof(float));
-        if (series->features == NULL)
-            return ohlcx_set_error(OHLCX_ENOMEM, "out of memory computing features of %s",
-                                   series->bars.source_path);
-        status = ohlcx_features_compute(&series->bars, series->features);
+        status = pipeline_compute_features(series, &state->higher, 1);
         if (status == 0)
-            status = check_features(series);
+            status = check_features(series, &state->higher);
         if (status == 0) {
             series->usable = 1;
             series->group = assign_group(state, series);
@@ -379,6 +402,7 @@ static int stage_features(run_state *state)
     }
     if (status != 0)
         return status;
+    warn_unfed_higher(state);
     if (state->group_count == 0)
         return ohlcx_set_error(OHLCX_EDATA,
                                "no input series is long enough to train on: each needs at "
@@ -628,7 +652,7 @@ static int stage_cnn(run_state *state)
 /* Builds the XGBoost matrix of a part; hidden 0 leaves out the embedding. */
 static float *build_matrix(const run_state *state, int part, int hidden)
 {
-    size_t columns = (size_t)hidden + OHLCX_FEATURE_COUNT + PIPELINE_ID_COLUMNS;
+    size_t columns = pipeline_column_count(hidden, &state->higher);
     size_t rows = state->sample_count[part];
     float *matrix = malloc((rows ? rows : 1) * columns * sizeof *matrix);
 
@@ -674,7 +698,7 @@ static int train_and_test_gbdt(run_state *state, int hidden, ohlcx_gbdt **model_
     float *x_test = build_matrix(state, OHLCX_PART_TEST, hidden);
     float *y_train = labels_as_floats(state, OHLCX_PART_XGB_TRAIN);
     float *y_val = labels_as_floats(state, OHLCX_PART_VALIDATION);
-    size_t columns = (size_t)hidden + OHLCX_FEATURE_COUNT + PIPELINE_ID_COLUMNS;
+    size_t columns = pipeline_column_count(hidden, &state->higher);
     double started = ohlcx_now_seconds();
     int status = OHLCX_ENOMEM;
 
@@ -705,18 +729,20 @@ done:
 
 
 /* Gives the combined model its column names, as the manifest lists them. */
-static int name_columns(ohlcx_gbdt *model, int hidden)
+static int name_columns(ohlcx_gbdt *model, int hidden, const pipeline_higher *higher)
 {
-    enum { MAX_COLUMNS = 256 + OHLCX_FEATURE_COUNT + PIPELINE_ID_COLUMNS };
+    enum {
+        MAX_COLUMNS = 256 + OHLCX_FEATURE_COUNT * (1 + PIPELINE_HIGHER_MAX) + PIPELINE_ID_COLUMNS
+    };
     char names[MAX_COLUMNS][32];
     const char *pointers[MAX_COLUMNS];
-    int count = hidden + OHLCX_FEATURE_COUNT + PIPELINE_ID_COLUMNS;
+    size_t count = pipeline_column_count(hidden, higher);
 
-    if (count > MAX_COLUMNS)
+    if (hidden > 256)
         return ohlcx_set_error(OHLCX_EINVAL, "embedding size %d is above 256", hidden);
-    for (int i = 0; i < count; i++)
-        pointers[i] = pipeline_column_name(i, hidden, names[i], sizeof names[i]);
-    return ohlcx_gbdt_set_feature_names(model, pointers, (size_t)count);
+    for (size_t i = 0; i < count; i++)
+        pointers[i] = pipeline_column_name((int)i, hidden, higher, names[i], sizeof names[i]);
+    return ohlcx_gbdt_set_feature_names(model, pointers, count);
 }
 
 
@@ -741,7 +767,7 @@ static int stage_gbdt(run_state *state)
                                  &state->timings[TIMING_PREDICT]);
     if (status != 0)
         return status;
-    status = name_columns(state->model, state->hidden);
+    status = name_columns(state->model, state->hidden, &state->higher);
     if (status != 0)
         return status;
     snprintf(path, sizeof path, "%s/model/xgboost.json", state->options->out_dir);
@@ -895,6 +921,9 @@ int ohlcx_run(const ohlcx_run_options *options)
     state.options = options;
     state.jobs = options->jobs > 0 ? options->jobs : pipeline_default_jobs();
     status = check_options(options);
+    if (status == 0)
+        status = pipeline_higher_set(options->higher_timeframes, options->higher_count,
+                                     "--higher", &state.higher);
     /* A resume with other arguments fails before it removes anything. */
     if (status == 0 && options->resume)
         status = check_resume_arguments(&state);

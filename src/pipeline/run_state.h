@@ -38,6 +38,7 @@ typedef struct run_group {
 typedef struct run_state {
     const ohlcx_run_options *options;
     int jobs;
+    pipeline_higher higher; /* options->higher_timeframes, checked and sorted */
 
     char **files;
     size_t file_count;
