@@ -13,16 +13,24 @@
  *
  * The calendars:
  *   ALWAYS     every bar (crypto).
- *   FOREX      from Sunday 22:00 to Friday 22:00 UTC; daily bars Monday to
- *              Friday. NOTE: the 22:00 boundary does not follow New York
- *              daylight saving time (it is 21:00 UTC in summer at most
- *              brokers), and there are no holidays.
+ *   FOREX      from Sunday 17:00 to Friday 17:00 America/New_York (22:00
+ *              UTC in winter, 21:00 UTC in summer), closed on December 25
+ *              and January 1. Trading day D runs from 17:00 New York on the
+ *              day before D to 17:00 on D, so the week is trading days
+ *              Monday to Friday; daily bars are expected on those UTC dates.
  *   US_EQUITY  09:30-16:00 America/New_York on weekdays that are not NYSE
  *              holidays. New York time comes from the US daylight saving
  *              rule computed here, not from TZ or mktime(), so calls are
  *              thread-safe.
  *   INFERRED   the (weekday, UTC hour) slots that quality_infer_session()
- *              marks; daily bars on weekdays with any marked hour.
+ *              marks; daily bars on weekdays with any marked hour. A slot
+ *              marked QUALITY_SLOT_FOREX_HOLIDAYS is closed on December 25
+ *              and January 1 of the file's clock.
+ *
+ * AUTO resolves to FOREX only when the data fits it (see forex_week_fits):
+ * MT4 and MT5 exports keep broker time, whose week opens Monday 00:00, and
+ * get the inferred session instead. Stocks and indices get US_EQUITY only
+ * when they look US listed (see looks_us_listed).
  *
  * A thread-local cache keeps the last UTC day's NYSE session, so a walk
  * over consecutive bars computes holidays and daylight saving time once a
@@ -39,15 +47,12 @@
 #define DAY OHLCX_US_PER_DAY
 #define HOUR OHLCX_US_PER_HOUR
 #define MINUTE OHLCX_US_PER_MINUTE
-#define WEEK (7 * DAY)
 
 /* 1970-01-05, the first Monday after the epoch, in days. */
 #define FIRST_MONDAY 4
 
-/* The forex weekend close, Friday 22:00 to Sunday 22:00 UTC, as offsets
- * from Monday 00:00. */
-#define FOREX_CLOSE (4 * DAY + 22 * HOUR)
-#define FOREX_OPEN (6 * DAY + 22 * HOUR)
+/* A forex trading day ends at 17:00 New York time. */
+#define FOREX_CLOSE_LOCAL (17 * HOUR)
 
 #define NYSE_OPEN_LOCAL (9 * HOUR + 30 * MINUTE)
 #define NYSE_CLOSE_LOCAL (16 * HOUR)
@@ -185,17 +190,47 @@ static int64_t observed(int64_t day)
 }
 
 
-/* Returns 1 when day (a weekday) is a full-day NYSE holiday.
+/* Unscheduled full-day NYSE closures since 1990, in date order. */
+static const struct {
+    int year, month, day;
+} nyse_closures[] = {
+    {1994, 4, 27},  /* national day of mourning, President Nixon */
+    {2001, 9, 11},  /* September 11 attacks, closed through September 14 */
+    {2001, 9, 12},
+    {2001, 9, 13},
+    {2001, 9, 14},
+    {2004, 6, 11},  /* national day of mourning, President Reagan */
+    {2007, 1, 2},   /* national day of mourning, President Ford */
+    {2012, 10, 29}, /* Hurricane Sandy, closed two days */
+    {2012, 10, 30},
+    {2018, 12, 5},  /* national day of mourning, President George H. W. Bush */
+    {2025, 1, 9},   /* national day of mourning, President Carter */
+};
+
+
+static int is_nyse_closure(int year, int month, int day_of_month)
+{
+    for (size_t i = 0; i < sizeof nyse_closures / sizeof *nyse_closures; i++)
+        if (nyse_closures[i].year == year && nyse_closures[i].month == month &&
+            nyse_closures[i].day == day_of_month)
+            return 1;
+    return 0;
+}
+
+
+/* Returns 1 when day (a weekday) is a full-day NYSE holiday or one of the
+ * unscheduled closures listed above.
  * NOTE: early closes at 13:00 (July 3, the day after Thanksgiving,
- * December 24) count as full sessions, and unscheduled closures (such as
- * 2001-09-11 to 09-14, 2012-10-29 and 30, and national days of mourning) are
- * not listed. Rules apply to every year as they stand today, except
- * Martin Luther King Jr. Day (from 1998) and Juneteenth (from 2022). */
+ * December 24) count as full sessions, and closures before 1994 are not
+ * listed. Rules apply to every year as they stand today, except Martin
+ * Luther King Jr. Day (from 1998) and Juneteenth (from 2022). */
 static int is_nyse_holiday(int64_t day)
 {
     int year, month, day_of_month;
 
     format_civil_from_days(day, &year, &month, &day_of_month);
+    if (is_nyse_closure(year, month, day_of_month))
+        return 1;
     switch (month) {
     case 1:
         /* New Year's Day on a Saturday closes nothing: the NYSE stays open
@@ -273,10 +308,54 @@ static int nyse_session(int64_t day, int64_t *open_us, int64_t *close_us)
 }
 
 
-static int inferred_day_trades(const uint8_t inferred[7 * 24], int weekday)
+/* Returns 1 on December 25 and January 1, when the forex market is closed,
+ * and on the Monday after when either falls on a Sunday: the MT4 and MT5
+ * exports checked have no bars on the mornings of 2016-12-26, 2017-01-02,
+ * 2022-12-26 and 2023-01-02. */
+static int is_forex_holiday(int64_t day)
 {
+    int year, month, day_of_month;
+
+    format_civil_from_days(day, &year, &month, &day_of_month);
+    if ((month == 12 && day_of_month == 25) || (month == 1 && day_of_month == 1))
+        return 1;
+    return weekday_of_day(day) == MONDAY &&
+           ((month == 12 && day_of_month == 26) || (month == 1 && day_of_month == 2));
+}
+
+
+/* Returns 1 when forex trading day `day` trades: Monday to Friday except
+ * the holidays. */
+static int forex_day_trades(int64_t day)
+{
+    return weekday_of_day(day) < SATURDAY && !is_forex_holiday(day);
+}
+
+
+/* Returns 17:00 New York time on the date `day`, in UTC microseconds: the
+ * end of forex trading day `day` and the start of the next one. */
+static int64_t forex_close_us(int64_t day)
+{
+    return day * DAY + FOREX_CLOSE_LOCAL + (new_york_dst(day) ? 4 * HOUR : 5 * HOUR);
+}
+
+
+/* Returns 1 when an inferred slot trades on the UTC day (in the file's
+ * clock). */
+static int inferred_slot_open(uint8_t slot, int64_t day)
+{
+    if (!(slot & QUALITY_SLOT_TRADES))
+        return 0;
+    return !(slot & QUALITY_SLOT_FOREX_HOLIDAYS) || !is_forex_holiday(day);
+}
+
+
+static int inferred_day_trades(const uint8_t inferred[7 * 24], int64_t day)
+{
+    int weekday = weekday_of_day(day);
+
     for (int hour = 0; hour < 24; hour++)
-        if (inferred[weekday * 24 + hour])
+        if (inferred_slot_open(inferred[weekday * 24 + hour], day))
             return 1;
     return 0;
 }
@@ -285,16 +364,15 @@ static int inferred_day_trades(const uint8_t inferred[7 * 24], int weekday)
 /* Returns 1 when the calendar trades at some time of the UTC day. */
 static int day_trades(int calendar, int64_t day, const uint8_t inferred[7 * 24])
 {
-    int weekday = weekday_of_day(day);
     int64_t open_us, close_us;
 
     switch (calendar) {
     case OHLCX_CALENDAR_FOREX:
-        return weekday < SATURDAY;
+        return forex_day_trades(day);
     case OHLCX_CALENDAR_US_EQUITY:
         return nyse_session(day, &open_us, &close_us);
     case OHLCX_CALENDAR_INFERRED:
-        return inferred == NULL || inferred_day_trades(inferred, weekday);
+        return inferred == NULL || inferred_day_trades(inferred, day);
     default:
         return 1;
     }
@@ -318,15 +396,20 @@ static int nyse_bar_expected(int64_t open_time, int64_t length_us)
 }
 
 
-/* Returns 1 unless the intraday bar lies wholly inside the weekend close
- * from Friday 22:00 to Sunday 22:00 UTC. Bars are at most 12 hours long,
- * shorter than the close, so one comparison of each end suffices. */
+/* Returns 1 when the intraday bar [open_time, open_time + length_us)
+ * overlaps a forex trading day. Bars are at most 12 hours long, so they
+ * touch the trading day that contains their open and at most the next. */
 static int forex_bar_expected(int64_t open_time, int64_t length_us)
 {
-    int64_t in_week = open_time - FIRST_MONDAY * DAY;
+    int64_t day = floor_div(open_time, DAY);
 
-    in_week -= floor_div(in_week, WEEK) * WEEK;
-    return !(in_week >= FOREX_CLOSE && in_week + length_us <= FOREX_OPEN);
+    if (open_time >= forex_close_us(day))
+        day++;
+    for (int64_t d = day; d <= day + 1; d++)
+        if (forex_day_trades(d) && open_time < forex_close_us(d) &&
+            open_time + length_us > forex_close_us(d - 1))
+            return 1;
+    return 0;
 }
 
 
@@ -335,7 +418,7 @@ static int inferred_bar_expected(int64_t open_time, const uint8_t inferred[7 * 2
     int64_t day = floor_div(open_time, DAY);
     int hour = (int)((open_time - day * DAY) / HOUR);
 
-    return inferred == NULL || inferred[weekday_of_day(day) * 24 + hour];
+    return inferred == NULL || inferred_slot_open(inferred[weekday_of_day(day) * 24 + hour], day);
 }
 
 
@@ -395,8 +478,11 @@ void quality_infer_session(const ohlcx_series *series, uint8_t inferred[7 * 24])
         }
     }
 
-    for (int slot = 0; slot < 7 * 24; slot++)
-        inferred[slot] = weeks_with_bar[slot] * 5 > weeks;
+    for (int slot = 0; slot < 7 * 24; slot++) {
+        inferred[slot] = weeks_with_bar[slot] * 5 > weeks ? QUALITY_SLOT_TRADES : 0;
+        if (inferred[slot] && series->asset_class == OHLCX_ASSET_FOREX)
+            inferred[slot] |= QUALITY_SLOT_FOREX_HOLIDAYS;
+    }
 }
 
 
@@ -416,9 +502,103 @@ static int looks_like_us_hours(const ohlcx_series *series)
 }
 
 
-/* NOTE: stocks and indices of any exchange get the US equity calendar when
- * their bars are daily or fall in New York hours, so a European index's
- * daily series is checked against NYSE holidays. */
+/* Returns 1 when the forex calendar fits the data: more than half of the
+ * bars that open a week or follow a closed day (a bar more than a day
+ * after the one before) open at the first slot the forex calendar expects,
+ * so the slot one timeframe earlier is closed. A series with no such bar
+ * fits. Broker-time exports fail this test, because their week opens at
+ * Monday 00:00 of the file's clock, hours after Sunday 17:00 New York. */
+static int forex_week_fits(const ohlcx_series *series)
+{
+    int64_t length_us = ohlcx_timeframe_us(series->timeframe);
+    size_t openings = 0, on_time = 0;
+
+    if (length_us <= 0)
+        return 1;
+    for (size_t i = 1; i < series->n; i++) {
+        int64_t open_time = series->open_time[i];
+
+        if (open_time - series->open_time[i - 1] <= DAY)
+            continue;
+        openings++;
+        on_time += !quality_bar_expected(OHLCX_CALENDAR_FOREX, series->timeframe,
+                                         open_time - length_us, NULL);
+    }
+    return openings == 0 || 2 * on_time > openings;
+}
+
+
+/* Returns 1 when the symbol ends in an exchange suffix other than a US one,
+ * such as SAP.DE or PETR4.SA. ".US" (Stooq) and a single letter A to C
+ * (share classes such as BRK.B) read as US listed.
+ * NOTE: a one-letter exchange suffix A to C (none is in common use) would
+ * read as a share class. */
+static int has_foreign_suffix(const char *symbol)
+{
+    const char *dot = strrchr(symbol, '.');
+    size_t length;
+
+    if (dot == NULL || dot == symbol)
+        return 0;
+    length = strlen(dot + 1);
+    if (length == 0 || length > 3)
+        return 0;
+    for (size_t i = 1; i <= length; i++)
+        if (!((dot[i] >= 'A' && dot[i] <= 'Z') || (dot[i] >= 'a' && dot[i] <= 'z')))
+            return 0;
+    if (length == 2 && (dot[1] == 'U' || dot[1] == 'u') && (dot[2] == 'S' || dot[2] == 's'))
+        return 0;
+    if (length == 1 && ((dot[1] >= 'A' && dot[1] <= 'C') || (dot[1] >= 'a' && dot[1] <= 'c')))
+        return 0;
+    return 1;
+}
+
+
+/* Returns 1 when a daily series has a bar on more than half of the NYSE
+ * holidays (weekdays) between its first and last open times, with at least
+ * two such holidays: a market that trades when New York is closed is not
+ * listed there. Rows may be unsorted. */
+static int trades_on_nyse_holidays(const ohlcx_series *series)
+{
+    int64_t first = INT64_MAX, last = INT64_MIN, open_us, close_us;
+    size_t holidays = 0, bars_on_holidays = 0;
+    int64_t last_counted = INT64_MIN;
+
+    for (size_t i = 0; i < series->n; i++) {
+        int64_t day = floor_div(series->open_time[i], DAY);
+
+        first = day < first ? day : first;
+        last = day > last ? day : last;
+        if (day != last_counted && weekday_of_day(day) < SATURDAY &&
+            !nyse_session(day, &open_us, &close_us)) {
+            bars_on_holidays++;
+            last_counted = day;
+        }
+    }
+    for (int64_t day = first; series->n > 0 && day <= last; day++)
+        holidays += weekday_of_day(day) < SATURDAY && !nyse_session(day, &open_us, &close_us);
+    return holidays >= 2 && 2 * bars_on_holidays > holidays;
+}
+
+
+/* Returns 1 when a stock or index looks US listed: no foreign exchange
+ * suffix, and either intraday bars in New York hours or daily bars that
+ * skip the NYSE holidays. */
+static int looks_us_listed(const ohlcx_series *series)
+{
+    bar_length length = parse_length(series->timeframe);
+
+    if (has_foreign_suffix(series->symbol))
+        return 0;
+    if (length.days == 1)
+        return !trades_on_nyse_holidays(series);
+    return looks_like_us_hours(series);
+}
+
+
+/* NOTE: a non-US index or stock that closes on the NYSE holidays, or a
+ * series too short to hold two of them, still gets the US equity
+ * calendar. */
 int quality_resolve_calendar(const ohlcx_series *series, int requested)
 {
     if (requested < OHLCX_CALENDAR_AUTO || requested > OHLCX_CALENDAR_INFERRED)
@@ -433,10 +613,10 @@ int quality_resolve_calendar(const ohlcx_series *series, int requested)
     case OHLCX_ASSET_CRYPTO:
         return OHLCX_CALENDAR_ALWAYS;
     case OHLCX_ASSET_FOREX:
-        return OHLCX_CALENDAR_FOREX;
+        return forex_week_fits(series) ? OHLCX_CALENDAR_FOREX : OHLCX_CALENDAR_INFERRED;
     case OHLCX_ASSET_STOCKS:
     case OHLCX_ASSET_INDICES:
-        return looks_like_us_hours(series) ? OHLCX_CALENDAR_US_EQUITY : OHLCX_CALENDAR_INFERRED;
+        return looks_us_listed(series) ? OHLCX_CALENDAR_US_EQUITY : OHLCX_CALENDAR_INFERRED;
     default:
         return OHLCX_CALENDAR_INFERRED;
     }

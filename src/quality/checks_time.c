@@ -9,6 +9,7 @@
  * the view, in file order.
  */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -146,6 +147,39 @@ static void add_off_grid(const check_context *ctx, ohlcx_check_result *result, s
 }
 
 
+/* Adds row k as a conflict with row head, naming each value that differs
+ * as "field <value of row k> vs <value of row head>". %.10g keeps the
+ * digits that tell rounded prices apart (11942.55 vs 11942.54). */
+static void add_conflict(const check_context *ctx, ohlcx_check_result *result, size_t head,
+                         size_t k)
+{
+    const ohlcx_series *v = &ctx->view->bars;
+    const char *names[] = {"open", "high", "low", "close", "volume"};
+    const double *columns[] = {v->open, v->high, v->low, v->close, v->volume};
+    char differences[96];
+    size_t used = 0;
+
+    if (result->example_count == OHLCX_CHECK_EXAMPLES) {
+        result->count++;
+        return;
+    }
+    differences[0] = '\0';
+    for (int c = 0; c < 5; c++) {
+        int written;
+
+        if (columns[c][k] == columns[c][head])
+            continue;
+        written = snprintf(differences + used, sizeof differences - used, "%s%s %.10g vs %.10g",
+                           used > 0 ? ", " : "", names[c], columns[c][k], columns[c][head]);
+        if (written < 0 || (size_t)written >= sizeof differences - used)
+            break;
+        used += (size_t)written;
+    }
+    check_add(result, check_row(ctx, k), v->open_time[k], v->close[k], "%s (row %zu)",
+              differences, check_row(ctx, head));
+}
+
+
 /* duplicate_rows, conflicting_duplicates, off_grid and unit_switch of bar
  * k > 0. head is the first row of the last open time seen. A row that
  * repeats an open time is compared with the first row of that time: an
@@ -168,9 +202,7 @@ static void check_spacing_of(const check_context *ctx, const spacing_rules *rule
             check_add(&checks[CHECK_DUPLICATE_ROWS], check_row(ctx, k), v->open_time[k],
                       v->close[k], "copy of row %zu", check_row(ctx, *head));
         else
-            check_add(&checks[CHECK_CONFLICTING_DUPLICATES], check_row(ctx, k),
-                      v->open_time[k], v->close[k], "close %g, row %zu has close %g",
-                      v->close[k], check_row(ctx, *head), v->close[*head]);
+            add_conflict(ctx, &checks[CHECK_CONFLICTING_DUPLICATES], *head, k);
     }
     if (rules->grid) {
         *rest = floor_mod(v->open_time[k] - rules->offset, rules->modulus);
@@ -282,22 +314,50 @@ static int dst_month(int month)
 }
 
 
+/* A first-bar shift found on one day, kept until the next trading day
+ * shows whether it reverts. */
+typedef struct dst_candidate {
+    int pending;
+    size_t k;
+    int64_t day, first, previous_first;
+} dst_candidate;
+
+
+static void add_dst_shift(const check_context *ctx, ohlcx_check_result *result,
+                          const dst_candidate *c)
+{
+    const ohlcx_series *v = &ctx->view->bars;
+
+    check_add(result, check_row(ctx, c->k), v->open_time[c->k],
+              (double)(c->first - c->previous_first) / (double)OHLCX_US_PER_HOUR,
+              "first bar at %02d:%02d UTC, %02d:%02d on the trading day before",
+              (int)(c->first / OHLCX_US_PER_HOUR),
+              (int)(c->first % OHLCX_US_PER_HOUR / OHLCX_US_PER_MINUTE),
+              (int)(c->previous_first / OHLCX_US_PER_HOUR),
+              (int)(c->previous_first % OHLCX_US_PER_HOUR / OHLCX_US_PER_MINUTE));
+}
+
+
 /*
  * Days whose first bar opens exactly one hour earlier or later (UTC) than on
  * the trading day before, in March, October or November. The value is the
  * shift in hours. Only intraday series of a session calendar are checked.
- * The day boundary is tracked by comparison, so the loop divides once a day,
- * not once a bar.
+ * A shift that the next trading day reverts (its first bar opens at the
+ * time of the day before the shift) is a missing or extra first bar, not a
+ * clock change, so neither day is reported. The day boundary is tracked by
+ * comparison, so the loop divides once a day, not once a bar.
  */
 static void check_dst_shift(const check_context *ctx, ohlcx_check_result *result)
 {
     const ohlcx_series *v = &ctx->view->bars;
     int64_t next_day_start = INT64_MIN, previous_day = 0, previous_first = -1;
+    dst_candidate candidate = {0};
 
     if (ctx->timeframe_us >= OHLCX_US_PER_DAY || ctx->calendar == OHLCX_CALENDAR_ALWAYS)
         return;
     for (size_t k = 0; k < v->n; k++) {
         int64_t day, first;
+        int reverts;
 
         if (v->open_time[k] < next_day_start)
             continue;
@@ -305,18 +365,20 @@ static void check_dst_shift(const check_context *ctx, ohlcx_check_result *result
         first = v->open_time[k] - day * OHLCX_US_PER_DAY;
         next_day_start = (day + 1) * OHLCX_US_PER_DAY;
 
-        if (previous_first >= 0 && day - previous_day <= DST_MAX_DAYS_APART &&
-            llabs(first - previous_first) == OHLCX_US_PER_HOUR && dst_month(month_of_day(day)))
-            check_add(result, check_row(ctx, k), v->open_time[k],
-                      (double)(first - previous_first) / (double)OHLCX_US_PER_HOUR,
-                      "first bar at %02d:%02d UTC, %02d:%02d on the trading day before",
-                      (int)(first / OHLCX_US_PER_HOUR),
-                      (int)(first % OHLCX_US_PER_HOUR / OHLCX_US_PER_MINUTE),
-                      (int)(previous_first / OHLCX_US_PER_HOUR),
-                      (int)(previous_first % OHLCX_US_PER_HOUR / OHLCX_US_PER_MINUTE));
+        reverts = candidate.pending && day - candidate.day <= DST_MAX_DAYS_APART &&
+                  first == candidate.previous_first;
+        if (candidate.pending && !reverts)
+            add_dst_shift(ctx, result, &candidate);
+        candidate.pending = 0;
+        if (!reverts && previous_first >= 0 && day - previous_day <= DST_MAX_DAYS_APART &&
+            llabs(first - previous_first) == OHLCX_US_PER_HOUR &&
+            dst_month(month_of_day(day)))
+            candidate = (dst_candidate){1, k, day, first, previous_first};
         previous_day = day;
         previous_first = first;
     }
+    if (candidate.pending)
+        add_dst_shift(ctx, result, &candidate);
 }
 
 

@@ -16,6 +16,9 @@
  * instead of being walked, and a run of bars one step apart is counted
  * with one comparison per bar. A bar off the grid, or on a slot the calendar
  * does not expect, counts as present and adds nothing to expected_bars.
+ * The exception is an intraday bar off the grid on a session calendar: it
+ * starts a new grid at its open time and counts as its first slot (see
+ * walk_calendar).
  */
 #include <math.h>
 #include <stdlib.h>
@@ -208,33 +211,47 @@ static void walk_every_slot(const ohlcx_series *series, const slot_grid *grid, g
 
 
 /* Walks every slot from the first to the last bar and checks each against
- * the calendar. */
-static void walk_calendar(const ohlcx_series *series, const slot_grid *grid, int calendar,
+ * the calendar. On an intraday grid, a bar that opens between two slots
+ * starts a new grid at its own open time. A slot whose period reaches past
+ * the open of the next bar is not missing, because that bar covers part of
+ * it. So a session whose bars move off the grid of the first bar
+ * (4h stock bars at 13:30 UTC in summer and 14:30 in winter, or 1h bars at
+ * :00 before 09:30 and at :30 after it) loses no slot to the move. */
+static void walk_calendar(const ohlcx_series *series, const slot_grid *first_grid, int calendar,
                           const uint8_t inferred[7 * 24], gap_walk *walk)
 {
     const char *timeframe = series->timeframe;
-    int64_t k = 0, key = slot_key(grid, 0);
+    slot_grid grid = *first_grid;
+    int intraday = !grid.day_keys && grid.months == 0;
+    int64_t k = 0, key = slot_key(&grid, 0);
 
     for (size_t i = 0; i < series->n; i++) {
-        int64_t bar = bar_key(grid, series->open_time[i]);
+        int64_t bar = bar_key(&grid, series->open_time[i]);
         int64_t run_start = 0;
         size_t run = 0;
 
-        for (; key < bar; key = slot_key(grid, ++k)) {
-            if (!quality_bar_expected(calendar, timeframe, slot_open_time(grid, key), inferred))
+        for (; key < bar; key = slot_key(&grid, ++k)) {
+            if (intraday && key + grid.step > bar)
+                continue;
+            if (!quality_bar_expected(calendar, timeframe, slot_open_time(&grid, key), inferred))
                 continue;
             if (run == 0)
                 run_start = key;
             run++;
         }
         if (run > 0) {
-            record_gap(walk, i, slot_open_time(grid, run_start), run);
+            record_gap(walk, i, slot_open_time(&grid, run_start), run);
             walk->expected += run;
         }
         if (key == bar) {
             walk->expected += (size_t)quality_bar_expected(
-                calendar, timeframe, slot_open_time(grid, key), inferred);
-            key = slot_key(grid, ++k);
+                calendar, timeframe, slot_open_time(&grid, key), inferred);
+            key = slot_key(&grid, ++k);
+        } else if (intraday && i > 0) {
+            walk->expected += (size_t)quality_bar_expected(calendar, timeframe, bar, inferred);
+            grid.origin = bar;
+            k = 1;
+            key = slot_key(&grid, k);
         }
     }
 }
@@ -425,13 +442,19 @@ static int fill_one_gap(ohlcx_series *to, const ohlcx_series *from, const slot_g
 {
     double before = from->close[gap->row - 1], after = from->open[gap->row];
     int64_t end = bar_key(grid, from->open_time[gap->row]);
-    int64_t k = slot_index(grid, bar_key(grid, gap->first_missing));
+    slot_grid local = *grid;
+    int64_t k;
     double open = before;
     size_t done = 0;
 
-    for (int64_t key = slot_key(grid, k); done < gap->missing && key < end;
-         key = slot_key(grid, ++k)) {
-        int64_t open_time = slot_open_time(grid, key);
+    /* An intraday gap lies on the grid of the bar before it, which may
+     * have moved off the first bar's grid (see walk_calendar). */
+    if (!local.day_keys && local.months == 0)
+        local.origin = gap->first_missing;
+    k = slot_index(&local, bar_key(&local, gap->first_missing));
+    for (int64_t key = slot_key(&local, k); done < gap->missing && key < end;
+         key = slot_key(&local, ++k)) {
+        int64_t open_time = slot_open_time(&local, key);
         double close;
 
         if (!quality_bar_expected(calendar, from->timeframe, open_time, inferred))

@@ -7,18 +7,27 @@
 
 #include "ohlcx/check.h"
 
-/* Resolves OHLCX_CALENDAR_AUTO from the asset class (crypto: always, forex:
- * forex, stocks and indices: US equity) or, for others, infers one. */
+/* Resolves OHLCX_CALENDAR_AUTO from the asset class and the data: crypto
+ * gets always; forex gets forex when its weekly opens fit Sunday 17:00 New
+ * York, else inferred (broker time); stocks and indices get US equity when
+ * they look US listed, else inferred; others get inferred. */
 int quality_resolve_calendar(const ohlcx_series *series, int requested);
+
+/* Values of a slot of the inferred table: the slot trades, and it is closed
+ * on December 25 and January 1 (set for forex series). */
+#define QUALITY_SLOT_TRADES 1
+#define QUALITY_SLOT_FOREX_HOLIDAYS 2
 
 /* Returns 1 when a bar of the given timeframe opening at open_time is
  * expected on the calendar. For OHLCX_CALENDAR_INFERRED, `inferred` is a
- * 7 x 24 table of weekday (0 = Monday) and hour slots that trade. */
+ * 7 x 24 table of weekday (0 = Monday) and hour slots, each 0 (closed) or
+ * QUALITY_SLOT_TRADES, possibly with QUALITY_SLOT_FOREX_HOLIDAYS. */
 int quality_bar_expected(int calendar, const char *timeframe, int64_t open_time,
                          const uint8_t inferred[7 * 24]);
 
 /* Fills inferred[7 * 24] with the weekday and hour slots in which the series
- * has at least one bar in more than a fifth of its weeks. */
+ * has at least one bar in more than a fifth of its weeks; a forex series's
+ * slots also get QUALITY_SLOT_FOREX_HOLIDAYS. */
 void quality_infer_session(const ohlcx_series *series, uint8_t inferred[7 * 24]);
 
 /* Lists the gaps of a sorted series with unique open times on its calendar,

@@ -1203,6 +1203,94 @@ static void cross_source_compared(void **state)
 }
 
 
+/* Checks a hand-built series with the default options, calendar and now. */
+static void check_built(checked *c, int calendar, int64_t now_us)
+{
+    ohlcx_check_options options;
+
+    ohlcx_check_options_default(&options);
+    options.calendar = calendar;
+    options.now_us = now_us;
+    if (ohlcx_check_series(&c->series, &options, &c->report) != 0)
+        fail_msg("%s", ohlcx_last_error());
+}
+
+
+/* Row 1 repeats row 0's open time with volume 1500 instead of 1200, and row
+ * 3 repeats row 2's with open 11942.55 instead of 11942.54 (a rounding that
+ * %g would print as 11942.5 twice). */
+static void conflict_note_names_fields(void **state)
+{
+    const ohlcx_check_result *r;
+    checked c;
+
+    (void)state;
+    ohlcx_series_init(&c.series);
+    strcpy(c.series.symbol, "BTCUSDT");
+    strcpy(c.series.timeframe, "1h");
+    c.series.asset_class = OHLCX_ASSET_CRYPTO;
+    assert_int_equal(ohlcx_series_append(&c.series, JAN1, 100, 110, 99, 105, 1200), 0);
+    assert_int_equal(ohlcx_series_append(&c.series, JAN1, 100, 110, 99, 105, 1500), 0);
+    assert_int_equal(ohlcx_series_append(&c.series, JAN1 + HOUR, 11942.54, 11965.01, 11892.88,
+                                         11928.58, 10), 0);
+    assert_int_equal(ohlcx_series_append(&c.series, JAN1 + HOUR, 11942.55, 11965.01, 11892.88,
+                                         11928.58, 10), 0);
+    check_built(&c, OHLCX_CALENDAR_AUTO, LATER);
+    r = check(&c, "conflicting_duplicates");
+    assert_int_equal(r->count, 2);
+    assert_string_equal(r->examples[0].note, "volume 1500 vs 1200 (row 0)");
+    assert_string_equal(r->examples[1].note, "open 11942.55 vs 11942.54 (row 2)");
+    checked_free(&c);
+}
+
+
+/* Appends 1h bars from hour `first` to 23:00 on each of `days` days from
+ * day0, with closes cycling through 1.100 to 1.106. */
+static void append_days(ohlcx_series *s, int64_t day0, int days, int first)
+{
+    for (int d = 0; d < days; d++)
+        for (int h = first; h < 24; h++) {
+            double close = 1.1 + 0.001 * (double)(s->n % 7);
+
+            assert_int_equal(ohlcx_series_append(s, day0 + d * OHLCX_US_PER_DAY + h * HOUR,
+                                                 close, close + 0.002, close - 0.002, close,
+                                                 100),
+                             0);
+        }
+}
+
+
+/* 1h forex bars in October 2009 from 00:00 each day. Day 3 (2009-10-22)
+ * lacks its 00:00 bar and day 4 starts at 00:00 again: a missing first bar,
+ * so no dst_shift. In a second series every day from day 3 starts at 01:00,
+ * a shift that lasts: one dst_shift of +1 h on day 3. */
+static void dst_shift_ignores_reverts(void **state)
+{
+    int64_t day0 = INT64_C(1255910400) * OHLCX_US_PER_SECOND; /* 2009-10-19, a Monday */
+    const ohlcx_check_result *r;
+    checked c;
+
+    (void)state;
+    for (int lasting = 0; lasting < 2; lasting++) {
+        ohlcx_series_init(&c.series);
+        strcpy(c.series.symbol, "EURUSD");
+        strcpy(c.series.timeframe, "1h");
+        c.series.asset_class = OHLCX_ASSET_FOREX;
+        append_days(&c.series, day0, 3, 0);
+        append_days(&c.series, day0 + 3 * OHLCX_US_PER_DAY, 1, 1);
+        append_days(&c.series, day0 + 4 * OHLCX_US_PER_DAY, 1, lasting ? 1 : 0);
+        check_built(&c, OHLCX_CALENDAR_INFERRED, day0 + 30 * OHLCX_US_PER_DAY);
+        r = check(&c, "dst_shift");
+        assert_int_equal(r->count, lasting ? 1 : 0);
+        if (lasting) {
+            assert_int_equal(r->examples[0].open_time, day0 + 3 * OHLCX_US_PER_DAY + HOUR);
+            assert_true(r->examples[0].value == 1);
+        }
+        checked_free(&c);
+    }
+}
+
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1245,6 +1333,8 @@ int main(void)
         cmocka_unit_test(json_report_fields),
         cmocka_unit_test(extreme_move_ignores_repeats),
         cmocka_unit_test(cross_source_compared),
+        cmocka_unit_test(conflict_note_names_fields),
+        cmocka_unit_test(dst_shift_ignores_reverts),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
