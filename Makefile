@@ -31,8 +31,12 @@ test: build
 	@$(MAKE) --no-print-directory test-asan
 
 demo: build
+	@rm -rf $(DEMO)/store
 	@$(BUILD)/ohlcx synth --out $(DEMO)/data
-	@$(BUILD)/ohlcx run --data $(DEMO)/data --out $(DEMO)/run
+	@$(BUILD)/ohlcx ingest --store $(DEMO)/store $(DEMO)/data
+	@$(BUILD)/ohlcx run --store $(DEMO)/store --out $(DEMO)/run
+	@$(BUILD)/ohlcx report --run $(DEMO)/run --out $(DEMO)/report.html
+	@echo "report: $(DEMO)/report.html"
 
 bench: build
 	@OHLCX_BENCH=1 sh scripts/install-deps.sh
