@@ -38,6 +38,12 @@
 
 #include "ohlcx/eval.h"
 
+/* Test-only leaks that `ohlcx lookahead` must catch; never for real models. */
+enum ohlcx_debug_leak {
+    OHLCX_DEBUG_LEAK_NONE = 0,
+    OHLCX_DEBUG_LEAK_NEXT_RETURN = 1, /* column leak_next_return: log(close[t+1] / close[t]) */
+};
+
 enum ohlcx_cnn_mode {
     OHLCX_CNN_PER_SYMBOL = 0, /* one CNN per symbol */
     OHLCX_CNN_GLOBAL = 1,     /* one CNN over every series */
@@ -68,6 +74,8 @@ typedef struct ohlcx_run_options {
     const char *const *higher_timeframes; /* timeframes whose features join each
                                   row, such as "1h", "4h", "1d"; see below */
     int higher_count;          /* entries of higher_timeframes, 0 for none */
+    int debug_leak;            /* enum ohlcx_debug_leak: a self-test hook that adds
+                                  a column reading the future; 0 for real runs */
 } ohlcx_run_options;
 
 void ohlcx_run_options_default(ohlcx_run_options *options);
@@ -98,6 +106,31 @@ typedef struct ohlcx_predict_options {
 /* Prints the up-probability for the latest complete bar of each input
  * series, using the bundle in model_dir. */
 int ohlcx_predict(const ohlcx_predict_options *options);
+
+typedef struct ohlcx_lookahead_options {
+    const char *run_dir; /* folder of a finished `ohlcx run` */
+    int rows;            /* test rows checked per series, spread over the test part */
+    int jobs;
+} ohlcx_lookahead_options;
+
+typedef struct ohlcx_lookahead_result {
+    size_t series_checked;
+    size_t rows_checked;
+    int leak_found;    /* 1 when a row differs after the cut */
+    char message[768]; /* the first difference: column, series, open time, values */
+} ohlcx_lookahead_result;
+
+/*
+ * Checks that the rows of a run read no bar after their own. Reloads the
+ * run's inputs as checkpoints/run.json records them. For `rows` test bars t
+ * of every series in the manifest, rebuilds the XGBoost row (CNN embedding,
+ * features, higher-timeframe features, ids) and its prediction from the
+ * series cut right after bar t. Every column and the prediction
+ * must equal, bit for bit, those built from the whole series. Returns 0 with
+ * leak_found set on the first difference, and a negative code when the run
+ * folder or its inputs cannot be read.
+ */
+int ohlcx_lookahead(const ohlcx_lookahead_options *options, ohlcx_lookahead_result *result);
 
 typedef struct ohlcx_ingest_options {
     const char *const *inputs; /* candle files or folders of them */

@@ -65,6 +65,10 @@ static const char run_help[] =
     "                     timeframe that a series cannot feed (not coarser than\n"
     "                     its own) leaves its columns missing there, with a\n"
     "                     warning (default: none)\n"
+    "  --debug-leak KIND  test only: next-return adds the column\n"
+    "                     leak_next_return, the next bar's log return, a\n"
+    "                     deliberate look-ahead leak that 'ohlcx lookahead' must\n"
+    "                     report. Never use it for a real model\n"
     "  -h, --help         print this help\n"
     "\n"
     "Splits are chronological per series, with a purge gap of window + horizon\n"
@@ -118,6 +122,7 @@ int cmd_run(int argc, char **argv)
         {"bad-rows", required_argument, NULL, 'r'},
         {"columns", required_argument, NULL, 'C'},  {"tz", required_argument, NULL, 'Z'},
         {"resume", no_argument, NULL, 'R'},    {"higher", required_argument, NULL, 'G'},
+        {"debug-leak", required_argument, NULL, 'L'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -172,6 +177,13 @@ int cmd_run(int argc, char **argv)
             for (int h = 0; h < options.higher_count; h++)
                 higher_names[h] = higher[h];
             options.higher_timeframes = higher_names;
+            break;
+        case 'L':
+            if (strcmp(optarg, "next-return") == 0)
+                options.debug_leak = OHLCX_DEBUG_LEAK_NEXT_RETURN;
+            else
+                bad = cli_usage_error("run", "invalid --debug-leak '%s': the only leak is "
+                                      "next-return", optarg);
             break;
         case 'h': fputs(run_help, stdout); free(inputs); return 0;
         default: bad = 2; break;

@@ -42,6 +42,8 @@ const char *pipeline_column_name(int i, int hidden, const pipeline_higher *highe
         snprintf(buffer, size, "cnn_embedding_%d", i);
     else if (i < hidden + OHLCX_FEATURE_COUNT)
         snprintf(buffer, size, "%s", ohlcx_feature_name(i - hidden));
+    else if (i == hidden + features - 1 && higher->debug_leak != OHLCX_DEBUG_LEAK_NONE)
+        snprintf(buffer, size, "%s", PIPELINE_LEAK_COLUMN);
     else if (i < hidden + features) {
         int column = i - hidden - OHLCX_FEATURE_COUNT;
 

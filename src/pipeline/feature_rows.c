@@ -70,7 +70,22 @@ int pipeline_higher_set(const char *const *names, int count, const char *source,
 
 size_t pipeline_feature_width(const pipeline_higher *higher)
 {
-    return (size_t)OHLCX_FEATURE_COUNT * (size_t)(1 + higher->count);
+    return (size_t)OHLCX_FEATURE_COUNT * (size_t)(1 + higher->count) +
+           (higher->debug_leak != OHLCX_DEBUG_LEAK_NONE);
+}
+
+
+/* Fills the last column of every row with the next bar's log return, NaN at
+ * the last bar. This reads the future on purpose: it exists only so that
+ * `ohlcx lookahead` has a leak to find (--debug-leak next-return). */
+static void fill_debug_leak(pipeline_series *series)
+{
+    size_t width = series->feature_width, n = series->bars.n;
+    const double *close = series->bars.close;
+
+    for (size_t t = 0; t < n; t++)
+        series->features[t * width + width - 1] =
+            t + 1 < n ? (float)log(close[t + 1] / close[t]) : NAN;
 }
 
 
@@ -170,7 +185,7 @@ int pipeline_compute_features(pipeline_series *series, const pipeline_higher *hi
     if (series->features == NULL)
         return ohlcx_set_error(OHLCX_ENOMEM, "out of memory computing features of %s",
                                series->bars.source_path);
-    if (higher->count == 0)
+    if (width == OHLCX_FEATURE_COUNT)
         return ohlcx_features_compute(&series->bars, series->features);
 
     /* ohlcx_features_compute() writes rows of OHLCX_FEATURE_COUNT floats, so
@@ -184,7 +199,9 @@ int pipeline_compute_features(pipeline_series *series, const pipeline_higher *hi
         memcpy(series->features + t * width, own + t * OHLCX_FEATURE_COUNT,
                OHLCX_FEATURE_COUNT * sizeof *own);
     free(own);
-    if (status != 0)
-        return status;
-    return fill_higher_blocks(series, higher, warn);
+    if (status == 0)
+        status = fill_higher_blocks(series, higher, warn);
+    if (status == 0 && higher->debug_leak != OHLCX_DEBUG_LEAK_NONE)
+        fill_debug_leak(series);
+    return status;
 }

@@ -22,12 +22,18 @@
 /* Higher timeframes a run can join: every canonical timeframe above 1m. */
 #define PIPELINE_HIGHER_MAX 15
 
-/* The higher timeframes whose features join every feature row of a run
- * (features.h), canonical, distinct and sorted finest first. */
+/* The columns a feature row has beyond the series' own features: the higher
+ * timeframes whose features join every row of a run (features.h),
+ * canonical, distinct and sorted finest first, then the test-only leak
+ * column of --debug-leak, last. */
 typedef struct pipeline_higher {
     int count;
     char timeframes[PIPELINE_HIGHER_MAX][OHLCX_TIMEFRAME_MAX];
+    int debug_leak; /* enum ohlcx_debug_leak; pipeline_higher_set() clears it */
 } pipeline_higher;
+
+/* Name of the --debug-leak next-return column. */
+#define PIPELINE_LEAK_COLUMN "leak_next_return"
 
 /* One input file after reading and validation. */
 typedef struct pipeline_series {
@@ -86,7 +92,8 @@ int pipeline_higher_set(const char *const *names, int count, const char *source,
                         pipeline_higher *out);
 
 /* Returns the floats of one feature row: OHLCX_FEATURE_COUNT for the series'
- * own features, plus as many for each higher timeframe. */
+ * own features, plus as many for each higher timeframe, plus 1 for a debug
+ * leak column. */
 size_t pipeline_feature_width(const pipeline_higher *higher);
 
 /* Allocates series->features and fills every row: the own features, then
@@ -127,5 +134,32 @@ void pipeline_set_blas_threads(int jobs);
 
 /* Returns the number of online cores, at least 1. */
 int pipeline_default_jobs(void);
+
+/* Reads a whole file into a NUL-terminated string that the caller frees. */
+int pipeline_read_text_file(const char *path, char **out);
+
+/* A model bundle that `ohlcx run` wrote, opened for prediction. */
+typedef struct pipeline_bundle {
+    struct cJSON *manifest;
+    int window;
+    int hidden;
+    int cnn_mode;               /* enum ohlcx_cnn_mode */
+    pipeline_higher higher;     /* the manifest's higher_timeframes and debug_leak */
+    size_t column_count;
+    struct cJSON *groups;       /* array of {name, file} */
+    ohlcx_cnn **cnns;           /* loaded on first use, one per group */
+    struct ohlcx_gbdt *model;
+} pipeline_bundle;
+
+/* Opens model_dir/manifest.json and xgboost.json, and checks that the
+ * manifest's columns are those this version builds. */
+int pipeline_bundle_open(const char *model_dir, int jobs, pipeline_bundle *out);
+
+/* Frees every part of a bundle, opened or partly opened. */
+void pipeline_bundle_close(pipeline_bundle *b);
+
+/* Finds, and loads on first use, the CNN that serves a series. */
+int pipeline_bundle_cnn(pipeline_bundle *b, const char *model_dir, const ohlcx_series *bars,
+                        ohlcx_cnn **out);
 
 #endif

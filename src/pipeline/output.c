@@ -44,16 +44,89 @@ static cJSON *higher_array(const pipeline_higher *higher)
 }
 
 
+static cJSON *confusion_object(const ohlcx_metrics *metrics)
+{
+    cJSON *object = cJSON_CreateObject();
+
+    cJSON_AddNumberToObject(object, "true_positives", (double)metrics->true_positives);
+    cJSON_AddNumberToObject(object, "false_positives", (double)metrics->false_positives);
+    cJSON_AddNumberToObject(object, "true_negatives", (double)metrics->true_negatives);
+    cJSON_AddNumberToObject(object, "false_negatives", (double)metrics->false_negatives);
+    return object;
+}
+
+
+static cJSON *calibration_array(const ohlcx_metrics *metrics)
+{
+    cJSON *array = cJSON_CreateArray();
+
+    for (int i = 0; i < OHLCX_CALIBRATION_BINS; i++) {
+        const ohlcx_calibration_bin *bin = &metrics->calibration[i];
+        cJSON *item = cJSON_CreateObject();
+
+        cJSON_AddNumberToObject(item, "count", (double)bin->count);
+        add_number(item, "mean_prob", bin->mean_prob);
+        add_number(item, "up_share", bin->up_share);
+        cJSON_AddItemToArray(array, item);
+    }
+    return array;
+}
+
+
 static cJSON *metrics_object(const ohlcx_metrics *metrics)
 {
     cJSON *object = cJSON_CreateObject();
 
     add_number(object, "accuracy", metrics->accuracy);
     add_number(object, "balanced_accuracy", metrics->balanced_accuracy);
+    add_number(object, "macro_f1", metrics->macro_f1);
     add_number(object, "auc", metrics->auc);
     add_number(object, "log_loss", metrics->log_loss);
+    add_number(object, "brier", metrics->brier);
+    add_number(object, "ic", metrics->ic);
+    add_number(object, "rank_ic", metrics->rank_ic);
+    add_number(object, "majority_share", metrics->majority_share);
+    add_number(object, "binomial_p", metrics->binomial_p);
     cJSON_AddNumberToObject(object, "n", (double)metrics->n);
+    cJSON_AddItemToObject(object, "confusion", confusion_object(metrics));
+    cJSON_AddItemToObject(object, "calibration", calibration_array(metrics));
     return object;
+}
+
+
+/* One row of per_timeframe or per_asset_class: the group's name under key,
+ * then the metrics that the report's group tables show. */
+static cJSON *group_row(const char *key, const char *name, const ohlcx_metrics *metrics)
+{
+    cJSON *row = cJSON_CreateObject();
+
+    cJSON_AddStringToObject(row, key, name);
+    cJSON_AddNumberToObject(row, "n", (double)metrics->n);
+    add_number(row, "accuracy", metrics->accuracy);
+    add_number(row, "balanced_accuracy", metrics->balanced_accuracy);
+    add_number(row, "auc", metrics->auc);
+    add_number(row, "ic", metrics->ic);
+    add_number(row, "rank_ic", metrics->rank_ic);
+    return row;
+}
+
+
+/* The combined model per timeframe (finest first) and per asset class (in
+ * enum order), leaving out groups without test rows. */
+static void add_group_arrays(cJSON *root, const run_state *state)
+{
+    cJSON *timeframes = cJSON_CreateArray(), *classes = cJSON_CreateArray();
+
+    for (size_t g = 0; g < state->timeframe_count; g++)
+        if (state->timeframe_metrics[g].n > 0)
+            cJSON_AddItemToArray(timeframes, group_row("timeframe", state->timeframes[g],
+                                                       &state->timeframe_metrics[g]));
+    for (int c = 0; c < OHLCX_ASSET_COUNT; c++)
+        if (state->asset_class_metrics[c].n > 0)
+            cJSON_AddItemToArray(classes, group_row("asset_class", ohlcx_asset_class_name(c),
+                                                    &state->asset_class_metrics[c]));
+    cJSON_AddItemToObject(root, "per_timeframe", timeframes);
+    cJSON_AddItemToObject(root, "per_asset_class", classes);
 }
 
 
@@ -178,6 +251,8 @@ static int write_metrics(const run_state *state)
     cJSON_AddNumberToObject(config, "jobs", state->jobs);
     if (state->higher.count > 0)
         cJSON_AddItemToObject(config, "higher_timeframes", higher_array(&state->higher));
+    if (state->higher.debug_leak == OHLCX_DEBUG_LEAK_NEXT_RETURN)
+        cJSON_AddStringToObject(config, "debug_leak", "next-return");
     cJSON_AddItemToObject(root, "config", config);
 
     cJSON_AddItemToObject(root, "test", metrics_object(&state->test_metrics[MODEL_COMBINED]));
@@ -186,6 +261,7 @@ static int write_metrics(const run_state *state)
                               metrics_object(&state->test_metrics[model]));
     cJSON_AddItemToObject(root, "baselines", baselines);
     cJSON_AddItemToObject(root, "per_series", per_series_array(state));
+    add_group_arrays(root, state);
     for (int t = 0; t < TIMING_COUNT; t++)
         cJSON_AddNumberToObject(timings, timing_names[t], state->timings[t]);
     cJSON_AddItemToObject(root, "timings_s", timings);
@@ -259,6 +335,9 @@ static int write_manifest(const run_state *state)
      * versions, and `ohlcx predict` reads a missing list as none. */
     if (state->higher.count > 0)
         cJSON_AddItemToObject(root, "higher_timeframes", higher_array(&state->higher));
+    /* `ohlcx predict` and `ohlcx lookahead` rebuild the leak column from this. */
+    if (state->higher.debug_leak == OHLCX_DEBUG_LEAK_NEXT_RETURN)
+        cJSON_AddStringToObject(root, "debug_leak", "next-return");
     cJSON_AddItemToObject(root, "xgboost_columns", columns);
     cJSON_AddStringToObject(root, "xgboost_model", "xgboost.json");
     cJSON_AddNumberToObject(root, "xgboost_rounds", ohlcx_gbdt_rounds(state->model));
@@ -393,6 +472,8 @@ static cJSON *arguments_object(const run_state *state)
      * has. */
     if (state->higher.count > 0)
         cJSON_AddItemToObject(arguments, "--higher", higher_array(&state->higher));
+    if (state->higher.debug_leak == OHLCX_DEBUG_LEAK_NEXT_RETURN)
+        cJSON_AddStringToObject(arguments, "--debug-leak", "next-return");
     return arguments;
 }
 

@@ -23,18 +23,6 @@
 #include "pipeline/internal.h"
 #include "util/util.h"
 
-typedef struct bundle {
-    cJSON *manifest;
-    int window;
-    int hidden;
-    int cnn_mode;               /* enum ohlcx_cnn_mode */
-    pipeline_higher higher;     /* the manifest's higher_timeframes */
-    size_t column_count;
-    cJSON *groups;              /* array of {name, file} */
-    ohlcx_cnn **cnns;           /* loaded on first use, one per group */
-    ohlcx_gbdt *model;
-} bundle;
-
 typedef struct prediction {
     const pipeline_series *series;
     int64_t open_time;
@@ -42,7 +30,7 @@ typedef struct prediction {
 } prediction;
 
 
-static int read_text_file(const char *path, char **out)
+int pipeline_read_text_file(const char *path, char **out)
 {
     FILE *file = fopen(path, "rb");
     long size;
@@ -114,10 +102,27 @@ static int read_higher(const cJSON *manifest, const char *path, pipeline_higher 
 }
 
 
+/* Reads the optional debug_leak of a test-only run (none when missing). */
+static int read_debug_leak(const cJSON *manifest, const char *path, pipeline_higher *out)
+{
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive(manifest, "debug_leak");
+
+    if (item == NULL)
+        return 0;
+    if (!cJSON_IsString(item) || strcmp(item->valuestring, "next-return") != 0)
+        return ohlcx_set_error(OHLCX_EFORMAT, "%s: unknown debug_leak: expected next-return",
+                               path);
+    out->debug_leak = OHLCX_DEBUG_LEAK_NEXT_RETURN;
+    ohlcx_log_warn("%s: this model was trained with --debug-leak next-return, a deliberate "
+                   "look-ahead leak for testing: its predictions are meaningless", path);
+    return 0;
+}
+
+
 /* Fails unless xgboost_columns names exactly the columns that this ohlcx
  * builds for the manifest's embedding size and higher timeframes, so that
  * every row is read the way the model was trained. */
-static int check_columns(bundle *b, const cJSON *columns, const char *path)
+static int check_columns(pipeline_bundle *b, const cJSON *columns, const char *path)
 {
     size_t expected = pipeline_column_count(b->hidden, &b->higher);
     char name[32];
@@ -144,7 +149,7 @@ static int check_columns(bundle *b, const cJSON *columns, const char *path)
 }
 
 
-static int bundle_open(const char *model_dir, int jobs, bundle *out)
+int pipeline_bundle_open(const char *model_dir, int jobs, pipeline_bundle *out)
 {
     char path[OHLCX_PATH_MAX + 32];
     const cJSON *columns, *mode;
@@ -153,7 +158,7 @@ static int bundle_open(const char *model_dir, int jobs, bundle *out)
 
     memset(out, 0, sizeof *out);
     snprintf(path, sizeof path, "%s/manifest.json", model_dir);
-    status = read_text_file(path, &text);
+    status = pipeline_read_text_file(path, &text);
     if (status != 0)
         return status;
     out->manifest = cJSON_Parse(text);
@@ -180,6 +185,8 @@ static int bundle_open(const char *model_dir, int jobs, bundle *out)
                                "%s: missing xgboost_columns, cnn_mode or cnn_groups", path);
     status = read_higher(out->manifest, path, &out->higher);
     if (status == 0)
+        status = read_debug_leak(out->manifest, path, &out->higher);
+    if (status == 0)
         status = check_columns(out, columns, path);
     if (status != 0)
         return status;
@@ -198,7 +205,7 @@ static int bundle_open(const char *model_dir, int jobs, bundle *out)
 }
 
 
-static void bundle_close(bundle *b)
+void pipeline_bundle_close(pipeline_bundle *b)
 {
     int groups = b->groups ? cJSON_GetArraySize(b->groups) : 0;
 
@@ -212,7 +219,7 @@ static void bundle_close(bundle *b)
 
 /* Fails unless a CNN reads the manifest's window and input channels and
  * gives its embedding size, so windows and rows are built to its shape. */
-static int check_cnn_matches(const bundle *b, const ohlcx_cnn *cnn, const char *path)
+static int check_cnn_matches(const pipeline_bundle *b, const ohlcx_cnn *cnn, const char *path)
 {
     const ohlcx_cnn_config *config = ohlcx_cnn_get_config(cnn);
 
@@ -230,8 +237,8 @@ static int check_cnn_matches(const bundle *b, const ohlcx_cnn *cnn, const char *
 
 /* Finds, and loads on first use, the CNN that serves a series: its
  * symbol's, its asset class's, or the global one, as in training. */
-static int bundle_cnn(bundle *b, const char *model_dir, const ohlcx_series *bars,
-                      ohlcx_cnn **out)
+int pipeline_bundle_cnn(pipeline_bundle *b, const char *model_dir, const ohlcx_series *bars,
+                        ohlcx_cnn **out)
 {
     int groups = cJSON_GetArraySize(b->groups);
     const char *key = pipeline_cnn_group_key(b->cnn_mode, bars);
@@ -273,7 +280,7 @@ static int bundle_cnn(bundle *b, const char *model_dir, const ohlcx_series *bars
 }
 
 
-static int predict_series(bundle *b, const ohlcx_predict_options *options,
+static int predict_series(pipeline_bundle *b, const ohlcx_predict_options *options,
                           pipeline_series *series, prediction *out)
 {
     const ohlcx_series *bars = &series->bars;
@@ -304,7 +311,7 @@ static int predict_series(bundle *b, const ohlcx_predict_options *options,
     if (b->hidden > 256)
         return ohlcx_set_error(OHLCX_EFORMAT, "embedding size %d is above 256", b->hidden);
 
-    status = bundle_cnn(b, options->model_dir, bars, &cnn);
+    status = pipeline_bundle_cnn(b, options->model_dir, bars, &cnn);
     if (status != 0)
         return status;
     window = malloc((size_t)OHLCX_WINDOW_CHANNELS * (size_t)b->window * sizeof *window);
@@ -380,11 +387,11 @@ int ohlcx_predict(const ohlcx_predict_options *options)
     prediction *predictions = NULL;
     char **files = NULL;
     size_t file_count = 0;
-    bundle b;
+    pipeline_bundle b;
     int status;
 
     pipeline_set_blas_threads(jobs);
-    status = bundle_open(options->model_dir, jobs, &b);
+    status = pipeline_bundle_open(options->model_dir, jobs, &b);
     if (status == 0)
         status = ohlcx_expand_inputs(options->inputs, options->input_count, &files, &file_count);
     if (status == 0 && (options->symbol || options->timeframe) && file_count != 1)
@@ -417,6 +424,6 @@ done:
     free(predictions);
     pipeline_free_series(series, file_count);
     ohlcx_free_strings(files, file_count);
-    bundle_close(&b);
+    pipeline_bundle_close(&b);
     return status;
 }

@@ -71,6 +71,9 @@ static int check_options(const ohlcx_run_options *options)
     if (options->batch_size < 1 || options->batch_size > 65536)
         return ohlcx_set_error(OHLCX_EINVAL, "invalid --batch %d: use 1 to 65536",
                                options->batch_size);
+    if (options->debug_leak != OHLCX_DEBUG_LEAK_NONE &&
+        options->debug_leak != OHLCX_DEBUG_LEAK_NEXT_RETURN)
+        return ohlcx_set_error(OHLCX_EINVAL, "invalid debug leak %d", options->debug_leak);
     if (options->cnn_mode != OHLCX_CNN_PER_SYMBOL && options->cnn_mode != OHLCX_CNN_GLOBAL &&
         options->cnn_mode != OHLCX_CNN_PER_MARKET)
         return ohlcx_set_error(OHLCX_EINVAL, "invalid CNN mode %d", options->cnn_mode);
@@ -796,31 +799,144 @@ static int stage_gbdt(run_state *state)
 }
 
 
+/* Fills realised[row] with close[t + horizon] / close[t] - 1 of every test
+ * sample, the return that IC and rank IC correlate with the probability. */
+static double *realised_returns(const run_state *state)
+{
+    size_t n_test = state->sample_count[OHLCX_PART_TEST];
+    double *realised = malloc((n_test ? n_test : 1) * sizeof *realised);
+
+    if (realised == NULL) {
+        ohlcx_set_error(OHLCX_ENOMEM, "out of memory for %zu realised returns", n_test);
+        return NULL;
+    }
+    for (size_t row = 0; row < n_test; row++) {
+        const pipeline_sample *sample = &state->samples[OHLCX_PART_TEST][row];
+        const ohlcx_series *bars = &state->series[sample->series].bars;
+
+        realised[row] = bars->close[sample->t + (size_t)state->options->horizon] /
+                            bars->close[sample->t] -
+                        1.0;
+    }
+    return realised;
+}
+
+
+/* Lists the timeframes of the usable series, finest first, and writes each
+ * test row's timeframe index and asset class into the two group arrays. */
+static int list_test_groups(run_state *state, uint32_t *timeframe_group, uint32_t *class_group)
+{
+    size_t n_test = state->sample_count[OHLCX_PART_TEST];
+
+    state->timeframes = calloc(state->series_count ? state->series_count : 1,
+                               sizeof *state->timeframes);
+    if (state->timeframes == NULL)
+        return ohlcx_set_error(OHLCX_ENOMEM, "out of memory listing timeframes");
+    for (size_t s = 0; s < state->series_count; s++) {
+        const char *timeframe = state->series[s].bars.timeframe;
+        size_t position = 0;
+
+        if (!state->series[s].usable)
+            continue;
+        while (position < state->timeframe_count &&
+               strcmp(state->timeframes[position], timeframe) != 0)
+            position++;
+        if (position < state->timeframe_count)
+            continue;
+        /* Insertion by timeframe id, so the order does not depend on file order. */
+        position = state->timeframe_count++;
+        while (position > 0 && ohlcx_timeframe_id(state->timeframes[position - 1]) >
+                                   ohlcx_timeframe_id(timeframe)) {
+            memcpy(state->timeframes[position], state->timeframes[position - 1],
+                   OHLCX_TIMEFRAME_MAX);
+            position--;
+        }
+        snprintf(state->timeframes[position], OHLCX_TIMEFRAME_MAX, "%s", timeframe);
+    }
+    for (size_t row = 0; row < n_test; row++) {
+        const ohlcx_series *bars = &state->series[state->samples[OHLCX_PART_TEST][row].series].bars;
+        uint32_t g = 0;
+
+        while (strcmp(state->timeframes[g], bars->timeframe) != 0)
+            g++;
+        timeframe_group[row] = g;
+        class_group[row] = (uint32_t)bars->asset_class;
+    }
+    return 0;
+}
+
+
+/* Scores the combined model per timeframe and per asset class. */
+static int evaluate_groups(run_state *state, const double *realised)
+{
+    size_t n_test = state->sample_count[OHLCX_PART_TEST];
+    uint32_t *timeframe_group = malloc((n_test ? n_test : 1) * sizeof *timeframe_group);
+    uint32_t *class_group = malloc((n_test ? n_test : 1) * sizeof *class_group);
+    int status;
+
+    if (timeframe_group == NULL || class_group == NULL) {
+        status = ohlcx_set_error(OHLCX_ENOMEM, "out of memory grouping %zu test rows", n_test);
+        goto done;
+    }
+    status = list_test_groups(state, timeframe_group, class_group);
+    if (status != 0)
+        goto done;
+    state->timeframe_metrics = calloc(state->timeframe_count ? state->timeframe_count : 1,
+                                      sizeof *state->timeframe_metrics);
+    if (state->timeframe_metrics == NULL) {
+        status = ohlcx_set_error(OHLCX_ENOMEM, "out of memory for per-timeframe metrics");
+        goto done;
+    }
+    status = ohlcx_metrics_compute_groups(state->test_prob[MODEL_COMBINED],
+                                          state->labels[OHLCX_PART_TEST], realised,
+                                          timeframe_group, n_test, state->timeframe_count,
+                                          state->timeframe_metrics);
+    if (status == 0)
+        status = ohlcx_metrics_compute_groups(state->test_prob[MODEL_COMBINED],
+                                              state->labels[OHLCX_PART_TEST], realised,
+                                              class_group, n_test, OHLCX_ASSET_COUNT,
+                                              state->asset_class_metrics);
+
+done:
+    free(timeframe_group);
+    free(class_group);
+    return status;
+}
+
+
 static int stage_evaluate(run_state *state)
 {
     const uint8_t *labels = state->labels[OHLCX_PART_TEST];
     size_t n_test = state->sample_count[OHLCX_PART_TEST];
     double started = ohlcx_now_seconds();
+    double *realised = realised_returns(state);
     int status = 0;
 
+    if (realised == NULL)
+        return OHLCX_ENOMEM;
     for (int model = 0; model < MODEL_COUNT && status == 0; model++)
-        status = ohlcx_metrics_compute(state->test_prob[model], labels, n_test,
-                                       &state->test_metrics[model]);
+        status = ohlcx_metrics_compute_ex(state->test_prob[model], labels, realised, n_test,
+                                          &state->test_metrics[model]);
 
     /* Test rows of a series are contiguous, in series order. */
     state->series_metrics = calloc(state->series_count, sizeof *state->series_metrics);
-    if (state->series_metrics == NULL)
+    if (state->series_metrics == NULL) {
+        free(realised);
         return ohlcx_set_error(OHLCX_ENOMEM, "out of memory for per-series metrics");
+    }
     for (size_t row = 0; row < n_test && status == 0;) {
         uint32_t s = state->samples[OHLCX_PART_TEST][row].series;
         size_t end = row;
 
         while (end < n_test && state->samples[OHLCX_PART_TEST][end].series == s)
             end++;
-        status = ohlcx_metrics_compute(state->test_prob[MODEL_COMBINED] + row, labels + row,
-                                       end - row, &state->series_metrics[s]);
+        status = ohlcx_metrics_compute_ex(state->test_prob[MODEL_COMBINED] + row, labels + row,
+                                          realised + row, end - row, &state->series_metrics[s]);
         row = end;
     }
+    if (status == 0)
+        status = evaluate_groups(state, realised);
+    free(realised);
     state->timings[TIMING_PREDICT] += ohlcx_now_seconds() - started;
     return status;
 }
@@ -840,6 +956,8 @@ static void run_state_free(run_state *state)
         free(state->test_prob[model]);
     free(state->groups);
     free(state->series_metrics);
+    free(state->timeframes);
+    free(state->timeframe_metrics);
     ohlcx_gbdt_free(state->model);
 }
 
@@ -924,6 +1042,11 @@ int ohlcx_run(const ohlcx_run_options *options)
     if (status == 0)
         status = pipeline_higher_set(options->higher_timeframes, options->higher_count,
                                      "--higher", &state.higher);
+    state.higher.debug_leak = options->debug_leak;
+    if (options->debug_leak != OHLCX_DEBUG_LEAK_NONE)
+        ohlcx_log_warn("--debug-leak: the model reads the next bar's return, a deliberate "
+                       "look-ahead leak for testing 'ohlcx lookahead'; never use it for a "
+                       "real model");
     /* A resume with other arguments fails before it removes anything. */
     if (status == 0 && options->resume)
         status = check_resume_arguments(&state);

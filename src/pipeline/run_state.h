@@ -68,6 +68,12 @@ typedef struct run_state {
     float *test_prob[MODEL_COUNT];
     ohlcx_metrics test_metrics[MODEL_COUNT];
     ohlcx_metrics *series_metrics; /* per series, combined model */
+    /* Combined model per timeframe, finest first, and per asset class (enum
+     * ohlcx_asset_class); groups without test rows have n == 0. */
+    char (*timeframes)[OHLCX_TIMEFRAME_MAX];
+    ohlcx_metrics *timeframe_metrics;
+    size_t timeframe_count;
+    ohlcx_metrics asset_class_metrics[OHLCX_ASSET_COUNT];
 
     double timings[TIMING_COUNT];
 } run_state;

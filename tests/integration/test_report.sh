@@ -41,9 +41,40 @@ if grep -Eiq 'https?:|<script|<link|<img|<iframe|@import|url\(' "$page"; then
     fail "report.html refers to something outside itself or has a script"
 fi
 # The run records these, so their charts must be drawn.
-for name in ablation learning-curves heatmap feature-importance data-quality; do
+for name in ablation learning-curves confusion calibration heatmap feature-importance \
+    data-quality; do
     has_id "$page" "chart-$name" || fail "chart-$name is not drawn for a run that has its data"
 done
+# The recorded counts add up to the test rows, and the groups cover them.
+metrics="$work/run/metrics.json"
+n=$(json_get "$metrics" '.test.n')
+[ "$n" -gt 0 ] || fail "test.n is $n"
+[ "$(json_get "$metrics" '.test.confusion | add')" = "$n" ] ||
+    fail "confusion counts sum to $(json_get "$metrics" '.test.confusion | add'), expected $n"
+[ "$(json_get "$metrics" '.test.calibration | length')" = 10 ] || fail "calibration has not 10 bins"
+[ "$(json_get "$metrics" '[.test.calibration[].count] | add')" = "$n" ] ||
+    fail "calibration counts do not sum to $n"
+[ "$(json_get "$metrics" '.baselines.majority.confusion | add')" = "$n" ] ||
+    fail "the majority baseline's confusion counts do not sum to $n"
+p=$(json_get "$metrics" '.test.binomial_p')
+awk -v p="$p" 'BEGIN { exit !(p != "null" && p > 0 && p <= 1) }' || fail "binomial_p = $p, expected in (0, 1]"
+check_between majority_share "$(json_get "$metrics" '.test.majority_share')" 0.5 1
+check_between macro_f1 "$(json_get "$metrics" '.test.macro_f1')" 0 1
+check_between brier "$(json_get "$metrics" '.test.brier')" 0 1
+check_between ic "$(json_get "$metrics" '.test.ic')" -1 1
+check_between rank_ic "$(json_get "$metrics" '.test.rank_ic')" -1 1
+[ "$(json_get "$metrics" '[.per_timeframe[].timeframe] | join(",")')" = "1h,4h" ] ||
+    fail "per_timeframe is not 1h,4h: $(json_get "$metrics" '[.per_timeframe[].timeframe]')"
+[ "$(json_get "$metrics" '[.per_timeframe[].n] | add')" = "$n" ] ||
+    fail "per_timeframe rows do not sum to $n"
+[ "$(json_get "$metrics" '[.per_asset_class[].asset_class] | join(",")')" = "crypto,stocks" ] ||
+    fail "per_asset_class is not crypto,stocks"
+[ "$(json_get "$metrics" '[.per_asset_class[].n] | add')" = "$n" ] ||
+    fail "per_asset_class rows do not sum to $n"
+# The per-timeframe table shows the recorded IC, not the pooled note.
+if grep -q 'the run did not record the other metrics per group' "$page"; then
+    fail "the group tables fall back to pooled accuracy"
+fi
 # One split and no walk-forward folds in today's runs.
 has_id "$page" "chart-walk-forward-unavailable" || fail "walk-forward is not marked unavailable"
 grep -q 'Not available in this run:' "$page" || fail "the unavailable note has no label"
@@ -133,6 +164,10 @@ for name in $figures; do
         fail "chromium's DOM of the full run lacks svg chart-$name"
     grep -Eq "id=\"chart-$name(-unavailable)?\"" "$work/run.dom" ||
         fail "chromium's DOM of the run lacks chart-$name"
+done
+for name in confusion calibration; do
+    grep -q "<svg id=\"chart-$name\"" "$work/run.dom" ||
+        fail "chromium's DOM of the run lacks svg chart-$name"
 done
 [ "$(grep -c '<svg id="chart-' "$work/full.dom")" -eq 8 ] ||
     fail "chromium's DOM of the full run has $(grep -c '<svg id="chart-' "$work/full.dom") charts, expected 8"
