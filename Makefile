@@ -41,6 +41,7 @@ demo: build
 bench: build
 	@OHLCX_BENCH=1 sh scripts/install-deps.sh
 	@sh bench/ingest_vs_pandas.sh $(BUILD)/ohlcx
+	@sh bench/cnn_vs_pytorch.sh $(BUILD)/ohlcx
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(DEMO)

@@ -17,6 +17,8 @@ int cmd_check(int argc, char **argv);
 int cmd_plan(int argc, char **argv);
 int cmd_resample(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+int cmd_lookahead(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
 
 /* Prints "ohlcx COMMAND: message" to stderr and returns 2. */
 int cli_usage_error(const char *command, const char *format, ...)

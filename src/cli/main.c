@@ -25,11 +25,13 @@ static const char usage[] =
     "  synth     write a deterministic synthetic universe of candle files\n"
     "  ingest    validate candle files and store them in a columnar store\n"
     "  resample  derive coarser timeframes from stored series\n"
+    "  bench     time one CNN training pass (ohlcx bench cnn)\n"
     "  ls        list the series in a store\n"
     "  export    write a stored series as CSV\n"
     "  check     run the data-quality checks and write a report\n"
     "  plan      estimate series, bars, samples, store size and time of a universe\n"
     "  report    write the HTML report of a run\n"
+    "  lookahead check that a run's rows read no later bar (self-test)\n"
     "\n"
     "Run 'ohlcx COMMAND --help' for the options of a command.\n"
     "  --help      print this help\n"
@@ -153,6 +155,8 @@ int main(int argc, char **argv)
         return cmd_ingest(argc - 1, argv + 1);
     if (strcmp(command, "resample") == 0)
         return cmd_resample(argc - 1, argv + 1);
+    if (strcmp(command, "bench") == 0)
+        return cmd_bench(argc - 1, argv + 1);
     if (strcmp(command, "ls") == 0)
         return cmd_ls(argc - 1, argv + 1);
     if (strcmp(command, "export") == 0)
@@ -163,6 +167,8 @@ int main(int argc, char **argv)
         return cmd_plan(argc - 1, argv + 1);
     if (strcmp(command, "report") == 0)
         return cmd_report(argc - 1, argv + 1);
+    if (strcmp(command, "lookahead") == 0)
+        return cmd_lookahead(argc - 1, argv + 1);
     fprintf(stderr, "ohlcx: unknown command '%s' (see 'ohlcx --help')\n", command);
     return 2;
 }

@@ -82,6 +82,11 @@ static ohlcx_cnn_config tiny_config(void)
 }
 
 
+/* Largest sizes reference_loss() has room for: positions, filters of either
+ * convolution, and hidden units. */
+enum { REFERENCE_MAX_LENGTH = 64, REFERENCE_MAX_FILTERS = 8, REFERENCE_MAX_HIDDEN = 8 };
+
+
 /*
  * Reference forward pass in double, written from the architecture in nn.h
  * with direct loops. Returns the mean binary cross-entropy over n samples and
@@ -94,7 +99,9 @@ static double reference_loss(const ohlcx_cnn_config *c, double *const w[BLOCKS],
 {
     int l1 = c->window - c->kernel1 + 1;
     int l2 = l1 - c->kernel2 + 1;
-    double a1[64][8], a2[64][8], readout[16], hidden[8];
+    double a1[REFERENCE_MAX_LENGTH][REFERENCE_MAX_FILTERS];
+    double a2[REFERENCE_MAX_LENGTH][REFERENCE_MAX_FILTERS];
+    double readout[2 * REFERENCE_MAX_FILTERS], hidden[REFERENCE_MAX_HIDDEN];
     size_t k = 0;
     double loss = 0.0;
 
@@ -167,34 +174,52 @@ static void set_biases(ohlcx_cnn *cnn, float value)
 }
 
 
+/* Returns the number of ReLU pre-activations in one sample, which is the
+ * size of one sample's kink record in reference_loss(). */
+static size_t kinks_per_sample(const ohlcx_cnn_config *c)
+{
+    size_t l1 = (size_t)(c->window - c->kernel1 + 1);
+    size_t l2 = l1 - (size_t)c->kernel2 + 1;
+
+    return l1 * (size_t)c->filters1 + l2 * (size_t)c->filters2 + (size_t)c->hidden;
+}
+
+
 /*
  * Compares the analytic gradient of every coordinate of every block with a
  * central difference (step 1e-6) of the double reference at the same float
- * weights. A coordinate whose ±step moves any ReLU pre-activation across
- * zero sits on a kink, where the derivative is undefined, so it is skipped.
- * The test asserts that such skips are rare.
+ * weights, for a network of config c created from seed 7 and n samples of
+ * normal noise with labels y. A coordinate whose ±step moves any ReLU
+ * pre-activation across zero sits on a kink, where the derivative is
+ * undefined, so it is skipped. The check asserts that such skips are rare.
  */
-static void gradients_match_finite_differences(void **state)
+static void check_gradients(const ohlcx_cnn_config *c, const float *y, int n)
 {
-    ohlcx_cnn_config c = tiny_config();
-    enum { N = 3 };
-    float x[N * 2 * 12];
-    float y[N] = {1.0f, 0.0f, 1.0f};
+    size_t sample = (size_t)c->channels * (size_t)c->window;
+    size_t kink_bytes = (size_t)n * kinks_per_sample(c);
+    float *x = malloc((size_t)n * sample * sizeof *x);
     double *w[BLOCKS];
-    unsigned char kinks0[N * 64] = {0};
-    unsigned char kinks_plus[N * 64] = {0};
-    unsigned char kinks_minus[N * 64] = {0};
-    ohlcx_cnn *cnn = ohlcx_cnn_create(&c, 7);
+    unsigned char *kinks0 = calloc(kink_bytes, 1);
+    unsigned char *kinks_plus = calloc(kink_bytes, 1);
+    unsigned char *kinks_minus = calloc(kink_bytes, 1);
+    ohlcx_cnn *cnn = ohlcx_cnn_create(c, 7);
     double loss = 0.0;
     double reference;
     const double step = 1e-6;
-    (void)state;
 
+    assert_true(c->window - c->kernel1 + 1 <= REFERENCE_MAX_LENGTH);
+    assert_true(c->filters1 <= REFERENCE_MAX_FILTERS);
+    assert_true(c->filters2 <= REFERENCE_MAX_FILTERS);
+    assert_true(c->hidden <= REFERENCE_MAX_HIDDEN);
+    assert_non_null(x);
+    assert_non_null(kinks0);
+    assert_non_null(kinks_plus);
+    assert_non_null(kinks_minus);
     assert_non_null(cnn);
     assert_int_equal(ohlcx_cnn_param_count(cnn), BLOCKS);
     set_biases(cnn, 0.1f);
-    fill_normal(x, sizeof x / sizeof x[0], 11);
-    assert_int_equal(ohlcx_cnn_gradients(cnn, x, y, N, &loss), OHLCX_OK);
+    fill_normal(x, (size_t)n * sample, 11);
+    assert_int_equal(ohlcx_cnn_gradients(cnn, x, y, (size_t)n, &loss), OHLCX_OK);
 
     for (int b = 0; b < BLOCKS; b++) {
         size_t size;
@@ -206,7 +231,7 @@ static void gradients_match_finite_differences(void **state)
             w[b][i] = p[i];
     }
 
-    reference = reference_loss(&c, w, x, y, N, kinks0);
+    reference = reference_loss(c, w, x, y, n, kinks0);
     assert_true(fabs(loss - reference) < 1e-5 * fabs(reference));
 
     for (int b = 0; b < BLOCKS; b++) {
@@ -221,12 +246,12 @@ static void gradients_match_finite_differences(void **state)
             double plus, minus, numeric, denominator;
 
             w[b][i] = saved + step;
-            plus = reference_loss(&c, w, x, y, N, kinks_plus);
+            plus = reference_loss(c, w, x, y, n, kinks_plus);
             w[b][i] = saved - step;
-            minus = reference_loss(&c, w, x, y, N, kinks_minus);
+            minus = reference_loss(c, w, x, y, n, kinks_minus);
             w[b][i] = saved;
-            if (memcmp(kinks_plus, kinks0, sizeof kinks0) != 0 ||
-                memcmp(kinks_minus, kinks0, sizeof kinks0) != 0)
+            if (memcmp(kinks_plus, kinks0, kink_bytes) != 0 ||
+                memcmp(kinks_minus, kinks0, kink_bytes) != 0)
                 continue;
 
             numeric = (plus - minus) / (2.0 * step);
@@ -247,7 +272,83 @@ static void gradients_match_finite_differences(void **state)
 
     for (int b = 0; b < BLOCKS; b++)
         free(w[b]);
+    free(x);
+    free(kinks0);
+    free(kinks_plus);
+    free(kinks_minus);
     ohlcx_cnn_free(cnn);
+}
+
+
+static void gradients_match_finite_differences(void **state)
+{
+    ohlcx_cnn_config c = tiny_config();
+    const float y[] = {1.0f, 0.0f, 1.0f};
+    (void)state;
+
+    check_gradients(&c, y, 3);
+}
+
+
+/* A mini-batch of one sample: the mean loss is that sample's loss. */
+static void gradients_single_sample(void **state)
+{
+    ohlcx_cnn_config c = tiny_config();
+    const float y[] = {0.0f};
+    (void)state;
+
+    check_gradients(&c, y, 1);
+}
+
+
+/* With window = kernel1 + kernel2 - 1, conv2 has one output position, so the
+ * readout's last position and its mean are the same row and both gradients
+ * reach it. */
+static void gradients_single_output_position(void **state)
+{
+    ohlcx_cnn_config c = tiny_config();
+    const float y[] = {1.0f, 0.0f, 0.0f};
+    (void)state;
+
+    c.window = c.kernel1 + c.kernel2 - 1;
+    check_gradients(&c, y, 3);
+}
+
+
+/* Kernels of one bar: im2col copies single positions and col2im adds no
+ * overlapping patches. */
+static void gradients_pointwise_kernels(void **state)
+{
+    ohlcx_cnn_config c = tiny_config();
+    const float y[] = {0.0f, 1.0f};
+    (void)state;
+
+    c.window = 7;
+    c.kernel1 = 1;
+    c.kernel2 = 1;
+    check_gradients(&c, y, 2);
+}
+
+
+/* Different kernel sizes, and every size of the network distinct, so that
+ * using one dimension in place of another in an index breaks the check; the
+ * other cases use kernel1 == kernel2, which would hide a swap of the two. Five
+ * input channels, as in the default configuration. */
+static void gradients_unequal_kernels(void **state)
+{
+    ohlcx_cnn_config c = {
+        .channels = 5,
+        .window = 14,
+        .kernel1 = 2,
+        .filters1 = 6,
+        .kernel2 = 4,
+        .filters2 = 7,
+        .hidden = 8,
+    };
+    const float y[] = {1.0f, 1.0f, 0.0f};
+    (void)state;
+
+    check_gradients(&c, y, 3);
 }
 
 
@@ -1426,6 +1527,10 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(gradients_match_finite_differences),
+        cmocka_unit_test(gradients_single_sample),
+        cmocka_unit_test(gradients_single_output_position),
+        cmocka_unit_test(gradients_pointwise_kernels),
+        cmocka_unit_test(gradients_unequal_kernels),
         cmocka_unit_test(param_names_in_block_order),
         cmocka_unit_test(readout_keeps_last_position),
         cmocka_unit_test(train_learns_planted_pattern),
