@@ -41,6 +41,9 @@ demo: build
 bench: build
 	@OHLCX_BENCH=1 sh scripts/install-deps.sh
 	@sh bench/ingest_vs_pandas.sh $(BUILD)/ohlcx
+	@cmake --build $(BUILD) --target bench_checks >/dev/null
+	@sh bench/checks_vs_pandas.sh $(BUILD)/bench_checks
+	@sh bench/resample_vs_pandas.sh $(BUILD)/ohlcx
 	@sh bench/cnn_vs_pytorch.sh $(BUILD)/ohlcx
 
 clean:
