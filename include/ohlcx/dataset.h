@@ -83,6 +83,67 @@ typedef struct ohlcx_split {
 int ohlcx_split_series(size_t n, const ohlcx_split_options *options,
                        ohlcx_split *out);
 
+/*
+ * Walk-forward folds: instead of one split, a series gets a run of folds,
+ * each trained on the bars before its test period and tested on that period.
+ * Periods count samples, that is bars of the series. With first, M and g as
+ * above, P = train_period, Q = test_period and R = retrain_every, fold k
+ * tests the samples
+ *
+ *   test  [first + P + g + k R, first + P + g + k R + Q)
+ *
+ * and trains on the samples before it less a purge of g:
+ *
+ *   train [first + P + g + k R - g - P, first + P + g + k R - g)   (sliding)
+ *   train [first, first + P + g + k R - g)                        (expanding)
+ *
+ * so the last training label ends g + 1 - horizon = window + 1 bars before the
+ * first test bar, and no test window reads a bar that a training label reads.
+ * The folds continue while the test period ends within the M samples: there
+ * are (M - P - g - Q) / R + 1 of them, rounded down, and none when M < P + g
+ * + Q. R >= Q, so test periods never overlap. The training range splits like
+ * a whole series without its test part: of the L = train length, the two gaps
+ * take 2g, validation takes V = floor((L - 2g) val_fraction / (train_fraction
+ * + val_fraction)), and the T = L - 2g - V samples before it divide into
+ * cnn_train and xgb_train by stack_fraction as above. For example, take
+ * window 10, horizon 1 (first 34, g 11), P 100, Q 20 and the default
+ * fractions. Fold 0 tests [145, 165) and trains on [34, 134), as cnn_train
+ * [34, 73), xgb_train [84, 110) and validation [121, 134). Fold 1 with R 20
+ * tests [165, 185) and trains on [54, 154).
+ *
+ * Embargo: the E = embargo samples after each earlier test period, [test end
+ * of fold j, + E) for j < k, are left out of fold k's training parts. In the
+ * example with E 5, fold 2 (training range [74, 174)) leaves out [165, 170).
+ * The caller tests ohlcx_walk_forward_embargoed() for each training sample.
+ */
+typedef struct ohlcx_walk_forward_options {
+    int64_t train_period;  /* P: samples of a sliding training range, and the
+                              first fold's with expanding, at least 1 */
+    int64_t test_period;   /* Q: samples tested per fold, at least 1 */
+    int64_t retrain_every; /* R: samples between fold starts, Q when 0 */
+    int expanding;         /* 1: every fold trains from the first sample */
+    int64_t embargo;       /* E: samples left out after each test period, >= 0 */
+} ohlcx_walk_forward_options;
+
+/* Stores in count the number of folds of a series of n bars, 0 when it is
+ * too short for one. Fails with OHLCX_EINVAL on invalid options (as for
+ * ohlcx_split_series(), a period below 1, a negative embargo, or R below Q). */
+int ohlcx_walk_forward_count(size_t n, const ohlcx_split_options *options,
+                             const ohlcx_walk_forward_options *walk, size_t *count);
+
+/* Computes the parts of fold `fold` of a series of n bars, with the test part
+ * as the fold's test period. Fails with OHLCX_EINVAL on invalid options or a
+ * fold past the last, and with OHLCX_EDATA when the training range is too
+ * short for every training part to hold a sample. */
+int ohlcx_walk_forward_fold(size_t n, const ohlcx_split_options *options,
+                            const ohlcx_walk_forward_options *walk, size_t fold,
+                            ohlcx_split *out);
+
+/* Returns 1 when sample t lies in the embargo after the test period of a fold
+ * before `fold`, else 0. */
+int ohlcx_walk_forward_embargoed(size_t t, const ohlcx_split_options *options,
+                                 const ohlcx_walk_forward_options *walk, size_t fold);
+
 /* Returns the label of bar t: 1 if close[t + horizon] > close[t], else 0.
  * Requires horizon >= 1 and t + horizon < series->n, else returns
  * OHLCX_EINVAL. */

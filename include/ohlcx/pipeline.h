@@ -76,6 +76,12 @@ typedef struct ohlcx_run_options {
     int higher_count;          /* entries of higher_timeframes, 0 for none */
     int debug_leak;            /* enum ohlcx_debug_leak: a self-test hook that adds
                                   a column reading the future; 0 for real runs */
+    int walk_forward;          /* 1: evaluate on walk-forward folds (see below) */
+    int64_t train_period;      /* samples (bars) of each fold's training range */
+    int64_t test_period;       /* samples (bars) tested per fold */
+    int64_t retrain_every;     /* samples between fold starts; 0: test_period */
+    int expanding;             /* 1: every fold trains from the first sample */
+    int64_t embargo;           /* samples left out of training after each test period */
 } ohlcx_run_options;
 
 void ohlcx_run_options_default(ohlcx_run_options *options);
@@ -88,6 +94,19 @@ void ohlcx_run_options_default(ohlcx_run_options *options);
  * out_dir has no checkpoint or when the options or input data differ from
  * the checkpointed run's. */
 int ohlcx_run(const ohlcx_run_options *options);
+
+/*
+ * Walk-forward: with walk_forward set, the run replaces the single split by
+ * the folds of ohlcx_walk_forward_fold() (dataset.h), computed per series in
+ * its own bars, and every series gets as many folds as the series with the
+ * fewest. Each fold trains the CNNs, the combined model and the baselines
+ * on its training range and tests them on its test period; one fold's
+ * models are held at a time, and the bundle keeps the last fold's. The test
+ * rows of all folds are then scored together: metrics.json's test and
+ * baselines hold these aggregate metrics, walk_forward_total repeats them
+ * per model, and walk_forward lists each fold's bounds and metrics. Resuming
+ * a walk-forward run is not supported (OHLCX_EINVAL).
+ */
 
 typedef struct ohlcx_predict_options {
     const char *model_dir;

@@ -69,11 +69,30 @@ static const char run_help[] =
     "                     leak_next_return, the next bar's log return, a\n"
     "                     deliberate look-ahead leak that 'ohlcx lookahead' must\n"
     "                     report. Never use it for a real model\n"
+    "  --walk-forward     evaluate on walk-forward folds instead of one split:\n"
+    "                     each fold trains on the bars before its test period\n"
+    "                     and tests on that period (see below)\n"
+    "  --train-period N   walk-forward: bars of each training range, its two\n"
+    "                     inner purge gaps included (required)\n"
+    "  --test-period N    walk-forward: bars tested per fold (required)\n"
+    "  --retrain-every N  walk-forward: bars between fold starts, at least\n"
+    "                     --test-period (default: --test-period)\n"
+    "  --expanding        walk-forward: every training range starts at the first\n"
+    "                     bar and grows by --retrain-every each fold\n"
+    "  --embargo N        walk-forward: bars after each test period left out of\n"
+    "                     later training ranges (default: 0)\n"
     "  -h, --help         print this help\n"
     "\n"
     "Splits are chronological per series, with a purge gap of window + horizon\n"
     "bars between parts. Of the bars outside the gaps, train takes 70%% (the CNN\n"
     "learns on its first part, XGBoost on the rest), validation 15%% and test 15%%.\n"
+    "With --walk-forward, fold k tests the bars [S + kR, S + kR + Q) of each\n"
+    "series, where S is the first sample bar plus P + window + horizon, and\n"
+    "trains on the P bars that end window + horizon bars before them (P, Q, R:\n"
+    "--train-period, --test-period, --retrain-every), or with --expanding on\n"
+    "every bar from the first sample up to there. metrics.json then holds\n"
+    "walk_forward (one row per fold) and walk_forward_total, and test and\n"
+    "baselines score the test rows of all folds together.\n"
     "Exit status: 0 on success, 1 on an internal failure (a library error, out\n"
     "of memory), 2 on bad usage or input.\n";
 
@@ -109,6 +128,40 @@ static int parse_higher(const char *text, char names[][OHLCX_TIMEFRAME_MAX], int
 }
 
 
+/* Parses a walk-forward period in bars. */
+static int parse_period(const char *name, const char *text, int minimum, int64_t *out)
+{
+    int value = 0;
+    int bad = cli_parse_int("run", name, text, minimum, 100000000, &value);
+
+    *out = value;
+    return bad;
+}
+
+
+/* The period options need --walk-forward, and --walk-forward needs both
+ * periods. */
+static int check_walk_forward(const ohlcx_run_options *options)
+{
+    int any_period = options->train_period || options->test_period || options->retrain_every ||
+                options->expanding || options->embargo;
+
+    if (!options->walk_forward && any_period)
+        return cli_usage_error("run", "--train-period, --test-period, --retrain-every, "
+                               "--expanding and --embargo apply only with --walk-forward");
+    if (options->walk_forward && (options->train_period == 0 || options->test_period == 0))
+        return cli_usage_error("run", "--walk-forward needs --train-period N and "
+                               "--test-period N, in bars");
+    if (options->walk_forward && options->retrain_every != 0 &&
+        options->retrain_every < options->test_period)
+        return cli_usage_error("run", "invalid --retrain-every %lld: use at least "
+                               "--test-period %lld, so that test periods do not overlap",
+                               (long long)options->retrain_every,
+                               (long long)options->test_period);
+    return 0;
+}
+
+
 int cmd_run(int argc, char **argv)
 {
     static const struct option long_options[] = {
@@ -123,6 +176,10 @@ int cmd_run(int argc, char **argv)
         {"columns", required_argument, NULL, 'C'},  {"tz", required_argument, NULL, 'Z'},
         {"resume", no_argument, NULL, 'R'},    {"higher", required_argument, NULL, 'G'},
         {"debug-leak", required_argument, NULL, 'L'},
+        {"walk-forward", no_argument, NULL, 'W'},   {"train-period", required_argument, NULL, 'P'},
+        {"test-period", required_argument, NULL, 'Q'},
+        {"retrain-every", required_argument, NULL, 'K'},
+        {"expanding", no_argument, NULL, 'X'},      {"embargo", required_argument, NULL, 'E'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -185,10 +242,22 @@ int cmd_run(int argc, char **argv)
                 bad = cli_usage_error("run", "invalid --debug-leak '%s': the only leak is "
                                       "next-return", optarg);
             break;
+        case 'W': options.walk_forward = 1; break;
+        case 'P': bad = parse_period("--train-period", optarg, 1, &options.train_period); break;
+        case 'Q': bad = parse_period("--test-period", optarg, 1, &options.test_period); break;
+        case 'K': bad = parse_period("--retrain-every", optarg, 1, &options.retrain_every); break;
+        case 'X': options.expanding = 1; break;
+        case 'E': bad = parse_period("--embargo", optarg, 0, &options.embargo); break;
         case 'h': fputs(run_help, stdout); free(inputs); return 0;
         default: bad = 2; break;
         }
     }
+    if (bad) {
+        free(inputs);
+        return 2;
+    }
+    if (!bad)
+        bad = check_walk_forward(&options);
     if (bad) {
         free(inputs);
         return 2;

@@ -275,3 +275,144 @@ int ohlcx_sample_crosses_gap(size_t t, int window, int horizon, const size_t *ga
     }
     return low < gap_count && gap_rows[low] <= t + after;
 }
+
+
+static int check_walk_forward(const ohlcx_split_options *options,
+                              const ohlcx_walk_forward_options *walk)
+{
+    int status = 0;
+
+    if (options == NULL || walk == NULL)
+        return ohlcx_set_error(OHLCX_EINVAL, "walk-forward: %s is NULL",
+                               options == NULL ? "options" : "walk");
+    status = check_options(options);
+    if (status != 0)
+        return status;
+    if (walk->train_period < 1)
+        return ohlcx_set_error(OHLCX_EINVAL, "invalid --train-period %lld: use at least 1 bar",
+                               (long long)walk->train_period);
+    if (walk->test_period < 1)
+        return ohlcx_set_error(OHLCX_EINVAL, "invalid --test-period %lld: use at least 1 bar",
+                               (long long)walk->test_period);
+    if (walk->retrain_every != 0 && walk->retrain_every < walk->test_period)
+        return ohlcx_set_error(OHLCX_EINVAL,
+                               "invalid --retrain-every %lld: use at least --test-period %lld, "
+                               "so that test periods do not overlap",
+                               (long long)walk->retrain_every, (long long)walk->test_period);
+    if (walk->embargo < 0)
+        return ohlcx_set_error(OHLCX_EINVAL, "invalid --embargo %lld: use 0 or more bars",
+                               (long long)walk->embargo);
+    return 0;
+}
+
+
+static int64_t retrain_step(const ohlcx_walk_forward_options *walk)
+{
+    return walk->retrain_every > 0 ? walk->retrain_every : walk->test_period;
+}
+
+
+/* Returns the first test sample of a fold, as an offset from first. */
+static int64_t fold_test_begin(const ohlcx_split_options *options,
+                               const ohlcx_walk_forward_options *walk, int64_t fold)
+{
+    return walk->train_period + gap_of(options) + fold * retrain_step(walk);
+}
+
+
+int ohlcx_walk_forward_count(size_t n, const ohlcx_split_options *options,
+                             const ohlcx_walk_forward_options *walk, size_t *count)
+{
+    int64_t samples = 0, room = 0;
+    size_t first = 0;
+    int status = check_walk_forward(options, walk);
+
+    if (status == 0 && count == NULL)
+        status = ohlcx_set_error(OHLCX_EINVAL, "ohlcx_walk_forward_count: count is NULL");
+    if (status != 0)
+        return status;
+    first = first_sample(options);
+    samples = n > first + (size_t)options->horizon
+                  ? (int64_t)(n - first - (size_t)options->horizon)
+                  : 0;
+    room = samples - fold_test_begin(options, walk, 0) - walk->test_period;
+    *count = room < 0 ? 0 : (size_t)(room / retrain_step(walk)) + 1;
+    return 0;
+}
+
+
+int ohlcx_walk_forward_fold(size_t n, const ohlcx_split_options *options,
+                            const ohlcx_walk_forward_options *walk, size_t fold,
+                            ohlcx_split *out)
+{
+    int64_t gap = 0, test_begin = 0, train_begin = 0, train_end = 0, outside = 0;
+    int64_t validation = 0, train = 0, stack = 0;
+    size_t count = 0, first = 0;
+    int status = ohlcx_walk_forward_count(n, options, walk, &count);
+
+    if (status == 0 && out == NULL)
+        status = ohlcx_set_error(OHLCX_EINVAL, "ohlcx_walk_forward_fold: out is NULL");
+    if (status == 0 && fold >= count)
+        status = ohlcx_set_error(OHLCX_EINVAL,
+                                 "walk-forward fold %zu does not exist: a series of %zu bars "
+                                 "has %zu folds",
+                                 fold, n, count);
+    if (status != 0)
+        return status;
+
+    first = first_sample(options);
+    gap = gap_of(options);
+    test_begin = fold_test_begin(options, walk, (int64_t)fold);
+    train_end = test_begin - gap;
+    train_begin = walk->expanding ? 0 : train_end - walk->train_period;
+
+    /* The training range splits as a series does, without the test part. */
+    outside = train_end - train_begin - 2 * gap;
+    if (outside < 0)
+        outside = 0;
+    validation = fraction_of(outside, options->val_fraction /
+                                          (options->train_fraction + options->val_fraction));
+    train = outside - validation;
+    stack = fraction_of(train, options->stack_fraction);
+    if (train - stack < 1 || stack < 1 || validation < 1)
+        return ohlcx_set_error(OHLCX_EDATA,
+                               "walk-forward training range of %lld samples is too short: "
+                               "after two purge gaps of %lld samples, cnn_train, xgb_train and "
+                               "validation each need at least one; use a longer "
+                               "--train-period",
+                               (long long)(train_end - train_begin), (long long)gap);
+
+    set_bounds(out, OHLCX_PART_CNN_TRAIN, first, train_begin, train_begin + train - stack);
+    set_bounds(out, OHLCX_PART_XGB_TRAIN, first, train_begin + train - stack + gap,
+               train_begin + train + gap);
+    set_bounds(out, OHLCX_PART_VALIDATION, first, train_end - validation, train_end);
+    set_bounds(out, OHLCX_PART_TEST, first, test_begin, test_begin + walk->test_period);
+    return 0;
+}
+
+
+int ohlcx_walk_forward_embargoed(size_t t, const ohlcx_split_options *options,
+                                 const ohlcx_walk_forward_options *walk, size_t fold)
+{
+    int64_t step = retrain_step(walk);
+    int64_t first_end = (int64_t)first_sample(options) + fold_test_begin(options, walk, 0) +
+                        walk->test_period;
+    int64_t since = (int64_t)t - first_end;
+    int64_t j = 0;
+
+    if (since < 0 || fold == 0 || walk->embargo <= 0)
+        return 0;
+    /* j is the latest earlier fold whose test period ends at or before t. */
+    j = since / step;
+    if (j > (int64_t)fold - 1)
+        j = (int64_t)fold - 1;
+    for (; j >= 0; j--) {
+        int64_t end = first_end + j * step;
+
+        if ((int64_t)t >= end + walk->embargo)
+            return 0;
+        if ((int64_t)t >= end)
+            return 1;
+    }
+    return 0;
+}

@@ -234,6 +234,73 @@ static cJSON *cnn_array(const run_state *state)
 }
 
 
+static void add_time(cJSON *object, const char *name, int64_t open_time)
+{
+    char text[20];
+
+    ohlcx_format_datetime(open_time, text);
+    cJSON_AddStringToObject(object, name, text);
+}
+
+
+/* One row per walk-forward fold: its bounds as open times, the combined
+ * model's metrics, and each baseline's accuracy. */
+static cJSON *walk_forward_array(const run_state *state)
+{
+    cJSON *array = cJSON_CreateArray();
+
+    for (size_t f = 0; f < state->fold_count; f++) {
+        const run_fold *fold = &state->folds[f];
+        const ohlcx_metrics *combined = &fold->metrics[MODEL_COMBINED];
+        cJSON *row = cJSON_CreateObject(), *baselines = cJSON_CreateObject();
+
+        cJSON_AddNumberToObject(row, "fold", (double)f);
+        add_time(row, "train_first_open_time", fold->train_first_open_time);
+        add_time(row, "train_last_open_time", fold->train_last_open_time);
+        add_time(row, "train_label_end_open_time", fold->train_label_end_open_time);
+        add_time(row, "test_window_open_time", fold->test_window_open_time);
+        add_time(row, "test_first_open_time", fold->test_first_open_time);
+        add_time(row, "test_last_open_time", fold->test_last_open_time);
+        cJSON_AddNumberToObject(row, "n_train", (double)fold->train_samples);
+        cJSON_AddNumberToObject(row, "embargoed", (double)fold->embargoed);
+        cJSON_AddNumberToObject(row, "n", (double)combined->n);
+        add_number(row, "accuracy", combined->accuracy);
+        add_number(row, "auc", combined->auc);
+        add_number(row, "majority_share", combined->majority_share);
+        add_number(row, "binomial_p", combined->binomial_p);
+        for (int model = MODEL_MAJORITY; model < MODEL_COUNT; model++)
+            add_number(baselines, model_names[model], fold->metrics[model].accuracy);
+        cJSON_AddItemToObject(row, "baseline_accuracy", baselines);
+        cJSON_AddItemToArray(array, row);
+    }
+    return array;
+}
+
+
+/* The walk-forward options, and the metrics of every model over the test
+ * rows of all folds together. */
+static void add_walk_forward(cJSON *root, cJSON *config, const run_state *state)
+{
+    const ohlcx_run_options *options = state->options;
+    cJSON *walk = cJSON_CreateObject(), *total = cJSON_CreateObject();
+
+    cJSON_AddNumberToObject(walk, "train_period", (double)options->train_period);
+    cJSON_AddNumberToObject(walk, "test_period", (double)options->test_period);
+    cJSON_AddNumberToObject(walk, "retrain_every",
+                            (double)(options->retrain_every > 0 ? options->retrain_every
+                                                                : options->test_period));
+    cJSON_AddBoolToObject(walk, "expanding", options->expanding != 0);
+    cJSON_AddNumberToObject(walk, "embargo", (double)options->embargo);
+    cJSON_AddItemToObject(config, "walk_forward", walk);
+
+    cJSON_AddItemToObject(root, "walk_forward", walk_forward_array(state));
+    for (int model = 0; model < MODEL_COUNT; model++)
+        cJSON_AddItemToObject(total, model_names[model],
+                              metrics_object(&state->test_metrics[model]));
+    cJSON_AddItemToObject(root, "walk_forward_total", total);
+}
+
+
 static int write_metrics(const run_state *state)
 {
     const ohlcx_run_options *options = state->options;
@@ -270,6 +337,8 @@ static int write_metrics(const run_state *state)
     cJSON_AddNumberToObject(root, "xgb_rounds", ohlcx_gbdt_rounds(state->model));
     cJSON_AddNumberToObject(root, "xgb_without_cnn_rounds", state->baseline_rounds);
     cJSON_AddNumberToObject(root, "majority_up_rate", state->majority_rate);
+    if (state->folds != NULL)
+        add_walk_forward(root, config, state);
 
     snprintf(path, sizeof path, "%s/metrics.json", options->out_dir);
     status = write_json(root, path);
@@ -474,6 +543,10 @@ static cJSON *arguments_object(const run_state *state)
         cJSON_AddItemToObject(arguments, "--higher", higher_array(&state->higher));
     if (state->higher.debug_leak == OHLCX_DEBUG_LEAK_NEXT_RETURN)
         cJSON_AddStringToObject(arguments, "--debug-leak", "next-return");
+    /* A walk-forward run cannot be resumed, and its record keeps a later
+     * --resume without --walk-forward from taking its last fold's CNNs. */
+    if (state->options->walk_forward)
+        cJSON_AddBoolToObject(arguments, "--walk-forward", 1);
     return arguments;
 }
 

@@ -10,6 +10,8 @@
  *   embed     CNN embeddings and probabilities of the later parts
  *   xgb_train the combined model and the baseline without CNN features
  *   predict   test-part predictions and metrics
+ * With --walk-forward, walkforward.c runs cnn_train to predict once per fold
+ * and this file then scores the test rows of all folds.
  * CNN training builds each mini-batch's windows on request from the sample
  * lists, so a group's training holds one or two size_t per sample (the
  * shuffled order, and the group's rows unless it has every row of the part)
@@ -77,6 +79,9 @@ static int check_options(const ohlcx_run_options *options)
     if (options->cnn_mode != OHLCX_CNN_PER_SYMBOL && options->cnn_mode != OHLCX_CNN_GLOBAL &&
         options->cnn_mode != OHLCX_CNN_PER_MARKET)
         return ohlcx_set_error(OHLCX_EINVAL, "invalid CNN mode %d", options->cnn_mode);
+    if (options->walk_forward && options->resume)
+        return ohlcx_set_error(OHLCX_EINVAL, "--resume does not support --walk-forward runs: "
+                                             "start the run again");
     return 0;
 }
 
@@ -628,7 +633,7 @@ done:
 }
 
 
-static int stage_cnn(run_state *state)
+int run_stage_cnn(run_state *state)
 {
     ohlcx_cnn_config config;
     double started = ohlcx_now_seconds(), embed_seconds = 0;
@@ -749,7 +754,7 @@ static int name_columns(ohlcx_gbdt *model, int hidden, const pipeline_higher *hi
 }
 
 
-static int stage_gbdt(run_state *state)
+int run_stage_gbdt(run_state *state)
 {
     size_t n_test = state->sample_count[OHLCX_PART_TEST];
     size_t n_fit = state->sample_count[OHLCX_PART_XGB_TRAIN];
@@ -904,7 +909,7 @@ done:
 }
 
 
-static int stage_evaluate(run_state *state)
+int run_stage_evaluate(run_state *state)
 {
     const uint8_t *labels = state->labels[OHLCX_PART_TEST];
     size_t n_test = state->sample_count[OHLCX_PART_TEST];
@@ -958,6 +963,7 @@ static void run_state_free(run_state *state)
     free(state->series_metrics);
     free(state->timeframes);
     free(state->timeframe_metrics);
+    free(state->folds);
     ohlcx_gbdt_free(state->model);
 }
 
@@ -1072,12 +1078,14 @@ int ohlcx_run(const ohlcx_run_options *options)
         status = stage_features(&state);
         state.timings[TIMING_FEATURES] = ohlcx_now_seconds() - stage_started;
     }
+    if (status == 0 && options->walk_forward)
+        status = run_walk_forward(&state);
+    if (status == 0 && !options->walk_forward)
+        status = run_stage_cnn(&state);
+    if (status == 0 && !options->walk_forward)
+        status = run_stage_gbdt(&state);
     if (status == 0)
-        status = stage_cnn(&state);
-    if (status == 0)
-        status = stage_gbdt(&state);
-    if (status == 0)
-        status = stage_evaluate(&state);
+        status = run_stage_evaluate(&state);
     state.timings[TIMING_TOTAL] = ohlcx_now_seconds() - started;
     if (status == 0)
         status = run_write_outputs(&state);

@@ -35,6 +35,20 @@ typedef struct run_group {
     ohlcx_cnn_history history;
 } run_group;
 
+/* Bounds and test metrics of one walk-forward fold. Over several series,
+ * first times are the earliest and last times the latest of any series. */
+typedef struct run_fold {
+    int64_t train_first_open_time;     /* first cnn_train sample */
+    int64_t train_last_open_time;      /* last validation sample */
+    int64_t train_label_end_open_time; /* bar whose close the last label reads */
+    int64_t test_window_open_time;     /* first bar that the first test sample reads */
+    int64_t test_first_open_time;
+    int64_t test_last_open_time;
+    size_t train_samples;              /* cnn_train, xgb_train and validation */
+    size_t embargoed;                  /* training samples left out by the embargo */
+    ohlcx_metrics metrics[MODEL_COUNT];
+} run_fold;
+
 typedef struct run_state {
     const ohlcx_run_options *options;
     int jobs;
@@ -76,7 +90,22 @@ typedef struct run_state {
     ohlcx_metrics asset_class_metrics[OHLCX_ASSET_COUNT];
 
     double timings[TIMING_COUNT];
+
+    run_fold *folds; /* walk-forward folds, NULL without --walk-forward */
+    size_t fold_count;
 } run_state;
+
+/* Stages of run.c that the walk-forward loop also calls. Each allocates its
+ * outputs in state without freeing earlier ones, so the loop frees them
+ * between folds. */
+int run_stage_cnn(run_state *state);
+int run_stage_gbdt(run_state *state);
+int run_stage_evaluate(run_state *state);
+
+/* Trains and tests every walk-forward fold after the features stage
+ * (walkforward.c), and leaves the test rows of all folds, in series and
+ * bar order, as the test part for run_stage_evaluate(). */
+int run_walk_forward(run_state *state);
 
 /* Writes metrics.json and model/manifest.json under the run folder. */
 int run_write_outputs(const run_state *state);

@@ -430,6 +430,175 @@ static void test_part_names(void **state)
 }
 
 
+/* The walk-forward example of dataset.h: window 10, horizon 1 (first 34,
+ * g 11), P 100, Q 20, R 20. Fold k tests [145 + 20k, 165 + 20k) while that
+ * ends within first + M = n - 1, so n 225 (M 190) has 3 folds and n 226
+ * has 4. */
+static void walk_options(ohlcx_split_options *options, ohlcx_walk_forward_options *walk)
+{
+    ohlcx_split_options_default(options);
+    options->window = 10;
+    options->horizon = 1;
+    memset(walk, 0, sizeof *walk);
+    walk->train_period = 100;
+    walk->test_period = 20;
+}
+
+
+static void test_walk_forward_count(void **state)
+{
+    ohlcx_split_options options;
+    ohlcx_walk_forward_options walk;
+    size_t count = 99;
+
+    (void)state;
+    walk_options(&options, &walk);
+    assert_int_equal(ohlcx_walk_forward_count(225, &options, &walk, &count), 0);
+    assert_int_equal(count, 3);
+    assert_int_equal(ohlcx_walk_forward_count(226, &options, &walk, &count), 0);
+    assert_int_equal(count, 4);
+    /* P + g + Q = 131 samples, n = 34 + 1 + 130 is one short. */
+    assert_int_equal(ohlcx_walk_forward_count(165, &options, &walk, &count), 0);
+    assert_int_equal(count, 0);
+    assert_int_equal(ohlcx_walk_forward_count(166, &options, &walk, &count), 0);
+    assert_int_equal(count, 1);
+    walk.retrain_every = 30;
+    assert_int_equal(ohlcx_walk_forward_count(226, &options, &walk, &count), 0);
+    assert_int_equal(count, 3);
+}
+
+
+/* Sliding: training range [test begin - 111, test begin - 11) of 100
+ * samples, outside the gaps 78, V = floor(78 * 0.15 / 0.85) = 13, T = 65,
+ * X = floor(26.0) = 26, cnn_train 39. */
+static void test_walk_forward_sliding_hand(void **state)
+{
+    ohlcx_split_options options;
+    ohlcx_walk_forward_options walk;
+    ohlcx_split split;
+
+    (void)state;
+    walk_options(&options, &walk);
+    assert_int_equal(ohlcx_walk_forward_fold(225, &options, &walk, 0, &split), 0);
+    assert_part(&split, OHLCX_PART_CNN_TRAIN, 34, 73);
+    assert_part(&split, OHLCX_PART_XGB_TRAIN, 84, 110);
+    assert_part(&split, OHLCX_PART_VALIDATION, 121, 134);
+    assert_part(&split, OHLCX_PART_TEST, 145, 165);
+
+    assert_int_equal(ohlcx_walk_forward_fold(225, &options, &walk, 1, &split), 0);
+    assert_part(&split, OHLCX_PART_CNN_TRAIN, 54, 93);
+    assert_part(&split, OHLCX_PART_XGB_TRAIN, 104, 130);
+    assert_part(&split, OHLCX_PART_VALIDATION, 141, 154);
+    assert_part(&split, OHLCX_PART_TEST, 165, 185);
+
+    /* The last training sample, 173, reads its label at bar 174, one bar
+     * before the first bar that the first test window reads, 185 - 10. */
+    assert_int_equal(ohlcx_walk_forward_fold(225, &options, &walk, 2, &split), 0);
+    assert_part(&split, OHLCX_PART_VALIDATION, 161, 174);
+    assert_part(&split, OHLCX_PART_TEST, 185, 205);
+}
+
+
+/* Expanding, fold 2: training range [34, 174) of 140 samples, outside the
+ * gaps 118, V = floor(20.82) = 20, T = 98, X = floor(39.2) = 39, cnn_train
+ * 59. */
+static void test_walk_forward_expanding_hand(void **state)
+{
+    ohlcx_split_options options;
+    ohlcx_walk_forward_options walk;
+    ohlcx_split split;
+
+    (void)state;
+    walk_options(&options, &walk);
+    walk.expanding = 1;
+    assert_int_equal(ohlcx_walk_forward_fold(225, &options, &walk, 2, &split), 0);
+    assert_part(&split, OHLCX_PART_CNN_TRAIN, 34, 93);
+    assert_part(&split, OHLCX_PART_XGB_TRAIN, 104, 143);
+    assert_part(&split, OHLCX_PART_VALIDATION, 154, 174);
+    assert_part(&split, OHLCX_PART_TEST, 185, 205);
+
+    /* Fold 0 is the same as without expanding. */
+    assert_int_equal(ohlcx_walk_forward_fold(225, &options, &walk, 0, &split), 0);
+    assert_part(&split, OHLCX_PART_CNN_TRAIN, 34, 73);
+    assert_part(&split, OHLCX_PART_VALIDATION, 121, 134);
+}
+
+
+/* Test periods end at 165, 185, 205, ...; embargo 5 leaves out [165, 170)
+ * from fold 1 on and [185, 190) from fold 2 on. */
+static void test_walk_forward_embargo_hand(void **state)
+{
+    ohlcx_split_options options;
+    ohlcx_walk_forward_options walk;
+
+    (void)state;
+    walk_options(&options, &walk);
+    walk.embargo = 5;
+    assert_int_equal(ohlcx_walk_forward_embargoed(165, &options, &walk, 0), 0);
+    assert_int_equal(ohlcx_walk_forward_embargoed(164, &options, &walk, 2), 0);
+    assert_int_equal(ohlcx_walk_forward_embargoed(165, &options, &walk, 2), 1);
+    assert_int_equal(ohlcx_walk_forward_embargoed(169, &options, &walk, 2), 1);
+    assert_int_equal(ohlcx_walk_forward_embargoed(170, &options, &walk, 2), 0);
+    assert_int_equal(ohlcx_walk_forward_embargoed(165, &options, &walk, 1), 1);
+    assert_int_equal(ohlcx_walk_forward_embargoed(185, &options, &walk, 1), 0);
+    assert_int_equal(ohlcx_walk_forward_embargoed(185, &options, &walk, 2), 1);
+    assert_int_equal(ohlcx_walk_forward_embargoed(190, &options, &walk, 2), 0);
+    assert_int_equal(ohlcx_walk_forward_embargoed(166, &options, &walk, 3), 1);
+    assert_int_equal(ohlcx_walk_forward_embargoed(30, &options, &walk, 3), 0);
+
+    /* R 30 and embargo 15: test periods end at 165 and 195. */
+    walk.retrain_every = 30;
+    walk.embargo = 15;
+    assert_int_equal(ohlcx_walk_forward_embargoed(179, &options, &walk, 3), 1);
+    assert_int_equal(ohlcx_walk_forward_embargoed(180, &options, &walk, 3), 0);
+    assert_int_equal(ohlcx_walk_forward_embargoed(194, &options, &walk, 3), 0);
+    assert_int_equal(ohlcx_walk_forward_embargoed(195, &options, &walk, 3), 1);
+    assert_int_equal(ohlcx_walk_forward_embargoed(209, &options, &walk, 3), 1);
+    assert_int_equal(ohlcx_walk_forward_embargoed(210, &options, &walk, 3), 0);
+
+    walk.embargo = 0;
+    assert_int_equal(ohlcx_walk_forward_embargoed(165, &options, &walk, 3), 0);
+}
+
+
+static void test_walk_forward_invalid(void **state)
+{
+    ohlcx_split_options options;
+    ohlcx_walk_forward_options walk;
+    ohlcx_split split;
+    size_t count = 0;
+
+    (void)state;
+    walk_options(&options, &walk);
+    walk.retrain_every = 19;
+    assert_int_equal(ohlcx_walk_forward_count(225, &options, &walk, &count), OHLCX_EINVAL);
+    walk_options(&options, &walk);
+    walk.train_period = 0;
+    assert_int_equal(ohlcx_walk_forward_count(225, &options, &walk, &count), OHLCX_EINVAL);
+    walk_options(&options, &walk);
+    walk.test_period = 0;
+    assert_int_equal(ohlcx_walk_forward_count(225, &options, &walk, &count), OHLCX_EINVAL);
+    walk_options(&options, &walk);
+    walk.embargo = -1;
+    assert_int_equal(ohlcx_walk_forward_count(225, &options, &walk, &count), OHLCX_EINVAL);
+
+    walk_options(&options, &walk);
+    assert_int_equal(ohlcx_walk_forward_fold(225, &options, &walk, 3, &split), OHLCX_EINVAL);
+    assert_non_null(strstr(ohlcx_last_error(), "has 3 folds"));
+
+    /* P 24 leaves 2 samples outside the gaps and none for validation; P 30
+     * leaves 8: validation 1, xgb_train 2, cnn_train 5. */
+    walk.train_period = 24;
+    assert_int_equal(ohlcx_walk_forward_fold(225, &options, &walk, 0, &split), OHLCX_EDATA);
+    walk.train_period = 30;
+    assert_int_equal(ohlcx_walk_forward_fold(225, &options, &walk, 0, &split), 0);
+    assert_part(&split, OHLCX_PART_CNN_TRAIN, 34, 39);
+    assert_part(&split, OHLCX_PART_XGB_TRAIN, 50, 52);
+    assert_part(&split, OHLCX_PART_VALIDATION, 63, 64);
+    assert_part(&split, OHLCX_PART_TEST, 75, 95);
+}
+
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -449,6 +618,11 @@ int main(void)
         cmocka_unit_test(test_gap_rule_edges),
         cmocka_unit_test(test_gap_repair_tiny_series),
         cmocka_unit_test(test_part_names),
+        cmocka_unit_test(test_walk_forward_count),
+        cmocka_unit_test(test_walk_forward_sliding_hand),
+        cmocka_unit_test(test_walk_forward_expanding_hand),
+        cmocka_unit_test(test_walk_forward_embargo_hand),
+        cmocka_unit_test(test_walk_forward_invalid),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
