@@ -124,6 +124,9 @@ int ohlcx_resample(const ohlcx_series *source, const char *target,
  * far fewer rows than the source. The bins, flags, sub-bar counts and
  * expectations are those ohlcx_resample() gives from the source itself;
  * only sums may differ in float rounding, as they add in another order.
+ * The targets are built side by side in one pass over the source. On an
+ * error, which is that of the finest target that fails, every out[k] is
+ * left with no bins.
  */
 int ohlcx_resample_many(const ohlcx_series *source, const char *const *targets, int count,
                         const ohlcx_resample_options *options, ohlcx_resampled *out);

@@ -637,6 +637,116 @@ static void commutes_with_append(void **state)
     ohlcx_series_free(&s);
 }
 
+/* The many-targets property on a series of five chunks of the pass (the
+ * library reads 16,384 source rows at a time), with gaps throughout. */
+static void many_targets_across_chunks(void **state)
+{
+    static const char *targets[] = {"3m", "5m", "15m", "1h", "6h", "1d", "1w", "1M"};
+    enum { COUNT = sizeof targets / sizeof targets[0] };
+    ohlcx_resampled many[COUNT], single;
+    ohlcx_series s;
+
+    (void)state;
+    make_random_minutes(&s, 70000);
+    for (int k = 0; k < COUNT; k++)
+        ohlcx_resampled_init(&many[k]);
+    ohlcx_resampled_init(&single);
+    assert_int_equal(ohlcx_resample_many(&s, targets, COUNT, NULL, many), 0);
+
+    for (int k = 0; k < COUNT; k++) {
+        resample_ok(&s, targets[k], NULL, &single);
+        assert_int_equal(many[k].series.n, single.series.n);
+        assert_int_equal(many[k].partial, single.partial);
+        assert_same_bins(&many[k].series, &single.series, 0);
+        for (size_t b = 0; b < single.series.n; b++) {
+            assert_int_equal(many[k].sub_bars[b], single.sub_bars[b]);
+            assert_int_equal(many[k].expected[b], single.expected[b]);
+        }
+    }
+
+    for (int k = 0; k < COUNT; k++)
+        ohlcx_resampled_free(&many[k]);
+    ohlcx_resampled_free(&single);
+    ohlcx_series_free(&s);
+}
+
+
+/* Every minute of January 2024 (44,640 bars, so the one 1M bin spans three
+ * chunks of the pass). Bar i has open 100 + i and volume 1 + i. The month
+ * opens at 100, closes at 100 + 44639 + 0.5, has high 44739 + 2, low 99
+ * and volume 44640 * 44641 / 2. January 16 is rows 21600 .. 23039. */
+static void month_of_minutes_across_chunks(void **state)
+{
+    static const char *targets[] = {"1M", "1d", "3m"};
+    ohlcx_resampled month, bins[3];
+    ohlcx_series s;
+
+    (void)state;
+    make_series(&s, "1m", OHLCX_ASSET_CRYPTO, at("2024-01-01 00:00"), MINUTE, 44640);
+    ohlcx_resampled_init(&month);
+    resample_ok(&s, "1M", NULL, &month);
+    assert_int_equal(month.series.n, 1);
+    assert_true(month.series.open[0] == 100.0);
+    assert_true(month.series.high[0] == 44741.0);
+    assert_true(month.series.low[0] == 99.0);
+    assert_true(month.series.close[0] == 44739.5);
+    assert_true(month.series.volume[0] == 996387120.0);
+    assert_int_equal(month.sub_bars[0], 44640);
+    assert_int_equal(month.expected[0], 44640);
+    assert_int_equal(month.series.flags[0], 0);
+
+    for (int k = 0; k < 3; k++)
+        ohlcx_resampled_init(&bins[k]);
+    assert_int_equal(ohlcx_resample_many(&s, targets, 3, NULL, bins), 0);
+    assert_int_equal(bins[2].series.n, 14880);
+    assert_int_equal(bins[1].series.n, 31);
+    assert_int_equal(bins[1].series.open_time[15], at("2024-01-16 00:00"));
+    assert_true(bins[1].series.open[15] == 21700.0);
+    assert_true(bins[1].series.high[15] == 23141.0);
+    assert_true(bins[1].series.low[15] == 21699.0);
+    assert_true(bins[1].series.close[15] == 23139.5);
+    assert_true(bins[1].series.volume[15] == 32141520.0);
+    assert_int_equal(bins[1].sub_bars[15], 1440);
+    assert_int_equal(bins[0].series.n, 1);
+    assert_true(bins[0].series.volume[0] == 996387120.0);
+    assert_int_equal(bins[0].sub_bars[0], 44640);
+    assert_int_equal(bins[0].partial, 0);
+
+    for (int k = 0; k < 3; k++)
+        ohlcx_resampled_free(&bins[k]);
+    ohlcx_resampled_free(&month);
+    ohlcx_series_free(&s);
+}
+
+
+/* Two bars open 30 s late: minute 5004 crosses the 5m boundary at 5005,
+ * and minute 30002 the 3m boundary at 30003 (2024-01-21 20:03), in a later
+ * chunk. As when each target reads the source whole, finer targets first,
+ * the error is the 3m one, and no target keeps bins. */
+static void crossing_reported_in_target_order(void **state)
+{
+    static const char *targets[] = {"5m", "3m"};
+    ohlcx_resampled bins[2];
+    ohlcx_series s;
+
+    (void)state;
+    make_series(&s, "1m", OHLCX_ASSET_CRYPTO, at("2024-01-01 00:00"), MINUTE, 40000);
+    s.open_time[5004] += 30 * OHLCX_US_PER_SECOND;
+    s.open_time[30002] += 30 * OHLCX_US_PER_SECOND;
+    for (int k = 0; k < 2; k++)
+        ohlcx_resampled_init(&bins[k]);
+    assert_int_equal(ohlcx_resample_many(&s, targets, 2, NULL, bins), OHLCX_EINVAL);
+    assert_text_contains(ohlcx_last_error(),
+                         "2024-01-21 20:02:30 crosses the 3m boundary at 2024-01-21 20:03:00");
+    assert_int_equal(bins[0].series.n, 0);
+    assert_int_equal(bins[1].series.n, 0);
+
+    for (int k = 0; k < 2; k++)
+        ohlcx_resampled_free(&bins[k]);
+    ohlcx_series_free(&s);
+}
+
+
 
 /* A catalogue written before derived_from existed gets the column on open. */
 static void catalogue_derived_from_migrated(void **state)
@@ -829,6 +939,9 @@ int main(void)
         cmocka_unit_test(two_steps_equal_one_step),
         cmocka_unit_test(commutes_with_append),
         cmocka_unit_test(many_targets_equal_single),
+        cmocka_unit_test(many_targets_across_chunks),
+        cmocka_unit_test(month_of_minutes_across_chunks),
+        cmocka_unit_test(crossing_reported_in_target_order),
         cmocka_unit_test(catalogue_derived_from_migrated),
         cmocka_unit_test(real_pairs_match_exchange),
     };
