@@ -60,34 +60,42 @@ typedef struct resample_run {
 } resample_run;
 
 
+/* Parses the --to list. As with run --higher, an empty item or a timeframe
+ * listed twice (also under an alias such as 60m) is a usage error. */
 static int parse_targets(const char *text, resample_run *run)
 {
     char list[256];
-    char *saved = NULL;
+    char *name = list;
 
     if (strlen(text) >= sizeof list)
         return cli_usage_error("resample", "--to list '%s' is too long", text);
     snprintf(list, sizeof list, "%s", text);
-    for (char *name = strtok_r(list, ",", &saved); name != NULL;
-         name = strtok_r(NULL, ",", &saved)) {
+    for (;;) {
+        char *comma = strchr(name, ',');
         char canonical[OHLCX_TIMEFRAME_MAX];
-        int known = 0;
 
+        if (comma != NULL)
+            *comma = '\0';
+        if (name[0] == '\0')
+            return cli_usage_error("resample", "empty item in --to '%s': list timeframes "
+                                               "separated by single commas",
+                                   text);
         if (ohlcx_timeframe_parse(name, canonical) != 0)
             return cli_usage_error("resample",
                                    "invalid timeframe '%s' in --to: use 3m 5m 15m 30m 1h 2h 4h "
                                    "6h 8h 12h 1d 3d 1w 1M 3M",
                                    name);
         for (int i = 0; i < run->target_count; i++)
-            known |= strcmp(run->targets[i], canonical) == 0;
-        if (known)
-            continue;
+            if (strcmp(run->targets[i], canonical) == 0)
+                return cli_usage_error("resample", "timeframe %s is listed twice in --to '%s'",
+                                       canonical, text);
         if (run->target_count == TARGETS_MAX)
             return cli_usage_error("resample", "too many timeframes in --to '%s'", text);
         snprintf(run->targets[run->target_count++], OHLCX_TIMEFRAME_MAX, "%s", canonical);
+        if (comma == NULL)
+            break;
+        name = comma + 1;
     }
-    if (run->target_count == 0)
-        return cli_usage_error("resample", "--to '%s' names no timeframe", text);
     return 0;
 }
 
@@ -329,11 +337,13 @@ int cmd_resample(int argc, char **argv)
         return cli_usage_error("resample", "missing --to TF[,TF...]");
 
     status = resample_store(&run, argv + optind, argc - optind);
+    if (status != 0)
+        return cli_fail(status);
     ohlcx_log_info("stages: %.6f s reading sources, %.6f s resampling, %.6f s writing series",
                    run.read_seconds, run.resample_seconds, run.write_seconds);
     printf("resample: %zu symbols, %zu series written (%zu skipped); %zu bins added, "
            "%zu identical, %zu replaced; %zu partial, %zu still open%s\n",
            run.symbols, run.series, run.skipped, run.bins_added, run.identical, run.replaced,
            run.partial, run.open_bins, run.options.complete_only ? " (dropped)" : "");
-    return status == 0 ? 0 : cli_fail(status);
+    return 0;
 }

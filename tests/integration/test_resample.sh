@@ -94,6 +94,8 @@ expect_usage_error() {
 expect_usage_error "missing --to" --store "$work/fine"
 expect_usage_error "missing --store" --to 1h
 expect_usage_error "invalid timeframe '45m' in --to" --store "$work/fine" --to 1h,45m
+expect_usage_error "timeframe 1h is listed twice in --to '1h,60m'" --store "$work/fine" --to 1h,60m
+expect_usage_error "empty item in --to '1h,,4h'" --store "$work/fine" --to 1h,,4h
 expect_usage_error "invalid --day-start 'noon'" --store "$work/fine" --to 1d --day-start noon
 expect_usage_error "invalid --session-start '25:00'" --store "$work/fine" --to 1d --session-start 25:00
 expect_usage_error "symbol ETHUSDT has no ingested series" --store "$work/fine" --to 1h ETHUSDT
