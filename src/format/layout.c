@@ -143,15 +143,52 @@ void format_fold_name(const char *text, size_t length, char *out, size_t size)
 }
 
 
+/* Returns the length of the valid UTF-8 sequence of 2 to 4 bytes at text,
+ * or 0 when the bytes there are not one. */
+static size_t utf8_sequence(const unsigned char *text, size_t available)
+{
+    size_t length = text[0] >= 0xc2 && text[0] <= 0xdf   ? 2
+                    : text[0] >= 0xe0 && text[0] <= 0xef ? 3
+                    : text[0] >= 0xf0 && text[0] <= 0xf4 ? 4
+                                                         : 0;
+
+    if (length == 0 || length > available)
+        return 0;
+    for (size_t i = 1; i < length; i++)
+        if ((text[i] & 0xc0) != 0x80)
+            return 0;
+    /* Overlong three- and four-byte forms, surrogates and code points above
+     * U+10FFFF. */
+    if ((text[0] == 0xe0 && text[1] < 0xa0) || (text[0] == 0xed && text[1] >= 0xa0) ||
+        (text[0] == 0xf0 && text[1] < 0x90) || (text[0] == 0xf4 && text[1] >= 0x90))
+        return 0;
+    return length;
+}
+
+
 void format_copy_printable(const format_field *field, char *out, size_t size)
 {
-    size_t length = field->length < size - 1 ? field->length : size - 1;
+    const unsigned char *text = (const unsigned char *)field->text;
+    size_t used = 0, i = 0;
 
-    for (size_t i = 0; i < length; i++) {
-        unsigned char c = (unsigned char)field->text[i];
-        out[i] = c < 0x20 || c == 0x7f ? '?' : (char)c;
+    /* Control characters and bytes that are not UTF-8 become '?', so a
+     * binary file does not write raw bytes to the terminal; a multi-byte
+     * character is copied whole or not at all. */
+    while (i < field->length && used + 1 < size) {
+        size_t sequence = text[i] < 0x80 ? 1 : utf8_sequence(text + i, field->length - i);
+
+        if (sequence > 1 && used + sequence < size) {
+            memcpy(out + used, text + i, sequence);
+            used += sequence;
+            i += sequence;
+            continue;
+        }
+        if (sequence > 1)
+            break;
+        out[used++] = sequence == 0 || text[i] < 0x20 || text[i] == 0x7f ? '?' : (char)text[i];
+        i++;
     }
-    out[length] = '\0';
+    out[used] = '\0';
 }
 
 

@@ -754,6 +754,36 @@ static void vendor_file_names(void **state)
 }
 
 
+/* Names quoted in messages keep UTF-8 text and replace control characters
+ * and bytes that are not UTF-8 with '?'. */
+static void printable_copy(void **state)
+{
+    static const struct {
+        const char *text;
+        size_t size;
+        const char *expected;
+    } cases[] = {
+        {"close", 40, "close"},
+        {"\xc3\x9altimo", 40, "\xc3\x9altimo"}, /* "Último", pt-BR investing.com */
+        {"a\tb\x7f", 40, "a?b?"},
+        {"\xff\xfe" "9k", 40, "??9k"},
+        {"x\xc3", 40, "x?"},              /* cut sequence */
+        {"\xe0\x80\x80", 40, "???"},      /* overlong form */
+        {"\xed\xa0\x80", 40, "???"},      /* surrogate */
+        {"ab\xc3\x9a", 4, "ab"},          /* no room for the whole character */
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        format_field field = {cases[i].text, strlen(cases[i].text), 1};
+        char out[40];
+
+        format_copy_printable(&field, out, cases[i].size);
+        assert_string_equal(out, cases[i].expected);
+    }
+}
+
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -781,6 +811,7 @@ int main(void)
         cmocka_unit_test(zone_skipped_and_repeated),
         cmocka_unit_test(zone_rejects),
         cmocka_unit_test(vendor_file_names),
+        cmocka_unit_test(printable_copy),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
