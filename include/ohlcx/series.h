@@ -103,6 +103,9 @@ int ohlcx_timeframe_parse(const char *text, char *out);
  * these only for estimates, never to place bar boundaries. */
 int64_t ohlcx_timeframe_us(const char *timeframe);
 
+/* Returns the calendar months of one bar: 1 for 1M, 3 for 3M, else 0. */
+int ohlcx_timeframe_months(const char *timeframe);
+
 /* Returns a small stable id for a canonical timeframe (its position in the
  * list above, 0 for 1m), or -1 for an unknown name. */
 int ohlcx_timeframe_id(const char *timeframe);

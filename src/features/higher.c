@@ -20,30 +20,12 @@
 #include "ohlcx/error.h"
 #include "ohlcx/features.h"
 #include "ohlcx/resample.h"
+#include "util/util.h"
 
 #define DAY OHLCX_US_PER_DAY
 
 /* The longest session day: 25 hours, when a zone leaves summer time. */
 #define LONGEST_SESSION_DAY (25 * OHLCX_US_PER_HOUR)
-
-
-static int64_t floor_div(int64_t a, int64_t b)
-{
-    int64_t q = a / b;
-
-    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
-}
-
-
-/* Returns the months of 1M and 3M, else 0. */
-static int timeframe_months(const char *timeframe)
-{
-    if (strcmp(timeframe, "1M") == 0)
-        return 1;
-    if (strcmp(timeframe, "3M") == 0)
-        return 3;
-    return 0;
-}
 
 
 /*
@@ -55,15 +37,15 @@ static int timeframe_months(const char *timeframe)
  */
 static int64_t bar_close_time(const char *timeframe, int64_t length_us, int64_t open_time)
 {
-    int months = timeframe_months(timeframe);
+    int months = ohlcx_timeframe_months(timeframe);
     int year, month, day;
 
     if (months == 0) {
-        if (length_us == DAY && floor_div(open_time, DAY) * DAY != open_time)
+        if (length_us == DAY && ohlcx_floor_div(open_time, DAY) * DAY != open_time)
             return open_time + LONGEST_SESSION_DAY;
         return open_time + length_us;
     }
-    format_civil_from_days(floor_div(open_time, DAY), &year, &month, &day);
+    format_civil_from_days(ohlcx_floor_div(open_time, DAY), &year, &month, &day);
     month += months;
     while (month > 12) {
         month -= 12;

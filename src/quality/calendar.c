@@ -43,6 +43,7 @@
 #include "ohlcx/error.h"
 #include "ohlcx/series.h"
 #include "quality/quality_internal.h"
+#include "util/util.h"
 
 #define DAY OHLCX_US_PER_DAY
 #define HOUR OHLCX_US_PER_HOUR
@@ -79,14 +80,6 @@ static _Thread_local struct {
     int64_t open_us; /* session open and close, UTC microseconds */
     int64_t close_us;
 } session_cache;
-
-
-static int64_t floor_div(int64_t a, int64_t b)
-{
-    int64_t q = a / b;
-
-    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
-}
 
 
 /* Returns 0 for Monday to 6 for Sunday. Day 0, 1970-01-01, was a Thursday. */
@@ -384,8 +377,8 @@ static int day_trades(int calendar, int64_t day, const uint8_t inferred[7 * 24])
  * most two UTC days. */
 static int nyse_bar_expected(int64_t open_time, int64_t length_us)
 {
-    int64_t first_day = floor_div(open_time, DAY);
-    int64_t last_day = floor_div(open_time + length_us - 1, DAY);
+    int64_t first_day = ohlcx_floor_div(open_time, DAY);
+    int64_t last_day = ohlcx_floor_div(open_time + length_us - 1, DAY);
     int64_t open_us, close_us;
 
     for (int64_t day = first_day; day <= last_day; day++)
@@ -401,7 +394,7 @@ static int nyse_bar_expected(int64_t open_time, int64_t length_us)
  * touch the trading day that contains their open and at most the next. */
 static int forex_bar_expected(int64_t open_time, int64_t length_us)
 {
-    int64_t day = floor_div(open_time, DAY);
+    int64_t day = ohlcx_floor_div(open_time, DAY);
 
     if (open_time >= forex_close_us(day))
         day++;
@@ -415,7 +408,7 @@ static int forex_bar_expected(int64_t open_time, int64_t length_us)
 
 static int inferred_bar_expected(int64_t open_time, const uint8_t inferred[7 * 24])
 {
-    int64_t day = floor_div(open_time, DAY);
+    int64_t day = ohlcx_floor_div(open_time, DAY);
     int hour = (int)((open_time - day * DAY) / HOUR);
 
     return inferred == NULL || inferred_slot_open(inferred[weekday_of_day(day) * 24 + hour], day);
@@ -428,7 +421,7 @@ int quality_bar_expected(int calendar, const char *timeframe, int64_t open_time,
     bar_length length = parse_length(timeframe);
 
     if (length.days > 0 || length.months > 0) {
-        int64_t day = floor_div(open_time, DAY);
+        int64_t day = ohlcx_floor_div(open_time, DAY);
         int span = length.days == 1 || length.days == 3 ? length.days : 7;
 
         for (int i = 0; i < span; i++)
@@ -463,8 +456,8 @@ void quality_infer_session(const ohlcx_series *series, uint8_t inferred[7 * 24])
         last_week_in_slot[slot] = INT64_MIN;
 
     for (size_t i = 0; i < series->n; i++) {
-        int64_t day = floor_div(series->open_time[i], DAY);
-        int64_t week = floor_div(day - FIRST_MONDAY, 7);
+        int64_t day = ohlcx_floor_div(series->open_time[i], DAY);
+        int64_t week = ohlcx_floor_div(day - FIRST_MONDAY, 7);
         int hour = (int)((series->open_time[i] - day * DAY) / HOUR);
         int slot = weekday_of_day(day) * 24 + hour;
 
@@ -565,7 +558,7 @@ static int trades_on_nyse_holidays(const ohlcx_series *series)
     int64_t last_counted = INT64_MIN;
 
     for (size_t i = 0; i < series->n; i++) {
-        int64_t day = floor_div(series->open_time[i], DAY);
+        int64_t day = ohlcx_floor_div(series->open_time[i], DAY);
 
         first = day < first ? day : first;
         last = day > last ? day : last;

@@ -18,6 +18,7 @@
 #include "ohlcx/series.h"
 #include "quality/checks_internal.h"
 #include "quality/quality_internal.h"
+#include "util/util.h"
 
 /* Spacing between bars within this fraction of 1000x or 1/1000x the
  * timeframe marks a unit switch. */
@@ -35,12 +36,6 @@ static int64_t floor_mod(int64_t value, int64_t modulus)
     int64_t rest = value % modulus;
 
     return rest < 0 ? rest + modulus : rest;
-}
-
-
-static int64_t floor_div(int64_t value, int64_t divisor)
-{
-    return (value - floor_mod(value, divisor)) / divisor;
 }
 
 
@@ -361,7 +356,7 @@ static void check_dst_shift(const check_context *ctx, ohlcx_check_result *result
 
         if (v->open_time[k] < next_day_start)
             continue;
-        day = floor_div(v->open_time[k], OHLCX_US_PER_DAY);
+        day = ohlcx_floor_div(v->open_time[k], OHLCX_US_PER_DAY);
         first = v->open_time[k] - day * OHLCX_US_PER_DAY;
         next_day_start = (day + 1) * OHLCX_US_PER_DAY;
 

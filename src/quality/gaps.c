@@ -28,6 +28,7 @@
 #include "ohlcx/error.h"
 #include "ohlcx/series.h"
 #include "quality/quality_internal.h"
+#include "util/util.h"
 
 #define DAY OHLCX_US_PER_DAY
 
@@ -54,17 +55,9 @@ typedef struct gap_walk {
 } gap_walk;
 
 
-static int64_t floor_div(int64_t a, int64_t b)
-{
-    int64_t q = a / b;
-
-    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
-}
-
-
 static int grid_init(slot_grid *grid, const char *timeframe, int64_t first_open)
 {
-    int64_t first_day = floor_div(first_open, DAY);
+    int64_t first_day = ohlcx_floor_div(first_open, DAY);
     int64_t length_us = ohlcx_timeframe_us(timeframe);
 
     memset(grid, 0, sizeof *grid);
@@ -94,7 +87,7 @@ static int grid_init(slot_grid *grid, const char *timeframe, int64_t first_open)
 
 static int64_t bar_key(const slot_grid *grid, int64_t open_time)
 {
-    return grid->day_keys ? floor_div(open_time, DAY) : open_time;
+    return grid->day_keys ? ohlcx_floor_div(open_time, DAY) : open_time;
 }
 
 
@@ -123,7 +116,7 @@ static int64_t slot_index(const slot_grid *grid, int64_t key)
     int64_t k;
 
     if (grid->months == 0)
-        return floor_div(key - grid->origin + grid->step - 1, grid->step);
+        return ohlcx_floor_div(key - grid->origin + grid->step - 1, grid->step);
     format_civil_from_days(key, &year, &month, &day);
     k = ((int64_t)(year - grid->year) * 12 + (month - grid->month)) / grid->months;
     while (k > 0 && slot_key(grid, k - 1) >= key)

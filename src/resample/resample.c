@@ -36,6 +36,7 @@
 #include "ohlcx/format.h"
 #include "ohlcx/resample.h"
 #include "quality/quality_internal.h"
+#include "util/util.h"
 
 #define DAY OHLCX_US_PER_DAY
 #define HOUR OHLCX_US_PER_HOUR
@@ -63,25 +64,6 @@ typedef struct bin_grid {
 } bin_grid;
 
 
-static int64_t floor_div(int64_t a, int64_t b)
-{
-    int64_t q = a / b;
-
-    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
-}
-
-
-/* Returns 1 or 3 for 1M and 3M, else 0. */
-static int timeframe_months(const char *timeframe)
-{
-    if (strcmp(timeframe, "1M") == 0)
-        return 1;
-    if (strcmp(timeframe, "3M") == 0)
-        return 3;
-    return 0;
-}
-
-
 static int64_t month_start(int year, int month)
 {
     while (month > 12) {
@@ -96,7 +78,7 @@ static int64_t month_start(int year, int month)
 static void grid_bin(const bin_grid *grid, int64_t t, int64_t *start, int64_t *end)
 {
     if (grid->kind == GRID_FIXED) {
-        *start = grid->origin_us + floor_div(t - grid->origin_us, grid->length_us) *
+        *start = grid->origin_us + ohlcx_floor_div(t - grid->origin_us, grid->length_us) *
                                        grid->length_us;
         *end = *start + grid->length_us;
         return;
@@ -105,7 +87,7 @@ static void grid_bin(const bin_grid *grid, int64_t t, int64_t *start, int64_t *e
     if (grid->kind == GRID_MONTH) {
         int year, month, day;
 
-        format_civil_from_days(floor_div(t, DAY), &year, &month, &day);
+        format_civil_from_days(ohlcx_floor_div(t, DAY), &year, &month, &day);
         month = (month - 1) / grid->months * grid->months + 1;
         *start = month_start(year, month);
         *end = month_start(year, month + grid->months);
@@ -114,9 +96,9 @@ static void grid_bin(const bin_grid *grid, int64_t t, int64_t *start, int64_t *e
 
     /* A session day runs from day_start_us local time to the same wall time
      * on the next local day; either end may fall in another UTC offset. */
-    int64_t offset = format_zone_offset(grid->zone, floor_div(t, OHLCX_US_PER_SECOND)) *
+    int64_t offset = format_zone_offset(grid->zone, ohlcx_floor_div(t, OHLCX_US_PER_SECOND)) *
                      OHLCX_US_PER_SECOND;
-    int64_t local_day = floor_div(t + offset - grid->day_start_us, DAY);
+    int64_t local_day = ohlcx_floor_div(t + offset - grid->day_start_us, DAY);
 
     for (;;) {
         int64_t local_start = local_day * DAY + grid->day_start_us;
@@ -140,7 +122,7 @@ static int64_t source_bar_end(int64_t source_us, int source_months, int64_t t)
 
     if (source_months == 0)
         return t + source_us;
-    format_civil_from_days(floor_div(t, DAY), &year, &month, &day);
+    format_civil_from_days(ohlcx_floor_div(t, DAY), &year, &month, &day);
     return month_start(year, month + source_months);
 }
 
@@ -212,8 +194,8 @@ int ohlcx_resample_check(const char *source, const char *target, int day_start)
                                "invalid target timeframe '%s': use 3m 5m 15m 30m 1h 2h 4h 6h "
                                "8h 12h 1d 3d 1w 1M 3M",
                                target ? target : "");
-    source_months = timeframe_months(source);
-    target_months = timeframe_months(target);
+    source_months = ohlcx_timeframe_months(source);
+    target_months = ohlcx_timeframe_months(target);
     source_us = ohlcx_timeframe_us(source);
     target_us = ohlcx_timeframe_us(target);
 
@@ -256,7 +238,7 @@ static int grid_init(bin_grid *grid, const ohlcx_series *source, const char *tar
                      const ohlcx_resample_options *options)
 {
     memset(grid, 0, sizeof *grid);
-    grid->months = timeframe_months(target);
+    grid->months = ohlcx_timeframe_months(target);
     if (grid->months > 0) {
         grid->kind = GRID_MONTH;
         return 0;
@@ -835,7 +817,7 @@ static void set_base(target_pass *pass, const ohlcx_series *base, const uint32_t
     pass->base = base;
     pass->base_counts = base_counts;
     pass->base_index = base_index;
-    pass->base_months = timeframe_months(base->timeframe);
+    pass->base_months = ohlcx_timeframe_months(base->timeframe);
     pass->base_us = pass->base_months ? 0 : ohlcx_timeframe_us(base->timeframe);
     pass->regular_rows = 0;
     if (pass->grid.kind == GRID_FIXED && pass->base_us > 0 &&
@@ -860,7 +842,7 @@ static int init_context(const ohlcx_series *source, const ohlcx_resample_options
 {
     context->source_tf = source->timeframe;
     context->source_us = ohlcx_timeframe_us(source->timeframe);
-    context->source_months = timeframe_months(source->timeframe);
+    context->source_months = ohlcx_timeframe_months(source->timeframe);
     context->day_start = options->day_start;
     context->calendar = quality_resolve_calendar(source, options->calendar);
     if (context->calendar < 0)

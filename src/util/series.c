@@ -311,3 +311,13 @@ const char *ohlcx_asset_class_name(int asset_class)
         return "unknown";
     return names[asset_class];
 }
+
+
+int ohlcx_timeframe_months(const char *timeframe)
+{
+    if (strcmp(timeframe, "1M") == 0)
+        return 1;
+    if (strcmp(timeframe, "3M") == 0)
+        return 3;
+    return 0;
+}

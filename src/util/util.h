@@ -8,6 +8,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Returns a / b rounded toward minus infinity; b must not be 0. */
+static inline int64_t ohlcx_floor_div(int64_t a, int64_t b)
+{
+    int64_t q = a / b;
+
+    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
+
 /* Logs one line to stderr as "ohlcx: LEVEL: message". */
 void ohlcx_log_info(const char *format, ...) __attribute__((format(printf, 1, 2)));
 void ohlcx_log_warn(const char *format, ...) __attribute__((format(printf, 1, 2)));
