@@ -65,7 +65,8 @@ static const char bench_help[] =
     "  -h, --help            print this help\n"
     "\n"
     "Prints key=value lines; the last is samples_per_s=X. Exit status: 0 on\n"
-    "success, 2 on bad usage or input.\n";
+    "success, 1 on an internal failure (a library error, out of memory), 2 on\n"
+    "bad usage or input.\n";
 
 typedef struct bench_options {
     int threads;
@@ -236,9 +237,12 @@ static int bench_cnn(const bench_options *o)
 
     ohlcx_cnn_config_default(&config);
     config.window = o->window;
+    /* parse_options() keeps the window within what the configuration
+     * check accepts, so creating the network fails only for lack of memory,
+     * and the error says so. */
     cnn = ohlcx_cnn_create(&config, o->seed);
     if (cnn == NULL)
-        return OHLCX_EINVAL;
+        return OHLCX_ENOMEM;
 
     sample_floats = (size_t)config.channels * (size_t)config.window;
     x = malloc(samples * sample_floats * sizeof *x);

@@ -24,8 +24,9 @@ static const char lookahead_help[] =
     "  -h, --help   print this help\n"
     "\n"
     "Exit status: 0 when every row matches, 1 when a column or prediction\n"
-    "differs (the message names the column, series and bar), 2 on bad usage or\n"
-    "input.\n";
+    "differs (the message names the column, series and bar), 2 on bad usage,\n"
+    "unreadable input, or an input whose SHA-256 or store version changed since\n"
+    "the run.\n";
 
 
 int cmd_lookahead(int argc, char **argv)

@@ -17,12 +17,12 @@ static const char report_help[] =
     "says why. The page has no scripts and loads nothing.\n"
     "\n"
     "options:\n"
-    "  --run DIR    run folder containing metrics.json\n"
+    "  --run DIR    run folder containing metrics.json and model/manifest.json\n"
     "  --out FILE   HTML file to write (default: DIR/report.html)\n"
     "  -h, --help   print this help\n"
     "\n"
-    "Exit status: 0 on success, 2 when the run folder cannot be read or the\n"
-    "file cannot be written.\n";
+    "Exit status: 0 on success, 2 when the run folder cannot be read, is not a\n"
+    "finished run, or the file cannot be written.\n";
 
 
 int cmd_report(int argc, char **argv)

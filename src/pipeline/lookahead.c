@@ -13,7 +13,9 @@
  * on the loaded series. NOTE: so the check covers features, windows and
  * the higher-timeframe join, but not the gap filling of loading, which sees
  * the whole file. Relative --data paths are read from the current folder,
- * as the run read them.
+ * as the run read them. An input whose SHA-256 (or store version) differs
+ * from the manifest's fails the check before any row is built, because its
+ * rows are not those the run trained on.
  */
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -74,6 +76,21 @@ static int read_run_record(const char *run_dir, cJSON **out)
 }
 
 
+/* Reads the version that the store publishes for one series. */
+static int read_store_version(ohlcx_store *store, const char *symbol, const char *timeframe,
+                              int64_t *version)
+{
+    ohlcx_store_entry *entries = NULL;
+    size_t count = 0;
+    int status = ohlcx_store_list(store, symbol, timeframe, &entries, &count);
+
+    if (status == 0 && count > 0)
+        *version = entries[0].version;
+    ohlcx_store_entries_free(entries, count);
+    return status;
+}
+
+
 /* Reads each manifest series from the store, and fills its gaps as the run
  * did. */
 static int load_store(const char *store_dir, const cJSON *manifest_series,
@@ -108,7 +125,9 @@ static int load_store(const char *store_dir, const cJSON *manifest_series,
             break;
         snprintf(series->bars.source_path, sizeof series->bars.source_path, "%s:%s/%s",
                  store_dir, symbol, timeframe);
-        status = pipeline_repair_gaps(series);
+        status = read_store_version(store, symbol, timeframe, &series->store_version);
+        if (status == 0)
+            status = pipeline_repair_gaps(series);
         if (status != 0)
             break;
     }
@@ -172,8 +191,40 @@ static void free_inputs(lookahead_inputs *inputs)
 }
 
 
-/* Finds the loaded series of a manifest entry and checks that it has the
- * bars the run trained on. */
+/* Fails when the input of a series is not the one the run trained on: the
+ * file's SHA-256, or the store version, differs from the manifest's. */
+static int check_same_input(const pipeline_series *series, const cJSON *entry)
+{
+    const char *recorded_sha256 = argument_string(entry, "sha256");
+    const cJSON *recorded_version = cJSON_GetObjectItemCaseSensitive(entry, "store_version");
+
+    if (cJSON_IsNumber(recorded_version)) {
+        if ((double)series->store_version == recorded_version->valuedouble)
+            return 0;
+        return ohlcx_set_error(OHLCX_EDATA, "%s %s (%s): the store holds version %lld now, but "
+                               "the run trained on version %.0f: the input changed since the "
+                               "run, so rerun it first",
+                               series->bars.symbol, series->bars.timeframe,
+                               series->bars.source_path, (long long)series->store_version,
+                               recorded_version->valuedouble);
+    }
+    if (recorded_sha256 == NULL)
+        return ohlcx_set_error(OHLCX_EFORMAT, "%s %s (%s): the manifest records neither the "
+                               "file's sha256 nor a store_version",
+                               series->bars.symbol, series->bars.timeframe,
+                               series->bars.source_path);
+    if (strcmp(series->sha256, recorded_sha256) == 0)
+        return 0;
+    return ohlcx_set_error(OHLCX_EDATA, "%s %s (%s): the file's SHA-256 is %.12s now, but the "
+                           "run trained on %.12s: the input changed since the run, so rerun it "
+                           "first",
+                           series->bars.symbol, series->bars.timeframe, series->bars.source_path,
+                           series->sha256, recorded_sha256);
+}
+
+
+/* Finds the loaded series of a manifest entry and checks that it is the
+ * input the run trained on, with the same bars. */
 static int find_series(const lookahead_inputs *inputs, const cJSON *entry,
                        pipeline_series **out)
 {
@@ -186,10 +237,14 @@ static int find_series(const lookahead_inputs *inputs, const cJSON *entry,
                                "or bars");
     for (size_t s = 0; s < inputs->count; s++) {
         pipeline_series *series = &inputs->series[s];
+        int status;
 
         if (strcmp(series->bars.symbol, symbol) != 0 ||
             strcmp(series->bars.timeframe, timeframe) != 0)
             continue;
+        status = check_same_input(series, entry);
+        if (status != 0)
+            return status;
         if ((double)series->bars.n != bars->valuedouble)
             return ohlcx_set_error(OHLCX_EDATA, "%s: %zu bars now, but the run trained on "
                                    "%.0f: the input changed since the run, so rerun it first",

@@ -19,6 +19,7 @@
  * NOTE: the embeddings of the later parts (hidden floats a row) and their
  * XGBoost matrices are still held whole, so memory grows with those parts.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -547,6 +548,97 @@ static void draw_cnn_progress(void *context, int epoch, int max_epochs, size_t d
 }
 
 
+/* Sets the CNN configuration and the training options of one group. The
+ * checkpoint path goes into checkpoint, which train_options then points to. */
+static void group_training_setup(const run_state *state, int group, ohlcx_cnn_config *config,
+                                 ohlcx_cnn_train_options *train_options, char *checkpoint,
+                                 size_t checkpoint_size)
+{
+    const ohlcx_run_options *options = state->options;
+    char hash[65], checkpoint_name[32];
+
+    ohlcx_cnn_config_default(config);
+    config->window = options->window;
+    ohlcx_cnn_train_options_default(train_options);
+    train_options->batch_size = options->batch_size;
+    train_options->max_epochs = options->epochs;
+    train_options->patience = options->patience;
+    /* Each group draws from its own stream, so adding a symbol leaves the
+     * other groups' networks unchanged. */
+    ohlcx_sha256_hex(state->groups[group].name, strlen(state->groups[group].name), hash);
+    train_options->seed = options->seed ^ strtoull(hash + 48, NULL, 16);
+    snprintf(checkpoint_name, sizeof checkpoint_name, "cnn-%03d.ckpt", group);
+    run_checkpoint_path(state, checkpoint_name, checkpoint, checkpoint_size);
+    train_options->checkpoint_path = checkpoint;
+    train_options->resume = options->resume;
+}
+
+
+/* Returns the number of samples of one group in a part. */
+static size_t count_group_samples(const run_state *state, int group, int part)
+{
+    size_t count = 0;
+
+    for (size_t row = 0; row < state->sample_count[part]; row++)
+        count += state->series[state->samples[part][row].series].group == group;
+    return count;
+}
+
+
+/* Fails when the checkpoint of a group exists but cannot be read, or was
+ * written for another configuration, other options or other sample counts.
+ * These are the checks that training makes when it resumes, made here
+ * before the run removes any output. A missing checkpoint passes, because
+ * training then starts that group afresh. */
+static int check_group_checkpoint(const run_state *state, int group)
+{
+    ohlcx_cnn_config config;
+    ohlcx_cnn_train_options train_options;
+    ohlcx_cnn_checkpoint saved;
+    char checkpoint[OHLCX_PATH_MAX + 64];
+    size_t n_train = count_group_samples(state, group, OHLCX_PART_CNN_TRAIN);
+    size_t n_val = count_group_samples(state, group, OHLCX_PART_VALIDATION);
+    int status;
+
+    group_training_setup(state, group, &config, &train_options, checkpoint, sizeof checkpoint);
+    if (access(checkpoint, F_OK) != 0 && errno == ENOENT)
+        return 0;
+    status = ohlcx_cnn_checkpoint_load(checkpoint, &saved);
+    if (status != 0)
+        return status;
+
+    if (memcmp(&saved.config, &config, sizeof config) != 0)
+        status = ohlcx_set_error(OHLCX_EINVAL, "cannot resume %s: %s is of a CNN with window "
+                                 "%d and hidden %d, this run builds window %d and hidden %d: "
+                                 "run without --resume to start over",
+                                 state->options->out_dir, checkpoint, saved.config.window,
+                                 saved.config.hidden, config.window, config.hidden);
+    else if (saved.batch_size != train_options.batch_size ||
+             saved.max_epochs != train_options.max_epochs ||
+             saved.patience != train_options.patience ||
+             saved.learning_rate != train_options.learning_rate ||
+             saved.seed != train_options.seed)
+        status = ohlcx_set_error(OHLCX_EINVAL, "cannot resume %s: %s was written with batch "
+                                 "%d, epochs %d, patience %d and seed %llu, this run uses %d, "
+                                 "%d, %d and %llu: run without --resume to start over",
+                                 state->options->out_dir, checkpoint, saved.batch_size,
+                                 saved.max_epochs, saved.patience,
+                                 (unsigned long long)saved.seed, train_options.batch_size,
+                                 train_options.max_epochs, train_options.patience,
+                                 (unsigned long long)train_options.seed);
+    else if (saved.train_count != n_train || saved.val_count != n_val)
+        status = ohlcx_set_error(OHLCX_EINVAL, "cannot resume %s: %s was written for %llu "
+                                 "training and %llu validation samples, this run has %zu and "
+                                 "%zu: restore the inputs, or run without --resume to start "
+                                 "over",
+                                 state->options->out_dir, checkpoint,
+                                 (unsigned long long)saved.train_count,
+                                 (unsigned long long)saved.val_count, n_train, n_val);
+    ohlcx_cnn_checkpoint_free(&saved);
+    return status;
+}
+
+
 static int train_group(run_state *state, int group, double *embed_seconds)
 {
     const ohlcx_run_options *options = state->options;
@@ -556,8 +648,8 @@ static int train_group(run_state *state, int group, double *embed_seconds)
     group_rows train_rows = {0}, val_rows = {0};
     ohlcx_sample_source train, validation;
     float *chunk_x = NULL, *chunk_prob = NULL, *chunk_embedding = NULL;
-    char hash[65], path[OHLCX_PATH_MAX + 64], label[OHLCX_SYMBOL_MAX + 48];
-    char checkpoint[OHLCX_PATH_MAX + 64], checkpoint_name[32];
+    char path[OHLCX_PATH_MAX + 64], label[OHLCX_SYMBOL_MAX + 48];
+    char checkpoint[OHLCX_PATH_MAX + 64];
     ohlcx_progress progress;
     int status;
 
@@ -569,26 +661,13 @@ static int train_group(run_state *state, int group, double *embed_seconds)
     train = (ohlcx_sample_source){fill_group_windows, &train_rows, train_rows.count};
     validation = (ohlcx_sample_source){fill_group_windows, &val_rows, val_rows.count};
 
-    ohlcx_cnn_config_default(&config);
-    config.window = options->window;
-    ohlcx_cnn_train_options_default(&train_options);
-    train_options.batch_size = options->batch_size;
-    train_options.max_epochs = options->epochs;
-    train_options.patience = options->patience;
-    /* Each group draws from its own stream, so adding a symbol leaves the
-     * other groups' networks unchanged. */
-    ohlcx_sha256_hex(state->groups[group].name, strlen(state->groups[group].name), hash);
-    train_options.seed = options->seed ^ strtoull(hash + 48, NULL, 16);
+    group_training_setup(state, group, &config, &train_options, checkpoint, sizeof checkpoint);
     train_options.verbose = 1;
     snprintf(label, sizeof label, "cnn %s (at most %d epochs)", state->groups[group].name,
              options->epochs);
     ohlcx_progress_start(&progress, label);
     train_options.progress = draw_cnn_progress;
     train_options.progress_context = &progress;
-    snprintf(checkpoint_name, sizeof checkpoint_name, "cnn-%03d.ckpt", group);
-    run_checkpoint_path(state, checkpoint_name, checkpoint, sizeof checkpoint);
-    train_options.checkpoint_path = checkpoint;
-    train_options.resume = options->resume;
 
     ohlcx_log_info("cnn %s: training on %zu windows, validating on %zu",
                    state->groups[group].name, train.count, validation.count);
@@ -968,20 +1047,50 @@ static void run_state_free(run_state *state)
 }
 
 
-/* Removes the manifest and metrics of an earlier run in the same folder. The
- * manifest is written last, so a run that fails leaves no manifest, and
- * `ohlcx predict` never pairs new weights with an old manifest. */
+/* Removes one file, when it exists. */
+static int remove_if_present(const char *path)
+{
+    if (unlink(path) != 0 && errno != ENOENT)
+        return ohlcx_set_error(OHLCX_EIO, "cannot remove %s: %s", path, strerror(errno));
+    return 0;
+}
+
+
+/* Removes the outputs of an earlier run in the same folder: the manifest and
+ * metrics first, then every model/cnn-*.bin and model/xgboost.json, so that
+ * no CNN of the earlier run stays next to fewer new ones. The manifest is
+ * written last, so a run that fails leaves no manifest, and `ohlcx predict`
+ * never pairs new weights with an old manifest. */
 static int remove_previous_outputs(const char *out_dir)
 {
-    static const char *names[] = {"model/manifest.json", "metrics.json"};
-    char path[OHLCX_PATH_MAX + 32];
+    static const char *names[] = {"model/manifest.json", "metrics.json", "model/xgboost.json"};
+    char folder[OHLCX_PATH_MAX + 16], path[OHLCX_PATH_MAX + 320];
+    struct dirent *entry;
+    DIR *dir;
+    int status = 0;
 
-    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+    for (size_t i = 0; i < sizeof names / sizeof *names && status == 0; i++) {
         snprintf(path, sizeof path, "%s/%s", out_dir, names[i]);
-        if (unlink(path) != 0 && errno != ENOENT)
-            return ohlcx_set_error(OHLCX_EIO, "cannot remove %s: %s", path, strerror(errno));
+        status = remove_if_present(path);
     }
-    return 0;
+    if (status != 0)
+        return status;
+
+    snprintf(folder, sizeof folder, "%s/model", out_dir);
+    dir = opendir(folder);
+    if (dir == NULL)
+        return ohlcx_set_error(OHLCX_EIO, "cannot open %s: %s", folder, strerror(errno));
+    while (status == 0 && (entry = readdir(dir)) != NULL) {
+        const char *name = entry->d_name;
+        size_t length = strlen(name);
+
+        if (strncmp(name, "cnn-", 4) != 0 || length <= 8 || strcmp(name + length - 4, ".bin") != 0)
+            continue;
+        snprintf(path, sizeof path, "%s/%s", folder, name);
+        status = remove_if_present(path);
+    }
+    closedir(dir);
+    return status;
 }
 
 
@@ -1020,24 +1129,54 @@ static int check_resume_arguments(run_state *state)
 }
 
 
-/* After loading: checks a resumed run's data against its record, or
- * records a new run's options and data. */
-static int record_checkpoint_data(run_state *state)
+/* After loading: digests the data and, for a resumed run, checks the digest
+ * against its record. */
+static int check_checkpoint_data(run_state *state)
 {
     int status = digest_data(state);
 
-    if (status != 0)
-        return status;
-    if (state->options->resume)
-        return run_checkpoint_check_data(state);
-    return run_checkpoint_write_arguments(state);
+    if (status == 0 && state->options->resume)
+        status = run_checkpoint_check_data(state);
+    return status;
+}
+
+
+/* After the features stage: checks every CNN checkpoint that a resumed run
+ * will read, so that a damaged or foreign one fails before any output is
+ * removed. */
+static int check_resume_checkpoints(const run_state *state)
+{
+    int status = 0;
+
+    for (int g = 0; g < state->group_count && status == 0; g++)
+        status = check_group_checkpoint(state, g);
+    return status;
+}
+
+
+/* Prepares the run folder once the inputs are loaded and checked: removes
+ * the outputs of an earlier run and, unless resuming, its checkpoints, and
+ * records this run's options and data. */
+static int prepare_out_dir(const run_state *state)
+{
+    char model_dir[OHLCX_PATH_MAX + 16];
+    int status;
+
+    snprintf(model_dir, sizeof model_dir, "%s/model", state->options->out_dir);
+    status = ohlcx_make_dirs(model_dir);
+    if (status == 0)
+        status = remove_previous_outputs(state->options->out_dir);
+    if (status == 0 && !state->options->resume)
+        status = run_checkpoints_clear(state);
+    if (status == 0 && !state->options->resume)
+        status = run_checkpoint_write_arguments(state);
+    return status;
 }
 
 
 int ohlcx_run(const ohlcx_run_options *options)
 {
     run_state state;
-    char model_dir[OHLCX_PATH_MAX + 16];
     double started = ohlcx_now_seconds(), stage_started;
     int status;
 
@@ -1053,17 +1192,12 @@ int ohlcx_run(const ohlcx_run_options *options)
         ohlcx_log_warn("--debug-leak: the model reads the next bar's return, a deliberate "
                        "look-ahead leak for testing 'ohlcx lookahead'; never use it for a "
                        "real model");
-    /* A resume with other arguments fails before it removes anything. */
+    /* Nothing in the run folder changes until the inputs are loaded and
+     * checked, and for a resume, until its arguments, data and every CNN
+     * checkpoint are checked. Only the demo universe, an input itself, is
+     * written before. */
     if (status == 0 && options->resume)
         status = check_resume_arguments(&state);
-    if (status != 0)
-        return status;
-    snprintf(model_dir, sizeof model_dir, "%s/model", options->out_dir);
-    status = ohlcx_make_dirs(model_dir);
-    if (status == 0)
-        status = remove_previous_outputs(options->out_dir);
-    if (status == 0 && !options->resume)
-        status = run_checkpoints_clear(&state);
     if (status != 0)
         return status;
     pipeline_set_blas_threads(state.jobs);
@@ -1071,13 +1205,17 @@ int ohlcx_run(const ohlcx_run_options *options)
     stage_started = ohlcx_now_seconds();
     status = stage_load(&state);
     if (status == 0)
-        status = record_checkpoint_data(&state);
+        status = check_checkpoint_data(&state);
     state.timings[TIMING_LOAD] = ohlcx_now_seconds() - stage_started;
     if (status == 0) {
         stage_started = ohlcx_now_seconds();
         status = stage_features(&state);
         state.timings[TIMING_FEATURES] = ohlcx_now_seconds() - stage_started;
     }
+    if (status == 0 && options->resume)
+        status = check_resume_checkpoints(&state);
+    if (status == 0)
+        status = prepare_out_dir(&state);
     if (status == 0 && options->walk_forward)
         status = run_walk_forward(&state);
     if (status == 0 && !options->walk_forward)

@@ -597,6 +597,34 @@ static int write_page(FILE *out, const report_run *run)
 }
 
 
+/* Fails unless run_dir holds what `ohlcx run` writes for a finished run:
+ * model/manifest.json of format "ohlcx-model", and metrics.json (parsed in
+ * metrics) with the test metrics of the combined model. */
+static int check_run_folder(const char *run_dir, const cJSON *metrics)
+{
+    const cJSON *test = cJSON_GetObjectItemCaseSensitive(metrics, "test");
+    const cJSON *format;
+    cJSON *manifest;
+    int status = 0;
+
+    if (!cJSON_IsObject(metrics))
+        return ohlcx_set_error(OHLCX_EFORMAT, "%s/metrics.json is not a JSON object", run_dir);
+    if (!cJSON_IsObject(test) || !cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(test, "n")))
+        return ohlcx_set_error(OHLCX_EFORMAT, "%s/metrics.json lacks the \"test\" metrics "
+                               "object: pass the --out folder of a finished 'ohlcx run'",
+                               run_dir);
+    manifest = read_json(run_dir, "model/manifest.json", 1, &status);
+    if (manifest == NULL)
+        return status;
+    format = cJSON_GetObjectItemCaseSensitive(manifest, "format");
+    if (!cJSON_IsString(format) || strcmp(format->valuestring, "ohlcx-model") != 0)
+        status = ohlcx_set_error(OHLCX_EFORMAT, "%s/model/manifest.json is not a model "
+                                 "manifest (expected \"format\": \"ohlcx-model\")", run_dir);
+    cJSON_Delete(manifest);
+    return status;
+}
+
+
 int ohlcx_report_write(const char *run_dir, const char *out_path)
 {
     report_run run = {run_dir, NULL, NULL};
@@ -607,10 +635,9 @@ int ohlcx_report_write(const char *run_dir, const char *out_path)
     run.metrics = read_json(run_dir, "metrics.json", 1, &status);
     if (run.metrics == NULL)
         return status;
-    if (!cJSON_IsObject(run.metrics)) {
-        status = ohlcx_set_error(OHLCX_EFORMAT, "%s/metrics.json is not a JSON object", run_dir);
+    status = check_run_folder(run_dir, run.metrics);
+    if (status != 0)
         goto done;
-    }
     run.checkpoint = read_json(run_dir, "checkpoints/run.json", 0, &status);
 
     snprintf(temporary, sizeof temporary, "%s.tmp-%ld", out_path, (long)getpid());

@@ -64,6 +64,26 @@ expect_error "predict without model" "--model" predict "$work/TEXT-1h.csv"
 expect_error "predict missing bundle" "manifest\.json" predict --model "$work/nowhere" "$work/TEXT-1h.csv"
 expect_error "unknown command" "unknown command" fly
 
+# Out of memory is an internal failure: exit status 1, as for every command,
+# with one line naming what did not fit. A 1 GB address-space limit makes the
+# 12.8 GB of windows fail to allocate. A sanitizer build reserves more than
+# that for its shadow memory, so the case runs only where a small benchmark
+# passes under the same limit.
+if (ulimit -v 1000000 && "$OHLCX" bench cnn --samples 64 --batch 64 --window 16) \
+    >/dev/null 2>&1; then
+    status=0
+    (ulimit -v 1000000 && "$OHLCX" bench cnn --samples 100000000) >/dev/null 2>"$work/err" ||
+        status=$?
+    [ "$status" -eq 1 ] || fail "bench out of memory: exit status $status, expected 1"
+    [ "$(wc -l <"$work/err")" -eq 1 ] || fail "bench out of memory: $(cat "$work/err")"
+    grep -q "out of memory for 100000000 windows of 64 bars" "$work/err" ||
+        fail "bench out of memory: $(cat "$work/err")"
+else
+    echo "note: the bench out-of-memory case is skipped, as this build cannot run under ulimit -v" >&2
+fi
+"$OHLCX" bench cnn --help | grep -q "1 on an internal failure (a library error, out of memory)" ||
+    fail "bench --help does not document exit status 1"
+
 for command in run predict synth; do
     "$OHLCX" "$command" --help >"$work/help" || fail "$command --help exited non-zero"
     grep -q "usage: ohlcx $command" "$work/help" || fail "$command --help lacks its usage line"

@@ -1,6 +1,7 @@
 # `ohlcx lookahead` passes on a clean run, with and without higher
 # timeframes, and fails on a run with the test-only leak column
-# leak_next_return, naming that column.
+# leak_next_return, naming that column. An input changed since the run
+# fails with exit status 2.
 . "$(dirname "$0")/lib.sh"
 
 "$OHLCX" synth --out "$work/data" --symbols BTCUSDT,GOOG --timeframes 1h --months 4 \
@@ -39,6 +40,42 @@ status=0
 [ "$status" = 1 ] || fail "lookahead exited $status on the leaky run, expected 1: $(cat "$work/leak.out")"
 grep -q 'column leak_next_return at the bar opening' "$work/leak.out" ||
     fail "the failure does not name leak_next_return: $(cat "$work/leak.out")"
+
+# A changed close in an input of the run fails with exit status 2 and one
+# line naming the series and the file, even though the bar count is the same.
+cp -r "$work/data" "$work/data-changed"
+run_small changed --data "$work/data-changed"
+awk -F, 'BEGIN { OFS = "," } NR == 500 { $5 = $2 } { print }' "$work/data-changed/GOOG-1h.csv" \
+    >"$work/GOOG-1h.csv"
+cmp -s "$work/GOOG-1h.csv" "$work/data-changed/GOOG-1h.csv" && fail "the close of row 500 did not change"
+mv "$work/GOOG-1h.csv" "$work/data-changed/GOOG-1h.csv"
+status=0
+"$OHLCX" lookahead --run "$work/changed" --jobs 2 >"$work/changed.out" 2>"$work/changed.err" ||
+    status=$?
+[ "$status" = 2 ] || fail "lookahead on a changed input exited $status, expected 2"
+[ "$(wc -l <"$work/changed.err")" -eq 1 ] ||
+    fail "expected one line on stderr: $(cat "$work/changed.err")"
+grep -q "GOOG 1h (.*changed/GOOG-1h\.csv): the file's SHA-256 is" "$work/changed.err" ||
+    fail "the error does not name the series and the file: $(cat "$work/changed.err")"
+
+# The same for a run on a store when the series has a newer version: a bar
+# appended one hour after the last.
+"$OHLCX" ingest --store "$work/store" "$work/data" >/dev/null 2>&1 || fail "ingest failed"
+run_small stored --store "$work/store"
+mkdir "$work/more"
+{
+    cat "$work/data/GOOG-1h.csv"
+    tail -1 "$work/data/GOOG-1h.csv" | awk -F, 'BEGIN { OFS = "," }
+        { $1 = sprintf("%.0f", $1 + 3600000); $7 = sprintf("%.0f", $7 + 3600000); print }'
+} >"$work/more/GOOG-1h.csv"
+"$OHLCX" ingest --store "$work/store" "$work/more" >/dev/null 2>&1 || fail "second ingest failed"
+status=0
+"$OHLCX" lookahead --run "$work/stored" --jobs 2 >/dev/null 2>"$work/stored.err" || status=$?
+[ "$status" = 2 ] || fail "lookahead on a newer store version exited $status, expected 2"
+[ "$(wc -l <"$work/stored.err")" -eq 1 ] ||
+    fail "expected one line on stderr: $(cat "$work/stored.err")"
+grep -q "GOOG 1h (.*store:GOOG/1h): the store holds version 2 now, but the run trained on version 1" \
+    "$work/stored.err" || fail "the error does not name the store version: $(cat "$work/stored.err")"
 
 # Usage errors exit 2.
 status=0

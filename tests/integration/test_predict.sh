@@ -62,8 +62,11 @@ status=0
 [ "$status" -eq 2 ] || fail "mixed bundle: exit status $status, expected 2"
 grep -q "does not match the manifest" "$work/err" || fail "mixed bundle message: $(cat "$work/err")"
 
-# A run that fails leaves no manifest behind, so nothing pairs old and new files.
+# A run that fails on its input writes nothing, so the earlier run's bundle
+# stays whole and nothing pairs old and new files.
+cp "$work/run32/model/manifest.json" "$work/manifest32.json"
 printf 'open_time,open,high,low,close,volume\n' >"$work/ETHUSDT-1h.csv"
 "$OHLCX" run --data "$work/ETHUSDT-1h.csv" --out "$work/run32" >/dev/null 2>&1 && fail "run on a header-only file passed"
-[ ! -e "$work/run32/model/manifest.json" ] || fail "a failed run left the old manifest"
+cmp -s "$work/run32/model/manifest.json" "$work/manifest32.json" ||
+    fail "a failed run changed the earlier run's manifest"
 echo "predict: bundle and predictions checked"

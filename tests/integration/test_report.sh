@@ -1,6 +1,7 @@
 # `ohlcx report` on a small run: the page is self-contained, escapes the
 # run's strings, keeps every figure whether or not the run has its data, and
-# renders in headless Chromium with every chart and no console message.
+# renders in headless Chromium with every chart and no console message. A
+# folder that is not a finished run fails with exit status 2.
 # Without /usr/bin/chromium the browser half skips (exit 77) unless
 # OHLCX_REQUIRE_BROWSER is set.
 . "$(dirname "$0")/lib.sh"
@@ -83,15 +84,16 @@ grep -q 'Not available in this run:' "$page" || fail "the unavailable note has n
 jq '.test.accuracy = 0.4 | .test.n = 100 | .baselines.majority.accuracy = 0.5
     | del(.test.binomial_p) | del(.test.majority_share)' \
     "$work/run/metrics.json" >"$work/p.json"
-mkdir -p "$work/p"
+mkdir -p "$work/p/model"
 cp "$work/p.json" "$work/p/metrics.json"
+cp "$work/run/model/manifest.json" "$work/p/model/"
 "$OHLCX" report --run "$work/p" --out "$work/p.html" 2>/dev/null || fail "report on run p failed"
 grep -q '0.9824' "$work/p.html" || fail "binomial p-value 0.9824 not on the page"
 
 # A run with every optional record, and a symbol that needs escaping.
 full="$work/full"
 mkdir -p "$full/model"
-cp "$work/run/model/xgboost.json" "$full/model/"
+cp "$work/run/model/xgboost.json" "$work/run/model/manifest.json" "$full/model/"
 jq '.test.confusion = {true_positives: 300, false_positives: 200, true_negatives: 250,
                        false_negatives: 150}
     | .test.calibration = [range(10) | {count: (10 + .), mean_prob: ((. + 0.5) / 10),
@@ -125,6 +127,29 @@ if "$OHLCX" report --run "$work/missing" 2>"$work/err.log"; then
     fail "report on a missing folder succeeded"
 fi
 grep -q 'missing/metrics.json' "$work/err.log" || fail "error does not name metrics.json"
+
+# expect_not_run NAME PATTERN: report on $work/NAME must exit 2 with one
+# stderr line matching PATTERN, and write no page.
+expect_not_run() {
+    status=0
+    "$OHLCX" report --run "$work/$1" 2>"$work/err.log" || status=$?
+    [ "$status" -eq 2 ] || fail "report on $1: exit status $status, expected 2"
+    [ "$(wc -l <"$work/err.log")" -eq 1 ] || fail "report on $1: $(cat "$work/err.log")"
+    grep -Eq -e "$2" "$work/err.log" || fail "report on $1: $(cat "$work/err.log")"
+    [ ! -e "$work/$1/report.html" ] || fail "report on $1 wrote a page"
+}
+
+# A folder that is not a finished run is rejected with what it lacks.
+mkdir "$work/R6"
+echo '{}' >"$work/R6/metrics.json"
+expect_not_run R6 'R6/metrics\.json lacks the "test" metrics object'
+mkdir "$work/R7"
+cp "$work/run/metrics.json" "$work/R7/"
+expect_not_run R7 'cannot open .*R7/model/manifest\.json'
+mkdir -p "$work/R8/model"
+cp "$work/run/metrics.json" "$work/R8/"
+echo '{}' >"$work/R8/model/manifest.json"
+expect_not_run R8 'R8/model/manifest\.json is not a model manifest'
 
 chromium=/usr/bin/chromium
 if [ ! -x "$chromium" ]; then

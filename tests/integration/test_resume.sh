@@ -1,7 +1,9 @@
 # A run killed with SIGKILL after a CNN epoch and continued with --resume
 # ends with the same CNN weights, XGBoost model and metrics (timings apart) as
-# a run never interrupted. --resume rejects other arguments and a folder
-# without checkpoints.
+# a run never interrupted. --resume rejects other arguments, changed inputs,
+# a damaged checkpoint and a folder without checkpoints, and leaves the folder
+# as it was. A failed new run leaves it too, and a new run removes the CNN
+# files of the run it replaces.
 . "$(dirname "$0")/lib.sh"
 
 "$OHLCX" synth --out "$work/data" --symbols BTCUSDT,GOOG --timeframes 15m --months 6 \
@@ -88,11 +90,70 @@ status=0
 [ "$status" -eq 2 ] || fail "resume without checkpoints: exit status $status, expected 2"
 grep -q "no checkpoint" "$work/err" || fail "resume without checkpoints: $(cat "$work/err")"
 
+# snapshot NAME: lists the size and checksum of every file of run b, so
+# that a rejected resume can be shown to leave the folder untouched.
+snapshot() {
+    (cd "$work/b" && find . -type f | LC_ALL=C sort | xargs cksum) >"$work/$1.files"
+}
+
+# expect_rejected NAME PATTERN: runs the resume of run b, expects exit
+# status 2, PATTERN in the last stderr line, and every file of b unchanged.
+expect_rejected() {
+    snapshot before
+    status=0
+    "$OHLCX" run "$@" --out "$work/b" --resume >/dev/null 2>"$work/err" || status=$?
+    [ "$status" -eq 2 ] || fail "$name: exit status $status, expected 2"
+    tail -1 "$work/err" | grep -Eq -e "$pattern" || fail "$name: $(tail -1 "$work/err")"
+    snapshot after
+    cmp -s "$work/before.files" "$work/after.files" ||
+        fail "$name: the rejected resume changed run b: $(diff "$work/before.files" "$work/after.files")"
+}
+
+# A rejected resume leaves metrics, manifest, models and checkpoints as they
+# were: changed inputs (a file moved away, a row appended), and a truncated
+# checkpoint of the second CNN, which only training used to read.
+mv "$work/data/GOOG-15m.csv" "$work/GOOG-15m.csv"
+name="resume without an input" pattern="input series differ" expect_rejected "$@"
+mv "$work/GOOG-15m.csv" "$work/data/GOOG-15m.csv"
+cp "$work/data/GOOG-15m.csv" "$work/GOOG-15m.csv"
+tail -1 "$work/GOOG-15m.csv" | awk -F, 'BEGIN { OFS = "," }
+    { $1 = sprintf("%.0f", $1 + 900000); $7 = sprintf("%.0f", $7 + 900000); print }' \
+    >>"$work/data/GOOG-15m.csv"
+name="resume with a row appended" pattern="input series differ" expect_rejected "$@"
+mv "$work/GOOG-15m.csv" "$work/data/GOOG-15m.csv"
+[ -e "$work/b/metrics.json" ] || fail "run b has no metrics.json before the checkpoint cases"
+cp "$work/b/checkpoints/cnn-001.ckpt" "$work/cnn-001.ckpt"
+truncate -s 100 "$work/b/checkpoints/cnn-001.ckpt"
+name="resume from a truncated checkpoint" \
+    pattern="cnn-001\.ckpt: truncated checkpoint: 100 bytes" expect_rejected "$@"
+mv "$work/cnn-001.ckpt" "$work/b/checkpoints/cnn-001.ckpt"
+
 # A damaged CNN checkpoint is reported, not trained over.
 printf 'garbage' >"$work/b/checkpoints/cnn-000.ckpt"
+name="resume from a damaged checkpoint" pattern="cnn-000\.ckpt: truncated checkpoint" \
+    expect_rejected "$@"
+
+# A new run whose input is invalid fails before it touches the folder of an
+# earlier run.
+{
+    head -20 "$work/data/GOOG-15m.csv"
+    sed -n 21p "$work/data/GOOG-15m.csv" | awk -F, 'BEGIN { OFS = "," } { $2 = "4x2"; print }'
+} >"$work/BAD-15m.csv"
+snapshot before
 status=0
-"$OHLCX" run "$@" --out "$work/b" --resume >/dev/null 2>"$work/err" || status=$?
-[ "$status" -eq 2 ] || fail "resume from a damaged checkpoint: exit status $status, expected 2"
-grep -q "cnn-000.ckpt: truncated checkpoint" "$work/err" ||
-    fail "resume from a damaged checkpoint: $(tail -1 "$work/err")"
+"$OHLCX" run --data "$work/BAD-15m.csv" --out "$work/b" >/dev/null 2>"$work/err" || status=$?
+[ "$status" -eq 2 ] || fail "run on an invalid number: exit status $status, expected 2"
+grep -q "BAD-15m\.csv:21:.*invalid number '4x2'" "$work/err" ||
+    fail "run on an invalid number: $(tail -1 "$work/err")"
+snapshot after
+cmp -s "$work/before.files" "$work/after.files" ||
+    fail "the failed run changed run b: $(diff "$work/before.files" "$work/after.files")"
+
+# A new run with one CNN in place of two removes the second CNN's files.
+"$OHLCX" run --data "$work/data/GOOG-15m.csv" --epochs 1 --window 16 --jobs 2 \
+    --out "$work/b" >"$work/c.log" 2>&1 || fail "run c failed: $(tail -3 "$work/c.log")"
+[ "$(cd "$work/b/model" && ls cnn-*.bin)" = cnn-000.bin ] ||
+    fail "run c left CNN files of the earlier run: $(ls "$work/b/model")"
+[ "$(cd "$work/b/checkpoints" && ls)" = "cnn-000.ckpt
+run.json" ] || fail "run c left checkpoints of the earlier run: $(ls "$work/b/checkpoints")"
 echo "resume: killed after epoch $done0, resumed to identical weights and metrics"
