@@ -131,6 +131,21 @@ static int fill_higher_block(pipeline_series *series, const pipeline_higher *hig
 }
 
 
+/* Returns 1 when no row of higher block h holds a finite value: the series
+ * spans too few higher bars for any feature to leave its warm-up. */
+static int higher_block_empty(const pipeline_series *series, int h)
+{
+    size_t width = series->feature_width;
+    const float *block = series->features + (size_t)(1 + h) * OHLCX_FEATURE_COUNT;
+
+    for (size_t t = 0; t < series->bars.n; t++)
+        for (int i = 0; i < OHLCX_FEATURE_COUNT; i++)
+            if (isfinite(block[t * width + (size_t)i]))
+                return 0;
+    return 1;
+}
+
+
 /* Fills every higher block and logs, with warn set, one warning that names
  * the timeframes the series cannot feed and why. */
 static int fill_higher_blocks(pipeline_series *series, const pipeline_higher *higher, int warn)
@@ -150,6 +165,11 @@ static int fill_higher_blocks(pipeline_series *series, const pipeline_higher *hi
             return status;
         if (fed) {
             series->higher_fed |= 1u << h;
+            if (warn && series->bars.n > 0 && higher_block_empty(series, h))
+                ohlcx_log_warn("%s: every %s feature of this series is missing (NaN): it spans "
+                               "too few %s bars for any feature to pass its warm-up",
+                               series->bars.source_path, higher->timeframes[h],
+                               higher->timeframes[h]);
             continue;
         }
         skipped_used += (size_t)snprintf(skipped + skipped_used, sizeof skipped - skipped_used,

@@ -115,4 +115,10 @@ for now in "2024-03-20 14:30" "2024-03-20 14:45" "2024-03-20 15:00" "2024-03-20 
             fail "$symbol at $now: $full with the later bars, $cut without them"
     done
 done
+# Three months hold one quarter: no 3M feature leaves its warm-up, and the
+# run says so once for the series.
+"$OHLCX" run --data "$work/data/BTCUSDT-1h.csv" --out "$work/quarter" --epochs 1 --window 16 \
+    --higher 3M >/dev/null 2>"$work/quarter.log" || fail "run with --higher 3M failed"
+[ "$(grep -c "every 3M feature of this series is missing" "$work/quarter.log")" = 1 ] ||
+    fail "no warning for all-missing 3M features: $(grep warning "$work/quarter.log")"
 echo "higher: columns, manifest, predict and look-ahead checked"
