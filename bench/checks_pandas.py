@@ -42,12 +42,21 @@ def load(path):
                          "low": values[2], "close": values[3], "volume": values[4]})
 
 
+FIRST_BLOCK_MIN = 20
+
+
 def block_stats(values, window):
     """Median and MAD of each full block of `window` values, shifted by one
-    block and repeated for every value, NaN for the first block."""
+    block and repeated for every value; the first block (or all values, when
+    there are fewer) gets its own, when it has FIRST_BLOCK_MIN values."""
     blocks = len(values) // window
     out_median = np.full(len(values), np.nan)
     out_mad = np.full(len(values), np.nan)
+    first = values[:window]
+    if len(first) >= FIRST_BLOCK_MIN:
+        first_median = np.median(first)
+        out_median[:len(first)] = first_median
+        out_mad[:len(first)] = np.median(np.abs(first - first_median))
     if blocks < 2:
         return out_median, out_mad
     shaped = values[: blocks * window].reshape(blocks, window)

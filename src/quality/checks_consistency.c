@@ -19,7 +19,8 @@
  * When a block fills, block_stats.c finds its middle values among those
  * near the middle of the block before, in O(w) when they hold it and
  * O(w log w) at worst, so a bar costs O(1) amortised in the usual case.
- * The first block is never flagged, because it has no block before it.
+ * The first block, which has no block before it, is judged by its own
+ * median and MAD in a pre-pass (check_first_block()).
  *
  * The return statistics are those of log returns, but no log is taken per
  * bar. The block keeps close-to-close ratios. log is monotone, so the
@@ -44,6 +45,7 @@
 #define SPLIT_TOLERANCE 0.03
 #define ZERO_VOLUME_RUN_MIN 3
 #define SPIKE_WINDOW 50
+#define FIRST_BLOCK_MIN 20 /* returns a first block needs before it is judged */
 #define SPIKE_FACTOR 20.0
 
 /* A jump needs |log ratio| above this before the ratio tables are read:
@@ -264,15 +266,79 @@ static void check_split(const check_context *ctx, ohlcx_check_result *result, si
 }
 
 
-/* Robust z-score of the log return of bar k against the last full block. */
-static void add_extreme(consistency_pass *p, size_t k, double ratio)
+/* Records bar k as an extreme move with its robust z-score against a
+ * median and MAD of log returns. */
+static void add_extreme_against(consistency_pass *p, size_t k, double ratio, double median,
+                                double mad)
 {
-    const return_window *w = &p->returns;
-    double r = log(ratio), z = fabs(r - w->median) / (MAD_TO_SIGMA * w->mad);
+    double r = log(ratio), z = fabs(r - median) / (MAD_TO_SIGMA * mad);
 
     check_add(&p->checks[CHECK_EXTREME_MOVE], check_row(p->ctx, k),
               p->ctx->view->bars.open_time[k], z,
-              "log return %.4g, rolling median %.3g, MAD %.3g", r, w->median, w->mad);
+              "log return %.4g, rolling median %.3g, MAD %.3g", r, median, mad);
+}
+
+
+/* Robust z-score of the log return of bar k against the last full block. */
+static void add_extreme(consistency_pass *p, size_t k, double ratio)
+{
+    add_extreme_against(p, k, ratio, p->returns.median, p->returns.mad);
+}
+
+
+/*
+ * The first block has no block before it, so before the main pass its own
+ * median and MAD judge it: the returns that the main pass would put in the
+ * first block (a valid close, a new open time, a finite ratio to the last
+ * valid close) are collected, and those beyond the z threshold are
+ * recorded. A first block of fewer than FIRST_BLOCK_MIN returns (a short
+ * file) is too small for a robust scale and is not judged.
+ */
+static int check_first_block(consistency_pass *p)
+{
+    const ohlcx_series *v = &p->ctx->view->bars;
+    return_window *w = &p->returns;
+    double *ratios = malloc(w->capacity * sizeof *ratios);
+    size_t *rows = malloc(w->capacity * sizeof *rows);
+    double previous_close = NAN, median, mad;
+    int64_t previous_time = INT64_MIN;
+    size_t count = 0;
+
+    if (ratios == NULL || rows == NULL) {
+        free(ratios);
+        free(rows);
+        return ohlcx_set_error(OHLCX_ENOMEM, "out of memory for a window of %zu returns",
+                               w->capacity);
+    }
+    for (size_t k = 0; k < v->n && count < w->capacity; k++) {
+        double close = v->close[k], ratio;
+
+        if (!valid_price(close) || v->open_time[k] == previous_time)
+            continue;
+        previous_time = v->open_time[k];
+        ratio = close / previous_close;
+        previous_close = close;
+        if (ratio > 0 && ratio < INFINITY) { /* false for the first close: NaN */
+            ratios[count] = ratio;
+            rows[count] = k;
+            count++;
+        }
+    }
+    if (count >= FIRST_BLOCK_MIN) {
+        memcpy(w->block, ratios, count * sizeof *ratios);
+        check_log_median_mad(w->block, count, w->scratch, NULL, &median, &mad);
+        if (mad > 0) {
+            double spread = w->z_threshold * MAD_TO_SIGMA * mad;
+            double low = exp(median - spread), high = exp(median + spread);
+
+            for (size_t i = 0; i < count; i++)
+                if (ratios[i] > high || ratios[i] < low)
+                    add_extreme_against(p, rows[i], ratios[i], median, mad);
+        }
+    }
+    free(ratios);
+    free(rows);
+    return 0;
 }
 
 
@@ -477,8 +543,10 @@ int check_consistency(const check_context *ctx, ohlcx_check_result *checks)
                                 ctx->options->z_threshold);
     if (status == 0) {
         pass_update_fast_range(&pass);
-        check_bars(&pass);
+        status = check_first_block(&pass);
     }
+    if (status == 0)
+        check_bars(&pass);
     free(pass.returns.block);
     return status;
 }

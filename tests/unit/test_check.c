@@ -435,6 +435,66 @@ static void extreme_move_z_score(void **state)
 }
 
 
+/* Fills s with n one-minute bars from JAN1 whose closes step by 1.001 and
+ * 0.999 in turn from 100, with a step of 1.5 at bar spike (0 for none). */
+static void stepping_series(ohlcx_series *s, size_t n, size_t spike)
+{
+    double close = 100;
+
+    ohlcx_series_init(s);
+    snprintf(s->symbol, sizeof s->symbol, "BTCUSDT");
+    snprintf(s->timeframe, sizeof s->timeframe, "1m");
+    s->asset_class = OHLCX_ASSET_CRYPTO;
+    for (size_t i = 0; i < n; i++) {
+        double open = close;
+
+        if (i > 0)
+            close = open * (i == spike ? 1.5 : i % 2 ? 1.001 : 0.999);
+        assert_int_equal(ohlcx_series_append(s, JAN1 + (int64_t)i * OHLCX_US_PER_MINUTE, open,
+                                             fmax(open, close) * 1.0001,
+                                             fmin(open, close) * 0.9999, close, 10),
+                         0);
+    }
+}
+
+
+/*
+ * The first block has no block before it, so its own median and MAD judge
+ * it. 31 bars give 30 returns, fewer than the default window of 100: 14 of
+ * ln 0.999, 15 of ln 1.001 and ln 1.5 at bar 10. The median is ln 1.001
+ * (ranks 15 and 16), the deviations are 15 zeros, 14 of ln(1.001 / 0.999)
+ * and one large, so the MAD is 0.5 ln(1.001 / 0.999), and bar 10 has
+ * z = (ln 1.5 - ln 1.001) / (1.4826 * MAD), about 273. With 15 returns the
+ * block is too small to judge.
+ */
+static void extreme_move_first_block(void **state)
+{
+    ohlcx_check_options options;
+    ohlcx_quality_report report;
+    const ohlcx_check_result *r;
+    ohlcx_series s;
+
+    (void)state;
+    stepping_series(&s, 31, 10);
+    ohlcx_check_options_default(&options);
+    options.now_us = JAN1 + 40 * OHLCX_US_PER_MINUTE;
+    assert_int_equal(ohlcx_check_series(&s, &options, &report), 0);
+    r = find(report.checks, report.check_count, "extreme_move");
+    assert_int_equal(r->count, 1);
+    assert_int_equal(r->examples[0].open_time, JAN1 + 10 * OHLCX_US_PER_MINUTE);
+    assert_float_equal(r->examples[0].value,
+                       (log(1.5) - log(1.001)) / (1.4826 * 0.5 * log(1.001 / 0.999)), 0.01);
+    ohlcx_quality_report_free(&report);
+    ohlcx_series_free(&s);
+
+    stepping_series(&s, 16, 10);
+    assert_int_equal(ohlcx_check_series(&s, &options, &report), 0);
+    assert_int_equal(find(report.checks, report.check_count, "extreme_move")->count, 0);
+    ohlcx_quality_report_free(&report);
+    ohlcx_series_free(&s);
+}
+
+
 static double median_of(double *values, size_t n)
 {
     for (size_t i = 1; i < n; i++)
@@ -1310,6 +1370,7 @@ int main(void)
         cmocka_unit_test(low_above_body_found),
         cmocka_unit_test(high_below_body_found),
         cmocka_unit_test(extreme_move_z_score),
+        cmocka_unit_test(extreme_move_first_block),
         cmocka_unit_test(extreme_move_matches_brute_force),
         cmocka_unit_test(block_median_mad_pinned),
         cmocka_unit_test(block_middle_pinned),
