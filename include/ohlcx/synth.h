@@ -29,6 +29,23 @@
  * best possible accuracy is about 0.5 * 0.9 + 0.5 * 0.5 = 0.70. With
  * planted 0 each wick is drawn from the same mix of long and short lengths.
  *
+ * Planted daily signal (planted_daily = Q > 0.5, only with planted): it
+ * acts on the bars that the shapes leave free, the second bar of each
+ * pair. Let t be the first bar of a pair and D the UTC day in which bar
+ * t + 1 opens. Let s be the sign of the close-to-close return of the last
+ * completed day before D: its last close against the last close of the day
+ * before it, skipping UTC days with no bars. Bar t + 1 closes in the
+ * direction s times the sign of bar t's own close-to-close return with
+ * probability Q: after an up day it continues bar t's move, after a down
+ * day it reverses it. It is a fair coin when s or bar t's sign is 0 or
+ * fewer than two days have completed. The rule reads only closes before
+ * bar t + 1 opens, so no future data. As bar t's sign is a fair coin, the
+ * rule adds no drift and the sign of a day's return stays a fair coin. A
+ * window of recent bars shows s only indirectly, through how earlier pairs
+ * of the day moved. A model that gets the daily return (ohlcx run --higher
+ * 1d) and the last return reads it directly. With P = Q = 0.9 the best
+ * possible accuracy is about 0.5 * 0.9 + 0.5 * 0.9 = 0.90.
+ *
  * Intraday stock bars open at the session open + k * timeframe before the
  * close, so the last one of a day may be shorter (seven 1h bars, the last
  * 30 minutes); daily and longer bars are labelled by the start of their
@@ -49,6 +66,8 @@ typedef struct ohlcx_synth_options {
     int months;       /* length of every series, default 20 */
     uint64_t seed;    /* default 42 */
     double planted;   /* probability P in (0.5, 1] of the planted signal, 0 for none */
+    double planted_daily; /* probability Q in (0.5, 1] of the planted daily signal, 0
+                           * for none; needs planted */
     int64_t start_us; /* bars open at or after it, default 2024-01-01 00:00 UTC */
 } ohlcx_synth_options;
 

@@ -38,6 +38,10 @@ static const char synth_help[] =
     "                     rises (bullish) or falls (bearish) with probability P,\n"
     "                     0.5 < P <= 1; with P = 0.9 the best possible accuracy\n"
     "                     is about 0.70 (default: 0, no planted signal)\n"
+    "  --planted-daily Q  with --planted: the second bar of each pair continues\n"
+    "                     the first bar's move after an up UTC day and\n"
+    "                     reverses it after a down day, with probability Q,\n"
+    "                     0.5 < Q <= 1 (default: 0, none)\n"
     "  -h, --help         print this help\n";
 
 
@@ -204,6 +208,7 @@ int cmd_synth(int argc, char **argv)
         {"out", required_argument, NULL, 'o'},    {"symbols", required_argument, NULL, 'S'},
         {"timeframes", required_argument, NULL, 'T'}, {"months", required_argument, NULL, 'm'},
         {"seed", required_argument, NULL, 's'},   {"planted", required_argument, NULL, 'p'},
+        {"planted-daily", required_argument, NULL, 'q'},
         {"universe", required_argument, NULL, 'U'}, {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -241,6 +246,13 @@ int cmd_synth(int argc, char **argv)
                 bad = cli_usage_error("synth", "invalid --planted '%s': use 0 (none) or a "
                                       "probability above 0.5 and at most 1", optarg);
             break;
+        case 'q':
+            bad = cli_parse_double("synth", "--planted-daily", optarg, 0, 1,
+                                   &options.planted_daily);
+            if (!bad && options.planted_daily != 0 && options.planted_daily <= 0.5)
+                bad = cli_usage_error("synth", "invalid --planted-daily '%s': use 0 (none) or "
+                                      "a probability above 0.5 and at most 1", optarg);
+            break;
         case 'h': fputs(synth_help, stdout); return 0;
         default: bad = 2; break;
         }
@@ -249,6 +261,10 @@ int cmd_synth(int argc, char **argv)
         return 2;
     if (out_dir == NULL)
         return cli_usage_error("synth", "missing --out DIR");
+    if (options.planted_daily != 0 && options.planted == 0)
+        return cli_usage_error("synth", "--planted-daily %g needs --planted: the daily rule "
+                               "reads the wick of the first bar of each pair",
+                               options.planted_daily);
     if (optind < argc)
         return cli_usage_error("synth", "unexpected argument '%s'", argv[optind]);
     if (universe_path != NULL && lists_given)

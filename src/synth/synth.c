@@ -19,6 +19,12 @@
  * type drawn for the first bar of its pair, a coin independent of all that
  * came before, so past closes carry no information on the next sign.
  *
+ * Planted daily signal: the walk keeps the closes of the last two completed
+ * UTC days (the close of the last bar that opened in each) and the sign of
+ * the last bar's return, both on the price grid, so they are exactly what a
+ * reader of the file computes. A day counts as completed when the first
+ * bar of a later day opens, so the rule never reads the day it acts in.
+ *
  * Invariants of every bar: 0 < low <= min(open, close) and
  * max(open, close) <= high; prices sit on a grid of 0.01 (start price of
  * 1000 or more) or 0.0001, volume on 0.0001 (crypto) or 1 (stocks). Crypto
@@ -32,6 +38,7 @@
 #include "ohlcx/error.h"
 #include "ohlcx/synth.h"
 #include "synth/synth_internal.h"
+#include "util/util.h"
 
 /* 2024-01-01 00:00 UTC. */
 #define DEFAULT_START_US (INT64_C(1704067200) * OHLCX_US_PER_SECOND)
@@ -65,6 +72,7 @@ typedef struct synth_profile {
     double volume_steps;     /* volume grid steps per unit: 10000 or 1 */
     double daily_volume;     /* mean base-asset volume of a trading day */
     double planted;          /* P, or 0 for no planted signal */
+    double planted_daily;    /* Q, or 0 for no planted daily signal */
 } synth_profile;
 
 /* The walk's state carried from one bar to the next. */
@@ -75,6 +83,10 @@ typedef struct synth_walk {
     int previous_wick;    /* enum wick_type of the last bar */
     int previous_ended;   /* 1 when the last bar ended a shape (a pair) */
     int forced_direction; /* +1 or -1 to bias this bar's sign, else 0 */
+    int64_t day;          /* UTC day (days since the epoch) of the last bar */
+    int days_closed;      /* UTC days completed so far, at most 2 */
+    double day_close[2];  /* closes of the last two completed days, newest first */
+    int last_sign;        /* sign of the last bar's close-to-close return, 0 if flat */
 } synth_walk;
 
 
@@ -83,6 +95,7 @@ void ohlcx_synth_options_default(ohlcx_synth_options *options)
     options->months = 20;
     options->seed = 42;
     options->planted = 0;
+    options->planted_daily = 0;
     options->start_us = DEFAULT_START_US;
 }
 
@@ -179,8 +192,8 @@ static double round_to(double value, double steps)
 
 
 /* Picks the price level, volatility and volume scale of a symbol. */
-static void make_profile(const char *symbol, int crypto, double planted, synth_rng *rng,
-                         synth_profile *profile)
+static void make_profile(const char *symbol, int crypto, const ohlcx_synth_options *options,
+                         synth_rng *rng, synth_profile *profile)
 {
     double level = 100, jitter = 0.5, daily_notional = 2e8;
 
@@ -201,20 +214,55 @@ static void make_profile(const char *symbol, int crypto, double planted, synth_r
     profile->start_price = round_to(profile->start_price, profile->price_steps);
     profile->volume_steps = crypto ? 10000 : 1;
     profile->daily_volume = daily_notional / profile->start_price;
-    profile->planted = planted;
+    profile->planted = options->planted;
+    profile->planted_daily = options->planted_daily;
 }
 
 
-/* Returns the sign of this bar's close-to-close return: after a shape it
- * follows the shape's direction with probability P, elsewhere it is the
- * shock's own sign, a fair coin. */
+int synth_daily_direction(double prior_day_close, double last_day_close, int last_sign)
+{
+    int day_sign = (last_day_close > prior_day_close) - (last_day_close < prior_day_close);
+
+    return day_sign * last_sign;
+}
+
+
+/* Returns the sign of this bar's close-to-close return. After a shape it
+ * follows the shape's direction with probability P. After the first bar of
+ * a pair, with a planted daily signal and two completed days, it follows
+ * synth_daily_direction() with probability Q unless that is 0. Elsewhere it
+ * is the shock's own sign, a fair coin. */
 static double draw_sign(synth_rng *rng, const synth_profile *profile, const synth_walk *walk,
                         double shock)
 {
+    int daily;
+
     if (walk->forced_direction != 0)
         return rng_uniform(rng) < profile->planted ? walk->forced_direction
                                                    : -walk->forced_direction;
+    if (profile->planted_daily > 0 && walk->days_closed == 2 &&
+        walk->previous_wick != WICK_NONE && !walk->previous_ended) {
+        daily = synth_daily_direction(walk->day_close[1], walk->day_close[0], walk->last_sign);
+        if (daily != 0)
+            return rng_uniform(rng) < profile->planted_daily ? daily : -daily;
+    }
     return shock >= 0 ? 1 : -1;
+}
+
+
+/* Records the close of the last completed UTC day when bar i opens a new
+ * one. The first bar's day has no close yet. */
+static void track_day(synth_walk *walk, int64_t open_time, size_t i)
+{
+    int64_t day = ohlcx_floor_div(open_time, OHLCX_US_PER_DAY);
+
+    if (i > 0 && day != walk->day) {
+        walk->day_close[1] = walk->day_close[0];
+        walk->day_close[0] = walk->close;
+        if (walk->days_closed < 2)
+            walk->days_closed++;
+    }
+    walk->day = day;
 }
 
 
@@ -298,6 +346,7 @@ static void draw_bar(synth_rng *rng, const synth_profile *profile, const synth_b
 
     walk->variance = (1 - GARCH_A - GARCH_B) + GARCH_A * walk->variance * shock * shock +
                      GARCH_B * walk->variance;
+    walk->last_sign = (close > walk->close) - (close < walk->close);
     walk->close = close;
 
     series->open[i] = open;
@@ -329,6 +378,13 @@ static int check_inputs(const char *symbol, const char *timeframe,
                                "invalid planted probability %g: use 0 (none) or a probability "
                                "above 0.5 and at most 1",
                                options->planted);
+    if (!(options->planted_daily == 0 ||
+          (options->planted > 0 && options->planted_daily > 0.5 && options->planted_daily <= 1)))
+        return ohlcx_set_error(OHLCX_EINVAL,
+                               "invalid planted daily probability %g with planted %g: use 0 "
+                               "(none) or, with a planted probability set, a probability above "
+                               "0.5 and at most 1",
+                               options->planted_daily, options->planted);
     if (options->start_us < 0 || options->start_us > MAX_START_US)
         return ohlcx_set_error(OHLCX_EINVAL,
                                "invalid synthetic start time %lld us: use a time from 1970 to "
@@ -384,7 +440,7 @@ int ohlcx_synth_series(const char *symbol, const char *timeframe,
     out->asset_class = crypto ? OHLCX_ASSET_CRYPTO : OHLCX_ASSET_STOCKS;
 
     rng_seed(&rng, options->seed, symbol, canonical);
-    make_profile(symbol, crypto, options->planted, &rng, &profile);
+    make_profile(symbol, crypto, options, &rng, &profile);
     memset(&walk, 0, sizeof walk);
     walk.close = profile.start_price;
     walk.log_close = log(profile.start_price);
@@ -392,6 +448,7 @@ int ohlcx_synth_series(const char *symbol, const char *timeframe,
     for (size_t i = 0; i < n; i++) {
         synth_bar_info info = synth_bar_describe(&calendar, out->open_time[i]);
 
+        track_day(&walk, out->open_time[i], i);
         draw_bar(&rng, &profile, &info, &walk, out, i);
     }
     out->n = n;

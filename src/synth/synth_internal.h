@@ -44,4 +44,13 @@ synth_bar_info synth_bar_describe(const synth_calendar *calendar, int64_t open_u
  * day to the length of the target month. */
 int64_t synth_add_months(int64_t time_us, int months);
 
+/* Returns the direction of the planted daily signal for the bar after the
+ * first bar of a pair. That is the sign of the last completed UTC day's
+ * close-to-close return, from prior_day_close to last_day_close, times
+ * last_sign. last_sign is the sign (-1, 0 or +1) of the first bar's own
+ * close-to-close return. After an up day the bar continues the first bar's
+ * move and after a down day it reverses it. Returns 0 when either sign is
+ * 0. */
+int synth_daily_direction(double prior_day_close, double last_day_close, int last_sign);
+
 #endif

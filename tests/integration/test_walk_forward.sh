@@ -1,13 +1,16 @@
-# Walk-forward on a planted wick-shape signal (P = 0.9). Six months of 15m
-# bars (17,472 bars, samples from bar 64 on) with --train-period 6000,
-# --test-period 2500 and --embargo 50 give 4 folds. The test checks the fold
-# layout against the purge and embargo rules. Over the test rows of all
-# folds, CNN + XGBoost must beat the majority class and XGBoost without CNN
-# features, with a binomial p below 0.01.
+# Walk-forward on two planted signals: wick shapes (P = 0.9), which only the
+# CNN window shows, and a daily rule (Q = 0.9) that needs the previous UTC
+# day's return, which only XGBoost gets, from --higher 1d (see
+# include/ohlcx/synth.h). Six months of 15m bars (17,472 bars, samples from
+# bar 64 on) with --train-period 6000, --test-period 2500 and --embargo 50
+# give 4 folds. The test checks the fold layout against the purge and
+# embargo rules. Over the test rows of all folds, CNN + XGBoost must beat the
+# majority class, XGBoost without CNN features and the CNN alone, with a
+# binomial p below 0.01.
 . "$(dirname "$0")/lib.sh"
 
 "$OHLCX" synth --out "$work/data" --symbols BTCUSDT --timeframes 15m --months 6 \
-    --planted 0.9 --seed 7 2>"$work/synth.log" || fail "synth failed: $(cat "$work/synth.log")"
+    --planted 0.9 --planted-daily 0.9 --seed 7 2>"$work/synth.log" || fail "synth failed: $(cat "$work/synth.log")"
 
 # Usage errors come before any work.
 if "$OHLCX" run --data "$work/data" --out "$work/bad" --train-period 100 >/dev/null 2>&1; then
@@ -19,7 +22,7 @@ if "$OHLCX" run --data "$work/data" --out "$work/bad" --walk-forward --train-per
 fi
 
 "$OHLCX" run --data "$work/data" --out "$work/run" --epochs 6 --jobs 1 --walk-forward \
-    --train-period 6000 --test-period 2500 --embargo 50 \
+    --train-period 6000 --test-period 2500 --embargo 50 --higher 1d \
     >"$work/run.log" 2>&1 || fail "run failed: $(tail -3 "$work/run.log")"
 metrics="$work/run/metrics.json"
 
@@ -67,11 +70,11 @@ echo "walk-forward: cnn+xgboost $combined, majority $majority, xgb_without_cnn $
     "cnn_only $cnn_only, binomial_p $p_value"
 [ "$total_n" = 10000 ] || fail "walk_forward_total has $total_n rows, expected 10000"
 [ "$(json_get "$metrics" '.test.accuracy')" = "$combined" ] || fail "test.accuracy differs from walk_forward_total"
-check_between "cnn+xgboost accuracy" "$combined" 0.60 1.0
-check_between "margin over majority" "$(awk -v a="$combined" -v b="$majority" 'BEGIN { print a - b }')" 0.05 1.0
+# Over seeds 7 to 11, CNN + XGBoost scored 0.743 to 0.763, the CNN alone
+# 0.677 to 0.710 (margin 0.040 to 0.076), XGBoost without CNN 0.629 to
+# 0.663 (margin 0.088 to 0.133) and the majority class 0.494 to 0.507.
+check_between "cnn+xgboost accuracy" "$combined" 0.70 1.0
+check_between "margin over majority" "$(awk -v a="$combined" -v b="$majority" 'BEGIN { print a - b }')" 0.15 1.0
 check_between "margin over xgb_without_cnn" "$(awk -v a="$combined" -v b="$without_cnn" 'BEGIN { print a - b }')" 0.05 1.0
-# The planted signal is in the wick shapes that only the CNN reads, so
-# stacking it into XGBoost ties with the CNN alone (within a point either
-# way over 4 seeds) rather than beating it.
-check_between "margin over cnn_only" "$(awk -v a="$combined" -v b="$cnn_only" 'BEGIN { print a - b }')" -0.02 1.0
+check_between "margin over cnn_only" "$(awk -v a="$combined" -v b="$cnn_only" 'BEGIN { print a - b }')" 0.02 1.0
 check_between "binomial_p" "$p_value" 0 0.01

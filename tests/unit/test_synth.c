@@ -1,6 +1,7 @@
 /*
  * Unit tests of the synthetic universe: determinism, bar calendars, OHLC
- * invariants, the planted wick-shape signal and the Binance CSV writer.
+ * invariants, the planted wick-shape and daily signals and the Binance CSV
+ * writer.
  */
 #include <math.h>
 #include <setjmp.h>
@@ -17,6 +18,7 @@
 #include "ohlcx/error.h"
 #include "ohlcx/series.h"
 #include "ohlcx/synth.h"
+#include "synth/synth_internal.h"
 
 /* 2024-01-01 00:00 UTC and later dates, in microseconds. */
 #define JAN_1_2024 (INT64_C(1704067200) * OHLCX_US_PER_SECOND)
@@ -399,6 +401,117 @@ static void synth_planted_shapes(void **unused)
 }
 
 
+/* The daily direction is the previous day's sign times the last bar's sign;
+ * either sign 0 gives 0. */
+static void synth_daily_direction_by_hand(void **unused)
+{
+    assert_int_equal(synth_daily_direction(100.00, 101.50, 1), 1);
+    assert_int_equal(synth_daily_direction(100.00, 101.50, -1), -1);
+    assert_int_equal(synth_daily_direction(101.50, 100.00, 1), -1);
+    assert_int_equal(synth_daily_direction(101.50, 100.00, -1), 1);
+    assert_int_equal(synth_daily_direction(100.00, 100.00, 1), 0);
+    assert_int_equal(synth_daily_direction(100.00, 101.50, 0), 0);
+}
+
+
+static int sign_of(double x)
+{
+    return (x > 0) - (x < 0);
+}
+
+
+/* Counts the second bars of pairs (odd indexes) that the daily rule covers,
+ * read from the closes alone: days completed before the bar's UTC day give
+ * the day sign, the bar before gives the last sign. Returns how many of
+ * them follow the rule in *follow. */
+static size_t count_daily_rule(const ohlcx_series *s, size_t *follow)
+{
+    double day_close[2] = {0, 0};
+    int days_closed = 0;
+    size_t covered = 0;
+
+    *follow = 0;
+    for (size_t i = 1; i < s->n; i++) {
+        int64_t day = s->open_time[i] / OHLCX_US_PER_DAY;
+        int expected;
+
+        if (day != s->open_time[i - 1] / OHLCX_US_PER_DAY) {
+            day_close[1] = day_close[0];
+            day_close[0] = s->close[i - 1];
+            days_closed += days_closed < 2;
+        }
+        if (i % 2 == 0 || i < 2 || days_closed < 2)
+            continue;
+        expected = sign_of(day_close[0] - day_close[1]) * sign_of(s->close[i - 1] - s->close[i - 2]);
+        if (expected == 0)
+            continue;
+        covered++;
+        *follow += sign_of(s->close[i] - s->close[i - 1]) == expected;
+    }
+    return covered;
+}
+
+
+/* With Q = 1 on two months of 15m bars (5,760 bars, 2,880 pairs), every
+ * second bar of a pair from the third day on (2,880 - 96 = 2,784 pairs)
+ * follows the rule; with P = 0.9 alone the same bars follow it only by
+ * chance. */
+static void synth_planted_daily_rule(void **unused)
+{
+    ohlcx_synth_options options;
+    ohlcx_series s;
+    size_t covered, follow;
+
+    ohlcx_synth_options_default(&options);
+    options.months = 2;
+    options.planted = 0.9;
+    options.planted_daily = 1;
+    ohlcx_series_init(&s);
+    assert_int_equal(ohlcx_synth_series("BTCUSDT", "15m", &options, &s), 0);
+    assert_int_equal(s.n, (31 + 29) * 96);
+    covered = count_daily_rule(&s, &follow);
+    assert_true(covered > 2700 && covered <= 2784);
+    assert_int_equal(follow, covered);
+
+    options.planted_daily = 0;
+    assert_int_equal(ohlcx_synth_series("BTCUSDT", "15m", &options, &s), 0);
+    covered = count_daily_rule(&s, &follow);
+    assert_true(covered > 2700 && covered <= 2784);
+    assert_true((double)follow / (double)covered > 0.46 && (double)follow / (double)covered < 0.54);
+    ohlcx_series_free(&s);
+}
+
+
+/* With P = Q = 0.9 on 20 months of 15m bars, the shapes keep their rate,
+ * the daily rule holds on about 90% of its bars, and the closes show no
+ * drift and no lag-1 autocorrelation. */
+static void synth_planted_daily_rates(void **unused)
+{
+    ohlcx_synth_options options;
+    ohlcx_series s;
+    shape_stats stats;
+    size_t covered, follow;
+    double *r, rho;
+
+    ohlcx_synth_options_default(&options);
+    options.planted = 0.9;
+    options.planted_daily = 0.9;
+    ohlcx_series_init(&s);
+    assert_int_equal(ohlcx_synth_series("BTCUSDT", "15m", &options, &s), 0);
+    stats = measure_shapes(&s);
+    covered = count_daily_rule(&s, &follow);
+    r = log_returns(&s, 0);
+    rho = lag1_autocorrelation(r, s.n - 1);
+    assert_true(stats.up_after_bullish > 0.87 && stats.up_after_bullish < 0.93);
+    assert_true(stats.down_after_bearish > 0.87 && stats.down_after_bearish < 0.93);
+    assert_true((double)follow / (double)covered > 0.88 && (double)follow / (double)covered < 0.92);
+    assert_true(stats.up_rate > 0.48 && stats.up_rate < 0.52);
+    assert_true(fabs(rho) < 0.03);
+    free(r);
+    ohlcx_series_free(&s);
+}
+
+
 static void synth_unplanted_no_signal(void **unused)
 {
     ohlcx_series s = generate("BTCUSDT", "15m", 20, 0, 42);
@@ -601,6 +714,13 @@ static void synth_invalid_inputs(void **unused)
     options.planted = 1.5;
     assert_int_equal(ohlcx_synth_series("BTCUSDT", "15m", &options, &s), OHLCX_EINVAL);
     options.planted = 0;
+    options.planted_daily = 0.9;
+    assert_int_equal(ohlcx_synth_series("BTCUSDT", "15m", &options, &s), OHLCX_EINVAL);
+    options.planted = 0.9;
+    options.planted_daily = 0.4;
+    assert_int_equal(ohlcx_synth_series("BTCUSDT", "15m", &options, &s), OHLCX_EINVAL);
+    options.planted = 0;
+    options.planted_daily = 0;
     options.start_us = -1;
     assert_int_equal(ohlcx_synth_series("BTCUSDT", "15m", &options, &s), OHLCX_EINVAL);
     assert_int_equal(s.n, 0);
@@ -620,6 +740,9 @@ int main(void)
         cmocka_unit_test(synth_open_is_last_close),
         cmocka_unit_test(synth_price_levels),
         cmocka_unit_test(synth_planted_shapes),
+        cmocka_unit_test(synth_daily_direction_by_hand),
+        cmocka_unit_test(synth_planted_daily_rule),
+        cmocka_unit_test(synth_planted_daily_rates),
         cmocka_unit_test(synth_unplanted_no_signal),
         cmocka_unit_test(synth_volatility_clusters),
         cmocka_unit_test(synth_stock_volume_u_shape),
