@@ -72,8 +72,13 @@ def block_stats(values, window):
 
 
 def block_median(values, window):
+    """Median of the block before each value's own; the first block gets its
+    own, when it has FIRST_BLOCK_MIN values."""
     blocks = len(values) // window
     out = np.full(len(values), np.nan)
+    first = values[:window]
+    if len(first) >= FIRST_BLOCK_MIN:
+        out[:len(first)] = np.median(first)
     if blocks < 2:
         return out
     median = np.median(values[: blocks * window].reshape(blocks, window), axis=1)

@@ -20,7 +20,8 @@
  * near the middle of the block before, in O(w) when they hold it and
  * O(w log w) at worst, so a bar costs O(1) amortised in the usual case.
  * The first block, which has no block before it, is judged by its own
- * median and MAD in a pre-pass (check_first_block()).
+ * median and MAD (or median) in a pre-pass (check_first_block(),
+ * check_first_volumes()).
  *
  * The return statistics are those of log returns, but no log is taken per
  * bar. The block keeps close-to-close ratios. log is monotone, so the
@@ -342,6 +343,37 @@ static int check_first_block(consistency_pass *p)
 }
 
 
+/* The first SPIKE_WINDOW valid volumes (finite and not negative, as the
+ * main pass takes them) are judged by their own median, like the first
+ * block of returns, when there are at least FIRST_BLOCK_MIN of them. */
+static void check_first_volumes(consistency_pass *p)
+{
+    const ohlcx_series *v = &p->ctx->view->bars;
+    volume_window *w = &p->volumes;
+    double volumes[SPIKE_WINDOW], median;
+    size_t rows[SPIKE_WINDOW], count = 0;
+
+    for (size_t k = 0; k < v->n && count < SPIKE_WINDOW; k++) {
+        if (!(v->volume[k] >= 0 && v->volume[k] < INFINITY))
+            continue;
+        volumes[count] = v->volume[k];
+        rows[count] = k;
+        count++;
+    }
+    if (count < FIRST_BLOCK_MIN)
+        return;
+    median = check_median(volumes, count, w->scratch, NULL);
+    if (!(median > 0))
+        return;
+    for (size_t i = 0; i < count; i++)
+        if (volumes[i] > SPIKE_FACTOR * median)
+            check_add(&p->checks[CHECK_VOLUME_SPIKE], check_row(p->ctx, rows[i]),
+                      v->open_time[rows[i]], volumes[i] / median,
+                      "volume %g is %.1f times the rolling median %g", volumes[i],
+                      volumes[i] / median, median);
+}
+
+
 static int64_t next_midnight(int64_t time_us)
 {
     int64_t rest = time_us % OHLCX_US_PER_DAY;
@@ -545,6 +577,8 @@ int check_consistency(const check_context *ctx, ohlcx_check_result *checks)
         pass_update_fast_range(&pass);
         status = check_first_block(&pass);
     }
+    if (status == 0)
+        check_first_volumes(&pass);
     if (status == 0)
         check_bars(&pass);
     free(pass.returns.block);

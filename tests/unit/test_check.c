@@ -495,6 +495,38 @@ static void extreme_move_first_block(void **state)
 }
 
 
+/* The first 50 volumes are judged by their own median too: in 31 bars of
+ * volume 10, a volume of 1000 is 100 times the median; among 16 bars it
+ * is not judged. */
+static void volume_spike_first_block(void **state)
+{
+    ohlcx_check_options options;
+    ohlcx_quality_report report;
+    const ohlcx_check_result *r;
+    ohlcx_series s;
+
+    (void)state;
+    stepping_series(&s, 31, 0);
+    s.volume[12] = 1000;
+    ohlcx_check_options_default(&options);
+    options.now_us = JAN1 + 40 * OHLCX_US_PER_MINUTE;
+    assert_int_equal(ohlcx_check_series(&s, &options, &report), 0);
+    r = find(report.checks, report.check_count, "volume_spike");
+    assert_int_equal(r->count, 1);
+    assert_int_equal(r->examples[0].open_time, JAN1 + 12 * OHLCX_US_PER_MINUTE);
+    assert_float_equal(r->examples[0].value, 100, 1e-12);
+    ohlcx_quality_report_free(&report);
+    ohlcx_series_free(&s);
+
+    stepping_series(&s, 16, 0);
+    s.volume[12] = 1000;
+    assert_int_equal(ohlcx_check_series(&s, &options, &report), 0);
+    assert_int_equal(find(report.checks, report.check_count, "volume_spike")->count, 0);
+    ohlcx_quality_report_free(&report);
+    ohlcx_series_free(&s);
+}
+
+
 static double median_of(double *values, size_t n)
 {
     for (size_t i = 1; i < n; i++)
@@ -1371,6 +1403,7 @@ int main(void)
         cmocka_unit_test(high_below_body_found),
         cmocka_unit_test(extreme_move_z_score),
         cmocka_unit_test(extreme_move_first_block),
+        cmocka_unit_test(volume_spike_first_block),
         cmocka_unit_test(extreme_move_matches_brute_force),
         cmocka_unit_test(block_median_mad_pinned),
         cmocka_unit_test(block_middle_pinned),
