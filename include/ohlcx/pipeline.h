@@ -94,8 +94,8 @@ void ohlcx_run_options_default(ohlcx_run_options *options);
  * out_dir has no checkpoint or when the options or input data differ from
  * the checkpointed run's, and with OHLCX_EFORMAT when a checkpoint is
  * damaged. Nothing in out_dir is removed or written before the inputs have
- * loaded and, with resume, every checkpoint has been checked; a new run then
- * removes the previous run's outputs first. */
+ * loaded and, with resume, every checkpoint has been checked. Only then does
+ * a new run remove the previous run's outputs. */
 int ohlcx_run(const ohlcx_run_options *options);
 
 /*
@@ -149,9 +149,9 @@ typedef struct ohlcx_lookahead_result {
  * features, higher-timeframe features, ids) and its prediction from the
  * series cut right after bar t. Every column and the prediction
  * must equal, bit for bit, those built from the whole series. Returns 0 with
- * leak_found set on the first difference, and an error code when the run
- * folder or its inputs cannot be read, or when an input file's SHA-256 (or a
- * stored series' version) differs from the one the manifest records.
+ * leak_found set on the first difference. Returns an error code when the
+ * run folder or its inputs cannot be read. It also fails when an input
+ * file's SHA-256 (or a stored series' version) differs from the manifest's.
  */
 int ohlcx_lookahead(const ohlcx_lookahead_options *options, ohlcx_lookahead_result *result);
 

@@ -26,9 +26,10 @@
 
 /* Writes the report of run_dir to out_path, through a temporary file that is
  * renamed into place. Fails with OHLCX_EIO when metrics.json or
- * model/manifest.json cannot be read or out_path cannot be written, and with
- * OHLCX_EFORMAT when metrics.json is not a JSON object or has no "test"
- * object with "n", or when the manifest is not an ohlcx model manifest. */
+ * model/manifest.json cannot be read or out_path cannot be written. Fails
+ * with OHLCX_EFORMAT when metrics.json is not a JSON object or lacks a
+ * "test" object with "n", or when the manifest is not an ohlcx model
+ * manifest. */
 int ohlcx_report_write(const char *run_dir, const char *out_path);
 
 /* Writes text to out with &, <, >, " and ' replaced by HTML character

@@ -24,8 +24,9 @@
 
 #define DAY OHLCX_US_PER_DAY
 
-/* The longest session day: 25 hours, when a zone leaves summer time. */
-#define LONGEST_SESSION_DAY (25 * OHLCX_US_PER_HOUR)
+/* Maximum length of a session day: 25 hours, when a zone leaves summer
+ * time. */
+#define MAX_SESSION_DAY (25 * OHLCX_US_PER_HOUR)
 
 
 /*
@@ -42,7 +43,7 @@ static int64_t bar_close_time(const char *timeframe, int64_t length_us, int64_t 
 
     if (months == 0) {
         if (length_us == DAY && ohlcx_floor_div(open_time, DAY) * DAY != open_time)
-            return open_time + LONGEST_SESSION_DAY;
+            return open_time + MAX_SESSION_DAY;
         return open_time + length_us;
     }
     format_civil_from_days(ohlcx_floor_div(open_time, DAY), &year, &month, &day);

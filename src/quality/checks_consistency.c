@@ -8,7 +8,7 @@
  * close-to-close ratio inside the thresholds. Its ratio and volume are
  * stored in the blocks, and nothing else happens. Runs of such bars are
  * checked a group of eight at a time in vector registers, and a group that
- * holds any other bar is checked bar by bar. Any other bar takes the slow
+ * contains any other bar is checked bar by bar. Any other bar takes the slow
  * path, which runs each rule on its own and formats examples.
  *
  * Sequence checks compare each bar with the last bar that has a valid
@@ -288,12 +288,12 @@ static void add_extreme(consistency_pass *p, size_t k, double ratio)
 
 
 /*
- * The first block has no block before it, so before the main pass its own
- * median and MAD judge it: the returns that the main pass would put in the
- * first block (a valid close, a new open time, a finite ratio to the last
- * valid close) are collected, and those beyond the z threshold are
- * recorded. A first block of fewer than FIRST_BLOCK_MIN returns (a short
- * file) is too small for a robust scale and is not judged.
+ * Judges the first block by its own median and MAD, because it has no
+ * block before it. Runs before the main pass and collects the returns that
+ * the main pass would put in the first block (a valid close, a new open
+ * time, a finite ratio to the last valid close). Those beyond the z
+ * threshold are recorded. A first block of fewer than FIRST_BLOCK_MIN
+ * returns (a short file) is too small for a robust scale and is skipped.
  */
 static int check_first_block(consistency_pass *p)
 {
@@ -343,9 +343,9 @@ static int check_first_block(consistency_pass *p)
 }
 
 
-/* The first SPIKE_WINDOW valid volumes (finite and not negative, as the
- * main pass takes them) are judged by their own median, like the first
- * block of returns, when there are at least FIRST_BLOCK_MIN of them. */
+/* Judges the first SPIKE_WINDOW valid volumes (finite and not negative, as
+ * the main pass takes them) by their own median, like the first block of
+ * returns, when there are at least FIRST_BLOCK_MIN of them. */
 static void check_first_volumes(consistency_pass *p)
 {
     const ohlcx_series *v = &p->ctx->view->bars;

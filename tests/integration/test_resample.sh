@@ -13,8 +13,9 @@ quarters=$real/binance-closetime-localtz/BTCUSDT_15m_2024.csv
 
 "$OHLCX" resample --store "$work/fine" --to 15m,1h,1M BTCUSDT >"$work/out" 2>"$work/err" ||
     fail "resample failed: $(cat "$work/err")"
-# 41761 minutes from 2024-11-30 23:00 to 2024-12-29 23:00: the last 15m and
-# 1h bins hold one minute and are still open; November holds one hour.
+# 41761 minutes from 2024-11-30 23:00 to 2024-12-29 23:00. The last 15m and
+# 1h bins contain one minute and are still open, and November contains one
+# hour.
 grep -q "^BTCUSDT 15m from 1m: 2785 bins (1 partial, 1 still open), 2785 added" "$work/out" ||
     fail "15m line: $(cat "$work/out")"
 grep -q "^BTCUSDT 1h from 1m: 697 bins (1 partial, 1 still open)" "$work/out" ||

@@ -448,8 +448,12 @@ static void stepping_series(ohlcx_series *s, size_t n, size_t spike)
     for (size_t i = 0; i < n; i++) {
         double open = close;
 
+        double step = i % 2 ? 1.001 : 0.999;
+
+        if (i == spike)
+            step = 1.5;
         if (i > 0)
-            close = open * (i == spike ? 1.5 : i % 2 ? 1.001 : 0.999);
+            close = open * step;
         assert_int_equal(ohlcx_series_append(s, JAN1 + (int64_t)i * OHLCX_US_PER_MINUTE, open,
                                              fmax(open, close) * 1.0001,
                                              fmin(open, close) * 0.9999, close, 10),
@@ -495,9 +499,9 @@ static void extreme_move_first_block(void **state)
 }
 
 
-/* The first 50 volumes are judged by their own median too: in 31 bars of
- * volume 10, a volume of 1000 is 100 times the median; among 16 bars it
- * is not judged. */
+/* The first 50 volumes are judged by their own median too. In 31 bars of
+ * volume 10, a volume of 1000 is 100 times the median. Among 16 bars it is
+ * not judged. */
 static void volume_spike_first_block(void **state)
 {
     ohlcx_check_options options;
