@@ -40,6 +40,35 @@ int ohlcx_gbdt_train(const float *x_train, const float *y_train, size_t n_train,
                      size_t n_features, const ohlcx_gbdt_options *options,
                      ohlcx_gbdt **out);
 
+/*
+ * Rows produced on request, so that no whole feature matrix has to be held.
+ * fill writes rows first to first + count - 1 into x (count x n_features
+ * floats, row-major, NaN for missing) and their labels into y. It returns 0,
+ * or a negative error code with the message set; a positive return counts as
+ * OHLCX_EINVAL.
+ */
+typedef int (*ohlcx_gbdt_fill)(void *context, size_t first, size_t count, float *x, float *y);
+
+typedef struct ohlcx_gbdt_source {
+    ohlcx_gbdt_fill fill;
+    void *context; /* passed to fill */
+    size_t rows;
+} ohlcx_gbdt_source;
+
+/*
+ * Trains like ohlcx_gbdt_train(), reading the sources batch_rows rows at a
+ * time through XGBoost's data iterator. XGBoost turns the batches into
+ * quantile matrices of 256 histogram bins, and the validation matrix takes
+ * the training matrix's bins. It keeps one byte per value instead of the
+ * float rows, so memory is about rows x n_features bytes plus two batches.
+ * Each source is read twice, in row order; validation may be NULL or empty.
+ * A failed fill or a label other than 0 or 1 stops training, and its code
+ * and message are returned.
+ */
+int ohlcx_gbdt_train_source(const ohlcx_gbdt_source *train, const ohlcx_gbdt_source *validation,
+                            size_t n_features, size_t batch_rows,
+                            const ohlcx_gbdt_options *options, ohlcx_gbdt **out);
+
 /* Writes the up-probability of n rows into prob. */
 int ohlcx_gbdt_predict(const ohlcx_gbdt *model, const float *x, size_t n,
                        float *prob);

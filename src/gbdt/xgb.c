@@ -296,36 +296,21 @@ static int count_rounds(BoosterHandle booster, int *rounds)
 }
 
 
-int ohlcx_gbdt_train(const float *x_train, const float *y_train, size_t n_train,
-                     const float *x_val, const float *y_val, size_t n_val,
-                     size_t n_features, const ohlcx_gbdt_options *options,
-                     ohlcx_gbdt **out)
+/* Trains a model on DMatrix handles that the caller frees; validation may be
+ * NULL. */
+static int train_on_matrices(DMatrixHandle train, DMatrixHandle validation, size_t n_features,
+                             const ohlcx_gbdt_options *options, ohlcx_gbdt **out)
 {
-    DMatrixHandle train = NULL, validation = NULL;
-    DMatrixHandle caches[2];
-    ohlcx_gbdt *model = NULL;
+    DMatrixHandle caches[2] = {train, validation};
+    ohlcx_gbdt *model = calloc(1, sizeof *model);
     int trained = 0, kept = 0;
-    int status = check_train_inputs(x_train, y_train, n_train, x_val, y_val, n_val, n_features,
-                                    options, out);
+    int status;
 
-    if (status != 0)
-        return status;
-    *out = NULL;
-    model = calloc(1, sizeof *model);
     if (model == NULL)
         return ohlcx_set_error(OHLCX_ENOMEM, "out of memory allocating a GBDT model");
     model->n_features = n_features;
     model->threads = options->threads;
-
-    status = make_dmatrix(x_train, y_train, n_train, n_features, options->threads, &train);
-    if (status == 0 && n_val > 0)
-        status = make_dmatrix(x_val, y_val, n_val, n_features, options->threads, &validation);
-    if (status != 0)
-        goto fail;
-
-    caches[0] = train;
-    caches[1] = validation;
-    status = xgb_check(XGBoosterCreate(caches, n_val > 0 ? 2 : 1, &model->booster),
+    status = xgb_check(XGBoosterCreate(caches, validation != NULL ? 2 : 1, &model->booster),
                        "XGBoosterCreate");
     if (status == 0)
         status = set_train_params(model->booster, options);
@@ -335,21 +320,208 @@ int ohlcx_gbdt_train(const float *x_train, const float *y_train, size_t n_train,
         status = count_rounds(model->booster, &trained);
     if (status == 0)
         status = keep_rounds(model, trained, kept);
-    if (status != 0)
-        goto fail;
-
+    if (status != 0) {
+        ohlcx_gbdt_free(model);
+        return status;
+    }
     model->rounds = kept;
-    XGDMatrixFree(train);
-    XGDMatrixFree(validation);
     *out = model;
     return 0;
+}
 
-fail:
+
+int ohlcx_gbdt_train(const float *x_train, const float *y_train, size_t n_train,
+                     const float *x_val, const float *y_val, size_t n_val,
+                     size_t n_features, const ohlcx_gbdt_options *options,
+                     ohlcx_gbdt **out)
+{
+    DMatrixHandle train = NULL, validation = NULL;
+    int status = check_train_inputs(x_train, y_train, n_train, x_val, y_val, n_val, n_features,
+                                    options, out);
+
+    if (status != 0)
+        return status;
+    *out = NULL;
+    status = make_dmatrix(x_train, y_train, n_train, n_features, options->threads, &train);
+    if (status == 0 && n_val > 0)
+        status = make_dmatrix(x_val, y_val, n_val, n_features, options->threads, &validation);
+    if (status == 0)
+        status = train_on_matrices(train, validation, n_features, options, out);
     if (train != NULL)
         XGDMatrixFree(train);
     if (validation != NULL)
         XGDMatrixFree(validation);
-    ohlcx_gbdt_free(model);
+    return status;
+}
+
+
+/*
+ * Batches of a row source handed to XGBoost through its data iterator. A
+ * fill or label failure ends the iteration early; the failure is kept in
+ * status and message, and the caller reports it after XGBoost returns.
+ */
+typedef struct batch_iterator {
+    const ohlcx_gbdt_source *source;
+    const char *part;   /* "training" or "validation", for messages */
+    size_t n_features;
+    size_t batch_rows;
+    size_t next_row;    /* first row of the next batch */
+    float *x;           /* batch_rows x n_features */
+    float *y;           /* batch_rows */
+    DMatrixHandle proxy;
+    int status;
+    char message[1024];
+} batch_iterator;
+
+
+static void iterator_fail(batch_iterator *it, int status)
+{
+    it->status = status;
+    snprintf(it->message, sizeof it->message, "%s", ohlcx_last_error());
+}
+
+
+static void iterator_reset(DataIterHandle handle)
+{
+    batch_iterator *it = handle;
+
+    it->next_row = 0;
+}
+
+
+/* Fills the next batch and hands it to the proxy; returns 0 at the end. */
+static int iterator_next(DataIterHandle handle)
+{
+    batch_iterator *it = handle;
+    size_t count = it->source->rows - it->next_row;
+    char interface[256];
+    int status;
+
+    if (it->status != 0 || count == 0)
+        return 0;
+    if (count > it->batch_rows)
+        count = it->batch_rows;
+    status = it->source->fill(it->source->context, it->next_row, count, it->x, it->y);
+    if (status > 0)
+        status = ohlcx_set_error(OHLCX_EINVAL, "GBDT %s rows %zu to %zu: the fill returned %d",
+                                 it->part, it->next_row, it->next_row + count - 1, status);
+    if (status == 0)
+        for (size_t row = 0; row < count && status == 0; row++)
+            if (it->y[row] != 0.0f && it->y[row] != 1.0f)
+                status = ohlcx_set_error(OHLCX_EINVAL,
+                                         "invalid %s label %g at row %zu: labels must be 0 or 1",
+                                         it->part, (double)it->y[row], it->next_row + row);
+    snprintf(interface, sizeof interface,
+             "{\"data\": [%" PRIuPTR ", true], \"shape\": [%zu, %zu], "
+             "\"typestr\": \"<f4\", \"version\": 3}",
+             (uintptr_t)it->x, count, it->n_features);
+    if (status == 0)
+        status = xgb_check(XGProxyDMatrixSetDataDense(it->proxy, interface),
+                           "XGProxyDMatrixSetDataDense");
+    if (status == 0)
+        status = xgb_check(XGDMatrixSetFloatInfo(it->proxy, "label", it->y, (bst_ulong)count),
+                           "XGDMatrixSetFloatInfo(label)");
+    if (status != 0) {
+        iterator_fail(it, status);
+        return 0;
+    }
+    it->next_row += count;
+    return 1;
+}
+
+
+/* Builds a quantile DMatrix from a source, batch by batch. reference, when
+ * not NULL, gives the histogram cuts (the training matrix, for validation). */
+static int make_quantile_dmatrix(const ohlcx_gbdt_source *source, const char *part,
+                                 size_t n_features, size_t batch_rows, int threads,
+                                 DMatrixHandle reference, DMatrixHandle *out)
+{
+    batch_iterator it = {.source = source, .part = part, .n_features = n_features,
+                         .batch_rows = batch_rows};
+    char config[128];
+    bst_ulong rows = 0;
+    int status;
+
+    *out = NULL;
+    if (it.batch_rows > source->rows)
+        it.batch_rows = source->rows;
+    it.x = malloc(it.batch_rows * n_features * sizeof *it.x);
+    it.y = malloc(it.batch_rows * sizeof *it.y);
+    if (it.x == NULL || it.y == NULL) {
+        status = ohlcx_set_error(OHLCX_ENOMEM, "out of memory for a GBDT batch of %zu rows",
+                                 it.batch_rows);
+        goto done;
+    }
+    status = xgb_check(XGProxyDMatrixCreate(&it.proxy), "XGProxyDMatrixCreate");
+    if (status != 0)
+        goto done;
+    snprintf(config, sizeof config, "{\"missing\": NaN, \"nthread\": %d, \"max_bin\": 256}",
+             threads);
+    status = xgb_check(XGQuantileDMatrixCreateFromCallback(&it, it.proxy, reference,
+                                                           iterator_reset, iterator_next, config,
+                                                           out),
+                       "XGQuantileDMatrixCreateFromCallback");
+    /* A failed batch ends the iteration early, which XGBoost may then report
+     * in its own words: the batch's failure is the one to return. */
+    if (it.status != 0)
+        status = ohlcx_set_error(it.status, "%s", it.message);
+    if (status == 0)
+        status = xgb_check(XGDMatrixNumRow(*out, &rows), "XGDMatrixNumRow");
+    if (status == 0 && rows != (bst_ulong)source->rows)
+        status = ohlcx_set_error(OHLCX_ELIB,
+                                 "XGBoost built a %s matrix of %llu rows from %zu rows", part,
+                                 (unsigned long long)rows, source->rows);
+done:
+    if (status != 0 && *out != NULL) {
+        XGDMatrixFree(*out);
+        *out = NULL;
+    }
+    if (it.proxy != NULL)
+        XGDMatrixFree(it.proxy);
+    free(it.x);
+    free(it.y);
+    return status;
+}
+
+
+int ohlcx_gbdt_train_source(const ohlcx_gbdt_source *train, const ohlcx_gbdt_source *validation,
+                            size_t n_features, size_t batch_rows,
+                            const ohlcx_gbdt_options *options, ohlcx_gbdt **out)
+{
+    DMatrixHandle train_matrix = NULL, validation_matrix = NULL;
+    int has_validation = validation != NULL && validation->rows > 0;
+    int status;
+
+    if (out == NULL || options == NULL || train == NULL)
+        return ohlcx_set_error(OHLCX_EINVAL,
+                               "invalid GBDT call: training source, options and out must be set");
+    *out = NULL;
+    if (train->rows == 0 || train->fill == NULL)
+        return ohlcx_set_error(OHLCX_EINVAL,
+                               "invalid GBDT training set: %zu rows; give at least one row "
+                               "with features and labels",
+                               train->rows);
+    if (has_validation && validation->fill == NULL)
+        return ohlcx_set_error(OHLCX_EINVAL,
+                               "invalid GBDT validation set: %zu rows but no fill function",
+                               validation->rows);
+    if (n_features == 0 || batch_rows == 0 || n_features > SIZE_MAX / sizeof(float) / batch_rows)
+        return ohlcx_set_error(OHLCX_EINVAL,
+                               "invalid GBDT batch: %zu features x %zu rows", n_features,
+                               batch_rows);
+    status = check_options(options);
+    if (status == 0)
+        status = make_quantile_dmatrix(train, "training", n_features, batch_rows,
+                                       options->threads, NULL, &train_matrix);
+    if (status == 0 && has_validation)
+        status = make_quantile_dmatrix(validation, "validation", n_features, batch_rows,
+                                       options->threads, train_matrix, &validation_matrix);
+    if (status == 0)
+        status = train_on_matrices(train_matrix, validation_matrix, n_features, options, out);
+    if (train_matrix != NULL)
+        XGDMatrixFree(train_matrix);
+    if (validation_matrix != NULL)
+        XGDMatrixFree(validation_matrix);
     return status;
 }
 

@@ -334,6 +334,127 @@ static void gbdt_load_errors(void **unused)
 }
 
 
+/* Rows of a table for the source API, recording how they were asked for. */
+typedef struct table_source {
+    const float *x;
+    const float *y;
+    size_t next;      /* the row the next call should start at, or 0 */
+    int out_of_order; /* 1 when a call started elsewhere */
+    size_t calls;
+    size_t rows_filled;
+    size_t fail_at;   /* fail the call that would fill this row; SIZE_MAX for never */
+    int bad_label;    /* 1: row 7's label is 0.5 */
+} table_source;
+
+
+static int fill_table_rows(void *context, size_t first, size_t count, float *x, float *y)
+{
+    table_source *source = context;
+
+    if (first != source->next && first != 0)
+        source->out_of_order = 1;
+    source->next = first + count;
+    source->calls++;
+    source->rows_filled += count;
+    if (source->fail_at >= first && source->fail_at < first + count)
+        return ohlcx_set_error(OHLCX_EDATA, "test fill fails at row %zu", source->fail_at);
+    memcpy(x, source->x + first * FEATURES, count * FEATURES * sizeof *x);
+    memcpy(y, source->y + first, count * sizeof *y);
+    if (source->bad_label && first <= 7 && 7 < first + count)
+        y[7 - first] = 0.5f;
+    return 0;
+}
+
+
+static int train_from_sources(const table *t, size_t batch_rows, table_source *train,
+                              table_source *validation, ohlcx_gbdt **model)
+{
+    ohlcx_gbdt_source train_rows = {fill_table_rows, train, TRAIN_ROWS};
+    ohlcx_gbdt_source validation_rows = {fill_table_rows, validation, VAL_ROWS};
+    ohlcx_gbdt_options options;
+
+    train->x = train_x(t);
+    train->y = train_y(t);
+    validation->x = val_x(t);
+    validation->y = val_y(t);
+    ohlcx_gbdt_options_default(&options);
+    return ohlcx_gbdt_train_source(&train_rows, &validation_rows, FEATURES, batch_rows, &options,
+                                   model);
+}
+
+
+/* The source API learns the x0 > 0.3 rule as the matrix API does, reading
+ * every row in order, 97 at a time (1200 = 12 x 97 + 36, so 13 calls per
+ * pass). */
+static void gbdt_source_learns_rule(void **unused)
+{
+    static table t;
+    static float prob[TEST_ROWS];
+    table_source train = {.fail_at = SIZE_MAX}, validation = {.fail_at = SIZE_MAX};
+    ohlcx_gbdt *model = NULL;
+    size_t correct = 0;
+
+    make_table(&t, 0);
+    assert_int_equal(train_from_sources(&t, 97, &train, &validation, &model), 0);
+    assert_int_equal(ohlcx_gbdt_predict(model, test_x(&t), TEST_ROWS, prob), 0);
+    for (size_t i = 0; i < TEST_ROWS; i++)
+        correct += (prob[i] > 0.5f) == (test_y(&t)[i] > 0.5f);
+
+    assert_true((double)correct / TEST_ROWS > 0.95);
+    assert_int_equal(train.out_of_order, 0);
+    assert_int_equal(train.rows_filled % TRAIN_ROWS, 0);
+    assert_int_equal(train.calls, train.rows_filled / TRAIN_ROWS * 13);
+    assert_true(validation.rows_filled >= VAL_ROWS);
+    assert_int_equal(validation.rows_filled % VAL_ROWS, 0);
+    ohlcx_gbdt_free(model);
+}
+
+
+/* Batching does not change the model: one batch of all rows and batches of
+ * 97 give the same predictions. */
+static void gbdt_source_batch_size_invariant(void **unused)
+{
+    static table t;
+    static float one_batch[TEST_ROWS], batches[TEST_ROWS];
+    table_source train = {.fail_at = SIZE_MAX}, validation = {.fail_at = SIZE_MAX};
+    ohlcx_gbdt *model = NULL;
+
+    make_table(&t, 0);
+    assert_int_equal(train_from_sources(&t, TRAIN_ROWS, &train, &validation, &model), 0);
+    assert_int_equal(ohlcx_gbdt_predict(model, test_x(&t), TEST_ROWS, one_batch), 0);
+    ohlcx_gbdt_free(model);
+    memset(&train, 0, sizeof train);
+    memset(&validation, 0, sizeof validation);
+    train.fail_at = validation.fail_at = SIZE_MAX;
+    assert_int_equal(train_from_sources(&t, 97, &train, &validation, &model), 0);
+    assert_int_equal(ohlcx_gbdt_predict(model, test_x(&t), TEST_ROWS, batches), 0);
+    ohlcx_gbdt_free(model);
+
+    assert_memory_equal(one_batch, batches, sizeof batches);
+}
+
+
+/* A failing fill and a bad label stop training with their own message. */
+static void gbdt_source_errors(void **unused)
+{
+    static table t;
+    table_source train = {.fail_at = 500}, validation = {.fail_at = SIZE_MAX};
+    ohlcx_gbdt *model = NULL;
+
+    make_table(&t, 0);
+    assert_int_equal(train_from_sources(&t, 97, &train, &validation, &model), OHLCX_EDATA);
+    assert_null(model);
+    assert_non_null(strstr(ohlcx_last_error(), "test fill fails at row 500"));
+
+    memset(&train, 0, sizeof train);
+    train.fail_at = validation.fail_at = SIZE_MAX;
+    validation.bad_label = 1;
+    assert_int_equal(train_from_sources(&t, 97, &train, &validation, &model), OHLCX_EINVAL);
+    assert_null(model);
+    assert_non_null(strstr(ohlcx_last_error(), "invalid validation label 0.5 at row 7"));
+}
+
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -344,6 +465,9 @@ int main(void)
         cmocka_unit_test(gbdt_same_seed_same_model),
         cmocka_unit_test(gbdt_invalid_inputs),
         cmocka_unit_test(gbdt_load_errors),
+        cmocka_unit_test(gbdt_source_learns_rule),
+        cmocka_unit_test(gbdt_source_batch_size_invariant),
+        cmocka_unit_test(gbdt_source_errors),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
