@@ -7,12 +7,12 @@ set -eu
 
 packages="build-essential cmake pkg-config libxgboost-dev libopenblas-dev \
 libcmocka-dev libcjson-dev libzstd-dev libsqlite3-dev libyaml-dev zlib1g-dev \
-tzdata python3 jq chromium"
+libdnnl-dev tzdata python3 jq chromium"
 
 # The benchmarks compare against pandas and PyTorch; `make bench` sets
 # OHLCX_BENCH=1.
 if [ "${OHLCX_BENCH:-0}" = 1 ]; then
-    packages="$packages python3-pandas python3-torch"
+    packages="$packages python3-pandas python3-torch python3-xgboost"
 fi
 
 missing=""

@@ -23,6 +23,7 @@ typedef struct ohlcx_gbdt_options {
     double subsample;        /* default 0.8 */
     double colsample_bytree; /* default 0.8 */
     double min_child_weight; /* default 5 */
+    double positive_weight;  /* weight of rows labelled 1 (scale_pos_weight), default 1 */
     int threads;             /* nthread, default 1 */
     uint64_t seed;           /* folded to 31 bits for XGBoost; default 0 */
 } ohlcx_gbdt_options;

@@ -19,9 +19,11 @@
  *
  * Training minimises binary cross-entropy with Adam over shuffled
  * mini-batches and stops early when the validation loss has not improved for
- * `patience` epochs, keeping the best weights. Convolutions run as im2col +
- * OpenBLAS sgemm. A run is deterministic for a given seed: batches are drawn
- * from one seeded generator and every reduction runs in a fixed order.
+ * `patience` epochs, keeping the best weights. Convolutions run on oneDNN's
+ * kernels when the library was built with oneDNN, else as im2col + OpenBLAS
+ * sgemm. A run is deterministic for a given seed, kernels, precision and
+ * thread count: batches are drawn from one seeded generator and every
+ * reduction runs in a fixed order.
  *
  * Input layout: sample i occupies C * W consecutive floats, channel-major
  * (x[i * C * W + c * W + j] is channel c at position j).
@@ -70,6 +72,36 @@ typedef struct ohlcx_cnn_history {
     float train_loss[256];
     float val_loss[256];
 } ohlcx_cnn_history;
+
+/*
+ * Precision of the convolutions. BF16 rounds their inputs and weights to
+ * bfloat16 and accumulates in float32; it needs oneDNN and a CPU with
+ * AVX512_BF16. The dense layers, the loss, the master weights and Adam stay
+ * float32 in every mode. AUTO is BF16 where available and FP32 elsewhere.
+ */
+typedef enum ohlcx_cnn_precision {
+    OHLCX_CNN_PRECISION_AUTO,
+    OHLCX_CNN_PRECISION_FP32,
+    OHLCX_CNN_PRECISION_BF16,
+} ohlcx_cnn_precision;
+
+/* Sets the precision of every CNN pass started afterwards in this process
+ * (default FP32, so that results do not depend on the CPU). Fails with
+ * OHLCX_EINVAL, leaving the setting unchanged, when BF16 is requested and
+ * not available. Not thread-safe: call it before training or predicting. */
+int ohlcx_cnn_set_precision(ohlcx_cnn_precision precision);
+
+/* Returns the precision in force, FP32 or BF16 (AUTO resolved). */
+ohlcx_cnn_precision ohlcx_cnn_get_precision(void);
+
+/* Parses "auto", "fp32" or "bf16"; fails with OHLCX_EINVAL otherwise. */
+int ohlcx_cnn_parse_precision(const char *text, ohlcx_cnn_precision *out);
+
+/* Returns "auto", "fp32" or "bf16". */
+const char *ohlcx_cnn_precision_name(ohlcx_cnn_precision precision);
+
+/* Returns the convolution kernels in use: "onednn" or "sgemm". */
+const char *ohlcx_cnn_kernels_name(void);
 
 void ohlcx_cnn_config_default(ohlcx_cnn_config *config);
 void ohlcx_cnn_train_options_default(ohlcx_cnn_train_options *options);

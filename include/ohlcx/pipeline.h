@@ -14,9 +14,12 @@
  * Output under out_dir:
  *   metrics.json    test metrics, baselines, per-series rows, timings, row counts
  *   model/          manifest.json, cnn-<group>.bin, xgboost.json
- *   checkpoints/    run.json (the arguments and a digest of the input data)
- *                   and cnn-<group>.ckpt, each CNN's training state after its
- *                   last completed epoch, from which `resume` continues
+ *   checkpoints/    run.json (the arguments and a digest of the input data),
+ *                   cnn-<group>.ckpt, each CNN's training state after its
+ *                   last completed epoch, stages.json, the stages finished,
+ *                   and xgboost.json and xgb-baseline.json, the XGBoost
+ *                   models of a finished xgboost stage; `resume` continues
+ *                   from them
  *
  * Higher timeframes: with higher_count > 0, each XGBoost row also carries the
  * 11 features of every higher timeframe, resampled from the series itself
@@ -56,6 +59,16 @@ typedef struct ohlcx_run_options {
     const char *out_dir;       /* receives metrics.json and model/ */
     const char *store_dir;     /* read the series from this store instead of
                                   inputs; symbol and timeframe then filter */
+    const char *universe_path; /* universe file (universe.h): train on the
+                                  series it lists, with its asset classes;
+                                  every one must be loaded. NULL for all */
+    size_t max_samples_per_series; /* cap on the training samples (cnn_train
+                                  and xgb_train) of each series, keeping the
+                                  latest of each part in proportion; 0: none */
+    uint64_t max_memory;       /* bytes the run may hold resident; 0: 80% of
+                                  the machine's memory */
+    int balance_classes;       /* 1: XGBoost weighs up labels by
+                                  downs / ups of its training rows */
     const char *symbol;        /* overrides file names; one input file only */
     const char *timeframe;     /* overrides file names; one input file only */
     int cnn_mode;              /* enum ohlcx_cnn_mode */
@@ -82,20 +95,31 @@ typedef struct ohlcx_run_options {
     int64_t retrain_every;     /* samples between fold starts; 0: test_period */
     int expanding;             /* 1: every fold trains from the first sample */
     int64_t embargo;           /* samples left out of training after each test period */
+    double price_per_core_hour; /* USD per CPU core-hour for the cost report,
+                                  default 0.04 */
+    double monthly_budget;     /* USD a month that the cost is compared with,
+                                  default 1000 */
 } ohlcx_run_options;
 
 void ohlcx_run_options_default(ohlcx_run_options *options);
 
 /* Runs every stage, writes the bundle and metrics.json under out_dir, and
- * prints the metrics table to stdout. With resume set, CNNs whose
- * checkpoint records a finished training are not trained again, the others continue
- * after their last completed epoch, and the outputs equal those of a run
- * never interrupted (timings apart). Resuming fails with OHLCX_EINVAL when
+ * prints the metrics table to stdout. metrics.json also records each
+ * stage's resources (wall and CPU time, peak RSS, bytes read and written)
+ * and the run's CPU core-hours and their cost. With resume set, load and
+ * features run again. CNNs whose checkpoint records a finished training are
+ * not trained again, and the others continue after their last completed
+ * epoch. The XGBoost models of a finished xgboost stage are loaded instead
+ * of trained. The outputs equal those of a run never interrupted (timings,
+ * resources and cost apart). A run that starts in a folder without
+ * checkpoints/run.json writes it before loading, so that it can be resumed
+ * even when stopped while loading. Resuming fails with OHLCX_EINVAL when
  * out_dir has no checkpoint or when the options or input data differ from
  * the checkpointed run's, and with OHLCX_EFORMAT when a checkpoint is
- * damaged. Nothing in out_dir is removed or written before the inputs have
- * loaded and, with resume, every checkpoint has been checked. Only then does
- * a new run remove the previous run's outputs. */
+ * damaged. Nothing in out_dir is removed, and nothing but that first
+ * run.json is written, before the inputs have loaded and, with resume, every
+ * checkpoint has been checked. Only then does a new run remove the previous
+ * run's outputs. */
 int ohlcx_run(const ohlcx_run_options *options);
 
 /*

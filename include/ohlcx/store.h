@@ -8,11 +8,16 @@
  *       series (id, symbol, timeframe, asset_class, source, rows,
  *               first_open_time, last_open_time, version, quality, updated_at,
  *               derived_from)
- *       source_files (id, path, sha256, size, rows, added, identical,
+ *       source_files (id, path, digest, size, rows, added, identical,
  *                     conflicts, series_id, ingested_at)
  *   DIR/lock                        flock()ed by writers
  *   DIR/series/<SYMBOL>/<TF>/CURRENT    text "v<N>\n": the published version
  *   DIR/series/<SYMBOL>/<TF>/v<N>/      manifest.json and one <column>.col per column
+ *
+ * A source file's digest names its algorithm: "blake3:" or "sha256:" and 64
+ * lower-case hex digits. `ohlcx ingest` records BLAKE3. Catalogues written
+ * before digests named their algorithm had a sha256 column of bare hex; the
+ * first open converts its values to "sha256:HEX".
  *
  * <SYMBOL> is the symbol with bytes outside [A-Za-z0-9._-] (and a leading
  * '.') written as %XX. <TF> is the canonical timeframe, except that the month
@@ -74,6 +79,10 @@
 /* Bytes of the source name kept for a series, terminating NUL included. */
 #define OHLCX_STORE_SOURCE_MAX 64
 
+/* Bytes of a source file digest ("blake3:" or "sha256:", 64 hex digits),
+ * terminating NUL included. */
+#define OHLCX_STORE_DIGEST_MAX 72
+
 typedef struct ohlcx_store ohlcx_store;
 typedef struct ohlcx_store_reader ohlcx_store_reader;
 
@@ -119,14 +128,16 @@ typedef struct ohlcx_store_conflict {
 /* Where appended bars came from, recorded in the catalogue's source_files. */
 typedef struct ohlcx_store_source {
     const char *path;   /* file the bars were read from; NULL records no source file */
-    const char *sha256; /* its SHA-256 as 64 hex digits; NULL to hash the file at path */
-    int64_t size;       /* file size in bytes; used only when sha256 is given */
+    const char *digest; /* its digest, "blake3:HEX" or "sha256:HEX" (64 hex digits
+                           alone are read as a SHA-256); NULL to hash the file at
+                           path with SHA-256 */
+    int64_t size;       /* file size in bytes; used only when digest is given */
     const char *name;   /* vendor or layout ("binance-kline-12") stored as the series'
                            source; NULL or "" keeps the stored one */
 } ohlcx_store_source;
 
 typedef struct ohlcx_append_report {
-    int already_ingested; /* the source's SHA-256 is recorded for this series: nothing done */
+    int already_ingested; /* the source's digest is recorded for this series: nothing done */
     size_t rows_in;       /* bars in the appended series */
     size_t added;         /* bars with an open time new to the store */
     size_t identical;     /* bars equal to the stored bar at their open time */
@@ -197,12 +208,12 @@ void ohlcx_store_close(ohlcx_store *store);
  * columns (NaN where a bar lacks one). Otherwise the files stay as they are.
  *
  * When source->path is set, the file is recorded in source_files. When its
- * SHA-256 is already recorded for this series, no bars are merged or written
+ * digest is already recorded for this series, no bars are merged or written
  * and report->already_ingested is 1. An empty series changes nothing.
  * source and report may be NULL.
  *
  * Returns OHLCX_EINVAL for unsorted bars or an invalid symbol, timeframe or
- * SHA-256, OHLCX_EIO when a file cannot be read or written, OHLCX_EFORMAT
+ * digest, OHLCX_EIO when a file cannot be read or written, OHLCX_EFORMAT
  * when the stored series is corrupt, OHLCX_ELIB for SQLite or zstd errors.
  * A failure before the new version is published leaves the store as it was.
  */
@@ -285,14 +296,23 @@ int ohlcx_store_set_quality(ohlcx_store *store, const char *symbol, const char *
 int ohlcx_store_set_derived(ohlcx_store *store, const char *symbol, const char *timeframe,
                             const char *derived_from);
 
-/* Sets *found to 1 when a source file with this SHA-256 (64 hex digits) was
- * ingested into any series of the store, else 0. */
-int ohlcx_store_has_source(ohlcx_store *store, const char *sha256, int *found);
+/* Sets *found to 1 when a source file with this digest ("blake3:HEX" or
+ * "sha256:HEX", hex digits in either case; 64 hex digits alone are a
+ * SHA-256) was ingested into any series of the store, else 0. Returns
+ * OHLCX_EINVAL for any other text. */
+int ohlcx_store_has_source(ohlcx_store *store, const char *digest, int *found);
 
 /* Sets *found to 1 when a source file of this many bytes was ingested into
  * any series of the store, else 0. A file of another size cannot have the
- * SHA-256 of an ingested one, so it needs no hash before it is read. */
+ * digest of an ingested one, so it needs no hash before it is read. */
 int ohlcx_store_has_source_size(ohlcx_store *store, int64_t size, int *found);
+
+/* Sets *found to 1 when a source file of this many bytes was recorded with a
+ * digest of algorithm ("blake3" or "sha256"), else 0. `ohlcx ingest` checks
+ * "sha256" to decide whether a file also needs its SHA-256, because records
+ * that earlier versions wrote can match only that. */
+int ohlcx_store_has_source_size_digest(ohlcx_store *store, int64_t size, const char *algorithm,
+                                       int *found);
 
 /* Sets how many threads an append uses to encode and write its column files
  * (default 1; values below 1 mean 1). */

@@ -51,7 +51,9 @@ static const char bench_help[] =
     "convolutions and dense layers as 2, forward and backward (docs/benchmarks.md).\n"
     "\n"
     "options:\n"
-    "  --threads N           OpenBLAS threads (default: 1)\n"
+    "  --threads N           OpenBLAS and oneDNN threads (default: 1)\n"
+    "  --precision P         CNN convolutions in fp32, bf16 or auto (bf16 where\n"
+    "                        available; default: fp32), as in 'ohlcx run'\n"
     "  --batch N             samples per mini-batch (default: 256)\n"
     "  --window N            bars per window, at least 9 (default: 64)\n"
     "  --samples N           windows in the timed pass (default: 16384)\n"
@@ -284,6 +286,8 @@ static int bench_cnn(const bench_options *o)
            config.hidden);
     printf("threads=%d batch=%zu samples=%zu seed=%llu\n", o->threads, batch, samples,
            (unsigned long long)o->seed);
+    printf("kernels=%s precision=%s\n", ohlcx_cnn_kernels_name(),
+           ohlcx_cnn_precision_name(ohlcx_cnn_get_precision()));
     printf("flop_per_sample=%.0f\n", flop);
     printf("train_loss=%.4f\n", (double)history.train_loss[0]);
     printf("seconds=%.3f\n", seconds);
@@ -301,10 +305,24 @@ done:
 }
 
 
+/* Parses a --precision value and sets it for the CNN passes of this
+ * process; returns 0, or 2 after printing the error. */
+static int parse_precision(const char *command, const char *text)
+{
+    ohlcx_cnn_precision precision;
+
+    if (ohlcx_cnn_parse_precision(text, &precision) != 0 ||
+        ohlcx_cnn_set_precision(precision) != 0)
+        return cli_usage_error(command, "--precision: %s", ohlcx_last_error());
+    return 0;
+}
+
+
 static int parse_options(int argc, char **argv, bench_options *o)
 {
     static const struct option long_options[] = {
         {"threads", required_argument, NULL, 't'},
+        {"precision", required_argument, NULL, 'F'},
         {"batch", required_argument, NULL, 'b'},
         {"window", required_argument, NULL, 'w'},
         {"samples", required_argument, NULL, 'n'},
@@ -320,6 +338,7 @@ static int parse_options(int argc, char **argv, bench_options *o)
     while (!bad && (option = getopt_long(argc, argv, "h", long_options, NULL)) != -1) {
         switch (option) {
         case 't': bad = cli_parse_int("bench", "--threads", optarg, 1, 1024, &o->threads); break;
+        case 'F': bad = parse_precision("bench", optarg); break;
         case 'b': bad = cli_parse_int("bench", "--batch", optarg, 1, 1 << 20, &o->batch); break;
         case 'w': bad = cli_parse_int("bench", "--window", optarg, 9, 65536, &o->window); break;
         case 'n':

@@ -15,7 +15,7 @@ static const char ingest_help[] =
     "timeframe) series in the store: compressed, memory-mapped column files\n"
     "and a SQLite catalogue (DIR/catalog.sqlite). New bars are added, identical\n"
     "bars skipped, and bars that conflict with stored values are reported and\n"
-    "not stored. A file already ingested (same SHA-256) is skipped.\n"
+    "not stored. A file already ingested (same BLAKE3 digest) is skipped.\n"
     "\n"
     "options:\n"
     "  --store DIR        store folder (created when missing)\n"

@@ -1,11 +1,15 @@
 /* `ohlcx run`: train and evaluate the CNN + XGBoost model. */
+#include <ctype.h>
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
+#include "ohlcx/error.h"
 #include "ohlcx/format.h"
+#include "ohlcx/nn.h"
 #include "ohlcx/pipeline.h"
 
 /* Canonical timeframes above 1m, the most that --higher can list. */
@@ -27,16 +31,22 @@ static const char run_help[] =
     "  --store DIR        train on the series of this store (see 'ohlcx ingest')\n"
     "                     instead of files; --symbol and --timeframe then select\n"
     "                     series\n"
+    "  --universe FILE    train on the series this universe file lists\n"
+    "                     (docs/universe.md), from --data or --store, with the\n"
+    "                     asset classes of its groups; a listed series that is\n"
+    "                     missing stops the run, others are left out\n"
     "  --out DIR          output folder: DIR/metrics.json, DIR/model/ and\n"
     "                     DIR/checkpoints/ (default: ohlcx-run)\n"
     "  --cnn MODE         per-symbol: one CNN per symbol (default);\n"
     "                     per-market: one CNN per asset class (crypto, stocks,\n"
     "                     forex, indices, commodities, bonds);\n"
     "                     global: one CNN over every series\n"
-    "  --resume           continue the run in --out that was stopped: each CNN\n"
-    "                     continues after its last completed epoch, and the\n"
-    "                     results equal those of an uninterrupted run; every\n"
-    "                     other option must be the same as in that run\n"
+    "  --resume           continue the run in --out that was stopped: load and\n"
+    "                     features run again, finished CNNs and XGBoost models\n"
+    "                     are loaded, the others continue (a CNN after its last\n"
+    "                     completed epoch), and the results equal those of an\n"
+    "                     uninterrupted run; every option that decides the\n"
+    "                     results must be the same as in that run\n"
     "  --window N         bars in each CNN input window, 9 to 1024 (default: 64)\n"
     "  --horizon N        label: 1 if the close N bars ahead is higher, 1 to 1000\n"
     "                     (default: 1)\n"
@@ -47,6 +57,9 @@ static const char run_help[] =
     "  --patience N       CNN epochs without validation improvement before\n"
     "                     stopping, 1 to 256 (default: 3)\n"
     "  --batch N          CNN mini-batch size, 1 to 65536 (default: 256)\n"
+    "  --precision P      CNN convolutions in fp32, in bf16 (bfloat16 inputs and\n"
+    "                     weights, float32 sums; needs oneDNN and AVX512_BF16),\n"
+    "                     or auto: bf16 where available (default: fp32)\n"
     "  --symbol NAME      symbol of a single input file (default: from its name)\n"
     "  --timeframe TF     timeframe of a single input file: 1m 3m 5m 15m 30m 1h 2h\n"
     "                     4h 6h 8h 12h 1d 3d 1w 1M 3M (default: from its name,\n"
@@ -81,6 +94,25 @@ static const char run_help[] =
     "                     bar and grows by --retrain-every each fold\n"
     "  --embargo N        walk-forward: bars after each test period left out of\n"
     "                     later training ranges (default: 0)\n"
+    "  --price-per-core-hour USD\n"
+    "                     price of one CPU core for an hour, for the cost that\n"
+    "                     the run reports (default: 0.04, a typical on-demand\n"
+    "                     cloud price per vCPU-hour)\n"
+    "  --monthly-budget USD\n"
+    "                     compute budget a month; the run reports its cost's\n"
+    "                     share of it (default: 1000)\n"
+    "  --max-memory SIZE  memory the run may use, such as 4G or 500M (K, M, G\n"
+    "                     and T are powers of 1024); the run stops with exit\n"
+    "                     status 1 when the estimate for training, or any\n"
+    "                     stage's peak, is above it (default: 80%% of the\n"
+    "                     machine's memory)\n"
+    "  --max-samples-per-series N\n"
+    "                     keep at most N training samples (cnn_train and\n"
+    "                     xgb_train) of each series, the latest of each part in\n"
+    "                     proportion; validation and test stay whole\n"
+    "                     (default: no cap)\n"
+    "  --balance-classes  weigh XGBoost's up labels by downs / ups of its\n"
+    "                     training rows, so both classes count equally\n"
     "  -h, --help         print this help\n"
     "\n"
     "Splits are chronological per series, with a purge gap of window + horizon\n"
@@ -93,6 +125,10 @@ static const char run_help[] =
     "every bar from the first sample up to there. metrics.json then holds\n"
     "walk_forward (one row per fold) and walk_forward_total, and test and\n"
     "baselines score the test rows of all folds together.\n"
+    "Each stage logs its wall and CPU time, peak RSS and bytes read and written,\n"
+    "and metrics.json records them under resources, with the run's CPU\n"
+    "core-hours and their cost under cost. A progress line on stderr shows the\n"
+    "stage and the time left (on a terminal; elsewhere a log line every 30 s).\n"
     "Exit status: 0 on success, 1 on an internal failure (a library error, out\n"
     "of memory), 2 on bad usage or input.\n";
 
@@ -139,6 +175,19 @@ static int parse_period(const char *name, const char *text, int minimum, int64_t
 }
 
 
+/* Parses a --precision value and sets it for the CNN passes of this
+ * process; returns 0, or 2 after printing the error. */
+static int parse_precision(const char *command, const char *text)
+{
+    ohlcx_cnn_precision precision;
+
+    if (ohlcx_cnn_parse_precision(text, &precision) != 0 ||
+        ohlcx_cnn_set_precision(precision) != 0)
+        return cli_usage_error(command, "--precision: %s", ohlcx_last_error());
+    return 0;
+}
+
+
 /* The period options need --walk-forward, and --walk-forward needs both
  * periods. */
 static int check_walk_forward(const ohlcx_run_options *options)
@@ -162,11 +211,39 @@ static int check_walk_forward(const ohlcx_run_options *options)
 }
 
 
+/* Parses a --max-memory size: a number of bytes with an optional K, M, G or
+ * T suffix (powers of 1024), from 1M up to 1024T. */
+static int parse_memory(const char *text, uint64_t *out)
+{
+    static const char units[] = "KMGT";
+    char *end = NULL;
+    double value, scale = 1;
+    const char *unit;
+
+    errno = 0;
+    value = strtod(text, &end);
+    if (end != text && *end != '\0' && end[1] == '\0' &&
+        (unit = strchr(units, toupper((unsigned char)*end))) != NULL) {
+        for (const char *u = units; u <= unit; u++)
+            scale *= 1024;
+        end++;
+    }
+    value *= scale;
+    if (end == text || *end != '\0' || errno != 0 || !(value >= 1048576.0) ||
+        value > 1024.0 * 1024 * 1024 * 1024 * 1024)
+        return cli_usage_error("run", "invalid --max-memory '%s': use a size from 1M to 1024T, "
+                               "such as 4G or 500M",
+                               text);
+    *out = (uint64_t)value;
+    return 0;
+}
+
+
 int cmd_run(int argc, char **argv)
 {
     static const struct option long_options[] = {
         {"data", required_argument, NULL, 'd'},     {"out", required_argument, NULL, 'o'},
-        {"store", required_argument, NULL, 'D'},
+        {"store", required_argument, NULL, 'D'},   {"universe", required_argument, NULL, 'u'},
         {"cnn", required_argument, NULL, 'c'},      {"window", required_argument, NULL, 'w'},
         {"horizon", required_argument, NULL, 'H'},  {"seed", required_argument, NULL, 's'},
         {"jobs", required_argument, NULL, 'j'},     {"epochs", required_argument, NULL, 'e'},
@@ -180,6 +257,12 @@ int cmd_run(int argc, char **argv)
         {"test-period", required_argument, NULL, 'Q'},
         {"retrain-every", required_argument, NULL, 'K'},
         {"expanding", no_argument, NULL, 'X'},      {"embargo", required_argument, NULL, 'E'},
+        {"price-per-core-hour", required_argument, NULL, 'U'},
+        {"monthly-budget", required_argument, NULL, 'B'},
+        {"max-memory", required_argument, NULL, 'M'},
+        {"max-samples-per-series", required_argument, NULL, 'N'},
+        {"balance-classes", no_argument, NULL, 'A'},
+        {"precision", required_argument, NULL, 'F'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -189,6 +272,7 @@ int cmd_run(int argc, char **argv)
     char higher[HIGHER_MAX][OHLCX_TIMEFRAME_MAX];
     const char *higher_names[HIGHER_MAX];
     size_t input_count = 0;
+    uint64_t samples_cap = 0;
     int option, bad = 0, status;
 
     if (inputs == NULL)
@@ -200,6 +284,7 @@ int cmd_run(int argc, char **argv)
         case 'd': inputs[input_count++] = optarg; break;
         case 'o': options.out_dir = optarg; break;
         case 'D': options.store_dir = optarg; break;
+        case 'u': options.universe_path = optarg; break;
         case 'c':
             if (strcmp(optarg, "per-symbol") == 0)
                 options.cnn_mode = OHLCX_CNN_PER_SYMBOL;
@@ -229,6 +314,7 @@ int cmd_run(int argc, char **argv)
         case 'C': options.columns = optarg; break;
         case 'Z': options.tz = optarg; break;
         case 'R': options.resume = 1; break;
+        case 'F': bad = parse_precision("run", optarg); break;
         case 'G':
             bad = parse_higher(optarg, higher, HIGHER_MAX, &options.higher_count);
             for (int h = 0; h < options.higher_count; h++)
@@ -248,6 +334,23 @@ int cmd_run(int argc, char **argv)
         case 'K': bad = parse_period("--retrain-every", optarg, 1, &options.retrain_every); break;
         case 'X': options.expanding = 1; break;
         case 'E': bad = parse_period("--embargo", optarg, 0, &options.embargo); break;
+        case 'U':
+            bad = cli_parse_double("run", "--price-per-core-hour", optarg, 0, 1e6,
+                                   &options.price_per_core_hour);
+            break;
+        case 'B':
+            bad = cli_parse_double("run", "--monthly-budget", optarg, 1e-6, 1e12,
+                                   &options.monthly_budget);
+            break;
+        case 'M': bad = parse_memory(optarg, &options.max_memory); break;
+        case 'N':
+            bad = cli_parse_u64("run", "--max-samples-per-series", optarg, &samples_cap);
+            if (!bad && samples_cap == 0)
+                bad = cli_usage_error("run", "invalid --max-samples-per-series 0: use 1 or "
+                                      "more, or leave the option out for no cap");
+            options.max_samples_per_series = (size_t)samples_cap;
+            break;
+        case 'A': options.balance_classes = 1; break;
         case 'h': fputs(run_help, stdout); free(inputs); return 0;
         default: bad = 2; break;
         }

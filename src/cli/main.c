@@ -129,26 +129,34 @@ int cli_parse_bad_rows(const char *command, const char *text, int *out)
 }
 
 
-/* OpenBLAS starts its worker threads when the library loads, and they spin
- * for about 0.1 s of CPU time waiting for work (measured on OpenBLAS
- * 0.3.21). That takes the second core from ingest's own threads. Commands
- * that do no matrix work therefore run again with OPENBLAS_NUM_THREADS=1,
- * which keeps OpenBLAS from starting them; if that fails, they go on as
- * they are. */
-static void run_without_blas_threads(const char *command, char **argv)
+/*
+ * Thread settings that libraries read only when they load, so they are set
+ * in the environment and the command runs again (once: the second start
+ * finds them set). If setting them or the exec fails, the command goes on as
+ * it is.
+ * - OMP_WAIT_POLICY=passive: GNU OpenMP's threads (oneDNN, XGBoost) spin
+ *   while they wait for work, and on a busy machine the spinning takes the
+ *   cores from the threads that have work: 2-thread CNN training ran at a
+ *   fraction of its 1-thread speed that way (docs/benchmarks.md). A value
+ *   the user set is kept.
+ * - OPENBLAS_NUM_THREADS=1 for commands without matrix work: OpenBLAS starts
+ *   its threads when it loads, and they spin for about 0.1 s of CPU time
+ *   (measured on OpenBLAS 0.3.21), which takes the second core from
+ *   ingest's own threads.
+ */
+static void set_thread_environment(const char *command, char **argv)
 {
     static const char *const commands[] = {"ingest", "check", "ls",     "export",
                                            "resample", "synth", "report"};
+    int changed = 0;
 
-    if (getenv("OPENBLAS_NUM_THREADS") != NULL)
-        return;
-    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
-        if (strcmp(command, commands[i]) != 0)
-            continue;
-        if (setenv("OPENBLAS_NUM_THREADS", "1", 1) == 0)
-            execv("/proc/self/exe", argv);
-        return;
-    }
+    if (getenv("OMP_WAIT_POLICY") == NULL)
+        changed |= setenv("OMP_WAIT_POLICY", "passive", 1) == 0;
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(command, commands[i]) == 0 && getenv("OPENBLAS_NUM_THREADS") == NULL)
+            changed |= setenv("OPENBLAS_NUM_THREADS", "1", 1) == 0;
+    if (changed)
+        execv("/proc/self/exe", argv);
 }
 
 
@@ -169,7 +177,7 @@ int main(int argc, char **argv)
         puts("ohlcx " OHLCX_VERSION);
         return 0;
     }
-    run_without_blas_threads(command, argv);
+    set_thread_environment(command, argv);
     if (strcmp(command, "run") == 0)
         return cmd_run(argc - 1, argv + 1);
     if (strcmp(command, "predict") == 0)

@@ -55,6 +55,7 @@ void ohlcx_gbdt_options_default(ohlcx_gbdt_options *options)
     options->subsample = 0.8;
     options->colsample_bytree = 0.8;
     options->min_child_weight = 5;
+    options->positive_weight = 1;
     options->threads = 1;
     options->seed = 0;
 }
@@ -91,6 +92,10 @@ static int check_options(const ohlcx_gbdt_options *options)
     if (options->threads < 1)
         return ohlcx_set_error(OHLCX_EINVAL, "invalid GBDT threads %d: use 1 or more",
                                options->threads);
+    if (!(options->positive_weight > 0) || isinf(options->positive_weight))
+        return ohlcx_set_error(OHLCX_EINVAL,
+                               "invalid GBDT positive_weight %g: use a finite value above 0",
+                               options->positive_weight);
     status = check_fraction(options->learning_rate, "learning_rate");
     if (status == 0)
         status = check_fraction(options->subsample, "subsample");
@@ -201,6 +206,9 @@ static int set_train_params(BoosterHandle booster, const ohlcx_gbdt_options *opt
     snprintf(text, sizeof text, "%.17g", options->min_child_weight);
     if (status == 0)
         status = set_param(booster, "min_child_weight", text);
+    snprintf(text, sizeof text, "%.17g", options->positive_weight);
+    if (status == 0)
+        status = set_param(booster, "scale_pos_weight", text);
     snprintf(text, sizeof text, "%d", options->threads);
     if (status == 0)
         status = set_param(booster, "nthread", text);

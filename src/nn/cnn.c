@@ -257,12 +257,13 @@ int ohlcx_cnn_gradients(ohlcx_cnn *cnn, const float *x, const float *y,
     if (rc != OHLCX_OK)
         return rc;
 
-    nn_forward(cnn, &ws, x, n);
-    if (loss)
+    rc = nn_forward(cnn, &ws, x, n);
+    if (rc == OHLCX_OK && loss)
         *loss = nn_loss_sum(&ws, y, n) / (double)n;
-    nn_backward(cnn, &ws, y, n);
+    if (rc == OHLCX_OK)
+        rc = nn_backward(cnn, &ws, y, n);
     nn_workspace_free(&ws);
-    return OHLCX_OK;
+    return rc;
 }
 
 
@@ -289,7 +290,9 @@ int ohlcx_cnn_predict(const ohlcx_cnn *cnn, const float *x, size_t n,
     for (size_t start = 0; start < n; start += NN_EVAL_CHUNK) {
         size_t count = n - start < NN_EVAL_CHUNK ? n - start : NN_EVAL_CHUNK;
 
-        nn_forward(cnn, &ws, x + start * sample, count);
+        rc = nn_forward(cnn, &ws, x + start * sample, count);
+        if (rc != OHLCX_OK)
+            break;
         if (prob)
             for (size_t s = 0; s < count; s++)
                 prob[start + s] = nn_sigmoid(ws.logit[s]);
@@ -299,7 +302,7 @@ int ohlcx_cnn_predict(const ohlcx_cnn *cnn, const float *x, size_t n,
     }
 
     nn_workspace_free(&ws);
-    return OHLCX_OK;
+    return rc;
 }
 
 
@@ -310,6 +313,7 @@ double ohlcx_cnn_loss(const ohlcx_cnn *cnn, const float *x, const float *y,
 {
     nn_workspace ws;
     double sum;
+    int rc;
 
     if (!cnn || !x || !y || n == 0) {
         ohlcx_set_error(OHLCX_EINVAL, "cnn loss: need a network and at "
@@ -320,7 +324,7 @@ double ohlcx_cnn_loss(const ohlcx_cnn *cnn, const float *x, const float *y,
                           0) != OHLCX_OK)
         return NAN;
 
-    sum = nn_eval_loss_sum(cnn, &ws, x, y, n);
+    rc = nn_eval_loss_sum(cnn, &ws, x, y, n, &sum);
     nn_workspace_free(&ws);
-    return sum / (double)n;
+    return rc == OHLCX_OK ? sum / (double)n : NAN;
 }

@@ -9,9 +9,13 @@
  * the same products transposed and scatters patch gradients back with
  * col2im.
  *
+ * With oneDNN built in, the two convolutions run on its kernels instead
+ * (dnnl.c), and the readout, dense layers and loss stay here for both paths.
+ *
  * Invariants: nothing here allocates, so the caller sizes one workspace per
- * training run or predict call and reuses it for every batch. Every sum
- * outside sgemm runs in a fixed order.
+ * training run or predict call and reuses it for every batch. The oneDNN
+ * path allocates once per batch size, on the first batch of that size.
+ * Every sum outside sgemm and oneDNN runs in a fixed order.
  *
  * NOTE: bit-identical runs also need sgemm to round the same way each time at
  * a given thread count. OpenBLAS 0.3.21 on x86-64 does (the determinism test
@@ -88,6 +92,20 @@ static void sample_sizes(const ohlcx_cnn *cnn, size_t sizes[ALL_BUFFERS])
 }
 
 
+/* Creates the oneDNN plans holder when the oneDNN kernels are selected,
+ * in the precision selected. */
+static int attach_dnnl(nn_workspace *ws, int with_backward)
+{
+#ifdef OHLCX_HAVE_DNNL
+    if (nn_get_kernels() == NN_KERNELS_DNNL)
+        return nn_dnnl_create(&ws->dnnl, nn_use_bf16(), with_backward);
+#endif
+    (void)ws;
+    (void)with_backward;
+    return OHLCX_OK;
+}
+
+
 int nn_workspace_init(nn_workspace *ws, const ohlcx_cnn *cnn, size_t capacity,
                       int with_backward)
 {
@@ -95,6 +113,7 @@ int nn_workspace_init(nn_workspace *ws, const ohlcx_cnn *cnn, size_t capacity,
     size_t buffers = with_backward ? ALL_BUFFERS : FORWARD_BUFFERS;
     size_t total = 0;
     float *cursor;
+    int rc;
 
     memset(ws, 0, sizeof *ws);
     if (capacity == 0 || capacity > INT_MAX / cnn->length1)
@@ -104,6 +123,17 @@ int nn_workspace_init(nn_workspace *ws, const ohlcx_cnn *cnn, size_t capacity,
                                capacity, (size_t)INT_MAX / cnn->length1);
 
     sample_sizes(cnn, sizes);
+#ifdef OHLCX_HAVE_DNNL
+    /* oneDNN needs no patch matrices and keeps conv1's output and its
+     * gradient in buffers of its own, so those segments get zero length. */
+    if (nn_get_kernels() == NN_KERNELS_DNNL) {
+        sizes[0] = 0;  /* col1 */
+        sizes[1] = 0;  /* act1 */
+        sizes[2] = 0;  /* col2 */
+        sizes[10] = 0; /* d_col2 */
+        sizes[11] = 0; /* d_act1 */
+    }
+#endif
     for (size_t i = 0; i < buffers; i++) {
         size_t count;
 
@@ -136,15 +166,18 @@ int nn_workspace_init(nn_workspace *ws, const ohlcx_cnn *cnn, size_t capacity,
     ws->readout = carve(&cursor, sizes[4] * capacity);
     ws->hidden = carve(&cursor, sizes[5] * capacity);
     ws->logit = carve(&cursor, sizes[6] * capacity);
-    if (!with_backward)
-        return OHLCX_OK;
+    if (with_backward) {
+        ws->d_logit = carve(&cursor, sizes[7] * capacity);
+        ws->d_hidden = carve(&cursor, sizes[8] * capacity);
+        ws->d_readout = carve(&cursor, sizes[9] * capacity);
+        ws->d_col2 = carve(&cursor, sizes[10] * capacity);
+        ws->d_act1 = carve(&cursor, sizes[11] * capacity);
+    }
 
-    ws->d_logit = carve(&cursor, sizes[7] * capacity);
-    ws->d_hidden = carve(&cursor, sizes[8] * capacity);
-    ws->d_readout = carve(&cursor, sizes[9] * capacity);
-    ws->d_col2 = carve(&cursor, sizes[10] * capacity);
-    ws->d_act1 = carve(&cursor, sizes[11] * capacity);
-    return OHLCX_OK;
+    rc = attach_dnnl(ws, with_backward);
+    if (rc != OHLCX_OK)
+        nn_workspace_free(ws);
+    return rc;
 
 too_large:
     return ohlcx_set_error(OHLCX_ENOMEM,
@@ -156,6 +189,9 @@ too_large:
 
 void nn_workspace_free(nn_workspace *ws)
 {
+#ifdef OHLCX_HAVE_DNNL
+    nn_dnnl_free(ws->dnnl);
+#endif
     free(ws->memory);
     memset(ws, 0, sizeof *ws);
 }
@@ -239,39 +275,48 @@ static void im2col_act1(const ohlcx_cnn *cnn, const float *act1, size_t n,
 }
 
 
+/* Returns the filters per block of act2's layout, see nn_workspace. */
+static size_t act2_block(const ohlcx_cnn *cnn, const nn_workspace *ws)
+{
+    return ws->act2_block != 0 ? ws->act2_block
+                               : (size_t)cnn->config.filters2;
+}
+
+
 /* Concatenates the last position of act2 and its mean over positions. */
-static void readout_forward(const ohlcx_cnn *cnn, const float *act2, size_t n,
-                            float *readout)
+static void readout_forward(const ohlcx_cnn *cnn, const nn_workspace *ws,
+                            size_t n)
 {
     size_t f2 = (size_t)cnn->config.filters2;
     size_t l2 = cnn->length2;
+    size_t block = act2_block(cnn, ws);
     float inv_l2 = 1.0f / (float)l2;
 
     for (size_t s = 0; s < n; s++) {
-        const float *a = act2 + s * l2 * f2;
-        float *last = readout + s * 2 * f2;
+        float *last = ws->readout + s * 2 * f2;
         float *mean = last + f2;
 
-        memcpy(last, a + (l2 - 1) * f2, f2 * sizeof *last);
-        sum_rows(a, l2, f2, mean);
+        for (size_t first = 0; first < f2; first += block) {
+            const float *a = ws->act2 + s * l2 * f2 + first * l2;
+
+            memcpy(last + first, a + (l2 - 1) * block, block * sizeof *last);
+            sum_rows(a, l2, block, mean + first);
+        }
         for (size_t o = 0; o < f2; o++)
             mean[o] *= inv_l2;
     }
 }
 
 
-/* Runs the network on n <= ws->capacity samples, leaving every activation
- * and the logits in ws. */
-void nn_forward(const ohlcx_cnn *cnn, nn_workspace *ws, const float *x,
-                size_t n)
+/* Runs both convolutions with bias and ReLU as im2col + sgemm. */
+static void conv_forward_sgemm(const ohlcx_cnn *cnn, nn_workspace *ws,
+                               const float *x, size_t n)
 {
     const ohlcx_cnn_config *c = &cnn->config;
     int k1 = c->channels * c->kernel1;
     int k2 = c->kernel2 * c->filters1;
     int rows1 = (int)(n * cnn->length1);
     int rows2 = (int)(n * cnn->length2);
-    const float *w2 = block(cnn, NN_DENSE2_WEIGHT);
-    float b2 = block(cnn, NN_DENSE2_BIAS)[0];
 
     im2col_input(cnn, x, n, ws->col1);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows1, c->filters1,
@@ -286,8 +331,34 @@ void nn_forward(const ohlcx_cnn *cnn, nn_workspace *ws, const float *x,
                 ws->act2, c->filters2);
     add_bias_relu(ws->act2, (size_t)rows2, (size_t)c->filters2,
                   block(cnn, NN_CONV2_BIAS));
+}
 
-    readout_forward(cnn, ws->act2, n, ws->readout);
+
+/* Runs the network on n <= ws->capacity samples, leaving every activation
+ * and the logits in ws. The oneDNN path reads x again in nn_backward(), so
+ * x must stay unchanged until then. Fails only on the oneDNN path, when a
+ * kernel cannot be built. */
+int nn_forward(const ohlcx_cnn *cnn, nn_workspace *ws, const float *x,
+               size_t n)
+{
+    const ohlcx_cnn_config *c = &cnn->config;
+    const float *w2 = block(cnn, NN_DENSE2_WEIGHT);
+    float b2 = block(cnn, NN_DENSE2_BIAS)[0];
+
+#ifdef OHLCX_HAVE_DNNL
+    if (ws->dnnl != NULL) {
+        int rc = nn_dnnl_forward(ws->dnnl, cnn, ws, x, n);
+
+        if (rc != OHLCX_OK)
+            return rc;
+    } else {
+        conv_forward_sgemm(cnn, ws, x, n);
+    }
+#else
+    conv_forward_sgemm(cnn, ws, x, n);
+#endif
+
+    readout_forward(cnn, ws, n);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, c->hidden,
                 2 * c->filters2, 1.0f, ws->readout, 2 * c->filters2,
                 block(cnn, NN_DENSE1_WEIGHT), 2 * c->filters2, 0.0f,
@@ -302,6 +373,7 @@ void nn_forward(const ohlcx_cnn *cnn, nn_workspace *ws, const float *x,
             z += h[k] * w2[k];
         ws->logit[s] = z;
     }
+    return OHLCX_OK;
 }
 
 
@@ -406,20 +478,28 @@ static void readout_backward(const ohlcx_cnn *cnn, nn_workspace *ws, size_t n)
 {
     size_t f2 = (size_t)cnn->config.filters2;
     size_t l2 = cnn->length2;
+    size_t block = act2_block(cnn, ws);
     float inv_l2 = 1.0f / (float)l2;
 
     for (size_t s = 0; s < n; s++) {
         const float *d_last = ws->d_readout + s * 2 * f2;
         float *d_position = ws->d_readout + s * 2 * f2 + f2;
-        float *a = ws->act2 + s * l2 * f2;
 
         for (size_t o = 0; o < f2; o++)
             d_position[o] *= inv_l2;
-        for (size_t t = 0; t + 1 < l2; t++)
-            relu_backward_in_place(a + t * f2, d_position, f2);
+        for (size_t first = 0; first < f2; first += block) {
+            float *a = ws->act2 + s * l2 * f2 + first * l2;
+
+            for (size_t t = 0; t + 1 < l2; t++)
+                relu_backward_in_place(a + t * block, d_position + first,
+                                       block);
+        }
 
         add_to(d_position, d_last, f2);
-        relu_backward_in_place(a + (l2 - 1) * f2, d_position, f2);
+        for (size_t first = 0; first < f2; first += block)
+            relu_backward_in_place(ws->act2 + s * l2 * f2 + first * l2 +
+                                   (l2 - 1) * block, d_position + first,
+                                   block);
     }
 }
 
@@ -443,21 +523,15 @@ static void col2im_act1(const ohlcx_cnn *cnn, nn_workspace *ws, size_t n)
 }
 
 
-/*
- * Leaves the gradient of the mean loss over the n samples of the last
- * nn_forward() call in cnn->grads. Overwrites ws->act2, so the forward
- * activations are no longer valid afterwards.
- */
-void nn_backward(ohlcx_cnn *cnn, nn_workspace *ws, const float *y, size_t n)
+/* Stores the gradients of both convolutions, given the gradient of
+ * conv2's pre-activation in ws->act2, by sgemm and col2im. */
+static void conv_backward_sgemm(ohlcx_cnn *cnn, nn_workspace *ws, size_t n)
 {
     const ohlcx_cnn_config *c = &cnn->config;
     int k1 = c->channels * c->kernel1;
     int k2 = c->kernel2 * c->filters1;
     int rows1 = (int)(n * cnn->length1);
     int rows2 = (int)(n * cnn->length2);
-
-    dense_backward(cnn, ws, y, n);
-    readout_backward(cnn, ws, n);
 
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, c->filters2, k2,
                 rows2, 1.0f, ws->act2, c->filters2, ws->col2, k2, 0.0f,
@@ -477,19 +551,41 @@ void nn_backward(ohlcx_cnn *cnn, nn_workspace *ws, const float *y, size_t n)
 }
 
 
-/* Returns the summed loss over n samples, evaluated NN_EVAL_CHUNK samples
- * at a time (ws->capacity must be at least that, or at least n). */
-double nn_eval_loss_sum(const ohlcx_cnn *cnn, nn_workspace *ws,
-                        const float *x, const float *y, size_t n)
+/*
+ * Leaves the gradient of the mean loss over the n samples of the last
+ * nn_forward() call in cnn->grads. Overwrites ws->act2, so the forward
+ * activations are no longer valid afterwards. Fails only on the oneDNN
+ * path, when a kernel cannot be built.
+ */
+int nn_backward(ohlcx_cnn *cnn, nn_workspace *ws, const float *y, size_t n)
+{
+    dense_backward(cnn, ws, y, n);
+    readout_backward(cnn, ws, n);
+
+#ifdef OHLCX_HAVE_DNNL
+    if (ws->dnnl != NULL)
+        return nn_dnnl_backward(ws->dnnl, cnn, ws, n);
+#endif
+    conv_backward_sgemm(cnn, ws, n);
+    return OHLCX_OK;
+}
+
+
+/* Stores in *sum the summed loss over n samples, evaluated NN_EVAL_CHUNK
+ * samples at a time (ws->capacity must be at least that, or at least n). */
+int nn_eval_loss_sum(const ohlcx_cnn *cnn, nn_workspace *ws, const float *x,
+                     const float *y, size_t n, double *sum)
 {
     size_t sample = (size_t)cnn->config.channels * (size_t)cnn->config.window;
-    double sum = 0.0;
 
+    *sum = 0.0;
     for (size_t start = 0; start < n; start += NN_EVAL_CHUNK) {
         size_t count = n - start < NN_EVAL_CHUNK ? n - start : NN_EVAL_CHUNK;
+        int rc = nn_forward(cnn, ws, x + start * sample, count);
 
-        nn_forward(cnn, ws, x + start * sample, count);
-        sum += nn_loss_sum(ws, y + start, count);
+        if (rc != OHLCX_OK)
+            return rc;
+        *sum += nn_loss_sum(ws, y + start, count);
     }
-    return sum;
+    return OHLCX_OK;
 }

@@ -7,6 +7,8 @@
  * gradient array of the same shape (grads). Activations are position-major:
  * row (s * L + t) of an activation matrix contains the features of sample s at
  * position t, so a convolution over a whole mini-batch is one sgemm.
+ * The oneDNN path (dnnl.c) reads and writes the same buffers, and keeps
+ * conv1's output in a layout of its own.
  */
 #ifndef OHLCX_NN_INTERNAL_H
 #define OHLCX_NN_INTERNAL_H
@@ -55,7 +57,8 @@ typedef struct nn_workspace {
     float *col1;      /* [n L1][C k1]  im2col of the input */
     float *act1;      /* [n L1][f1]    conv1 after ReLU */
     float *col2;      /* [n L2][k2 f1] im2col of act1 */
-    float *act2;      /* [n L2][f2]    conv2 after ReLU, its gradient after backward */
+    float *act2;      /* [n L2][f2]    conv2 after ReLU, its gradient after backward;
+                         in blocks when act2_block is set, see below */
     float *readout;   /* [n][2 f2]     last position, then the mean */
     float *hidden;    /* [n][hidden]   the embedding */
     float *logit;     /* [n] */
@@ -65,7 +68,30 @@ typedef struct nn_workspace {
     float *d_col2;    /* [n L2][k2 f1] */
     float *d_act1;    /* [n L1][f1] */
     float *memory;    /* the allocation; buffers start at its first 64-byte boundary */
+    struct nn_dnnl *dnnl; /* oneDNN convolution plans, NULL on the sgemm path */
+    /* 0: act2 is position-major as above. B > 0 (oneDNN's nCw16c layout
+     * for B = 16): act2 is [n][f2 / B][L2][B], so filter o of sample s at
+     * position t is at s L2 f2 + (o / B) L2 B + t B + o % B. The oneDNN
+     * path sets it only when B divides f2, so no padding is stored. */
+    size_t act2_block;
 } nn_workspace;
+
+/* Convolution kernels: im2col + OpenBLAS sgemm, or oneDNN (dnnl.c) when the
+ * build has it. A workspace takes the kernels and the precision in force
+ * when it is created. */
+enum nn_kernels {
+    NN_KERNELS_SGEMM,
+    NN_KERNELS_DNNL,
+};
+
+/* Selects the kernels of workspaces created from now on, for the whole
+ * process; tests use it to run both paths. Selecting NN_KERNELS_DNNL in a
+ * build without oneDNN keeps sgemm. The default is oneDNN when built in. */
+void nn_set_kernels(enum nn_kernels kernels);
+enum nn_kernels nn_get_kernels(void);
+
+/* 1 when workspaces created now compute the convolutions in bf16. */
+int nn_use_bf16(void);
 
 /* Seeded xoshiro256** generator. */
 typedef struct nn_rng {
@@ -80,13 +106,23 @@ int nn_workspace_init(nn_workspace *ws, const ohlcx_cnn *cnn, size_t capacity,
                       int with_backward);
 void nn_workspace_free(nn_workspace *ws);
 
-void nn_forward(const ohlcx_cnn *cnn, nn_workspace *ws, const float *x,
-                size_t n);
+int nn_forward(const ohlcx_cnn *cnn, nn_workspace *ws, const float *x,
+               size_t n);
 float nn_sigmoid(float z);
 double nn_loss_sum(const nn_workspace *ws, const float *y, size_t n);
-void nn_backward(ohlcx_cnn *cnn, nn_workspace *ws, const float *y, size_t n);
-double nn_eval_loss_sum(const ohlcx_cnn *cnn, nn_workspace *ws,
-                        const float *x, const float *y, size_t n);
+int nn_backward(ohlcx_cnn *cnn, nn_workspace *ws, const float *y, size_t n);
+int nn_eval_loss_sum(const ohlcx_cnn *cnn, nn_workspace *ws, const float *x,
+                     const float *y, size_t n, double *sum);
+
+/* oneDNN convolutions (dnnl.c), only in builds with OHLCX_HAVE_DNNL. A plan
+ * per batch size is built on first use and kept, see dnnl.c. */
+typedef struct nn_dnnl nn_dnnl;
+int nn_dnnl_bf16_supported(void);
+int nn_dnnl_create(nn_dnnl **out, int bf16, int backward);
+void nn_dnnl_free(nn_dnnl *d);
+int nn_dnnl_forward(nn_dnnl *d, const ohlcx_cnn *cnn, nn_workspace *ws,
+                    const float *x, size_t n);
+int nn_dnnl_backward(nn_dnnl *d, ohlcx_cnn *cnn, nn_workspace *ws, size_t n);
 
 void nn_rng_seed(nn_rng *rng, uint64_t seed);
 uint64_t nn_rng_next(nn_rng *rng);

@@ -257,9 +257,13 @@ static int train_epoch(ohlcx_cnn *cnn, train_buffers *b,
         if (rc != OHLCX_OK)
             return rc;
 
-        nn_forward(cnn, &b->ws, b->batch_x, count);
+        rc = nn_forward(cnn, &b->ws, b->batch_x, count);
+        if (rc != OHLCX_OK)
+            return rc;
         loss_sum += nn_loss_sum(&b->ws, b->batch_y, count);
-        nn_backward(cnn, &b->ws, b->batch_y, count);
+        rc = nn_backward(cnn, &b->ws, b->batch_y, count);
+        if (rc != OHLCX_OK)
+            return rc;
         adam_step(cnn, &b->adam, options->learning_rate);
         if (options->progress != NULL)
             options->progress(options->progress_context, epoch,
@@ -290,7 +294,9 @@ static int validation_loss(const ohlcx_cnn *cnn, train_buffers *b,
         if (rc != OHLCX_OK)
             return rc;
 
-        nn_forward(cnn, &b->ws, b->batch_x, count);
+        rc = nn_forward(cnn, &b->ws, b->batch_x, count);
+        if (rc != OHLCX_OK)
+            return rc;
         sum += nn_loss_sum(&b->ws, b->batch_y, count);
     }
     *loss = sum / (double)n;

@@ -1,10 +1,12 @@
 /*
  * `ohlcx ingest`: candle files into the store, several files at a time.
  *
- * Workers hash, read and validate files in parallel. Appends to the store
- * are serialised by one mutex, because a store handle is for one thread at a
- * time, and the store's own lock admits one writer process. Each worker
- * keeps one file's bars in memory at a time, so memory grows with the
+ * Workers hash, read and validate files in parallel. A file is identified in
+ * the store by its BLAKE3, which costs a fraction of a SHA-256 (see
+ * choose_digest() for stores whose records are SHA-256 digests). Appends to
+ * the store are serialised by one mutex, because a store handle is for one
+ * thread at a time, and the store's own lock admits one writer process. Each
+ * worker keeps one file's bars in memory at a time, so memory grows with the
  * largest file and the worker count, not with the number of files.
  */
 #include <cjson/cJSON.h>
@@ -121,10 +123,9 @@ static void log_conflicts(const char *path, const ohlcx_append_report *report)
 
 /* Appends one validated file to the store. The caller holds job->lock. */
 static int store_file(ingest_job *job, pipeline_series *series,
-                      const ohlcx_quality_report *quality, int64_t size)
+                      const ohlcx_quality_report *quality, int64_t size, const char *digest)
 {
-    ohlcx_store_source source = {series->bars.source_path, series->sha256, size,
-                                 series->read.layout};
+    ohlcx_store_source source = {series->bars.source_path, digest, size, series->read.layout};
     ohlcx_append_report report;
     char *summary;
     int status;
@@ -175,10 +176,10 @@ static void update_progress(ingest_job *job, size_t files_done, uint64_t bytes_d
 }
 
 
-/* A SHA-256 computed on its own thread while the file is parsed. */
+/* A BLAKE3 computed on its own thread while the file is parsed. */
 typedef struct hash_task {
     const char *path;
-    char sha256[65];
+    char blake3[65];
     int status;
     char message[1024]; /* the error when status is not 0 */
 } hash_task;
@@ -188,7 +189,7 @@ static void *hash_worker(void *argument)
 {
     hash_task *task = argument;
 
-    task->status = ohlcx_sha256_file(task->path, task->sha256);
+    task->status = ohlcx_blake3_file(task->path, task->blake3);
     if (task->status != 0)
         snprintf(task->message, sizeof task->message, "%s", ohlcx_last_error());
     return NULL;
@@ -199,20 +200,64 @@ static void *hash_worker(void *argument)
  * bytes are already stored is skipped unread, unless --symbol or
  * --timeframe may send it to another series (the store then checks the hash
  * for that series alone). */
-static int check_stored(ingest_job *job, const char *path, const char *sha256, int *skip)
+static int check_stored(ingest_job *job, const char *path, const char *digest, int *skip)
 {
     int status = 0;
 
     *skip = 0;
     pthread_mutex_lock(&job->lock);
     if (job->options->symbol == NULL && job->options->timeframe == NULL)
-        status = ohlcx_store_has_source(job->store, sha256, skip);
+        status = ohlcx_store_has_source(job->store, digest, skip);
     if (status == 0 && *skip) {
         job->summary.already_ingested++;
         ohlcx_log_info("%s: already ingested, skipped", path);
     }
     pthread_mutex_unlock(&job->lock);
     return status;
+}
+
+
+/*
+ * Writes the digest that identifies a file in the store: "sha256:HEX" when
+ * the store records the file by its SHA-256, else "blake3:HEX". Stores
+ * written before ingest used BLAKE3 contain only SHA-256 digests, so a file
+ * with the size of such a record is hashed with SHA-256 first: re-ingesting
+ * it is then still a no-op, at the cost of one SHA-256. Other files pay for
+ * one BLAKE3 (or none, when blake3 is already computed) and one catalogue
+ * query.
+ */
+static int choose_digest(ingest_job *job, const char *path, int64_t size, const char *blake3,
+                         char digest[OHLCX_STORE_DIGEST_MAX])
+{
+    char hex[65];
+    int found = 0, legacy = 0, status;
+
+    pthread_mutex_lock(&job->lock);
+    status = ohlcx_store_has_source_size_digest(job->store, size, "sha256", &legacy);
+    pthread_mutex_unlock(&job->lock);
+    if (status != 0)
+        return status;
+
+    if (legacy) {
+        status = ohlcx_sha256_file(path, hex);
+        if (status != 0)
+            return status;
+        snprintf(digest, OHLCX_STORE_DIGEST_MAX, "sha256:%s", hex);
+        pthread_mutex_lock(&job->lock);
+        status = ohlcx_store_has_source(job->store, digest, &found);
+        pthread_mutex_unlock(&job->lock);
+        if (status != 0 || found)
+            return status;
+    }
+
+    if (blake3 == NULL) {
+        status = ohlcx_blake3_file(path, hex);
+        if (status != 0)
+            return status;
+        blake3 = hex;
+    }
+    snprintf(digest, OHLCX_STORE_DIGEST_MAX, "blake3:%s", blake3);
+    return 0;
 }
 
 
@@ -240,6 +285,7 @@ static int ingest_file(ingest_job *job, size_t i)
         .symbol = options->symbol, .timeframe = options->timeframe, .bad_rows = options->bad_rows};
     ohlcx_layout_options layout = {.columns = options->columns, .tz = options->tz};
     hash_task hash = {.path = job->files[i]};
+    char digest[OHLCX_STORE_DIGEST_MAX];
     pthread_t hash_thread;
     int hashing = 0;
     pipeline_series series;
@@ -255,9 +301,9 @@ static int ingest_file(ingest_job *job, size_t i)
     if (hash_beside_parse(job, (int64_t)info.st_size))
         hashing = pthread_create(&hash_thread, NULL, hash_worker, &hash) == 0;
     if (!hashing) {
-        status = ohlcx_sha256_file(job->files[i], series.sha256);
+        status = choose_digest(job, job->files[i], (int64_t)info.st_size, NULL, digest);
         if (status == 0)
-            status = check_stored(job, job->files[i], series.sha256, &skip);
+            status = check_stored(job, job->files[i], digest, &skip);
         if (status != 0 || skip)
             return status;
     }
@@ -277,14 +323,16 @@ static int ingest_file(ingest_job *job, size_t i)
         pthread_join(hash_thread, NULL);
         if (status == 0 && hash.status != 0)
             status = ohlcx_set_error(hash.status, "%s", hash.message);
-        memcpy(series.sha256, hash.sha256, sizeof series.sha256);
         /* Another file with the same bytes may have been stored meanwhile. */
         if (status == 0)
-            status = check_stored(job, job->files[i], series.sha256, &skip);
+            status = choose_digest(job, job->files[i], (int64_t)info.st_size, hash.blake3,
+                                   digest);
+        if (status == 0)
+            status = check_stored(job, job->files[i], digest, &skip);
     }
     if (status == 0 && !skip) {
         pthread_mutex_lock(&job->lock);
-        status = store_file(job, &series, &quality, (int64_t)info.st_size);
+        status = store_file(job, &series, &quality, (int64_t)info.st_size, digest);
         pthread_mutex_unlock(&job->lock);
     }
     ohlcx_quality_report_free(&quality);

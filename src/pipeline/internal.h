@@ -51,6 +51,7 @@ typedef struct pipeline_series {
     size_t long_gaps;      /* entries of long_gap_rows */
     size_t long_gap_bars;  /* expected bars missing in the long gaps */
     size_t samples_excluded; /* samples of the parts left out: window_spans_gap */
+    size_t samples_capped;   /* training samples left out by the cap per series */
     ohlcx_split split;
     int usable;       /* 1 when every part of the series has samples */
     int group;        /* index of the CNN that serves this series */
@@ -68,6 +69,16 @@ int pipeline_load(char *const *files, size_t file_count, const char *symbol,
                   int jobs, pipeline_series **out);
 
 void pipeline_free_series(pipeline_series *series, size_t count);
+
+/* Keeps the series of *count that the universe lists, moved to the front in
+ * their order, gives each its group's asset class and frees the others;
+ * *count becomes the kept number. Fails with OHLCX_EDATA when a listed
+ * series is missing (source names where they were looked for), and with
+ * OHLCX_EINVAL, leaving the series untouched, when a loaded series matches
+ * the same symbol and timeframe under two asset classes. */
+struct ohlcx_universe;
+int pipeline_select_universe(const struct ohlcx_universe *universe, const char *source,
+                             pipeline_series *series, size_t *count);
 
 /* Finds the gaps of a validated series (sorted, unique open times) against
  * its market calendar, fills those of at most PIPELINE_MAX_FILL_GAP bars with

@@ -20,6 +20,9 @@
 
 static const char *timing_names[TIMING_COUNT] = {"load",      "features", "cnn_train", "embed",
                                                  "xgb_train", "predict",  "total"};
+/* The data digest of a run.json written before its inputs were loaded. */
+#define PENDING_DIGEST "pending"
+
 static const char *model_names[MODEL_COUNT] = {"cnn_xgboost", "majority", "xgb_without_cnn",
                                                "cnn_only"};
 
@@ -166,6 +169,7 @@ static cJSON *rows_object(const run_state *state)
     cJSON_AddNumberToObject(rows, "filled", (double)state->bars_filled);
     cJSON_AddNumberToObject(rows, "samples", (double)state->total_samples);
     cJSON_AddNumberToObject(rows, "samples_excluded", (double)state->samples_excluded);
+    cJSON_AddNumberToObject(rows, "samples_capped", (double)state->samples_capped);
     cJSON_AddNumberToObject(rows, "series_skipped", (double)state->skipped_series);
     for (size_t s = 0; s < state->series_count; s++)
         for (int r = 0; r < OHLCX_DROP_REASON_COUNT; r++)
@@ -200,6 +204,7 @@ static cJSON *per_series_array(const run_state *state)
         cJSON_AddNumberToObject(row, "bars_filled", (double)series->bars_filled);
         cJSON_AddNumberToObject(row, "long_gaps", (double)series->long_gaps);
         cJSON_AddNumberToObject(row, "samples_excluded", (double)series->samples_excluded);
+        cJSON_AddNumberToObject(row, "samples_capped", (double)series->samples_capped);
         cJSON_AddNumberToObject(row, "n_test", (double)state->series_metrics[s].n);
         add_number(row, "accuracy", state->series_metrics[s].accuracy);
         add_number(row, "auc", state->series_metrics[s].auc);
@@ -301,6 +306,91 @@ static void add_walk_forward(cJSON *root, cJSON *config, const run_state *state)
 }
 
 
+/* Adds a number written with 17 significant digits, which reads back as
+ * the same double, so that a reader can check sums and products of these
+ * fields exactly. cJSON_AddNumberToObject() may print fewer digits. */
+static void add_exact(cJSON *object, const char *name, double value)
+{
+    char text[32];
+
+    snprintf(text, sizeof text, "%.17g", value);
+    cJSON_AddRawToObject(object, name, text);
+}
+
+
+static cJSON *usage_object(const run_resources *r)
+{
+    cJSON *object = cJSON_CreateObject();
+
+    add_exact(object, "wall_s", r->wall_s);
+    add_exact(object, "cpu_s", r->cpu_s);
+    add_exact(object, "cpu_user_s", r->cpu_user_s);
+    add_exact(object, "cpu_sys_s", r->cpu_sys_s);
+    add_exact(object, "cpu_utilisation", r->cpu_utilisation);
+    add_exact(object, "peak_rss_bytes", (double)r->peak_rss_bytes);
+    add_exact(object, "rss_growth_bytes", (double)r->rss_growth_bytes);
+    if (r->has_io) {
+        add_exact(object, "read_bytes", (double)r->read_bytes);
+        add_exact(object, "write_bytes", (double)r->write_bytes);
+        add_exact(object, "rchar", (double)r->rchar);
+        add_exact(object, "wchar", (double)r->wchar);
+    } else {
+        cJSON_AddNullToObject(object, "read_bytes");
+        cJSON_AddNullToObject(object, "write_bytes");
+        cJSON_AddNullToObject(object, "rchar");
+        cJSON_AddNullToObject(object, "wchar");
+    }
+    return object;
+}
+
+
+/* Resources of every stage that ran, then of the whole run. */
+static cJSON *resources_object(const run_state *state)
+{
+    cJSON *object = cJSON_CreateObject();
+
+    cJSON_AddNumberToObject(object, "threads", state->jobs);
+    for (int stage = 0; stage < RUN_STAGE_COUNT; stage++) {
+        cJSON *usage;
+
+        if (!state->resources[stage].measured)
+            continue;
+        usage = usage_object(&state->resources[stage]);
+        cJSON_AddBoolToObject(usage, "resumed", state->stage_resumed[stage] != 0);
+        cJSON_AddItemToObject(object, run_stage_name(stage), usage);
+    }
+    cJSON_AddItemToObject(object, "run", usage_object(&state->total));
+    add_exact(object, "peak_rss_bytes", (double)state->total.peak_rss_bytes);
+    return object;
+}
+
+
+void run_cost_compute(const run_state *state, run_cost *out)
+{
+    out->core_hours = state->total.cpu_s / 3600.0;
+    out->cost = out->core_hours * state->options->price_per_core_hour;
+    out->budget_share = state->options->monthly_budget > 0
+                            ? out->cost / state->options->monthly_budget
+                            : 0;
+}
+
+
+static cJSON *cost_object(const run_state *state)
+{
+    cJSON *object = cJSON_CreateObject();
+    run_cost cost;
+
+    run_cost_compute(state, &cost);
+    add_exact(object, "core_hours", cost.core_hours);
+    add_exact(object, "price_per_core_hour", state->options->price_per_core_hour);
+    add_exact(object, "cost", cost.cost);
+    cJSON_AddStringToObject(object, "currency", "USD");
+    add_exact(object, "monthly_budget", state->options->monthly_budget);
+    add_exact(object, "budget_share", cost.budget_share);
+    return object;
+}
+
+
 static int write_metrics(const run_state *state)
 {
     const ohlcx_run_options *options = state->options;
@@ -316,6 +406,8 @@ static int write_metrics(const run_state *state)
     cJSON_AddNumberToObject(config, "horizon", options->horizon);
     cJSON_AddNumberToObject(config, "seed", (double)options->seed);
     cJSON_AddNumberToObject(config, "jobs", state->jobs);
+    cJSON_AddStringToObject(config, "precision",
+                            ohlcx_cnn_precision_name(ohlcx_cnn_get_precision()));
     if (state->higher.count > 0)
         cJSON_AddItemToObject(config, "higher_timeframes", higher_array(&state->higher));
     if (state->higher.debug_leak == OHLCX_DEBUG_LEAK_NEXT_RETURN)
@@ -332,6 +424,8 @@ static int write_metrics(const run_state *state)
     for (int t = 0; t < TIMING_COUNT; t++)
         cJSON_AddNumberToObject(timings, timing_names[t], state->timings[t]);
     cJSON_AddItemToObject(root, "timings_s", timings);
+    cJSON_AddItemToObject(root, "resources", resources_object(state));
+    cJSON_AddItemToObject(root, "cost", cost_object(state));
     cJSON_AddItemToObject(root, "rows", rows_object(state));
     cJSON_AddItemToObject(root, "cnn", cnn_array(state));
     cJSON_AddNumberToObject(root, "xgb_rounds", ohlcx_gbdt_rounds(state->model));
@@ -396,6 +490,9 @@ static int write_manifest(const run_state *state)
     cJSON_AddNumberToObject(root, "horizon", options->horizon);
     cJSON_AddNumberToObject(root, "seed", (double)options->seed);
     cJSON_AddNumberToObject(root, "embedding_size", state->hidden);
+    /* Precision of the CNN's convolutions in training: fp32 or bf16. */
+    cJSON_AddStringToObject(root, "precision",
+                            ohlcx_cnn_precision_name(ohlcx_cnn_get_precision()));
     cJSON_AddStringToObject(root, "label", "1 if close[t + horizon] > close[t], else 0");
     for (int i = 0; i < column_count; i++)
         cJSON_AddItemToArray(columns, cJSON_CreateString(pipeline_column_name(
@@ -522,6 +619,10 @@ static cJSON *arguments_object(const run_state *state)
         cJSON_AddItemToArray(inputs, cJSON_CreateString(options->inputs[i]));
     cJSON_AddItemToObject(arguments, "--data", inputs);
     add_string_or_null(arguments, "--store", options->store_dir);
+    add_string_or_null(arguments, "--universe", options->universe_path);
+    cJSON_AddNumberToObject(arguments, "--max-samples-per-series",
+                            (double)options->max_samples_per_series);
+    cJSON_AddBoolToObject(arguments, "--balance-classes", options->balance_classes);
     add_string_or_null(arguments, "--symbol", options->symbol);
     add_string_or_null(arguments, "--timeframe", options->timeframe);
     cJSON_AddStringToObject(arguments, "--cnn", pipeline_cnn_mode_name(options->cnn_mode));
@@ -529,6 +630,8 @@ static cJSON *arguments_object(const run_state *state)
     cJSON_AddNumberToObject(arguments, "--horizon", options->horizon);
     cJSON_AddNumberToObject(arguments, "--seed", (double)options->seed);
     cJSON_AddNumberToObject(arguments, "--jobs", state->jobs);
+    cJSON_AddStringToObject(arguments, "--precision",
+                            ohlcx_cnn_precision_name(ohlcx_cnn_get_precision()));
     cJSON_AddNumberToObject(arguments, "--epochs", options->epochs);
     cJSON_AddNumberToObject(arguments, "--patience", options->patience);
     cJSON_AddNumberToObject(arguments, "--batch", options->batch_size);
@@ -557,6 +660,27 @@ void run_checkpoint_path(const run_state *state, const char *name, char *path, s
 }
 
 
+/* Returns 1 for the files of the checkpoint folder other than the CNNs':
+ * run.json, stages.json and the saved XGBoost models, or their temporary
+ * files. */
+static int is_run_record(const char *name)
+{
+    static const char *names[] = {"run.json", "stages.json", "xgboost.json",
+                                  "xgb-baseline.json"};
+    size_t length = strlen(name);
+
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+        size_t base = strlen(names[i]);
+
+        if (strncmp(name, names[i], base) != 0)
+            continue;
+        if (length == base || strcmp(name + base, ".tmp") == 0)
+            return 1;
+    }
+    return 0;
+}
+
+
 int run_checkpoints_clear(const run_state *state)
 {
     char folder[OHLCX_PATH_MAX + 32], path[OHLCX_PATH_MAX + 320];
@@ -578,7 +702,7 @@ int run_checkpoints_clear(const run_state *state)
                      ((length > 5 && strcmp(name + length - 5, ".ckpt") == 0) ||
                       (length > 9 && strcmp(name + length - 9, ".ckpt.tmp") == 0));
 
-        if (!is_cnn && strcmp(name, "run.json") != 0 && strcmp(name, "run.json.tmp") != 0)
+        if (!is_cnn && !is_run_record(name))
             continue;
         snprintf(path, sizeof path, "%s/%s", folder, name);
         if (unlink(path) != 0 && errno != ENOENT) {
@@ -591,8 +715,7 @@ int run_checkpoints_clear(const run_state *state)
 }
 
 
-/* Writes text to path through "<path>.tmp", fsync() and rename(). */
-static int write_text_atomically(const char *text, const char *path)
+int run_write_text_atomically(const char *text, const char *path)
 {
     char tmp_path[OHLCX_PATH_MAX + 128];
     FILE *file;
@@ -633,7 +756,7 @@ int run_checkpoint_write_arguments(const run_state *state)
     if (text == NULL)
         return ohlcx_set_error(OHLCX_ENOMEM, "out of memory writing the run checkpoint");
     run_checkpoint_path(state, "run.json", path, sizeof path);
-    status = write_text_atomically(text, path);
+    status = run_write_text_atomically(text, path);
     free(text);
     return status;
 }
@@ -737,7 +860,32 @@ int run_checkpoint_check_arguments(const run_state *state)
 }
 
 
-int run_checkpoint_check_data(const run_state *state)
+int run_checkpoint_exists(const run_state *state)
+{
+    char path[OHLCX_PATH_MAX + 64];
+
+    run_checkpoint_path(state, "run.json", path, sizeof path);
+    return access(path, F_OK) == 0;
+}
+
+
+int run_checkpoint_write_pending(run_state *state)
+{
+    char folder[OHLCX_PATH_MAX + 32];
+    int status;
+
+    snprintf(folder, sizeof folder, "%s/checkpoints", state->options->out_dir);
+    status = ohlcx_make_dirs(folder);
+    if (status != 0)
+        return status;
+    snprintf(state->data_sha256, sizeof state->data_sha256, "%s", PENDING_DIGEST);
+    status = run_checkpoint_write_arguments(state);
+    state->data_sha256[0] = '\0';
+    return status;
+}
+
+
+int run_checkpoint_check_data(run_state *state)
 {
     cJSON *record = NULL;
     const cJSON *digest;
@@ -746,7 +894,9 @@ int run_checkpoint_check_data(const run_state *state)
     if (status != 0)
         return status;
     digest = cJSON_GetObjectItemCaseSensitive(record, "data_sha256");
-    if (strcmp(digest->valuestring, state->data_sha256) != 0)
+    if (strcmp(digest->valuestring, PENDING_DIGEST) == 0)
+        state->record_pending = 1;
+    else if (strcmp(digest->valuestring, state->data_sha256) != 0)
         status = ohlcx_set_error(OHLCX_EINVAL, "cannot resume %s: the input series differ from "
                                  "those of the checkpointed run (data digest %.12s, was %.12s): "
                                  "restore the inputs, or run without --resume to start over",

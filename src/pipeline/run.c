@@ -12,6 +12,11 @@
  *   predict   test-part predictions and metrics
  * With --walk-forward, walkforward.c runs cnn_train to predict once per fold
  * and this file then scores the test rows of all folds.
+ * For resources and the progress line (monitor.h), these group into the
+ * stages load, features, cnn (cnn_train and embed), xgboost (xgb_train and
+ * the test predictions) and evaluate, each measured from its start to its
+ * end. Each finished stage is recorded in checkpoints/stages.json
+ * (stages.c), from which --resume continues.
  * CNN training builds each mini-batch's windows on request from the sample
  * lists, so a group's training holds one or two size_t per sample (the
  * shuffled order, and the group's rows unless it has every row of the part)
@@ -25,17 +30,27 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <cjson/cJSON.h>
 
 #include "ohlcx/error.h"
 #include "ohlcx/features.h"
 #include "ohlcx/gbdt.h"
 #include "ohlcx/store.h"
 #include "ohlcx/synth.h"
+#include "ohlcx/universe.h"
 #include "pipeline/run_state.h"
 #include "util/util.h"
 
 #define EMBED_CHUNK 2048
+
+/* A run calibrates the rates of `ohlcx plan` for its first time-left
+ * estimate only when its CNN work (epochs x cnn_train samples) is at least
+ * 100 times the calibration's own (one epoch on 2,000 windows). The one to
+ * three seconds of calibration then add about 1% or less. */
+#define ETA_CALIBRATION_MIN_WORK 200000.0
 
 
 void ohlcx_run_options_default(ohlcx_run_options *options)
@@ -51,6 +66,8 @@ void ohlcx_run_options_default(ohlcx_run_options *options)
     options->patience = 3;
     options->batch_size = 256;
     options->bad_rows = OHLCX_BAD_ROWS_FAIL;
+    options->price_per_core_hour = 0.04;
+    options->monthly_budget = 1000;
 }
 
 
@@ -80,6 +97,12 @@ static int check_options(const ohlcx_run_options *options)
     if (options->cnn_mode != OHLCX_CNN_PER_SYMBOL && options->cnn_mode != OHLCX_CNN_GLOBAL &&
         options->cnn_mode != OHLCX_CNN_PER_MARKET)
         return ohlcx_set_error(OHLCX_EINVAL, "invalid CNN mode %d", options->cnn_mode);
+    if (!isfinite(options->price_per_core_hour) || options->price_per_core_hour < 0)
+        return ohlcx_set_error(OHLCX_EINVAL, "invalid --price-per-core-hour %g: use 0 or more",
+                               options->price_per_core_hour);
+    if (!isfinite(options->monthly_budget) || options->monthly_budget <= 0)
+        return ohlcx_set_error(OHLCX_EINVAL, "invalid --monthly-budget %g: use more than 0",
+                               options->monthly_budget);
     if (options->walk_forward && options->resume)
         return ohlcx_set_error(OHLCX_EINVAL, "--resume does not support --walk-forward runs: "
                                              "start the run again");
@@ -156,14 +179,9 @@ static int load_from_store(run_state *state)
                  options->store_dir, entries[i].symbol, entries[i].timeframe);
         series->store_version = entries[i].version;
         series->read.rows_read = series->bars.n;
-        state->rows_read += series->bars.n;
         /* Ingest filled the short gaps of each file; this fills any left
          * between files and finds the long gaps of the merged series. */
         status = pipeline_repair_gaps(series);
-        if (status != 0)
-            break;
-        pipeline_log_drops(series);
-        state->bars_filled += series->bars_filled;
     }
     if (status == 0)
         ohlcx_log_info("read %zu series from the store %s", count, options->store_dir);
@@ -173,22 +191,34 @@ static int load_from_store(run_state *state)
 }
 
 
-static int stage_load(run_state *state)
+/* Counts the bytes of the input files as the load stage's work, and
+ * returns them. */
+static double set_load_total(run_state *state)
+{
+    double bytes = 0;
+
+    for (size_t i = 0; i < state->file_count; i++) {
+        struct stat info;
+
+        if (stat(state->files[i], &info) == 0)
+            bytes += (double)info.st_size;
+    }
+    run_monitor_set_total(&state->monitor, RUN_WORK_LOAD_BYTES, bytes);
+    return bytes;
+}
+
+
+/* Reads the input files, or the demo universe when there are none. */
+static int load_files(run_state *state)
 {
     const ohlcx_run_options *options = state->options;
     const char *demo_inputs[1];
     const char *const *inputs = options->inputs;
     size_t input_count = options->input_count;
     char demo_folder[OHLCX_PATH_MAX];
+    double load_bytes;
     int status;
 
-    if (options->store_dir != NULL) {
-        if (input_count > 0)
-            return ohlcx_set_error(OHLCX_EINVAL,
-                                   "--store and input files exclude each other: ingest the "
-                                   "files into the store first");
-        return load_from_store(state);
-    }
     if (input_count == 0) {
         status = write_demo_universe(options->out_dir, demo_folder, sizeof demo_folder);
         if (status != 0)
@@ -206,14 +236,58 @@ static int stage_load(run_state *state)
                                "files were given: name the files SYMBOL-TIMEFRAME.csv instead",
                                state->file_count);
 
+    load_bytes = set_load_total(state);
     ohlcx_log_info("loading %zu file%s on %d thread%s", state->file_count,
                    state->file_count == 1 ? "" : "s", state->jobs, state->jobs == 1 ? "" : "s");
     ohlcx_layout_options layout = {.columns = options->columns, .tz = options->tz};
+    run_monitor_begin(&state->monitor, RUN_WORK_LOAD_BYTES);
     status = pipeline_load(state->files, state->file_count, options->symbol, options->timeframe,
                            options->bad_rows, &layout, state->jobs, &state->series);
+    run_monitor_end(&state->monitor, RUN_WORK_LOAD_BYTES);
     if (status != 0)
         return status;
+    run_monitor_advance(&state->monitor, RUN_WORK_LOAD_BYTES, load_bytes);
     state->series_count = state->file_count;
+    return 0;
+}
+
+
+/* With --universe, keeps the loaded series that the universe lists, with its
+ * asset classes (see pipeline_select_universe()). */
+static int select_universe(run_state *state, const char *source)
+{
+    ohlcx_universe universe;
+    int status;
+
+    if (state->options->universe_path == NULL)
+        return 0;
+    status = ohlcx_universe_load(state->options->universe_path, &universe);
+    if (status == 0)
+        status = pipeline_select_universe(&universe, source, state->series,
+                                          &state->series_count);
+    ohlcx_universe_free(&universe);
+    return status;
+}
+
+
+static int stage_load(run_state *state)
+{
+    const ohlcx_run_options *options = state->options;
+    int status;
+
+    if (options->store_dir != NULL && options->input_count > 0)
+        return ohlcx_set_error(OHLCX_EINVAL,
+                               "--store and input files exclude each other: ingest the "
+                               "files into the store first");
+    if (options->store_dir != NULL)
+        status = load_from_store(state);
+    else
+        status = load_files(state);
+    if (status == 0)
+        status = select_universe(state, options->store_dir != NULL ? options->store_dir
+                                                                    : "the input files");
+    if (status != 0)
+        return status;
     for (size_t i = 0; i < state->series_count; i++) {
         pipeline_log_drops(&state->series[i]);
         state->rows_read += state->series[i].read.rows_read;
@@ -269,12 +343,47 @@ static int count_kept_samples(const run_state *state, pipeline_series *series)
 }
 
 
+/* Sets skip[part] to the training samples of a series that
+ * --max-samples-per-series leaves out, the earliest of each training part:
+ * each keeps floor(cap x its share), at least one sample. */
+static void cap_training_samples(const run_state *state, const pipeline_series *series,
+                                 size_t skip[OHLCX_PART_COUNT])
+{
+    static const int parts[] = {OHLCX_PART_CNN_TRAIN, OHLCX_PART_XGB_TRAIN};
+    size_t cap = state->options->max_samples_per_series;
+    size_t kept[2] = {0, 0}, total;
+
+    memset(skip, 0, OHLCX_PART_COUNT * sizeof *skip);
+    if (cap == 0)
+        return;
+    for (int i = 0; i < 2; i++)
+        for (size_t t = series->split.begin[parts[i]]; t < series->split.end[parts[i]]; t++)
+            kept[i] += !(series->long_gaps > 0 && sample_excluded(state, series, t));
+    total = kept[0] + kept[1];
+    if (total <= cap)
+        return;
+    for (int i = 0; i < 2; i++) {
+        size_t quota = (size_t)((double)cap * (double)kept[i] / (double)total);
+
+        if (quota < 1)
+            quota = 1;
+        if (quota < kept[i])
+            skip[parts[i]] = kept[i] - quota;
+    }
+}
+
+
 /* Appends the samples of series s to every part, leaving out those that
- * cross a long gap. */
+ * cross a long gap and the earliest training samples above the cap. */
 static int add_samples(run_state *state, uint32_t s)
 {
-    const pipeline_series *series = &state->series[s];
+    pipeline_series *series = &state->series[s];
+    size_t skip[OHLCX_PART_COUNT];
     size_t ups = 0, labels = 0;
+
+    cap_training_samples(state, series, skip);
+    series->samples_capped = skip[OHLCX_PART_CNN_TRAIN] + skip[OHLCX_PART_XGB_TRAIN];
+    state->samples_capped += series->samples_capped;
 
     for (int part = 0; part < OHLCX_PART_COUNT; part++) {
         size_t begin = series->split.begin[part], end = series->split.end[part];
@@ -296,6 +405,10 @@ static int add_samples(run_state *state, uint32_t s)
 
             if (series->long_gaps > 0 && sample_excluded(state, series, t))
                 continue;
+            if (skip[part] > 0) {
+                skip[part]--;
+                continue;
+            }
             row = state->sample_count[part]++;
             grown[row] = (pipeline_sample){s, (uint32_t)t};
             grown_labels[row] = (uint8_t)ohlcx_label(&series->bars, t, state->options->horizon);
@@ -375,6 +488,8 @@ static int stage_features(run_state *state)
     if (state->groups == NULL)
         return ohlcx_set_error(OHLCX_ENOMEM, "out of memory grouping series");
 
+    run_monitor_set_total(&state->monitor, RUN_WORK_FEATURE_BARS, (double)state->rows_read);
+    run_monitor_begin(&state->monitor, RUN_WORK_FEATURE_BARS);
     for (size_t s = 0; s < state->series_count && status == 0; s++) {
         pipeline_series *series = &state->series[s];
         int empty_part;
@@ -409,8 +524,10 @@ static int stage_features(run_state *state)
             status = add_samples(state, (uint32_t)s);
         }
     }
+    run_monitor_end(&state->monitor, RUN_WORK_FEATURE_BARS);
     if (status != 0)
         return status;
+    run_monitor_advance(&state->monitor, RUN_WORK_FEATURE_BARS, (double)state->rows_read);
     warn_unfed_higher(state);
     if (state->group_count == 0)
         return ohlcx_set_error(OHLCX_EDATA,
@@ -420,6 +537,10 @@ static int stage_features(run_state *state)
                                state->options->window, PIPELINE_MAX_FILL_GAP);
     for (int part = 0; part < OHLCX_PART_COUNT; part++)
         state->total_samples += state->sample_count[part];
+    if (state->samples_capped > 0)
+        ohlcx_log_info("--max-samples-per-series %zu left out the %zu earliest training samples "
+                       "of the longer series",
+                       state->options->max_samples_per_series, state->samples_capped);
     ohlcx_log_info("%zu samples (%zu excluded): cnn_train %zu, xgb_train %zu, validation %zu, "
                    "test %zu",
                    state->total_samples, state->samples_excluded,
@@ -527,6 +648,7 @@ static int embed_part(run_state *state, const ohlcx_cnn *cnn, int group, int par
                 memcpy(state->embedding[part] + rows[i] * (size_t)hidden,
                        embedding + i * (size_t)hidden, (size_t)hidden * sizeof(float));
             }
+            run_monitor_advance(&state->monitor, RUN_WORK_EMBED_SAMPLES, (double)filled);
             filled = 0;
         }
     }
@@ -534,17 +656,39 @@ static int embed_part(run_state *state, const ohlcx_cnn *cnn, int group, int par
 }
 
 
-/* Draws the share of the maximum epochs done. Early stopping can end the
- * training sooner, so the time left is an upper bound. */
+/* Progress of one group's CNN training. Units are training samples of
+ * this process's epochs: epochs that a resumed training skips are not
+ * counted as done, so they do not inflate the measured rate. */
+typedef struct cnn_progress {
+    run_state *state;
+    const char *group;
+    int started;          /* 1 after the first mini-batch */
+    size_t first_units;   /* units before the first mini-batch of this process */
+    size_t last_units;    /* units counted so far */
+} cnn_progress;
+
+
+/* Counts the samples done and shows the group's epoch. Early stopping can
+ * end the training sooner, so the time left is an upper bound. */
 static void draw_cnn_progress(void *context, int epoch, int max_epochs, size_t done, size_t total)
 {
-    ohlcx_progress *progress = context;
+    cnn_progress *progress = context;
+    run_monitor *monitor = &progress->state->monitor;
+    size_t units = (size_t)(epoch - 1) * total + done;
 
-    ohlcx_progress_update(progress, (epoch - 1) + (double)done / (double)total, max_epochs);
+    if (!progress->started) {
+        progress->started = 1;
+        progress->first_units = units - done;
+        progress->last_units = progress->first_units;
+    }
+    run_monitor_advance(monitor, RUN_WORK_CNN_SAMPLES, (double)(units - progress->last_units));
+    progress->last_units = units;
+    run_monitor_set_detail(monitor, "%s epoch %d of at most %d, %.0f%%", progress->group, epoch,
+                           max_epochs, 100.0 * (double)done / (double)total);
     /* Clear the line at the end of an epoch, so the epoch's log line starts
      * on an empty line. */
     if (done == total)
-        ohlcx_progress_finish(progress);
+        run_monitor_clear_line(monitor);
 }
 
 
@@ -648,9 +792,10 @@ static int train_group(run_state *state, int group, double *embed_seconds)
     group_rows train_rows = {0}, val_rows = {0};
     ohlcx_sample_source train, validation;
     float *chunk_x = NULL, *chunk_prob = NULL, *chunk_embedding = NULL;
-    char path[OHLCX_PATH_MAX + 64], label[OHLCX_SYMBOL_MAX + 48];
+    char path[OHLCX_PATH_MAX + 64];
     char checkpoint[OHLCX_PATH_MAX + 64];
-    ohlcx_progress progress;
+    cnn_progress progress = {state, state->groups[group].name, 0, 0, 0};
+    double group_work;
     int status;
 
     status = list_group_rows(state, group, OHLCX_PART_CNN_TRAIN, &train_rows);
@@ -663,11 +808,9 @@ static int train_group(run_state *state, int group, double *embed_seconds)
 
     group_training_setup(state, group, &config, &train_options, checkpoint, sizeof checkpoint);
     train_options.verbose = 1;
-    snprintf(label, sizeof label, "cnn %s (at most %d epochs)", state->groups[group].name,
-             options->epochs);
-    ohlcx_progress_start(&progress, label);
     train_options.progress = draw_cnn_progress;
     train_options.progress_context = &progress;
+    run_monitor_set_detail(&state->monitor, "%s", state->groups[group].name);
 
     ohlcx_log_info("cnn %s: training on %zu windows, validating on %zu",
                    state->groups[group].name, train.count, validation.count);
@@ -676,11 +819,18 @@ static int train_group(run_state *state, int group, double *embed_seconds)
         status = OHLCX_ENOMEM;
         goto done;
     }
+    run_monitor_begin(&state->monitor, RUN_WORK_CNN_SAMPLES);
     status = ohlcx_cnn_train_source(cnn, &train, &validation, &train_options,
                                     &state->groups[group].history);
-    ohlcx_progress_finish(&progress);
+    run_monitor_end(&state->monitor, RUN_WORK_CNN_SAMPLES);
+    run_monitor_clear_line(&state->monitor);
     if (status != 0)
         goto done;
+    /* Remove the work this process did not do: epochs after an early stop,
+     * and those that a resumed training had finished before. */
+    group_work = (double)options->epochs * (double)train.count;
+    run_monitor_add_total(&state->monitor, RUN_WORK_CNN_SAMPLES,
+                          -(group_work - (double)(progress.last_units - progress.first_units)));
 
     double started = ohlcx_now_seconds();
     size_t window_floats = (size_t)OHLCX_WINDOW_CHANNELS * (size_t)options->window;
@@ -691,8 +841,11 @@ static int train_group(run_state *state, int group, double *embed_seconds)
         status = ohlcx_set_error(OHLCX_ENOMEM, "out of memory computing embeddings");
         goto done;
     }
+    run_monitor_set_detail(&state->monitor, "%s embeddings", state->groups[group].name);
+    run_monitor_begin(&state->monitor, RUN_WORK_EMBED_SAMPLES);
     for (int part = OHLCX_PART_XGB_TRAIN; part < OHLCX_PART_COUNT && status == 0; part++)
         status = embed_part(state, cnn, group, part, chunk_x, chunk_prob, chunk_embedding);
+    run_monitor_end(&state->monitor, RUN_WORK_EMBED_SAMPLES);
     *embed_seconds += ohlcx_now_seconds() - started;
     if (status != 0)
         goto done;
@@ -728,89 +881,141 @@ int run_stage_cnn(run_state *state)
             return ohlcx_set_error(OHLCX_ENOMEM, "out of memory holding embeddings");
     }
 
-    for (int g = 0; g < state->group_count && status == 0; g++)
+    for (int g = 0; g < state->group_count && status == 0; g++) {
         status = train_group(state, g, &embed_seconds);
+        if (status == 0 && g == 0)
+            run_test_kill_point(RUN_STAGE_CNN, "middle");
+    }
     state->timings[TIMING_CNN_TRAIN] = ohlcx_now_seconds() - started - embed_seconds;
     state->timings[TIMING_EMBED] = embed_seconds;
     return status;
 }
 
 
-/* Builds the XGBoost matrix of a part; hidden 0 leaves out the embedding. */
-static float *build_matrix(const run_state *state, int part, int hidden)
+/* Rows handed to XGBoost per batch: a few megabytes of floats, so the
+ * feature matrix of a part is never held whole. */
+#define GBDT_BATCH_ROWS 16384
+
+/* The XGBoost rows of one part; hidden 0 leaves out the embedding. */
+typedef struct part_rows {
+    const run_state *state;
+    int part;
+    int hidden;
+    size_t columns;
+} part_rows;
+
+
+static int fill_part_rows(void *context, size_t first, size_t count, float *x, float *y)
 {
-    size_t columns = pipeline_column_count(hidden, &state->higher);
-    size_t rows = state->sample_count[part];
-    float *matrix = malloc((rows ? rows : 1) * columns * sizeof *matrix);
+    const part_rows *rows = context;
+    const run_state *state = rows->state;
 
-    if (matrix == NULL) {
-        ohlcx_set_error(OHLCX_ENOMEM, "out of memory building a %zu x %zu feature matrix", rows,
-                        columns);
-        return NULL;
-    }
-    for (size_t row = 0; row < rows; row++) {
-        const pipeline_sample *sample = &state->samples[part][row];
-        const float *embedding = hidden ? state->embedding[part] + row * (size_t)hidden : NULL;
+    for (size_t i = 0; i < count; i++) {
+        size_t row = first + i;
+        const pipeline_sample *sample = &state->samples[rows->part][row];
+        const float *embedding =
+            rows->hidden ? state->embedding[rows->part] + row * (size_t)rows->hidden : NULL;
 
-        pipeline_fill_row(&state->series[sample->series], sample->t, embedding, hidden,
-                          matrix + row * columns);
+        pipeline_fill_row(&state->series[sample->series], sample->t, embedding, rows->hidden,
+                          x + i * rows->columns);
+        if (y != NULL)
+            y[i] = state->labels[rows->part][row];
     }
-    return matrix;
+    return 0;
 }
 
 
-static float *labels_as_floats(const run_state *state, int part)
+/* Predicts the test part batch by batch into prob; hidden 0 for the
+ * baseline without CNN features. */
+static int predict_test_rows(const run_state *state, const ohlcx_gbdt *model, int hidden,
+                             float *prob)
 {
-    size_t rows = state->sample_count[part];
-    float *labels = malloc((rows ? rows : 1) * sizeof *labels);
+    part_rows rows = {state, OHLCX_PART_TEST, hidden,
+                      pipeline_column_count(hidden, &state->higher)};
+    size_t n = state->sample_count[OHLCX_PART_TEST];
+    size_t batch = n < GBDT_BATCH_ROWS ? n : GBDT_BATCH_ROWS;
+    float *x = malloc((batch ? batch : 1) * rows.columns * sizeof *x);
+    int status = 0;
 
-    if (labels == NULL) {
-        ohlcx_set_error(OHLCX_ENOMEM, "out of memory copying labels");
-        return NULL;
+    if (x == NULL)
+        return ohlcx_set_error(OHLCX_ENOMEM, "out of memory for %zu prediction rows", batch);
+    for (size_t first = 0; first < n && status == 0; first += batch) {
+        size_t count = n - first < batch ? n - first : batch;
+
+        status = fill_part_rows(&rows, first, count, x, NULL);
+        if (status == 0)
+            status = ohlcx_gbdt_predict(model, x, count, prob + first);
     }
-    for (size_t row = 0; row < rows; row++)
-        labels[row] = state->labels[part][row];
-    return labels;
+    free(x);
+    return status;
+}
+
+
+/* Counts one trained XGBoost model as done and removes the rounds that
+ * early stopping saved from the total. The rounds trained are estimated as
+ * those kept plus the early-stopping rounds, as the API returns only the
+ * kept ones. */
+static void count_gbdt_work(run_state *state, const ohlcx_gbdt_options *options,
+                            int kept_rounds)
+{
+    double rows = (double)state->sample_count[OHLCX_PART_XGB_TRAIN];
+    int trained = kept_rounds + options->early_stopping;
+
+    if (trained > options->max_rounds || options->early_stopping == 0)
+        trained = options->max_rounds;
+    run_monitor_advance(&state->monitor, RUN_WORK_XGB_ROW_ROUNDS, rows * trained);
+    run_monitor_add_total(&state->monitor, RUN_WORK_XGB_ROW_ROUNDS,
+                          -rows * (options->max_rounds - trained));
+}
+
+
+/* The weight of an up label that balances the classes of xgb_train:
+ * downs / ups, or 1 when either class is absent. */
+static double balance_weight(const run_state *state)
+{
+    size_t n = state->sample_count[OHLCX_PART_XGB_TRAIN], ups = 0;
+
+    for (size_t row = 0; row < n; row++)
+        ups += state->labels[OHLCX_PART_XGB_TRAIN][row];
+    if (ups == 0 || ups == n)
+        return 1;
+    return (double)(n - ups) / (double)ups;
 }
 
 
 /* Trains one XGBoost model on xgb_train with early stopping on validation and
- * predicts the test part into prob. */
+ * predicts the test part into prob. The rows reach XGBoost in batches. */
 static int train_and_test_gbdt(run_state *state, int hidden, ohlcx_gbdt **model_out,
                                float *prob, double *train_seconds, double *predict_seconds)
 {
-    ohlcx_gbdt_options options;
-    float *x_train = build_matrix(state, OHLCX_PART_XGB_TRAIN, hidden);
-    float *x_val = build_matrix(state, OHLCX_PART_VALIDATION, hidden);
-    float *x_test = build_matrix(state, OHLCX_PART_TEST, hidden);
-    float *y_train = labels_as_floats(state, OHLCX_PART_XGB_TRAIN);
-    float *y_val = labels_as_floats(state, OHLCX_PART_VALIDATION);
     size_t columns = pipeline_column_count(hidden, &state->higher);
+    part_rows train = {state, OHLCX_PART_XGB_TRAIN, hidden, columns};
+    part_rows validation = {state, OHLCX_PART_VALIDATION, hidden, columns};
+    ohlcx_gbdt_source train_source = {fill_part_rows, &train,
+                                      state->sample_count[OHLCX_PART_XGB_TRAIN]};
+    ohlcx_gbdt_source validation_source = {fill_part_rows, &validation,
+                                           state->sample_count[OHLCX_PART_VALIDATION]};
+    ohlcx_gbdt_options options;
     double started = ohlcx_now_seconds();
-    int status = OHLCX_ENOMEM;
+    int status;
 
-    if (x_train == NULL || x_val == NULL || x_test == NULL || y_train == NULL || y_val == NULL)
-        goto done;
     ohlcx_gbdt_options_default(&options);
     options.threads = state->jobs;
     options.seed = state->options->seed;
-    status = ohlcx_gbdt_train(x_train, y_train, state->sample_count[OHLCX_PART_XGB_TRAIN], x_val,
-                              y_val, state->sample_count[OHLCX_PART_VALIDATION], columns,
-                              &options, model_out);
+    if (state->options->balance_classes)
+        options.positive_weight = balance_weight(state);
+    run_monitor_begin(&state->monitor, RUN_WORK_XGB_ROW_ROUNDS);
+    status = ohlcx_gbdt_train_source(&train_source, &validation_source, columns,
+                                     GBDT_BATCH_ROWS, &options, model_out);
+    run_monitor_end(&state->monitor, RUN_WORK_XGB_ROW_ROUNDS);
     *train_seconds += ohlcx_now_seconds() - started;
     if (status != 0)
-        goto done;
+        return status;
+    count_gbdt_work(state, &options, ohlcx_gbdt_rounds(*model_out));
 
     started = ohlcx_now_seconds();
-    status = ohlcx_gbdt_predict(*model_out, x_test, state->sample_count[OHLCX_PART_TEST], prob);
+    status = predict_test_rows(state, *model_out, hidden, prob);
     *predict_seconds += ohlcx_now_seconds() - started;
-
-done:
-    free(x_train);
-    free(x_val);
-    free(x_test);
-    free(y_train);
-    free(y_val);
     return status;
 }
 
@@ -833,22 +1038,16 @@ static int name_columns(ohlcx_gbdt *model, int hidden, const pipeline_higher *hi
 }
 
 
-int run_stage_gbdt(run_state *state)
+/* Trains the combined model, saves it to model/xgboost.json, and trains the
+ * baseline without CNN features; both predict the test part. */
+static int train_gbdt_models(run_state *state, ohlcx_gbdt **baseline)
 {
-    size_t n_test = state->sample_count[OHLCX_PART_TEST];
-    size_t n_fit = state->sample_count[OHLCX_PART_XGB_TRAIN];
-    ohlcx_gbdt *baseline = NULL;
     char path[OHLCX_PATH_MAX + 64];
-    size_t ups = 0;
     int status;
 
-    for (int model = 0; model < MODEL_COUNT; model++) {
-        state->test_prob[model] = malloc((n_test ? n_test : 1) * sizeof(float));
-        if (state->test_prob[model] == NULL)
-            return ohlcx_set_error(OHLCX_ENOMEM, "out of memory holding predictions");
-    }
-
-    ohlcx_log_info("xgboost: training the combined model on %zu rows", n_fit);
+    ohlcx_log_info("xgboost: training the combined model on %zu rows",
+                   state->sample_count[OHLCX_PART_XGB_TRAIN]);
+    run_monitor_set_detail(&state->monitor, "combined model");
     status = train_and_test_gbdt(state, state->hidden, &state->model,
                                  state->test_prob[MODEL_COMBINED], &state->timings[TIMING_XGB_TRAIN],
                                  &state->timings[TIMING_PREDICT]);
@@ -861,12 +1060,68 @@ int run_stage_gbdt(run_state *state)
     status = ohlcx_gbdt_save(state->model, path);
     if (status != 0)
         return status;
+    run_test_kill_point(RUN_STAGE_XGBOOST, "middle");
 
     ohlcx_log_info("xgboost: training the baseline without CNN features");
-    status = train_and_test_gbdt(state, 0, &baseline, state->test_prob[MODEL_WITHOUT_CNN],
-                                 &state->timings[TIMING_XGB_TRAIN], &state->timings[TIMING_PREDICT]);
+    run_monitor_set_detail(&state->monitor, "baseline without CNN features");
+    return train_and_test_gbdt(state, 0, baseline, state->test_prob[MODEL_WITHOUT_CNN],
+                               &state->timings[TIMING_XGB_TRAIN], &state->timings[TIMING_PREDICT]);
+}
+
+
+/* Predicts the test part with a model loaded from the checkpoint folder;
+ * hidden 0 for the baseline. */
+static int predict_test(run_state *state, const ohlcx_gbdt *model, int hidden, float *prob)
+{
+    double started = ohlcx_now_seconds();
+    int status = predict_test_rows(state, model, hidden, prob);
+
+    state->timings[TIMING_PREDICT] += ohlcx_now_seconds() - started;
+    return status;
+}
+
+
+/* Loads both models of a finished xgboost stage instead of training them,
+ * and predicts the test part with them. */
+static int restore_gbdt_models(run_state *state, ohlcx_gbdt **baseline)
+{
+    double started = ohlcx_now_seconds();
+    int status = run_stages_load_gbdt(state, baseline);
+
+    state->timings[TIMING_XGB_TRAIN] += ohlcx_now_seconds() - started;
+    /* Their work is done: the estimate counts none of it. */
+    run_monitor_set_total(&state->monitor, RUN_WORK_XGB_ROW_ROUNDS, 0);
+    if (status == 0)
+        status = predict_test(state, state->model, state->hidden,
+                              state->test_prob[MODEL_COMBINED]);
+    if (status == 0)
+        status = predict_test(state, *baseline, 0, state->test_prob[MODEL_WITHOUT_CNN]);
+    return status;
+}
+
+
+int run_stage_gbdt(run_state *state)
+{
+    size_t n_test = state->sample_count[OHLCX_PART_TEST];
+    size_t n_fit = state->sample_count[OHLCX_PART_XGB_TRAIN];
+    ohlcx_gbdt *baseline = NULL;
+    size_t ups = 0;
+    int status;
+
+    for (int model = 0; model < MODEL_COUNT; model++) {
+        state->test_prob[model] = malloc((n_test ? n_test : 1) * sizeof(float));
+        if (state->test_prob[model] == NULL)
+            return ohlcx_set_error(OHLCX_ENOMEM, "out of memory holding predictions");
+    }
+
+    if (state->gbdt_restore)
+        status = restore_gbdt_models(state, &baseline);
+    else
+        status = train_gbdt_models(state, &baseline);
     if (status == 0)
         state->baseline_rounds = ohlcx_gbdt_rounds(baseline);
+    if (status == 0 && !state->gbdt_restore && !state->options->walk_forward)
+        status = run_stages_save_gbdt(state, baseline);
     ohlcx_gbdt_free(baseline);
     if (status != 0)
         return status;
@@ -1044,6 +1299,7 @@ static void run_state_free(run_state *state)
     free(state->timeframe_metrics);
     free(state->folds);
     ohlcx_gbdt_free(state->model);
+    cJSON_Delete(state->stage_record);
 }
 
 
@@ -1098,7 +1354,7 @@ static int remove_previous_outputs(const char *out_dir)
  * series loaded, so that resuming can tell whether the inputs changed. */
 static int digest_data(run_state *state)
 {
-    size_t line = OHLCX_SYMBOL_MAX + OHLCX_TIMEFRAME_MAX + 96;
+    size_t line = OHLCX_SYMBOL_MAX + OHLCX_TIMEFRAME_MAX + 128;
     char *text = malloc(state->series_count * line + 1);
     size_t used = 0;
 
@@ -1108,9 +1364,11 @@ static int digest_data(run_state *state)
     for (size_t s = 0; s < state->series_count; s++) {
         const pipeline_series *series = &state->series[s];
 
-        used += (size_t)snprintf(text + used, line, "%s %s %s %lld\n", series->bars.symbol,
+        /* The asset class is a feature column, and --universe may set it. */
+        used += (size_t)snprintf(text + used, line, "%s %s %s %lld %s\n", series->bars.symbol,
                                  series->bars.timeframe, series->sha256,
-                                 (long long)series->store_version);
+                                 (long long)series->store_version,
+                                 ohlcx_asset_class_name(series->bars.asset_class));
     }
     ohlcx_sha256_hex(text, used, state->data_sha256);
     free(text);
@@ -1118,11 +1376,14 @@ static int digest_data(run_state *state)
 }
 
 
-/* Checks a resumed run's options against its record. */
+/* Checks a resumed run's options against its record, and reads the record
+ * of its finished stages. */
 static int check_resume_arguments(run_state *state)
 {
     int status = run_checkpoint_check_arguments(state);
 
+    if (status == 0)
+        status = run_stages_read(state);
     if (status == 0)
         ohlcx_log_info("resuming the run in %s from its checkpoints", state->options->out_dir);
     return status;
@@ -1144,20 +1405,23 @@ static int check_checkpoint_data(run_state *state)
 /* After the features stage: checks every CNN checkpoint that a resumed run
  * will read, so that a damaged or foreign one fails before any output is
  * removed. */
-static int check_resume_checkpoints(const run_state *state)
+static int check_resume_checkpoints(run_state *state)
 {
     int status = 0;
 
     for (int g = 0; g < state->group_count && status == 0; g++)
         status = check_group_checkpoint(state, g);
+    if (status == 0)
+        status = run_stages_check(state);
     return status;
 }
 
 
 /* Prepares the run folder once the inputs are loaded and checked: removes
  * the outputs of an earlier run and, unless resuming, its checkpoints, and
- * records this run's options and data. */
-static int prepare_out_dir(const run_state *state)
+ * records this run's options and data (also for a resumed run whose record
+ * was written before its data was loaded). */
+static int prepare_out_dir(run_state *state)
 {
     char model_dir[OHLCX_PATH_MAX + 16];
     int status;
@@ -1168,19 +1432,343 @@ static int prepare_out_dir(const run_state *state)
         status = remove_previous_outputs(state->options->out_dir);
     if (status == 0 && !state->options->resume)
         status = run_checkpoints_clear(state);
-    if (status == 0 && !state->options->resume)
+    if (status == 0 && (!state->options->resume || state->record_pending))
         status = run_checkpoint_write_arguments(state);
     return status;
+}
+
+
+/* Sets the work of the stages after features, for the time-left estimate.
+ * It counts every CNN epoch on cnn_train, an upper bound because early
+ * stopping can end sooner. It adds the embeddings of the later parts and
+ * two XGBoost models of at most max_rounds rounds each. */
+static void set_work_totals(run_state *state)
+{
+    ohlcx_gbdt_options gbdt;
+    double embedded = 0;
+
+    ohlcx_gbdt_options_default(&gbdt);
+    for (int part = OHLCX_PART_XGB_TRAIN; part < OHLCX_PART_COUNT; part++)
+        embedded += (double)state->sample_count[part];
+    run_monitor_set_total(&state->monitor, RUN_WORK_CNN_SAMPLES,
+                          (double)state->options->epochs *
+                              (double)state->sample_count[OHLCX_PART_CNN_TRAIN]);
+    run_monitor_set_total(&state->monitor, RUN_WORK_EMBED_SAMPLES, embedded);
+    run_monitor_set_total(&state->monitor, RUN_WORK_XGB_ROW_ROUNDS,
+                          2.0 * gbdt.max_rounds *
+                              (double)state->sample_count[OHLCX_PART_XGB_TRAIN]);
+    run_monitor_set_totals_known(&state->monitor);
+}
+
+
+/* Measures the rates of `ohlcx plan` on this machine for the first
+ * time-left estimate of a large run (see ETA_CALIBRATION_MIN_WORK). A
+ * failed calibration only leaves the estimate to the rates measured later.
+ * NOTE: the calibration trains a CNN and XGBoost in this process. A run of
+ * 219,060 sample-epochs (1 thread, fp32) gave the same weights and metrics
+ * with and without it, but no test covers this, as tests stay below the
+ * threshold. */
+static void calibrate_eta(run_state *state)
+{
+    double work = (double)state->options->epochs *
+                  (double)state->sample_count[OHLCX_PART_CNN_TRAIN];
+    ohlcx_plan_options options;
+    ohlcx_plan_rates rates;
+
+    if (state->options->walk_forward || work < ETA_CALIBRATION_MIN_WORK)
+        return;
+    ohlcx_plan_options_default(&options);
+    options.window = state->options->window;
+    options.horizon = state->options->horizon;
+    options.jobs = state->jobs;
+    ohlcx_log_info("calibrating the rates of 'ohlcx plan' for the time-left estimate");
+    if (ohlcx_plan_calibrate(&options, &rates) != 0) {
+        ohlcx_log_warn("calibration failed, so the time left is estimated only from rates "
+                       "measured in this run: %s",
+                       ohlcx_last_error());
+        return;
+    }
+    run_monitor_set_prior_rate(&state->monitor, RUN_WORK_CNN_SAMPLES,
+                               rates.cnn_train_samples_per_s);
+    run_monitor_set_prior_rate(&state->monitor, RUN_WORK_EMBED_SAMPLES,
+                               rates.cnn_embed_samples_per_s);
+    run_monitor_set_prior_rate(&state->monitor, RUN_WORK_XGB_ROW_ROUNDS,
+                               rates.xgb_row_rounds_per_s);
+    state->eta_calibrated = 1;
+}
+
+
+static void stage_begin(run_state *state, int stage)
+{
+    run_test_kill_point(stage, "start");
+    run_usage_sample(&state->stage_started);
+    run_monitor_set_stage(&state->monitor, stage);
+}
+
+
+/* Measures and logs the resources of a stage that succeeded, and the time
+ * left once the work of every stage is counted. */
+static void stage_end(run_state *state, int stage)
+{
+    run_usage now;
+    char left[128];
+
+    run_usage_sample(&now);
+    run_resources_between(&state->stage_started, &now, state->jobs, &state->resources[stage]);
+    run_monitor_clear_line(&state->monitor);
+    run_resources_log(run_stage_name(stage), &state->resources[stage], state->jobs);
+    if (state->monitor.totals_known && stage != RUN_STAGE_EVALUATE &&
+        !state->options->walk_forward) {
+        run_monitor_describe_left(&state->monitor, left, sizeof left);
+        ohlcx_log_info("progress: %s finished after %.1f s of the run, %s",
+                       run_stage_name(stage), now.wall_s - state->run_started.wall_s, left);
+    }
+    run_monitor_set_stage(&state->monitor, -1);
+}
+
+
+/* Records the load and features stages once the run folder is prepared:
+ * their records can only follow run.json, which that writes. */
+static int record_inputs(run_state *state)
+{
+    cJSON *load = cJSON_CreateObject(), *features = cJSON_CreateObject();
+    int status;
+
+    cJSON_AddNumberToObject(load, "series", (double)state->series_count);
+    cJSON_AddStringToObject(load, "data_sha256", state->data_sha256);
+    status = run_stage_finish(state, RUN_STAGE_LOAD, load);
+    cJSON_AddNumberToObject(features, "samples", (double)state->total_samples);
+    cJSON_AddNumberToObject(features, "cnn_groups", state->group_count);
+    if (status == 0)
+        status = run_stage_finish(state, RUN_STAGE_FEATURES, features);
+    else
+        cJSON_Delete(features);
+    return status;
+}
+
+
+/* Reads, checks and prepares: load and features, then the checks of a
+ * resume, then the run folder. */
+/* Writes bytes as "512 MB" below 10 GB, else as "12.3 GB". */
+static const char *format_bytes(double bytes, char *out, size_t size)
+{
+    if (bytes < 1e10)
+        snprintf(out, size, "%.0f MB", bytes / 1e6);
+    else
+        snprintf(out, size, "%.1f GB", bytes / 1e9);
+    return out;
+}
+
+
+/* The memory budget: --max-memory, or 80% of the machine's memory. */
+static uint64_t memory_budget(const run_state *state)
+{
+    long pages = sysconf(_SC_PHYS_PAGES), page_size = sysconf(_SC_PAGESIZE);
+
+    if (state->options->max_memory > 0)
+        return state->options->max_memory;
+    if (pages <= 0 || page_size <= 0)
+        return UINT64_MAX;
+    return (uint64_t)((double)pages * (double)page_size * 0.8);
+}
+
+
+/* Fails when the process's peak resident set has passed the budget during
+ * a stage: the run stops there instead of pushing the machine into swap or
+ * the kernel's out-of-memory killer. */
+static int check_peak_memory(const run_state *state, int stage)
+{
+    uint64_t budget = memory_budget(state);
+    char used[32], limit[32];
+    run_usage now;
+
+    run_usage_sample(&now);
+    if (now.peak_rss_bytes <= budget)
+        return 0;
+    return ohlcx_set_error(OHLCX_ENOMEM,
+                           "the %s stage used %s of memory, above --max-memory %s: train on "
+                           "fewer series (--universe) or fewer samples "
+                           "(--max-samples-per-series)",
+                           run_stage_name(stage),
+                           format_bytes((double)now.peak_rss_bytes, used, sizeof used),
+                           format_bytes((double)budget, limit, sizeof limit));
+}
+
+
+/*
+ * Before training: estimates what the later stages add to the memory in use
+ * and fails when the sum passes the budget, so a run that cannot fit stops
+ * before hours of training. They add the embeddings and CNN probabilities
+ * of every sample, the CNN's workspace (about 1 MB per sample of a
+ * mini-batch at the default sizes, counted for two batches), and XGBoost's
+ * quantile matrix of the larger of xgb_train and validation (one byte per
+ * value) with its batches.
+ */
+static int check_memory_estimate(const run_state *state)
+{
+    uint64_t budget = memory_budget(state);
+    ohlcx_cnn_config config;
+    size_t columns;
+    double samples = (double)state->total_samples;
+    double xgb_rows = (double)(state->sample_count[OHLCX_PART_XGB_TRAIN] +
+                               state->sample_count[OHLCX_PART_VALIDATION]);
+    double batch = (double)state->options->batch_size;
+    double window = (double)state->options->window;
+    double added, in_use;
+    char text[4][32];
+    run_usage now;
+
+    ohlcx_cnn_config_default(&config);
+    columns = pipeline_column_count(config.hidden, &state->higher);
+    run_usage_sample(&now);
+    in_use = (double)now.peak_rss_bytes;
+    added = samples * ((double)config.hidden + 1) * sizeof(float) +
+            2 * batch * window * 256 * sizeof(float) + xgb_rows * (double)columns +
+            2 * 16384.0 * (double)columns * sizeof(float);
+    if (in_use + added <= (double)budget)
+        return 0;
+    return ohlcx_set_error(OHLCX_ENOMEM,
+                           "training %zu samples needs about %s of memory (%s in use after the "
+                           "features, %s more for the CNN and XGBoost), above --max-memory "
+                           "%s: train on fewer series (--universe) or fewer samples "
+                           "(--max-samples-per-series)",
+                           state->total_samples, format_bytes(in_use + added, text[0], 32),
+                           format_bytes(in_use, text[1], 32), format_bytes(added, text[2], 32),
+                           format_bytes((double)budget, text[3], 32));
+}
+
+
+static int run_inputs(run_state *state)
+{
+    int status;
+
+    stage_begin(state, RUN_STAGE_LOAD);
+    status = stage_load(state);
+    if (status == 0)
+        status = check_checkpoint_data(state);
+    state->timings[TIMING_LOAD] = ohlcx_now_seconds() - state->stage_started.wall_s;
+    if (status != 0)
+        return status;
+    run_test_kill_point(RUN_STAGE_LOAD, "end");
+    stage_end(state, RUN_STAGE_LOAD);
+    status = check_peak_memory(state, RUN_STAGE_LOAD);
+    if (status != 0)
+        return status;
+
+    stage_begin(state, RUN_STAGE_FEATURES);
+    status = stage_features(state);
+    state->timings[TIMING_FEATURES] = ohlcx_now_seconds() - state->stage_started.wall_s;
+    if (status != 0)
+        return status;
+    set_work_totals(state);
+    run_test_kill_point(RUN_STAGE_FEATURES, "end");
+    stage_end(state, RUN_STAGE_FEATURES);
+    status = check_peak_memory(state, RUN_STAGE_FEATURES);
+    if (status == 0)
+        status = check_memory_estimate(state);
+    if (status != 0)
+        return status;
+
+    if (state->options->resume)
+        status = check_resume_checkpoints(state);
+    if (status == 0)
+        status = prepare_out_dir(state);
+    if (status == 0)
+        status = record_inputs(state);
+    return status;
+}
+
+
+/* Trains the CNNs and the XGBoost models, or with --walk-forward every
+ * fold's. */
+static int run_training(run_state *state)
+{
+    cJSON *record;
+    int status;
+
+    if (state->options->walk_forward) {
+        run_monitor_disable_estimate(&state->monitor);
+        stage_begin(state, RUN_STAGE_WALK_FORWARD);
+        status = run_walk_forward(state);
+        if (status == 0)
+            stage_end(state, RUN_STAGE_WALK_FORWARD);
+        return status;
+    }
+
+    stage_begin(state, RUN_STAGE_CNN);
+    /* Finished groups only load their checkpoint and embed. */
+    state->stage_resumed[RUN_STAGE_CNN] = run_stage_record(state, RUN_STAGE_CNN) != NULL;
+    calibrate_eta(state);
+    status = run_stage_cnn(state);
+    if (status != 0)
+        return status;
+    run_test_kill_point(RUN_STAGE_CNN, "end");
+    record = cJSON_CreateObject();
+    cJSON_AddNumberToObject(record, "cnn_groups", state->group_count);
+    status = run_stage_finish(state, RUN_STAGE_CNN, record);
+    if (status != 0)
+        return status;
+    stage_end(state, RUN_STAGE_CNN);
+    status = check_peak_memory(state, RUN_STAGE_CNN);
+    if (status != 0)
+        return status;
+
+    stage_begin(state, RUN_STAGE_XGBOOST);
+    state->stage_resumed[RUN_STAGE_XGBOOST] = state->gbdt_restore;
+    status = run_stage_gbdt(state);
+    if (status == 0)
+        stage_end(state, RUN_STAGE_XGBOOST);
+    return status;
+}
+
+
+/* Logs the run's resources and their cost. */
+static void log_cost(const run_state *state)
+{
+    run_cost cost;
+
+    run_cost_compute(state, &cost);
+    ohlcx_log_info("run: %.2f s wall, %.2f s CPU = %.6f core-hours, peak RSS %.1f MiB",
+                   state->total.wall_s, state->total.cpu_s, cost.core_hours,
+                   (double)state->total.peak_rss_bytes / (1024.0 * 1024.0));
+    ohlcx_log_info("cost: %.6f USD at %g USD per core-hour, %.6f%% of the monthly budget of "
+                   "%g USD",
+                   cost.cost, state->options->price_per_core_hour, 100 * cost.budget_share,
+                   state->options->monthly_budget);
+}
+
+
+/* Scores the test part, measures the run and writes its outputs. */
+static int run_evaluation(run_state *state)
+{
+    run_usage now;
+    int status;
+
+    stage_begin(state, RUN_STAGE_EVALUATE);
+    status = run_stage_evaluate(state);
+    if (status != 0)
+        return status;
+    stage_end(state, RUN_STAGE_EVALUATE);
+
+    state->timings[TIMING_TOTAL] = ohlcx_now_seconds() - state->run_started.wall_s;
+    run_usage_sample(&now);
+    run_resources_between(&state->run_started, &now, state->jobs, &state->total);
+    log_cost(state);
+    status = run_write_outputs(state);
+    if (status != 0)
+        return status;
+    run_test_kill_point(RUN_STAGE_EVALUATE, "end");
+    return run_stage_finish(state, RUN_STAGE_EVALUATE, NULL);
 }
 
 
 int ohlcx_run(const ohlcx_run_options *options)
 {
     run_state state;
-    double started = ohlcx_now_seconds(), stage_started;
     int status;
 
     memset(&state, 0, sizeof state);
+    run_usage_sample(&state.run_started);
     state.options = options;
     state.jobs = options->jobs > 0 ? options->jobs : pipeline_default_jobs();
     status = check_options(options);
@@ -1194,39 +1782,27 @@ int ohlcx_run(const ohlcx_run_options *options)
                        "real model");
     /* Nothing in the run folder changes until the inputs are loaded and
      * checked, and for a resume, until its arguments, data and every CNN
-     * checkpoint are checked. Only the demo universe, an input itself, is
-     * written before. */
+     * checkpoint are checked. Only the demo universe, an input itself, and
+     * the first run.json of a folder that has none are written before. */
     if (status == 0 && options->resume)
         status = check_resume_arguments(&state);
-    if (status != 0)
+    if (status == 0 && !options->resume && !options->walk_forward &&
+        !run_checkpoint_exists(&state))
+        status = run_checkpoint_write_pending(&state);
+    if (status == 0)
+        status = run_monitor_start(&state.monitor);
+    if (status != 0) {
+        cJSON_Delete(state.stage_record);
         return status;
+    }
     pipeline_set_blas_threads(state.jobs);
 
-    stage_started = ohlcx_now_seconds();
-    status = stage_load(&state);
+    status = run_inputs(&state);
     if (status == 0)
-        status = check_checkpoint_data(&state);
-    state.timings[TIMING_LOAD] = ohlcx_now_seconds() - stage_started;
-    if (status == 0) {
-        stage_started = ohlcx_now_seconds();
-        status = stage_features(&state);
-        state.timings[TIMING_FEATURES] = ohlcx_now_seconds() - stage_started;
-    }
-    if (status == 0 && options->resume)
-        status = check_resume_checkpoints(&state);
+        status = run_training(&state);
     if (status == 0)
-        status = prepare_out_dir(&state);
-    if (status == 0 && options->walk_forward)
-        status = run_walk_forward(&state);
-    if (status == 0 && !options->walk_forward)
-        status = run_stage_cnn(&state);
-    if (status == 0 && !options->walk_forward)
-        status = run_stage_gbdt(&state);
-    if (status == 0)
-        status = run_stage_evaluate(&state);
-    state.timings[TIMING_TOTAL] = ohlcx_now_seconds() - started;
-    if (status == 0)
-        status = run_write_outputs(&state);
+        status = run_evaluation(&state);
+    run_monitor_stop(&state.monitor);
     if (status == 0)
         run_print_table(&state);
     run_state_free(&state);

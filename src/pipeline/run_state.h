@@ -7,6 +7,9 @@
 
 #include "ohlcx/gbdt.h"
 #include "pipeline/internal.h"
+#include "pipeline/monitor.h"
+
+struct cJSON;
 
 enum run_timing {
     TIMING_LOAD = 0,
@@ -62,7 +65,8 @@ typedef struct run_state {
     size_t rows_read, rows_dropped, bad_rows;
     size_t bars_filled;      /* synthetic bars added into short gaps */
     size_t samples_excluded; /* window_spans_gap, over the usable series */
-    char data_sha256[65];    /* digest of every series' name and file hash or store version */
+    size_t samples_capped;   /* training samples left out by --max-samples-per-series */
+    char data_sha256[65];    /* of each series' name, file hash or version, class */
 
     run_group *groups;
     int group_count;
@@ -93,6 +97,20 @@ typedef struct run_state {
 
     run_fold *folds; /* walk-forward folds, NULL without --walk-forward */
     size_t fold_count;
+
+    /* Resources and progress (monitor.h). */
+    run_monitor monitor;
+    run_usage run_started;                    /* snapshot when ohlcx_run() began */
+    run_usage stage_started;                  /* snapshot when the current stage began */
+    run_resources resources[RUN_STAGE_COUNT]; /* per stage; measured 0 if it did not run */
+    run_resources total;                      /* the whole run, up to its outputs */
+    int stage_resumed[RUN_STAGE_COUNT];       /* 1: taken from the stage record, not rerun */
+    int eta_calibrated;                       /* 1: prior rates come from `ohlcx plan` */
+
+    /* Resume of whole stages (stages.c). */
+    struct cJSON *stage_record;  /* checkpoints/stages.json as read, or NULL */
+    int record_pending;          /* 1: run.json was written before the data digest */
+    int gbdt_restore;            /* 1: run_stage_gbdt() loads the models it saved */
 } run_state;
 
 /* Stages of run.c that the walk-forward loop also calls. Each allocates its
@@ -134,7 +152,76 @@ int run_checkpoint_write_arguments(const run_state *state);
  * options than this run's, naming the first that differs. */
 int run_checkpoint_check_arguments(const run_state *state);
 
-/* Fails with OHLCX_EINVAL when data_sha256 differs from run.json's. */
-int run_checkpoint_check_data(const run_state *state);
+/* Fails with OHLCX_EINVAL when data_sha256 differs from run.json's. A
+ * record written before the data was loaded ("pending") accepts any data
+ * and sets state->record_pending. */
+int run_checkpoint_check_data(run_state *state);
+
+/* Returns 1 when out_dir/checkpoints/run.json exists. */
+int run_checkpoint_exists(const run_state *state);
+
+/* Writes run.json for a run that starts in a folder without one, before the
+ * inputs are loaded, with the data digest "pending", so that a run stopped
+ * while loading can be resumed. */
+int run_checkpoint_write_pending(run_state *state);
+
+/* Writes text to path through "<path>.tmp", fsync() and rename(). */
+int run_write_text_atomically(const char *text, const char *path);
+
+/* The run's CPU core-hours (CPU seconds of every thread / 3600), their cost
+ * at options->price_per_core_hour, and that cost's share of
+ * options->monthly_budget. */
+typedef struct run_cost {
+    double core_hours;
+    double cost;
+    double budget_share;
+} run_cost;
+
+void run_cost_compute(const run_state *state, run_cost *out);
+
+/*
+ * Whole-stage resume (stages.c). checkpoints/stages.json lists the stages
+ * that finished, each with what it produced:
+ *   load       series loaded
+ *   features   samples and CNN groups
+ *   cnn        CNN groups trained (their weights stay in cnn-NNN.ckpt)
+ *   xgboost    the SHA-256 of checkpoints/xgboost.json (the combined model)
+ *              and checkpoints/xgb-baseline.json (the model without CNN
+ *              features), and both models' rounds
+ *   evaluate   nothing: the outputs were written
+ * A resumed run recomputes load and features, which every later stage
+ * reads from memory, embeds with the finished CNNs instead of training
+ * them, and loads the XGBoost models instead of training them when both
+ * files match their digests.
+ */
+
+/* Reads checkpoints/stages.json into state->stage_record; a missing file
+ * leaves it NULL. Fails with OHLCX_EFORMAT for a damaged file. */
+int run_stages_read(run_state *state);
+
+/* Returns the record of a finished stage (enum run_stage), or NULL. */
+const struct cJSON *run_stage_record(const run_state *state, int stage);
+
+/* Adds the record of a finished stage (taking ownership of details, NULL
+ * for none) and rewrites stages.json atomically. A walk-forward run records
+ * nothing. */
+int run_stage_finish(run_state *state, int stage, struct cJSON *details);
+
+/* Checks a resumed run's stage records against this run's samples and CNN
+ * groups, and sets gbdt_restore when the XGBoost files match their record. */
+int run_stages_check(run_state *state);
+
+/* Saves the XGBoost models into the checkpoint folder and records the
+ * xgboost stage: the combined model is copied from model/xgboost.json. */
+int run_stages_save_gbdt(run_state *state, const ohlcx_gbdt *baseline);
+
+/* Loads the models that run_stages_save_gbdt() saved and copies the combined
+ * model back to model/xgboost.json. */
+int run_stages_load_gbdt(run_state *state, ohlcx_gbdt **baseline);
+
+/* Test hook: when the environment variable OHLCX_TEST_KILL_AT is
+ * "STAGE:POINT" (a stage name and start, middle or end), the process sends
+ * itself SIGKILL when the run reaches that point. */
+void run_test_kill_point(int stage, const char *point);
 
 #endif

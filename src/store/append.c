@@ -14,11 +14,11 @@
  * Stored bars are never overwritten: a new bar at a stored open time is
  * either identical or a conflict, and the stored bar stays.
  */
-#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -50,23 +50,8 @@ static int check_series(const ohlcx_series *series)
 }
 
 
-static int copy_sha256(const char *text, char *out)
-{
-    if (strlen(text) != 64)
-        return ohlcx_set_error(OHLCX_EINVAL, "invalid SHA-256 '%s': expected 64 hex digits",
-                               text);
-    for (int i = 0; i < 64; i++) {
-        if (!isxdigit((unsigned char)text[i]))
-            return ohlcx_set_error(OHLCX_EINVAL, "invalid SHA-256 '%s': expected 64 hex digits",
-                                   text);
-        out[i] = (char)tolower((unsigned char)text[i]);
-    }
-    out[64] = '\0';
-    return 0;
-}
-
-
-/* Fills the source record, hashing the file when the caller gave no hash. */
+/* Fills the source record, hashing the file with SHA-256 when the caller gave
+ * no digest. */
 static int make_record(const ohlcx_store_source *source, size_t rows,
                        store_source_record *record, int *has_record)
 {
@@ -81,11 +66,15 @@ static int make_record(const ohlcx_store_source *source, size_t rows,
         return ohlcx_set_error(OHLCX_EINVAL, "source path %s is longer than %d bytes",
                                source->path, OHLCX_PATH_MAX - 1);
     strcpy(record->path, source->path);
-    if (source->sha256 != NULL) {
-        status = copy_sha256(source->sha256, record->sha256);
+    if (source->digest != NULL) {
+        status = store_normalize_digest(source->digest, record->digest);
         record->size = source->size;
     } else {
-        status = ohlcx_sha256_file(source->path, record->sha256);
+        char sha256[65];
+
+        status = ohlcx_sha256_file(source->path, sha256);
+        if (status == 0)
+            snprintf(record->digest, sizeof record->digest, "sha256:%s", sha256);
         if (status == 0 && stat(source->path, &info) != 0)
             status = ohlcx_set_error(OHLCX_EIO, "cannot stat %s: %s", source->path,
                                      strerror(errno));
@@ -444,7 +433,7 @@ static int commit_new(const append_job *job, ohlcx_store_reader *old, size_t hea
 
 
 /* Reports an already ingested source, and returns 1, when the catalogue lists
- * its SHA-256 for this series. */
+ * its digest for this series. */
 static int check_ingested(const append_job *job)
 {
     int64_t id = 0, version = 0, first = 0, last = 0;
@@ -458,7 +447,7 @@ static int check_ingested(const append_job *job)
     if (status == 1)
         return 0;
     if (status == 0)
-        status = store_catalog_has_series_source(job->store, id, job->record->sha256, &found);
+        status = store_catalog_has_series_source(job->store, id, job->record->digest, &found);
     if (status != 0 || !found)
         return status;
     job->report->already_ingested = 1;

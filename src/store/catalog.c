@@ -14,7 +14,14 @@
  * get it on open. NOTE: the column files do not record it, so a catalogue
  * rebuilt from the files after being moved away lists every series as
  * ingested until `ohlcx resample` runs again.
+ *
+ * source_files.digest names its algorithm ("blake3:HEX" or "sha256:HEX"), so
+ * a row never passes one algorithm's value off as the other's. Catalogues
+ * written before it had a sha256 column of bare hex instead: the first open
+ * rebuilds that table with each value as "sha256:HEX", and ingest still finds
+ * those files by their SHA-256.
  */
+#include <ctype.h>
 #include <cjson/cJSON.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +31,20 @@
 #include "util/util.h"
 
 #define BUSY_TIMEOUT_MS 30000
+
+#define SOURCE_FILES_COLUMNS                                                   \
+    "("                                                                         \
+    "  id INTEGER PRIMARY KEY,"                                                 \
+    "  path TEXT NOT NULL,"                                                     \
+    "  digest TEXT NOT NULL," /* "blake3:HEX" or "sha256:HEX" */                \
+    "  size INTEGER NOT NULL,"                                                  \
+    "  rows INTEGER NOT NULL,"                                                  \
+    "  added INTEGER NOT NULL,"                                                 \
+    "  identical INTEGER NOT NULL,"                                             \
+    "  conflicts INTEGER NOT NULL,"                                             \
+    "  series_id INTEGER NOT NULL REFERENCES series (id) ON DELETE CASCADE,"    \
+    "  ingested_at INTEGER NOT NULL,"                                           \
+    "  UNIQUE (digest, series_id))"
 
 static const char schema[] =
     "PRAGMA journal_mode = WAL;"
@@ -43,19 +64,20 @@ static const char schema[] =
     "  updated_at INTEGER NOT NULL,"
     "  derived_from TEXT,"                /* source timeframe of a resampled series */
     "  UNIQUE (symbol, timeframe));"
-    "CREATE TABLE IF NOT EXISTS source_files ("
-    "  id INTEGER PRIMARY KEY,"
-    "  path TEXT NOT NULL,"
-    "  sha256 TEXT NOT NULL,"
-    "  size INTEGER NOT NULL,"
-    "  rows INTEGER NOT NULL,"
-    "  added INTEGER NOT NULL,"
-    "  identical INTEGER NOT NULL,"
-    "  conflicts INTEGER NOT NULL,"
-    "  series_id INTEGER NOT NULL REFERENCES series (id) ON DELETE CASCADE,"
-    "  ingested_at INTEGER NOT NULL,"
-    "  UNIQUE (sha256, series_id));"
+    "CREATE TABLE IF NOT EXISTS source_files " SOURCE_FILES_COLUMNS ";"
     "CREATE INDEX IF NOT EXISTS source_files_size ON source_files (size);";
+
+/* Converts a source_files table with a sha256 column (bare hex) into the
+ * current one, keeping ids. Runs inside one transaction. */
+static const char digest_migration[] =
+    "CREATE TABLE source_files_digest " SOURCE_FILES_COLUMNS ";"
+    "INSERT OR IGNORE INTO source_files_digest (id, path, digest, size, rows, added, identical, "
+    "  conflicts, series_id, ingested_at) "
+    "SELECT id, path, 'sha256:' || lower(sha256), size, rows, added, identical, conflicts, "
+    "  series_id, ingested_at FROM source_files;"
+    "DROP TABLE source_files;"
+    "ALTER TABLE source_files_digest RENAME TO source_files;"
+    "CREATE INDEX source_files_size ON source_files (size);";
 
 static const char entry_columns[] =
     "SELECT id, symbol, timeframe, asset_class, source, rows, first_open_time, "
@@ -122,6 +144,52 @@ static int migrate_derived_from(ohlcx_store *store)
 }
 
 
+/* Sets *found when the table has a column of this name. */
+static int has_column(ohlcx_store *store, const char *table, const char *column, int *found)
+{
+    sqlite3_stmt *statement = NULL;
+    int status = prepare(store, "SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2",
+                         &statement);
+    int code;
+
+    *found = 0;
+    if (status != 0)
+        return status;
+    sqlite3_bind_text(statement, 1, table, -1, SQLITE_STATIC);
+    sqlite3_bind_text(statement, 2, column, -1, SQLITE_STATIC);
+    code = sqlite3_step(statement);
+    *found = code == SQLITE_ROW;
+    if (code != SQLITE_ROW && code != SQLITE_DONE)
+        status = sqlite_failed(store, "reading the table layout");
+    sqlite3_finalize(statement);
+    return status;
+}
+
+
+/* Rebuilds a source_files table that has the sha256 column of earlier
+ * versions (see the top of this file). The check is repeated inside the
+ * transaction, because another process may have converted it meanwhile. */
+static int migrate_source_digest(ohlcx_store *store)
+{
+    int found = 0;
+    int status = has_column(store, "source_files", "sha256", &found);
+
+    if (status != 0 || !found)
+        return status;
+    status = exec(store, "BEGIN IMMEDIATE", "starting a transaction");
+    if (status != 0)
+        return status;
+    status = has_column(store, "source_files", "sha256", &found);
+    if (status == 0 && found)
+        status = exec(store, digest_migration, "converting source_files.sha256 to digests");
+    if (status == 0)
+        status = exec(store, "COMMIT", "committing the source_files conversion");
+    if (status != 0)
+        sqlite3_exec(store->db, "ROLLBACK", NULL, NULL, NULL);
+    return status;
+}
+
+
 int store_catalog_open(ohlcx_store *store)
 {
     char path[OHLCX_PATH_MAX + 32];
@@ -140,6 +208,8 @@ int store_catalog_open(ohlcx_store *store)
     code = exec(store, schema, "creating the tables");
     if (code == 0)
         code = migrate_derived_from(store);
+    if (code == 0)
+        code = migrate_source_digest(store);
     return code;
 }
 
@@ -203,12 +273,12 @@ static int query_exists(ohlcx_store *store, const char *sql, const char *text, i
 }
 
 
-int store_catalog_has_series_source(ohlcx_store *store, int64_t series_id, const char *sha256,
+int store_catalog_has_series_source(ohlcx_store *store, int64_t series_id, const char *digest,
                                     int *found)
 {
     return query_exists(store,
-                        "SELECT 1 FROM source_files WHERE sha256 = ?1 AND series_id = ?2",
-                        sha256, series_id, found);
+                        "SELECT 1 FROM source_files WHERE digest = ?1 AND series_id = ?2",
+                        digest, series_id, found);
 }
 
 
@@ -251,7 +321,7 @@ static int insert_source(ohlcx_store *store, int64_t series_id,
                          const store_source_record *record)
 {
     static const char sql[] =
-        "INSERT OR IGNORE INTO source_files (path, sha256, size, rows, added, identical, "
+        "INSERT OR IGNORE INTO source_files (path, digest, size, rows, added, identical, "
         "conflicts, series_id, ingested_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
     sqlite3_stmt *statement = NULL;
     int status = prepare(store, sql, &statement);
@@ -259,7 +329,7 @@ static int insert_source(ohlcx_store *store, int64_t series_id,
     if (status != 0)
         return status;
     sqlite3_bind_text(statement, 1, record->path, -1, SQLITE_STATIC);
-    sqlite3_bind_text(statement, 2, record->sha256, -1, SQLITE_STATIC);
+    sqlite3_bind_text(statement, 2, record->digest, -1, SQLITE_STATIC);
     sqlite3_bind_int64(statement, 3, record->size);
     sqlite3_bind_int64(statement, 4, record->rows);
     sqlite3_bind_int64(statement, 5, record->added);
@@ -499,14 +569,62 @@ int ohlcx_store_set_derived(ohlcx_store *store, const char *symbol, const char *
 }
 
 
-int ohlcx_store_has_source(ohlcx_store *store, const char *sha256, int *found)
+int store_normalize_digest(const char *text, char out[OHLCX_STORE_DIGEST_MAX])
 {
+    const char *hex = text;
+    const char *algorithm = "sha256";
+
+    if (text != NULL && strncmp(text, "blake3:", 7) == 0) {
+        algorithm = "blake3";
+        hex = text + 7;
+    } else if (text != NULL && strncmp(text, "sha256:", 7) == 0) {
+        hex = text + 7;
+    }
+    if (hex == NULL || strlen(hex) != 64)
+        goto invalid;
+    for (int i = 0; i < 64; i++)
+        if (!isxdigit((unsigned char)hex[i]))
+            goto invalid;
+    snprintf(out, OHLCX_STORE_DIGEST_MAX, "%s:%s", algorithm, hex);
+    for (int i = 7; i < 7 + 64; i++)
+        out[i] = (char)tolower((unsigned char)out[i]);
+    return 0;
+
+invalid:
+    return ohlcx_set_error(OHLCX_EINVAL,
+                           "invalid digest '%s': expected \"blake3:\" or \"sha256:\" and 64 "
+                           "hex digits",
+                           text ? text : "");
+}
+
+
+int ohlcx_store_has_source(ohlcx_store *store, const char *digest, int *found)
+{
+    char normalized[OHLCX_STORE_DIGEST_MAX];
+    int status = store_normalize_digest(digest, normalized);
+
     *found = 0;
-    if (sha256 == NULL || strlen(sha256) != 64)
-        return ohlcx_set_error(OHLCX_EINVAL, "invalid SHA-256 '%s': expected 64 hex digits",
-                               sha256 ? sha256 : "");
-    return query_exists(store, "SELECT 1 FROM source_files WHERE sha256 = lower(?1) LIMIT 1",
-                        sha256, 0, found);
+    if (status != 0)
+        return status;
+    return query_exists(store, "SELECT 1 FROM source_files WHERE digest = ?1 LIMIT 1",
+                        normalized, 0, found);
+}
+
+
+int ohlcx_store_has_source_size_digest(ohlcx_store *store, int64_t size, const char *algorithm,
+                                       int *found)
+{
+    char prefix[16];
+
+    *found = 0;
+    if (algorithm == NULL || (strcmp(algorithm, "blake3") != 0 && strcmp(algorithm, "sha256") != 0))
+        return ohlcx_set_error(OHLCX_EINVAL, "invalid digest algorithm '%s': expected blake3 "
+                               "or sha256", algorithm ? algorithm : "");
+    snprintf(prefix, sizeof prefix, "%s:", algorithm);
+    return query_exists(store,
+                        "SELECT 1 FROM source_files WHERE substr(digest, 1, 7) = ?1 "
+                        "AND size = ?2 LIMIT 1",
+                        prefix, size, found);
 }
 
 

@@ -5,13 +5,16 @@
  * in a crash can be redone from the published version alone.
  *
  * Example:
- *   {"format": 1, "symbol": "BTCUSDT", "timeframe": "1h",
+ *   {"format": 2, "symbol": "BTCUSDT", "timeframe": "1h",
  *    "asset_class": "crypto", "source": "binance-kline-12", "version": 3,
  *    "rows": 8760, "extra": ["quote_volume", "trades"],
- *    "append": {"path": "in/BTCUSDT-1h.csv", "sha256": "...", "size": 1234,
- *               "rows": 24, "added": 24, "identical": 0, "conflicts": 0,
- *               "ingested_at": 1700000000000000}}
+ *    "append": {"path": "in/BTCUSDT-1h.csv", "digest": "blake3:...",
+ *               "size": 1234, "rows": 24, "added": 24, "identical": 0,
+ *               "conflicts": 0, "ingested_at": 1700000000000000}}
  * Integers stay below 2^53, so JSON numbers hold them exactly.
+ *
+ * Format 1, written by earlier versions, has "sha256": "HEX" in place of
+ * "digest". It is read as the digest "sha256:HEX".
  */
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -25,7 +28,7 @@
 #include "ohlcx/error.h"
 #include "store/store_internal.h"
 
-#define MANIFEST_FORMAT 1
+#define MANIFEST_FORMAT 2
 #define MANIFEST_MAX_BYTES (1 << 20)
 
 
@@ -34,7 +37,7 @@ static cJSON *record_object(const store_source_record *record)
     cJSON *object = cJSON_CreateObject();
 
     cJSON_AddStringToObject(object, "path", record->path);
-    cJSON_AddStringToObject(object, "sha256", record->sha256);
+    cJSON_AddStringToObject(object, "digest", record->digest);
     cJSON_AddNumberToObject(object, "size", (double)record->size);
     cJSON_AddNumberToObject(object, "rows", (double)record->rows);
     cJSON_AddNumberToObject(object, "added", (double)record->added);
@@ -153,11 +156,22 @@ static int read_integer(const cJSON *object, const char *name, int64_t *out)
 }
 
 
-static int parse_record(const cJSON *object, store_source_record *record)
+/* Reads the record's digest: "digest" in format 2, a bare "sha256" in
+ * format 1. */
+static int parse_digest(const cJSON *object, int64_t format, store_source_record *record)
+{
+    const char *name = format == 1 ? "sha256" : "digest";
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive(object, name);
+
+    return cJSON_IsString(item) && store_normalize_digest(item->valuestring, record->digest) == 0;
+}
+
+
+static int parse_record(const cJSON *object, int64_t format, store_source_record *record)
 {
     return cJSON_IsObject(object) &&
            copy_string(object, "path", record->path, sizeof record->path) &&
-           copy_string(object, "sha256", record->sha256, sizeof record->sha256) &&
+           parse_digest(object, format, record) &&
            read_integer(object, "size", &record->size) &&
            read_integer(object, "rows", &record->rows) &&
            read_integer(object, "added", &record->added) &&
@@ -216,7 +230,7 @@ static int parse_manifest(const cJSON *root, store_manifest *manifest)
     int64_t format = 0, rows = 0;
     int ok;
 
-    ok = read_integer(root, "format", &format) && format == MANIFEST_FORMAT &&
+    ok = read_integer(root, "format", &format) && format >= 1 && format <= MANIFEST_FORMAT &&
          copy_string(root, "symbol", manifest->symbol, sizeof manifest->symbol) &&
          copy_string(root, "timeframe", manifest->timeframe, sizeof manifest->timeframe) &&
          ohlcx_timeframe_id(manifest->timeframe) >= 0 &&
@@ -227,7 +241,7 @@ static int parse_manifest(const cJSON *root, store_manifest *manifest)
     manifest->rows = (uint64_t)rows;
     if (ok && append != NULL) {
         manifest->has_source = 1;
-        ok = parse_record(append, &manifest->record);
+        ok = parse_record(append, format, &manifest->record);
     }
     return ok;
 }

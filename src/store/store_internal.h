@@ -81,7 +81,7 @@ typedef struct store_chunk {
  * in a crash can be redone from the files. */
 typedef struct store_source_record {
     char path[OHLCX_PATH_MAX];
-    char sha256[65];
+    char digest[OHLCX_STORE_DIGEST_MAX]; /* "blake3:HEX" or "sha256:HEX", lower case */
     int64_t size;
     int64_t rows;
     int64_t added;
@@ -193,7 +193,11 @@ int store_catalog_version(ohlcx_store *store, const char *symbol, const char *ti
                           int64_t *id, int64_t *version, uint64_t *rows, int64_t *first,
                           int64_t *last);
 int store_catalog_has_series_source(ohlcx_store *store, int64_t series_id,
-                                    const char *sha256, int *found);
+                                    const char *digest, int *found);
+/* Writes digest text in the stored form to out: "blake3:" or "sha256:" and
+ * 64 lower-case hex digits, with 64 hex digits alone read as a SHA-256.
+ * Returns OHLCX_EINVAL for other text. */
+int store_normalize_digest(const char *text, char out[OHLCX_STORE_DIGEST_MAX]);
 int store_catalog_commit(ohlcx_store *store, const store_series_state *state,
                          const store_source_record *record);
 int store_catalog_delete(ohlcx_store *store, const char *symbol, const char *timeframe);

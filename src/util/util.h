@@ -1,6 +1,6 @@
 /*
  * Internal helpers shared by the modules and the command: logging, progress,
- * clocks, file system walks and SHA-256. Not part of the public API.
+ * clocks, file system walks, SHA-256 and BLAKE3. Not part of the public API.
  */
 #ifndef OHLCX_UTIL_H
 #define OHLCX_UTIL_H
@@ -58,5 +58,35 @@ int ohlcx_sha256_file(const char *path, char out[65]);
 
 /* Writes the SHA-256 of a buffer as 64 hex digits and a NUL. */
 void ohlcx_sha256_hex(const void *data, size_t length, char out[65]);
+
+/* Subtree chaining values a BLAKE3 hasher keeps: one per 1 bit of a chunk
+ * count below 2^54 (2^64 bytes), plus the one pushed before a merge. */
+#define OHLCX_BLAKE3_MAX_DEPTH 56
+
+/* An incremental BLAKE3 hasher (32-byte hash mode, no key). Initialise it
+ * with ohlcx_blake3_init(); it contains no pointers and needs no cleanup. */
+typedef struct ohlcx_blake3 {
+    uint32_t stack[OHLCX_BLAKE3_MAX_DEPTH][8]; /* subtree chaining values, oldest first */
+    uint8_t depth;                             /* entries used in stack */
+    uint64_t chunk_counter;                    /* index of the partial chunk */
+    uint32_t chunk_cv[8];                      /* chaining value of the partial chunk */
+    uint32_t blocks_done;                      /* its blocks already compressed */
+    uint32_t block_used;                       /* bytes in block */
+    uint8_t block[64];                         /* its last block, not yet compressed */
+} ohlcx_blake3;
+
+void ohlcx_blake3_init(ohlcx_blake3 *hasher);
+void ohlcx_blake3_update(ohlcx_blake3 *hasher, const void *data, size_t length);
+
+/* Writes the BLAKE3 of the bytes added so far as 64 hex digits and a NUL.
+ * The hasher is unchanged, so more bytes may be added afterwards. */
+void ohlcx_blake3_final_hex(const ohlcx_blake3 *hasher, char out[65]);
+
+/* Writes the BLAKE3 of a buffer as 64 hex digits and a NUL. */
+void ohlcx_blake3_hex(const void *data, size_t length, char out[65]);
+
+/* Writes the BLAKE3 of a file as 64 hex digits and a NUL, reading it 1 MiB at
+ * a time. Returns OHLCX_EIO when it cannot be opened or read. */
+int ohlcx_blake3_file(const char *path, char out[65]);
 
 #endif

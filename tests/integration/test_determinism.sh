@@ -7,7 +7,7 @@
 for run in a b; do
     "$OHLCX" run --data "$work/data" --out "$work/$run" --epochs 3 --jobs 2 --seed 11 \
         >"$work/$run.log" 2>&1 || fail "run $run failed: $(tail -3 "$work/$run.log")"
-    jq 'del(.timings_s)' "$work/$run/metrics.json" >"$work/$run.json"
+    jq 'del(.timings_s, .resources, .cost)' "$work/$run/metrics.json" >"$work/$run.json"
 done
 cmp -s "$work/a.json" "$work/b.json" || fail "metrics differ: $(diff "$work/a.json" "$work/b.json" | head -20)"
 cmp -s "$work/a/model/xgboost.json" "$work/b/model/xgboost.json" || fail "XGBoost models differ"
@@ -18,7 +18,7 @@ done
 # A different seed must change the result, or the seed is not used.
 "$OHLCX" run --data "$work/data" --out "$work/c" --epochs 3 --jobs 2 --seed 12 \
     >"$work/c.log" 2>&1 || fail "run c failed"
-jq 'del(.timings_s) | del(.config.seed)' "$work/c/metrics.json" >"$work/c.json"
+jq 'del(.timings_s, .resources, .cost) | del(.config.seed)' "$work/c/metrics.json" >"$work/c.json"
 jq 'del(.config.seed)' "$work/a.json" >"$work/a2.json"
 if cmp -s "$work/a2.json" "$work/c.json"; then
     fail "seeds 11 and 12 gave identical metrics"

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "nn/nn_internal.h"
 #include "ohlcx/error.h"
 #include "ohlcx/nn.h"
 
@@ -669,6 +670,22 @@ static int make_temp_dir(void **state)
     (void)state;
     snprintf(temp_dir, sizeof temp_dir, "/tmp/ohlcx_test_nn_XXXXXX");
     return mkdtemp(temp_dir) ? 0 : -1;
+}
+
+
+/* Group setups that select the convolution kernels for every test of the
+ * group, then make the folder. */
+static int setup_sgemm(void **state)
+{
+    nn_set_kernels(NN_KERNELS_SGEMM);
+    return make_temp_dir(state);
+}
+
+
+static int setup_dnnl(void **state)
+{
+    nn_set_kernels(NN_KERNELS_DNNL);
+    return make_temp_dir(state);
 }
 
 
@@ -1553,5 +1570,16 @@ int main(void)
         cmocka_unit_test(train_resume_rejects_other_options),
     };
 
-    return cmocka_run_group_tests(tests, make_temp_dir, remove_temp_dir);
+    int failed = cmocka_run_group_tests_name("sgemm", tests, setup_sgemm,
+                                             remove_temp_dir);
+
+    /* The same specification holds for the oneDNN kernels: the gradient
+     * checks, the determinism and every training test. */
+#ifdef OHLCX_HAVE_DNNL
+    failed += cmocka_run_group_tests_name("onednn", tests, setup_dnnl,
+                                          remove_temp_dir);
+#else
+    (void)setup_dnnl;
+#endif
+    return failed;
 }
