@@ -134,6 +134,17 @@ int ohlcx_read_candles_ex(const char *path, const ohlcx_read_options *options,
                           const ohlcx_layout_options *layout, ohlcx_series *out,
                           ohlcx_read_report *report);
 
+/* Reads like ohlcx_read_candles_ex() and parses the rows of delimited text
+ * on up to threads threads, the calling thread included, for one large
+ * file. The series, the report and any error are the same as with one
+ * thread. JSON files and files read with a tz option take one thread, and
+ * so does threads <= 1. Each thread adds two 1 MiB buffers of the file and
+ * the rows parsed from them (about 4 MiB for Binance klines), so memory
+ * grows with the file only in out. */
+int ohlcx_read_candles_parallel(const char *path, const ohlcx_read_options *options,
+                                const ohlcx_layout_options *layout, int threads,
+                                ohlcx_series *out, ohlcx_read_report *report);
+
 /* Frees the list in a report filled by ohlcx_read_candles(). */
 void ohlcx_read_report_free(ohlcx_read_report *report);
 

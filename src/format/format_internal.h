@@ -2,6 +2,7 @@
  * Internal interface of the format module, shared by its files:
  *   source.c    bytes from a plain, gzip or zstd file
  *   read.c      chunked line loop, bad rows, naming (ohlcx_read_candles)
+ *   parallel.c  the line loop on several threads for one large file
  *   row.c       one delimited row into the series
  *   json.c      freqtrade JSON rows into the series
  *   sniff.c     delimiter, banner, header or data, value kinds, number style
@@ -138,6 +139,7 @@ typedef struct format_reader {
     format_layout layout;
     format_plain_plan plain;
     const format_zone *zone;  /* NULL: times without an offset are UTC */
+    int threads;              /* threads that may parse the rows, 1 or more */
     int64_t previous_time_us; /* open time of the last row kept */
     int has_previous_time;
     ohlcx_series *out;
@@ -184,7 +186,39 @@ typedef struct format_chunks {
  * full or the input ends. */
 int format_chunks_fill(format_chunks *chunks);
 
-/* ---- rows (read.c, row.c, json.c) ---- */
+/* ---- rows (read.c, row.c, json.c, parallel.c) ---- */
+
+/* Lines in a row that the fast path may fail to take before the reader
+ * stops offering it any. */
+#define FORMAT_PLAIN_MISSES_MAX 32
+
+static inline int format_is_blank_line(const char *line, size_t length)
+{
+    for (size_t i = 0; i < length; i++)
+        if (line[i] != ' ' && line[i] != '\t')
+            return 0;
+    return 1;
+}
+
+
+static inline size_t format_strip_carriage_return(const char *line, size_t length)
+{
+    return length > 0 && line[length - 1] == '\r' ? length - 1 : length;
+}
+
+/* Parses the data lines that follow the first line_number lines of the file
+ * on up to threads threads (see parallel.c), appending the rows to
+ * reader->out and filling reader->report as the one-thread loop does. The
+ * unread bytes of chunks start at a line start. The layout must be known,
+ * and reader->zone must be NULL. Returns 0 or a negative OHLCX code with
+ * the message that one thread would give. */
+int format_read_parallel(format_reader *reader, format_chunks *chunks, size_t line_number,
+                         int threads);
+
+/* Sets the bytes that format_read_parallel() reads for one piece; 0
+ * restores the default of 1 MiB. Tests set small sizes so that small files
+ * cross piece boundaries. Not for use while a read runs. */
+void format_parallel_set_block_bytes(size_t bytes);
 
 /* Parses one delimited row and appends it. Returns 0, FORMAT_BAD_ROW with
  * error filled, or a negative OHLCX code with the message set. */
@@ -210,13 +244,14 @@ int format_field_error(format_row_error *error, const format_field *field, size_
  * column or a time_format. */
 void format_plain_plan_init(format_plain_plan *plan, const format_layout *layout);
 
-/* Parses and appends the plain lines from chunks->start onwards and stops
- * at the first line that is not plain or not complete in the chunk, which
- * is left for format_parse_row(). chunks->data[chunks->end] must be '\0'
- * and FORMAT_CHUNK_PADDING bytes must follow the buffer. Returns the number
- * of lines parsed and sets *status to 0 or a negative OHLCX code from
- * growing the series. */
-size_t format_parse_plain_rows(format_reader *reader, format_chunks *chunks, int *status);
+/* Parses and appends the plain lines that start in [text, end) and stops at
+ * the first line that is not plain or not whole, which is left for
+ * format_parse_row(). Either end[-1] is a '\n' or end[0] is a '\0', and
+ * FORMAT_CHUNK_PADDING readable bytes follow end. Returns the start of the
+ * first line not parsed, and sets *lines to the number parsed and *status
+ * to 0 or a negative OHLCX code from growing the series. */
+const char *format_parse_plain_span(format_reader *reader, const char *text, const char *end,
+                                    size_t *lines, int *status);
 
 /* Parses a plain decimal ([+-]digits[.digits] or [+-].digits) at text into
  * the correctly rounded double, which is the value strtod() returns, and

@@ -26,9 +26,10 @@
  * and does not wait for the end of the one before. Runs of up to 8 digits
  * convert with a few multiplications (see digits_value()).
  *
- * The pass reads the chunk without bounds checks. The reader puts a '\0'
- * after the last byte, which stops every line here, and zeroed padding
- * after the buffer for the 64-byte reads.
+ * The pass reads the text without bounds checks. The caller ends the text
+ * with a '\0' or with a whole line, and leaves zeroed padding after the
+ * buffer for the 64-byte reads. The one-thread reader puts the '\0' after
+ * the last byte of its chunk, and the pieces of parallel.c end in a '\n'.
  */
 #include <math.h>
 #include <stdint.h>
@@ -478,10 +479,11 @@ static inline int store_plain_row(format_reader *reader, int64_t time_us, const 
 }
 
 
-size_t format_parse_plain_rows(format_reader *reader, format_chunks *chunks, int *status_out)
+const char *format_parse_plain_span(format_reader *reader, const char *text, const char *end,
+                                    size_t *lines_out, int *status_out)
 {
     const format_plain_plan *plan = &reader->plain;
-    const char *p = chunks->data + chunks->start;
+    const char *p = text;
     double slots[FORMAT_ROLE_COUNT + OHLCX_EXTRA_COUNT];
     int64_t time_us = 0;
     size_t lines = 0;
@@ -491,7 +493,7 @@ size_t format_parse_plain_rows(format_reader *reader, format_chunks *chunks, int
     for (size_t i = 0; i < sizeof slots / sizeof slots[0]; i++)
         slots[i] = i < FORMAT_ROLE_COUNT ? 0 : NAN;
 
-    for (;;) {
+    while (p < end) {
         const char *next = parse_plain_line(plan, p, &time_us, slots);
 
         if (next == NULL)
@@ -502,7 +504,7 @@ size_t format_parse_plain_rows(format_reader *reader, format_chunks *chunks, int
         p = next;
         lines++;
     }
-    chunks->start = (size_t)(p - chunks->data);
+    *lines_out = lines;
     *status_out = status;
-    return lines;
+    return p;
 }

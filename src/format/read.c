@@ -14,6 +14,10 @@
  * order, newest-first files included; sorting and duplicate checks belong
  * to ohlcx_validate_basic().
  *
+ * With more than one thread (ohlcx_read_candles_parallel()), the lines
+ * after the header go to parallel.c, which gives the same rows, report and
+ * errors.
+ *
  * Files labelled by bar close time get open = close - timeframe, after
  * rounding a close time that ends in .999 ms (or later) up to the next whole
  * second, so that 00:14:59.999+01:00 on a 15m file opens at 23:00:00 UTC.
@@ -30,21 +34,6 @@
 #include "ohlcx/series.h"
 
 
-static int is_blank_line(const char *line, size_t length)
-{
-    for (size_t i = 0; i < length; i++)
-        if (line[i] != ' ' && line[i] != '\t')
-            return 0;
-    return 1;
-}
-
-
-static size_t strip_carriage_return(const char *line, size_t length)
-{
-    return length > 0 && line[length - 1] == '\r' ? length - 1 : length;
-}
-
-
 /* Cuts the next line from the chunks, reading more as needed. Returns 1
  * with a line, 0 at the end, or a negative status. */
 static int next_line(format_chunks *chunks, size_t line_number, const char **line,
@@ -59,7 +48,7 @@ static int next_line(format_chunks *chunks, size_t line_number, const char **lin
         if (newline != NULL || (chunks->eof && available > 0)) {
             size_t used = newline ? (size_t)(newline - start) : available;
             *line = start;
-            *length = strip_carriage_return(start, used);
+            *length = format_strip_carriage_return(start, used);
             chunks->start += used + (newline ? 1 : 0);
             return 1;
         }
@@ -90,8 +79,8 @@ static size_t collect_sniff_lines(const format_chunks *chunks, format_line *line
             break;
         length = (size_t)((newline ? newline : end) - cursor);
         number++;
-        length = strip_carriage_return(cursor, length);
-        if (!is_blank_line(cursor, length)) {
+        length = format_strip_carriage_return(cursor, length);
+        if (!format_is_blank_line(cursor, length)) {
             lines[count].text = cursor;
             lines[count].length = length;
             lines[count].number = number;
@@ -205,9 +194,26 @@ static void reserve_rows(format_reader *r, const format_chunks *chunks, const fo
 }
 
 
-/* Lines in a row that the fast path may fail to take before the reader
- * stops offering it any. */
-#define PLAIN_MISSES_MAX 32
+/* Skips the lines above the data on this thread and parses the rest on
+ * r->threads threads. */
+static int read_rows_parallel(format_reader *r, format_chunks *chunks)
+{
+    size_t line_number = 0, length = 0;
+    const char *line = NULL;
+
+    while (line_number + 1 < r->layout.first_data_line) {
+        int status = next_line(chunks, line_number + 1, &line, &length);
+
+        if (status < 0)
+            return status;
+        if (status == 0) {
+            r->report->lines = line_number;
+            return 0;
+        }
+        line_number++;
+    }
+    return format_read_parallel(r, chunks, line_number, r->threads);
+}
 
 
 /* Detects the layout from the first chunk and parses every line. */
@@ -229,6 +235,8 @@ static int read_delimited(format_reader *r, format_chunks *chunks, const char *c
     reserve_rows(r, chunks, sniff, sniff_count);
 
     format_plain_plan_init(&r->plain, &r->layout);
+    if (r->threads > 1 && r->zone == NULL)
+        return read_rows_parallel(r, chunks);
 
     for (;;) {
         format_row_error error;
@@ -237,22 +245,25 @@ static int read_delimited(format_reader *r, format_chunks *chunks, const char *c
          * line before the data, takes the general one. A file whose lines
          * keep missing it, such as one with datetime strings, stops trying. */
         if (r->plain.enabled && line_number + 1 >= r->layout.first_data_line) {
+            const char *end = chunks->data + chunks->end;
+            const char *next = NULL;
             size_t parsed = 0;
 
             chunks->data[chunks->end] = '\0';
-            parsed = format_parse_plain_rows(r, chunks, &status);
+            next = format_parse_plain_span(r, chunks->data + chunks->start, end, &parsed, &status);
+            chunks->start = (size_t)(next - chunks->data);
             if (status != 0)
                 return status;
             line_number += parsed;
             plain_misses = parsed > 0 ? 0 : plain_misses + 1;
-            if (plain_misses == PLAIN_MISSES_MAX)
+            if (plain_misses == FORMAT_PLAIN_MISSES_MAX)
                 r->plain.enabled = 0;
         }
         status = next_line(chunks, line_number + 1, &line, &length);
         if (status != 1)
             break;
         line_number++;
-        if (line_number < r->layout.first_data_line || is_blank_line(line, length))
+        if (line_number < r->layout.first_data_line || format_is_blank_line(line, length))
             continue;
         status = format_parse_row(r, line, length, &error);
         if (status == FORMAT_BAD_ROW)
@@ -401,6 +412,14 @@ int ohlcx_read_candles_ex(const char *path, const ohlcx_read_options *options,
                           const ohlcx_layout_options *layout, ohlcx_series *out,
                           ohlcx_read_report *report)
 {
+    return ohlcx_read_candles_parallel(path, options, layout, 1, out, report);
+}
+
+
+int ohlcx_read_candles_parallel(const char *path, const ohlcx_read_options *options,
+                                const ohlcx_layout_options *layout, int threads,
+                                ohlcx_series *out, ohlcx_read_report *report)
+{
     ohlcx_read_report local_report;
     format_reader r;
     format_zone *zone = NULL;
@@ -416,6 +435,7 @@ int ohlcx_read_candles_ex(const char *path, const ohlcx_read_options *options,
     memset(&r, 0, sizeof r);
     r.path = path;
     r.policy = options ? options->bad_rows : OHLCX_BAD_ROWS_FAIL;
+    r.threads = threads > 1 ? threads : 1;
     r.out = out;
     r.report = report;
     ohlcx_series_free(out);

@@ -291,7 +291,7 @@ static int ingest_file(ingest_job *job, size_t i)
     pipeline_series series;
     ohlcx_quality_report quality;
     struct stat info;
-    int status = 0, skip = 0;
+    int status = 0, skip = 0, read_threads;
 
     memset(&series, 0, sizeof series);
     memset(&quality, 0, sizeof quality);
@@ -308,8 +308,11 @@ static int ingest_file(ingest_job *job, size_t i)
             return status;
     }
 
-    status = ohlcx_read_candles_ex(job->files[i], &read_options, &layout, &series.bars,
-                                   &series.read);
+    /* Threads left over when there are fewer files than jobs parse the
+     * file's pieces together. */
+    read_threads = job->file_count < (size_t)job->jobs ? job->jobs / (int)job->file_count : 1;
+    status = ohlcx_read_candles_parallel(job->files[i], &read_options, &layout, read_threads,
+                                         &series.bars, &series.read);
     /* The checks repair the bars: sorted, duplicates and invalid rows
      * dropped, short gaps filled with flagged synthetic bars. */
     if (status == 0)
