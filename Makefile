@@ -45,6 +45,7 @@ bench: build
 	@sh bench/checks_vs_pandas.sh $(BUILD)/bench_checks
 	@sh bench/resample_vs_pandas.sh $(BUILD)/ohlcx
 	@sh bench/cnn_vs_pytorch.sh $(BUILD)/ohlcx
+	@sh bench/pipeline_vs_python.sh $(BUILD)/ohlcx
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(DEMO)

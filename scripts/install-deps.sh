@@ -9,8 +9,8 @@ packages="build-essential cmake pkg-config libxgboost-dev libopenblas-dev \
 libcmocka-dev libcjson-dev libzstd-dev libsqlite3-dev libyaml-dev zlib1g-dev \
 libdnnl-dev tzdata python3 jq chromium"
 
-# The benchmarks compare against pandas and PyTorch; `make bench` sets
-# OHLCX_BENCH=1.
+# The benchmarks compare against pandas, PyTorch and the xgboost package;
+# `make bench` sets OHLCX_BENCH=1.
 if [ "${OHLCX_BENCH:-0}" = 1 ]; then
     packages="$packages python3-pandas python3-torch python3-xgboost"
 fi

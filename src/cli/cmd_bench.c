@@ -305,19 +305,6 @@ done:
 }
 
 
-/* Parses a --precision value and sets it for the CNN passes of this
- * process; returns 0, or 2 after printing the error. */
-static int parse_precision(const char *command, const char *text)
-{
-    ohlcx_cnn_precision precision;
-
-    if (ohlcx_cnn_parse_precision(text, &precision) != 0 ||
-        ohlcx_cnn_set_precision(precision) != 0)
-        return cli_usage_error(command, "--precision: %s", ohlcx_last_error());
-    return 0;
-}
-
-
 static int parse_options(int argc, char **argv, bench_options *o)
 {
     static const struct option long_options[] = {
@@ -338,7 +325,7 @@ static int parse_options(int argc, char **argv, bench_options *o)
     while (!bad && (option = getopt_long(argc, argv, "h", long_options, NULL)) != -1) {
         switch (option) {
         case 't': bad = cli_parse_int("bench", "--threads", optarg, 1, 1024, &o->threads); break;
-        case 'F': bad = parse_precision("bench", optarg); break;
+        case 'F': bad = cli_parse_precision("bench", optarg); break;
         case 'b': bad = cli_parse_int("bench", "--batch", optarg, 1, 1 << 20, &o->batch); break;
         case 'w': bad = cli_parse_int("bench", "--window", optarg, 9, 65536, &o->window); break;
         case 'n':

@@ -33,6 +33,9 @@ static const char plan_help[] =
     "  --horizon N  bars ahead for the label (default: 1)\n"
     "  --epochs N   CNN epochs (default: 10)\n"
     "  --jobs N     threads for the calibration (default: number of cores)\n"
+    "  --precision P\n"
+    "               CNN precision of the calibration, as for 'ohlcx run':\n"
+    "               auto, fp32 or bf16 (default: fp32)\n"
     "  --json       print JSON instead of a table\n"
     "  -h, --help   print this help\n";
 
@@ -270,6 +273,7 @@ int cmd_plan(int argc, char **argv)
         {"months", required_argument, NULL, 'm'}, {"window", required_argument, NULL, 'w'},
         {"horizon", required_argument, NULL, 'H'}, {"epochs", required_argument, NULL, 'e'},
         {"jobs", required_argument, NULL, 'j'},   {"json", no_argument, NULL, 'J'},
+        {"precision", required_argument, NULL, 'F'},
         {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
     };
     ohlcx_plan_options options;
@@ -290,6 +294,7 @@ int cmd_plan(int argc, char **argv)
         case 'e': bad = cli_parse_int("plan", "--epochs", optarg, 1, 256, &options.epochs); break;
         case 'j': bad = cli_parse_int("plan", "--jobs", optarg, 1, 1024, &options.jobs); break;
         case 'J': json = 1; break;
+        case 'F': bad = cli_parse_precision("plan", optarg); break;
         case 'h': fputs(plan_help, stdout); return 0;
         default: bad = 2; break;
         }

@@ -175,19 +175,6 @@ static int parse_period(const char *name, const char *text, int minimum, int64_t
 }
 
 
-/* Parses a --precision value and sets it for the CNN passes of this
- * process; returns 0, or 2 after printing the error. */
-static int parse_precision(const char *command, const char *text)
-{
-    ohlcx_cnn_precision precision;
-
-    if (ohlcx_cnn_parse_precision(text, &precision) != 0 ||
-        ohlcx_cnn_set_precision(precision) != 0)
-        return cli_usage_error(command, "--precision: %s", ohlcx_last_error());
-    return 0;
-}
-
-
 /* The period options need --walk-forward, and --walk-forward needs both
  * periods. */
 static int check_walk_forward(const ohlcx_run_options *options)
@@ -314,7 +301,7 @@ int cmd_run(int argc, char **argv)
         case 'C': options.columns = optarg; break;
         case 'Z': options.tz = optarg; break;
         case 'R': options.resume = 1; break;
-        case 'F': bad = parse_precision("run", optarg); break;
+        case 'F': bad = cli_parse_precision("run", optarg); break;
         case 'G':
             bad = parse_higher(optarg, higher, HIGHER_MAX, &options.higher_count);
             for (int h = 0; h < options.higher_count; h++)

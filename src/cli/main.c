@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "ohlcx/nn.h"
 #include "ohlcx/error.h"
 #include "ohlcx/format.h"
 
@@ -110,6 +111,17 @@ int cli_parse_double(const char *command, const char *option, const char *text, 
         return -1;
     }
     *out = value;
+    return 0;
+}
+
+
+int cli_parse_precision(const char *command, const char *text)
+{
+    ohlcx_cnn_precision precision;
+
+    if (ohlcx_cnn_parse_precision(text, &precision) != 0 ||
+        ohlcx_cnn_set_precision(precision) != 0)
+        return cli_usage_error(command, "--precision: %s", ohlcx_last_error());
     return 0;
 }
 

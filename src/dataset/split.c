@@ -224,8 +224,9 @@ int ohlcx_split_series(size_t n, const ohlcx_split_options *options, ohlcx_split
     if (!sizes_fit(&sizes))
         return ohlcx_set_error(OHLCX_EDATA,
                                "series of %zu bars is too short to split: window %d, horizon "
-                               "%d and fractions %g, %g, %g need at least %.0f bars; use a "
-                               "longer series or a smaller window",
+                               "%d, train %g, validation %g and XGBoost's share of train %g "
+                               "need at least %.0f bars; use a longer series or a smaller "
+                               "window",
                                n, options->window, options->horizon, options->train_fraction,
                                options->val_fraction, options->stack_fraction,
                                minimum_bars(options));

@@ -53,8 +53,8 @@ static listed_series *list_universe(const ohlcx_universe *universe)
 
 
 /* Finds the universe entry of a series; sets *entry to -1 when there is
- * none. Fails when the universe lists the pair under two asset classes, as
- * nothing in a candle file says which one it is. */
+ * none. Fails when the universe lists the pair under two asset classes,
+ * because a candle file does not name its class. */
 static int find_listed(const ohlcx_universe *universe, listed_series *listed,
                        const ohlcx_series *bars, long *entry)
 {
@@ -66,7 +66,7 @@ static int find_listed(const ohlcx_universe *universe, listed_series *listed,
         if (*entry >= 0)
             return ohlcx_set_error(OHLCX_EINVAL,
                                    "%s: %s %s is listed under both %s and %s; a candle file "
-                                   "cannot say which, so list it under one asset class",
+                                   "does not name its class, so list it under one",
                                    universe->path, bars->symbol, bars->timeframe,
                                    ohlcx_asset_class_name(listed[*entry].asset_class),
                                    ohlcx_asset_class_name(listed[i].asset_class));

@@ -52,10 +52,10 @@ check_between "scale_pos_weight" "$weight" "$(awk -v r="$r" 'BEGIN { print (1 - 
 grep -q '"scale_pos_weight":"1"' "$work/plain/model/xgboost.json" ||
     fail "an unbalanced run has another scale_pos_weight than 1"
 
-# Memory: a budget below what loading takes stops after the load stage; one
-# a little above the features' peak stops before training, as the estimate
-# adds at least the CNN's two workspaces (2 x 256 x 16 x 256 x 4 bytes,
-# about 8 MB) and XGBoost's two batches.
+# Memory: a budget below what loading takes stops after the load stage. One
+# 4 MiB above the features' peak stops before training: the estimate adds
+# at least the CNN's two workspaces (2 x 256 x 16 x 256 x 4 bytes, about
+# 8 MB) and XGBoost's two batches.
 status=0
 run tiny --max-memory 2M >/dev/null 2>"$work/tiny.err" || status=$?
 [ "$status" -eq 1 ] || fail "--max-memory 2M: exit status $status, expected 1"

@@ -1,0 +1,53 @@
+# A scaled-down universe (20 symbols in five asset classes x 3 timeframes,
+# 6 months, about 218,000 samples) runs end to end under a memory ceiling.
+# Measured on the 2-core machine: peak RSS about 110 MiB. A pandas + PyTorch
+# + xgboost pipeline needs about 1 GB per 275,000 samples (issue 8), so the
+# 192 MiB ceiling leaves room for other machines and still fails a run that
+# holds every window at once (218,000 windows of 32 bars x 5 channels are
+# 140 MB more).
+. "$(dirname "$0")/lib.sh"
+
+cat >"$work/scaled.yaml" <<'YAML'
+name: scaled
+start: 2024-01-01
+months: 6
+groups:
+  - asset_class: crypto
+    timeframes: &timeframes [15m, 1h, 4h]
+    symbols: [BTCUSDT, ETHUSDT, SOLUSDT, XRPUSDT, ADAUSDT, DOGEUSDT, LTCUSDT, LINKUSDT]
+  - asset_class: stocks
+    timeframes: *timeframes
+    symbols: [AAPL, MSFT, NVDA, AMZN, SPY, QQQ]
+  - asset_class: forex
+    timeframes: *timeframes
+    symbols: [EURUSD, GBPUSD, USDJPY]
+  - asset_class: indices
+    timeframes: *timeframes
+    symbols: [SPX, NDX]
+  - asset_class: commodities
+    timeframes: *timeframes
+    symbols: [GOLD]
+YAML
+"$OHLCX" synth --universe "$work/scaled.yaml" --out "$work/data" 2>/dev/null ||
+    fail "synth --universe failed"
+[ "$(ls "$work/data" | wc -l)" -eq 60 ] || fail "expected 60 files: $(ls "$work/data" | wc -l)"
+
+ceiling=$((192 * 1024 * 1024))
+"$OHLCX" run --universe "$work/scaled.yaml" --data "$work/data" --out "$work/run" \
+    --cnn per-market --epochs 2 --window 32 --jobs 2 --max-memory 192M >"$work/run.log" 2>&1 ||
+    fail "scaled run failed: $(grep -E 'error|warning' "$work/run.log" | tail -3)"
+metrics="$work/run/metrics.json"
+samples=$(json_get "$metrics" '.rows.samples')
+[ "$samples" -gt 200000 ] || fail "only $samples samples"
+peak=$(json_get "$metrics" '.resources.peak_rss_bytes')
+[ "$peak" -gt 0 ] && [ "$peak" -lt "$ceiling" ] || fail "peak RSS $peak bytes, ceiling $ceiling"
+for stage in load features cnn xgboost evaluate; do
+    stage_peak=$(json_get "$metrics" ".resources.$stage.peak_rss_bytes")
+    [ "$stage_peak" -le "$peak" ] || fail "$stage peak $stage_peak above the run's $peak"
+done
+[ "$(json_get "$metrics" '[.per_asset_class[].asset_class] | join(",")')" = \
+    crypto,stocks,forex,indices,commodities ] || fail "asset classes: $(json_get "$metrics" '[.per_asset_class[].asset_class] | join(",")')"
+[ "$(json_get "$metrics" '.per_series | length')" -ge 50 ] ||
+    fail "only $(json_get "$metrics" '.per_series | length') series trained"
+check_between "test accuracy" "$(json_get "$metrics" '.test.accuracy')" 0.45 0.55
+echo "scaled universe: $samples samples, peak RSS $((peak / 1048576)) MiB (ceiling 192 MiB)"
