@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "nn/nn_internal.h"
@@ -285,11 +286,16 @@ done:
 static int read_whole_file(const char *path, byte_buffer *b)
 {
     FILE *f = fopen(path, "rb");
+    struct stat info;
     long size;
 
     if (f == NULL)
         return ohlcx_set_error(OHLCX_EIO, "%s: cannot open the checkpoint: %s", path,
                                strerror(errno));
+    if (fstat(fileno(f), &info) != 0 || !S_ISREG(info.st_mode)) {
+        fclose(f);
+        return ohlcx_set_error(OHLCX_EIO, "%s: the checkpoint is not a regular file", path);
+    }
     if (fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
         fclose(f);
         return ohlcx_set_error(OHLCX_EIO, "%s: cannot seek in the checkpoint: %s", path,

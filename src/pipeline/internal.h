@@ -166,6 +166,12 @@ typedef struct pipeline_bundle {
  * manifest's columns are those this version builds. */
 int pipeline_bundle_open(const char *model_dir, int jobs, pipeline_bundle *out);
 
+/* Gives each series that the manifest lists (same symbol, any case, and
+ * timeframe) the asset class it was trained with, which --universe may have
+ * set instead of the one guessed from the symbol. */
+void pipeline_bundle_apply_classes(const pipeline_bundle *b, pipeline_series *series,
+                                   size_t count);
+
 /* Frees every part of a bundle, opened or partly opened. */
 void pipeline_bundle_close(pipeline_bundle *b);
 

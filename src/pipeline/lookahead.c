@@ -410,6 +410,7 @@ int ohlcx_lookahead(const ohlcx_lookahead_options *options, ohlcx_lookahead_resu
                          manifest_series, jobs, &inputs);
     if (status != 0)
         goto done;
+    pipeline_bundle_apply_classes(&b, inputs.series, inputs.count);
 
     buffers.window = malloc((size_t)OHLCX_WINDOW_CHANNELS * (size_t)b.window *
                             sizeof *buffers.window);

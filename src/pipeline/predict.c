@@ -15,6 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
 
 #include "ohlcx/dataset.h"
 #include "ohlcx/error.h"
@@ -33,11 +35,16 @@ typedef struct prediction {
 int pipeline_read_text_file(const char *path, char **out)
 {
     FILE *file = fopen(path, "rb");
+    struct stat info;
     long size;
     char *text;
 
     if (file == NULL)
         return ohlcx_set_error(OHLCX_EIO, "cannot open %s: %s", path, strerror(errno));
+    if (fstat(fileno(file), &info) != 0 || !S_ISREG(info.st_mode)) {
+        fclose(file);
+        return ohlcx_set_error(OHLCX_EIO, "cannot read %s: not a regular file", path);
+    }
     fseek(file, 0, SEEK_END);
     size = ftell(file);
     fseek(file, 0, SEEK_SET);
@@ -149,6 +156,32 @@ static int check_columns(pipeline_bundle *b, const cJSON *columns, const char *p
 }
 
 
+/* Computes the CNN in the precision it was trained in, so that served
+ * embeddings are those XGBoost learned from, and logs it when that is not
+ * the default fp32. Where the CPU cannot run bf16,
+ * it runs fp32 with a warning: the probabilities then differ slightly from
+ * the training run's. A manifest without precision predates bf16. */
+static void use_training_precision(const cJSON *manifest, const char *path)
+{
+    const cJSON *precision = cJSON_GetObjectItemCaseSensitive(manifest, "precision");
+    ohlcx_cnn_precision wanted;
+
+    if (!cJSON_IsString(precision) ||
+        ohlcx_cnn_parse_precision(precision->valuestring, &wanted) != 0)
+        wanted = OHLCX_CNN_PRECISION_FP32;
+    if (ohlcx_cnn_set_precision(wanted) == 0) {
+        if (wanted != OHLCX_CNN_PRECISION_FP32)
+            ohlcx_log_info("%s: computing the CNN in %s, as in training", path,
+                           ohlcx_cnn_precision_name(wanted));
+        return;
+    }
+    ohlcx_log_warn("%s: the CNN was trained in %s, which this machine or build cannot run; "
+                   "computing it in fp32, so probabilities differ slightly from training",
+                   path, precision->valuestring);
+    ohlcx_cnn_set_precision(OHLCX_CNN_PRECISION_FP32);
+}
+
+
 int pipeline_bundle_open(const char *model_dir, int jobs, pipeline_bundle *out)
 {
     char path[OHLCX_PATH_MAX + 32];
@@ -196,12 +229,38 @@ int pipeline_bundle_open(const char *model_dir, int jobs, pipeline_bundle *out)
                                "%s: unknown cnn_mode '%s': expected per-symbol, per-market or "
                                "global",
                                path, mode->valuestring);
+    use_training_precision(out->manifest, path);
     out->cnns = calloc((size_t)cJSON_GetArraySize(out->groups), sizeof *out->cnns);
     if (out->cnns == NULL)
         return ohlcx_set_error(OHLCX_ENOMEM, "out of memory loading %s", model_dir);
 
     snprintf(path, sizeof path, "%s/xgboost.json", model_dir);
     return ohlcx_gbdt_load(path, out->column_count, jobs, &out->model);
+}
+
+
+void pipeline_bundle_apply_classes(const pipeline_bundle *b, pipeline_series *series,
+                                   size_t count)
+{
+    const cJSON *list = cJSON_GetObjectItemCaseSensitive(b->manifest, "series");
+    const cJSON *entry;
+
+    cJSON_ArrayForEach(entry, list) {
+        const cJSON *symbol = cJSON_GetObjectItemCaseSensitive(entry, "symbol");
+        const cJSON *timeframe = cJSON_GetObjectItemCaseSensitive(entry, "timeframe");
+        const cJSON *asset_class = cJSON_GetObjectItemCaseSensitive(entry, "asset_class");
+        int found = -1;
+
+        if (!cJSON_IsString(symbol) || !cJSON_IsString(timeframe) || !cJSON_IsString(asset_class))
+            continue;
+        for (int c = 0; c < OHLCX_ASSET_COUNT; c++)
+            if (strcmp(asset_class->valuestring, ohlcx_asset_class_name(c)) == 0)
+                found = c;
+        for (size_t i = 0; i < count && found >= 0; i++)
+            if (strcasecmp(series[i].bars.symbol, symbol->valuestring) == 0 &&
+                strcmp(series[i].bars.timeframe, timeframe->valuestring) == 0)
+                series[i].bars.asset_class = found;
+    }
 }
 
 
@@ -404,6 +463,7 @@ int ohlcx_predict(const ohlcx_predict_options *options)
                                options->bad_rows, &layout, jobs, &series);
     if (status != 0)
         goto done;
+    pipeline_bundle_apply_classes(&b, series, file_count);
     predictions = calloc(file_count, sizeof *predictions);
     if (predictions == NULL) {
         status = ohlcx_set_error(OHLCX_ENOMEM, "out of memory for %zu predictions", file_count);

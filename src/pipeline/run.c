@@ -97,6 +97,11 @@ static int check_options(const ohlcx_run_options *options)
     if (options->cnn_mode != OHLCX_CNN_PER_SYMBOL && options->cnn_mode != OHLCX_CNN_GLOBAL &&
         options->cnn_mode != OHLCX_CNN_PER_MARKET)
         return ohlcx_set_error(OHLCX_EINVAL, "invalid CNN mode %d", options->cnn_mode);
+    if (options->walk_forward && options->max_samples_per_series > 0)
+        return ohlcx_set_error(OHLCX_EINVAL,
+                               "--max-samples-per-series does not apply to --walk-forward, "
+                               "whose folds set their own training ranges: use --train-period "
+                               "to bound them");
     if (!isfinite(options->price_per_core_hour) || options->price_per_core_hour < 0)
         return ohlcx_set_error(OHLCX_EINVAL, "invalid --price-per-core-hour %g: use 0 or more",
                                options->price_per_core_hour);
@@ -1549,13 +1554,16 @@ static int record_inputs(run_state *state)
 
 /* Reads, checks and prepares: load and features, then the checks of a
  * resume, then the run folder. */
-/* Writes bytes as "512 MB" below 10 GB, else as "12.3 GB". */
+/* Writes bytes as "512 MiB" below 10 GiB, else as "12.3 GiB": powers of 1024,
+ * like the units of --max-memory. */
 static const char *format_bytes(double bytes, char *out, size_t size)
 {
-    if (bytes < 1e10)
-        snprintf(out, size, "%.0f MB", bytes / 1e6);
+    double gib = 1024.0 * 1024.0 * 1024.0;
+
+    if (bytes < 10 * gib)
+        snprintf(out, size, "%.0f MiB", bytes / (1024.0 * 1024.0));
     else
-        snprintf(out, size, "%.1f GB", bytes / 1e9);
+        snprintf(out, size, "%.1f GiB", bytes / gib);
     return out;
 }
 

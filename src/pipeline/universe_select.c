@@ -28,7 +28,7 @@ typedef struct listed_series {
     int asset_class;
     const char *symbol;
     const char *timeframe;
-    int found;
+    int found; /* 0, or 1 + the index of the loaded series that matches */
 } listed_series;
 
 
@@ -132,9 +132,18 @@ int pipeline_select_universe(const ohlcx_universe *universe, const char *source,
         goto done;
     }
     /* Match everything first, so that a failure leaves the series as they
-     * were. */
-    for (size_t i = 0; i < *count && status == 0; i++)
+     * were. found holds 1 + the first series matching an entry here. */
+    for (size_t i = 0; i < *count && status == 0; i++) {
         status = find_listed(universe, listed, &series[i].bars, &entries[i]);
+        if (status != 0 || entries[i] < 0)
+            continue;
+        if (listed[entries[i]].found)
+            status = ohlcx_set_error(
+                OHLCX_EINVAL, "%s and %s are both %s %s of the universe %s: give each series once",
+                series[listed[entries[i]].found - 1].bars.source_path, series[i].bars.source_path,
+                listed[entries[i]].symbol, listed[entries[i]].timeframe, universe->path);
+        listed[entries[i]].found = (int)i + 1;
+    }
     if (status != 0)
         goto done;
     for (size_t i = 0; i < *count; i++) {
@@ -142,7 +151,6 @@ int pipeline_select_universe(const ohlcx_universe *universe, const char *source,
             free_one(&series[i]);
             continue;
         }
-        listed[entries[i]].found = 1;
         series[i].bars.asset_class = listed[entries[i]].asset_class;
         if (kept != i)
             series[kept] = series[i];

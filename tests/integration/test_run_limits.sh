@@ -59,7 +59,7 @@ grep -q '"scale_pos_weight":"1"' "$work/plain/model/xgboost.json" ||
 status=0
 run tiny --max-memory 2M >/dev/null 2>"$work/tiny.err" || status=$?
 [ "$status" -eq 1 ] || fail "--max-memory 2M: exit status $status, expected 1"
-grep -q 'error: the load stage used [0-9]* MB of memory, above --max-memory 2 MB' "$work/tiny.err" ||
+grep -q 'error: the load stage used [0-9]* MiB of memory, above --max-memory 2 MiB' "$work/tiny.err" ||
     fail "--max-memory 2M: $(grep error "$work/tiny.err")"
 [ ! -e "$work/tiny/model" ] || fail "a run stopped by --max-memory wrote a model"
 peak=$(json_get "$plain" '.resources.features.peak_rss_bytes')
@@ -69,6 +69,13 @@ run estimate --max-memory "${budget}M" >/dev/null 2>"$work/estimate.err" || stat
 [ "$status" -eq 1 ] || fail "--max-memory ${budget}M: exit status $status, expected 1"
 grep -q "error: training $(json_get "$plain" '.rows.samples') samples needs about" "$work/estimate.err" ||
     fail "--max-memory ${budget}M: $(grep error "$work/estimate.err")"
+# The cap does not apply to walk-forward folds, so the pair is refused.
+status=0
+run walk --max-samples-per-series 100 --walk-forward --train-period 800 --test-period 200 \
+    >/dev/null 2>"$work/walk.err" || status=$?
+[ "$status" -eq 2 ] || fail "--max-samples-per-series with --walk-forward: exit status $status"
+grep -q 'max-samples-per-series does not apply to --walk-forward' "$work/walk.err" ||
+    fail "walk-forward cap message: $(cat "$work/walk.err")"
 for bad in 0 1K 12X -5G 2000T; do
     status=0
     run bad --max-memory "$bad" >/dev/null 2>&1 || status=$?

@@ -115,4 +115,22 @@ status=0
 grep -q "stages.json: not a stage record" "$work/err" ||
     fail "resume with a damaged stages.json: $(tail -1 "$work/err")"
 [ -e "$work/b/metrics.json" ] || fail "the rejected resume removed metrics.json"
+# A folder in place of the record or of a CNN checkpoint is unreadable
+# input (exit status 2), not a failed allocation.
+rm "$work/b/checkpoints/stages.json"
+mkdir "$work/b/checkpoints/stages.json"
+status=0
+"$OHLCX" run "$@" --out "$work/b" --resume >/dev/null 2>"$work/err" || status=$?
+[ "$status" -eq 2 ] || fail "resume with a folder as stages.json: exit status $status, expected 2"
+grep -q "stages.json: not a regular file" "$work/err" ||
+    fail "resume with a folder as stages.json: $(tail -1 "$work/err")"
+rmdir "$work/b/checkpoints/stages.json"
+checkpoint=$(ls "$work"/b/checkpoints/cnn-*.ckpt | head -1)
+rm "$checkpoint"
+mkdir "$checkpoint"
+status=0
+"$OHLCX" run "$@" --out "$work/b" --resume >/dev/null 2>"$work/err" || status=$?
+[ "$status" -eq 2 ] || fail "resume with a folder as a checkpoint: exit status $status, expected 2"
+grep -q "checkpoint is not a regular file" "$work/err" ||
+    fail "resume with a folder as a checkpoint: $(tail -1 "$work/err")"
 echo "resume stages: 12 kill points resumed to identical metrics and models"

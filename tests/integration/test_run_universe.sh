@@ -37,6 +37,21 @@ metrics="$work/run/metrics.json"
 grep -q '1 series of .* are not in the universe .*small.yaml and are left out' "$work/run.log" ||
     fail "no line about the left-out ETHUSDT file: $(grep -i universe "$work/run.log")"
 
+# The same series given twice (the folder twice) is refused, naming both.
+status=0
+"$OHLCX" run --universe "$work/small.yaml" --data "$work/data" --data "$work/data/GOLD-1h.csv" \
+    --out "$work/run5" --epochs 1 --window 16 --jobs 1 >/dev/null 2>"$work/err" || status=$?
+[ "$status" -eq 2 ] || fail "a series given twice: exit status $status, expected 2"
+grep -q 'GOLD-1h.csv and .*GOLD-1h.csv are both GOLD 1h of the universe' "$work/err" ||
+    fail "twice message: $(cat "$work/err")"
+
+# A model trained with --universe serves GOLD as commodities: the
+# asset_class_id column and the per-market CNN come from its manifest, not
+# from the guess (a stock), so predict finds the commodities CNN.
+"$OHLCX" predict --model "$work/run/model" "$work/data/GOLD-1h.csv" >"$work/predict.csv" \
+    2>"$work/predict.err" || fail "predict of GOLD failed: $(cat "$work/predict.err")"
+grep -q '^GOLD,1h,' "$work/predict.csv" || fail "no GOLD prediction: $(cat "$work/predict.csv")"
+
 # A listed series without a file: exit status 2, naming it.
 rm "$work/data/GOLD-1h.csv"
 status=0
