@@ -803,6 +803,20 @@ static int read_run_record(const run_state *state, cJSON **out)
 
 /* Fails on the first argument whose value differs between the record and
  * this run, naming both values, or that only the record has. */
+/* Returns 1 for an argument that every run.json since it was added records,
+ * even at its default: a record without it comes from an earlier version. */
+static int recorded_always(const char *key)
+{
+    static const char *const keys[] = {"--universe", "--max-samples-per-series",
+                                       "--balance-classes", "--precision"};
+
+    for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
+        if (strcmp(key, keys[i]) == 0)
+            return 1;
+    return 0;
+}
+
+
 static int compare_arguments(const run_state *state, const cJSON *saved)
 {
     cJSON *current = arguments_object(state);
@@ -832,6 +846,14 @@ static int compare_arguments(const run_state *state, const cJSON *saved)
 
         if (old != NULL && cJSON_Compare(item, old, 1))
             continue;
+        if (old == NULL && recorded_always(item->string)) {
+            status = ohlcx_set_error(OHLCX_EINVAL,
+                                     "cannot resume %s: its checkpoints/run.json does not "
+                                     "record %s, so an earlier ohlcx version wrote it: run "
+                                     "without --resume to start over",
+                                     state->options->out_dir, item->string);
+            break;
+        }
         now_text = cJSON_PrintUnformatted(item);
         old_text = old != NULL ? cJSON_PrintUnformatted(old) : NULL;
         status = ohlcx_set_error(OHLCX_EINVAL, "cannot resume %s: %s is %s, but the "

@@ -81,4 +81,16 @@ for bad in 0 1K 12X -5G 2000T; do
     run bad --max-memory "$bad" >/dev/null 2>&1 || status=$?
     [ "$status" -eq 2 ] || fail "--max-memory $bad: exit status $status, expected 2"
 done
+# A run.json without the options added with these controls was written by an
+# earlier version: resuming it is refused with that reason, not as a
+# changed option.
+jq 'del(.arguments["--universe"], .arguments["--max-samples-per-series"],
+        .arguments["--balance-classes"], .arguments["--precision"])' \
+    "$work/plain/checkpoints/run.json" >"$work/old-run.json"
+cp "$work/old-run.json" "$work/plain/checkpoints/run.json"
+status=0
+run plain --resume >/dev/null 2>"$work/old.err" || status=$?
+[ "$status" -eq 2 ] || fail "resume of an earlier version's run: exit status $status, expected 2"
+grep -q 'run.json does not record --universe, so an earlier ohlcx version wrote it' \
+    "$work/old.err" || fail "resume of an earlier version's run: $(cat "$work/old.err")"
 echo "run limits: cap, class balance and memory budget hold"
