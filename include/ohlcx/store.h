@@ -302,6 +302,12 @@ int ohlcx_store_set_derived(ohlcx_store *store, const char *symbol, const char *
  * OHLCX_EINVAL for any other text. */
 int ohlcx_store_has_source(ohlcx_store *store, const char *digest, int *found);
 
+/* Like ohlcx_store_has_source(), but only a record whose file has the base
+ * name of path counts. A file's name can decide its series, so the same
+ * bytes under another name may belong to another series. */
+int ohlcx_store_has_source_named(ohlcx_store *store, const char *digest, const char *path,
+                                 int *found);
+
 /* Sets *found to 1 when a source file of this many bytes was ingested into
  * any series of the store, else 0. A file of another size cannot have the
  * digest of an ingested one, so it needs no hash before it is read. */

@@ -196,10 +196,10 @@ static void *hash_worker(void *argument)
 }
 
 
-/* Sets *skip when the store already has the file's bytes. A file whose
- * bytes are already stored is skipped unread, unless --symbol or
- * --timeframe may send it to another series (the store then checks the hash
- * for that series alone). */
+/* Sets *skip when the store already has the file's bytes under its name.
+ * Such a file is skipped unread. The same bytes under another name, or with
+ * --symbol or --timeframe, may belong to another series: the file is read,
+ * and the store checks the digest for that series alone. */
 static int check_stored(ingest_job *job, const char *path, const char *digest, int *skip)
 {
     int status = 0;
@@ -207,7 +207,7 @@ static int check_stored(ingest_job *job, const char *path, const char *digest, i
     *skip = 0;
     pthread_mutex_lock(&job->lock);
     if (job->options->symbol == NULL && job->options->timeframe == NULL)
-        status = ohlcx_store_has_source(job->store, digest, skip);
+        status = ohlcx_store_has_source_named(job->store, digest, path, skip);
     if (status == 0 && *skip) {
         job->summary.already_ingested++;
         ohlcx_log_info("%s: already ingested, skipped", path);

@@ -611,6 +611,39 @@ int ohlcx_store_has_source(ohlcx_store *store, const char *digest, int *found)
 }
 
 
+static const char *base_name(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+
+    return slash != NULL ? slash + 1 : path;
+}
+
+
+int ohlcx_store_has_source_named(ohlcx_store *store, const char *digest, const char *path,
+                                 int *found)
+{
+    char normalized[OHLCX_STORE_DIGEST_MAX];
+    sqlite3_stmt *statement = NULL;
+    int status = store_normalize_digest(digest, normalized), code;
+
+    *found = 0;
+    if (status == 0)
+        status = prepare(store, "SELECT path FROM source_files WHERE digest = ?1", &statement);
+    if (status != 0)
+        return status;
+    sqlite3_bind_text(statement, 1, normalized, -1, SQLITE_STATIC);
+    while ((code = sqlite3_step(statement)) == SQLITE_ROW && !*found) {
+        const char *recorded = (const char *)sqlite3_column_text(statement, 0);
+
+        *found = recorded != NULL && strcmp(base_name(recorded), base_name(path)) == 0;
+    }
+    if (code != SQLITE_ROW && code != SQLITE_DONE)
+        status = sqlite_failed(store, "looking up a source file");
+    sqlite3_finalize(statement);
+    return status;
+}
+
+
 int ohlcx_store_has_source_size_digest(ohlcx_store *store, int64_t size, const char *algorithm,
                                        int *found)
 {
