@@ -13,6 +13,7 @@
 
 #include "cli/cli.h"
 #include "ohlcx/error.h"
+#include "ohlcx/nn.h"
 #include "ohlcx/universe.h"
 #include "util/util.h"
 
@@ -134,9 +135,10 @@ static void print_table(const ohlcx_universe *universe, const ohlcx_plan *plan, 
     const ohlcx_plan_rates *rates = &plan->rates;
     char text[5][32];
 
-    printf("universe %s (%s): %d months per series, window %d, horizon %d, %d CNN epochs\n\n",
+    printf("universe %s (%s): %d months per series, window %d, horizon %d, %d CNN epochs in "
+           "%s\n\n",
            universe->name, universe->path, plan->months, plan->window, plan->horizon,
-           plan->epochs);
+           plan->epochs, ohlcx_cnn_precision_name(ohlcx_cnn_get_precision()));
     printf("%-6s %-12s %-4s %8s  %-31s %7s %9s %9s %9s %9s\n", "group", "asset_class", "tier",
            "symbols", "timeframes", "series", "bars", "samples", "store", "time");
     for (size_t g = 0; g < plan->group_count; g++) {
@@ -240,6 +242,8 @@ static int print_json(const ohlcx_universe *universe, const ohlcx_plan *plan, in
     cJSON_AddNumberToObject(root, "window", plan->window);
     cJSON_AddNumberToObject(root, "horizon", plan->horizon);
     cJSON_AddNumberToObject(root, "epochs", plan->epochs);
+    cJSON_AddStringToObject(root, "precision",
+                            ohlcx_cnn_precision_name(ohlcx_cnn_get_precision()));
     cJSON_AddNumberToObject(root, "xgb_rounds", plan->xgb_rounds);
     cJSON_AddNumberToObject(root, "jobs", jobs);
     add_rates(root, &plan->rates);
