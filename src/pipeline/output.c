@@ -412,6 +412,13 @@ static int write_metrics(const run_state *state)
         cJSON_AddItemToObject(config, "higher_timeframes", higher_array(&state->higher));
     if (state->higher.debug_leak == OHLCX_DEBUG_LEAK_NEXT_RETURN)
         cJSON_AddStringToObject(config, "debug_leak", "next-return");
+    if (options->universe_path != NULL)
+        cJSON_AddStringToObject(config, "universe", options->universe_path);
+    if (options->max_samples_per_series > 0)
+        cJSON_AddNumberToObject(config, "max_samples_per_series",
+                                (double)options->max_samples_per_series);
+    if (options->balance_classes)
+        cJSON_AddBoolToObject(config, "balance_classes", 1);
     cJSON_AddItemToObject(root, "config", config);
 
     cJSON_AddItemToObject(root, "test", metrics_object(&state->test_metrics[MODEL_COMBINED]));

@@ -38,6 +38,8 @@ done
 [ "$(json_get "$capped" '.per_series[0].samples_capped')" = "$((a + b - expect_a - expect_b))" ] ||
     fail "per_series samples_capped $(json_get "$capped" '.per_series[0].samples_capped')"
 grep -q 'max-samples-per-series 500 left out the' "$work/capped.log" || fail "no cap log line"
+[ "$(json_get "$capped" '.config.max_samples_per_series')" = 500 ] || fail "config lacks the cap"
+[ "$(json_get "$plain" '.config.max_samples_per_series')" = null ] || fail "config has a cap"
 status=0
 run zero --max-samples-per-series 0 >/dev/null 2>&1 || status=$?
 [ "$status" -eq 2 ] || fail "--max-samples-per-series 0: exit status $status, expected 2"
@@ -49,6 +51,8 @@ r=$(json_get "$work/balanced/metrics.json" '.baselines.majority.calibration[] | 
 weight=$(grep -o '"scale_pos_weight":"[^"]*"' "$work/balanced/model/xgboost.json" | cut -d'"' -f4)
 check_between "scale_pos_weight" "$weight" "$(awk -v r="$r" 'BEGIN { print (1 - r) / r - 1e-6 }')" \
     "$(awk -v r="$r" 'BEGIN { print (1 - r) / r + 1e-6 }')"
+[ "$(json_get "$work/balanced/metrics.json" '.config.balance_classes')" = true ] ||
+    fail "config lacks balance_classes"
 grep -q '"scale_pos_weight":"1"' "$work/plain/model/xgboost.json" ||
     fail "an unbalanced run has another scale_pos_weight than 1"
 

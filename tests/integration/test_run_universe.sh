@@ -28,6 +28,7 @@ EOF
 metrics="$work/run/metrics.json"
 [ "$(json_get "$metrics" '[.per_series[].symbol] | sort | join(",")')" = BTCUSDT,GOLD ] ||
     fail "per_series: $(json_get "$metrics" '[.per_series[].symbol] | join(",")'), expected BTCUSDT,GOLD"
+[ "$(json_get "$metrics" '.config.universe')" = "$work/small.yaml" ] || fail "config lacks the universe"
 [ "$(json_get "$metrics" '.per_series[] | select(.symbol == "GOLD") | .asset_class')" = commodities ] ||
     fail "GOLD is not commodities in metrics.json"
 [ "$(json_get "$metrics" '[.per_asset_class[].asset_class] | join(",")')" = crypto,commodities ] ||
