@@ -34,7 +34,7 @@ int cli_parse_int(const char *command, const char *option, const char *text, lon
 int cli_parse_u64(const char *command, const char *option, const char *text, uint64_t *out);
 
 /* Parses a --precision value (auto, fp32 or bf16) and sets it for the CNN
- * passes of this process; returns 0, or 2 after printing the error. */
+ * passes of this process. Returns 0, or 2 after printing the error. */
 int cli_parse_precision(const char *command, const char *text);
 int cli_parse_double(const char *command, const char *option, const char *text, double min,
                      double max, double *out);

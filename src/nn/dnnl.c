@@ -4,9 +4,9 @@
  *
  * A plan contains every primitive and buffer for one batch size. The workspace
  * keeps up to PLAN_SLOTS plans, because a training run uses at most four
- * sizes (the mini-batch, the last partial mini-batch, the validation chunk
- * and the last partial chunk), so primitives are built on the first batch of
- * a size and reused for every later one.
+ * sizes: the mini-batch, the last partial mini-batch, the validation chunk
+ * and the last partial chunk. Primitives are built on the first batch of a
+ * size and reused for every later one.
  *
  * Our buffers keep their plain layouts: the input x is [n][C][W] (ncw), the
  * conv2 output act2 and its gradient are position-major [n L2][f2] (nwc), the

@@ -164,15 +164,15 @@ static int check_columns(pipeline_bundle *b, const cJSON *columns, const char *p
 static void use_training_precision(const cJSON *manifest, const char *path)
 {
     const cJSON *precision = cJSON_GetObjectItemCaseSensitive(manifest, "precision");
-    ohlcx_cnn_precision wanted;
+    ohlcx_cnn_precision trained;
 
     if (!cJSON_IsString(precision) ||
-        ohlcx_cnn_parse_precision(precision->valuestring, &wanted) != 0)
-        wanted = OHLCX_CNN_PRECISION_FP32;
-    if (ohlcx_cnn_set_precision(wanted) == 0) {
-        if (wanted != OHLCX_CNN_PRECISION_FP32)
+        ohlcx_cnn_parse_precision(precision->valuestring, &trained) != 0)
+        trained = OHLCX_CNN_PRECISION_FP32;
+    if (ohlcx_cnn_set_precision(trained) == 0) {
+        if (trained != OHLCX_CNN_PRECISION_FP32)
             ohlcx_log_info("%s: computing the CNN in %s, as in training", path,
-                           ohlcx_cnn_precision_name(wanted));
+                           ohlcx_cnn_precision_name(trained));
         return;
     }
     ohlcx_log_warn("%s: the CNN was trained in %s, which this machine or build cannot run; "

@@ -1604,13 +1604,12 @@ static int check_peak_memory(const run_state *state, int stage)
 
 
 /*
- * Before training: estimates what the later stages add to the memory in use
- * and fails when the sum passes the budget, so a run that cannot fit stops
- * before hours of training. They add the embeddings and CNN probabilities
- * of every sample, the CNN's workspace (about 1 MB per sample of a
- * mini-batch at the default sizes, counted for two batches), and XGBoost's
- * quantile matrix of the larger of xgb_train and validation (one byte per
- * value) with its batches.
+ * Estimates, before training, what the later stages add to the memory in
+ * use, and fails when the sum passes the budget. A run that cannot fit then
+ * stops before hours of training. The estimate counts the embeddings and CNN
+ * probabilities of every sample, and two CNN workspaces of window x 256
+ * floats per mini-batch sample. It also counts XGBoost's quantile matrices
+ * of xgb_train and validation (one byte per value) and two of its batches.
  */
 static int check_memory_estimate(const run_state *state)
 {

@@ -123,7 +123,7 @@ int pipeline_select_universe(const ohlcx_universe *universe, const char *source,
 {
     listed_series *listed = list_universe(universe);
     long *entries = malloc((*count ? *count : 1) * sizeof *entries);
-    size_t kept = 0;
+    size_t kept_count = 0;
     int status = 0;
 
     if (listed == NULL || entries == NULL) {
@@ -132,7 +132,7 @@ int pipeline_select_universe(const ohlcx_universe *universe, const char *source,
         goto done;
     }
     /* Match everything first, so that a failure leaves the series as they
-     * were. found holds 1 + the first series matching an entry here. */
+     * were. found becomes 1 + the index of the first series that matches. */
     for (size_t i = 0; i < *count && status == 0; i++) {
         status = find_listed(universe, listed, &series[i].bars, &entries[i]);
         if (status != 0 || entries[i] < 0)
@@ -152,14 +152,14 @@ int pipeline_select_universe(const ohlcx_universe *universe, const char *source,
             continue;
         }
         series[i].bars.asset_class = listed[entries[i]].asset_class;
-        if (kept != i)
-            series[kept] = series[i];
-        kept++;
+        if (kept_count != i)
+            series[kept_count] = series[i];
+        kept_count++;
     }
-    if (kept < *count)
+    if (kept_count < *count)
         ohlcx_log_info("%zu series of %s are not in the universe %s and are left out",
-                       *count - kept, source, universe->path);
-    *count = kept;
+                       *count - kept_count, source, universe->path);
+    *count = kept_count;
     status = report_missing(universe, listed, source);
 done:
     free(entries);

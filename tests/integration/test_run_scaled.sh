@@ -1,10 +1,8 @@
 # A scaled-down universe (20 symbols in five asset classes x 3 timeframes,
 # 6 months, about 218,000 samples) runs end to end under a memory ceiling.
-# Measured on the 2-core machine: peak RSS about 110 MiB. A pandas + PyTorch
-# + xgboost pipeline needs about 1 GB per 275,000 samples (issue 8), so the
-# 192 MiB ceiling leaves room for other machines and still fails a run that
-# holds every window at once (218,000 windows of 32 bars x 5 channels are
-# 140 MB more).
+# Measured on a 2-core machine: peak RSS about 110 MiB. The 192 MiB ceiling
+# leaves room for other machines and still fails a run that builds every
+# window at once (218,000 windows of 32 bars x 5 channels are 140 MB more).
 . "$(dirname "$0")/lib.sh"
 
 cat >"$work/scaled.yaml" <<'YAML'

@@ -3,7 +3,8 @@
 # exit status 2 when a listed series is missing or its class is ambiguous.
 . "$(dirname "$0")/lib.sh"
 
-# GOLD alone would be guessed a stock; the universe says commodities.
+# From its symbol alone, GOLD would be guessed a stock. The universe lists it
+# under commodities.
 cat >"$work/small.yaml" <<'EOF'
 name: small
 start: 2024-01-01
