@@ -13,8 +13,13 @@ As in `ohlcx bench cnn`, one mini-batch is trained before the timing, and the
 timed pass shuffles the samples, copies each mini-batch out of the full
 array, and runs forward, backward and the Adam step on it.
 
+With --bf16 the forward pass runs under torch.autocast("cpu",
+dtype=torch.bfloat16), PyTorch's mixed precision on the CPU: convolutions
+and dense layers in bfloat16 with float32 weights, Adam and loss, the
+counterpart of `ohlcx bench cnn --precision bf16`.
+
 usage: cnn_pytorch.py WINDOWS SAMPLES WINDOW [--threads N] [--batch N]
-                      [--seed N]
+                      [--seed N] [--bf16]
 
 Prints key=value lines; the last is samples_per_s=X.
 """
@@ -50,9 +55,11 @@ class Cnn(nn.Module):
         return self.dense2(F.relu(self.dense1(readout))).squeeze(1)
 
 
-def train_batch(model, optimiser, x, y):
+def train_batch(model, optimiser, x, y, bf16):
     optimiser.zero_grad(set_to_none=True)
-    loss = F.binary_cross_entropy_with_logits(model(x), y)
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+        logit = model(x)
+    loss = F.binary_cross_entropy_with_logits(logit.float(), y)
     loss.backward()
     optimiser.step()
     return loss.item()
@@ -66,6 +73,7 @@ def main():
     parser.add_argument("--threads", type=int, default=1, help="torch.set_num_threads (default 1)")
     parser.add_argument("--batch", type=int, default=256, help="samples per mini-batch (default 256)")
     parser.add_argument("--seed", type=int, default=1, help="seed of the weights and batch order")
+    parser.add_argument("--bf16", action="store_true", help="forward pass under bfloat16 autocast")
     args = parser.parse_args()
 
     features = args.samples * CHANNELS * args.window
@@ -82,18 +90,18 @@ def main():
     optimiser = torch.optim.Adam(model.parameters(), lr=1e-3, betas=(0.9, 0.999), eps=1e-8)
     batch = min(args.batch, args.samples)
 
-    train_batch(model, optimiser, x[:batch], y[:batch])
+    train_batch(model, optimiser, x[:batch], y[:batch], args.bf16)
 
     started = time.perf_counter()
     order = torch.randperm(args.samples)
     loss_sum = 0.0
     for start in range(0, args.samples, batch):
         indices = order[start:start + batch]
-        loss_sum += train_batch(model, optimiser, x[indices], y[indices]) * len(indices)
+        loss_sum += train_batch(model, optimiser, x[indices], y[indices], args.bf16) * len(indices)
     seconds = time.perf_counter() - started
 
     print(f"torch={torch.__version__} threads={torch.get_num_threads()} batch={batch} "
-          f"samples={args.samples}")
+          f"samples={args.samples} precision={'bf16' if args.bf16 else 'fp32'}")
     print(f"train_loss={loss_sum / args.samples:.4f}")
     print(f"seconds={seconds:.3f}")
     print(f"samples_per_s={args.samples / seconds:.0f}")

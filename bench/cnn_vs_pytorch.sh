@@ -5,6 +5,8 @@
 # one run. For 1 and 2 threads, runs each tool RUNS times, alternating, and
 # prints the medians of samples/s and their ratio. Also prints the sgemm
 # rate of the conv2 products beside the CNN's GFLOP/s, and the load average.
+# Where the CPU has AVX512_BF16, it then compares the mixed precisions the same
+# way: `ohlcx bench cnn --precision bf16` against PyTorch's bfloat16 autocast.
 #
 # usage: bench/cnn_vs_pytorch.sh [OHLCX] [RUNS] [SAMPLES] [BATCH] [WINDOW]
 #   OHLCX    the command (default: build/ohlcx)
@@ -48,22 +50,23 @@ echo "configuration: $samples windows of $window bars, batch $batch, $runs runs 
 # shellcheck disable=SC2086
 "$ohlcx" bench cnn $common --write-windows "$work/windows.f32" >/dev/null
 
-for threads in 1 2; do
-    echo
-    echo "threads=$threads"
-    # shellcheck disable=SC2086
-    "$ohlcx" bench cnn $common --threads "$threads" --sgemm >"$work/sgemm.txt"
-    grep '^sgemm_' "$work/sgemm.txt"
-
+# compare PRECISION THREADS: RUNS alternating runs of each tool; prints each
+# run and the medians.
+compare() {
+    precision=$1
+    threads=$2
+    torch_flag=""
+    [ "$precision" = bf16 ] && torch_flag=--bf16
     : >"$work/ohlcx.rates"
     : >"$work/ohlcx.gflops"
     : >"$work/torch.rates"
     run=1
     while [ "$run" -le "$runs" ]; do
         # shellcheck disable=SC2086
-        "$ohlcx" bench cnn $common --threads "$threads" >"$work/ohlcx.txt"
+        "$ohlcx" bench cnn $common --threads "$threads" --precision "$precision" >"$work/ohlcx.txt"
+        # shellcheck disable=SC2086
         /usr/bin/python3 "$here/cnn_pytorch.py" "$work/windows.f32" "$samples" "$window" \
-            --threads "$threads" --batch "$batch" >"$work/torch.txt"
+            --threads "$threads" --batch "$batch" $torch_flag >"$work/torch.txt"
         value "$work/ohlcx.txt" samples_per_s >>"$work/ohlcx.rates"
         value "$work/ohlcx.txt" gflop_per_s >>"$work/ohlcx.gflops"
         value "$work/torch.txt" samples_per_s >>"$work/torch.rates"
@@ -77,9 +80,31 @@ for threads in 1 2; do
     ohlcx_median=$(median <"$work/ohlcx.rates")
     gflops_median=$(median <"$work/ohlcx.gflops")
     torch_median=$(median <"$work/torch.rates")
-    awk -v o="$ohlcx_median" -v g="$gflops_median" -v p="$torch_median" -v t="$threads" 'BEGIN {
-        printf "median, threads=%d: ohlcx %.0f samples/s (%.2f GFLOP/s), pytorch %.0f samples/s, ohlcx / pytorch = %.2f\n", t, o, g, p, o / p }'
+    awk -v o="$ohlcx_median" -v g="$gflops_median" -v p="$torch_median" -v t="$threads" \
+        -v m="$precision" 'BEGIN {
+        printf "median, %s, threads=%d: ohlcx %.0f samples/s (%.2f GFLOP/s), pytorch %.0f samples/s, ohlcx / pytorch = %.2f\n", m, t, o, g, p, o / p }'
+}
+
+for threads in 1 2; do
+    echo
+    echo "fp32, threads=$threads"
+    # shellcheck disable=SC2086
+    "$ohlcx" bench cnn $common --threads "$threads" --sgemm >"$work/sgemm.txt"
+    grep '^sgemm_' "$work/sgemm.txt"
+    compare fp32 "$threads"
 done
+
+# shellcheck disable=SC2086
+if "$ohlcx" bench cnn $common --samples "$batch" --precision bf16 >/dev/null 2>&1; then
+    for threads in 1 2; do
+        echo
+        echo "bf16, threads=$threads"
+        compare bf16 "$threads"
+    done
+else
+    echo
+    echo "bf16: not available on this CPU or build; mixed precision not compared"
+fi
 
 echo
 echo "load average at end: $(cut -d ' ' -f 1-3 /proc/loadavg)"

@@ -40,6 +40,7 @@
 #include <stdint.h>
 
 #include "ohlcx/eval.h"
+#include "ohlcx/nn.h"
 
 /* Test-only leaks that `ohlcx lookahead` must catch; never for real models. */
 enum ohlcx_debug_leak {
@@ -79,6 +80,19 @@ typedef struct ohlcx_run_options {
     int epochs;                /* maximum CNN epochs, default 20 */
     int patience;              /* CNN early-stopping patience, default 3 */
     int batch_size;            /* CNN mini-batch, default 256 */
+    const ohlcx_cnn_config *architecture; /* conv layers, batch_norm, dropout
+                                  and hidden of every CNN; NULL for
+                                  ohlcx_cnn_config_default()'s. Its channels,
+                                  window, symbols and symbol_dim are ignored:
+                                  they come from the data, `window` and
+                                  `symbol_embedding` */
+    int symbol_embedding;      /* size of the learned symbol embedding of
+                                  --cnn global, default 8; 0 for none */
+    float learning_rate;       /* CNN Adam step size, default 1e-3 */
+    float weight_decay;        /* decoupled weight decay, default 0 */
+    int lr_schedule;           /* OHLCX_LR_CONSTANT (default), _STEP or _COSINE */
+    int lr_step_epochs;        /* step schedule: epochs between steps, default 10 */
+    float lr_gamma;            /* step schedule: factor at each step, default 0.1 */
     int bad_rows;              /* enum ohlcx_bad_rows_policy */
     const char *columns;       /* layout mapping (format.h); NULL to detect it */
     const char *tz;            /* IANA zone of times without an offset; NULL for UTC */
@@ -121,6 +135,23 @@ void ohlcx_run_options_default(ohlcx_run_options *options);
  * checkpoint has been checked. Only then does a new run remove the previous
  * run's outputs. */
 int ohlcx_run(const ohlcx_run_options *options);
+
+/*
+ * Reads a pipeline configuration file (YAML; docs/commands.md shows every
+ * key) into options and architecture. The file's values replace those
+ * already there and keys it leaves out keep them, so a caller applies
+ * defaults first and command-line flags afterwards. When the file is read,
+ * options->architecture points to architecture. Fails with OHLCX_EFORMAT and
+ * "PATH:LINE:COLUMN: ..." on an unknown or repeated key or a value out of
+ * range, leaving both unchanged, and with OHLCX_EIO when the file cannot be
+ * read.
+ */
+int ohlcx_run_config_load(const char *path, ohlcx_run_options *options,
+                          ohlcx_cnn_config *architecture);
+
+/* The same from text already in memory; path names it in messages. */
+int ohlcx_run_config_parse(const char *text, size_t length, const char *path,
+                           ohlcx_run_options *options, ohlcx_cnn_config *architecture);
 
 /*
  * Walk-forward: with walk_forward set, the run replaces the single split by

@@ -98,22 +98,52 @@ void ohlcx_universe_free(ohlcx_universe *universe);
  * unknown timeframe or class. */
 uint64_t ohlcx_expected_bars(int asset_class, const char *timeframe, int months);
 
+/* The two XGBoost models of a run: with the CNN columns (embedding,
+ * features, ids) and the baseline without the embedding. */
+enum ohlcx_plan_xgb_model { OHLCX_PLAN_XGB_COMBINED, OHLCX_PLAN_XGB_BASELINE,
+                            OHLCX_PLAN_XGB_MODELS };
+
+/* Measured costs of training one XGBoost model, in seconds. Rows are
+ * training rows; the validation rows that the run scores after every round
+ * come in the run's proportion to them and are included. */
+typedef struct ohlcx_plan_xgb_cost {
+    double setup_s_per_row;  /* quantile matrices of the rows, once a model */
+    double round_s;          /* each round, whatever the rows */
+    double round_s_per_row;  /* each round, per row */
+} ohlcx_plan_xgb_cost;
+
 /* Rates measured on this machine; the plan divides work by them. */
 typedef struct ohlcx_plan_rates {
     double store_bytes_per_bar;       /* compressed OHLCV + open time */
     double feature_bars_per_s;        /* ohlcx_features_compute */
-    double cnn_train_samples_per_s;   /* forward + backward + Adam step */
-    double cnn_embed_samples_per_s;   /* forward only */
-    double xgb_row_rounds_per_s;      /* training rows x boosting rounds */
+    double window_fills_per_s;        /* ohlcx_window_fill, one CNN input each */
+    double cnn_train_samples_per_s;   /* forward + backward + Adam step, on
+                                         windows already filled */
+    double cnn_embed_samples_per_s;   /* forward only, on filled windows */
+    double xgb_row_rounds_per_s;      /* training rows x rounds of the
+                                         combined model, at 32,000 rows */
+    ohlcx_plan_xgb_cost xgb[OHLCX_PLAN_XGB_MODELS]; /* by ohlcx_plan_xgb_model */
     double calibration_s;             /* wall time the measurement took */
 } ohlcx_plan_rates;
 
+/*
+ * Settings of the run to plan, as `ohlcx run` takes them, and the two
+ * assumptions about early stopping that no count can give. A CNN trains
+ * until patience epochs pass without a better validation loss, so it runs
+ * best_epoch + patience epochs, at most epochs. An XGBoost model stops
+ * xgb_early_stopping rounds after its best round, so it trains
+ * xgb_best_rounds + xgb_early_stopping rounds, at most xgb_rounds.
+ */
 typedef struct ohlcx_plan_options {
     int months;     /* history per series; 0: the universe's, else 12 */
     int window;     /* bars per CNN window, default 64 */
     int horizon;    /* bars ahead for the label, default 1 */
-    int epochs;     /* CNN epochs, default 10 */
-    int xgb_rounds; /* boosting rounds per XGBoost model, default 400 */
+    int epochs;     /* maximum CNN epochs, default 20 as `ohlcx run` */
+    int patience;   /* CNN early-stopping patience, default 3 as `ohlcx run` */
+    int best_epoch; /* assumed epoch of the lowest validation loss, default 3 */
+    int xgb_rounds; /* maximum boosting rounds per model, default 400 */
+    int xgb_early_stopping; /* rounds without improvement, default 30 */
+    int xgb_best_rounds;    /* assumed rounds up to the best one, default 20 */
     int jobs;       /* threads for the calibration; 0: online cores */
 } ohlcx_plan_options;
 
@@ -121,11 +151,17 @@ typedef struct ohlcx_plan_options {
  * included. */
 typedef struct ohlcx_plan_times {
     double features;
-    double cnn_train;
-    double embed;
-    double xgb_train;
+    double cnn_train;  /* epochs x (training, then validation loss) */
+    double embed;      /* embeddings of xgb_train, validation and test */
+    double xgb_train;  /* both models */
     double total;
 } ohlcx_plan_times;
+
+/* The early-stopping cases the plan times: the expected one from the
+ * assumptions, the shortest (each model stops after its first round or
+ * epoch) and the longest (each trains to its maximum). */
+enum ohlcx_plan_case { OHLCX_PLAN_EXPECTED, OHLCX_PLAN_SHORTEST, OHLCX_PLAN_LONGEST,
+                       OHLCX_PLAN_CASES };
 
 /* Counts and estimates of one group or of the whole universe. */
 typedef struct ohlcx_plan_row {
@@ -137,11 +173,14 @@ typedef struct ohlcx_plan_row {
                                  of each usable series */
     uint64_t part_samples[OHLCX_PART_COUNT]; /* by enum ohlcx_part */
     double store_bytes;
-    ohlcx_plan_times seconds;
+    ohlcx_plan_times seconds[OHLCX_PLAN_CASES]; /* by enum ohlcx_plan_case */
 } ohlcx_plan_row;
 
 typedef struct ohlcx_plan {
-    int months, window, horizon, epochs, xgb_rounds;
+    int months, window, horizon;
+    int epochs[OHLCX_PLAN_CASES];     /* CNN epochs of each case */
+    int xgb_rounds[OHLCX_PLAN_CASES]; /* rounds trained per XGBoost model */
+    ohlcx_plan_options options;
     ohlcx_plan_rates rates;
     size_t group_count;
     ohlcx_plan_row *groups; /* one row per universe group, in file order */
@@ -151,23 +190,27 @@ typedef struct ohlcx_plan {
 void ohlcx_plan_options_default(ohlcx_plan_options *options);
 
 /*
- * Measures the rates in about one to three seconds: synthesises one year of
- * BTCUSDT 5m bars (about 105,000), compresses each column as the store
- * would (integer ticks, delta, zigzag, zstd level 3), computes the features,
- * trains the default CNN (nn.h) with options->window for one epoch on 2,000
- * random windows, embeds them, and trains XGBoost for 20 rounds on 20,000
- * rows. Sets the OpenBLAS thread count to options->jobs (all online cores
- * when 0) for the rest of the process, as the pipeline does.
+ * Measures the rates in one to three seconds (see calibrate.c): synthesises
+ * one year of BTCUSDT 5m bars (about 105,000), compresses each column as the
+ * store would, computes the features, fills windows, trains the default CNN
+ * (nn.h) with options->window for two epochs on 4,000 windows after a
+ * warm-up, embeds them, and trains both XGBoost models of a run at two sizes
+ * and two round counts. Sets the OpenBLAS thread count to options->jobs (all
+ * online cores when 0) for the rest of the process, as the pipeline does.
  */
 int ohlcx_plan_calibrate(const ohlcx_plan_options *options, ohlcx_plan_rates *out);
 
 /*
  * Computes the plan of universe with the given rates (each must be
- * positive). The CNN trains options->epochs epochs on every cnn_train sample
- * and computes the validation loss after each; embeddings cover the
- * xgb_train, validation and test samples; two XGBoost models (with and
- * without the CNN columns) each train options->xgb_rounds rounds, an upper
- * bound because early stopping usually ends them sooner. Fails with
+ * positive, the XGBoost round_s may be 0). Per usable series the split
+ * gives the parts, and then, with E epochs and R rounds per model:
+ *   features  = bars / feature rate
+ *   cnn_train = E x (cnn_train x (1/train + 1/fill)
+ *                    + validation x (1/embed + 1/fill))
+ *   embed     = (xgb_train + validation + test) x (1/embed + 1/fill)
+ *   xgb_train = sum over both models of
+ *               xgb_train x setup + R x (round + xgb_train x round per row)
+ * E and R are those of each case of enum ohlcx_plan_case. Fails with
  * OHLCX_EINVAL for invalid options or rates.
  */
 int ohlcx_plan_compute(const ohlcx_universe *universe, const ohlcx_plan_options *options,

@@ -140,14 +140,24 @@ static int write_windows(const char *path, const float *x, size_t x_count, const
 /* Returns the training FLOP of one sample (see the file comment). */
 static double training_flop(const ohlcx_cnn_config *c)
 {
-    double l1 = c->window - c->kernel1 + 1;
-    double l2 = l1 - c->kernel2 + 1;
-    double conv1 = 2.0 * l1 * c->filters1 * c->channels * c->kernel1;
-    double conv2 = 2.0 * l2 * c->filters2 * c->kernel2 * c->filters1;
-    double dense1 = 2.0 * c->hidden * 2.0 * c->filters2;
-    double dense2 = 2.0 * c->hidden;
+    double length = c->window;
+    double in_channels = c->channels;
+    double flop = 0.0;
+    double f_last = 0.0;
 
-    return 2.0 * conv1 + 3.0 * (conv2 + dense1 + dense2);
+    for (int i = 0; i < c->conv_count; i++) {
+        const ohlcx_cnn_conv *conv = &c->conv[i];
+        double conv_flop;
+
+        length -= (double)(conv->kernel - 1) * conv->dilation;
+        conv_flop = 2.0 * length * conv->filters * in_channels * conv->kernel;
+        /* The first stage needs no input gradient, so it runs two products. */
+        flop += (i == 0 ? 2.0 : 3.0) * conv_flop;
+        length = floor(length / conv->pool);
+        in_channels = conv->filters;
+        f_last = conv->filters;
+    }
+    return flop + 3.0 * (2.0 * c->hidden * (2.0 * f_last + c->symbol_dim) + 2.0 * c->hidden);
 }
 
 
@@ -207,17 +217,18 @@ static int time_sgemm(const char *name, enum CBLAS_TRANSPOSE trans_a,
  * transposes that the training pass uses. */
 static int time_conv2_sgemm(const ohlcx_cnn_config *c, int batch)
 {
-    int rows2 = batch * (c->window - c->kernel1 - c->kernel2 + 2);
-    int patch = c->kernel2 * c->filters1;
+    const ohlcx_cnn_conv *conv1 = &c->conv[0], *conv2 = &c->conv[1];
+    int rows2 = batch * (c->window - conv1->kernel - conv2->kernel + 2);
+    int patch = conv2->kernel * conv1->filters;
     int status;
 
-    status = time_sgemm("conv2_forward", CblasNoTrans, CblasTrans, rows2, c->filters2, patch);
+    status = time_sgemm("conv2_forward", CblasNoTrans, CblasTrans, rows2, conv2->filters, patch);
     if (status == 0)
-        status = time_sgemm("conv2_weight_grad", CblasTrans, CblasNoTrans, c->filters2, patch,
-                            rows2);
+        status = time_sgemm("conv2_weight_grad", CblasTrans, CblasNoTrans, conv2->filters,
+                            patch, rows2);
     if (status == 0)
         status = time_sgemm("conv2_input_grad", CblasNoTrans, CblasNoTrans, rows2, patch,
-                            c->filters2);
+                            conv2->filters);
     return status;
 }
 
@@ -282,7 +293,8 @@ static int bench_cnn(const bench_options *o)
 
     flop = training_flop(&config);
     printf("architecture=C%d W%d conv%dx%d conv%dx%d dense%d dense1\n", config.channels,
-           config.window, config.kernel1, config.filters1, config.kernel2, config.filters2,
+           config.window, config.conv[0].kernel, config.conv[0].filters, config.conv[1].kernel,
+           config.conv[1].filters,
            config.hidden);
     printf("threads=%d batch=%zu samples=%zu seed=%llu\n", o->threads, batch, samples,
            (unsigned long long)o->seed);

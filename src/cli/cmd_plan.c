@@ -27,13 +27,28 @@ static const char plan_help[] =
     "calibration of one to three seconds at start-up; reading the candles is\n"
     "not included. See docs/universe.md for the file format and the calendars.\n"
     "\n"
+    "Early stopping decides how many epochs each CNN and how many rounds each\n"
+    "XGBoost model trains, so times come in three cases: expected (from the\n"
+    "assumed best epoch and best rounds below), shortest (every model is best\n"
+    "after its first epoch or round) and longest (every model trains to its\n"
+    "maximum).\n"
+    "\n"
     "options:\n"
     "  --months N   history per series in months (default: the file's months,\n"
     "               else 12)\n"
     "  --window N   bars per CNN window (default: 64)\n"
     "  --horizon N  bars ahead for the label (default: 1)\n"
-    "  --epochs N   CNN epochs (default: 10)\n"
-    "  --jobs N     threads for the calibration (default: number of cores)\n"
+    "  --epochs N   maximum CNN epochs, as for 'ohlcx run' (default: 20)\n"
+    "  --patience N CNN epochs without improvement before stopping, as for\n"
+    "               'ohlcx run' (default: 3)\n"
+    "  --best-epoch N\n"
+    "               assumed epoch of the lowest validation loss, so that a CNN\n"
+    "               trains N + patience epochs (default: 3)\n"
+    "  --xgb-best-rounds N\n"
+    "               assumed rounds up to the lowest validation loss, so that an\n"
+    "               XGBoost model trains N + 30 rounds (default: 20)\n"
+    "  --jobs N     threads for the calibration, as for 'ohlcx run' (default:\n"
+    "               number of cores)\n"
     "  --precision P\n"
     "               CNN precision of the calibration, as for 'ohlcx run':\n"
     "               auto, fp32 or bf16 (default: fp32)\n"
@@ -42,6 +57,9 @@ static const char plan_help[] =
 
 static const char *const stage_names[] = {"features", "cnn_train", "embed", "xgb_train",
                                           "total"};
+/* JSON keys of the times of each enum ohlcx_plan_case. */
+static const char *const time_keys[] = {"time_s", "time_s_shortest", "time_s_longest"};
+static const char *const case_names[] = {"expected", "shortest", "longest"};
 
 
 static double stage_seconds(const ohlcx_plan_times *times, int stage)
@@ -126,19 +144,65 @@ static void print_row(const char *label, const char *asset_class, const char *ti
            row->symbols, timeframes, row->series, format_count((double)row->bars, bars, 32),
            format_count((double)row->samples, samples, 32),
            format_bytes(row->store_bytes, store, 32),
-           format_seconds(row->seconds.total, time, 32));
+           format_seconds(row->seconds[OHLCX_PLAN_EXPECTED].total, time, 32));
+}
+
+
+static void print_stage_times(const ohlcx_plan *plan, int jobs)
+{
+    const ohlcx_plan_options *options = &plan->options;
+    char text[OHLCX_PLAN_CASES][32];
+
+    printf("\nEstimated time by stage on %d thread%s (reading the candles not included):\n",
+           jobs, jobs == 1 ? "" : "s");
+    printf("  %-10s %10s %10s %10s\n", "stage", "expected", "shortest", "longest");
+    for (int stage = 0; stage < 5; stage++) {
+        for (int c = 0; c < OHLCX_PLAN_CASES; c++)
+            format_seconds(stage_seconds(&plan->total.seconds[c], stage), text[c], 32);
+        printf("  %-10s %10s %10s %10s\n", stage_names[stage], text[OHLCX_PLAN_EXPECTED],
+               text[OHLCX_PLAN_SHORTEST], text[OHLCX_PLAN_LONGEST]);
+    }
+    printf("Each CNN trains %d epochs expected (best epoch %d, an assumption set by "
+           "--best-epoch, + patience %d),\n  %d shortest, %d longest (--epochs).\n",
+           plan->epochs[OHLCX_PLAN_EXPECTED], options->best_epoch, options->patience,
+           plan->epochs[OHLCX_PLAN_SHORTEST], plan->epochs[OHLCX_PLAN_LONGEST]);
+    printf("Each of the 2 XGBoost models trains %d rounds expected (%d best rounds, an "
+           "assumption set by\n  --xgb-best-rounds, + %d early-stopping rounds), %d shortest, "
+           "%d longest.\n",
+           plan->xgb_rounds[OHLCX_PLAN_EXPECTED], options->xgb_best_rounds,
+           options->xgb_early_stopping, plan->xgb_rounds[OHLCX_PLAN_SHORTEST],
+           plan->xgb_rounds[OHLCX_PLAN_LONGEST]);
+}
+
+
+static void print_rates(const ohlcx_plan_rates *rates)
+{
+    const ohlcx_plan_xgb_cost *combined = &rates->xgb[OHLCX_PLAN_XGB_COMBINED];
+    const ohlcx_plan_xgb_cost *baseline = &rates->xgb[OHLCX_PLAN_XGB_BASELINE];
+    char text[4][32];
+
+    printf("\nBars come from market calendars; store size and times are estimates from rates "
+           "measured in %.1f s:\n", rates->calibration_s);
+    printf("  store %.2f bytes/bar (zstd level 3), features %s bars/s, window fills %s/s,\n",
+           rates->store_bytes_per_bar, format_count(rates->feature_bars_per_s, text[0], 32),
+           format_count(rates->window_fills_per_s, text[1], 32));
+    printf("  CNN training %s samples/s, CNN forward %s samples/s,\n",
+           format_count(rates->cnn_train_samples_per_s, text[2], 32),
+           format_count(rates->cnn_embed_samples_per_s, text[3], 32));
+    printf("  XGBoost per 1,000 training rows: setup %.1f ms, each round %.2f ms (with CNN "
+           "columns),\n  setup %.1f ms, each round %.2f ms (baseline); each round also "
+           "%.1f ms and %.1f ms\n",
+           1e6 * combined->setup_s_per_row, 1e6 * combined->round_s_per_row,
+           1e6 * baseline->setup_s_per_row, 1e6 * baseline->round_s_per_row,
+           1e3 * combined->round_s, 1e3 * baseline->round_s);
 }
 
 
 static void print_table(const ohlcx_universe *universe, const ohlcx_plan *plan, int jobs)
 {
-    const ohlcx_plan_rates *rates = &plan->rates;
-    char text[5][32];
-
-    printf("universe %s (%s): %d months per series, window %d, horizon %d, %d CNN epochs in "
-           "%s\n\n",
+    printf("universe %s (%s): %d months per series, window %d, horizon %d, CNN in %s\n\n",
            universe->name, universe->path, plan->months, plan->window, plan->horizon,
-           plan->epochs, ohlcx_cnn_precision_name(ohlcx_cnn_get_precision()));
+           ohlcx_cnn_precision_name(ohlcx_cnn_get_precision()));
     printf("%-6s %-12s %-4s %8s  %-31s %7s %9s %9s %9s %9s\n", "group", "asset_class", "tier",
            "symbols", "timeframes", "series", "bars", "samples", "store", "time");
     for (size_t g = 0; g < plan->group_count; g++) {
@@ -155,22 +219,8 @@ static void print_table(const ohlcx_universe *universe, const ohlcx_plan *plan, 
     if (plan->total.series_too_short > 0)
         printf("\n%zu series are too short for the split into training, validation and test "
                "parts and add no samples.\n", plan->total.series_too_short);
-
-    printf("\nEstimated time by stage, measured on %d thread%s (reading the candles not "
-           "included):\n", jobs, jobs == 1 ? "" : "s");
-    for (int stage = 0; stage < 5; stage++)
-        printf("  %-10s %10s\n", stage_names[stage],
-               format_seconds(stage_seconds(&plan->total.seconds, stage), text[0], 32));
-    printf("The CNN runs %d epochs; XGBoost trains 2 models of at most %d rounds each, so its "
-           "time is an upper bound.\n", plan->epochs, plan->xgb_rounds);
-    printf("\nBars come from market calendars; store size and times are estimates from rates "
-           "measured in %.1f s:\n", rates->calibration_s);
-    printf("  store %.2f bytes/bar (zstd level 3), features %s bars/s, CNN training %s "
-           "samples/s,\n  CNN embedding %s samples/s, XGBoost %s row-rounds/s\n",
-           rates->store_bytes_per_bar, format_count(rates->feature_bars_per_s, text[1], 32),
-           format_count(rates->cnn_train_samples_per_s, text[2], 32),
-           format_count(rates->cnn_embed_samples_per_s, text[3], 32),
-           format_count(rates->xgb_row_rounds_per_s, text[4], 32));
+    print_stage_times(plan, jobs);
+    print_rates(&plan->rates);
 }
 
 
@@ -188,9 +238,12 @@ static void add_row_fields(cJSON *object, const ohlcx_plan_row *row)
     for (int p = 0; p < OHLCX_PART_COUNT; p++)
         cJSON_AddNumberToObject(parts, ohlcx_part_name(p), (double)row->part_samples[p]);
     cJSON_AddNumberToObject(object, "store_bytes", row->store_bytes);
-    times = cJSON_AddObjectToObject(object, "time_s");
-    for (int stage = 0; stage < 5; stage++)
-        cJSON_AddNumberToObject(times, stage_names[stage], stage_seconds(&row->seconds, stage));
+    for (int c = 0; c < OHLCX_PLAN_CASES; c++) {
+        times = cJSON_AddObjectToObject(object, time_keys[c]);
+        for (int stage = 0; stage < 5; stage++)
+            cJSON_AddNumberToObject(times, stage_names[stage],
+                                    stage_seconds(&row->seconds[c], stage));
+    }
 }
 
 
@@ -217,14 +270,44 @@ static cJSON *group_json(const ohlcx_universe_group *group, const ohlcx_plan_row
 
 static void add_rates(cJSON *root, const ohlcx_plan_rates *rates)
 {
+    static const char *const model_names[] = {"xgb_combined", "xgb_baseline"};
     cJSON *object = cJSON_AddObjectToObject(root, "rates");
 
     cJSON_AddNumberToObject(object, "store_bytes_per_bar", rates->store_bytes_per_bar);
     cJSON_AddNumberToObject(object, "feature_bars_per_s", rates->feature_bars_per_s);
+    cJSON_AddNumberToObject(object, "window_fills_per_s", rates->window_fills_per_s);
     cJSON_AddNumberToObject(object, "cnn_train_samples_per_s", rates->cnn_train_samples_per_s);
     cJSON_AddNumberToObject(object, "cnn_embed_samples_per_s", rates->cnn_embed_samples_per_s);
     cJSON_AddNumberToObject(object, "xgb_row_rounds_per_s", rates->xgb_row_rounds_per_s);
+    for (int m = 0; m < OHLCX_PLAN_XGB_MODELS; m++) {
+        cJSON *model = cJSON_AddObjectToObject(object, model_names[m]);
+
+        cJSON_AddNumberToObject(model, "setup_s_per_row", rates->xgb[m].setup_s_per_row);
+        cJSON_AddNumberToObject(model, "round_s", rates->xgb[m].round_s);
+        cJSON_AddNumberToObject(model, "round_s_per_row", rates->xgb[m].round_s_per_row);
+    }
     cJSON_AddNumberToObject(object, "calibration_s", rates->calibration_s);
+}
+
+
+/* Adds the settings and the epochs and rounds of each case. */
+static void add_settings(cJSON *root, const ohlcx_plan *plan)
+{
+    const ohlcx_plan_options *options = &plan->options;
+    cJSON *epochs, *rounds;
+
+    cJSON_AddNumberToObject(root, "max_epochs", options->epochs);
+    cJSON_AddNumberToObject(root, "patience", options->patience);
+    cJSON_AddNumberToObject(root, "best_epoch", options->best_epoch);
+    cJSON_AddNumberToObject(root, "xgb_max_rounds", options->xgb_rounds);
+    cJSON_AddNumberToObject(root, "xgb_early_stopping", options->xgb_early_stopping);
+    cJSON_AddNumberToObject(root, "xgb_best_rounds", options->xgb_best_rounds);
+    epochs = cJSON_AddObjectToObject(root, "epochs");
+    rounds = cJSON_AddObjectToObject(root, "xgb_rounds");
+    for (int c = 0; c < OHLCX_PLAN_CASES; c++) {
+        cJSON_AddNumberToObject(epochs, case_names[c], plan->epochs[c]);
+        cJSON_AddNumberToObject(rounds, case_names[c], plan->xgb_rounds[c]);
+    }
 }
 
 
@@ -241,10 +324,9 @@ static int print_json(const ohlcx_universe *universe, const ohlcx_plan *plan, in
     cJSON_AddNumberToObject(root, "months", plan->months);
     cJSON_AddNumberToObject(root, "window", plan->window);
     cJSON_AddNumberToObject(root, "horizon", plan->horizon);
-    cJSON_AddNumberToObject(root, "epochs", plan->epochs);
+    add_settings(root, plan);
     cJSON_AddStringToObject(root, "precision",
                             ohlcx_cnn_precision_name(ohlcx_cnn_get_precision()));
-    cJSON_AddNumberToObject(root, "xgb_rounds", plan->xgb_rounds);
     cJSON_AddNumberToObject(root, "jobs", jobs);
     add_rates(root, &plan->rates);
     groups = cJSON_AddArrayToObject(root, "groups");
@@ -278,6 +360,8 @@ int cmd_plan(int argc, char **argv)
         {"horizon", required_argument, NULL, 'H'}, {"epochs", required_argument, NULL, 'e'},
         {"jobs", required_argument, NULL, 'j'},   {"json", no_argument, NULL, 'J'},
         {"precision", required_argument, NULL, 'F'},
+        {"patience", required_argument, NULL, 'p'}, {"best-epoch", required_argument, NULL, 'b'},
+        {"xgb-best-rounds", required_argument, NULL, 'x'},
         {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
     };
     ohlcx_plan_options options;
@@ -297,6 +381,16 @@ int cmd_plan(int argc, char **argv)
             break;
         case 'e': bad = cli_parse_int("plan", "--epochs", optarg, 1, 256, &options.epochs); break;
         case 'j': bad = cli_parse_int("plan", "--jobs", optarg, 1, 1024, &options.jobs); break;
+        case 'p':
+            bad = cli_parse_int("plan", "--patience", optarg, 1, 256, &options.patience);
+            break;
+        case 'b':
+            bad = cli_parse_int("plan", "--best-epoch", optarg, 1, 256, &options.best_epoch);
+            break;
+        case 'x':
+            bad = cli_parse_int("plan", "--xgb-best-rounds", optarg, 1, 100000,
+                                &options.xgb_best_rounds);
+            break;
         case 'J': json = 1; break;
         case 'F': bad = cli_parse_precision("plan", optarg); break;
         case 'h': fputs(plan_help, stdout); return 0;

@@ -37,10 +37,18 @@ static const char run_help[] =
     "                     missing stops the run, others are left out\n"
     "  --out DIR          output folder: DIR/metrics.json, DIR/model/ and\n"
     "                     DIR/checkpoints/ (default: ohlcx-run)\n"
+    "  --config FILE      pipeline configuration (YAML): the CNN's layers,\n"
+    "                     dilation, pooling, batch normalisation, dropout,\n"
+    "                     embedding sizes, learning rate, weight decay and\n"
+    "                     schedule, and window, horizon, seed, epochs,\n"
+    "                     patience and batch (docs/commands.md shows every key);\n"
+    "                     flags given on the command line override the file\n"
     "  --cnn MODE         per-symbol: one CNN per symbol (default);\n"
     "                     per-market: one CNN per asset class (crypto, stocks,\n"
     "                     forex, indices, commodities, bonds);\n"
-    "                     global: one CNN over every series\n"
+    "                     global: one CNN over every series, with a learned\n"
+    "                     embedding of each symbol (size 8, set by\n"
+    "                     symbol_embedding in --config)\n"
     "  --resume           continue the run in --out that was stopped: load and\n"
     "                     features run again, finished CNNs and XGBoost models\n"
     "                     are loaded, the others continue (a CNN after its last\n"
@@ -227,6 +235,34 @@ static int parse_memory(const char *text, uint64_t *out)
 }
 
 
+/* Returns the FILE of --config FILE or --config=FILE in argv, before any
+ * "--", or NULL. The file is read before the other options are parsed, so
+ * that flags override it wherever they stand. Fails with 2 when --config is
+ * given twice or without a file. */
+static int find_config(int argc, char **argv, const char **path)
+{
+    *path = NULL;
+    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+        const char *found = NULL;
+
+        if (strcmp(argv[i], "--config") == 0) {
+            if (i + 1 >= argc)
+                return cli_usage_error("run", "--config needs a file");
+            found = argv[++i];
+        } else if (strncmp(argv[i], "--config=", 9) == 0) {
+            found = argv[i] + 9;
+        } else {
+            continue;
+        }
+        if (*path != NULL)
+            return cli_usage_error("run", "--config is given twice (%s and %s): give one "
+                                   "file", *path, found);
+        *path = found;
+    }
+    return 0;
+}
+
+
 int cmd_run(int argc, char **argv)
 {
     static const struct option long_options[] = {
@@ -251,6 +287,7 @@ int cmd_run(int argc, char **argv)
         {"max-samples-per-series", required_argument, NULL, 'N'},
         {"balance-classes", no_argument, NULL, 'A'},
         {"precision", required_argument, NULL, 'F'},
+        {"config", required_argument, NULL, 'g'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -259,6 +296,8 @@ int cmd_run(int argc, char **argv)
     char timeframe[OHLCX_TIMEFRAME_MAX];
     char higher[HIGHER_MAX][OHLCX_TIMEFRAME_MAX];
     const char *higher_names[HIGHER_MAX];
+    ohlcx_cnn_config architecture;
+    const char *config_path = NULL;
     size_t input_count = 0;
     uint64_t samples_cap = 0;
     int option, bad = 0, status;
@@ -266,6 +305,13 @@ int cmd_run(int argc, char **argv)
     if (inputs == NULL)
         return cli_usage_error("run", "out of memory");
     ohlcx_run_options_default(&options);
+    ohlcx_cnn_config_default(&architecture);
+    bad = find_config(argc, argv, &config_path);
+    if (!bad && config_path != NULL) {
+        status = ohlcx_run_config_load(config_path, &options, &architecture);
+        if (status != 0)
+            bad = cli_fail(status);
+    }
     optind = 1;
     while (!bad && (option = getopt_long(argc, argv, "h", long_options, NULL)) != -1) {
         switch (option) {
@@ -339,6 +385,7 @@ int cmd_run(int argc, char **argv)
             options.max_samples_per_series = (size_t)samples_cap;
             break;
         case 'A': options.balance_classes = 1; break;
+        case 'g': break; /* read by find_config() */
         case 'h': fputs(run_help, stdout); free(inputs); return 0;
         default: bad = 2; break;
         }

@@ -22,13 +22,18 @@
 #include "util/util.h"
 
 #define CHECKPOINT_MAGIC "OHLCXCKP"
-#define CHECKPOINT_VERSION 1u
+#define CHECKPOINT_VERSION 2u
 #define DIGEST_SIZE 64 /* SHA-256 as hex characters */
 
-/* Bytes before the history's loss arrays: magic 8, version 4, config 28,
- * options 24, counts 16, epoch/finished/stale 12, best_val 8, adam_step 8,
- * rng_state 32, best_epoch 4. */
-#define FIXED_HEAD 144
+/* Bytes before the history's loss arrays in version 1: magic 8, version 4,
+ * config 28, options 24, counts 16, epoch/finished/stale 12, best_val 8,
+ * adam_step 8, rng_state 32, best_epoch 4. */
+#define V1_FIXED_HEAD 144
+
+/* Bytes of version 2 between the configuration and the loss arrays:
+ * options 40, counts 16, epoch/finished/stale 12, best_val 8, adam_step 8,
+ * rng_state and dropout_rng_state 64, best_epoch 4. */
+#define V2_AFTER_CONFIG 152
 
 /* A growing or a bounded byte buffer. */
 typedef struct byte_buffer {
@@ -124,40 +129,45 @@ static double get_double(byte_buffer *b)
 }
 
 
-/* Returns the encoded size, digest included, for a checkpoint of these
- * counts, or 0 when it would overflow size_t. */
-static size_t encoded_size(uint64_t epochs, uint64_t param_count, uint64_t train_count)
+/* Returns the encoded size, digest included, of a checkpoint of the given
+ * version and counts, or 0 when it would overflow size_t. */
+static size_t encoded_size(uint32_t version, int conv_count, uint64_t epochs,
+                           uint64_t param_count, uint64_t running_count,
+                           uint64_t train_count)
 {
     uint64_t limit = (uint64_t)SIZE_MAX / 32;
+    size_t head;
 
-    if (epochs > 256 || param_count > limit || train_count > limit)
+    if (epochs > 256 || param_count > limit || running_count > limit ||
+        train_count > limit)
         return 0;
-    return FIXED_HEAD + 8 * (size_t)epochs + 8 + 16 * (size_t)param_count +
-           8 * (size_t)train_count + DIGEST_SIZE;
+    if (version == 1)
+        return V1_FIXED_HEAD + 8 * (size_t)epochs + 8 + 16 * (size_t)param_count +
+               8 * (size_t)train_count + DIGEST_SIZE;
+    head = 12 + NN_CONFIG_BYTES(conv_count) + V2_AFTER_CONFIG;
+    return head + 8 * (size_t)epochs + 8 + 16 * (size_t)param_count + 8 +
+           8 * (size_t)running_count + 8 * (size_t)train_count + DIGEST_SIZE;
 }
 
 
 static void encode(const ohlcx_cnn_checkpoint *c, byte_buffer *b)
 {
-    const ohlcx_cnn_config *config = &c->config;
     char digest[65];
 
     memcpy(b->data, CHECKPOINT_MAGIC, 8);
     b->size = 8;
     put_u32(b, CHECKPOINT_VERSION);
-    put_u32(b, (uint32_t)config->channels);
-    put_u32(b, (uint32_t)config->window);
-    put_u32(b, (uint32_t)config->kernel1);
-    put_u32(b, (uint32_t)config->filters1);
-    put_u32(b, (uint32_t)config->kernel2);
-    put_u32(b, (uint32_t)config->filters2);
-    put_u32(b, (uint32_t)config->hidden);
+    b->size += nn_config_encode(&c->config, b->data + b->size);
 
     put_u32(b, (uint32_t)c->batch_size);
     put_u32(b, (uint32_t)c->max_epochs);
     put_u32(b, (uint32_t)c->patience);
     put_float(b, c->learning_rate);
     put_u64(b, c->seed);
+    put_float(b, c->weight_decay);
+    put_u32(b, (uint32_t)c->lr_schedule);
+    put_u32(b, (uint32_t)c->lr_step_epochs);
+    put_float(b, c->lr_gamma);
     put_u64(b, c->train_count);
     put_u64(b, c->val_count);
 
@@ -168,6 +178,8 @@ static void encode(const ohlcx_cnn_checkpoint *c, byte_buffer *b)
     put_u64(b, (uint64_t)c->adam_step);
     for (int i = 0; i < 4; i++)
         put_u64(b, c->rng_state[i]);
+    for (int i = 0; i < 4; i++)
+        put_u64(b, c->dropout_rng_state[i]);
 
     put_u32(b, (uint32_t)c->history.best_epoch);
     put_floats(b, c->history.train_loss, (size_t)c->epoch);
@@ -178,6 +190,9 @@ static void encode(const ohlcx_cnn_checkpoint *c, byte_buffer *b)
     put_floats(b, c->adam_m, c->param_count);
     put_floats(b, c->adam_v, c->param_count);
     put_floats(b, c->best_params, c->param_count);
+    put_u64(b, c->running_count);
+    put_floats(b, c->running, c->running_count);
+    put_floats(b, c->best_running, c->running_count);
     for (uint64_t i = 0; i < c->train_count; i++)
         put_u64(b, c->order[i]);
 
@@ -244,8 +259,13 @@ int ohlcx_cnn_checkpoint_save(const ohlcx_cnn_checkpoint *checkpoint, const char
     if (checkpoint->epoch < 0 || checkpoint->epoch > 256)
         return ohlcx_set_error(OHLCX_EINVAL, "cnn checkpoint save: invalid epoch %d",
                                checkpoint->epoch);
-    size = encoded_size((uint64_t)checkpoint->epoch, checkpoint->param_count,
-                        checkpoint->train_count);
+    if (checkpoint->config.conv_count < 1 ||
+        checkpoint->config.conv_count > OHLCX_CNN_MAX_CONV)
+        return ohlcx_set_error(OHLCX_EINVAL, "cnn checkpoint save: invalid conv_count %d",
+                               checkpoint->config.conv_count);
+    size = encoded_size(CHECKPOINT_VERSION, checkpoint->config.conv_count,
+                        (uint64_t)checkpoint->epoch, checkpoint->param_count,
+                        checkpoint->running_count, checkpoint->train_count);
     if (size == 0)
         return ohlcx_set_error(OHLCX_EINVAL, "cnn checkpoint save: %zu parameters and %llu "
                                "samples are too many to encode", checkpoint->param_count,
@@ -321,23 +341,28 @@ static int read_whole_file(const char *path, byte_buffer *b)
 }
 
 
-/* Checks the magic, version and digest of a whole file in b. */
-static int check_envelope(const byte_buffer *b, const char *path)
+/* Checks the magic, version and digest of a whole file in b and stores the
+ * version. */
+static int check_envelope(const byte_buffer *b, const char *path, uint32_t *version)
 {
     char digest[65];
-    uint32_t version;
 
-    if (b->size < FIXED_HEAD + 8 + DIGEST_SIZE)
+    if (b->size < 12 + DIGEST_SIZE)
         return ohlcx_set_error(OHLCX_EFORMAT, "%s: truncated checkpoint: %zu bytes, the "
-                               "smallest is %d", path, b->size, FIXED_HEAD + 8 + DIGEST_SIZE);
+                               "smallest is %d", path, b->size, V1_FIXED_HEAD + 8 + DIGEST_SIZE);
     if (memcmp(b->data, CHECKPOINT_MAGIC, 8) != 0)
         return ohlcx_set_error(OHLCX_EFORMAT, "%s: not an ohlcx CNN checkpoint (magic is not "
                                "%s)", path, CHECKPOINT_MAGIC);
-    version = (uint32_t)b->data[8] | (uint32_t)b->data[9] << 8 | (uint32_t)b->data[10] << 16 |
-              (uint32_t)b->data[11] << 24;
-    if (version != CHECKPOINT_VERSION)
+    *version = (uint32_t)b->data[8] | (uint32_t)b->data[9] << 8 |
+               (uint32_t)b->data[10] << 16 | (uint32_t)b->data[11] << 24;
+    if (*version != 1 && *version != CHECKPOINT_VERSION)
         return ohlcx_set_error(OHLCX_EFORMAT, "%s: unsupported checkpoint version %u: this "
-                               "build reads version %u", path, version, CHECKPOINT_VERSION);
+                               "build reads versions 1 and %u", path, *version,
+                               CHECKPOINT_VERSION);
+    if (b->size < (*version == 1 ? V1_FIXED_HEAD + 8 + DIGEST_SIZE
+                                 : 12 + NN_CONFIG_BYTES(1) + V2_AFTER_CONFIG + DIGEST_SIZE))
+        return ohlcx_set_error(OHLCX_EFORMAT, "%s: truncated checkpoint: %zu bytes, too few "
+                               "for its version %u", path, b->size, *version);
 
     ohlcx_sha256_hex(b->data, b->size - DIGEST_SIZE, digest);
     if (memcmp(digest, b->data + b->size - DIGEST_SIZE, DIGEST_SIZE) != 0)
@@ -347,24 +372,69 @@ static int check_envelope(const byte_buffer *b, const char *path)
 }
 
 
-static void decode_head(byte_buffer *b, ohlcx_cnn_checkpoint *c)
+/* Decodes a version 1 configuration and sets the options it lacks to their
+ * defaults. */
+static void decode_config_v1(byte_buffer *b, ohlcx_cnn_checkpoint *c)
 {
-    ohlcx_cnn_config *config = &c->config;
+    int32_t fields[7];
 
+    for (int i = 0; i < 7; i++)
+        fields[i] = get_i32(b);
+    nn_config_from_v1(fields, &c->config);
+}
+
+
+/* Decodes a version 2 configuration, failing when it does not fit the
+ * file. */
+static int decode_config_v2(byte_buffer *b, ohlcx_cnn_checkpoint *c, const char *path)
+{
+    size_t used = 0;
+    size_t available = b->size - DIGEST_SIZE - b->position;
+    int rc = nn_config_decode(b->data + b->position, available, &c->config, &used);
+
+    if (rc == -2)
+        return ohlcx_set_error(OHLCX_EFORMAT, "%s: corrupt checkpoint: invalid conv_count "
+                               "%d: expected 1 to %d", path, c->config.conv_count,
+                               OHLCX_CNN_MAX_CONV);
+    if (rc != 0 || available - used < V2_AFTER_CONFIG)
+        return ohlcx_set_error(OHLCX_EFORMAT, "%s: truncated checkpoint: %zu bytes end "
+                               "inside its head", path, b->size);
+    b->position += used;
+    return OHLCX_OK;
+}
+
+
+static int decode_head(byte_buffer *b, ohlcx_cnn_checkpoint *c, uint32_t version,
+                       const char *path)
+{
+    ohlcx_cnn_train_options defaults;
+
+    ohlcx_cnn_train_options_default(&defaults);
     b->position = 12;
-    config->channels = get_i32(b);
-    config->window = get_i32(b);
-    config->kernel1 = get_i32(b);
-    config->filters1 = get_i32(b);
-    config->kernel2 = get_i32(b);
-    config->filters2 = get_i32(b);
-    config->hidden = get_i32(b);
+    if (version == 1) {
+        decode_config_v1(b, c);
+    } else {
+        int rc = decode_config_v2(b, c, path);
+
+        if (rc != OHLCX_OK)
+            return rc;
+    }
 
     c->batch_size = get_i32(b);
     c->max_epochs = get_i32(b);
     c->patience = get_i32(b);
     c->learning_rate = get_float(b);
     c->seed = get_u64(b);
+    c->weight_decay = defaults.weight_decay;
+    c->lr_schedule = defaults.lr_schedule;
+    c->lr_step_epochs = defaults.lr_step_epochs;
+    c->lr_gamma = defaults.lr_gamma;
+    if (version != 1) {
+        c->weight_decay = get_float(b);
+        c->lr_schedule = get_i32(b);
+        c->lr_step_epochs = get_i32(b);
+        c->lr_gamma = get_float(b);
+    }
     c->train_count = get_u64(b);
     c->val_count = get_u64(b);
 
@@ -375,8 +445,20 @@ static void decode_head(byte_buffer *b, ohlcx_cnn_checkpoint *c)
     c->adam_step = (int64_t)get_u64(b);
     for (int i = 0; i < 4; i++)
         c->rng_state[i] = get_u64(b);
+    if (version != 1) {
+        for (int i = 0; i < 4; i++)
+            c->dropout_rng_state[i] = get_u64(b);
+    } else {
+        /* A version 1 training had no dropout, so its dropout generator
+         * never ran and is still in its seeded state. */
+        nn_rng dropout;
+
+        nn_dropout_rng_seed(&dropout, c->seed);
+        memcpy(c->dropout_rng_state, dropout.state, sizeof c->dropout_rng_state);
+    }
     c->history.best_epoch = get_i32(b);
     c->history.epochs = c->epoch;
+    return OHLCX_OK;
 }
 
 
@@ -390,11 +472,17 @@ static int check_head(const ohlcx_cnn_checkpoint *c, const char *path)
         return ohlcx_set_error(OHLCX_EFORMAT, "corrupt checkpoint: %s", reason);
     }
     if (c->batch_size < 1 || c->max_epochs < 1 || c->max_epochs > 256 || c->patience < 1 ||
-        !(c->learning_rate > 0.0f) || !isfinite(c->learning_rate))
+        !(c->learning_rate > 0.0f) || !isfinite(c->learning_rate) ||
+        !(c->weight_decay >= 0.0f) || !isfinite(c->weight_decay) || c->lr_schedule < 0 ||
+        c->lr_schedule > OHLCX_LR_COSINE || c->lr_step_epochs < 1 || !(c->lr_gamma > 0.0f) ||
+        !isfinite(c->lr_gamma))
         return ohlcx_set_error(OHLCX_EFORMAT, "%s: corrupt checkpoint: invalid training "
                                "options (batch_size %d, max_epochs %d, patience %d, "
-                               "learning_rate %g)", path, c->batch_size, c->max_epochs,
-                               c->patience, (double)c->learning_rate);
+                               "learning_rate %g, weight_decay %g, lr_schedule %d, "
+                               "lr_step_epochs %d, lr_gamma %g)", path, c->batch_size,
+                               c->max_epochs, c->patience, (double)c->learning_rate,
+                               (double)c->weight_decay, c->lr_schedule, c->lr_step_epochs,
+                               (double)c->lr_gamma);
     if (c->epoch < 1 || c->epoch > c->max_epochs || (c->finished != 0 && c->finished != 1) ||
         c->stale < 0 || c->stale > c->epoch || c->history.best_epoch < 0 ||
         c->history.best_epoch > c->epoch || c->adam_step < 0 || c->train_count == 0)
@@ -448,7 +536,8 @@ static int get_order(byte_buffer *b, ohlcx_cnn_checkpoint *c, const char *path)
 }
 
 
-static int decode_body(byte_buffer *b, ohlcx_cnn_checkpoint *c, const char *path)
+static int decode_body(byte_buffer *b, ohlcx_cnn_checkpoint *c, uint32_t version,
+                       const char *path)
 {
     size_t epochs = (size_t)c->epoch;
     size_t params;
@@ -470,7 +559,11 @@ static int decode_body(byte_buffer *b, ohlcx_cnn_checkpoint *c, const char *path
     c->adam_v = malloc(params * sizeof(float));
     c->best_params = malloc(params * sizeof(float));
     c->order = malloc((size_t)c->train_count * sizeof(size_t));
-    if (!c->params || !c->adam_m || !c->adam_v || !c->best_params || !c->order)
+    c->running_count = nn_running_count(&c->config);
+    c->running = malloc((c->running_count ? c->running_count : 1) * sizeof(float));
+    c->best_running = malloc((c->running_count ? c->running_count : 1) * sizeof(float));
+    if (!c->params || !c->adam_m || !c->adam_v || !c->best_params || !c->order ||
+        !c->running || !c->best_running)
         return ohlcx_set_error(OHLCX_ENOMEM, "%s: out of memory reading the checkpoint", path);
 
     rc = get_finite_floats(b, c->params, params, path, "weight");
@@ -480,6 +573,18 @@ static int decode_body(byte_buffer *b, ohlcx_cnn_checkpoint *c, const char *path
         rc = get_finite_floats(b, c->adam_v, params, path, "Adam second moment");
     if (rc == OHLCX_OK)
         rc = get_finite_floats(b, c->best_params, params, path, "best weight");
+    if (rc == OHLCX_OK && version != 1) {
+        uint64_t running = get_u64(b);
+
+        if (running != c->running_count)
+            return ohlcx_set_error(OHLCX_EFORMAT, "%s: corrupt checkpoint: %llu running "
+                                   "statistics stored, the configuration needs %zu", path,
+                                   (unsigned long long)running, c->running_count);
+        rc = get_finite_floats(b, c->running, c->running_count, path, "running statistic");
+        if (rc == OHLCX_OK)
+            rc = get_finite_floats(b, c->best_running, c->running_count, path,
+                                   "best running statistic");
+    }
     if (rc == OHLCX_OK)
         rc = get_order(b, c, path);
     return rc;
@@ -490,6 +595,7 @@ int ohlcx_cnn_checkpoint_load(const char *path, ohlcx_cnn_checkpoint *out)
 {
     byte_buffer b = {0};
     ohlcx_cnn_checkpoint c;
+    uint32_t version = 0;
     size_t expected;
     int rc;
 
@@ -501,24 +607,28 @@ int ohlcx_cnn_checkpoint_load(const char *path, ohlcx_cnn_checkpoint *out)
     rc = read_whole_file(path, &b);
     if (rc != OHLCX_OK)
         return rc;
-    rc = check_envelope(&b, path);
+    rc = check_envelope(&b, path, &version);
     if (rc != OHLCX_OK)
         goto done;
 
-    decode_head(&b, &c);
-    rc = check_head(&c, path);
+    rc = decode_head(&b, &c, version, path);
+    if (rc == OHLCX_OK)
+        rc = check_head(&c, path);
     if (rc != OHLCX_OK)
         goto done;
+    nn_config_normalise(&c.config);
 
     /* The size check comes before any allocation, so a damaged count fails
      * as a format error instead of a huge allocation. */
-    expected = encoded_size((uint64_t)c.epoch, nn_param_count(&c.config), c.train_count);
+    expected = encoded_size(version, c.config.conv_count, (uint64_t)c.epoch,
+                            nn_param_count(&c.config), nn_running_count(&c.config),
+                            c.train_count);
     if (expected != b.size) {
         rc = ohlcx_set_error(OHLCX_EFORMAT, "%s: corrupt checkpoint: %zu bytes, but its "
                              "counts need %zu", path, b.size, expected);
         goto done;
     }
-    rc = decode_body(&b, &c, path);
+    rc = decode_body(&b, &c, version, path);
 
 done:
     free(b.data);
@@ -540,6 +650,10 @@ void ohlcx_cnn_checkpoint_free(ohlcx_cnn_checkpoint *checkpoint)
     free(checkpoint->adam_v);
     free(checkpoint->best_params);
     free(checkpoint->order);
+    free(checkpoint->running);
+    free(checkpoint->best_running);
+    checkpoint->running = NULL;
+    checkpoint->best_running = NULL;
     checkpoint->params = NULL;
     checkpoint->adam_m = NULL;
     checkpoint->adam_v = NULL;

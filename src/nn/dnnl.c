@@ -1,5 +1,5 @@
 /*
- * The CNN's two convolutions on oneDNN kernels: forward with bias and ReLU
+ * The convolutions of a two-stage CNN on oneDNN kernels: forward with bias and ReLU
  * fused, backward data of conv2, and backward weights and bias of both.
  *
  * A plan contains every primitive and buffer for one batch size. The workspace
@@ -33,6 +33,20 @@
  * build of oneDNN 2.6.3 does (tests/unit/test_nn_dnnl.c and the determinism
  * tests check it), but its documentation promises nothing.
  */
+#include "nn/nn_internal.h"
+
+
+/* oneDNN runs the convolutions of two stages, dilated or not. Batch
+ * normalisation, pooling, dropout between them and other stage counts take
+ * the sgemm path. The readout, dense layers, hidden dropout and symbol
+ * embedding run in layers.c on either path. */
+int nn_dnnl_serves(const ohlcx_cnn_config *config)
+{
+    if (config->conv_count != 2 || config->batch_norm || config->dropout > 0.0f)
+        return 0;
+    return config->conv[0].pool == 1 && config->conv[1].pool == 1;
+}
+
 #ifdef OHLCX_HAVE_DNNL
 
 #include <cblas.h>
@@ -80,7 +94,7 @@ typedef struct plan {
      * run because x changes from call to call. */
     dnnl_memory_t x;
     dnnl_memory_t w1, b1, w2, b2;
-    dnnl_memory_t act2; /* ws->act2: conv2 output, then its gradient */
+    dnnl_memory_t act2; /* ws->last_out: conv2 output, then its gradient */
     size_t act2_block;  /* layout of act2, as in nn_workspace.act2_block */
     dnnl_memory_t g_w1, g_b1, g_w2, g_b2;
 
@@ -337,30 +351,35 @@ typedef struct conv_shapes {
     dnnl_dims_t x, act1, act2;  /* {n, channels, length} */
     dnnl_dims_t w1, w2;         /* {out, in, taps} */
     dnnl_dims_t b1, b2;
+    dnnl_dims_t dilate1, dilate2; /* {dilation - 1}, oneDNN's convention */
 } conv_shapes;
 
 
 static void describe_shapes(const ohlcx_cnn *cnn, size_t n, conv_shapes *s)
 {
     const ohlcx_cnn_config *c = &cnn->config;
+    const nn_stage *first = &cnn->stage[0];
+    const nn_stage *second = &cnn->stage[1];
 
     s->x[0] = (dnnl_dim_t)n;
     s->x[1] = c->channels;
     s->x[2] = c->window;
     s->act1[0] = (dnnl_dim_t)n;
-    s->act1[1] = c->filters1;
-    s->act1[2] = (dnnl_dim_t)cnn->length1;
+    s->act1[1] = first->filters;
+    s->act1[2] = (dnnl_dim_t)first->length;
     s->act2[0] = (dnnl_dim_t)n;
-    s->act2[1] = c->filters2;
-    s->act2[2] = (dnnl_dim_t)cnn->length2;
-    s->w1[0] = c->filters1;
+    s->act2[1] = second->filters;
+    s->act2[2] = (dnnl_dim_t)second->length;
+    s->w1[0] = first->filters;
     s->w1[1] = c->channels;
-    s->w1[2] = c->kernel1;
-    s->w2[0] = c->filters2;
-    s->w2[1] = c->filters1;
-    s->w2[2] = c->kernel2;
-    s->b1[0] = c->filters1;
-    s->b2[0] = c->filters2;
+    s->w1[2] = first->kernel;
+    s->w2[0] = second->filters;
+    s->w2[1] = first->filters;
+    s->w2[2] = second->kernel;
+    s->b1[0] = first->filters;
+    s->b2[0] = second->filters;
+    s->dilate1[0] = first->dilation - 1;
+    s->dilate2[0] = second->dilation - 1;
 }
 
 
@@ -408,6 +427,7 @@ static int create_user_memories(plan *p, const conv_shapes *s, int backward)
 static dnnl_status_t conv_forward_pd(dnnl_primitive_desc_t *pd,
                                      const dnnl_dims_t src, const dnnl_dims_t weights,
                                      const dnnl_dims_t bias, const dnnl_dims_t dst,
+                                     const dnnl_dims_t dilates,
                                      dnnl_data_type_t type,
                                      dnnl_data_type_t dst_type)
 {
@@ -422,9 +442,9 @@ static dnnl_status_t conv_forward_pd(dnnl_primitive_desc_t *pd,
     init_md(&weights_md, 3, weights, type, dnnl_format_tag_any);
     init_md(&bias_md, 1, bias, dnnl_f32, dnnl_a);
     init_md(&dst_md, 3, dst, dst_type, dnnl_format_tag_any);
-    status = dnnl_convolution_forward_desc_init(
+    status = dnnl_dilated_convolution_forward_desc_init(
         &desc, dnnl_forward_training, dnnl_convolution_direct, &src_md,
-        &weights_md, &bias_md, &dst_md, ones, zeros, zeros);
+        &weights_md, &bias_md, &dst_md, ones, dilates, zeros, zeros);
     if (status != dnnl_success || attr == NULL) {
         dnnl_primitive_attr_destroy(attr);
         return status != dnnl_success ? status : dnnl_out_of_memory;
@@ -472,6 +492,7 @@ static dnnl_status_t conv_weights_pd(dnnl_primitive_desc_t *pd,
                                      const dnnl_memory_desc_t *src_layout,
                                      const dnnl_dims_t weights, const dnnl_dims_t bias,
                                      const dnnl_memory_desc_t *dst_layout,
+                                     const dnnl_dims_t dilates,
                                      dnnl_data_type_t type,
                                      const_dnnl_primitive_desc_t hint)
 {
@@ -490,9 +511,9 @@ static dnnl_status_t conv_weights_pd(dnnl_primitive_desc_t *pd,
             init_md(&src_md, 3, src_layout->dims, type, dnnl_format_tag_any);
             init_md(&dst_md, 3, dst_layout->dims, type, dnnl_format_tag_any);
         }
-        status = dnnl_convolution_backward_weights_desc_init(
+        status = dnnl_dilated_convolution_backward_weights_desc_init(
             &desc, dnnl_convolution_direct, &src_md, &weights_md, &bias_md,
-            &dst_md, ones, zeros, zeros);
+            &dst_md, ones, dilates, zeros, zeros);
         if (status == dnnl_success)
             status = dnnl_primitive_desc_create(pd, &desc, attr, engine, hint);
         if (status == dnnl_success && attempt == 0 && is_reference(*pd)) {
@@ -513,6 +534,7 @@ static dnnl_status_t conv_weights_pd(dnnl_primitive_desc_t *pd,
 static dnnl_status_t conv_data_pd(dnnl_primitive_desc_t *pd,
                                   const dnnl_memory_desc_t *diff_src,
                                   const dnnl_dims_t weights, const dnnl_dims_t dst,
+                                  const dnnl_dims_t dilates,
                                   dnnl_data_type_t type,
                                   const_dnnl_primitive_desc_t hint)
 {
@@ -529,9 +551,9 @@ static dnnl_status_t conv_data_pd(dnnl_primitive_desc_t *pd,
         if (attempt == 1)
             init_md(&src_md, 3, diff_src->dims, diff_src->data_type,
                     dnnl_format_tag_any);
-        status = dnnl_convolution_backward_data_desc_init(
+        status = dnnl_dilated_convolution_backward_data_desc_init(
             &desc, dnnl_convolution_direct, &src_md, &weights_md, &dst_md,
-            ones, zeros, zeros);
+            ones, dilates, zeros, zeros);
         if (status == dnnl_success)
             status = dnnl_primitive_desc_create(pd, &desc, attr, engine, hint);
         if (status == dnnl_success && attempt == 0 && is_reference(*pd)) {
@@ -566,7 +588,7 @@ static int reuse_or_adopt(plan *p, step_list *list,
 
 /* Adds the forward steps: reorders of x and the weights where needed,
  * conv1 into p->act1, a reorder of act1 where needed, conv2, and a reorder
- * into ws->act2 where needed. */
+ * into ws->last_out where needed. */
 static int build_forward(plan *p, const_dnnl_primitive_desc_t fwd1,
                          const_dnnl_primitive_desc_t fwd2)
 {
@@ -618,7 +640,7 @@ static int build_forward(plan *p, const_dnnl_primitive_desc_t fwd1,
 
 
 /* Adds the conv2 backward steps: weight and bias gradients from act1 and
- * the gradient in ws->act2, then the gradient of act1 into p->d_act1. */
+ * the gradient in ws->last_out, then the gradient of act1 into p->d_act1. */
 static int build_backward_conv2(plan *p, const_dnnl_primitive_desc_t weights_pd,
                                 const_dnnl_primitive_desc_t data_pd)
 {
@@ -782,17 +804,18 @@ static int build_backward(plan *p, const conv_shapes *s, dnnl_data_type_t type,
 
     rc = OHLCX_OK;
     if (conv_weights_pd(&weights2, query(fwd2, dnnl_query_src_md), s->w2,
-                        s->b2, query(fwd2, dnnl_query_dst_md), type,
+                        s->b2, query(fwd2, dnnl_query_dst_md), s->dilate2, type,
                         fwd2) != dnnl_success)
         rc = fail(dnnl_unimplemented, "create the conv2 weight gradient kernel",
                   p->n);
     if (rc == OHLCX_OK &&
-        conv_data_pd(&data2, act1_md, s->w2, s->act2, type, fwd2) != dnnl_success)
+        conv_data_pd(&data2, act1_md, s->w2, s->act2, s->dilate2, type, fwd2) !=
+            dnnl_success)
         rc = fail(dnnl_unimplemented, "create the conv2 data gradient kernel",
                   p->n);
     if (rc == OHLCX_OK &&
         conv_weights_pd(&weights1, query(fwd1, dnnl_query_src_md), s->w1,
-                        s->b1, act1_md, type, fwd1) != dnnl_success)
+                        s->b1, act1_md, s->dilate1, type, fwd1) != dnnl_success)
         rc = fail(dnnl_unimplemented, "create the conv1 weight gradient kernel",
                   p->n);
     if (rc == OHLCX_OK)
@@ -807,7 +830,7 @@ static int build_backward(plan *p, const conv_shapes *s, dnnl_data_type_t type,
 }
 
 
-/* Wraps ws->act2 in the layout conv2 writes when that is nCw16c or nCw8c
+/* Wraps ws->last_out in the layout conv2 writes when that is nCw16c or nCw8c
  * without padding, so the readout reads it in place, and as nwc
  * otherwise, with reorders. */
 static int create_act2_memory(plan *p, const conv_shapes *s,
@@ -852,9 +875,10 @@ static int build_plan(nn_dnnl *d, const ohlcx_cnn *cnn, size_t n, plan *p)
 
     /* conv1's output feeds only conv2 and the ReLU mask, so in bf16 mode
      * it is written in bf16, which conv2 reads without a reorder. */
-    if (conv_forward_pd(&fwd1, s.x, s.w1, s.b1, s.act1, type, type) !=
+    if (conv_forward_pd(&fwd1, s.x, s.w1, s.b1, s.act1, s.dilate1, type, type) !=
             dnnl_success ||
-        conv_forward_pd(&fwd2, s.act1, s.w2, s.b2, s.act2, type, dnnl_f32) !=
+        conv_forward_pd(&fwd2, s.act1, s.w2, s.b2, s.act2, s.dilate2, type,
+                        dnnl_f32) !=
             dnnl_success) {
         rc = fail(dnnl_unimplemented, "create the forward convolution kernels",
                   n);
@@ -937,7 +961,7 @@ static int run_steps(nn_dnnl *d, const plan *p, const step_list *list)
 }
 
 
-static float *block_data(const ohlcx_cnn *cnn, float *array, enum nn_block b)
+static float *block_data(const ohlcx_cnn *cnn, float *array, int b)
 {
     return array + cnn->offset[b];
 }
@@ -987,7 +1011,7 @@ void nn_dnnl_free(nn_dnnl *d)
 
 
 /* Runs both convolutions with bias and ReLU on n samples of x, leaving the
- * output of conv2 in ws->act2. x must stay unchanged until the
+ * output of conv2 in ws->last_out. x must stay unchanged until the
  * nn_dnnl_backward() call that follows, which reads it again. */
 int nn_dnnl_forward(nn_dnnl *d, const ohlcx_cnn *cnn, nn_workspace *ws,
                     const float *x, size_t n)
@@ -999,11 +1023,11 @@ int nn_dnnl_forward(nn_dnnl *d, const ohlcx_cnn *cnn, nn_workspace *ws,
     if (rc != OHLCX_OK)
         return rc;
     dnnl_memory_set_data_handle(p->x, (void *)x);
-    dnnl_memory_set_data_handle(p->w1, block_data(cnn, params, NN_CONV1_WEIGHT));
-    dnnl_memory_set_data_handle(p->b1, block_data(cnn, params, NN_CONV1_BIAS));
-    dnnl_memory_set_data_handle(p->w2, block_data(cnn, params, NN_CONV2_WEIGHT));
-    dnnl_memory_set_data_handle(p->b2, block_data(cnn, params, NN_CONV2_BIAS));
-    dnnl_memory_set_data_handle(p->act2, ws->act2);
+    dnnl_memory_set_data_handle(p->w1, block_data(cnn, params, cnn->stage[0].weight));
+    dnnl_memory_set_data_handle(p->b1, block_data(cnn, params, cnn->stage[0].bias));
+    dnnl_memory_set_data_handle(p->w2, block_data(cnn, params, cnn->stage[1].weight));
+    dnnl_memory_set_data_handle(p->b2, block_data(cnn, params, cnn->stage[1].bias));
+    dnnl_memory_set_data_handle(p->act2, ws->last_out);
     ws->act2_block = p->act2_block;
     return run_steps(d, p, &p->forward);
 }
@@ -1051,7 +1075,7 @@ static void relayout_to_8c(float *restrict out, const float *restrict grad,
 
 
 /* Stores in cnn->grads the gradients of both convolutions' weights and
- * biases, given in ws->act2 the gradient with respect to conv2's output
+ * biases, given in ws->last_out the gradient with respect to conv2's output
  * before its ReLU, for the n samples of the last nn_dnnl_forward() call. */
 int nn_dnnl_backward(nn_dnnl *d, ohlcx_cnn *cnn, nn_workspace *ws, size_t n)
 {
@@ -1064,11 +1088,11 @@ int nn_dnnl_backward(nn_dnnl *d, ohlcx_cnn *cnn, nn_workspace *ws, size_t n)
     if (!d->backward)
         return ohlcx_set_error(OHLCX_ELIB, "cnn: backward pass on a "
                                "forward-only workspace");
-    dnnl_memory_set_data_handle(p->act2, ws->act2);
-    dnnl_memory_set_data_handle(p->g_w1, block_data(cnn, grads, NN_CONV1_WEIGHT));
-    dnnl_memory_set_data_handle(p->g_b1, block_data(cnn, grads, NN_CONV1_BIAS));
-    dnnl_memory_set_data_handle(p->g_w2, block_data(cnn, grads, NN_CONV2_WEIGHT));
-    dnnl_memory_set_data_handle(p->g_b2, block_data(cnn, grads, NN_CONV2_BIAS));
+    dnnl_memory_set_data_handle(p->act2, ws->last_out);
+    dnnl_memory_set_data_handle(p->g_w1, block_data(cnn, grads, cnn->stage[0].weight));
+    dnnl_memory_set_data_handle(p->g_b1, block_data(cnn, grads, cnn->stage[0].bias));
+    dnnl_memory_set_data_handle(p->g_w2, block_data(cnn, grads, cnn->stage[1].weight));
+    dnnl_memory_set_data_handle(p->g_b2, block_data(cnn, grads, cnn->stage[1].bias));
 
     rc = run_steps(d, p, &p->backward_conv2);
     if (rc != OHLCX_OK)
@@ -1079,7 +1103,7 @@ int nn_dnnl_backward(nn_dnnl *d, ohlcx_cnn *cnn, nn_workspace *ws, size_t n)
         relu_mask(p->d_act1_data, p->act1_data, p->act1_count);
     if (p->d_act1_8c != NULL)
         relayout_to_8c(p->d_act1_8c, p->d_act1_data, n,
-                       (size_t)cnn->config.filters1, cnn->length1);
+                       (size_t)cnn->stage[0].filters, cnn->stage[0].length);
     return run_steps(d, p, &p->backward_conv1);
 }
 

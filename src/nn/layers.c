@@ -1,16 +1,11 @@
 /*
- * Forward and backward passes of the CNN over a mini-batch.
+ * The CNN's workspace, and the layers after the convolution stages: the
+ * readout, the dense layers, dropout on the embedding and the loss, forward
+ * and backward over a mini-batch.
  *
- * Each convolution is im2col followed by one sgemm over the whole batch.
- * Conv1 multiplies the [n L1 x C k1] patch matrix by the [f1 x C k1] weights.
- * Conv2 multiplies the [n L2 x k2 f1] patch matrix by the [f2 x k2 f1]
- * weights. Because activations are position-major, a conv2 patch row is k2
- * consecutive rows of act1, copied with one memcpy. The backward pass runs
- * the same products transposed and scatters patch gradients back with
- * col2im.
- *
- * With oneDNN built in, the two convolutions run on its kernels instead
- * (dnnl.c), and the readout, dense layers and loss stay here for both paths.
+ * The convolution stages run in conv.c (im2col + sgemm) or, for the
+ * networks that oneDNN serves, in dnnl.c. The readout, dense layers and loss
+ * stay here for both paths.
  *
  * Invariants: nothing here allocates, so the caller sizes one workspace per
  * training run or predict call and reuses it for every batch. The oneDNN
@@ -38,10 +33,17 @@
  * overflowing size_t. */
 #define MAX_FLOATS (SIZE_MAX / 8)
 
-/* Workspace buffers: the first FORWARD_BUFFERS serve inference, the rest
- * only the backward pass. */
-#define FORWARD_BUFFERS 7
-#define ALL_BUFFERS 12
+/* Most workspace segments: ten per stage and eight more. */
+#define MAX_SEGMENTS (10 * OHLCX_CNN_MAX_CONV + 8)
+
+
+/* One buffer of a workspace: per_sample floats for each sample, or fixed
+ * floats in all. */
+typedef struct segment {
+    float **slot;
+    size_t per_sample;
+    size_t fixed;
+} ws_segment;
 
 
 static size_t round_up(size_t count)
@@ -69,26 +71,96 @@ static float *carve(float **cursor, size_t count)
 }
 
 
-/* Returns the floats one sample needs in each workspace buffer, in the
- * order nn_workspace_init() carves them. */
-static void sample_sizes(const ohlcx_cnn *cnn, size_t sizes[ALL_BUFFERS])
+static void add_segment(ws_segment *list, int *count, float **slot,
+                        size_t per_sample, size_t fixed)
 {
-    const ohlcx_cnn_config *c = &cnn->config;
-    size_t l1 = cnn->length1;
-    size_t l2 = cnn->length2;
+    list[*count].slot = slot;
+    list[*count].per_sample = per_sample;
+    list[*count].fixed = fixed;
+    (*count)++;
+}
 
-    sizes[0] = l1 * (size_t)c->channels * (size_t)c->kernel1; /* col1 */
-    sizes[1] = l1 * (size_t)c->filters1;                      /* act1 */
-    sizes[2] = l2 * (size_t)c->kernel2 * (size_t)c->filters1; /* col2 */
-    sizes[3] = l2 * (size_t)c->filters2;                      /* act2 */
-    sizes[4] = 2 * (size_t)c->filters2;                       /* readout */
-    sizes[5] = (size_t)c->hidden;                             /* hidden */
-    sizes[6] = 1;                                             /* logit */
-    sizes[7] = 1;                                             /* d_logit */
-    sizes[8] = (size_t)c->hidden;                             /* d_hidden */
-    sizes[9] = 2 * (size_t)c->filters2;                       /* d_readout */
-    sizes[10] = sizes[2];                                     /* d_col2 */
-    sizes[11] = sizes[1];                                     /* d_act1 */
+
+/* Lists the buffers of stage i. oneDNN (dnnl) needs no patch matrices and
+ * keeps the first stage's output and its gradient in buffers of its own, so
+ * those get no segment. */
+static void stage_segments(const ohlcx_cnn *cnn, nn_workspace *ws, int i,
+                           int with_backward, int dnnl, ws_segment *list,
+                           int *count)
+{
+    const nn_stage *st = &cnn->stage[i];
+    nn_stage_buffers *b = &ws->stage[i];
+    int last = i == cnn->config.conv_count - 1;
+    size_t f = (size_t)st->filters;
+    size_t patch = (size_t)st->kernel * (size_t)st->in_channels;
+    size_t act = st->length * f;
+    size_t out = st->out_length * f;
+    int batch_norm = cnn->config.batch_norm;
+
+    if (!dnnl)
+        add_segment(list, count, &b->col, st->length * patch, 0);
+    if (batch_norm) {
+        add_segment(list, count, &b->z, act, 0);
+        add_segment(list, count, &b->mean, 0, f);
+        add_segment(list, count, &b->inv_std, 0, f);
+    }
+    if (!dnnl || i == 1)
+        add_segment(list, count, &b->act, act, 0);
+    if (st->pool > 1)
+        add_segment(list, count, &b->out, out, 0);
+    if (!with_backward)
+        return;
+
+    if (cnn->config.dropout > 0.0f)
+        add_segment(list, count, &b->mask, out, 0);
+    if (!dnnl && i > 0)
+        add_segment(list, count, &b->d_col, st->length * patch, 0);
+    if (!dnnl && (!last || st->pool > 1))
+        add_segment(list, count, &b->d_act, act, 0);
+    if (st->pool > 1)
+        add_segment(list, count, &b->d_out, out, 0);
+}
+
+
+/* Lists every buffer of a workspace, in carving order. */
+static int list_segments(const ohlcx_cnn *cnn, nn_workspace *ws,
+                         int with_backward, int dnnl, ws_segment *list)
+{
+    size_t hidden = (size_t)cnn->config.hidden;
+    size_t width = (size_t)cnn->readout_width;
+    int count = 0;
+
+    for (int i = 0; i < cnn->config.conv_count; i++)
+        stage_segments(cnn, ws, i, with_backward, dnnl, list, &count);
+    add_segment(list, &count, &ws->readout, width, 0);
+    add_segment(list, &count, &ws->hidden, hidden, 0);
+    add_segment(list, &count, &ws->logit, 1, 0);
+    if (with_backward) {
+        if (cnn->config.dropout > 0.0f)
+            add_segment(list, &count, &ws->hidden_mask, hidden, 0);
+        add_segment(list, &count, &ws->d_logit, 1, 0);
+        add_segment(list, &count, &ws->d_hidden, hidden, 0);
+        add_segment(list, &count, &ws->d_readout, width, 0);
+    }
+    return count;
+}
+
+
+/* Points the buffers that share memory: a stage without pooling writes its
+ * output in place of its activation. */
+static void alias_buffers(const ohlcx_cnn *cnn, nn_workspace *ws)
+{
+    int last = cnn->config.conv_count - 1;
+
+    for (int i = 0; i <= last; i++) {
+        nn_stage_buffers *b = &ws->stage[i];
+
+        if (cnn->stage[i].pool == 1) {
+            b->out = b->act;
+            b->d_out = b->d_act;
+        }
+    }
+    ws->last_out = ws->stage[last].out;
 }
 
 
@@ -109,40 +181,34 @@ static int attach_dnnl(nn_workspace *ws, int with_backward)
 int nn_workspace_init(nn_workspace *ws, const ohlcx_cnn *cnn, size_t capacity,
                       int with_backward)
 {
-    size_t sizes[ALL_BUFFERS];
-    size_t buffers = with_backward ? ALL_BUFFERS : FORWARD_BUFFERS;
+    ws_segment list[MAX_SEGMENTS];
+    size_t longest = cnn->stage[0].length;
     size_t total = 0;
     float *cursor;
+    int dnnl = 0;
+    int count;
     int rc;
 
     memset(ws, 0, sizeof *ws);
-    if (capacity == 0 || capacity > INT_MAX / cnn->length1)
+    if (capacity == 0 || capacity > INT_MAX / longest)
         return ohlcx_set_error(OHLCX_EINVAL,
                                "cnn: %zu samples do not fit one pass, whose "
                                "sgemm row count is an int: pass at most %zu",
-                               capacity, (size_t)INT_MAX / cnn->length1);
+                               capacity, (size_t)INT_MAX / longest);
 
-    sample_sizes(cnn, sizes);
 #ifdef OHLCX_HAVE_DNNL
-    /* oneDNN needs no patch matrices and keeps conv1's output and its
-     * gradient in buffers of its own, so those segments get zero length. */
-    if (nn_get_kernels() == NN_KERNELS_DNNL) {
-        sizes[0] = 0;  /* col1 */
-        sizes[1] = 0;  /* act1 */
-        sizes[2] = 0;  /* col2 */
-        sizes[10] = 0; /* d_col2 */
-        sizes[11] = 0; /* d_act1 */
-    }
+    dnnl = nn_get_kernels() == NN_KERNELS_DNNL && nn_dnnl_serves(&cnn->config);
 #endif
-    for (size_t i = 0; i < buffers; i++) {
-        size_t count;
+    count = list_segments(cnn, ws, with_backward, dnnl, list);
+    for (int i = 0; i < count; i++) {
+        size_t floats;
 
-        if (sizes[i] > MAX_FLOATS / capacity)
+        if (list[i].per_sample > MAX_FLOATS / capacity)
             goto too_large;
-        count = round_up(sizes[i] * capacity);
-        if (total > MAX_FLOATS - count)
+        floats = round_up(list[i].per_sample * capacity + list[i].fixed);
+        if (total > MAX_FLOATS - floats)
             goto too_large;
-        total += count;
+        total += floats;
     }
 
     /* Aligned by hand in a malloc block, because glibc 2.36 serves
@@ -159,22 +225,12 @@ int nn_workspace_init(nn_workspace *ws, const ohlcx_cnn *cnn, size_t capacity,
 
     cursor = align_segment(ws->memory);
     ws->capacity = capacity;
-    ws->col1 = carve(&cursor, sizes[0] * capacity);
-    ws->act1 = carve(&cursor, sizes[1] * capacity);
-    ws->col2 = carve(&cursor, sizes[2] * capacity);
-    ws->act2 = carve(&cursor, sizes[3] * capacity);
-    ws->readout = carve(&cursor, sizes[4] * capacity);
-    ws->hidden = carve(&cursor, sizes[5] * capacity);
-    ws->logit = carve(&cursor, sizes[6] * capacity);
-    if (with_backward) {
-        ws->d_logit = carve(&cursor, sizes[7] * capacity);
-        ws->d_hidden = carve(&cursor, sizes[8] * capacity);
-        ws->d_readout = carve(&cursor, sizes[9] * capacity);
-        ws->d_col2 = carve(&cursor, sizes[10] * capacity);
-        ws->d_act1 = carve(&cursor, sizes[11] * capacity);
-    }
+    for (int i = 0; i < count; i++)
+        *list[i].slot = carve(&cursor, list[i].per_sample * capacity +
+                                           list[i].fixed);
+    alias_buffers(cnn, ws);
 
-    rc = attach_dnnl(ws, with_backward);
+    rc = dnnl ? attach_dnnl(ws, with_backward) : OHLCX_OK;
     if (rc != OHLCX_OK)
         nn_workspace_free(ws);
     return rc;
@@ -197,13 +253,13 @@ void nn_workspace_free(nn_workspace *ws)
 }
 
 
-static const float *block(const ohlcx_cnn *cnn, enum nn_block b)
+static const float *block(const ohlcx_cnn *cnn, int b)
 {
     return cnn->params + cnn->offset[b];
 }
 
 
-static float *grad_block(ohlcx_cnn *cnn, enum nn_block b)
+static float *grad_block(ohlcx_cnn *cnn, int b)
 {
     return cnn->grads + cnn->offset[b];
 }
@@ -234,116 +290,68 @@ static void sum_rows(const float *m, size_t rows, size_t cols, float *out)
 }
 
 
-/* Builds the conv1 patch matrix from channel-major input:
- * col1[s L1 + t][c k1 + j] = x[s][c][t + j]. */
-static void im2col_input(const ohlcx_cnn *cnn, const float *x, size_t n,
-                         float *col1)
+/* Returns the filters per block of last_out's layout, see nn_workspace. */
+static size_t out_block(size_t filters, const nn_workspace *ws)
 {
-    size_t channels = (size_t)cnn->config.channels;
-    size_t window = (size_t)cnn->config.window;
-    size_t kernel = (size_t)cnn->config.kernel1;
-    size_t l1 = cnn->length1;
-
-    for (size_t s = 0; s < n; s++) {
-        const float *sample = x + s * channels * window;
-
-        for (size_t t = 0; t < l1; t++) {
-            float *row = col1 + (s * l1 + t) * channels * kernel;
-
-            for (size_t c = 0; c < channels; c++)
-                memcpy(row + c * kernel, sample + c * window + t,
-                       kernel * sizeof *row);
-        }
-    }
+    return ws->act2_block != 0 ? ws->act2_block : filters;
 }
 
 
-/* Builds the conv2 patch matrix: row (s, t) is act1 rows t .. t + k2 - 1 of
- * sample s, laid end to end. */
-static void im2col_act1(const ohlcx_cnn *cnn, const float *act1, size_t n,
-                        float *col2)
-{
-    size_t f1 = (size_t)cnn->config.filters1;
-    size_t patch = (size_t)cnn->config.kernel2 * f1;
-    size_t l1 = cnn->length1;
-    size_t l2 = cnn->length2;
-
-    for (size_t s = 0; s < n; s++)
-        for (size_t t = 0; t < l2; t++)
-            memcpy(col2 + (s * l2 + t) * patch, act1 + (s * l1 + t) * f1,
-                   patch * sizeof *col2);
-}
-
-
-/* Returns the filters per block of act2's layout, see nn_workspace. */
-static size_t act2_block(const ohlcx_cnn *cnn, const nn_workspace *ws)
-{
-    return ws->act2_block != 0 ? ws->act2_block
-                               : (size_t)cnn->config.filters2;
-}
-
-
-/* Concatenates the last position of act2 and its mean over positions. */
+/* Concatenates the last position of the last stage's output, its mean over
+ * positions and the symbol embedding row of each sample. */
 static void readout_forward(const ohlcx_cnn *cnn, const nn_workspace *ws,
                             size_t n)
 {
-    size_t f2 = (size_t)cnn->config.filters2;
-    size_t l2 = cnn->length2;
-    size_t block = act2_block(cnn, ws);
-    float inv_l2 = 1.0f / (float)l2;
+    const nn_stage *st = &cnn->stage[cnn->config.conv_count - 1];
+    size_t f = (size_t)st->filters;
+    size_t length = st->out_length;
+    size_t width = (size_t)cnn->readout_width;
+    size_t dim = (size_t)cnn->config.symbol_dim;
+    size_t fblock = out_block(f, ws);
+    float inv_length = 1.0f / (float)length;
 
     for (size_t s = 0; s < n; s++) {
-        float *last = ws->readout + s * 2 * f2;
-        float *mean = last + f2;
+        float *last = ws->readout + s * width;
+        float *mean = last + f;
 
-        for (size_t first = 0; first < f2; first += block) {
-            const float *a = ws->act2 + s * l2 * f2 + first * l2;
+        for (size_t first = 0; first < f; first += fblock) {
+            const float *a = ws->last_out + s * length * f + first * length;
 
-            memcpy(last + first, a + (l2 - 1) * block, block * sizeof *last);
-            sum_rows(a, l2, block, mean + first);
+            memcpy(last + first, a + (length - 1) * fblock,
+                   fblock * sizeof *last);
+            sum_rows(a, length, fblock, mean + first);
         }
-        for (size_t o = 0; o < f2; o++)
-            mean[o] *= inv_l2;
+        for (size_t o = 0; o < f; o++)
+            mean[o] *= inv_length;
+        if (dim > 0)
+            memcpy(last + 2 * f,
+                   block(cnn, cnn->symbol_embedding) + (size_t)ws->ids[s] * dim,
+                   dim * sizeof *last);
     }
-}
-
-
-/* Runs both convolutions with bias and ReLU as im2col + sgemm. */
-static void conv_forward_sgemm(const ohlcx_cnn *cnn, nn_workspace *ws,
-                               const float *x, size_t n)
-{
-    const ohlcx_cnn_config *c = &cnn->config;
-    int k1 = c->channels * c->kernel1;
-    int k2 = c->kernel2 * c->filters1;
-    int rows1 = (int)(n * cnn->length1);
-    int rows2 = (int)(n * cnn->length2);
-
-    im2col_input(cnn, x, n, ws->col1);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows1, c->filters1,
-                k1, 1.0f, ws->col1, k1, block(cnn, NN_CONV1_WEIGHT), k1, 0.0f,
-                ws->act1, c->filters1);
-    add_bias_relu(ws->act1, (size_t)rows1, (size_t)c->filters1,
-                  block(cnn, NN_CONV1_BIAS));
-
-    im2col_act1(cnn, ws->act1, n, ws->col2);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows2, c->filters2,
-                k2, 1.0f, ws->col2, k2, block(cnn, NN_CONV2_WEIGHT), k2, 0.0f,
-                ws->act2, c->filters2);
-    add_bias_relu(ws->act2, (size_t)rows2, (size_t)c->filters2,
-                  block(cnn, NN_CONV2_BIAS));
 }
 
 
 /* Runs the network on n <= ws->capacity samples, leaving every activation
- * and the logits in ws. The oneDNN path reads x again in nn_backward(), so
- * x must stay unchanged until then. Fails only on the oneDNN path, when a
- * kernel cannot be built. */
+ * and the logits in ws. pass is NULL for evaluation, else it gives the
+ * dropout generator and the running statistics to update. ids are the
+ * samples' symbol ids, checked by the caller, or NULL without symbols. The
+ * oneDNN path reads x again in nn_backward(), so x and ids must stay
+ * unchanged until then. Fails on the oneDNN path, when a kernel cannot be
+ * built, and when dropout is requested of a forward-only workspace. */
 int nn_forward(const ohlcx_cnn *cnn, nn_workspace *ws, const float *x,
-               size_t n)
+               const int32_t *ids, size_t n, const nn_pass *pass)
 {
     const ohlcx_cnn_config *c = &cnn->config;
-    const float *w2 = block(cnn, NN_DENSE2_WEIGHT);
-    float b2 = block(cnn, NN_DENSE2_BIAS)[0];
+    const float *w2 = block(cnn, cnn->dense2_weight);
+    float b2 = block(cnn, cnn->dense2_bias)[0];
+    int width = cnn->readout_width;
+
+    ws->ids = ids;
+    ws->training = pass != NULL;
+    ws->dropping = pass != NULL && c->dropout > 0.0f;
+    if (ws->dropping && ws->hidden_mask == NULL)
+        return ohlcx_set_error(OHLCX_EINVAL, "cnn: dropout in a forward-only "
+                               "workspace");
 
 #ifdef OHLCX_HAVE_DNNL
     if (ws->dnnl != NULL) {
@@ -352,18 +360,26 @@ int nn_forward(const ohlcx_cnn *cnn, nn_workspace *ws, const float *x,
         if (rc != OHLCX_OK)
             return rc;
     } else {
-        conv_forward_sgemm(cnn, ws, x, n);
+        nn_conv_forward(cnn, ws, x, n, pass);
     }
 #else
-    conv_forward_sgemm(cnn, ws, x, n);
+    nn_conv_forward(cnn, ws, x, n, pass);
 #endif
 
     readout_forward(cnn, ws, n);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, c->hidden,
-                2 * c->filters2, 1.0f, ws->readout, 2 * c->filters2,
-                block(cnn, NN_DENSE1_WEIGHT), 2 * c->filters2, 0.0f,
+                width, 1.0f, ws->readout, width,
+                block(cnn, cnn->dense1_weight), width, 0.0f,
                 ws->hidden, c->hidden);
-    add_bias_relu(ws->hidden, n, (size_t)c->hidden, block(cnn, NN_DENSE1_BIAS));
+    add_bias_relu(ws->hidden, n, (size_t)c->hidden,
+                  block(cnn, cnn->dense1_bias));
+    if (ws->dropping) {
+        size_t count = n * (size_t)c->hidden;
+
+        nn_dropout_mask(pass->dropout_rng, c->dropout, ws->hidden_mask, count);
+        for (size_t i = 0; i < count; i++)
+            ws->hidden[i] *= ws->hidden_mask[i];
+    }
 
     for (size_t s = 0; s < n; s++) {
         const float *h = ws->hidden + s * (size_t)c->hidden;
@@ -405,15 +421,16 @@ float nn_sigmoid(float z)
 
 
 /* Backpropagates from the mean loss to dense2 and dense1, leaving the
- * readout gradient in ws->d_readout. */
+ * readout gradient in ws->d_readout. A dropped hidden unit is 0 in
+ * ws->hidden, so the ReLU test also stops its gradient. */
 static void dense_backward(ohlcx_cnn *cnn, nn_workspace *ws, const float *y,
                            size_t n)
 {
     int hidden = cnn->config.hidden;
-    int width = 2 * cnn->config.filters2;
-    const float *w2 = block(cnn, NN_DENSE2_WEIGHT);
-    float *g_w2 = grad_block(cnn, NN_DENSE2_WEIGHT);
-    float *g_b2 = grad_block(cnn, NN_DENSE2_BIAS);
+    int width = cnn->readout_width;
+    const float *w2 = block(cnn, cnn->dense2_weight);
+    float *g_w2 = grad_block(cnn, cnn->dense2_weight);
+    float *g_b2 = grad_block(cnn, cnn->dense2_bias);
 
     for (size_t s = 0; s < n; s++)
         ws->d_logit[s] = (nn_sigmoid(ws->logit[s]) - y[s]) / (float)n;
@@ -430,26 +447,41 @@ static void dense_backward(ohlcx_cnn *cnn, nn_workspace *ws, const float *y,
             g_w2[k] += dz * h[k];
             dh[k] = h[k] > 0.0f ? dz * w2[k] : 0.0f;
         }
+        if (ws->dropping)
+            for (int k = 0; k < hidden; k++)
+                dh[k] *= ws->hidden_mask[s * (size_t)hidden + (size_t)k];
     }
 
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, hidden, width, (int)n,
                 1.0f, ws->d_hidden, hidden, ws->readout, width, 0.0f,
-                grad_block(cnn, NN_DENSE1_WEIGHT), width);
-    sum_rows(ws->d_hidden, n, (size_t)hidden, grad_block(cnn, NN_DENSE1_BIAS));
+                grad_block(cnn, cnn->dense1_weight), width);
+    sum_rows(ws->d_hidden, n, (size_t)hidden,
+             grad_block(cnn, cnn->dense1_bias));
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, width,
                 hidden, 1.0f, ws->d_hidden, hidden,
-                block(cnn, NN_DENSE1_WEIGHT), width, 0.0f, ws->d_readout,
+                block(cnn, cnn->dense1_weight), width, 0.0f, ws->d_readout,
                 width);
 }
 
 
-/* Keeps grad[i] where act[i] > 0 (the ReLU passed its input) and zeroes it
- * elsewhere. */
-static void relu_mask(float *restrict grad, const float *restrict act,
-                      size_t n)
+/* Adds the readout gradient of each sample's symbol embedding row to the
+ * embedding's gradient. */
+static void embedding_backward(ohlcx_cnn *cnn, nn_workspace *ws, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
-        grad[i] = act[i] > 0.0f ? grad[i] : 0.0f;
+    size_t dim = (size_t)cnn->config.symbol_dim;
+    size_t width = (size_t)cnn->readout_width;
+    size_t f = width - dim;
+    float *g = grad_block(cnn, cnn->symbol_embedding);
+
+    memset(g, 0, (cnn->offset[cnn->symbol_embedding + 1] -
+                  cnn->offset[cnn->symbol_embedding]) * sizeof *g);
+    for (size_t s = 0; s < n; s++) {
+        float *row = g + (size_t)ws->ids[s] * dim;
+        const float *d = ws->d_readout + s * width + f;
+
+        for (size_t k = 0; k < dim; k++)
+            row[k] += d[k];
+    }
 }
 
 
@@ -470,103 +502,71 @@ static void add_to(float *restrict dst, const float *restrict src, size_t n)
 }
 
 
-/* Turns act2 into the gradient of the loss with respect to conv2's
- * pre-activation: the readout gradient spread over positions (the mean part
- * to all, the last-position part to the last), masked by ReLU. Uses
- * d_readout as scratch. */
+/* Spreads the readout gradient of the last stage over its positions (the
+ * mean part to all, the last-position part to the last). Without pooling
+ * the result is masked by the ReLU and written in place of last_out, the
+ * gradient of the stage's pre-activation (before any dropout mask). With
+ * pooling it goes unmasked to the stage's d_out. Uses d_readout as
+ * scratch. */
 static void readout_backward(const ohlcx_cnn *cnn, nn_workspace *ws, size_t n)
 {
-    size_t f2 = (size_t)cnn->config.filters2;
-    size_t l2 = cnn->length2;
-    size_t block = act2_block(cnn, ws);
-    float inv_l2 = 1.0f / (float)l2;
+    const nn_stage *st = &cnn->stage[cnn->config.conv_count - 1];
+    float *d_out = ws->stage[cnn->config.conv_count - 1].d_out;
+    size_t f = (size_t)st->filters;
+    size_t length = st->out_length;
+    size_t width = (size_t)cnn->readout_width;
+    size_t fblock = out_block(f, ws);
+    float inv_length = 1.0f / (float)length;
 
     for (size_t s = 0; s < n; s++) {
-        const float *d_last = ws->d_readout + s * 2 * f2;
-        float *d_position = ws->d_readout + s * 2 * f2 + f2;
+        const float *d_last = ws->d_readout + s * width;
+        float *d_position = ws->d_readout + s * width + f;
 
-        for (size_t o = 0; o < f2; o++)
-            d_position[o] *= inv_l2;
-        for (size_t first = 0; first < f2; first += block) {
-            float *a = ws->act2 + s * l2 * f2 + first * l2;
+        for (size_t o = 0; o < f; o++)
+            d_position[o] *= inv_length;
+        if (st->pool > 1) {
+            float *d = d_out + s * length * f;
 
-            for (size_t t = 0; t + 1 < l2; t++)
-                relu_backward_in_place(a + t * block, d_position + first,
-                                       block);
+            for (size_t t = 0; t < length; t++)
+                memcpy(d + t * f, d_position, f * sizeof *d);
+            add_to(d + (length - 1) * f, d_last, f);
+            continue;
+        }
+        for (size_t first = 0; first < f; first += fblock) {
+            float *a = ws->last_out + s * length * f + first * length;
+
+            for (size_t t = 0; t + 1 < length; t++)
+                relu_backward_in_place(a + t * fblock, d_position + first,
+                                       fblock);
         }
 
-        add_to(d_position, d_last, f2);
-        for (size_t first = 0; first < f2; first += block)
-            relu_backward_in_place(ws->act2 + s * l2 * f2 + first * l2 +
-                                   (l2 - 1) * block, d_position + first,
-                                   block);
+        add_to(d_position, d_last, f);
+        for (size_t first = 0; first < f; first += fblock)
+            relu_backward_in_place(ws->last_out + s * length * f +
+                                   first * length + (length - 1) * fblock,
+                                   d_position + first, fblock);
     }
-}
-
-
-/* Adds each conv2 patch gradient back onto the act1 rows it was copied
- * from, then masks by conv1's ReLU. */
-static void col2im_act1(const ohlcx_cnn *cnn, nn_workspace *ws, size_t n)
-{
-    size_t f1 = (size_t)cnn->config.filters1;
-    size_t patch = (size_t)cnn->config.kernel2 * f1;
-    size_t l1 = cnn->length1;
-    size_t l2 = cnn->length2;
-
-    memset(ws->d_act1, 0, n * l1 * f1 * sizeof *ws->d_act1);
-    for (size_t s = 0; s < n; s++)
-        for (size_t t = 0; t < l2; t++)
-            add_to(ws->d_act1 + (s * l1 + t) * f1,
-                   ws->d_col2 + (s * l2 + t) * patch, patch);
-
-    relu_mask(ws->d_act1, ws->act1, n * l1 * f1);
-}
-
-
-/* Stores the gradients of both convolutions, given the gradient of
- * conv2's pre-activation in ws->act2, by sgemm and col2im. */
-static void conv_backward_sgemm(ohlcx_cnn *cnn, nn_workspace *ws, size_t n)
-{
-    const ohlcx_cnn_config *c = &cnn->config;
-    int k1 = c->channels * c->kernel1;
-    int k2 = c->kernel2 * c->filters1;
-    int rows1 = (int)(n * cnn->length1);
-    int rows2 = (int)(n * cnn->length2);
-
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, c->filters2, k2,
-                rows2, 1.0f, ws->act2, c->filters2, ws->col2, k2, 0.0f,
-                grad_block(cnn, NN_CONV2_WEIGHT), k2);
-    sum_rows(ws->act2, (size_t)rows2, (size_t)c->filters2,
-             grad_block(cnn, NN_CONV2_BIAS));
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows2, k2,
-                c->filters2, 1.0f, ws->act2, c->filters2,
-                block(cnn, NN_CONV2_WEIGHT), k2, 0.0f, ws->d_col2, k2);
-    col2im_act1(cnn, ws, n);
-
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, c->filters1, k1,
-                rows1, 1.0f, ws->d_act1, c->filters1, ws->col1, k1, 0.0f,
-                grad_block(cnn, NN_CONV1_WEIGHT), k1);
-    sum_rows(ws->d_act1, (size_t)rows1, (size_t)c->filters1,
-             grad_block(cnn, NN_CONV1_BIAS));
 }
 
 
 /*
  * Leaves the gradient of the mean loss over the n samples of the last
- * nn_forward() call in cnn->grads. Overwrites ws->act2, so the forward
+ * nn_forward() call in cnn->grads. Overwrites ws->last_out, so the forward
  * activations are no longer valid afterwards. Fails only on the oneDNN
  * path, when a kernel cannot be built.
  */
 int nn_backward(ohlcx_cnn *cnn, nn_workspace *ws, const float *y, size_t n)
 {
     dense_backward(cnn, ws, y, n);
+    if (cnn->symbol_embedding >= 0)
+        embedding_backward(cnn, ws, n);
     readout_backward(cnn, ws, n);
 
 #ifdef OHLCX_HAVE_DNNL
     if (ws->dnnl != NULL)
         return nn_dnnl_backward(ws->dnnl, cnn, ws, n);
 #endif
-    conv_backward_sgemm(cnn, ws, n);
+    nn_conv_backward(cnn, ws, n);
     return OHLCX_OK;
 }
 
@@ -574,14 +574,16 @@ int nn_backward(ohlcx_cnn *cnn, nn_workspace *ws, const float *y, size_t n)
 /* Stores in *sum the summed loss over n samples, evaluated NN_EVAL_CHUNK
  * samples at a time (ws->capacity must be at least that, or at least n). */
 int nn_eval_loss_sum(const ohlcx_cnn *cnn, nn_workspace *ws, const float *x,
-                     const float *y, size_t n, double *sum)
+                     const float *y, const int32_t *ids, size_t n,
+                     double *sum)
 {
     size_t sample = (size_t)cnn->config.channels * (size_t)cnn->config.window;
 
     *sum = 0.0;
     for (size_t start = 0; start < n; start += NN_EVAL_CHUNK) {
         size_t count = n - start < NN_EVAL_CHUNK ? n - start : NN_EVAL_CHUNK;
-        int rc = nn_forward(cnn, ws, x + start * sample, count);
+        int rc = nn_forward(cnn, ws, x + start * sample,
+                            ids ? ids + start : NULL, count, NULL);
 
         if (rc != OHLCX_OK)
             return rc;

@@ -4,11 +4,12 @@
  * generator.
  *
  * Parameter blocks live back to back in one float array (params), with a
- * gradient array of the same shape (grads). Activations are position-major:
- * row (s * L + t) of an activation matrix contains the features of sample s at
+ * gradient array of the same shape (grads), in the order that
+ * ohlcx_cnn_param_name() lists. Activations are position-major: row
+ * (s * L + t) of an activation matrix contains the features of sample s at
  * position t, so a convolution over a whole mini-batch is one sgemm.
  * The oneDNN path (dnnl.c) reads and writes the same buffers, and keeps
- * conv1's output in a layout of its own.
+ * the first stage's output in a layout of its own.
  */
 #ifndef OHLCX_NN_INTERNAL_H
 #define OHLCX_NN_INTERNAL_H
@@ -18,35 +19,71 @@
 
 #include "ohlcx/nn.h"
 
-/* Parameter blocks in storage order. */
-enum nn_block {
-    NN_CONV1_WEIGHT, /* [f1][c * k1 + j] */
-    NN_CONV1_BIAS,   /* [f1] */
-    NN_CONV2_WEIGHT, /* [f2][j * f1 + f] */
-    NN_CONV2_BIAS,   /* [f2] */
-    NN_DENSE1_WEIGHT, /* [hidden][2 f2]: last position first, then the mean */
-    NN_DENSE1_BIAS,  /* [hidden] */
-    NN_DENSE2_WEIGHT, /* [hidden] */
-    NN_DENSE2_BIAS,  /* [1] */
-    NN_BLOCK_COUNT
-};
+/* Most parameter blocks: four per stage, then dense1 and dense2 weight and
+ * bias, then the symbol embedding. */
+#define NN_MAX_BLOCKS (4 * OHLCX_CNN_MAX_CONV + 5)
 
-/* Largest value accepted for any configuration field. */
+/* Largest value accepted for any configuration size field. */
 #define NN_MAX_DIM 65536
+
+/* Batch-normalisation constants: the weight of a new batch's statistics in
+ * the running averages, and the term added to the variance. */
+#define NN_BN_MOMENTUM 0.1
+#define NN_BN_EPSILON 1e-5
 
 /* Samples per forward pass when evaluating. Training and ohlcx_cnn_loss()
  * both evaluate in chunks of this size, so the validation loss recorded for
  * an epoch equals what ohlcx_cnn_loss() returns for the same weights. */
 #define NN_EVAL_CHUNK 256
 
+/* Shape and parameter blocks of one convolution stage. */
+typedef struct nn_stage {
+    int in_channels;   /* C for the first stage, else the filters before */
+    int filters;
+    int kernel;
+    int dilation;
+    int pool;
+    size_t in_length;  /* input positions: W, or the stage before's out_length */
+    size_t length;     /* convolution output positions, in_length - (kernel - 1) dilation */
+    size_t out_length; /* positions after pooling, length / pool */
+    int weight;        /* block numbers; gamma and beta are -1 without batch_norm */
+    int bias;
+    int gamma;
+    int beta;
+    size_t running;    /* running means at cnn->running[running], the variances
+                          filters floats later */
+} nn_stage;
+
 struct ohlcx_cnn {
-    ohlcx_cnn_config config;
-    size_t length1; /* L1 = window - kernel1 + 1 */
-    size_t length2; /* L2 = L1 - kernel2 + 1 */
-    size_t offset[NN_BLOCK_COUNT + 1]; /* block b is params[offset[b] .. offset[b + 1]) */
+    ohlcx_cnn_config config; /* normalised: unused stages zero, symbol_dim set */
+    nn_stage stage[OHLCX_CNN_MAX_CONV];
+    int block_count;
+    int dense1_weight, dense1_bias, dense2_weight, dense2_bias;
+    int symbol_embedding; /* block number, -1 without symbols */
+    int readout_width;    /* 2 f_N + symbol_dim */
+    size_t offset[NN_MAX_BLOCKS + 1]; /* block b is params[offset[b] .. offset[b + 1]) */
+    char block_names[NN_MAX_BLOCKS][20];
+    unsigned char decays[NN_MAX_BLOCKS]; /* 1: weight decay applies */
     float *params;
     float *grads;
+    size_t running_count; /* 2 floats per filter of every stage with batch_norm */
+    float *running;
 };
+
+/* Buffers of one stage for up to `capacity` samples, L and P being the
+ * stage's length and out_length. */
+typedef struct nn_stage_buffers {
+    float *col;     /* [n L][k c_in]  im2col of the input (sgemm path) */
+    float *z;       /* [n L][f]       conv + bias before batch normalisation */
+    float *act;     /* [n L][f]       after the ReLU (and dropout when pool is 1) */
+    float *out;     /* [n P][f]       after pooling and dropout; act when pool is 1 */
+    float *mask;    /* [n P][f]       dropout scales, 0 or 1 / (1 - p) */
+    float *mean;    /* [f]            batch mean of the last training pass */
+    float *inv_std; /* [f]            1 / sqrt(var + eps) of that pass */
+    float *d_col;   /* [n L][k c_in]  gradient of col, stages after the first */
+    float *d_act;   /* [n L][f]       gradient of the pre-activation */
+    float *d_out;   /* [n P][f]       gradient of out, d_act when pool is 1 */
+} nn_stage_buffers;
 
 /*
  * Buffers for up to `capacity` samples, carved from one allocation. The
@@ -54,27 +91,38 @@ struct ohlcx_cnn {
  */
 typedef struct nn_workspace {
     size_t capacity;
-    float *col1;      /* [n L1][C k1]  im2col of the input */
-    float *act1;      /* [n L1][f1]    conv1 after ReLU */
-    float *col2;      /* [n L2][k2 f1] im2col of act1 */
-    float *act2;      /* [n L2][f2]    conv2 after ReLU, its gradient after backward;
-                         in blocks when act2_block is set, see below */
-    float *readout;   /* [n][2 f2]     last position, then the mean */
-    float *hidden;    /* [n][hidden]   the embedding */
+    nn_stage_buffers stage[OHLCX_CNN_MAX_CONV];
+    float *last_out;  /* the last stage's out, read by the readout; its
+                         gradient after backward when its pool is 1. In
+                         blocks when act2_block is set, see below */
+    float *readout;   /* [n][readout_width] last position, the mean, the
+                         symbol embedding */
+    float *hidden;    /* [n][hidden]   the embedding (after dropout in training) */
+    float *hidden_mask; /* [n][hidden] dropout scales of the hidden layer */
     float *logit;     /* [n] */
     float *d_logit;   /* [n] */
     float *d_hidden;  /* [n][hidden] */
-    float *d_readout; /* [n][2 f2] */
-    float *d_col2;    /* [n L2][k2 f1] */
-    float *d_act1;    /* [n L1][f1] */
+    float *d_readout; /* [n][readout_width] */
     float *memory;    /* the allocation; buffers start at its first 64-byte boundary */
     struct nn_dnnl *dnnl; /* oneDNN convolution plans, NULL on the sgemm path */
-    /* 0: act2 is position-major as above. B > 0 (oneDNN's nCw16c layout
-     * for B = 16): act2 is [n][f2 / B][L2][B], so filter o of sample s at
+    /* 0: last_out is position-major as above. B > 0 (oneDNN's nCw16c layout
+     * for B = 16): last_out is [n][f2 / B][L2][B], so filter o of sample s at
      * position t is at s L2 f2 + (o / B) L2 B + t B + o % B. The oneDNN
      * path sets it only when B divides f2, so no padding is stored. */
     size_t act2_block;
+    const int32_t *ids; /* symbol ids of the last forward pass, or NULL */
+    int training;       /* 1: the last forward pass used batch statistics */
+    int dropping;       /* 1: it applied dropout masks */
 } nn_workspace;
+
+/* How a forward pass runs: NULL for evaluation (running statistics, no
+ * dropout). */
+typedef struct nn_pass {
+    struct nn_rng *dropout_rng; /* mask generator, used when dropout > 0 */
+    float *running;             /* when not NULL, the network's running
+                                   statistics, into which the batch
+                                   statistics are folded */
+} nn_pass;
 
 /* Convolution kernels: im2col + OpenBLAS sgemm, or oneDNN (dnnl.c) when the
  * build has it. A workspace takes the kernels and the precision in force
@@ -99,20 +147,53 @@ typedef struct nn_rng {
 } nn_rng;
 
 int nn_config_check(const ohlcx_cnn_config *config, const char *where);
+void nn_config_normalise(ohlcx_cnn_config *config);
+int nn_config_equal(const ohlcx_cnn_config *a, const ohlcx_cnn_config *b);
 size_t nn_param_count(const ohlcx_cnn_config *config);
+size_t nn_running_count(const ohlcx_cnn_config *config);
 ohlcx_cnn *nn_alloc(const ohlcx_cnn_config *config);
+void nn_reset_running(ohlcx_cnn *cnn);
 
 int nn_workspace_init(nn_workspace *ws, const ohlcx_cnn *cnn, size_t capacity,
                       int with_backward);
 void nn_workspace_free(nn_workspace *ws);
 
 int nn_forward(const ohlcx_cnn *cnn, nn_workspace *ws, const float *x,
-               size_t n);
+               const int32_t *ids, size_t n, const nn_pass *pass);
 float nn_sigmoid(float z);
 double nn_loss_sum(const nn_workspace *ws, const float *y, size_t n);
 int nn_backward(ohlcx_cnn *cnn, nn_workspace *ws, const float *y, size_t n);
 int nn_eval_loss_sum(const ohlcx_cnn *cnn, nn_workspace *ws, const float *x,
-                     const float *y, size_t n, double *sum);
+                     const float *y, const int32_t *ids, size_t n,
+                     double *sum);
+/* Bytes of an encoded configuration with count stages, and the most a
+ * version 2 model file header takes. */
+#define NN_CONFIG_BYTES(count) ((size_t)4 * (8 + 4 * (size_t)(count)))
+#define NN_MAX_HEADER_BYTES (12 + NN_CONFIG_BYTES(OHLCX_CNN_MAX_CONV) + 16)
+
+/* Configuration encoding shared by model files and checkpoints (io.c).
+ * nn_config_encode() returns the bytes written. nn_config_decode() returns
+ * 0, -1 when the available bytes are too few, or -2 on a conv_count out of
+ * range. nn_config_from_v1() builds the two-stage config of version 1 files
+ * from their seven int32 fields. */
+size_t nn_config_encode(const ohlcx_cnn_config *c, unsigned char *out);
+int nn_config_decode(const unsigned char *in, size_t available,
+                     ohlcx_cnn_config *c, size_t *used);
+void nn_config_from_v1(const int32_t fields[7], ohlcx_cnn_config *c);
+
+/* The convolution stages on im2col + sgemm (conv.c). */
+void nn_conv_forward(const ohlcx_cnn *cnn, nn_workspace *ws, const float *x,
+                     size_t n, const nn_pass *pass);
+void nn_conv_backward(ohlcx_cnn *cnn, nn_workspace *ws, size_t n);
+void nn_dropout_mask(nn_rng *rng, float p, float *mask, size_t count);
+
+int nn_check_ids(const ohlcx_cnn *cnn, const int32_t *ids, const size_t *indices,
+                 size_t n, const char *where);
+
+/* 1 when the oneDNN kernels can run this network's convolutions: two
+ * stages, dilated or not, without batch normalisation, pooling or
+ * dropout. */
+int nn_dnnl_serves(const ohlcx_cnn_config *config);
 
 /* oneDNN convolutions (dnnl.c), only in builds with OHLCX_HAVE_DNNL. A plan
  * per batch size is built on first use and kept, see dnnl.c. */
@@ -125,6 +206,7 @@ int nn_dnnl_forward(nn_dnnl *d, const ohlcx_cnn *cnn, nn_workspace *ws,
 int nn_dnnl_backward(nn_dnnl *d, ohlcx_cnn *cnn, nn_workspace *ws, size_t n);
 
 void nn_rng_seed(nn_rng *rng, uint64_t seed);
+void nn_dropout_rng_seed(nn_rng *rng, uint64_t seed);
 uint64_t nn_rng_next(nn_rng *rng);
 double nn_rng_normal(nn_rng *rng);
 uint64_t nn_rng_below(nn_rng *rng, uint64_t bound);

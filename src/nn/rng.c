@@ -36,6 +36,15 @@ void nn_rng_seed(nn_rng *rng, uint64_t seed)
 }
 
 
+/* Seeds the generator of a training's dropout masks. It is a stream apart
+ * from the batch order's, seeded from seed with a fixed constant mixed in,
+ * so that dropout leaves the batch order unchanged. */
+void nn_dropout_rng_seed(nn_rng *rng, uint64_t seed)
+{
+    nn_rng_seed(rng, seed ^ 0x64726f706f757400u); /* "dropout\0" */
+}
+
+
 uint64_t nn_rng_next(nn_rng *rng)
 {
     uint64_t *s = rng->state;

@@ -1,6 +1,6 @@
 /*
- * Training: Adam over shuffled mini-batches with early stopping on the
- * validation loss.
+ * Training: Adam (AdamW with weight decay) over shuffled mini-batches with
+ * early stopping on the validation loss, under a learning-rate schedule.
  *
  * Each epoch shuffles the sample order by Fisher-Yates from the generator
  * seeded with options->seed, runs every mini-batch (the last one may be
@@ -16,9 +16,15 @@
  * with the sample count. ohlcx_cnn_train() wraps its arrays in such sources.
  * Every buffer is allocated before the first epoch.
  *
- * The next epoch depends on the weights, the Adam moments and step, the
- * generator, the shuffled order, the best weights, the best validation loss
- * and the epochs without improvement. The order is state too, because each
+ * Batch normalisation's running statistics are updated by every training
+ * batch and kept with the best weights. Dropout masks come from a second
+ * generator, seeded from options->seed, which draws nothing when dropout is
+ * 0, so the batch order does not depend on dropout.
+ *
+ * The next epoch depends on the weights, the running statistics, the Adam
+ * moments and step, both generators, the shuffled order, the best weights
+ * and statistics, the best validation loss and the epochs without
+ * improvement. The order is state too, because each
  * epoch shuffles the previous epoch's order again. A checkpoint
  * (checkpoint.c) stores all of it, so a resumed training ends with the same
  * weights.
@@ -55,13 +61,16 @@ typedef struct train_buffers {
     size_t *chunk;      /* [NN_EVAL_CHUNK] indices of one validation chunk */
     float *batch_x;     /* [capacity][C W] */
     float *batch_y;     /* [capacity] */
+    int32_t *batch_ids; /* [capacity] symbol ids, NULL without symbols */
     float *best_params; /* weights after the best epoch */
+    float *best_running; /* running statistics after the best epoch */
     adam_state adam;
 } train_buffers;
 
 /* Progress of the epoch loop, kept beside the buffers. */
 typedef struct loop_state {
     nn_rng rng;      /* generator that shuffles b->order each epoch */
+    nn_rng dropout;  /* generator of the dropout masks */
     double best_val; /* lowest validation loss so far */
     int stale;       /* epochs since the last improvement */
     int epoch;       /* epochs completed */
@@ -79,13 +88,15 @@ typedef struct array_source {
 /*
  * Takes one Adam step over every parameter with bias-corrected moments:
  * w -= lr * m_hat / (sqrt(v_hat) + eps), m_hat = m / (1 - beta1^t),
- * v_hat = v / (1 - beta2^t).
+ * v_hat = v / (1 - beta2^t). With weight decay, each weight of a decaying
+ * block is first multiplied by 1 - lr * weight_decay (AdamW).
  */
-static void adam_step(ohlcx_cnn *cnn, adam_state *adam, float learning_rate)
+static void adam_step(ohlcx_cnn *cnn, adam_state *adam, float learning_rate,
+                      float weight_decay)
 {
-    size_t count = cnn->offset[NN_BLOCK_COUNT];
     float b1 = (float)ADAM_BETA1;
     float b2 = (float)ADAM_BETA2;
+    float decay = 1.0f - learning_rate * weight_decay;
     float m_scale;
     float v_scale;
 
@@ -93,16 +104,41 @@ static void adam_step(ohlcx_cnn *cnn, adam_state *adam, float learning_rate)
     m_scale = (float)(1.0 / (1.0 - pow(ADAM_BETA1, (double)adam->step)));
     v_scale = (float)(1.0 / (1.0 - pow(ADAM_BETA2, (double)adam->step)));
 
-    for (size_t i = 0; i < count; i++) {
-        float g = cnn->grads[i];
-        float m = b1 * adam->m[i] + (1.0f - b1) * g;
-        float v = b2 * adam->v[i] + (1.0f - b2) * g * g;
+    for (int block = 0; block < cnn->block_count; block++) {
+        int decays = cnn->decays[block] && weight_decay > 0.0f;
 
-        adam->m[i] = m;
-        adam->v[i] = v;
-        cnn->params[i] -= learning_rate * (m * m_scale) /
-                          (sqrtf(v * v_scale) + ADAM_EPSILON);
+        for (size_t i = cnn->offset[block]; i < cnn->offset[block + 1]; i++) {
+            float g = cnn->grads[i];
+            float m = b1 * adam->m[i] + (1.0f - b1) * g;
+            float v = b2 * adam->v[i] + (1.0f - b2) * g * g;
+
+            adam->m[i] = m;
+            adam->v[i] = v;
+            if (decays)
+                cnn->params[i] *= decay;
+            cnn->params[i] -= learning_rate * (m * m_scale) /
+                              (sqrtf(v * v_scale) + ADAM_EPSILON);
+        }
     }
+}
+
+
+float ohlcx_cnn_epoch_learning_rate(const ohlcx_cnn_train_options *o,
+                                    int epoch)
+{
+    double rate = o->learning_rate;
+
+    switch (o->lr_schedule) {
+    case OHLCX_LR_STEP:
+        rate *= pow((double)o->lr_gamma, (double)(epoch / o->lr_step_epochs));
+        break;
+    case OHLCX_LR_COSINE:
+        rate *= 0.5 * (1.0 + cos(M_PI * (double)epoch / (double)o->max_epochs));
+        break;
+    default:
+        break;
+    }
+    return (float)rate;
 }
 
 
@@ -122,6 +158,22 @@ static int check_options(const ohlcx_cnn_train_options *o)
         return ohlcx_set_error(OHLCX_EINVAL, "cnn train: invalid "
                                "learning_rate %g: expected a positive number",
                                (double)o->learning_rate);
+    if (!(o->weight_decay >= 0.0f) || !isfinite(o->weight_decay))
+        return ohlcx_set_error(OHLCX_EINVAL, "cnn train: invalid weight_decay "
+                               "%g: expected 0 or a positive number",
+                               (double)o->weight_decay);
+    if (o->lr_schedule < OHLCX_LR_CONSTANT || o->lr_schedule > OHLCX_LR_COSINE)
+        return ohlcx_set_error(OHLCX_EINVAL, "cnn train: invalid lr_schedule "
+                               "%d: expected OHLCX_LR_CONSTANT, OHLCX_LR_STEP "
+                               "or OHLCX_LR_COSINE", o->lr_schedule);
+    if (o->lr_step_epochs < 1)
+        return ohlcx_set_error(OHLCX_EINVAL, "cnn train: invalid "
+                               "lr_step_epochs %d: expected at least 1",
+                               o->lr_step_epochs);
+    if (!(o->lr_gamma > 0.0f) || !isfinite(o->lr_gamma))
+        return ohlcx_set_error(OHLCX_EINVAL, "cnn train: invalid lr_gamma %g: "
+                               "expected a positive number",
+                               (double)o->lr_gamma);
     return OHLCX_OK;
 }
 
@@ -155,20 +207,25 @@ static int check_samples(const ohlcx_cnn *cnn, const float *x, const float *y,
 }
 
 
-/* Fills the samples at indices into b->batch_x and b->batch_y and checks
- * them. */
+/* Fills the samples at indices into b->batch_x, b->batch_y and
+ * b->batch_ids and checks them. */
 static int fill_batch(const ohlcx_cnn *cnn, train_buffers *b,
                       const ohlcx_sample_source *source, const size_t *indices,
                       size_t count, const char *part)
 {
+    char where[64];
     int rc = source->fill(source->context, indices, count, b->batch_x,
-                          b->batch_y);
+                          b->batch_y, b->batch_ids);
 
     if (rc > 0)
         return ohlcx_set_error(OHLCX_EINVAL, "cnn train: the %s sample fill "
                                "returned %d: expected 0 or a negative error "
                                "code", part, rc);
     if (rc < 0)
+        return rc;
+    snprintf(where, sizeof where, "cnn train: %s", part);
+    rc = nn_check_ids(cnn, b->batch_ids, indices, count, where);
+    if (rc != OHLCX_OK)
         return rc;
     return check_samples(cnn, b->batch_x, b->batch_y, indices, count, part);
 }
@@ -198,7 +255,9 @@ static void free_buffers(train_buffers *b)
     free(b->chunk);
     free(b->batch_x);
     free(b->batch_y);
+    free(b->batch_ids);
     free(b->best_params);
+    free(b->best_running);
     free(b->adam.m);
     free(b->adam.v);
 }
@@ -210,7 +269,8 @@ static int alloc_buffers(train_buffers *b, const ohlcx_cnn *cnn,
                          size_t batch, size_t n_train, size_t n_val)
 {
     size_t sample = (size_t)cnn->config.channels * (size_t)cnn->config.window;
-    size_t params = cnn->offset[NN_BLOCK_COUNT];
+    size_t params = cnn->offset[cnn->block_count];
+    size_t running = cnn->running_count ? cnn->running_count : 1;
     size_t eval = n_val < NN_EVAL_CHUNK ? n_val : NN_EVAL_CHUNK;
     int rc;
 
@@ -225,10 +285,14 @@ static int alloc_buffers(train_buffers *b, const ohlcx_cnn *cnn,
     b->batch_x = malloc(b->capacity * sample * sizeof *b->batch_x);
     b->batch_y = malloc(b->capacity * sizeof *b->batch_y);
     b->best_params = malloc(params * sizeof *b->best_params);
+    b->best_running = malloc(running * sizeof *b->best_running);
     b->adam.m = calloc(params, sizeof *b->adam.m);
     b->adam.v = calloc(params, sizeof *b->adam.v);
+    if (cnn->config.symbols > 0)
+        b->batch_ids = malloc(b->capacity * sizeof *b->batch_ids);
     if (!b->order || !b->chunk || !b->batch_x || !b->batch_y ||
-        !b->best_params || !b->adam.m || !b->adam.v) {
+        !b->best_params || !b->best_running || !b->adam.m || !b->adam.v ||
+        (cnn->config.symbols > 0 && !b->batch_ids)) {
         free_buffers(b);
         return ohlcx_set_error(OHLCX_ENOMEM, "cnn train: out of memory for "
                                "%zu training samples", n_train);
@@ -242,13 +306,15 @@ static int alloc_buffers(train_buffers *b, const ohlcx_cnn *cnn,
 
 /* Runs one epoch of mini-batches in the order in b->order and stores the
  * mean training loss in *loss, each batch's loss taken before its update. */
-static int train_epoch(ohlcx_cnn *cnn, train_buffers *b,
+static int train_epoch(ohlcx_cnn *cnn, train_buffers *b, loop_state *loop,
                        const ohlcx_sample_source *train, size_t batch,
                        const ohlcx_cnn_train_options *options, int epoch,
                        double *loss)
 {
     size_t n = train->count;
     double loss_sum = 0.0;
+    float learning_rate = ohlcx_cnn_epoch_learning_rate(options, epoch - 1);
+    nn_pass pass = {&loop->dropout, cnn->running};
 
     for (size_t start = 0; start < n; start += batch) {
         size_t count = n - start < batch ? n - start : batch;
@@ -257,14 +323,14 @@ static int train_epoch(ohlcx_cnn *cnn, train_buffers *b,
         if (rc != OHLCX_OK)
             return rc;
 
-        rc = nn_forward(cnn, &b->ws, b->batch_x, count);
+        rc = nn_forward(cnn, &b->ws, b->batch_x, b->batch_ids, count, &pass);
         if (rc != OHLCX_OK)
             return rc;
         loss_sum += nn_loss_sum(&b->ws, b->batch_y, count);
         rc = nn_backward(cnn, &b->ws, b->batch_y, count);
         if (rc != OHLCX_OK)
             return rc;
-        adam_step(cnn, &b->adam, options->learning_rate);
+        adam_step(cnn, &b->adam, learning_rate, options->weight_decay);
         if (options->progress != NULL)
             options->progress(options->progress_context, epoch,
                               options->max_epochs, start + count, n);
@@ -294,7 +360,7 @@ static int validation_loss(const ohlcx_cnn *cnn, train_buffers *b,
         if (rc != OHLCX_OK)
             return rc;
 
-        rc = nn_forward(cnn, &b->ws, b->batch_x, count);
+        rc = nn_forward(cnn, &b->ws, b->batch_x, b->batch_ids, count, NULL);
         if (rc != OHLCX_OK)
             return rc;
         sum += nn_loss_sum(&b->ws, b->batch_y, count);
@@ -353,6 +419,10 @@ static void describe_checkpoint(const ohlcx_cnn *cnn, const train_buffers *b,
     c->patience = options->patience;
     c->learning_rate = options->learning_rate;
     c->seed = options->seed;
+    c->weight_decay = options->weight_decay;
+    c->lr_schedule = options->lr_schedule;
+    c->lr_step_epochs = options->lr_step_epochs;
+    c->lr_gamma = options->lr_gamma;
     c->train_count = n_train;
     c->val_count = n_val;
     c->epoch = loop->epoch;
@@ -361,12 +431,17 @@ static void describe_checkpoint(const ohlcx_cnn *cnn, const train_buffers *b,
     c->best_val = loop->best_val;
     c->adam_step = b->adam.step;
     memcpy(c->rng_state, loop->rng.state, sizeof c->rng_state);
+    memcpy(c->dropout_rng_state, loop->dropout.state,
+           sizeof c->dropout_rng_state);
     c->history = *h;
-    c->param_count = cnn->offset[NN_BLOCK_COUNT];
+    c->param_count = cnn->offset[cnn->block_count];
     c->params = cnn->params;
     c->adam_m = b->adam.m;
     c->adam_v = b->adam.v;
     c->best_params = b->best_params;
+    c->running_count = cnn->running_count;
+    c->running = cnn->running;
+    c->best_running = b->best_running;
     c->order = b->order;
 }
 
@@ -379,13 +454,14 @@ static int check_checkpoint_matches(const ohlcx_cnn_checkpoint *c,
                                     size_t n_train, size_t n_val,
                                     const char *path)
 {
-    if (memcmp(&c->config, &cnn->config, sizeof c->config) != 0)
+    if (!nn_config_equal(&c->config, &cnn->config))
         return ohlcx_set_error(OHLCX_EINVAL, "%s: the checkpoint is of a CNN "
                                "with another configuration (window %d, "
-                               "hidden %d; this one: window %d, hidden %d): "
-                               "train without resuming", path,
-                               c->config.window, c->config.hidden,
-                               cnn->config.window, cnn->config.hidden);
+                               "%d stages, hidden %d; this one: window %d, "
+                               "%d stages, hidden %d): train without resuming",
+                               path, c->config.window, c->config.conv_count,
+                               c->config.hidden, cnn->config.window,
+                               cnn->config.conv_count, cnn->config.hidden);
     if (c->batch_size != o->batch_size || c->max_epochs != o->max_epochs ||
         c->patience != o->patience || c->learning_rate != o->learning_rate ||
         c->seed != o->seed)
@@ -400,6 +476,18 @@ static int check_checkpoint_matches(const ohlcx_cnn_checkpoint *c,
                                o->max_epochs, o->patience,
                                (double)o->learning_rate,
                                (unsigned long long)o->seed);
+    if (c->weight_decay != o->weight_decay ||
+        c->lr_schedule != o->lr_schedule ||
+        c->lr_step_epochs != o->lr_step_epochs || c->lr_gamma != o->lr_gamma)
+        return ohlcx_set_error(OHLCX_EINVAL, "%s: the checkpoint was written "
+                               "with weight_decay %g, lr_schedule %d, "
+                               "lr_step_epochs %d and lr_gamma %g, this "
+                               "training uses %g, %d, %d and %g: resume with "
+                               "the same options", path,
+                               (double)c->weight_decay, c->lr_schedule,
+                               c->lr_step_epochs, (double)c->lr_gamma,
+                               (double)o->weight_decay, o->lr_schedule,
+                               o->lr_step_epochs, (double)o->lr_gamma);
     if (c->train_count != n_train || c->val_count != n_val)
         return ohlcx_set_error(OHLCX_EINVAL, "%s: the checkpoint was written "
                                "for %llu training and %llu validation "
@@ -422,7 +510,7 @@ static int resume_from_checkpoint(ohlcx_cnn *cnn, train_buffers *b,
 {
     const char *path = options->checkpoint_path;
     ohlcx_cnn_checkpoint c;
-    size_t params = cnn->offset[NN_BLOCK_COUNT];
+    size_t params = cnn->offset[cnn->block_count];
     int rc;
 
     if (access(path, F_OK) != 0 && errno == ENOENT)
@@ -440,8 +528,12 @@ static int resume_from_checkpoint(ohlcx_cnn *cnn, train_buffers *b,
     memcpy(b->adam.m, c.adam_m, params * sizeof(float));
     memcpy(b->adam.v, c.adam_v, params * sizeof(float));
     memcpy(b->best_params, c.best_params, params * sizeof(float));
+    memcpy(cnn->running, c.running, c.running_count * sizeof(float));
+    memcpy(b->best_running, c.best_running, c.running_count * sizeof(float));
     memcpy(b->order, c.order, n_train * sizeof(size_t));
     memcpy(loop->rng.state, c.rng_state, sizeof loop->rng.state);
+    memcpy(loop->dropout.state, c.dropout_rng_state,
+           sizeof loop->dropout.state);
     b->adam.step = c.adam_step;
     loop->best_val = c.best_val;
     loop->stale = c.stale;
@@ -467,7 +559,7 @@ static int run_epochs(ohlcx_cnn *cnn, train_buffers *b, loop_state *loop,
                       const ohlcx_cnn_train_options *options,
                       ohlcx_cnn_history *h)
 {
-    size_t params = cnn->offset[NN_BLOCK_COUNT];
+    size_t params = cnn->offset[cnn->block_count];
     size_t n_val = validation != NULL ? validation->count : 0;
     int has_val = n_val > 0;
 
@@ -479,7 +571,8 @@ static int run_epochs(ohlcx_cnn *cnn, train_buffers *b, loop_state *loop,
         int rc;
 
         nn_rng_shuffle(&loop->rng, b->order, train->count);
-        rc = train_epoch(cnn, b, train, batch, options, epoch, &train_loss);
+        rc = train_epoch(cnn, b, loop, train, batch, options, epoch,
+                         &train_loss);
         if (rc != OHLCX_OK)
             return rc;
         if (!isfinite(train_loss))
@@ -498,6 +591,8 @@ static int run_epochs(ohlcx_cnn *cnn, train_buffers *b, loop_state *loop,
         if (improved) {
             loop->stale = 0;
             memcpy(b->best_params, cnn->params, params * sizeof(float));
+            memcpy(b->best_running, cnn->running,
+                   cnn->running_count * sizeof(float));
         } else {
             loop->stale++;
         }
@@ -551,11 +646,13 @@ int ohlcx_cnn_train_source(ohlcx_cnn *cnn, const ohlcx_sample_source *train,
     if (rc != OHLCX_OK)
         return rc;
 
-    params = cnn->offset[NN_BLOCK_COUNT];
+    params = cnn->offset[cnn->block_count];
     memcpy(b.best_params, cnn->params, params * sizeof(float));
+    memcpy(b.best_running, cnn->running, cnn->running_count * sizeof(float));
     memset(h, 0, sizeof *h);
     memset(&loop, 0, sizeof loop);
     nn_rng_seed(&loop.rng, options->seed);
+    nn_dropout_rng_seed(&loop.dropout, options->seed);
     loop.best_val = INFINITY;
 
     rc = OHLCX_OK;
@@ -568,16 +665,18 @@ int ohlcx_cnn_train_source(ohlcx_cnn *cnn, const ohlcx_sample_source *train,
     /* best_params contains the initial weights until an epoch improves, and
      * without validation samples every epoch counts as an improvement. */
     memcpy(cnn->params, b.best_params, params * sizeof(float));
+    memcpy(cnn->running, b.best_running, cnn->running_count * sizeof(float));
     free_buffers(&b);
     return rc;
 }
 
 
 static int fill_from_arrays(void *context, const size_t *indices, size_t count,
-                            float *x, float *y)
+                            float *x, float *y, int32_t *ids)
 {
     const array_source *a = context;
 
+    (void)ids; /* ohlcx_cnn_train() rejects networks with symbols */
     for (size_t s = 0; s < count; s++) {
         memcpy(x + s * a->sample, a->x + indices[s] * a->sample,
                a->sample * sizeof *x);
@@ -605,6 +704,10 @@ int ohlcx_cnn_train(ohlcx_cnn *cnn, const float *x_train, const float *y_train,
     if (n_val > 0 && (!x_val || !y_val))
         return ohlcx_set_error(OHLCX_EINVAL, "cnn train: n_val is %zu but "
                                "x_val or y_val is NULL", n_val);
+    if (cnn->config.symbols > 0)
+        return ohlcx_set_error(OHLCX_EINVAL, "cnn train: the network has a "
+                               "symbol embedding, whose ids the arrays do not "
+                               "give: train with ohlcx_cnn_train_source()");
     if (!options) {
         ohlcx_cnn_train_options_default(&defaults);
         options = &defaults;

@@ -82,6 +82,27 @@ int pipeline_cnn_mode_parse(const char *name)
 }
 
 
+const char *pipeline_lr_schedule_name(int schedule)
+{
+    switch (schedule) {
+    case OHLCX_LR_STEP: return "step";
+    case OHLCX_LR_COSINE: return "cosine";
+    default: return "constant";
+    }
+}
+
+
+int pipeline_lr_schedule_parse(const char *name)
+{
+    static const int schedules[] = {OHLCX_LR_CONSTANT, OHLCX_LR_STEP, OHLCX_LR_COSINE};
+
+    for (size_t i = 0; i < sizeof schedules / sizeof *schedules; i++)
+        if (strcmp(name, pipeline_lr_schedule_name(schedules[i])) == 0)
+            return schedules[i];
+    return -1;
+}
+
+
 const char *pipeline_cnn_group_key(int cnn_mode, const ohlcx_series *bars)
 {
     if (cnn_mode == OHLCX_CNN_GLOBAL)
@@ -89,6 +110,31 @@ const char *pipeline_cnn_group_key(int cnn_mode, const ohlcx_series *bars)
     if (cnn_mode == OHLCX_CNN_PER_MARKET)
         return ohlcx_asset_class_name(bars->asset_class);
     return bars->symbol;
+}
+
+
+int pipeline_cnn_embed(const ohlcx_cnn *cnn, const float *x, int32_t symbol_id, size_t n,
+                       float *prob, float *embedding)
+{
+    enum { CHUNK = 256 };
+    const ohlcx_cnn_config *config = ohlcx_cnn_get_config(cnn);
+    size_t sample = (size_t)config->channels * (size_t)config->window;
+    int32_t ids[CHUNK];
+    int status = 0;
+
+    if (symbol_id < 0)
+        return ohlcx_cnn_predict(cnn, x, n, prob, embedding);
+    for (size_t i = 0; i < CHUNK; i++)
+        ids[i] = symbol_id;
+    for (size_t start = 0; start < n && status == 0; start += CHUNK) {
+        size_t count = n - start < CHUNK ? n - start : CHUNK;
+
+        status = ohlcx_cnn_predict_ids(cnn, x + start * sample, ids, count,
+                                       prob != NULL ? prob + start : NULL,
+                                       embedding != NULL ?
+                                           embedding + start * (size_t)config->hidden : NULL);
+    }
+    return status;
 }
 
 

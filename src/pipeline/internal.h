@@ -55,6 +55,7 @@ typedef struct pipeline_series {
     ohlcx_split split;
     int usable;       /* 1 when every part of the series has samples */
     int group;        /* index of the CNN that serves this series */
+    int symbol_id;    /* row of its symbol in the CNN's symbol embedding, or -1 */
 } pipeline_series;
 
 /* The maximum gap, in bars, that loading and `ohlcx ingest` fill. A longer
@@ -136,6 +137,13 @@ const char *pipeline_cnn_mode_name(int cnn_mode);
 /* Returns the mode of a name that pipeline_cnn_mode_name() returns, or -1. */
 int pipeline_cnn_mode_parse(const char *name);
 
+/* "constant", "step" or "cosine" for an OHLCX_LR_ schedule. */
+const char *pipeline_lr_schedule_name(int schedule);
+
+/* Returns the schedule of a name that pipeline_lr_schedule_name() returns,
+ * or -1. */
+int pipeline_lr_schedule_parse(const char *name);
+
 /* Returns the name of the CNN group that serves a series in a mode: the
  * symbol, "global", or the asset class name. */
 const char *pipeline_cnn_group_key(int cnn_mode, const ohlcx_series *bars);
@@ -158,6 +166,7 @@ typedef struct pipeline_bundle {
     pipeline_higher higher;     /* the manifest's higher_timeframes and debug_leak */
     size_t column_count;
     struct cJSON *groups;       /* array of {name, file} */
+    struct cJSON *symbols;      /* cnn_symbols: the symbols of the embedding's rows, or NULL */
     ohlcx_cnn **cnns;           /* loaded on first use, one per group */
     struct ohlcx_gbdt *model;
 } pipeline_bundle;
@@ -175,8 +184,17 @@ void pipeline_bundle_apply_classes(const pipeline_bundle *b, pipeline_series *se
 /* Frees every part of a bundle, opened or partly opened. */
 void pipeline_bundle_close(pipeline_bundle *b);
 
-/* Finds, and loads on first use, the CNN that serves a series. */
+/* Finds, and loads on first use, the CNN that serves a series. When that
+ * CNN learned a symbol embedding, *symbol_id receives the row of the
+ * series' symbol, or the last row, which holds the mean of the others, for
+ * a symbol it was not trained on; otherwise -1. */
 int pipeline_bundle_cnn(pipeline_bundle *b, const char *model_dir, const ohlcx_series *bars,
-                        ohlcx_cnn **out);
+                        ohlcx_cnn **out, int32_t *symbol_id);
+
+/* Computes the embedding and up-probability of n windows of one series;
+ * symbol_id is the series' embedding row, or -1 for a CNN without one.
+ * prob or embedding may be NULL. */
+int pipeline_cnn_embed(const ohlcx_cnn *cnn, const float *x, int32_t symbol_id, size_t n,
+                       float *prob, float *embedding);
 
 #endif

@@ -291,7 +291,8 @@ static int build_row(const pipeline_bundle *b, const ohlcx_cnn *cnn,
     int status = ohlcx_window_fill(&series->bars, t, b->window, buffers->window);
 
     if (status == 0)
-        status = ohlcx_cnn_predict(cnn, buffers->window, 1, NULL, buffers->embedding);
+        status = pipeline_cnn_embed(cnn, buffers->window, series->symbol_id, 1, NULL,
+                                    buffers->embedding);
     if (status != 0)
         return status;
     pipeline_fill_row(series, t, buffers->embedding, b->hidden, row);
@@ -365,7 +366,7 @@ static int check_series(pipeline_bundle *b, const char *model_dir, const cJSON *
     int status = test_range(entry, series, &begin, &end);
 
     if (status == 0)
-        status = pipeline_bundle_cnn(b, model_dir, &series->bars, &cnn);
+        status = pipeline_bundle_cnn(b, model_dir, &series->bars, &cnn, &series->symbol_id);
     if (status == 0)
         status = pipeline_compute_features(series, &b->higher, 0);
     if (status != 0)

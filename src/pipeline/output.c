@@ -37,6 +37,55 @@ static void add_number(cJSON *object, const char *name, double value)
 }
 
 
+/* Returns a float as the shortest decimal that reads back to it, so that
+ * 1e-3f is written 0.001 rather than 0.0010000000474974513. */
+static double float_value(float value)
+{
+    char text[32];
+
+    for (int digits = 1; digits <= 9; digits++) {
+        snprintf(text, sizeof text, "%.*g", digits, (double)value);
+        if (strtof(text, NULL) == value)
+            break;
+    }
+    return strtod(text, NULL);
+}
+
+
+/* The settings that shape every CNN of the run, as `--config` gives them
+ * (docs/commands.md): the stages, batch_norm, dropout, embedding,
+ * symbol_embedding (0 unless the run learns one) and the training's
+ * learning_rate, weight_decay and schedule. */
+static cJSON *cnn_settings_object(const run_state *state)
+{
+    const ohlcx_run_options *options = state->options;
+    const ohlcx_cnn_config *config = &state->cnn_config;
+    cJSON *object = cJSON_CreateObject(), *layers = cJSON_CreateArray();
+
+    for (int i = 0; i < config->conv_count; i++) {
+        cJSON *layer = cJSON_CreateObject();
+
+        cJSON_AddNumberToObject(layer, "filters", config->conv[i].filters);
+        cJSON_AddNumberToObject(layer, "kernel", config->conv[i].kernel);
+        cJSON_AddNumberToObject(layer, "dilation", config->conv[i].dilation);
+        cJSON_AddNumberToObject(layer, "pool", config->conv[i].pool);
+        cJSON_AddItemToArray(layers, layer);
+    }
+    cJSON_AddItemToObject(object, "layers", layers);
+    cJSON_AddBoolToObject(object, "batch_norm", config->batch_norm);
+    cJSON_AddNumberToObject(object, "dropout", float_value(config->dropout));
+    cJSON_AddNumberToObject(object, "embedding", config->hidden);
+    cJSON_AddNumberToObject(object, "symbol_embedding",
+                            options->cnn_mode == OHLCX_CNN_GLOBAL ? options->symbol_embedding : 0);
+    cJSON_AddNumberToObject(object, "learning_rate", float_value(options->learning_rate));
+    cJSON_AddNumberToObject(object, "weight_decay", float_value(options->weight_decay));
+    cJSON_AddStringToObject(object, "schedule", pipeline_lr_schedule_name(options->lr_schedule));
+    cJSON_AddNumberToObject(object, "step_epochs", options->lr_step_epochs);
+    cJSON_AddNumberToObject(object, "gamma", float_value(options->lr_gamma));
+    return object;
+}
+
+
 static cJSON *higher_array(const pipeline_higher *higher)
 {
     cJSON *array = cJSON_CreateArray();
@@ -419,6 +468,7 @@ static int write_metrics(const run_state *state)
                                 (double)options->max_samples_per_series);
     if (options->balance_classes)
         cJSON_AddBoolToObject(config, "balance_classes", 1);
+    cJSON_AddItemToObject(config, "cnn_architecture", cnn_settings_object(state));
     cJSON_AddItemToObject(root, "config", config);
 
     cJSON_AddItemToObject(root, "test", metrics_object(&state->test_metrics[MODEL_COMBINED]));
@@ -523,6 +573,16 @@ static int write_manifest(const run_state *state)
         cJSON_AddItemToArray(groups, group);
     }
     cJSON_AddItemToObject(root, "cnn_groups", groups);
+    cJSON_AddItemToObject(root, "cnn_architecture", cnn_settings_object(state));
+    /* Row i of the symbol embedding belongs to symbols[i]; the CNN's last
+     * row serves every other symbol. */
+    if (state->symbol_count > 0) {
+        cJSON *symbols = cJSON_CreateArray();
+
+        for (int i = 0; i < state->symbol_count; i++)
+            cJSON_AddItemToArray(symbols, cJSON_CreateString(state->symbols[i]));
+        cJSON_AddItemToObject(root, "cnn_symbols", symbols);
+    }
 
     for (size_t s = 0; s < state->series_count; s++) {
         const pipeline_series *series = &state->series[s];
@@ -642,6 +702,7 @@ static cJSON *arguments_object(const run_state *state)
     cJSON_AddNumberToObject(arguments, "--epochs", options->epochs);
     cJSON_AddNumberToObject(arguments, "--patience", options->patience);
     cJSON_AddNumberToObject(arguments, "--batch", options->batch_size);
+    cJSON_AddItemToObject(arguments, "--config", cnn_settings_object(state));
     cJSON_AddStringToObject(arguments, "--bad-rows",
                             options->bad_rows == OHLCX_BAD_ROWS_SKIP ? "skip" : "fail");
     add_string_or_null(arguments, "--columns", options->columns);
@@ -815,7 +876,7 @@ static int read_run_record(const run_state *state, cJSON **out)
 static int recorded_always(const char *key)
 {
     static const char *const keys[] = {"--universe", "--max-samples-per-series",
-                                       "--balance-classes", "--precision"};
+                                       "--balance-classes", "--precision", "--config"};
 
     for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
         if (strcmp(key, keys[i]) == 0)

@@ -229,6 +229,9 @@ int pipeline_bundle_open(const char *model_dir, int jobs, pipeline_bundle *out)
                                "%s: unknown cnn_mode '%s': expected per-symbol, per-market or "
                                "global",
                                path, mode->valuestring);
+    out->symbols = cJSON_GetObjectItemCaseSensitive(out->manifest, "cnn_symbols");
+    if (out->symbols != NULL && !cJSON_IsArray(out->symbols))
+        return ohlcx_set_error(OHLCX_EFORMAT, "%s: cnn_symbols is not a list", path);
     use_training_precision(out->manifest, path);
     out->cnns = calloc((size_t)cJSON_GetArraySize(out->groups), sizeof *out->cnns);
     if (out->cnns == NULL)
@@ -276,11 +279,13 @@ void pipeline_bundle_close(pipeline_bundle *b)
 }
 
 
-/* Fails unless a CNN reads the manifest's window and input channels and
- * gives its embedding size, so windows and rows are built to its shape. */
+/* Fails unless a CNN reads the manifest's window and input channels, gives
+ * its embedding size and has one symbol row per cnn_symbols entry plus the
+ * row for other symbols, so windows, ids and rows are built to its shape. */
 static int check_cnn_matches(const pipeline_bundle *b, const ohlcx_cnn *cnn, const char *path)
 {
     const ohlcx_cnn_config *config = ohlcx_cnn_get_config(cnn);
+    int symbols = b->symbols != NULL ? cJSON_GetArraySize(b->symbols) + 1 : 0;
 
     if (config->window != b->window || config->hidden != b->hidden ||
         config->channels != OHLCX_WINDOW_CHANNELS)
@@ -290,14 +295,39 @@ static int check_cnn_matches(const pipeline_bundle *b, const ohlcx_cnn *cnn, con
                                "the bundle mixes two runs; rerun ohlcx run",
                                path, config->window, config->channels, config->hidden,
                                b->window, OHLCX_WINDOW_CHANNELS, b->hidden);
+    if (config->symbols != symbols)
+        return ohlcx_set_error(OHLCX_EFORMAT,
+                               "%s: CNN with %d symbol embedding rows does not match the "
+                               "manifest's %d cnn_symbols and the row for other symbols: the "
+                               "bundle mixes two runs; rerun ohlcx run",
+                               path, config->symbols,
+                               b->symbols != NULL ? cJSON_GetArraySize(b->symbols) : 0);
     return 0;
+}
+
+
+/* Returns the embedding row of a symbol: its place in cnn_symbols, or the
+ * last row for a symbol the CNN was not trained on. */
+static int32_t symbol_row(const pipeline_bundle *b, const char *symbol)
+{
+    int count = cJSON_GetArraySize(b->symbols);
+
+    for (int i = 0; i < count; i++) {
+        const cJSON *name = cJSON_GetArrayItem(b->symbols, i);
+
+        if (cJSON_IsString(name) && strcmp(name->valuestring, symbol) == 0)
+            return i;
+    }
+    ohlcx_log_info("symbol %s was not in training: the global CNN gives it the mean of the "
+                   "learned symbol embeddings", symbol);
+    return count;
 }
 
 
 /* Finds, and loads on first use, the CNN that serves a series: its
  * symbol's, its asset class's, or the global one, as in training. */
 int pipeline_bundle_cnn(pipeline_bundle *b, const char *model_dir, const ohlcx_series *bars,
-                        ohlcx_cnn **out)
+                        ohlcx_cnn **out, int32_t *symbol_id)
 {
     int groups = cJSON_GetArraySize(b->groups);
     const char *key = pipeline_cnn_group_key(b->cnn_mode, bars);
@@ -323,6 +353,7 @@ int pipeline_bundle_cnn(pipeline_bundle *b, const char *model_dir, const ohlcx_s
                 return status;
         }
         *out = b->cnns[g];
+        *symbol_id = b->symbols != NULL ? symbol_row(b, bars->symbol) : -1;
         return 0;
     }
     if (b->cnn_mode == OHLCX_CNN_PER_MARKET)
@@ -348,6 +379,7 @@ static int predict_series(pipeline_bundle *b, const ohlcx_predict_options *optio
     size_t t = bars->n;
     float *window = NULL, *row = NULL, embedding[256], prob;
     ohlcx_cnn *cnn = NULL;
+    int32_t symbol_id = -1;
     int status;
 
     while (t > 0 && bars->open_time[t - 1] + timeframe_us > options->now_us)
@@ -370,7 +402,7 @@ static int predict_series(pipeline_bundle *b, const ohlcx_predict_options *optio
     if (b->hidden > 256)
         return ohlcx_set_error(OHLCX_EFORMAT, "embedding size %d is above 256", b->hidden);
 
-    status = pipeline_bundle_cnn(b, options->model_dir, bars, &cnn);
+    status = pipeline_bundle_cnn(b, options->model_dir, bars, &cnn, &symbol_id);
     if (status != 0)
         return status;
     window = malloc((size_t)OHLCX_WINDOW_CHANNELS * (size_t)b->window * sizeof *window);
@@ -387,7 +419,7 @@ static int predict_series(pipeline_bundle *b, const ohlcx_predict_options *optio
     if (status == 0)
         status = ohlcx_window_fill(bars, t, b->window, window);
     if (status == 0)
-        status = ohlcx_cnn_predict(cnn, window, 1, NULL, embedding);
+        status = pipeline_cnn_embed(cnn, window, symbol_id, 1, NULL, embedding);
     if (status != 0)
         goto done;
     pipeline_fill_row(series, t, embedding, b->hidden, row);

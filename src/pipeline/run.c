@@ -65,9 +65,89 @@ void ohlcx_run_options_default(ohlcx_run_options *options)
     options->epochs = 20;
     options->patience = 3;
     options->batch_size = 256;
+    options->symbol_embedding = 8;
+    options->learning_rate = 1e-3f;
+    options->lr_schedule = OHLCX_LR_CONSTANT;
+    options->lr_step_epochs = 10;
+    options->lr_gamma = 0.1f;
     options->bad_rows = OHLCX_BAD_ROWS_FAIL;
     options->price_per_core_hour = 0.04;
     options->monthly_budget = 1000;
+}
+
+
+/* Sets the architecture that every CNN of a run shares: options->architecture
+ * or the default, reading the run's window and the window channels. Unused
+ * stages are zeroed, as a network stores them, so that configurations
+ * compare equal byte for byte. The symbol embedding is left out: only
+ * --cnn global adds it, sized from the data. */
+static void base_cnn_config(const ohlcx_run_options *options, ohlcx_cnn_config *config)
+{
+    ohlcx_cnn_config_default(config);
+    if (options->architecture != NULL) {
+        config->conv_count = options->architecture->conv_count;
+        for (int i = 0; i < OHLCX_CNN_MAX_CONV; i++)
+            config->conv[i] = options->architecture->conv[i];
+        config->batch_norm = options->architecture->batch_norm;
+        config->dropout = options->architecture->dropout;
+        config->hidden = options->architecture->hidden;
+    }
+    for (int i = config->conv_count; i >= 0 && i < OHLCX_CNN_MAX_CONV; i++)
+        config->conv[i] = (ohlcx_cnn_conv){0, 0, 0, 0};
+    config->channels = OHLCX_WINDOW_CHANNELS;
+    config->window = options->window;
+    config->symbols = 0;
+    config->symbol_dim = 0;
+}
+
+
+/* Returns 1 when the run's CNNs learn a symbol embedding. */
+static int uses_symbol_embedding(const ohlcx_run_options *options)
+{
+    return options->cnn_mode == OHLCX_CNN_GLOBAL && options->symbol_embedding > 0;
+}
+
+
+/* Fails when the CNN settings cannot build or train a network, before any
+ * input is read: builds one with two symbol rows where the run would use
+ * an embedding. */
+static int check_cnn_options(const ohlcx_run_options *options)
+{
+    ohlcx_cnn_config config;
+    ohlcx_cnn *cnn;
+
+    if (!(options->learning_rate > 0) || !isfinite(options->learning_rate))
+        return ohlcx_set_error(OHLCX_EINVAL, "invalid CNN learning_rate %g: use more than 0",
+                               (double)options->learning_rate);
+    if (!(options->weight_decay >= 0) || !isfinite(options->weight_decay))
+        return ohlcx_set_error(OHLCX_EINVAL, "invalid CNN weight_decay %g: use 0 or more",
+                               (double)options->weight_decay);
+    if (options->lr_schedule != OHLCX_LR_CONSTANT && options->lr_schedule != OHLCX_LR_STEP &&
+        options->lr_schedule != OHLCX_LR_COSINE)
+        return ohlcx_set_error(OHLCX_EINVAL, "invalid learning-rate schedule %d",
+                               options->lr_schedule);
+    if (options->lr_step_epochs < 1 || !(options->lr_gamma > 0) || !isfinite(options->lr_gamma))
+        return ohlcx_set_error(OHLCX_EINVAL, "invalid step schedule: step_epochs %d and gamma "
+                               "%g must be above 0", options->lr_step_epochs,
+                               (double)options->lr_gamma);
+    if (options->symbol_embedding < 0 || options->symbol_embedding > 4096)
+        return ohlcx_set_error(OHLCX_EINVAL, "invalid symbol_embedding %d: use 0 to 4096",
+                               options->symbol_embedding);
+
+    base_cnn_config(options, &config);
+    /* predict builds rows with an embedding of at most 256 floats. */
+    if (config.hidden > 256)
+        return ohlcx_set_error(OHLCX_EINVAL, "invalid CNN embedding %d: use 1 to 256",
+                               config.hidden);
+    if (uses_symbol_embedding(options)) {
+        config.symbols = 2;
+        config.symbol_dim = options->symbol_embedding;
+    }
+    cnn = ohlcx_cnn_create(&config, 0);
+    if (cnn == NULL)
+        return ohlcx_set_error(OHLCX_EINVAL, "invalid CNN architecture: %s", ohlcx_last_error());
+    ohlcx_cnn_free(cnn);
+    return 0;
 }
 
 
@@ -111,7 +191,7 @@ static int check_options(const ohlcx_run_options *options)
     if (options->walk_forward && options->resume)
         return ohlcx_set_error(OHLCX_EINVAL, "--resume does not support --walk-forward runs: "
                                              "start the run again");
-    return 0;
+    return check_cnn_options(options);
 }
 
 
@@ -480,6 +560,54 @@ static void warn_unfed_higher(const run_state *state)
 }
 
 
+static int compare_symbols(const void *a, const void *b)
+{
+    return strcmp(a, b);
+}
+
+
+/*
+ * Lists the symbols of the usable series in byte order, one embedding row
+ * each, and gives each series its row, when the run learns a symbol
+ * embedding; otherwise every series gets -1. The CNN has one row more, for
+ * symbols it was not trained on (see run_stage_cnn()).
+ */
+static int assign_symbol_ids(run_state *state)
+{
+    size_t count = 0;
+
+    for (size_t s = 0; s < state->series_count; s++)
+        state->series[s].symbol_id = -1;
+    if (!uses_symbol_embedding(state->options))
+        return 0;
+    state->symbols = calloc(state->series_count ? state->series_count : 1,
+                            sizeof *state->symbols);
+    if (state->symbols == NULL)
+        return ohlcx_set_error(OHLCX_ENOMEM, "out of memory listing symbols");
+    for (size_t s = 0; s < state->series_count; s++)
+        if (state->series[s].usable)
+            snprintf(state->symbols[count++], sizeof state->symbols[0], "%s",
+                     state->series[s].bars.symbol);
+    qsort(state->symbols, count, sizeof *state->symbols, compare_symbols);
+    state->symbol_count = 0;
+    for (size_t i = 0; i < count; i++)
+        if (state->symbol_count == 0 ||
+            strcmp(state->symbols[state->symbol_count - 1], state->symbols[i]) != 0)
+            memmove(state->symbols[state->symbol_count++], state->symbols[i],
+                    sizeof state->symbols[0]);
+    for (size_t s = 0; s < state->series_count; s++) {
+        const char (*found)[OHLCX_SYMBOL_MAX];
+
+        if (!state->series[s].usable)
+            continue;
+        found = bsearch(state->series[s].bars.symbol, state->symbols,
+                        (size_t)state->symbol_count, sizeof *state->symbols, compare_symbols);
+        state->series[s].symbol_id = (int)(found - state->symbols);
+    }
+    return 0;
+}
+
+
 static int stage_features(run_state *state)
 {
     ohlcx_split_options split_options;
@@ -540,6 +668,9 @@ static int stage_features(run_state *state)
                                "least a few hundred bars with --window %d, and samples in "
                                "every part that read across no gap longer than %d bars",
                                state->options->window, PIPELINE_MAX_FILL_GAP);
+    status = assign_symbol_ids(state);
+    if (status != 0)
+        return status;
     for (int part = 0; part < OHLCX_PART_COUNT; part++)
         state->total_samples += state->sample_count[part];
     if (state->samples_capped > 0)
@@ -597,7 +728,7 @@ static int list_group_rows(const run_state *state, int group, int part, group_ro
 /* Builds the windows and labels of the group samples at indices. This is the
  * sample fill of the group's CNN training, called once per mini-batch. */
 static int fill_group_windows(void *context, const size_t *indices, size_t count, float *x,
-                              float *y)
+                              float *y, int32_t *ids)
 {
     const group_rows *group = context;
     const run_state *state = group->state;
@@ -613,6 +744,8 @@ static int fill_group_windows(void *context, const size_t *indices, size_t count
         if (status != 0)
             return status;
         y[i] = state->labels[group->part][row];
+        if (ids != NULL)
+            ids[i] = state->series[sample->series].symbol_id;
     }
     return 0;
 }
@@ -625,6 +758,7 @@ static int embed_part(run_state *state, const ohlcx_cnn *cnn, int group, int par
 {
     size_t window_floats = (size_t)OHLCX_WINDOW_CHANNELS * (size_t)state->options->window;
     size_t rows[EMBED_CHUNK];
+    int32_t ids[EMBED_CHUNK];
     size_t filled = 0;
     int hidden = state->hidden;
 
@@ -642,10 +776,13 @@ static int embed_part(run_state *state, const ohlcx_cnn *cnn, int group, int par
                                        x + filled * window_floats);
             if (status != 0)
                 return status;
+            ids[filled] = series->symbol_id;
             rows[filled++] = row;
         }
         if (filled == EMBED_CHUNK || (at_end && filled > 0)) {
-            int status = ohlcx_cnn_predict(cnn, x, filled, prob, embedding);
+            int status = state->symbol_count > 0 ?
+                             ohlcx_cnn_predict_ids(cnn, x, ids, filled, prob, embedding) :
+                             ohlcx_cnn_predict(cnn, x, filled, prob, embedding);
             if (status != 0)
                 return status;
             for (size_t i = 0; i < filled; i++) {
@@ -706,12 +843,20 @@ static void group_training_setup(const run_state *state, int group, ohlcx_cnn_co
     const ohlcx_run_options *options = state->options;
     char hash[65], checkpoint_name[32];
 
-    ohlcx_cnn_config_default(config);
-    config->window = options->window;
+    *config = state->cnn_config;
+    if (state->symbol_count > 0) {
+        config->symbols = state->symbol_count + 1;
+        config->symbol_dim = options->symbol_embedding;
+    }
     ohlcx_cnn_train_options_default(train_options);
     train_options->batch_size = options->batch_size;
     train_options->max_epochs = options->epochs;
     train_options->patience = options->patience;
+    train_options->learning_rate = options->learning_rate;
+    train_options->weight_decay = options->weight_decay;
+    train_options->lr_schedule = options->lr_schedule;
+    train_options->lr_step_epochs = options->lr_step_epochs;
+    train_options->lr_gamma = options->lr_gamma;
     /* Each group draws from its own stream, so adding a symbol leaves the
      * other groups' networks unchanged. */
     ohlcx_sha256_hex(state->groups[group].name, strlen(state->groups[group].name), hash);
@@ -757,11 +902,21 @@ static int check_group_checkpoint(const run_state *state, int group)
         return status;
 
     if (memcmp(&saved.config, &config, sizeof config) != 0)
-        status = ohlcx_set_error(OHLCX_EINVAL, "cannot resume %s: %s is of a CNN with window "
-                                 "%d and hidden %d, this run builds window %d and hidden %d: "
-                                 "run without --resume to start over",
+        status = ohlcx_set_error(OHLCX_EINVAL, "cannot resume %s: %s is of another CNN "
+                                 "architecture (window %d, %d stages, hidden %d, %d symbol "
+                                 "rows), this run builds window %d, %d stages, hidden %d and "
+                                 "%d symbol rows: run without --resume to start over",
                                  state->options->out_dir, checkpoint, saved.config.window,
-                                 saved.config.hidden, config.window, config.hidden);
+                                 saved.config.conv_count, saved.config.hidden,
+                                 saved.config.symbols, config.window, config.conv_count,
+                                 config.hidden, config.symbols);
+    else if (saved.weight_decay != train_options.weight_decay ||
+             saved.lr_schedule != train_options.lr_schedule ||
+             saved.lr_step_epochs != train_options.lr_step_epochs ||
+             saved.lr_gamma != train_options.lr_gamma)
+        status = ohlcx_set_error(OHLCX_EINVAL, "cannot resume %s: %s was written with another "
+                                 "weight_decay or learning-rate schedule: run without --resume "
+                                 "to start over", state->options->out_dir, checkpoint);
     else if (saved.batch_size != train_options.batch_size ||
              saved.max_epochs != train_options.max_epochs ||
              saved.patience != train_options.patience ||
@@ -785,6 +940,34 @@ static int check_group_checkpoint(const run_state *state, int group)
                                  (unsigned long long)saved.val_count, n_train, n_val);
     ohlcx_cnn_checkpoint_free(&saved);
     return status;
+}
+
+
+/*
+ * Sets the last row of the symbol embedding, which no training sample
+ * uses, to the mean of the learned rows: the row that predict gives a
+ * symbol the CNN was not trained on.
+ */
+static int set_unknown_symbol_row(ohlcx_cnn *cnn)
+{
+    const ohlcx_cnn_config *config = ohlcx_cnn_get_config(cnn);
+    size_t dim = (size_t)config->symbol_dim, rows = (size_t)config->symbols, size = 0;
+    float *table = NULL;
+
+    for (int b = 0; b < ohlcx_cnn_param_count(cnn) && table == NULL; b++)
+        if (strcmp(ohlcx_cnn_param_name(cnn, b), "symbol.embedding") == 0)
+            table = ohlcx_cnn_param(cnn, b, &size);
+    if (table == NULL || size != rows * dim)
+        return ohlcx_set_error(OHLCX_EINVAL, "the CNN has no symbol embedding of %zu x %zu",
+                               rows, dim);
+    for (size_t d = 0; d < dim; d++) {
+        double sum = 0;
+
+        for (size_t r = 0; r + 1 < rows; r++)
+            sum += table[r * dim + d];
+        table[(rows - 1) * dim + d] = (float)(sum / (double)(rows - 1));
+    }
+    return 0;
 }
 
 
@@ -829,6 +1012,8 @@ static int train_group(run_state *state, int group, double *embed_seconds)
                                     &state->groups[group].history);
     run_monitor_end(&state->monitor, RUN_WORK_CNN_SAMPLES);
     run_monitor_clear_line(&state->monitor);
+    if (status == 0 && state->symbol_count > 0)
+        status = set_unknown_symbol_row(cnn);
     if (status != 0)
         goto done;
     /* Remove the work this process did not do: epochs after an early stop,
@@ -872,12 +1057,10 @@ done:
 
 int run_stage_cnn(run_state *state)
 {
-    ohlcx_cnn_config config;
     double started = ohlcx_now_seconds(), embed_seconds = 0;
     int status = 0;
 
-    ohlcx_cnn_config_default(&config);
-    state->hidden = config.hidden;
+    state->hidden = state->cnn_config.hidden;
     for (int part = OHLCX_PART_XGB_TRAIN; part < OHLCX_PART_COUNT; part++) {
         size_t rows = state->sample_count[part] ? state->sample_count[part] : 1;
         state->cnn_prob[part] = malloc(rows * sizeof(float));
@@ -1299,6 +1482,7 @@ static void run_state_free(run_state *state)
     for (int model = 0; model < MODEL_COUNT; model++)
         free(state->test_prob[model]);
     free(state->groups);
+    free(state->symbols);
     free(state->series_metrics);
     free(state->timeframes);
     free(state->timeframe_metrics);
@@ -1779,6 +1963,7 @@ int ohlcx_run(const ohlcx_run_options *options)
     state.options = options;
     state.jobs = options->jobs > 0 ? options->jobs : pipeline_default_jobs();
     status = check_options(options);
+    base_cnn_config(options, &state.cnn_config);
     if (status == 0)
         status = pipeline_higher_set(options->higher_timeframes, options->higher_count,
                                      "--higher", &state.higher);

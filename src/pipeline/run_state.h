@@ -71,6 +71,11 @@ typedef struct run_state {
     run_group *groups;
     int group_count;
     int hidden; /* embedding size */
+    ohlcx_cnn_config cnn_config; /* architecture of every CNN, without symbols */
+    /* Symbols of the usable series in byte order, one embedding row each,
+     * with --cnn global and a symbol embedding; else NULL and 0. */
+    char (*symbols)[OHLCX_SYMBOL_MAX];
+    int symbol_count;
 
     /* Samples, labels, CNN outputs of every part, in series order. */
     pipeline_sample *samples[OHLCX_PART_COUNT];

@@ -1,21 +1,30 @@
 /*
- * Calibration of the plan: rates measured on this machine in about one to
- * three seconds, so that the plan's sizes and times are estimates from
- * measured rates rather than constants.
+ * Calibration of the plan: rates measured on this machine in one to three
+ * seconds, so that the plan's sizes and times are estimates from measured
+ * rates rather than constants. Each measurement calls the code that `ohlcx
+ * run` calls for that stage.
  *
  * One synthetic series (BTCUSDT 5m, 12 months, about 105,000 bars) feeds
  * every measurement:
  *   store     each column as integer ticks, delta, zigzag, 8 bytes a value,
  *             then zstd level 3, summed over open time, OHLC and volume
  *   features  ohlcx_features_compute over the whole series
- *   CNN       one epoch of the default network on 2,000 random windows,
- *             then embedding the same windows (forward only)
- *   XGBoost   20 rounds on 20,000 rows of embeddings, features and ids
+ *   windows   ohlcx_window_fill at random bars, for 0.1 s
+ *   CNN       after a warm-up epoch on 512 windows, epochs of the default
+ *             network on 4,000 random windows for 1 s, then embedding the
+ *             same windows (forward only) for 0.25 s
+ *   XGBoost   both models of the run (with the CNN columns, and the baseline
+ *             without them) through ohlcx_gbdt_train_source, as the run
+ *             trains them: 1 and 12 rounds on 8,000 and on 32,000 training
+ *             rows. Validation rows in the run's proportion are scored
+ *             after every round. The four times give each model's setup
+ *             cost per row, its cost per round and its cost per round and
+ *             row.
  *
  * NOTE: the store rate uses this file's encoding, which follows the store's
  * intended scheme but is not the store module's code, and synthetic prices
- * are rougher than real ones. Small runs carry start-up costs (thread pools,
- * XGBoost's quantile sketch), so the rates err toward slow.
+ * are rougher than real ones. On a shared 2-core machine the CNN training
+ * rate of two calibrations a minute apart differed by up to 3 times.
  */
 #include <cblas.h>
 #include <math.h>
@@ -37,12 +46,23 @@
 #define CALIBRATION_SYMBOL "BTCUSDT"
 #define CALIBRATION_TIMEFRAME "5m"
 #define CALIBRATION_MONTHS 12
-#define CALIBRATION_WINDOWS 2000
-#define CALIBRATION_XGB_ROUNDS 20
-/* On a 2-core AMD EPYC, 2,000 rows gave less than half the row rate of
- * 20,000 because XGBoost has a fixed cost per round. */
-#define CALIBRATION_XGB_ROWS 20000
-#define WARMUP_WINDOWS 256
+#define CALIBRATION_WINDOWS 4000
+#define WARMUP_WINDOWS 512
+/* The CNN's speed swings by a factor of up to 3 between passes a tenth of a
+ * second apart, because its thread pools contend for the cores, and so do
+ * other programs. So each rate is the mean over passes that last at least
+ * this long, as a run's rate is the mean over its whole training. */
+#define CNN_TRAIN_MIN_S 1.0
+#define CNN_PREDICT_MIN_S 0.25
+#define FILL_MIN_S 0.1
+#define MAX_PASSES 20
+/* XGBoost has a fixed cost per round besides the cost per row, so the
+ * rounds are timed at two sizes, SMALL and 4 x SMALL training rows. */
+#define XGB_SMALL_ROWS 8000
+#define XGB_SIZES 2
+#define XGB_ROUNDS 12
+/* Rows read from a source per batch, as the pipeline reads them. */
+#define XGB_BATCH_ROWS 16384
 #define ZSTD_LEVEL 3
 /* Prices and volumes are stored as integer multiples of 10^-k, k <= 8. */
 #define MAX_DECIMALS 8
@@ -56,11 +76,22 @@ typedef struct calibration {
     float *labels;
     size_t *bars;       /* the bar each window ends at */
     float *embeddings;  /* CALIBRATION_WINDOWS x hidden */
-    float *matrix;      /* CALIBRATION_XGB_ROWS XGBoost rows */
+    float *matrix;      /* xgb_rows() XGBoost rows of the combined model */
     float *xgb_labels;
+    float *fill_buffer; /* one window */
     ohlcx_cnn *cnn;
     ohlcx_gbdt *gbdt;
 } calibration;
+
+/* The XGBoost rows of one model in the calibration matrix: rows first to
+ * first + count - 1, without the first `skip` columns (the embedding) for
+ * the baseline. */
+typedef struct xgb_rows_source {
+    const calibration *c;
+    size_t first;
+    size_t columns;  /* of the matrix */
+    size_t skip;
+} xgb_rows_source;
 
 
 static double rate(double count, double seconds)
@@ -177,6 +208,29 @@ static int fill_windows(calibration *c, int window, int horizon)
 }
 
 
+/* Returns the validation rows that go with n training rows of XGBoost, in
+ * the proportion of the run's parts: validation V = 0.15 M' and xgb_train
+ * X = 0.70 x 0.40 M' of the split's default fractions (dataset.h). */
+static size_t xgb_validation_rows(size_t n)
+{
+    ohlcx_split_options split;
+
+    ohlcx_split_options_default(&split);
+    return (size_t)((double)n * split.val_fraction /
+                    (split.train_fraction * split.stack_fraction));
+}
+
+
+/* Returns the rows of the calibration matrix: the training and validation
+ * rows of the largest size. */
+static size_t xgb_rows(void)
+{
+    size_t largest = (size_t)XGB_SMALL_ROWS << 2 * (XGB_SIZES - 1);
+
+    return largest + xgb_validation_rows(largest);
+}
+
+
 static int allocate(calibration *c, int window, int hidden)
 {
     size_t floats = (size_t)OHLCX_WINDOW_CHANNELS * (size_t)window;
@@ -187,10 +241,12 @@ static int allocate(calibration *c, int window, int hidden)
     c->labels = malloc(CALIBRATION_WINDOWS * sizeof *c->labels);
     c->bars = malloc(CALIBRATION_WINDOWS * sizeof *c->bars);
     c->embeddings = malloc(CALIBRATION_WINDOWS * (size_t)hidden * sizeof *c->embeddings);
-    c->matrix = malloc(CALIBRATION_XGB_ROWS * columns * sizeof *c->matrix);
-    c->xgb_labels = malloc(CALIBRATION_XGB_ROWS * sizeof *c->xgb_labels);
+    c->matrix = malloc(xgb_rows() * columns * sizeof *c->matrix);
+    c->xgb_labels = malloc(xgb_rows() * sizeof *c->xgb_labels);
+    c->fill_buffer = malloc(floats * sizeof *c->fill_buffer);
     if (c->features == NULL || c->windows == NULL || c->labels == NULL || c->bars == NULL ||
-        c->embeddings == NULL || c->matrix == NULL || c->xgb_labels == NULL)
+        c->embeddings == NULL || c->matrix == NULL || c->xgb_labels == NULL ||
+        c->fill_buffer == NULL)
         return ohlcx_set_error(OHLCX_ENOMEM, "out of memory calibrating the plan");
     return 0;
 }
@@ -206,12 +262,35 @@ static int measure_features(calibration *c, double *bars_per_s)
 }
 
 
+/* Times ohlcx_window_fill at random bars, as the run fills each mini-batch:
+ * one window at a time from a series far larger than the caches. */
+static int measure_fill(calibration *c, int window, double *fills_per_s)
+{
+    size_t first = (size_t)(window > OHLCX_FEATURE_WARMUP ? window : OHLCX_FEATURE_WARMUP);
+    uint64_t state = 7;
+    double started = ohlcx_now_seconds(), elapsed = 0;
+    size_t fills = 0;
+    int status = 0;
+
+    while (status == 0 && elapsed < FILL_MIN_S) {
+        for (int i = 0; i < 1000 && status == 0; i++, fills++) {
+            size_t t = first + (size_t)(next_random(&state) % (c->series.n - first));
+
+            status = ohlcx_window_fill(&c->series, t, window, c->fill_buffer);
+        }
+        elapsed = ohlcx_now_seconds() - started;
+    }
+    *fills_per_s = rate((double)fills, elapsed);
+    return status;
+}
+
+
 static int measure_cnn(calibration *c, int window, ohlcx_plan_rates *out)
 {
     ohlcx_cnn_config config;
     ohlcx_cnn_train_options options;
-    double started;
-    int status;
+    double started, elapsed = 0;
+    int passes = 0, status;
 
     ohlcx_cnn_config_default(&config);
     config.window = window;
@@ -222,41 +301,47 @@ static int measure_cnn(calibration *c, int window, ohlcx_plan_rates *out)
     if (c->cnn == NULL)
         return OHLCX_EINVAL;
 
-    /* Starts OpenBLAS's threads, so that the timings below leave them out. */
-    status = ohlcx_cnn_predict(c->cnn, c->windows, WARMUP_WINDOWS, NULL, c->embeddings);
-    if (status != 0)
-        return status;
-
-    started = ohlcx_now_seconds();
-    status = ohlcx_cnn_train(c->cnn, c->windows, c->labels, CALIBRATION_WINDOWS, NULL, NULL, 0,
+    /* A warm-up epoch starts OpenBLAS's and oneDNN's threads and builds
+     * oneDNN's kernels, which the run does once for all its CNNs. */
+    status = ohlcx_cnn_train(c->cnn, c->windows, c->labels, WARMUP_WINDOWS, NULL, NULL, 0,
                              &options, NULL);
-    out->cnn_train_samples_per_s = rate(CALIBRATION_WINDOWS, ohlcx_now_seconds() - started);
-    if (status != 0)
-        return status;
 
     started = ohlcx_now_seconds();
-    status = ohlcx_cnn_predict(c->cnn, c->windows, CALIBRATION_WINDOWS, NULL, c->embeddings);
-    out->cnn_embed_samples_per_s = rate(CALIBRATION_WINDOWS, ohlcx_now_seconds() - started);
+    while (status == 0 && elapsed < CNN_TRAIN_MIN_S && passes < MAX_PASSES) {
+        status = ohlcx_cnn_train(c->cnn, c->windows, c->labels, CALIBRATION_WINDOWS, NULL,
+                                 NULL, 0, &options, NULL);
+        passes++;
+        elapsed = ohlcx_now_seconds() - started;
+    }
+    out->cnn_train_samples_per_s = rate((double)CALIBRATION_WINDOWS * passes, elapsed);
+
+    passes = 0;
+    elapsed = 0;
+    started = ohlcx_now_seconds();
+    while (status == 0 && elapsed < CNN_PREDICT_MIN_S && passes < MAX_PASSES) {
+        status = ohlcx_cnn_predict(c->cnn, c->windows, CALIBRATION_WINDOWS, NULL,
+                                   c->embeddings);
+        passes++;
+        elapsed = ohlcx_now_seconds() - started;
+    }
+    out->cnn_embed_samples_per_s = rate((double)CALIBRATION_WINDOWS * passes, elapsed);
     return status;
 }
 
 
-/* Trains XGBoost on rows laid out as the pipeline's: embedding, features,
- * timeframe id and asset class id. Row i takes the features and label of
- * consecutive bars from the warm-up on and the embedding of window i modulo
- * CALIBRATION_WINDOWS, as there are fewer embeddings than rows. */
-static int measure_xgb(calibration *c, int horizon, int threads, double *row_rounds_per_s)
+/* Lays out the rows of the combined model as the pipeline's: embedding,
+ * features, timeframe id and asset class id. Row i takes the features and
+ * label of consecutive bars from the warm-up on and the embedding of window
+ * i modulo CALIBRATION_WINDOWS, as there are fewer embeddings than rows. */
+static int fill_xgb_matrix(calibration *c, int horizon)
 {
     int hidden = ohlcx_cnn_get_config(c->cnn)->hidden;
     size_t columns = (size_t)hidden + OHLCX_FEATURE_COUNT + ID_COLUMNS;
-    ohlcx_gbdt_options options;
-    double started;
-    int status;
 
-    if (c->series.n < OHLCX_FEATURE_WARMUP + CALIBRATION_XGB_ROWS + (size_t)horizon)
+    if (c->series.n < OHLCX_FEATURE_WARMUP + xgb_rows() + (size_t)horizon)
         return ohlcx_set_error(OHLCX_EINVAL, "invalid plan horizon %d: the calibration series "
                                "has only %zu bars", horizon, c->series.n);
-    for (size_t i = 0; i < CALIBRATION_XGB_ROWS; i++) {
+    for (size_t i = 0; i < xgb_rows(); i++) {
         size_t t = OHLCX_FEATURE_WARMUP + i;
         float *row = c->matrix + i * columns;
 
@@ -268,16 +353,106 @@ static int measure_xgb(calibration *c, int horizon, int threads, double *row_rou
         row[columns - 1] = (float)OHLCX_ASSET_CRYPTO;
         c->xgb_labels[i] = (float)ohlcx_label(&c->series, t, horizon);
     }
-    ohlcx_gbdt_options_default(&options);
-    options.max_rounds = CALIBRATION_XGB_ROUNDS;
-    options.early_stopping = 0;
-    options.threads = threads;
+    return 0;
+}
 
-    started = ohlcx_now_seconds();
-    status = ohlcx_gbdt_train(c->matrix, c->xgb_labels, CALIBRATION_XGB_ROWS, NULL, NULL, 0,
-                              columns, &options, &c->gbdt);
-    *row_rounds_per_s = rate((double)CALIBRATION_XGB_ROWS * CALIBRATION_XGB_ROUNDS,
-                             ohlcx_now_seconds() - started);
+
+static int fill_xgb_rows(void *context, size_t first, size_t count, float *x, float *y)
+{
+    const xgb_rows_source *source = context;
+    size_t width = source->columns - source->skip;
+
+    for (size_t i = 0; i < count; i++) {
+        size_t row = source->first + first + i;
+
+        memcpy(x + i * width, source->c->matrix + row * source->columns + source->skip,
+               width * sizeof *x);
+        y[i] = source->c->xgb_labels[row];
+    }
+    return 0;
+}
+
+
+/* Stores in *seconds the time of training one model on n rows for `rounds`
+ * rounds. Validation is scored after every round, as in the run, but never
+ * stops the training. */
+static int time_xgb(calibration *c, size_t skip, size_t n, int rounds, int threads,
+                    double *seconds)
+{
+    size_t columns = (size_t)ohlcx_cnn_get_config(c->cnn)->hidden + OHLCX_FEATURE_COUNT +
+                     ID_COLUMNS;
+    xgb_rows_source train_rows = {c, 0, columns, skip};
+    xgb_rows_source validation_rows = {c, n, columns, skip};
+    ohlcx_gbdt_source train = {fill_xgb_rows, &train_rows, n};
+    ohlcx_gbdt_source validation = {fill_xgb_rows, &validation_rows, xgb_validation_rows(n)};
+    ohlcx_gbdt_options options;
+    double started = ohlcx_now_seconds();
+    int status;
+
+    ohlcx_gbdt_options_default(&options);
+    options.max_rounds = rounds;
+    options.early_stopping = rounds + 1;
+    options.threads = threads;
+    ohlcx_gbdt_free(c->gbdt);
+    c->gbdt = NULL;
+    status = ohlcx_gbdt_train_source(&train, &validation, columns - skip, XGB_BATCH_ROWS,
+                                     &options, &c->gbdt);
+    *seconds = ohlcx_now_seconds() - started;
+    return status;
+}
+
+
+/* Measures one model's costs: for each size, the cost of a round is the
+ * difference between XGB_ROUNDS rounds and 1 round, and the rest of the
+ * single round is the setup. A line through the two sizes splits the round
+ * into its fixed part and its part per row. Noise can make the line's slope
+ * or intercept negative; the round then counts as all per row. */
+static int measure_xgb_model(calibration *c, size_t skip, int threads,
+                             ohlcx_plan_xgb_cost *out)
+{
+    double rows[XGB_SIZES], round[XGB_SIZES], setup[XGB_SIZES];
+
+    for (int k = 0; k < XGB_SIZES; k++) {
+        double one, many;
+        int status;
+
+        rows[k] = (double)((size_t)XGB_SMALL_ROWS << 2 * k);
+        status = time_xgb(c, skip, (size_t)rows[k], 1, threads, &one);
+        if (status == 0)
+            status = time_xgb(c, skip, (size_t)rows[k], XGB_ROUNDS, threads, &many);
+        if (status != 0)
+            return status;
+        round[k] = (many - one) / (XGB_ROUNDS - 1);
+        if (round[k] <= 0)
+            round[k] = many / XGB_ROUNDS;
+        setup[k] = one - round[k];
+    }
+
+    out->round_s_per_row = (round[1] - round[0]) / (rows[1] - rows[0]);
+    out->round_s = round[0] - out->round_s_per_row * rows[0];
+    if (out->round_s_per_row <= 0 || out->round_s < 0) {
+        out->round_s_per_row = round[1] / rows[1];
+        out->round_s = 0;
+    }
+    out->setup_s_per_row = (setup[1] > 0 ? setup[1] : round[1]) / rows[1];
+    return 0;
+}
+
+
+static int measure_xgb(calibration *c, int horizon, int threads, ohlcx_plan_rates *out)
+{
+    size_t hidden = (size_t)ohlcx_cnn_get_config(c->cnn)->hidden;
+    size_t largest = (size_t)XGB_SMALL_ROWS << 2 * (XGB_SIZES - 1);
+    const ohlcx_plan_xgb_cost *combined = &out->xgb[OHLCX_PLAN_XGB_COMBINED];
+    int status = fill_xgb_matrix(c, horizon);
+
+    if (status == 0)
+        status = measure_xgb_model(c, 0, threads, &out->xgb[OHLCX_PLAN_XGB_COMBINED]);
+    if (status == 0)
+        status = measure_xgb_model(c, hidden, threads, &out->xgb[OHLCX_PLAN_XGB_BASELINE]);
+    if (status == 0)
+        out->xgb_row_rounds_per_s =
+            rate((double)largest, combined->round_s + combined->round_s_per_row * largest);
     return status;
 }
 
@@ -292,6 +467,7 @@ static void release(calibration *c)
     free(c->embeddings);
     free(c->matrix);
     free(c->xgb_labels);
+    free(c->fill_buffer);
     ohlcx_cnn_free(c->cnn);
     ohlcx_gbdt_free(c->gbdt);
 }
@@ -332,9 +508,11 @@ int ohlcx_plan_calibrate(const ohlcx_plan_options *options, ohlcx_plan_rates *ou
     if (status == 0)
         status = fill_windows(&c, options->window, options->horizon);
     if (status == 0)
+        status = measure_fill(&c, options->window, &out->window_fills_per_s);
+    if (status == 0)
         status = measure_cnn(&c, options->window, out);
     if (status == 0)
-        status = measure_xgb(&c, options->horizon, threads, &out->xgb_row_rounds_per_s);
+        status = measure_xgb(&c, options->horizon, threads, out);
 
     release(&c);
     out->calibration_s = ohlcx_now_seconds() - started;

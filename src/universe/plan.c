@@ -8,7 +8,12 @@
  * computes one series per (group, timeframe) and multiplies by the group's
  * symbols. The split of a series comes from ohlcx_split_series(), the same
  * function the pipeline uses, so the part sizes match a real run of that
- * length.
+ * length. Times follow what `ohlcx run` does with those parts. Every CNN
+ * training sample and validation sample is filled from the bars once an
+ * epoch, and the later parts once for the embeddings. Each XGBoost model
+ * pays a setup per row and a cost per round. Only the number of epochs and
+ * rounds is not a count, because early stopping decides it, so the plan
+ * times three cases of it (enum ohlcx_plan_case).
  */
 #include <math.h>
 #include <stdlib.h>
@@ -20,11 +25,16 @@
 #include "ohlcx/universe.h"
 
 #define DEFAULT_MONTHS 12
-#define DEFAULT_EPOCHS 10
 #define DAYS_PER_MONTH (365.25 / 12)
-/* The pipeline trains two XGBoost models: with the CNN columns and the
- * baseline without them. */
-#define XGB_MODELS 2
+/* The defaults of `ohlcx run`. */
+#define DEFAULT_EPOCHS 20
+#define DEFAULT_PATIENCE 3
+/* The best CNN epoch and the XGBoost rounds up to the best one, as measured
+ * on the synthetic universes in docs/benchmarks.md: best epochs 1 to 8,
+ * mean 3.3, over 23 CNNs, and kept rounds 1 to 123, mean 21, over 8 models.
+ * NOTE: both depend on the data, and data with more signal trains longer. */
+#define DEFAULT_BEST_EPOCH 3
+#define DEFAULT_XGB_BEST_ROUNDS 20
 
 /* Trading time of an asset class's calendar. */
 typedef struct market_calendar {
@@ -90,7 +100,11 @@ void ohlcx_plan_options_default(ohlcx_plan_options *options)
     options->window = 64;
     options->horizon = 1;
     options->epochs = DEFAULT_EPOCHS;
+    options->patience = DEFAULT_PATIENCE;
+    options->best_epoch = DEFAULT_BEST_EPOCH;
     options->xgb_rounds = gbdt.max_rounds;
+    options->xgb_early_stopping = gbdt.early_stopping;
+    options->xgb_best_rounds = DEFAULT_XGB_BEST_ROUNDS;
     options->jobs = 0;
 }
 
@@ -103,40 +117,60 @@ static int check_options(const ohlcx_plan_options *options)
     if (options->window < 1 || options->horizon < 1)
         return ohlcx_set_error(OHLCX_EINVAL, "invalid plan window %d or horizon %d: use 1 or "
                                "more", options->window, options->horizon);
-    if (options->epochs < 1 || options->xgb_rounds < 1)
-        return ohlcx_set_error(OHLCX_EINVAL, "invalid plan epochs %d or XGBoost rounds %d: use "
-                               "1 or more", options->epochs, options->xgb_rounds);
+    if (options->epochs < 1 || options->patience < 1 || options->best_epoch < 1)
+        return ohlcx_set_error(OHLCX_EINVAL, "invalid plan epochs %d, patience %d or best epoch "
+                               "%d: use 1 or more", options->epochs, options->patience,
+                               options->best_epoch);
+    if (options->xgb_rounds < 1 || options->xgb_early_stopping < 0 ||
+        options->xgb_best_rounds < 1)
+        return ohlcx_set_error(OHLCX_EINVAL, "invalid plan XGBoost rounds %d, early stopping %d "
+                               "or best rounds %d: use 1 or more (early stopping 0 or more)",
+                               options->xgb_rounds, options->xgb_early_stopping,
+                               options->xgb_best_rounds);
     return 0;
+}
+
+
+static int check_rate(double value, int zero_allowed)
+{
+    if (isfinite(value) && (value > 0 || (zero_allowed && value == 0)))
+        return 0;
+    return ohlcx_set_error(OHLCX_EINVAL, "invalid plan rate %g: every rate must be positive "
+                           "and finite", value);
 }
 
 
 static int check_rates(const ohlcx_plan_rates *rates)
 {
     const double values[] = {rates->store_bytes_per_bar, rates->feature_bars_per_s,
-                             rates->cnn_train_samples_per_s, rates->cnn_embed_samples_per_s,
-                             rates->xgb_row_rounds_per_s};
+                             rates->window_fills_per_s, rates->cnn_train_samples_per_s,
+                             rates->cnn_embed_samples_per_s};
+    int status = 0;
 
-    for (size_t i = 0; i < sizeof values / sizeof *values; i++)
-        if (!(values[i] > 0) || !isfinite(values[i]))
-            return ohlcx_set_error(OHLCX_EINVAL, "invalid plan rate %g: every rate must be "
-                                   "positive and finite", values[i]);
-    return 0;
+    for (size_t i = 0; i < sizeof values / sizeof *values && status == 0; i++)
+        status = check_rate(values[i], 0);
+    for (int m = 0; m < OHLCX_PLAN_XGB_MODELS && status == 0; m++) {
+        status = check_rate(rates->xgb[m].setup_s_per_row, 0);
+        if (status == 0)
+            status = check_rate(rates->xgb[m].round_s, 1);
+        if (status == 0)
+            status = check_rate(rates->xgb[m].round_s_per_row, 0);
+    }
+    return status;
 }
 
 
-/* Adds `symbols` series of n bars each to row. */
+/* Adds the counts of `symbols` series of n bars each to row. */
 static void add_series(const ohlcx_plan_options *options, const ohlcx_plan_rates *rates,
                        uint64_t n, size_t symbols, ohlcx_plan_row *row)
 {
     ohlcx_split_options split_options;
     ohlcx_split split;
-    uint64_t part[OHLCX_PART_COUNT], first;
-    double count = (double)symbols;
+    uint64_t first;
 
     row->series += symbols;
     row->bars += symbols * n;
-    row->store_bytes += count * (double)n * rates->store_bytes_per_bar;
-    row->seconds.features += count * (double)n / rates->feature_bars_per_s;
+    row->store_bytes += (double)symbols * (double)n * rates->store_bytes_per_bar;
 
     ohlcx_split_options_default(&split_options);
     split_options.window = options->window;
@@ -149,27 +183,78 @@ static void add_series(const ohlcx_plan_options *options, const ohlcx_plan_rates
     first = (uint64_t)(options->window > OHLCX_FEATURE_WARMUP ? options->window
                                                                 : OHLCX_FEATURE_WARMUP);
     row->samples += symbols * (n - (uint64_t)options->horizon - first);
-    for (int p = 0; p < OHLCX_PART_COUNT; p++) {
-        part[p] = split.end[p] - split.begin[p];
-        row->part_samples[p] += symbols * part[p];
-    }
-
-    row->seconds.cnn_train +=
-        count * options->epochs *
-        ((double)part[OHLCX_PART_CNN_TRAIN] / rates->cnn_train_samples_per_s +
-         (double)part[OHLCX_PART_VALIDATION] / rates->cnn_embed_samples_per_s);
-    row->seconds.embed += count *
-                          (double)(part[OHLCX_PART_XGB_TRAIN] + part[OHLCX_PART_VALIDATION] +
-                                   part[OHLCX_PART_TEST]) /
-                          rates->cnn_embed_samples_per_s;
-    row->seconds.xgb_train += count * XGB_MODELS * options->xgb_rounds *
-                              (double)part[OHLCX_PART_XGB_TRAIN] / rates->xgb_row_rounds_per_s;
+    for (int p = 0; p < OHLCX_PART_COUNT; p++)
+        row->part_samples[p] += symbols * (uint64_t)(split.end[p] - split.begin[p]);
 }
 
 
-static void sum_times(ohlcx_plan_times *times)
+/* Sets the stage times of row for `epochs` CNN epochs and `rounds` rounds
+ * per XGBoost model. Each time is a sum over samples, so a group's time is
+ * its share of the universe's. The XGBoost models train once on every
+ * series' rows, so their fixed cost per round goes to the groups in
+ * proportion to their rows. */
+static void estimate_times(const ohlcx_plan_rates *rates, const ohlcx_plan_row *row,
+                           const ohlcx_plan_row *total, int epochs, int rounds,
+                           ohlcx_plan_times *out)
 {
-    times->total = times->features + times->cnn_train + times->embed + times->xgb_train;
+    const uint64_t *part = row->part_samples;
+    double fill = 1 / rates->window_fills_per_s;
+    double train = 1 / rates->cnn_train_samples_per_s + fill;
+    double forward = 1 / rates->cnn_embed_samples_per_s + fill;
+    double xgb_rows = (double)part[OHLCX_PART_XGB_TRAIN];
+    double all_xgb_rows = (double)total->part_samples[OHLCX_PART_XGB_TRAIN];
+    double share = all_xgb_rows > 0 ? xgb_rows / all_xgb_rows : 0;
+
+    memset(out, 0, sizeof *out);
+    out->features = (double)row->bars / rates->feature_bars_per_s;
+    out->cnn_train = epochs * ((double)part[OHLCX_PART_CNN_TRAIN] * train +
+                               (double)part[OHLCX_PART_VALIDATION] * forward);
+    out->embed = (double)(part[OHLCX_PART_XGB_TRAIN] + part[OHLCX_PART_VALIDATION] +
+                          part[OHLCX_PART_TEST]) *
+                 forward;
+    for (int m = 0; m < OHLCX_PLAN_XGB_MODELS; m++) {
+        const ohlcx_plan_xgb_cost *cost = &rates->xgb[m];
+
+        out->xgb_train += xgb_rows * cost->setup_s_per_row +
+                          rounds * (share * cost->round_s + xgb_rows * cost->round_s_per_row);
+    }
+    out->total = out->features + out->cnn_train + out->embed + out->xgb_train;
+}
+
+
+static int min_int(int a, int b)
+{
+    return a < b ? a : b;
+}
+
+
+/* Sets the epochs and rounds of each case: the expected one from the
+ * assumed best epoch and round, the shortest with the best at the first,
+ * and the longest at the maximum. */
+static void set_cases(const ohlcx_plan_options *options, ohlcx_plan *out)
+{
+    out->epochs[OHLCX_PLAN_EXPECTED] =
+        min_int(options->epochs, options->best_epoch + options->patience);
+    out->epochs[OHLCX_PLAN_SHORTEST] = min_int(options->epochs, 1 + options->patience);
+    out->epochs[OHLCX_PLAN_LONGEST] = options->epochs;
+    if (options->xgb_early_stopping == 0) {
+        for (int c = 0; c < OHLCX_PLAN_CASES; c++)
+            out->xgb_rounds[c] = options->xgb_rounds;
+        return;
+    }
+    out->xgb_rounds[OHLCX_PLAN_EXPECTED] =
+        min_int(options->xgb_rounds, options->xgb_best_rounds + options->xgb_early_stopping);
+    out->xgb_rounds[OHLCX_PLAN_SHORTEST] =
+        min_int(options->xgb_rounds, 1 + options->xgb_early_stopping);
+    out->xgb_rounds[OHLCX_PLAN_LONGEST] = options->xgb_rounds;
+}
+
+
+static void set_row_times(const ohlcx_plan *plan, ohlcx_plan_row *row)
+{
+    for (int c = 0; c < OHLCX_PLAN_CASES; c++)
+        estimate_times(&plan->rates, row, &plan->total, plan->epochs[c], plan->xgb_rounds[c],
+                       &row->seconds[c]);
 }
 
 
@@ -182,11 +267,6 @@ static void add_row(ohlcx_plan_row *to, const ohlcx_plan_row *from)
     for (int p = 0; p < OHLCX_PART_COUNT; p++)
         to->part_samples[p] += from->part_samples[p];
     to->store_bytes += from->store_bytes;
-    to->seconds.features += from->seconds.features;
-    to->seconds.cnn_train += from->seconds.cnn_train;
-    to->seconds.embed += from->seconds.embed;
-    to->seconds.xgb_train += from->seconds.xgb_train;
-    sum_times(&to->seconds);
 }
 
 
@@ -209,8 +289,8 @@ int ohlcx_plan_compute(const ohlcx_universe *universe, const ohlcx_plan_options 
                                          : DEFAULT_MONTHS;
     out->window = options->window;
     out->horizon = options->horizon;
-    out->epochs = options->epochs;
-    out->xgb_rounds = options->xgb_rounds;
+    out->options = *options;
+    set_cases(options, out);
     out->rates = *rates;
     out->groups = calloc(universe->group_count ? universe->group_count : 1, sizeof *out->groups);
     if (out->groups == NULL)
@@ -227,10 +307,14 @@ int ohlcx_plan_compute(const ohlcx_universe *universe, const ohlcx_plan_options 
                                              out->months);
             add_series(options, rates, n, group->symbol_count, row);
         }
-        sum_times(&row->seconds);
         add_row(&out->total, row);
     }
     out->total.symbols = universe->symbol_count;
+
+    /* Times need the total's XGBoost rows, to share the cost per round. */
+    for (size_t g = 0; g < out->group_count; g++)
+        set_row_times(out, &out->groups[g]);
+    set_row_times(out, &out->total);
     return 0;
 }
 

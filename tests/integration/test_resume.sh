@@ -17,7 +17,8 @@ set -- --data "$work/data" --epochs 4 --jobs 2 --seed 7
 total_epochs=$(grep -c '^cnn: epoch ' "$work/a.log")
 
 # checkpoint_field FILE OFFSET: prints the int32 at OFFSET of a checkpoint
-# (80: epochs completed, 84: finished), or 0 when the file is missing.
+# (132: epochs completed, 136: finished, in the version 2 layout of a
+# two-stage network, include/ohlcx/nn.h), or 0 when the file is missing.
 checkpoint_field() {
     if [ -e "$1" ]; then
         od -An -tu4 -j "$2" -N4 "$1" | tr -d ' '
@@ -39,8 +40,8 @@ for attempt in 1 2 3; do
     done
     kill -9 "$pid"
     wait "$pid" 2>/dev/null || true
-    finished0=$(checkpoint_field "$work/b/checkpoints/cnn-000.ckpt" 84)
-    finished1=$(checkpoint_field "$work/b/checkpoints/cnn-001.ckpt" 84)
+    finished0=$(checkpoint_field "$work/b/checkpoints/cnn-000.ckpt" 136)
+    finished1=$(checkpoint_field "$work/b/checkpoints/cnn-001.ckpt" 136)
     if [ ! -e "$work/b/metrics.json" ] && [ "$finished0$finished1" != 11 ]; then
         killed=1
         break
@@ -49,8 +50,8 @@ for attempt in 1 2 3; do
 done
 [ "$killed" = 1 ] || fail "could not kill run b during CNN training in 3 attempts"
 [ ! -e "$work/b/model/manifest.json" ] || fail "the killed run left a manifest"
-done0=$(checkpoint_field "$work/b/checkpoints/cnn-000.ckpt" 80)
-done1=$(checkpoint_field "$work/b/checkpoints/cnn-001.ckpt" 80)
+done0=$(checkpoint_field "$work/b/checkpoints/cnn-000.ckpt" 132)
+done1=$(checkpoint_field "$work/b/checkpoints/cnn-001.ckpt" 132)
 [ "$done0" -ge 1 ] || fail "the first checkpoint records $done0 epochs"
 
 "$OHLCX" run "$@" --out "$work/b" --resume >"$work/resume.log" 2>&1 ||

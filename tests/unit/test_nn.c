@@ -73,10 +73,15 @@ static ohlcx_cnn_config tiny_config(void)
     ohlcx_cnn_config c = {
         .channels = 2,
         .window = 12,
-        .kernel1 = 5,
-        .filters1 = 3,
-        .kernel2 = 5,
-        .filters2 = 4,
+        .conv[0].kernel = 5,
+        .conv[0].filters = 3,
+        .conv[1].kernel = 5,
+        .conv[1].filters = 4,
+        .conv_count = 2,
+        .conv[0].dilation = 1,
+        .conv[0].pool = 1,
+        .conv[1].dilation = 1,
+        .conv[1].pool = 1,
         .hidden = 5,
     };
     return c;
@@ -98,8 +103,8 @@ static double reference_loss(const ohlcx_cnn_config *c, double *const w[BLOCKS],
                              const float *x, const float *y, int n,
                              unsigned char *kinks)
 {
-    int l1 = c->window - c->kernel1 + 1;
-    int l2 = l1 - c->kernel2 + 1;
+    int l1 = c->window - c->conv[0].kernel + 1;
+    int l2 = l1 - c->conv[1].kernel + 1;
     double a1[REFERENCE_MAX_LENGTH][REFERENCE_MAX_FILTERS];
     double a2[REFERENCE_MAX_LENGTH][REFERENCE_MAX_FILTERS];
     double readout[2 * REFERENCE_MAX_FILTERS], hidden[REFERENCE_MAX_HIDDEN];
@@ -110,44 +115,44 @@ static double reference_loss(const ohlcx_cnn_config *c, double *const w[BLOCKS],
         const float *xs = x + (size_t)s * c->channels * c->window;
 
         for (int t = 0; t < l1; t++)
-            for (int f = 0; f < c->filters1; f++) {
+            for (int f = 0; f < c->conv[0].filters; f++) {
                 double v = w[CONV1_B][f];
 
                 for (int ch = 0; ch < c->channels; ch++)
-                    for (int j = 0; j < c->kernel1; j++)
-                        v += w[CONV1_W][(f * c->channels + ch) * c->kernel1 + j] *
+                    for (int j = 0; j < c->conv[0].kernel; j++)
+                        v += w[CONV1_W][(f * c->channels + ch) * c->conv[0].kernel + j] *
                              xs[ch * c->window + t + j];
                 kinks[k++] = v > 0.0;
                 a1[t][f] = v > 0.0 ? v : 0.0;
             }
 
         for (int t = 0; t < l2; t++)
-            for (int o = 0; o < c->filters2; o++) {
+            for (int o = 0; o < c->conv[1].filters; o++) {
                 double v = w[CONV2_B][o];
 
-                for (int j = 0; j < c->kernel2; j++)
-                    for (int f = 0; f < c->filters1; f++)
-                        v += w[CONV2_W][(o * c->kernel2 + j) * c->filters1 + f] *
+                for (int j = 0; j < c->conv[1].kernel; j++)
+                    for (int f = 0; f < c->conv[0].filters; f++)
+                        v += w[CONV2_W][(o * c->conv[1].kernel + j) * c->conv[0].filters + f] *
                              a1[t + j][f];
                 kinks[k++] = v > 0.0;
                 a2[t][o] = v > 0.0 ? v : 0.0;
             }
 
-        for (int o = 0; o < c->filters2; o++) {
+        for (int o = 0; o < c->conv[1].filters; o++) {
             double sum = 0.0;
 
             for (int t = 0; t < l2; t++)
                 sum += a2[t][o];
             readout[o] = a2[l2 - 1][o];
-            readout[c->filters2 + o] = sum / l2;
+            readout[c->conv[1].filters + o] = sum / l2;
         }
 
         double z = w[DENSE2_B][0];
         for (int h = 0; h < c->hidden; h++) {
             double v = w[DENSE1_B][h];
 
-            for (int i = 0; i < 2 * c->filters2; i++)
-                v += w[DENSE1_W][h * 2 * c->filters2 + i] * readout[i];
+            for (int i = 0; i < 2 * c->conv[1].filters; i++)
+                v += w[DENSE1_W][h * 2 * c->conv[1].filters + i] * readout[i];
             kinks[k++] = v > 0.0;
             hidden[h] = v > 0.0 ? v : 0.0;
             z += w[DENSE2_W][h] * hidden[h];
@@ -179,10 +184,10 @@ static void set_biases(ohlcx_cnn *cnn, float value)
  * size of one sample's kink record in reference_loss(). */
 static size_t kinks_per_sample(const ohlcx_cnn_config *c)
 {
-    size_t l1 = (size_t)(c->window - c->kernel1 + 1);
-    size_t l2 = l1 - (size_t)c->kernel2 + 1;
+    size_t l1 = (size_t)(c->window - c->conv[0].kernel + 1);
+    size_t l2 = l1 - (size_t)c->conv[1].kernel + 1;
 
-    return l1 * (size_t)c->filters1 + l2 * (size_t)c->filters2 + (size_t)c->hidden;
+    return l1 * (size_t)c->conv[0].filters + l2 * (size_t)c->conv[1].filters + (size_t)c->hidden;
 }
 
 
@@ -208,9 +213,9 @@ static void check_gradients(const ohlcx_cnn_config *c, const float *y, int n)
     double reference;
     const double step = 1e-6;
 
-    assert_true(c->window - c->kernel1 + 1 <= REFERENCE_MAX_LENGTH);
-    assert_true(c->filters1 <= REFERENCE_MAX_FILTERS);
-    assert_true(c->filters2 <= REFERENCE_MAX_FILTERS);
+    assert_true(c->window - c->conv[0].kernel + 1 <= REFERENCE_MAX_LENGTH);
+    assert_true(c->conv[0].filters <= REFERENCE_MAX_FILTERS);
+    assert_true(c->conv[1].filters <= REFERENCE_MAX_FILTERS);
     assert_true(c->hidden <= REFERENCE_MAX_HIDDEN);
     assert_non_null(x);
     assert_non_null(kinks0);
@@ -311,7 +316,7 @@ static void gradients_single_output_position(void **state)
     const float y[] = {1.0f, 0.0f, 0.0f};
     (void)state;
 
-    c.window = c.kernel1 + c.kernel2 - 1;
+    c.window = c.conv[0].kernel + c.conv[1].kernel - 1;
     check_gradients(&c, y, 3);
 }
 
@@ -325,8 +330,8 @@ static void gradients_pointwise_kernels(void **state)
     (void)state;
 
     c.window = 7;
-    c.kernel1 = 1;
-    c.kernel2 = 1;
+    c.conv[0].kernel = 1;
+    c.conv[1].kernel = 1;
     check_gradients(&c, y, 2);
 }
 
@@ -340,10 +345,15 @@ static void gradients_unequal_kernels(void **state)
     ohlcx_cnn_config c = {
         .channels = 5,
         .window = 14,
-        .kernel1 = 2,
-        .filters1 = 6,
-        .kernel2 = 4,
-        .filters2 = 7,
+        .conv[0].kernel = 2,
+        .conv[0].filters = 6,
+        .conv[1].kernel = 4,
+        .conv[1].filters = 7,
+        .conv_count = 2,
+        .conv[0].dilation = 1,
+        .conv[0].pool = 1,
+        .conv[1].dilation = 1,
+        .conv[1].pool = 1,
         .hidden = 8,
     };
     const float y[] = {1.0f, 1.0f, 0.0f};
@@ -385,10 +395,15 @@ static ohlcx_cnn *passthrough_network(void)
     ohlcx_cnn_config c = {
         .channels = 1,
         .window = 12,
-        .kernel1 = 3,
-        .filters1 = 1,
-        .kernel2 = 3,
-        .filters2 = 1,
+        .conv[0].kernel = 3,
+        .conv[0].filters = 1,
+        .conv[1].kernel = 3,
+        .conv[1].filters = 1,
+        .conv_count = 2,
+        .conv[0].dilation = 1,
+        .conv[0].pool = 1,
+        .conv[1].dilation = 1,
+        .conv[1].pool = 1,
         .hidden = 4,
     };
     ohlcx_cnn *cnn = ohlcx_cnn_create(&c, 3);
@@ -757,10 +772,12 @@ static void save_load_round_trip(void **state)
     assert_int_equal(ohlcx_cnn_predict(loaded, x, N, after, NULL), OHLCX_OK);
     assert_memory_equal(before, after, sizeof before);
 
-    /* 48 header bytes, then the 148 parameters of the tiny network. */
+    /* 92 header bytes (magic, version, 16 int32 configuration fields for
+     * two stages, the parameter and running-statistics counts), then the
+     * 148 parameters of the tiny network. */
     data = read_whole(path, &size);
     assert_non_null(data);
-    assert_int_equal(size, 48 + 4 * 148);
+    assert_int_equal(size, 92 + 4 * 148);
     assert_memory_equal(data, "OHLCXCNN", 8);
 
     free(data);
@@ -825,9 +842,9 @@ static void create_rejects_short_window(void **state)
     assert_non_null(strstr(ohlcx_last_error(), "window 8"));
 
     c.window = 12;
-    c.filters2 = 0;
+    c.conv[1].filters = 0;
     assert_null(ohlcx_cnn_create(&c, 1));
-    assert_non_null(strstr(ohlcx_last_error(), "filters2 0"));
+    assert_non_null(strstr(ohlcx_last_error(), "conv[1].filters 0"));
 }
 
 
@@ -950,9 +967,11 @@ static void make_sample(const test_source *src, size_t i, float *x, float *y)
 
 
 static int fill_test_source(void *context, const size_t *indices, size_t count,
-                            float *x, float *y)
+                            float *x, float *y, int32_t *ids)
 {
     test_source *src = context;
+
+    assert_null(ids); /* the networks here have no symbol embedding */
     size_t sample = (size_t)src->config.channels * (size_t)src->config.window;
 
     src->calls++;
@@ -1208,6 +1227,10 @@ static ohlcx_cnn_checkpoint sample_checkpoint(void)
     c.patience = 2;
     c.learning_rate = 0.01f;
     c.seed = 0x123456789abcdefULL;
+    c.weight_decay = 0.125f;
+    c.lr_schedule = OHLCX_LR_STEP;
+    c.lr_step_epochs = 3;
+    c.lr_gamma = 0.5f;
     c.train_count = CKPT_SAMPLES;
     c.val_count = 7;
     c.epoch = 3;
@@ -1219,6 +1242,8 @@ static ohlcx_cnn_checkpoint sample_checkpoint(void)
     c.rng_state[1] = UINT64_MAX;
     c.rng_state[2] = 0x8000000000000000ULL;
     c.rng_state[3] = 42;
+    c.dropout_rng_state[0] = 7;
+    c.dropout_rng_state[3] = UINT64_MAX - 1;
     c.history.epochs = 3;
     c.history.best_epoch = 2;
     c.history.train_loss[0] = 0.75f;
@@ -1246,8 +1271,11 @@ static ohlcx_cnn_checkpoint sample_checkpoint(void)
 
 
 /* Saving and loading gives every field back, and the file has the size of
- * the documented layout: 144 fixed bytes, 2 x 3 epoch losses, the parameter
- * count, 4 x 148 floats, 10 order entries and the 64-character digest. */
+ * the documented layout. It has 12 bytes of magic and version, 64 of
+ * configuration (16 int32 fields for two stages) and 152 more fixed bytes.
+ * Then come 2 x 3 epoch losses, the parameter count, 4 x 148 floats, the
+ * running-statistics count (0 without batch normalisation), 10 order
+ * entries and the 64-character digest. */
 static void checkpoint_round_trip(void **state)
 {
     ohlcx_cnn_checkpoint saved = sample_checkpoint();
@@ -1269,6 +1297,10 @@ static void checkpoint_round_trip(void **state)
     assert_int_equal(loaded.patience, 2);
     assert_true(loaded.learning_rate == 0.01f);
     assert_true(loaded.seed == 0x123456789abcdefULL);
+    assert_true(loaded.weight_decay == 0.125f);
+    assert_int_equal(loaded.lr_schedule, OHLCX_LR_STEP);
+    assert_int_equal(loaded.lr_step_epochs, 3);
+    assert_true(loaded.lr_gamma == 0.5f);
     assert_true(loaded.train_count == CKPT_SAMPLES);
     assert_true(loaded.val_count == 7);
     assert_int_equal(loaded.epoch, 3);
@@ -1278,6 +1310,9 @@ static void checkpoint_round_trip(void **state)
     assert_true(loaded.adam_step == 9);
     assert_memory_equal(loaded.rng_state, saved.rng_state,
                         sizeof saved.rng_state);
+    assert_memory_equal(loaded.dropout_rng_state, saved.dropout_rng_state,
+                        sizeof saved.dropout_rng_state);
+    assert_int_equal(loaded.running_count, 0);
     assert_int_equal(loaded.history.epochs, 3);
     assert_int_equal(loaded.history.best_epoch, 2);
     assert_memory_equal(loaded.history.train_loss, saved.history.train_loss,
@@ -1293,7 +1328,7 @@ static void checkpoint_round_trip(void **state)
 
     data = read_whole(path, &size);
     assert_non_null(data);
-    assert_int_equal(size, 144 + 8 * 3 + 8 + 16 * 148 + 8 * 10 + 64);
+    assert_int_equal(size, 12 + 64 + 152 + 8 * 3 + 8 + 16 * 148 + 8 + 8 * 10 + 64);
     assert_memory_equal(data, "OHLCXCKP", 8);
 
     free(data);
@@ -1356,9 +1391,9 @@ static void checkpoint_rejects_damaged_files(void **state)
     expect_damaged(damaged, "not an ohlcx CNN checkpoint");
     data[0] = 'O';
 
-    data[8] = 2; /* format version */
+    data[8] = 3; /* format version */
     damaged = write_prefix("damaged.ckpt", data, size);
-    expect_damaged(damaged, "unsupported checkpoint version 2");
+    expect_damaged(damaged, "unsupported checkpoint version 3");
 
     /* Valid digests over invalid fields. */
     ckpt_order[1] = ckpt_order[0];

@@ -124,8 +124,10 @@ static ohlcx_cnn_config default_config(void)
 static ohlcx_cnn_config odd_config(void)
 {
     ohlcx_cnn_config c = {
-        .channels = 3, .window = 20, .kernel1 = 3, .filters1 = 10,
-        .kernel2 = 4, .filters2 = 12, .hidden = 6,
+        .channels = 3, .window = 20, .conv[0].kernel = 3, .conv[0].filters = 10,
+        .conv[1].kernel = 4, .conv[1].filters = 12, .hidden = 6,
+        .conv_count = 2, .conv[0].dilation = 1, .conv[0].pool = 1,
+        .conv[1].dilation = 1, .conv[1].pool = 1,
     };
     return c;
 }
@@ -190,7 +192,7 @@ static void gradients_with(ohlcx_cnn *cnn, const float *x, const float *y,
     assert_int_equal(ohlcx_cnn_set_precision(OHLCX_CNN_PRECISION_FP32),
                      OHLCX_OK);
     assert_int_equal(ohlcx_cnn_gradients(cnn, x, y, n, NULL), OHLCX_OK);
-    for (int b = 0; b < NN_BLOCK_COUNT; b++) {
+    for (int b = 0; b < ohlcx_cnn_param_count(cnn); b++) {
         size_t size;
 
         ohlcx_cnn_param(cnn, b, &size);
@@ -206,7 +208,7 @@ static void check_gradients_match(const ohlcx_cnn_config *c)
     float *x = malloc(N * sample_floats(c) * sizeof *x);
     float y[N];
     ohlcx_cnn *cnn = ohlcx_cnn_create(c, 9);
-    size_t total = (size_t)cnn->offset[NN_BLOCK_COUNT];
+    size_t total = (size_t)cnn->offset[cnn->block_count];
     float *g_sgemm = malloc(total * sizeof(float));
     float *g_dnnl = malloc(total * sizeof(float));
     size_t offset = 0;
@@ -218,7 +220,7 @@ static void check_gradients_match(const ohlcx_cnn_config *c)
 
     gradients_with(cnn, x, y, N, NN_KERNELS_SGEMM, g_sgemm);
     gradients_with(cnn, x, y, N, NN_KERNELS_DNNL, g_dnnl);
-    for (int b = 0; b < NN_BLOCK_COUNT; b++) {
+    for (int b = 0; b < ohlcx_cnn_param_count(cnn); b++) {
         size_t size;
         double difference;
 
@@ -252,6 +254,31 @@ static void gradients_match_sgemm_padded(void **state)
     ohlcx_cnn_config c = odd_config();
     (void)state;
 
+    check_gradients_match(&c);
+}
+
+
+/* Dilated stages run on oneDNN (the workspace gets its plans) and agree
+ * with sgemm. Dilations 2 and 3 on a window of 20 leave 20 - 2 x 2 = 16,
+ * then 16 - 3 x 3 = 7 positions. */
+static void dilated_matches_sgemm(void **state)
+{
+    ohlcx_cnn_config c = odd_config();
+    ohlcx_cnn *cnn;
+    nn_workspace ws;
+    (void)state;
+
+    c.conv[0].dilation = 2;
+    c.conv[1].dilation = 3;
+    cnn = ohlcx_cnn_create(&c, 1);
+    assert_non_null(cnn);
+    nn_set_kernels(NN_KERNELS_DNNL);
+    assert_int_equal(nn_workspace_init(&ws, cnn, 4, 1), OHLCX_OK);
+    assert_non_null(ws.dnnl);
+    nn_workspace_free(&ws);
+    ohlcx_cnn_free(cnn);
+
+    check_forward_matches(&c);
     check_gradients_match(&c);
 }
 
@@ -331,7 +358,7 @@ static void check_training_deterministic(ohlcx_cnn_precision precision)
 
     first = train_mixed_sizes(x, y);
     second = train_mixed_sizes(x, y);
-    total = first->offset[NN_BLOCK_COUNT];
+    total = first->offset[first->block_count];
     assert_memory_equal(first->params, second->params, total * sizeof(float));
 
     assert_int_equal(ohlcx_cnn_set_precision(OHLCX_CNN_PRECISION_FP32),
@@ -382,8 +409,8 @@ static void plans_replaced_by_size(void **state)
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
         size_t n = sizes[i];
 
-        assert_int_equal(nn_forward(cnn, &sgemm_ws, x, n), OHLCX_OK);
-        assert_int_equal(nn_forward(cnn, &dnnl_ws, x, n), OHLCX_OK);
+        assert_int_equal(nn_forward(cnn, &sgemm_ws, x, NULL, n, NULL), OHLCX_OK);
+        assert_int_equal(nn_forward(cnn, &dnnl_ws, x, NULL, n, NULL), OHLCX_OK);
         for (size_t s = 0; s < n; s++)
             assert_float_equal(dnnl_ws.logit[s], sgemm_ws.logit[s],
                                1e-4f * (1.0f + fabsf(sgemm_ws.logit[s])));
@@ -434,6 +461,7 @@ int main(void)
         cmocka_unit_test(forward_matches_sgemm_padded),
         cmocka_unit_test(gradients_match_sgemm),
         cmocka_unit_test(gradients_match_sgemm_padded),
+        cmocka_unit_test(dilated_matches_sgemm),
         cmocka_unit_test(bf16_forward_near_fp32),
         cmocka_unit_test(training_deterministic_fp32),
         cmocka_unit_test(training_deterministic_bf16),

@@ -567,10 +567,23 @@ static void expected_bars_by_calendar(void **state)
 }
 
 
+/* Rates chosen for hand arithmetic: 10 bytes a bar, features 1e6 bars/s,
+ * window fills 1e4/s, CNN training 1000 samples/s, forward 1e4 samples/s.
+ * XGBoost with the CNN columns: setup 1e-5 s a row, each round 0.01 s plus
+ * 1e-6 s a row; the baseline half of each. */
 static ohlcx_plan_rates fixed_rates(void)
 {
-    ohlcx_plan_rates rates = {10.0, 1e6, 1000.0, 10000.0, 1e6, 0.0};
+    ohlcx_plan_rates rates;
 
+    memset(&rates, 0, sizeof rates);
+    rates.store_bytes_per_bar = 10.0;
+    rates.feature_bars_per_s = 1e6;
+    rates.window_fills_per_s = 1e4;
+    rates.cnn_train_samples_per_s = 1000.0;
+    rates.cnn_embed_samples_per_s = 1e4;
+    rates.xgb_row_rounds_per_s = 1e6;
+    rates.xgb[OHLCX_PLAN_XGB_COMBINED] = (ohlcx_plan_xgb_cost){1e-5, 0.01, 1e-6};
+    rates.xgb[OHLCX_PLAN_XGB_BASELINE] = (ohlcx_plan_xgb_cost){5e-6, 0.005, 5e-7};
     return rates;
 }
 
@@ -635,43 +648,122 @@ static void plan_counts_tiny(void **state)
 
 
 /*
- * Rates: 10 bytes a bar, features 1e6 bars/s, CNN training 1000 samples/s,
- * embedding 10000 samples/s, XGBoost 1e6 row-rounds/s; 10 epochs and 100
- * rounds for each of 2 XGBoost models. Crypto group (2 symbols):
+ * fixed_rates(), the default options (at most 20 epochs, patience 3, best
+ * epoch 3) and at most 100 XGBoost rounds (30 early-stopping rounds, 20 best
+ * rounds). Expected: 3 + 3 = 6 epochs and 20 + 30 = 50 rounds; shortest:
+ * 1 + 3 = 4 epochs and 1 + 30 = 31 rounds; longest: 20 epochs, 100 rounds.
+ * A training sample-epoch costs 1/1000 + 1/1e4 (fill) = 1.1e-3 s, a forward
+ * pass 1/1e4 + 1/1e4 = 2e-4 s. Parts from plan_counts_tiny.
+ * Crypto group (2 symbols): cnn_train 7234, xgb_train 4820, validation 2580,
+ * test 2588:
  *   store     18262 bars x 10                      = 182620 bytes
  *   features  18262 / 1e6                          = 0.018262 s
- *   cnn_train 2 x 10 x ((3573 + 44) / 1000 + (1275 + 15) / 10000)
- *             = 20 x (3.617 + 0.129)               = 74.92 s
- *   embed     2 x (2381 + 1275 + 1277 + 29 + 15 + 17) / 10000 = 0.9988 s
- *   xgb_train 2 x 2 x 100 x (2381 + 29) / 1e6      = 0.964 s
- * Stocks group (AAPL 1h; the 1w series adds only bars):
+ *   cnn_train 6 x (7234 x 1.1e-3 + 2580 x 2e-4) = 6 x 8.4734 = 50.8404 s
+ *   embed     (4820 + 2580 + 2588) x 2e-4          = 1.9976 s
+ * Stocks group (AAPL 1h; the 1w series adds only bars): cnn_train 632,
+ * xgb_train 420, validation 225, test 227:
  *   features  1816 / 1e6 = 0.001816 s
- *   cnn_train 10 x (632 / 1000 + 225 / 10000)     = 6.545 s
- *   embed     (420 + 225 + 227) / 10000            = 0.0872 s
- *   xgb_train 2 x 100 x 420 / 1e6                  = 0.084 s
+ *   cnn_train 6 x (632 x 1.1e-3 + 225 x 2e-4)     = 6 x 0.7402 = 4.4412 s
+ *   embed     (420 + 225 + 227) x 2e-4             = 0.1744 s
+ * XGBoost on all 5240 rows, both models together: setup 1.5e-5 s a row,
+ * each round 0.015 s + 1.5e-6 s a row:
+ *   total     5240 x 1.5e-5 + 50 x (0.015 + 5240 x 1.5e-6) = 0.0786 + 1.143
+ *             = 1.2216 s
+ *   crypto    4820 x 1.5e-5 + 50 x (0.015 x 4820 / 5240 + 4820 x 1.5e-6)
+ *             = 0.0723 + 50 x (0.0137977 + 0.00723) = 1.12244 s
+ *   stocks    420 x 1.5e-5 + 50 x (0.015 x 420 / 5240 + 420 x 1.5e-6)
+ *             = 0.0063 + 50 x (0.0012023 + 0.00063) = 0.09792 s
  */
 static void plan_times_tiny(void **state)
 {
     ohlcx_plan plan;
-    const ohlcx_plan_times *crypto, *stocks;
+    const ohlcx_plan_times *crypto, *stocks, *total;
 
     (void)state;
     assert_int_equal(plan_tiny(&plan), 0);
-    crypto = &plan.groups[0].seconds;
-    stocks = &plan.groups[1].seconds;
+    crypto = &plan.groups[0].seconds[OHLCX_PLAN_EXPECTED];
+    stocks = &plan.groups[1].seconds[OHLCX_PLAN_EXPECTED];
+    total = &plan.total.seconds[OHLCX_PLAN_EXPECTED];
+    assert_int_equal(plan.epochs[OHLCX_PLAN_EXPECTED], 6);
+    assert_int_equal(plan.xgb_rounds[OHLCX_PLAN_EXPECTED], 50);
     assert_near(plan.groups[0].store_bytes, 182620.0, TOLERANCE);
     assert_near(crypto->features, 0.018262, TOLERANCE);
-    assert_near(crypto->cnn_train, 74.92, TOLERANCE);
-    assert_near(crypto->embed, 0.9988, TOLERANCE);
-    assert_near(crypto->xgb_train, 0.964, TOLERANCE);
-    assert_near(crypto->total, 0.018262 + 74.92 + 0.9988 + 0.964, TOLERANCE);
+    assert_near(crypto->cnn_train, 50.8404, TOLERANCE);
+    assert_near(crypto->embed, 1.9976, TOLERANCE);
+    assert_near(crypto->xgb_train, 0.0723 + 50 * (0.015 * 4820.0 / 5240 + 0.00723), TOLERANCE);
+    assert_near(crypto->total, 0.018262 + 50.8404 + 1.9976 + crypto->xgb_train, TOLERANCE);
     assert_near(stocks->features, 0.001816, TOLERANCE);
-    assert_near(stocks->cnn_train, 6.545, TOLERANCE);
-    assert_near(stocks->embed, 0.0872, TOLERANCE);
-    assert_near(stocks->xgb_train, 0.084, TOLERANCE);
+    assert_near(stocks->cnn_train, 4.4412, TOLERANCE);
+    assert_near(stocks->embed, 0.1744, TOLERANCE);
+    assert_near(stocks->xgb_train, 0.0063 + 50 * (0.015 * 420.0 / 5240 + 0.00063), TOLERANCE);
+    assert_near(total->xgb_train, 1.2216, TOLERANCE);
     assert_near(plan.total.store_bytes, 200780.0, TOLERANCE);
-    assert_near(plan.total.seconds.total, crypto->total + stocks->total, TOLERANCE);
+    assert_near(total->total, crypto->total + stocks->total, TOLERANCE);
     ohlcx_plan_free(&plan);
+}
+
+
+/*
+ * The same universe in the shortest and longest cases, with the numbers of
+ * plan_times_tiny. Total cnn_train per epoch 8.4734 + 0.7402 = 9.2136 s:
+ *   shortest  4 epochs: 36.8544 s; XGBoost 0.0786 + 31 x 0.02286 = 0.78726 s
+ *   longest  20 epochs: 184.272 s; XGBoost 0.0786 + 100 x 0.02286 = 2.3646 s
+ * Embedding does not depend on the case: 2.172 s.
+ */
+static void plan_times_cases(void **state)
+{
+    ohlcx_plan plan;
+    const ohlcx_plan_times *shortest, *longest;
+
+    (void)state;
+    assert_int_equal(plan_tiny(&plan), 0);
+    shortest = &plan.total.seconds[OHLCX_PLAN_SHORTEST];
+    longest = &plan.total.seconds[OHLCX_PLAN_LONGEST];
+    assert_int_equal(plan.epochs[OHLCX_PLAN_SHORTEST], 4);
+    assert_int_equal(plan.epochs[OHLCX_PLAN_LONGEST], 20);
+    assert_int_equal(plan.xgb_rounds[OHLCX_PLAN_SHORTEST], 31);
+    assert_int_equal(plan.xgb_rounds[OHLCX_PLAN_LONGEST], 100);
+    assert_near(shortest->cnn_train, 36.8544, TOLERANCE);
+    assert_near(shortest->xgb_train, 0.78726, TOLERANCE);
+    assert_near(longest->cnn_train, 184.272, TOLERANCE);
+    assert_near(longest->xgb_train, 2.3646, TOLERANCE);
+    assert_near(shortest->embed, 2.172, TOLERANCE);
+    assert_near(longest->embed, 2.172, TOLERANCE);
+    ohlcx_plan_free(&plan);
+}
+
+
+/* A maximum below best + patience caps every case; without early stopping
+ * every XGBoost case trains the maximum. */
+static void plan_cases_capped(void **state)
+{
+    ohlcx_universe u;
+    ohlcx_plan_options options;
+    ohlcx_plan_rates rates = fixed_rates();
+    ohlcx_plan plan;
+
+    (void)state;
+    assert_int_equal(load_data_file("universe/tiny.yaml", &u), 0);
+    ohlcx_plan_options_default(&options);
+    options.epochs = 2;
+    options.xgb_early_stopping = 0;
+    assert_int_equal(ohlcx_plan_compute(&u, &options, &rates, &plan), 0);
+    for (int c = 0; c < OHLCX_PLAN_CASES; c++) {
+        assert_int_equal(plan.epochs[c], 2);
+        assert_int_equal(plan.xgb_rounds[c], options.xgb_rounds);
+    }
+    ohlcx_plan_free(&plan);
+
+    ohlcx_plan_options_default(&options);
+    options.patience = 5;
+    options.best_epoch = 10;
+    options.xgb_best_rounds = 50;  /* 50 + 30 = 80 rounds */
+    assert_int_equal(ohlcx_plan_compute(&u, &options, &rates, &plan), 0);
+    assert_int_equal(plan.epochs[OHLCX_PLAN_EXPECTED], 15);
+    assert_int_equal(plan.epochs[OHLCX_PLAN_SHORTEST], 6);
+    assert_int_equal(plan.xgb_rounds[OHLCX_PLAN_EXPECTED], 80);
+    ohlcx_plan_free(&plan);
+    ohlcx_universe_free(&u);
 }
 
 
@@ -709,6 +801,17 @@ static void plan_rejects_zero_rate(void **state)
     ohlcx_plan_options_default(&options);
     rates.cnn_train_samples_per_s = 0;
     assert_int_equal(ohlcx_plan_compute(&u, &options, &rates, &plan), OHLCX_EINVAL);
+    rates = fixed_rates();
+    rates.window_fills_per_s = 0;
+    assert_int_equal(ohlcx_plan_compute(&u, &options, &rates, &plan), OHLCX_EINVAL);
+    rates = fixed_rates();
+    rates.xgb[OHLCX_PLAN_XGB_BASELINE].round_s_per_row = NAN;
+    assert_int_equal(ohlcx_plan_compute(&u, &options, &rates, &plan), OHLCX_EINVAL);
+    /* A round with no fixed part is valid. */
+    rates = fixed_rates();
+    rates.xgb[OHLCX_PLAN_XGB_BASELINE].round_s = 0;
+    assert_int_equal(ohlcx_plan_compute(&u, &options, &rates, &plan), 0);
+    ohlcx_plan_free(&plan);
     ohlcx_universe_free(&u);
 }
 
@@ -732,7 +835,16 @@ static void calibration_rates_positive(void **state)
     assert_true(rates.feature_bars_per_s > 0);
     assert_true(rates.cnn_train_samples_per_s > 0);
     assert_true(rates.cnn_embed_samples_per_s > 0);
+    assert_true(rates.window_fills_per_s > 0);
     assert_true(rates.xgb_row_rounds_per_s > 0);
+    for (int m = 0; m < OHLCX_PLAN_XGB_MODELS; m++) {
+        assert_true(rates.xgb[m].setup_s_per_row > 0);
+        assert_true(rates.xgb[m].round_s >= 0);
+        assert_true(rates.xgb[m].round_s_per_row > 0);
+    }
+    /* The baseline has 13 columns to the combined model's 45. */
+    assert_true(rates.xgb[OHLCX_PLAN_XGB_BASELINE].round_s_per_row <
+                rates.xgb[OHLCX_PLAN_XGB_COMBINED].round_s_per_row);
     assert_true(rates.calibration_s > 0);
 }
 
@@ -777,6 +889,8 @@ int main(void)
         cmocka_unit_test(expected_bars_by_calendar),
         cmocka_unit_test(plan_counts_tiny),
         cmocka_unit_test(plan_times_tiny),
+        cmocka_unit_test(plan_times_cases),
+        cmocka_unit_test(plan_cases_capped),
         cmocka_unit_test(plan_months_override),
         cmocka_unit_test(plan_rejects_zero_rate),
         cmocka_unit_test(calibration_rates_positive),
