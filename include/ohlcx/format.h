@@ -145,6 +145,16 @@ int ohlcx_read_candles_parallel(const char *path, const ohlcx_read_options *opti
                                 const ohlcx_layout_options *layout, int threads,
                                 ohlcx_series *out, ohlcx_read_report *report);
 
+/* Reads like ohlcx_read_candles_parallel() and also writes the BLAKE3 of
+ * the file (64 hex digits and a NUL) to blake3, hashed from the bytes the
+ * reader reads, so that the file is read once instead of twice. blake3 is
+ * the empty string when the file is gzip or zstd, because the reader gets
+ * only the decompressed bytes, or when the read stopped before the end of
+ * the file. The caller hashes such a file itself. */
+int ohlcx_read_candles_digest(const char *path, const ohlcx_read_options *options,
+                              const ohlcx_layout_options *layout, int threads,
+                              ohlcx_series *out, ohlcx_read_report *report, char blake3[65]);
+
 /* Frees the list in a report filled by ohlcx_read_candles(). */
 void ohlcx_read_report_free(ohlcx_read_report *report);
 

@@ -26,6 +26,8 @@
 #include "ohlcx/format.h"
 #include "ohlcx/series.h"
 
+struct ohlcx_blake3;
+
 /* Fields beyond this many on a line are counted but not located. */
 #define FORMAT_MAX_FIELDS 64
 
@@ -146,6 +148,8 @@ typedef struct format_reader {
     ohlcx_read_report *report;
     size_t first_bad_line;
     char first_bad_reason[FORMAT_REASON_MAX];
+    struct ohlcx_blake3 *hasher; /* hashes the file as it is read; NULL when unused */
+    int hashed_whole;            /* hasher contains the BLAKE3 of the whole file */
 } format_reader;
 
 /* Why a row could not be parsed and where. */
@@ -168,6 +172,15 @@ int format_source_read(format_source *source, char *buffer, size_t size, size_t 
 /* Returns the size in bytes of an uncompressed regular file, or 0 when it
  * is compressed or not a regular file. */
 size_t format_source_plain_size(const format_source *source);
+
+/* Adds every byte that a plain source reads from now on to hasher, which
+ * the caller keeps until the source is closed. Returns 1, or 0 for gzip
+ * and zstd sources, whose readers get only the decompressed bytes. */
+int format_source_hash(format_source *source, struct ohlcx_blake3 *hasher);
+
+/* Returns 1 when a hashing source has read every byte of the file, so that
+ * its hasher contains the BLAKE3 of the whole file, else 0. */
+int format_source_hashed(const format_source *source);
 
 void format_source_close(format_source *source);
 

@@ -38,7 +38,8 @@
  * the row before. So the reader uses one thread for files read with a tz
  * option, and for JSON files. Other delimited text takes this path, with or
  * without the fast path and compressed or not. Decompression runs on one
- * thread at a time, under the read lock.
+ * thread at a time, under the read lock, and so does the BLAKE3 of a file
+ * that the reader hashes, which must see the bytes in file order.
  *
  * NOTE: a read error, such as a corrupt gzip stream, fails the read after
  * the pieces before it. Its position in the text depends on the read sizes,

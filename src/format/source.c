@@ -17,6 +17,7 @@
 
 #include "format_internal.h"
 #include "ohlcx/error.h"
+#include "util/util.h"
 
 enum source_kind { SOURCE_PLAIN = 0, SOURCE_GZIP, SOURCE_ZSTD };
 
@@ -31,6 +32,9 @@ struct format_source {
     size_t input_capacity;
     size_t last_result; /* last ZSTD_decompressStream() result: 0 at a frame end */
     int input_eof;
+    ohlcx_blake3 *hasher; /* plain only: receives every byte read; NULL when unused */
+    uint64_t hashed;      /* bytes added to hasher */
+    int plain_eof;        /* a plain read found the end of the file */
 };
 
 
@@ -116,6 +120,12 @@ static int read_plain(format_source *source, char *buffer, size_t size, size_t *
     *got = fread(buffer, 1, size, source->file);
     if (*got < size && ferror(source->file))
         return ohlcx_set_error(OHLCX_EIO, "cannot read %s: %s", source->path, strerror(errno));
+    if (*got < size)
+        source->plain_eof = 1;
+    if (source->hasher != NULL) {
+        ohlcx_blake3_update(source->hasher, buffer, *got);
+        source->hashed += *got;
+    }
     return 0;
 }
 
@@ -210,6 +220,28 @@ size_t format_source_plain_size(const format_source *source)
         !S_ISREG(info.st_mode) || info.st_size <= 0)
         return 0;
     return (size_t)info.st_size;
+}
+
+
+int format_source_hash(format_source *source, struct ohlcx_blake3 *hasher)
+{
+    if (source->kind != SOURCE_PLAIN)
+        return 0;
+    source->hasher = hasher;
+    return 1;
+}
+
+
+/* The end of the file must have been seen, and every byte before it hashed:
+ * hashing starts before the first read, which begins at offset 0 because
+ * detect_kind() rewinds the file. */
+int format_source_hashed(const format_source *source)
+{
+    struct stat info;
+
+    if (source->hasher == NULL || !source->plain_eof)
+        return 0;
+    return fstat(fileno(source->file), &info) == 0 && (uint64_t)info.st_size == source->hashed;
 }
 
 

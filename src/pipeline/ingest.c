@@ -3,7 +3,10 @@
  *
  * Workers hash, read and validate files in parallel. A file is identified in
  * the store by its BLAKE3, which costs a fraction of a SHA-256 (see
- * choose_digest() for stores whose records are SHA-256 digests). Appends to
+ * choose_digest() for stores whose records are SHA-256 digests). A plain
+ * file that no stored source file matches in size is hashed from the bytes
+ * its parse reads, so it is read once. Other files are hashed first, so
+ * that one already stored is skipped unparsed. Appends to
  * the store are serialised by one mutex, because a store handle is for one
  * thread at a time, and the store's own lock admits one writer process. Each
  * worker keeps one file's bars in memory at a time, so memory grows with the
@@ -176,26 +179,6 @@ static void update_progress(ingest_job *job, size_t files_done, uint64_t bytes_d
 }
 
 
-/* A BLAKE3 computed on its own thread while the file is parsed. */
-typedef struct hash_task {
-    const char *path;
-    char blake3[65];
-    int status;
-    char message[1024]; /* the error when status is not 0 */
-} hash_task;
-
-
-static void *hash_worker(void *argument)
-{
-    hash_task *task = argument;
-
-    task->status = ohlcx_blake3_file(task->path, task->blake3);
-    if (task->status != 0)
-        snprintf(task->message, sizeof task->message, "%s", ohlcx_last_error());
-    return NULL;
-}
-
-
 /* Sets *skip when the store already has the file's bytes under its name.
  * Such a file is skipped unread. The same bytes under another name, or with
  * --symbol or --timeframe, may belong to another series: the file is read,
@@ -261,15 +244,13 @@ static int choose_digest(ingest_job *job, const char *path, int64_t size, const 
 }
 
 
-/* Returns 1 when the file's hash may run beside its parse: there are more
- * threads than files, and no stored source file has its size (so it cannot
- * be one already stored, and reading it is not wasted). */
-static int hash_beside_parse(ingest_job *job, int64_t size)
+/* Returns 1 when the file is hashed as it is parsed: no stored source file
+ * has its size, so it cannot be one already stored, and parsing it before
+ * its digest is known wastes nothing. */
+static int hash_while_parsing(ingest_job *job, int64_t size)
 {
     int found = 1;
 
-    if ((size_t)job->jobs <= job->file_count)
-        return 0;
     pthread_mutex_lock(&job->lock);
     if (ohlcx_store_has_source_size(job->store, size, &found) != 0)
         found = 1; /* hash first, as when the size matches */
@@ -284,22 +265,18 @@ static int ingest_file(ingest_job *job, size_t i)
     ohlcx_read_options read_options = {
         .symbol = options->symbol, .timeframe = options->timeframe, .bad_rows = options->bad_rows};
     ohlcx_layout_options layout = {.columns = options->columns, .tz = options->tz};
-    hash_task hash = {.path = job->files[i]};
-    char digest[OHLCX_STORE_DIGEST_MAX];
-    pthread_t hash_thread;
-    int hashing = 0;
+    char digest[OHLCX_STORE_DIGEST_MAX], blake3[65] = "";
     pipeline_series series;
     ohlcx_quality_report quality;
     struct stat info;
-    int status = 0, skip = 0, read_threads;
+    int status = 0, skip = 0, read_threads, hashing;
 
     memset(&series, 0, sizeof series);
     memset(&quality, 0, sizeof quality);
     ohlcx_series_init(&series.bars);
     if (stat(job->files[i], &info) != 0)
         info.st_size = 0;
-    if (hash_beside_parse(job, (int64_t)info.st_size))
-        hashing = pthread_create(&hash_thread, NULL, hash_worker, &hash) == 0;
+    hashing = hash_while_parsing(job, (int64_t)info.st_size);
     if (!hashing) {
         status = choose_digest(job, job->files[i], (int64_t)info.st_size, NULL, digest);
         if (status == 0)
@@ -309,10 +286,11 @@ static int ingest_file(ingest_job *job, size_t i)
     }
 
     /* Threads left over when there are fewer files than jobs parse the
-     * file's pieces together. */
+     * file's pieces together. A plain file is hashed from the bytes that
+     * the parse reads, so it is read once. */
     read_threads = job->file_count < (size_t)job->jobs ? job->jobs / (int)job->file_count : 1;
-    status = ohlcx_read_candles_parallel(job->files[i], &read_options, &layout, read_threads,
-                                         &series.bars, &series.read);
+    status = ohlcx_read_candles_digest(job->files[i], &read_options, &layout, read_threads,
+                                       &series.bars, &series.read, hashing ? blake3 : NULL);
     /* The checks repair the bars: sorted, duplicates and invalid rows
      * dropped, short gaps filled with flagged synthetic bars. */
     if (status == 0)
@@ -322,17 +300,13 @@ static int ingest_file(ingest_job *job, size_t i)
                                  "%s: no valid rows: all %zu rows were dropped by the checks "
                                  "(run ohlcx check on the file to see why)",
                                  job->files[i], series.read.rows_read);
-    if (hashing) {
-        pthread_join(hash_thread, NULL);
-        if (status == 0 && hash.status != 0)
-            status = ohlcx_set_error(hash.status, "%s", hash.message);
-        /* Another file with the same bytes may have been stored meanwhile. */
-        if (status == 0)
-            status = choose_digest(job, job->files[i], (int64_t)info.st_size, hash.blake3,
-                                   digest);
-        if (status == 0)
-            status = check_stored(job, job->files[i], digest, &skip);
-    }
+    /* A gzip or zstd file is hashed now, on this thread. Another file with
+     * the same bytes may have been stored meanwhile. */
+    if (hashing && status == 0)
+        status = choose_digest(job, job->files[i], (int64_t)info.st_size,
+                               blake3[0] != '\0' ? blake3 : NULL, digest);
+    if (hashing && status == 0)
+        status = check_stored(job, job->files[i], digest, &skip);
     if (status == 0 && !skip) {
         pthread_mutex_lock(&job->lock);
         status = store_file(job, &series, &quality, (int64_t)info.st_size, digest);

@@ -7,7 +7,8 @@
  * of the real data folder and files that the tests write, whose bad rows,
  * blank lines and sizes sit at and around piece boundaries. The real data
  * folder is $OHLCX_REAL_DATA, and the test skips without it unless
- * OHLCX_REQUIRE_REAL_DATA is set.
+ * OHLCX_REQUIRE_REAL_DATA is set. The BLAKE3 that the reader hashes from
+ * the bytes it reads is checked on the same thread counts and piece sizes.
  */
 #include <dirent.h>
 #include <math.h>
@@ -22,6 +23,7 @@
 
 #include "format/format_internal.h"
 #include "test_format_helpers.h"
+#include "util/util.h"
 
 /* 2024-01-01 00:00 UTC in milliseconds. Row i opens i minutes later. */
 #define FIRST_OPEN_MS INT64_C(1704067200000)
@@ -374,6 +376,106 @@ static void parallel_large_file(void **state)
 }
 
 
+/* The 3 Binance klines of test_ingest_digest.c. Their BLAKE3 below is the
+ * one that test records from Debian's b3sum 1.2.0. */
+static const char digest_csv[] =
+    "open_time,open,high,low,close,volume,close_time,quote_volume,count,taker_buy_volume,"
+    "taker_buy_quote_volume,ignore\n"
+    "1704067200000,100.5,101.0,100.0,100.8,12.5,1704070799999,1260.0,40,6.0,605.0,0\n"
+    "1704070800000,100.8,102.0,100.7,101.9,9.0,1704074399999,912.0,31,4.0,406.0,0\n"
+    "1704074400000,101.9,102.3,101.1,101.2,7.5,1704077999999,762.0,25,3.5,355.0,0\n";
+static const char digest_csv_blake3[] =
+    "b48c1a627290eee7e955c2831f5b20662e11434b57549d0456c57ed5a8ba600c";
+
+
+/* Reads path with its digest on the given threads and piece size. */
+static int read_digest(const char *path, int threads, size_t block_bytes, char blake3[65])
+{
+    ohlcx_read_options options = {NULL, NULL, OHLCX_BAD_ROWS_FAIL};
+    ohlcx_series series;
+    ohlcx_read_report report;
+    int status;
+
+    ohlcx_series_init(&series);
+    format_parallel_set_block_bytes(block_bytes);
+    status = ohlcx_read_candles_digest(path, &options, NULL, threads, &series, &report, blake3);
+    format_parallel_set_block_bytes(0);
+    ohlcx_series_free(&series);
+    ohlcx_read_report_free(&report);
+    return status;
+}
+
+
+/* The digest hashed from the reads is the file's BLAKE3 on every thread
+ * count and piece size, because the pieces are read in file order. */
+static void parallel_digest_known_file(void **state)
+{
+    static const int threads[] = {1, 2, 3, 7};
+    text_file file;
+
+    (void)state;
+    text_file_start(&file, "BTCUSDT-1h.csv");
+    text_add(&file, "%s", digest_csv);
+    text_file_write(&file);
+    for (size_t t = 0; t < sizeof threads / sizeof threads[0]; t++) {
+        for (size_t b = 0; b < BLOCK_SIZE_COUNT; b++) {
+            char blake3[65] = "unset";
+
+            assert_int_equal(read_digest(file.path, threads[t], block_sizes[b], blake3), 0);
+            assert_string_equal(blake3, digest_csv_blake3);
+        }
+    }
+    text_file_remove(&file);
+}
+
+
+/* A file of many default pieces gets the digest that hashing the file
+ * alone gives (test_blake3.c checks that against the BLAKE3 test vectors). */
+static void parallel_digest_large_file(void **state)
+{
+    text_file file;
+    char expected[65], blake3[65] = "unset";
+
+    (void)state;
+    text_file_start(&file, "BTCUSDT-1m.csv");
+    for (int i = 0; i < 40000; i++)
+        add_kline(&file, i);
+    text_file_write(&file);
+    assert_true(file.length > 2 * ((size_t)1 << 20));
+    assert_int_equal(ohlcx_blake3_file(file.path, expected), 0);
+    assert_int_equal(read_digest(file.path, 2, 0, blake3), 0);
+    assert_string_equal(blake3, expected);
+    text_file_remove(&file);
+}
+
+
+/* The reader never sees the bytes of a gzip file, so its digest is empty,
+ * and a failed read leaves it empty too. */
+static void parallel_digest_empty_when_unknown(void **state)
+{
+    text_file file;
+    char blake3[65] = "unset";
+
+    (void)state;
+    text_file_start(&file, "BTCUSDT-1h.csv.gz");
+    text_add(&file, "%s", digest_csv);
+    text_file_write_gzip(&file);
+    assert_int_equal(read_digest(file.path, 2, 0, blake3), 0);
+    assert_string_equal(blake3, "");
+    text_file_remove(&file);
+
+    text_file_start(&file, "BTCUSDT-1h.csv");
+    text_add(&file, "%s", digest_csv);
+    text_add(&file, "1704078000000,101.2,oops,101.0,101.3,5.0,1704081599999,500.0,20,2.0,"
+                    "200.0,0\n");
+    text_file_write(&file);
+    strcpy(blake3, "unset");
+    assert_int_equal(read_digest(file.path, 2, 61, blake3), OHLCX_EFORMAT);
+    assert_string_equal(blake3, "");
+    text_file_remove(&file);
+}
+
+
 /* Writes 200 rows with a bad row at line bad_line (0 for none) and a blank
  * line and a datetime row, which miss the fast path, near it. */
 static void write_with_bad_row(text_file *file, int bad_line, int compress)
@@ -546,6 +648,9 @@ int main(void)
         cmocka_unit_test(parallel_many_bad_rows),
         cmocka_unit_test(parallel_long_line),
         cmocka_unit_test(parallel_general_path),
+        cmocka_unit_test(parallel_digest_known_file),
+        cmocka_unit_test(parallel_digest_large_file),
+        cmocka_unit_test(parallel_digest_empty_when_unknown),
         cmocka_unit_test(parallel_real_files),
     };
 
