@@ -682,8 +682,20 @@ static cJSON *arguments_object(const run_state *state)
     cJSON *arguments = cJSON_CreateObject();
     cJSON *inputs = cJSON_CreateArray();
 
-    for (size_t i = 0; i < options->input_count; i++)
-        cJSON_AddItemToArray(inputs, cJSON_CreateString(options->inputs[i]));
+    for (size_t i = 0; i < options->input_count; i++) {
+        /* "data/" and "data" name the same folder, so a resume may write
+         * either. */
+        size_t length = strlen(options->inputs[i]);
+        char *path = malloc(length + 1);
+
+        if (path == NULL)
+            break;
+        memcpy(path, options->inputs[i], length + 1);
+        while (length > 1 && path[length - 1] == '/')
+            path[--length] = '\0';
+        cJSON_AddItemToArray(inputs, cJSON_CreateString(path));
+        free(path);
+    }
     cJSON_AddItemToObject(arguments, "--data", inputs);
     add_string_or_null(arguments, "--store", options->store_dir);
     add_string_or_null(arguments, "--universe", options->universe_path);
