@@ -18,8 +18,8 @@
 #include "pipeline/internal.h"
 #include "util/yaml_doc.h"
 
-/* Largest filter count, kernel, dilation, pooling and embedding accepted;
- * the network's own checks bound their products. */
+/* Largest filter count, kernel, dilation, pooling and embedding accepted.
+ * The network's own checks bound their products. */
 #define CONFIG_DIM_MAX 4096
 
 static const char *const top_keys[] = {"window", "horizon", "seed", "cnn"};

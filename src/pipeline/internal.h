@@ -186,12 +186,12 @@ void pipeline_bundle_close(pipeline_bundle *b);
 
 /* Finds, and loads on first use, the CNN that serves a series. When that
  * CNN learned a symbol embedding, *symbol_id receives the row of the
- * series' symbol, or the last row, which holds the mean of the others, for
- * a symbol it was not trained on; otherwise -1. */
+ * series' symbol, or the last row, which contains the mean of the others,
+ * for a symbol it was not trained on. Otherwise it receives -1. */
 int pipeline_bundle_cnn(pipeline_bundle *b, const char *model_dir, const ohlcx_series *bars,
                         ohlcx_cnn **out, int32_t *symbol_id);
 
-/* Computes the embedding and up-probability of n windows of one series;
+/* Computes the embedding and up-probability of n windows of one series.
  * symbol_id is the series' embedding row, or -1 for a CNN without one.
  * prob or embedding may be NULL. */
 int pipeline_cnn_embed(const ohlcx_cnn *cnn, const float *x, int32_t symbol_id, size_t n,

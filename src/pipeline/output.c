@@ -52,7 +52,7 @@ static double float_value(float value)
 }
 
 
-/* The settings that shape every CNN of the run, as `--config` gives them
+/* Returns the settings that shape every CNN of the run, as `--config` gives them
  * (docs/commands.md): the stages, batch_norm, dropout, embedding,
  * symbol_embedding (0 unless the run learns one) and the training's
  * learning_rate, weight_decay and schedule. */
@@ -574,7 +574,7 @@ static int write_manifest(const run_state *state)
     }
     cJSON_AddItemToObject(root, "cnn_groups", groups);
     cJSON_AddItemToObject(root, "cnn_architecture", cnn_settings_object(state));
-    /* Row i of the symbol embedding belongs to symbols[i]; the CNN's last
+    /* Row i of the symbol embedding belongs to symbols[i]. The CNN's last
      * row serves every other symbol. */
     if (state->symbol_count > 0) {
         cJSON *symbols = cJSON_CreateArray();

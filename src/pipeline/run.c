@@ -568,9 +568,9 @@ static int compare_symbols(const void *a, const void *b)
 
 /*
  * Lists the symbols of the usable series in byte order, one embedding row
- * each, and gives each series its row, when the run learns a symbol
- * embedding; otherwise every series gets -1. The CNN has one row more, for
- * symbols it was not trained on (see run_stage_cnn()).
+ * each, and gives each series its row when the run learns a symbol
+ * embedding. Otherwise every series gets -1. The CNN has one row more, for
+ * symbols it was not trained on (see set_unknown_symbol_row()).
  */
 static int assign_symbol_ids(run_state *state)
 {

@@ -1,6 +1,6 @@
 /*
  * Strict YAML reading shared by the universe file and the pipeline
- * configuration; see yaml_doc.h.
+ * configuration, as yaml_doc.h describes.
  */
 #include <ctype.h>
 #include <errno.h>

@@ -58,7 +58,7 @@ int ohlcx_yaml_is_null(const yaml_node_t *node);
  * because libyaml places an empty value at the next token. key may be NULL. */
 yaml_mark_t ohlcx_yaml_mark(const yaml_node_t *key, const yaml_node_t *value);
 
-/* Reads a non-empty scalar; key is the node's key in a mapping, or NULL.
+/* Reads a non-empty scalar. key is the node's key in a mapping, or NULL.
  * field names the value in messages. */
 int ohlcx_yaml_text(const ohlcx_yaml_doc *doc, const yaml_node_t *key, const yaml_node_t *node,
                     const char *field, const char **text);
@@ -67,7 +67,7 @@ int ohlcx_yaml_text(const ohlcx_yaml_doc *doc, const yaml_node_t *key, const yam
 int ohlcx_yaml_int(const ohlcx_yaml_doc *doc, const yaml_node_t *key, const yaml_node_t *node,
                    const char *field, int min, int max, int *out);
 
-/* Reads a finite number from min to max; upper_open excludes max itself. */
+/* Reads a finite number from min to max. upper_open excludes max itself. */
 int ohlcx_yaml_number(const ohlcx_yaml_doc *doc, const yaml_node_t *key,
                       const yaml_node_t *node, const char *field, double min, double max,
                       int upper_open, double *out);

@@ -127,7 +127,8 @@ static void points_to_architecture(void **unused)
 }
 
 
-/* Keys left out keep what the options held; an empty file changes nothing. */
+/* Keys left out keep what the options had, and an empty file changes
+ * nothing. */
 static void missing_keys_keep_values(void **unused)
 {
     (void)unused;
