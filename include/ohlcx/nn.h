@@ -46,6 +46,20 @@
  * batches and dropout masks are drawn from seeded generators and every
  * reduction runs in a fixed order.
  *
+ * Threads: the thread count T is OpenBLAS's (openblas_set_num_threads(),
+ * which `--threads` and `--jobs` set). With T > 1, training splits each
+ * mini-batch into T contiguous shards, [k n / T, (k + 1) n / T) for shard
+ * k of n samples, runs forward and backward of each on its own thread with
+ * one-threaded OpenBLAS and oneDNN inside, and sums the T gradients in
+ * shard order. The result differs from T = 1 only in the order of float
+ * additions, and dropout masks are drawn for the whole batch in the T = 1
+ * order, so they do not depend on T. Networks with batch normalisation,
+ * whose statistics span the whole batch, train single-threaded with
+ * OpenBLAS's T threads inside each sgemm. For every network, the
+ * validation loss, ohlcx_cnn_loss() and ohlcx_cnn_predict() calls of at
+ * least 256 samples split each chunk of 256 samples the same way. While
+ * a split call runs, OpenBLAS's process-wide thread count is 1.
+ *
  * Input layout: sample i occupies C * W consecutive floats, channel-major
  * (x[i * C * W + c * W + j] is channel c at position j).
  */

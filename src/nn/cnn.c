@@ -9,7 +9,8 @@
  * Adam's reach. Inference
  * never writes to the network: ohlcx_cnn_predict() and ohlcx_cnn_loss() keep
  * their activations in a workspace of their own, so several threads may call
- * them on the same network at once.
+ * them on the same network at once. With OpenBLAS threads T > 1, they split
+ * the samples between T threads of their own (parallel.c).
  */
 #include <limits.h>
 #include <math.h>
@@ -497,7 +498,7 @@ int ohlcx_cnn_gradients_ids(ohlcx_cnn *cnn, const float *x, const float *y,
 {
     nn_workspace ws;
     nn_rng rng;
-    nn_pass pass = {&rng, NULL};
+    nn_pass pass = {.dropout_rng = &rng};
     int rc;
 
     if (!cnn || !x || !y || n == 0)
@@ -516,7 +517,7 @@ int ohlcx_cnn_gradients_ids(ohlcx_cnn *cnn, const float *x, const float *y,
     if (rc == OHLCX_OK && loss)
         *loss = nn_loss_sum(&ws, y, n) / (double)n;
     if (rc == OHLCX_OK)
-        rc = nn_backward(cnn, &ws, y, n);
+        rc = nn_backward(cnn, &ws, y, n, n);
     nn_workspace_free(&ws);
     return rc;
 }
@@ -529,6 +530,32 @@ int ohlcx_cnn_gradients(ohlcx_cnn *cnn, const float *x, const float *y,
 }
 
 
+/* ohlcx_cnn_predict_ids() on threads shards: each chunk of NN_EVAL_CHUNK
+ * samples is split between them. */
+static int predict_parallel(const ohlcx_cnn *cnn, const float *x,
+                            const int32_t *ids, size_t n, float *prob,
+                            float *embedding, int threads)
+{
+    size_t sample = (size_t)cnn->config.channels * (size_t)cnn->config.window;
+    size_t hidden = (size_t)cnn->config.hidden;
+    nn_parallel *p;
+    int rc;
+
+    rc = nn_parallel_create(&p, cnn, threads, NN_EVAL_CHUNK, 0);
+    for (size_t start = 0; rc == OHLCX_OK && start < n;
+         start += NN_EVAL_CHUNK) {
+        size_t count = n - start < NN_EVAL_CHUNK ? n - start : NN_EVAL_CHUNK;
+
+        rc = nn_parallel_eval(p, cnn, x + start * sample, NULL,
+                              ids ? ids + start : NULL, count, NULL,
+                              prob ? prob + start : NULL,
+                              embedding ? embedding + start * hidden : NULL);
+    }
+    nn_parallel_free(p);
+    return rc;
+}
+
+
 int ohlcx_cnn_predict_ids(const ohlcx_cnn *cnn, const float *x,
                           const int32_t *ids, size_t n, float *prob,
                           float *embedding)
@@ -536,6 +563,7 @@ int ohlcx_cnn_predict_ids(const ohlcx_cnn *cnn, const float *x,
     size_t sample;
     size_t hidden;
     nn_workspace ws;
+    int threads;
     int rc;
 
     if (!cnn || (!x && n > 0))
@@ -544,6 +572,16 @@ int ohlcx_cnn_predict_ids(const ohlcx_cnn *cnn, const float *x,
     rc = nn_check_ids(cnn, ids, NULL, n, "cnn predict");
     if (rc != OHLCX_OK || n == 0)
         return rc;
+
+    /* Below a full chunk, starting threads and building their kernels costs
+     * more than it saves, so small calls run on the caller's thread. */
+    threads = nn_threads_begin();
+    if (threads > 1 && n >= NN_EVAL_CHUNK) {
+        rc = predict_parallel(cnn, x, ids, n, prob, embedding, threads);
+        nn_threads_end();
+        return rc;
+    }
+    nn_threads_end();
 
     rc = nn_workspace_init(&ws, cnn, n < NN_EVAL_CHUNK ? n : NN_EVAL_CHUNK, 0);
     if (rc != OHLCX_OK)
@@ -584,7 +622,9 @@ double ohlcx_cnn_loss_ids(const ohlcx_cnn *cnn, const float *x, const float *y,
                           const int32_t *ids, size_t n)
 {
     nn_workspace ws;
+    nn_parallel *p;
     double sum;
+    int threads;
     int rc;
 
     if (!cnn || !x || !y || n == 0) {
@@ -594,6 +634,20 @@ double ohlcx_cnn_loss_ids(const ohlcx_cnn *cnn, const float *x, const float *y,
     }
     if (nn_check_ids(cnn, ids, NULL, n, "cnn loss") != OHLCX_OK)
         return NAN;
+
+    /* Split as training splits its validation chunks, so that the two
+     * agree bit for bit at the same thread count. */
+    threads = nn_threads_begin();
+    if (threads > 1 && n > 1) {
+        rc = nn_parallel_create(&p, cnn, threads,
+                                n < NN_EVAL_CHUNK ? n : NN_EVAL_CHUNK, 0);
+        if (rc == OHLCX_OK)
+            rc = nn_parallel_eval_loss_sum(p, cnn, x, y, ids, n, &sum);
+        nn_parallel_free(p);
+        nn_threads_end();
+        return rc == OHLCX_OK ? sum / (double)n : NAN;
+    }
+    nn_threads_end();
     if (nn_workspace_init(&ws, cnn, n < NN_EVAL_CHUNK ? n : NN_EVAL_CHUNK,
                           0) != OHLCX_OK)
         return NAN;

@@ -13,7 +13,9 @@
  *
  * Batch normalisation and pooling reduce over columns of position-major
  * matrices; their sums run in double and in a fixed order. Dropout masks are
- * drawn element by element, stage by stage, from the pass's generator.
+ * drawn element by element, stage by stage, from the pass's generator, or
+ * copied from the pass when a data-parallel step drew them for the whole
+ * batch (parallel.c).
  *
  * Invariants: nothing here allocates. The default network (two stages, no
  * batch normalisation, pooling or dropout) runs exactly the float operations
@@ -380,8 +382,11 @@ static void stage_forward(const ohlcx_cnn *cnn, nn_workspace *ws, int i,
     if (ws->dropping) {
         size_t count = n * st->out_length * (size_t)st->filters;
 
-        nn_dropout_mask(pass->dropout_rng, cnn->config.dropout, b->mask,
-                        count);
+        if (pass->hidden_mask != NULL)
+            memcpy(b->mask, pass->masks[i], count * sizeof *b->mask);
+        else
+            nn_dropout_mask(pass->dropout_rng, cnn->config.dropout, b->mask,
+                            count);
         multiply(b->out, b->mask, count);
     }
 }

@@ -26,7 +26,8 @@
  *
  * oneDNN 2.6 as built by Debian runs on the GNU OpenMP runtime. Each plan
  * executes with as many OpenMP threads as OpenBLAS has, so --threads sets
- * both.
+ * both. Data-parallel shards (parallel.c) set OpenBLAS to one thread, so
+ * their plans run on their own thread alone.
  *
  * NOTE: bit-identical runs need oneDNN's weight-gradient kernels to reduce
  * in the same order each time at a given thread count. Debian's x86-64

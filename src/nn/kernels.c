@@ -22,7 +22,10 @@ static enum nn_kernels kernels = NN_KERNELS_SGEMM;
  * NOTE: CNN checkpoints record neither the kernels nor the precision, so a
  * training resumed under another setting continues without error but does
  * not reproduce the uninterrupted run. `ohlcx run` guards against that: its
- * run.json records the precision, and a resume with another is refused. */
+ * run.json records the precision, and a resume with another is refused.
+ * The thread count, which sets the data-parallel shards (parallel.c), is not
+ * recorded either, and a resume with another count reproduces the run only
+ * to float summation order. */
 static ohlcx_cnn_precision precision = OHLCX_CNN_PRECISION_FP32;
 
 

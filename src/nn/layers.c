@@ -376,7 +376,12 @@ int nn_forward(const ohlcx_cnn *cnn, nn_workspace *ws, const float *x,
     if (ws->dropping) {
         size_t count = n * (size_t)c->hidden;
 
-        nn_dropout_mask(pass->dropout_rng, c->dropout, ws->hidden_mask, count);
+        if (pass->hidden_mask != NULL)
+            memcpy(ws->hidden_mask, pass->hidden_mask,
+                   count * sizeof *ws->hidden_mask);
+        else
+            nn_dropout_mask(pass->dropout_rng, c->dropout, ws->hidden_mask,
+                            count);
         for (size_t i = 0; i < count; i++)
             ws->hidden[i] *= ws->hidden_mask[i];
     }
@@ -420,11 +425,12 @@ float nn_sigmoid(float z)
 }
 
 
-/* Backpropagates from the mean loss to dense2 and dense1, leaving the
+/* Backpropagates from the loss sum divided by batch to dense2 and dense1,
+ * leaving the
  * readout gradient in ws->d_readout. A dropped hidden unit is 0 in
  * ws->hidden, so the ReLU test also stops its gradient. */
 static void dense_backward(ohlcx_cnn *cnn, nn_workspace *ws, const float *y,
-                           size_t n)
+                           size_t n, size_t batch)
 {
     int hidden = cnn->config.hidden;
     int width = cnn->readout_width;
@@ -433,7 +439,7 @@ static void dense_backward(ohlcx_cnn *cnn, nn_workspace *ws, const float *y,
     float *g_b2 = grad_block(cnn, cnn->dense2_bias);
 
     for (size_t s = 0; s < n; s++)
-        ws->d_logit[s] = (nn_sigmoid(ws->logit[s]) - y[s]) / (float)n;
+        ws->d_logit[s] = (nn_sigmoid(ws->logit[s]) - y[s]) / (float)batch;
 
     memset(g_w2, 0, (size_t)hidden * sizeof *g_w2);
     g_b2[0] = 0.0f;
@@ -550,14 +556,17 @@ static void readout_backward(const ohlcx_cnn *cnn, nn_workspace *ws, size_t n)
 
 
 /*
- * Leaves the gradient of the mean loss over the n samples of the last
- * nn_forward() call in cnn->grads. Overwrites ws->last_out, so the forward
- * activations are no longer valid afterwards. Fails only on the oneDNN
- * path, when a kernel cannot be built.
+ * Leaves in cnn->grads the gradient of the loss summed over the n samples
+ * of the last nn_forward() call and divided by batch: the mean loss's when
+ * batch is n, a shard's part of it when the n samples are a shard of a
+ * batch. Overwrites ws->last_out, so the forward activations are no longer
+ * valid afterwards. Fails only on the oneDNN path, when a kernel cannot be
+ * built.
  */
-int nn_backward(ohlcx_cnn *cnn, nn_workspace *ws, const float *y, size_t n)
+int nn_backward(ohlcx_cnn *cnn, nn_workspace *ws, const float *y, size_t n,
+                size_t batch)
 {
-    dense_backward(cnn, ws, y, n);
+    dense_backward(cnn, ws, y, n, batch);
     if (cnn->symbol_embedding >= 0)
         embedding_backward(cnn, ws, n);
     readout_backward(cnn, ws, n);

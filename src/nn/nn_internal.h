@@ -118,10 +118,16 @@ typedef struct nn_workspace {
 /* How a forward pass runs: NULL for evaluation (running statistics, no
  * dropout). */
 typedef struct nn_pass {
-    struct nn_rng *dropout_rng; /* mask generator, used when dropout > 0 */
+    struct nn_rng *dropout_rng; /* mask generator, used when dropout > 0 and
+                                   hidden_mask is NULL */
     float *running;             /* when not NULL, the network's running
                                    statistics, into which the batch
                                    statistics are folded */
+    /* Dropout masks drawn beforehand for this pass's samples (each stage's
+     * [n P][f], then the hidden layer's [n][hidden]), copied in place of
+     * drawing when hidden_mask is not NULL. */
+    const float *masks[OHLCX_CNN_MAX_CONV];
+    const float *hidden_mask;
 } nn_pass;
 
 /* Convolution kernels: im2col + OpenBLAS sgemm, or oneDNN (dnnl.c) when the
@@ -162,10 +168,53 @@ int nn_forward(const ohlcx_cnn *cnn, nn_workspace *ws, const float *x,
                const int32_t *ids, size_t n, const nn_pass *pass);
 float nn_sigmoid(float z);
 double nn_loss_sum(const nn_workspace *ws, const float *y, size_t n);
-int nn_backward(ohlcx_cnn *cnn, nn_workspace *ws, const float *y, size_t n);
+int nn_backward(ohlcx_cnn *cnn, nn_workspace *ws, const float *y, size_t n,
+                size_t batch);
 int nn_eval_loss_sum(const ohlcx_cnn *cnn, nn_workspace *ws, const float *x,
                      const float *y, const int32_t *ids, size_t n,
                      double *sum);
+/*
+ * Data parallelism over a batch (parallel.c): T threads, each running a
+ * contiguous shard of the batch in its own workspace.
+ *
+ * nn_threads_begin() returns T, OpenBLAS's thread count when no section is
+ * active and the count saved by the first section otherwise, and sets
+ * OpenBLAS to one thread until the matching nn_threads_end(), so that each
+ * shard's sgemm and oneDNN kernels run on its own thread.
+ */
+typedef struct nn_parallel nn_parallel;
+int nn_threads_begin(void);
+void nn_threads_end(void);
+
+/* Creates min(threads, capacity) shards for batches of up to capacity
+ * samples, their worker threads, and with_backward the gradient buffers and
+ * the batch's dropout masks. */
+int nn_parallel_create(nn_parallel **out, const ohlcx_cnn *cnn, int threads,
+                       size_t capacity, int with_backward);
+void nn_parallel_free(nn_parallel *p);
+int nn_parallel_shards(const nn_parallel *p);
+
+/* Runs a training step's forward and backward over n samples, leaving the
+ * gradient of the batch's mean loss in cnn->grads and the summed loss in
+ * *loss_sum. Draws the dropout masks from dropout_rng as nn_forward()
+ * would on one thread. */
+int nn_parallel_train_step(nn_parallel *p, ohlcx_cnn *cnn, const float *x,
+                           const float *y, const int32_t *ids, size_t n,
+                           nn_rng *dropout_rng, double *loss_sum);
+
+/* Evaluates n <= capacity samples: the summed loss when y and loss_sum are
+ * not NULL, the probabilities and the embeddings when prob and embedding
+ * are not NULL. */
+int nn_parallel_eval(nn_parallel *p, const ohlcx_cnn *cnn, const float *x,
+                     const float *y, const int32_t *ids, size_t n,
+                     double *loss_sum, float *prob, float *embedding);
+
+/* nn_eval_loss_sum() on the shards: chunks of NN_EVAL_CHUNK samples, each
+ * split between the shards, their sums added in order. */
+int nn_parallel_eval_loss_sum(nn_parallel *p, const ohlcx_cnn *cnn,
+                              const float *x, const float *y,
+                              const int32_t *ids, size_t n, double *sum);
+
 /* Bytes of an encoded configuration with count stages, and the most a
  * version 2 model file header takes. */
 #define NN_CONFIG_BYTES(count) ((size_t)4 * (8 + 4 * (size_t)(count)))

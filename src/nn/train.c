@@ -55,7 +55,11 @@ typedef struct adam_state {
 
 /* Everything one training run allocates. */
 typedef struct train_buffers {
-    nn_workspace ws;
+    nn_workspace ws;    /* single-threaded steps; unused (zero) when the
+                           shards train */
+    nn_parallel *parallel; /* shards when the thread count is above 1, else
+                              NULL: they train and validate, or only
+                              validate for a batch-normalised network */
     size_t capacity;    /* samples in a mini-batch or a validation chunk */
     size_t *order;      /* training sample indices, shuffled each epoch */
     size_t *chunk;      /* [NN_EVAL_CHUNK] indices of one validation chunk */
@@ -251,6 +255,7 @@ static int check_options_and_sources(const ohlcx_cnn *cnn,
 static void free_buffers(train_buffers *b)
 {
     nn_workspace_free(&b->ws);
+    nn_parallel_free(b->parallel);
     free(b->order);
     free(b->chunk);
     free(b->batch_x);
@@ -263,10 +268,20 @@ static void free_buffers(train_buffers *b)
 }
 
 
+/* Returns 1 when the shards run the training steps: more than one thread,
+ * and no batch normalisation, whose statistics span the whole batch. */
+static int shards_train(const train_buffers *b, const ohlcx_cnn *cnn)
+{
+    return b->parallel != NULL && !cnn->config.batch_norm;
+}
+
+
 /* Allocates room for a mini-batch of batch samples and a validation chunk of
- * up to NN_EVAL_CHUNK samples, whichever is larger. */
+ * up to NN_EVAL_CHUNK samples, whichever is larger, with threads shards
+ * when threads is above 1. */
 static int alloc_buffers(train_buffers *b, const ohlcx_cnn *cnn,
-                         size_t batch, size_t n_train, size_t n_val)
+                         size_t batch, size_t n_train, size_t n_val,
+                         int threads)
 {
     size_t sample = (size_t)cnn->config.channels * (size_t)cnn->config.window;
     size_t params = cnn->offset[cnn->block_count];
@@ -276,9 +291,19 @@ static int alloc_buffers(train_buffers *b, const ohlcx_cnn *cnn,
 
     memset(b, 0, sizeof *b);
     b->capacity = batch > eval ? batch : eval;
-    rc = nn_workspace_init(&b->ws, cnn, b->capacity, 1);
-    if (rc != OHLCX_OK)
-        return rc;
+    if (threads > 1 && b->capacity > 1) {
+        rc = nn_parallel_create(&b->parallel, cnn, threads, b->capacity,
+                                !cnn->config.batch_norm);
+        if (rc != OHLCX_OK)
+            return rc;
+    }
+    if (!shards_train(b, cnn)) {
+        rc = nn_workspace_init(&b->ws, cnn, b->capacity, 1);
+        if (rc != OHLCX_OK) {
+            nn_parallel_free(b->parallel);
+            return rc;
+        }
+    }
 
     b->order = malloc(n_train * sizeof *b->order);
     b->chunk = malloc(NN_EVAL_CHUNK * sizeof *b->chunk);
@@ -304,6 +329,55 @@ static int alloc_buffers(train_buffers *b, const ohlcx_cnn *cnn,
 }
 
 
+/* Leaves in cnn->grads the gradient of the mean loss over the count samples
+ * in b's batch buffers, and adds their summed loss to *loss_sum. */
+static int train_step(ohlcx_cnn *cnn, train_buffers *b, const nn_pass *pass,
+                      size_t count, double *loss_sum)
+{
+    double batch_sum;
+    int rc;
+
+    if (shards_train(b, cnn)) {
+        rc = nn_parallel_train_step(b->parallel, cnn, b->batch_x, b->batch_y,
+                                    b->batch_ids, count, pass->dropout_rng,
+                                    &batch_sum);
+        if (rc == OHLCX_OK)
+            *loss_sum += batch_sum;
+        return rc;
+    }
+
+    rc = nn_forward(cnn, &b->ws, b->batch_x, b->batch_ids, count, pass);
+    if (rc != OHLCX_OK)
+        return rc;
+    *loss_sum += nn_loss_sum(&b->ws, b->batch_y, count);
+    return nn_backward(cnn, &b->ws, b->batch_y, count, count);
+}
+
+
+/* Stores in *sum the summed loss of the count samples in b's batch
+ * buffers, evaluated on the shards when there are any. A batch-normalised
+ * network trains with OpenBLAS's threads inside sgemm, so its shards get
+ * OpenBLAS to one thread here. */
+static int eval_chunk(const ohlcx_cnn *cnn, train_buffers *b, size_t count,
+                      double *sum)
+{
+    int rc;
+
+    if (b->parallel != NULL) {
+        nn_threads_begin();
+        rc = nn_parallel_eval(b->parallel, cnn, b->batch_x, b->batch_y,
+                              b->batch_ids, count, sum, NULL, NULL);
+        nn_threads_end();
+        return rc;
+    }
+
+    rc = nn_forward(cnn, &b->ws, b->batch_x, b->batch_ids, count, NULL);
+    if (rc == OHLCX_OK)
+        *sum = nn_loss_sum(&b->ws, b->batch_y, count);
+    return rc;
+}
+
+
 /* Runs one epoch of mini-batches in the order in b->order and stores the
  * mean training loss in *loss, each batch's loss taken before its update. */
 static int train_epoch(ohlcx_cnn *cnn, train_buffers *b, loop_state *loop,
@@ -314,7 +388,7 @@ static int train_epoch(ohlcx_cnn *cnn, train_buffers *b, loop_state *loop,
     size_t n = train->count;
     double loss_sum = 0.0;
     float learning_rate = ohlcx_cnn_epoch_learning_rate(options, epoch - 1);
-    nn_pass pass = {&loop->dropout, cnn->running};
+    nn_pass pass = {.dropout_rng = &loop->dropout, .running = cnn->running};
 
     for (size_t start = 0; start < n; start += batch) {
         size_t count = n - start < batch ? n - start : batch;
@@ -323,11 +397,7 @@ static int train_epoch(ohlcx_cnn *cnn, train_buffers *b, loop_state *loop,
         if (rc != OHLCX_OK)
             return rc;
 
-        rc = nn_forward(cnn, &b->ws, b->batch_x, b->batch_ids, count, &pass);
-        if (rc != OHLCX_OK)
-            return rc;
-        loss_sum += nn_loss_sum(&b->ws, b->batch_y, count);
-        rc = nn_backward(cnn, &b->ws, b->batch_y, count);
+        rc = train_step(cnn, b, &pass, count, &loss_sum);
         if (rc != OHLCX_OK)
             return rc;
         adam_step(cnn, &b->adam, learning_rate, options->weight_decay);
@@ -340,9 +410,9 @@ static int train_epoch(ohlcx_cnn *cnn, train_buffers *b, loop_state *loop,
 }
 
 
-/* Stores the mean loss over the validation samples in *loss. The chunks are
- * those of nn_eval_loss_sum(), so the result equals ohlcx_cnn_loss() on the
- * same samples bit for bit. */
+/* Stores the mean loss over the validation samples in *loss. The chunks and
+ * their split between threads are those of ohlcx_cnn_loss() at the same
+ * thread count, so the result equals it on the same samples bit for bit. */
 static int validation_loss(const ohlcx_cnn *cnn, train_buffers *b,
                            const ohlcx_sample_source *validation,
                            double *loss)
@@ -352,6 +422,7 @@ static int validation_loss(const ohlcx_cnn *cnn, train_buffers *b,
 
     for (size_t start = 0; start < n; start += NN_EVAL_CHUNK) {
         size_t count = n - start < NN_EVAL_CHUNK ? n - start : NN_EVAL_CHUNK;
+        double chunk_sum;
         int rc;
 
         for (size_t i = 0; i < count; i++)
@@ -360,10 +431,10 @@ static int validation_loss(const ohlcx_cnn *cnn, train_buffers *b,
         if (rc != OHLCX_OK)
             return rc;
 
-        rc = nn_forward(cnn, &b->ws, b->batch_x, b->batch_ids, count, NULL);
+        rc = eval_chunk(cnn, b, count, &chunk_sum);
         if (rc != OHLCX_OK)
             return rc;
-        sum += nn_loss_sum(&b->ws, b->batch_y, count);
+        sum += chunk_sum;
     }
     *loss = sum / (double)n;
     return OHLCX_OK;
@@ -629,6 +700,7 @@ int ohlcx_cnn_train_source(ohlcx_cnn *cnn, const ohlcx_sample_source *train,
     size_t batch;
     train_buffers b;
     loop_state loop;
+    int threads;
     int rc;
 
     if (!options) {
@@ -642,9 +714,19 @@ int ohlcx_cnn_train_source(ohlcx_cnn *cnn, const ohlcx_sample_source *train,
     batch = (size_t)options->batch_size < train->count
                 ? (size_t)options->batch_size
                 : train->count;
-    rc = alloc_buffers(&b, cnn, batch, train->count, n_val);
-    if (rc != OHLCX_OK)
+
+    /* The section keeps OpenBLAS at one thread for the shards. A
+     * batch-normalised network trains single-threaded with OpenBLAS's
+     * threads, so it enters a section only to validate. */
+    threads = nn_threads_begin();
+    if (cnn->config.batch_norm)
+        nn_threads_end();
+    rc = alloc_buffers(&b, cnn, batch, train->count, n_val, threads);
+    if (rc != OHLCX_OK) {
+        if (!cnn->config.batch_norm)
+            nn_threads_end();
         return rc;
+    }
 
     params = cnn->offset[cnn->block_count];
     memcpy(b.best_params, cnn->params, params * sizeof(float));
@@ -667,6 +749,8 @@ int ohlcx_cnn_train_source(ohlcx_cnn *cnn, const ohlcx_sample_source *train,
     memcpy(cnn->params, b.best_params, params * sizeof(float));
     memcpy(cnn->running, b.best_running, cnn->running_count * sizeof(float));
     free_buffers(&b);
+    if (!cnn->config.batch_norm)
+        nn_threads_end();
     return rc;
 }
 
