@@ -99,6 +99,15 @@ printf 'cnn:\n  symbol_embedding: 0\n  epochs: 1\n' >"$work/none.yaml"
 [ "$(json_get "$work/n/model/manifest.json" '.cnn_symbols')" = null ] ||
     fail "a run without a symbol embedding lists cnn_symbols"
 
+# The shipped example trains (one short epoch here).
+"$OHLCX" run --data "$work/data" --config "$OHLCX_SOURCE_DIR/examples/pipeline.yaml" --epochs 1 \
+    --jobs 2 --out "$work/e" >"$work/e.log" 2>&1 ||
+    fail "examples/pipeline.yaml failed: $(tail -3 "$work/e.log")"
+[ "$(json_get "$work/e/metrics.json" '.config.cnn_architecture.layers | length')" = 3 ] ||
+    fail "examples/pipeline.yaml did not give 3 stages"
+[ "$(json_get "$work/e/model/manifest.json" '.cnn_symbols | length')" = 3 ] ||
+    fail "examples/pipeline.yaml did not learn a symbol embedding"
+
 # Mistakes: exit status 2 and one line naming the place or the stage.
 printf 'cnn:\n  layers:\n    - {filters: 8, kernal: 3}\n' >"$work/typo.yaml"
 status=0
