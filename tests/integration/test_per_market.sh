@@ -57,4 +57,29 @@ status=0
     >/dev/null 2>"$work/err" || status=$?
 [ "$status" -eq 2 ] || fail "stocks predict with a damaged CNN: exit status $status, expected 2"
 grep -q "$stocks_file: truncated CNN file" "$work/err" || fail "stocks predict: $(cat "$work/err")"
+# The demo universe (no --data: 6 symbols x 4 timeframes, three crypto
+# pairs and three stocks): one CNN per asset class and every metric.
+"$OHLCX" run --out "$work/demo" --cnn per-market --epochs 2 --jobs 2 >"$work/demo.log" 2>&1 ||
+    fail "per-market run on the demo universe failed: $(tail -3 "$work/demo.log")"
+metrics="$work/demo/metrics.json"
+[ "$(json_get "$work/demo/model/manifest.json" '[.cnn_groups[].name] | join(",")')" = crypto,stocks ] ||
+    fail "demo CNN groups: $(json_get "$work/demo/model/manifest.json" '[.cnn_groups[].name] | join(",")')"
+[ "$(json_get "$metrics" '.cnn | length')" = 2 ] || fail "the demo run lists other than 2 CNNs"
+[ "$(json_get "$metrics" '.per_series | length')" = 24 ] || fail "the demo run has not 24 per_series rows"
+[ "$(json_get "$metrics" '[.per_timeframe[].timeframe] | join(",")')" = 15m,1h,4h,1d ] ||
+    fail "per_timeframe: $(json_get "$metrics" '[.per_timeframe[].timeframe] | join(",")')"
+[ "$(json_get "$metrics" '[.per_asset_class[].asset_class] | join(",")')" = crypto,stocks ] ||
+    fail "per_asset_class: $(json_get "$metrics" '[.per_asset_class[].asset_class] | join(",")')"
+# Every model has every key. The majority baseline's IC is null (the
+# correlation of a constant), so only the combined model's values must be
+# numbers.
+for key in accuracy balanced_accuracy macro_f1 auc log_loss brier ic rank_ic majority_share binomial_p; do
+    [ "$(json_get "$metrics" ".test.$key | type")" = number ] ||
+        fail "test.$key is not a number in the demo run's metrics"
+    for model in majority xgb_without_cnn cnn_only; do
+        [ "$(json_get "$metrics" ".baselines.$model | has(\"$key\")")" = true ] ||
+            fail "baselines.$model.$key is missing from the demo run's metrics"
+    done
+done
+[ "$(json_get "$metrics" '.test.n')" -gt 40000 ] || fail "the demo run tested $(json_get "$metrics" .test.n) rows"
 echo "per-market: one CNN per asset class, every series scored"
