@@ -31,6 +31,10 @@ int cli_fail(int status);
 /* Parse an option value; on failure print a usage error and return -1. */
 int cli_parse_int(const char *command, const char *option, const char *text, long min, long max,
                   int *out);
+/* Largest value cli_parse_u64() accepts: every integer up to it is written
+ * exactly in the JSON outputs. */
+#define OHLCX_CLI_U64_MAX 999999999999999ULL
+
 int cli_parse_u64(const char *command, const char *option, const char *text, uint64_t *out);
 
 /* Parses a --precision value (auto, fp32 or bf16) and sets it for the CNN

@@ -36,7 +36,8 @@ static const char plan_help[] =
     "options:\n"
     "  --months N   history per series in months (default: the file's months,\n"
     "               else 12)\n"
-    "  --window N   bars per CNN window (default: 64)\n"
+    "  --window N   bars per CNN window, 9 to 1024 as for 'ohlcx run'\n"
+    "               (default: 64)\n"
     "  --horizon N  bars ahead for the label (default: 1)\n"
     "  --epochs N   maximum CNN epochs, as for 'ohlcx run' (default: 20)\n"
     "  --patience N CNN epochs without improvement before stopping, as for\n"
@@ -162,10 +163,11 @@ static void print_stage_times(const ohlcx_plan *plan, int jobs)
         printf("  %-10s %10s %10s %10s\n", stage_names[stage], text[OHLCX_PLAN_EXPECTED],
                text[OHLCX_PLAN_SHORTEST], text[OHLCX_PLAN_LONGEST]);
     }
-    printf("Each CNN trains %d epochs expected (best epoch %d, an assumption set by "
+    printf("Each CNN trains %d epoch%s expected (best epoch %d, an assumption set by "
            "--best-epoch, + patience %d),\n  %d shortest, %d longest (--epochs).\n",
-           plan->epochs[OHLCX_PLAN_EXPECTED], options->best_epoch, options->patience,
-           plan->epochs[OHLCX_PLAN_SHORTEST], plan->epochs[OHLCX_PLAN_LONGEST]);
+           plan->epochs[OHLCX_PLAN_EXPECTED], plan->epochs[OHLCX_PLAN_EXPECTED] == 1 ? "" : "s",
+           options->best_epoch, options->patience, plan->epochs[OHLCX_PLAN_SHORTEST],
+           plan->epochs[OHLCX_PLAN_LONGEST]);
     printf("Each of the 2 XGBoost models trains %d rounds expected (%d best rounds, an "
            "assumption set by\n  --xgb-best-rounds, + %d early-stopping rounds), %d shortest, "
            "%d longest.\n",
@@ -375,7 +377,7 @@ int cmd_plan(int argc, char **argv)
     while (!bad && (option = getopt_long(argc, argv, "h", long_options, NULL)) != -1) {
         switch (option) {
         case 'm': bad = cli_parse_int("plan", "--months", optarg, 1, 1200, &options.months); break;
-        case 'w': bad = cli_parse_int("plan", "--window", optarg, 1, 4096, &options.window); break;
+        case 'w': bad = cli_parse_int("plan", "--window", optarg, 9, 1024, &options.window); break;
         case 'H':
             bad = cli_parse_int("plan", "--horizon", optarg, 1, 1000, &options.horizon);
             break;
@@ -405,6 +407,10 @@ int cmd_plan(int argc, char **argv)
         return cli_usage_error("plan", "unexpected argument '%s'", argv[optind + 1]);
     if (options.jobs == 0)
         options.jobs = default_jobs();
+    if (options.best_epoch > options.epochs)
+        ohlcx_log_warn("--best-epoch %d is above --epochs %d, so the expected case trains every "
+                       "CNN for all %d epochs", options.best_epoch, options.epochs,
+                       options.epochs);
 
     status = ohlcx_universe_load(argv[optind], &universe);
     if (status != 0)

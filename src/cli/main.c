@@ -85,10 +85,13 @@ int cli_parse_u64(const char *command, const char *option, const char *text, uin
 
     errno = 0;
     value = strtoull(text, &end, 10);
-    /* JSON numbers are doubles, so larger seeds would not be recorded exactly. */
-    if (errno != 0 || end == text || *end != '\0' || text[0] == '-' || value > (1ULL << 53)) {
-        cli_usage_error(command, "invalid %s '%s': expected an integer from 0 to 2^53", option,
-                        text);
+    /* JSON numbers are doubles, and cJSON writes them with 15 significant
+     * digits when those read back within its tolerance. Below 10^15 that is
+     * every digit, so a recorded seed is the seed given. */
+    if (errno != 0 || end == text || *end != '\0' || text[0] == '-' ||
+        value > OHLCX_CLI_U64_MAX) {
+        cli_usage_error(command, "invalid %s '%s': expected an integer from 0 to %llu", option,
+                        text, (unsigned long long)OHLCX_CLI_U64_MAX);
         return -1;
     }
     *out = value;

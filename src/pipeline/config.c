@@ -18,9 +18,16 @@
 #include "pipeline/internal.h"
 #include "util/yaml_doc.h"
 
-/* Largest filter count, kernel, dilation, pooling and embedding accepted.
- * The network's own checks bound their products. */
+/* Largest filter count, kernel, dilation, pooling and symbol embedding
+ * accepted. The network's own checks bound their products. */
 #define CONFIG_DIM_MAX 4096
+
+/* Largest hidden layer: predict builds each row with at most 256 embedding
+ * values. */
+#define EMBEDDING_MAX 256
+
+/* Largest seed: JSON outputs record every integer below 10^15 exactly. */
+#define SEED_MAX 999999999999999ULL
 
 static const char *const top_keys[] = {"window", "horizon", "seed", "cnn"};
 static const int top_required[] = {0, 0, 0, 0};
@@ -164,7 +171,7 @@ static int parse_cnn(const ohlcx_yaml_doc *doc, const yaml_node_t *node,
                              &architecture->dropout);
     if (HAS(CNN_EMBEDDING))
         status = ohlcx_yaml_int(doc, keys[CNN_EMBEDDING], values[CNN_EMBEDDING], "embedding", 1,
-                                CONFIG_DIM_MAX, &architecture->hidden);
+                                EMBEDDING_MAX, &architecture->hidden);
     if (HAS(CNN_SYMBOL_EMBEDDING))
         status = ohlcx_yaml_int(doc, keys[CNN_SYMBOL_EMBEDDING], values[CNN_SYMBOL_EMBEDDING],
                                 "symbol_embedding", 0, CONFIG_DIM_MAX,
@@ -204,7 +211,6 @@ static int parse_root(const ohlcx_yaml_doc *doc, const yaml_node_t *root,
     static const ohlcx_yaml_keys table = {"the top level", top_keys, top_required,
                                           TOP_KEY_COUNT};
     yaml_node_t *keys[TOP_KEY_COUNT], *values[TOP_KEY_COUNT];
-    int seed = 0;
     int status = ohlcx_yaml_read_mapping(doc, root, &table, keys, values);
 
     if (status == 0 && values[TOP_WINDOW] != NULL)
@@ -213,11 +219,9 @@ static int parse_root(const ohlcx_yaml_doc *doc, const yaml_node_t *root,
     if (status == 0 && values[TOP_HORIZON] != NULL)
         status = ohlcx_yaml_int(doc, keys[TOP_HORIZON], values[TOP_HORIZON], "horizon", 1,
                                 1000, &options->horizon);
-    if (status == 0 && values[TOP_SEED] != NULL) {
-        status = ohlcx_yaml_int(doc, keys[TOP_SEED], values[TOP_SEED], "seed", 0, 2147483647,
-                                &seed);
-        options->seed = (uint64_t)seed;
-    }
+    if (status == 0 && values[TOP_SEED] != NULL)
+        status = ohlcx_yaml_u64(doc, keys[TOP_SEED], values[TOP_SEED], "seed", SEED_MAX,
+                                &options->seed);
     if (status == 0 && values[TOP_CNN] != NULL)
         status = parse_cnn(doc, values[TOP_CNN], options, architecture);
     return status;

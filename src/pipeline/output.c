@@ -897,6 +897,64 @@ static int recorded_always(const char *key)
 }
 
 
+/* Returns 1 when two --data lists name the same files and folders: each
+ * entry is compared by its real path where it resolves, so "data",
+ * "./data" and "/abs/data" match, else as written. */
+static int same_inputs(const cJSON *now, const cJSON *old)
+{
+    const cJSON *a, *b;
+
+    if (!cJSON_IsArray(now) || !cJSON_IsArray(old) ||
+        cJSON_GetArraySize(now) != cJSON_GetArraySize(old))
+        return 0;
+    for (a = now->child, b = old->child; a != NULL && b != NULL; a = a->next, b = b->next) {
+        char *real_a, *real_b;
+        int same;
+
+        if (!cJSON_IsString(a) || !cJSON_IsString(b))
+            return 0;
+        if (strcmp(a->valuestring, b->valuestring) == 0)
+            continue;
+        real_a = realpath(a->valuestring, NULL);
+        real_b = realpath(b->valuestring, NULL);
+        same = real_a != NULL && real_b != NULL && strcmp(real_a, real_b) == 0;
+        free(real_a);
+        free(real_b);
+        if (!same)
+            return 0;
+    }
+    return 1;
+}
+
+
+/* Narrows a difference between two objects to the first key whose values
+ * differ, extending name ("--config") to "--config.dropout" and pointing
+ * *now and *old to those values. Values other than two objects stay as
+ * they are. */
+static void narrow_difference(char *name, size_t size, const cJSON **now, const cJSON **old)
+{
+    while (cJSON_IsObject(*now) && cJSON_IsObject(*old)) {
+        const cJSON *item, *found = NULL, *found_old = NULL;
+        size_t used = strlen(name);
+
+        cJSON_ArrayForEach(item, *now) {
+            const cJSON *other = cJSON_GetObjectItemCaseSensitive(*old, item->string);
+
+            if (other == NULL || !cJSON_Compare(item, other, 1)) {
+                found = item;
+                found_old = other;
+                break;
+            }
+        }
+        if (found == NULL || found_old == NULL)
+            return;
+        snprintf(name + used, size - used, ".%s", found->string);
+        *now = found;
+        *old = found_old;
+    }
+}
+
+
 static int compare_arguments(const run_state *state, const cJSON *saved)
 {
     cJSON *current = arguments_object(state);
@@ -924,7 +982,12 @@ static int compare_arguments(const run_state *state, const cJSON *saved)
         const cJSON *old = cJSON_GetObjectItemCaseSensitive(saved, item->string);
         char *now_text, *old_text;
 
+        char name[256];
+        const cJSON *now_value = item, *old_value = old;
+
         if (old != NULL && cJSON_Compare(item, old, 1))
+            continue;
+        if (old != NULL && strcmp(item->string, "--data") == 0 && same_inputs(item, old))
             continue;
         if (old == NULL && recorded_always(item->string)) {
             status = ohlcx_set_error(OHLCX_EINVAL,
@@ -934,12 +997,15 @@ static int compare_arguments(const run_state *state, const cJSON *saved)
                                      state->options->out_dir, item->string);
             break;
         }
-        now_text = cJSON_PrintUnformatted(item);
-        old_text = old != NULL ? cJSON_PrintUnformatted(old) : NULL;
+        snprintf(name, sizeof name, "%s", item->string);
+        if (old != NULL)
+            narrow_difference(name, sizeof name, &now_value, &old_value);
+        now_text = cJSON_PrintUnformatted(now_value);
+        old_text = old_value != NULL ? cJSON_PrintUnformatted(old_value) : NULL;
         status = ohlcx_set_error(OHLCX_EINVAL, "cannot resume %s: %s is %s, but the "
                                  "checkpointed run used %s: pass the same arguments, or run "
                                  "without --resume to start over",
-                                 state->options->out_dir, item->string,
+                                 state->options->out_dir, name,
                                  now_text ? now_text : "?", old_text ? old_text : "nothing");
         free(now_text);
         free(old_text);

@@ -435,6 +435,24 @@ done:
 }
 
 
+/* Prints a CSV field, quoted as RFC 4180 writes it when it contains a comma,
+ * a quote or a line break. A symbol comes from a file name, which may. */
+static void print_csv_field(const char *text)
+{
+    if (strpbrk(text, ",\"\r\n") == NULL) {
+        fputs(text, stdout);
+        return;
+    }
+    putchar('"');
+    for (const char *c = text; *c != '\0'; c++) {
+        if (*c == '"')
+            putchar('"');
+        putchar(*c);
+    }
+    putchar('"');
+}
+
+
 static void print_predictions(const prediction *predictions, size_t count, int json)
 {
     char time_text[20];
@@ -464,8 +482,9 @@ static void print_predictions(const prediction *predictions, size_t count, int j
     puts("symbol,timeframe,open_time,prob_up");
     for (size_t i = 0; i < count; i++) {
         ohlcx_format_datetime(predictions[i].open_time, time_text);
-        printf("%s,%s,%s,%.6f\n", predictions[i].series->bars.symbol,
-               predictions[i].series->bars.timeframe, time_text, predictions[i].prob_up);
+        print_csv_field(predictions[i].series->bars.symbol);
+        printf(",%s,%s,%.6f\n", predictions[i].series->bars.timeframe, time_text,
+               predictions[i].prob_up);
     }
 }
 

@@ -147,7 +147,8 @@ static int check_cnn_options(const ohlcx_run_options *options)
     }
     cnn = ohlcx_cnn_create(&config, 0);
     if (cnn == NULL)
-        return ohlcx_set_error(OHLCX_EINVAL, "invalid CNN architecture: %s", ohlcx_last_error());
+        return ohlcx_set_error(OHLCX_EINVAL, "invalid CNN architecture for window %d: %s",
+                               options->window, ohlcx_last_error());
     ohlcx_cnn_free(cnn);
     return 0;
 }

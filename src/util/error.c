@@ -4,6 +4,7 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "ohlcx/error.h"
 
@@ -16,13 +17,17 @@ const char *ohlcx_last_error(void)
 }
 
 
+/* Formats into a copy first, so that an argument may be the message being
+ * replaced: ohlcx_set_error(code, "context: %s", ohlcx_last_error()). */
 int ohlcx_set_error(int code, const char *format, ...)
 {
+    char message[sizeof last_error];
     va_list args;
 
     va_start(args, format);
-    vsnprintf(last_error, sizeof last_error, format, args);
+    vsnprintf(message, sizeof message, format, args);
     va_end(args);
+    memcpy(last_error, message, sizeof last_error);
     return code;
 }
 

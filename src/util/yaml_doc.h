@@ -10,8 +10,13 @@
 #define OHLCX_YAML_DOC_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <yaml.h>
+
+/* Longest file or text accepted, in bytes. The largest shipped universe
+ * file has 8 KB. */
+#define OHLCX_YAML_MAX_BYTES (1024 * 1024)
 
 /* One loaded document. path is not copied and must outlive the document. */
 typedef struct ohlcx_yaml_doc {
@@ -31,15 +36,18 @@ typedef struct ohlcx_yaml_keys {
 /*
  * Parses text (length bytes) as exactly one YAML document. *root receives
  * its root node, or NULL for an empty file. Fails with OHLCX_EFORMAT on
- * invalid YAML or a second document, with the place in the message. On
- * success the caller releases the document with ohlcx_yaml_doc_free().
+ * invalid YAML, a second document, lists and mappings nested more than 64
+ * deep, or more than OHLCX_YAML_MAX_BYTES of text, with the place in the
+ * message. On success the caller releases the document with
+ * ohlcx_yaml_doc_free().
  */
 int ohlcx_yaml_doc_parse(ohlcx_yaml_doc *doc, const char *text, size_t length,
                          const char *path, const char *kind, yaml_node_t **root);
 void ohlcx_yaml_doc_free(ohlcx_yaml_doc *doc);
 
 /* Reads a whole file into a new buffer, which the caller frees. kind names
- * the file in messages: "cannot open universe file PATH: ...". */
+ * the file in messages: "cannot open universe file PATH: ...". A file
+ * longer than OHLCX_YAML_MAX_BYTES fails with OHLCX_EFORMAT. */
 int ohlcx_read_text_file(const char *path, const char *kind, char **text, size_t *length);
 
 /* Sets an OHLCX_EFORMAT error "PATH:LINE:COLUMN: message" and returns it. */
@@ -66,6 +74,10 @@ int ohlcx_yaml_text(const ohlcx_yaml_doc *doc, const yaml_node_t *key, const yam
 /* Reads a decimal integer from min to max. */
 int ohlcx_yaml_int(const ohlcx_yaml_doc *doc, const yaml_node_t *key, const yaml_node_t *node,
                    const char *field, int min, int max, int *out);
+
+/* Reads a decimal integer from 0 to max. */
+int ohlcx_yaml_u64(const ohlcx_yaml_doc *doc, const yaml_node_t *key, const yaml_node_t *node,
+                   const char *field, uint64_t max, uint64_t *out);
 
 /* Reads a finite number from min to max. upper_open excludes max itself. */
 int ohlcx_yaml_number(const ohlcx_yaml_doc *doc, const yaml_node_t *key,

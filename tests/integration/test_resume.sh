@@ -77,9 +77,12 @@ jq 'del(.timings_s, .resources, .cost)' "$work/b/metrics.json" >"$work/b.json"
 cmp -s "$work/a.json" "$work/b.json" ||
     fail "metrics differ after resuming: $(diff "$work/a.json" "$work/b.json" | head -20)"
 
-# The same folder written with a trailing slash is the same input.
+# The same folder written with a trailing slash, or as a relative path, is
+# the same input.
 "$OHLCX" run --data "$work/data/" --epochs 4 --jobs 2 --seed 7 --out "$work/b" --resume \
     >/dev/null 2>"$work/err" || fail "resume with --data DIR/: $(tail -1 "$work/err")"
+(cd "$work" && "$OHLCX" run --data ./data --epochs 4 --jobs 2 --seed 7 --out "$work/b" --resume \
+    >/dev/null 2>"$work/err") || fail "resume with --data ./data: $(tail -1 "$work/err")"
 
 # Another argument than the checkpointed run's is rejected with exit status 2.
 status=0

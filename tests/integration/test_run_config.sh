@@ -68,7 +68,7 @@ status=0
 "$OHLCX" run --data "$work/data" --config "$work/other.yaml" --jobs 1 --out "$work/b" --resume \
     >/dev/null 2>"$work/err" || status=$?
 [ "$status" -eq 2 ] || fail "resume with another dropout: status $status, expected 2"
-grep -q 'cannot resume .*: --config is .*"dropout":0.2.*but the checkpointed run used .*"dropout":0.1' \
+grep -q 'cannot resume .*: --config.dropout is 0.2, but the checkpointed run used 0.1:' \
     "$work/err" || fail "resume message: $(cat "$work/err")"
 "$OHLCX" run "$@" --epochs 1 --out "$work/c" >/dev/null 2>&1 || fail "run with --epochs 1 failed"
 [ "$(json_get "$work/c/checkpoints/run.json" '.arguments["--epochs"]')" = 1 ] ||
@@ -91,6 +91,12 @@ grep -q 'symbol SOLUSDT was not in training: the global CNN gives it the mean' "
 ! grep -q 'symbol ETHUSDT was not in training' "$work/predict.err" ||
     fail "ETHUSDT was treated as a new symbol"
 "$OHLCX" lookahead --run "$work/g" --rows 3 >/dev/null 2>&1 || fail "lookahead of the global run failed"
+# A symbol from a file name with a comma and a quote is quoted in the CSV.
+mkdir "$work/odd"
+cp "$work/new/SOLUSDT-1h.csv" "$work/odd/SO,L\"X-1h.csv"
+"$OHLCX" predict --model "$work/g/model" "$work/odd" >"$work/odd.csv" 2>"$work/odd.err" ||
+    fail "predict of an odd file name failed: $(cat "$work/odd.err")"
+grep -q '^"SO,L""X",1h,' "$work/odd.csv" || fail "the odd symbol is not quoted: $(cat "$work/odd.csv")"
 
 # symbol_embedding: 0 leaves the embedding out.
 printf 'cnn:\n  symbol_embedding: 0\n  epochs: 1\n' >"$work/none.yaml"
@@ -120,7 +126,7 @@ printf 'window: 16\ncnn:\n  layers:\n    - {filters: 8, kernel: 9, dilation: 2}\
 status=0
 "$OHLCX" run --data "$work/data" --config "$work/wide.yaml" --out "$work/x" 2>"$work/err" || status=$?
 [ "$status" -eq 2 ] || fail "an architecture wider than the window: status $status, expected 2"
-grep -q 'invalid CNN architecture: .*' "$work/err" || fail "architecture message: $(cat "$work/err")"
+grep -q 'invalid CNN architecture for window 16: .*conv\[0\]' "$work/err" || fail "architecture message: $(cat "$work/err")"
 [ ! -e "$work/x" ] || fail "a rejected configuration created the output folder"
 status=0
 "$OHLCX" run --config "$work/cnn.yaml" --config "$work/other.yaml" --out "$work/x" 2>"$work/err" ||

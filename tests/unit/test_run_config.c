@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -191,6 +192,58 @@ static void rejects_mistakes(void **unused)
 }
 
 
+/* Numbers written in quotes are strings; seeds go up to 10^15 - 1. */
+static void rejects_quotes_and_big_seeds(void **unused)
+{
+    (void)unused;
+    parsed big = parse("seed: 999999999999999\n");
+
+    assert_int_equal(big.status, 0);
+    assert_true(big.options.seed == 999999999999999ULL);
+    assert_rejected("window: \"16\"\n",
+                    "pipeline.yaml:1:9: invalid window \"16\": write an integer without quotes");
+    assert_rejected("cnn:\n  batch_norm: 'true'\n",
+                    "pipeline.yaml:2:15: invalid batch_norm \"true\": write true or false without "
+                    "quotes");
+    assert_rejected("seed: 1000000000000000\n",
+                    "pipeline.yaml:1:7: invalid seed '1000000000000000': use an integer from 0 to "
+                    "999999999999999");
+    assert_rejected("cnn:\n  embedding: 257\n",
+                    "pipeline.yaml:2:14: invalid embedding '257': use an integer from 1 to 256");
+}
+
+
+/* Nesting deeper than 64 levels and text over 1 MiB fail before libyaml
+ * loads the document, whose time grows with the depth. */
+static void rejects_deep_and_long_text(void **unused)
+{
+    (void)unused;
+    char deep[5 + 100 + 100 + 2];
+    size_t length = 1024 * 1024 + 1;
+    char *long_text = malloc(length + 1);
+    parsed out;
+
+    /* "cnn: " then 100 '[': the mapping is level 1, so the 64th bracket, at
+     * column 5 + 64 = 69, opens level 65. */
+    memcpy(deep, "cnn: ", 5);
+    memset(deep + 5, '[', 100);
+    memset(deep + 105, ']', 100);
+    memcpy(deep + 205, "\n", 2);
+    assert_rejected(deep, "pipeline.yaml:1:69: lists and mappings nest more than 64 levels deep "
+                          "here: a configuration file needs a few");
+
+    assert_non_null(long_text);
+    memset(long_text, ' ', length);
+    long_text[0] = '#';
+    long_text[length] = '\0';
+    out = parse(long_text);
+    assert_int_equal(out.status, OHLCX_EFORMAT);
+    assert_string_equal(ohlcx_last_error(), "pipeline.yaml: 1048577 bytes is too long for a "
+                        "configuration file: it may have at most 1048576");
+    free(long_text);
+}
+
+
 static void missing_file(void **unused)
 {
     (void)unused;
@@ -213,6 +266,8 @@ int main(void)
         cmocka_unit_test(points_to_architecture),
         cmocka_unit_test(missing_keys_keep_values),
         cmocka_unit_test(rejects_mistakes),
+        cmocka_unit_test(rejects_quotes_and_big_seeds),
+        cmocka_unit_test(rejects_deep_and_long_text),
         cmocka_unit_test(missing_file),
     };
 
