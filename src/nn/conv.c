@@ -30,65 +30,11 @@
 #include "ohlcx/error.h"
 
 
-static const float *block(const ohlcx_cnn *cnn, int b)
-{
-    return cnn->params + cnn->offset[b];
-}
-
-
-static float *grad_block(ohlcx_cnn *cnn, int b)
-{
-    return cnn->grads + cnn->offset[b];
-}
-
-
-/* Adds bias to every row of a [rows x cols] matrix, then applies ReLU. */
-static void add_bias_relu(float *m, size_t rows, size_t cols, const float *bias)
-{
-    for (size_t r = 0; r < rows; r++) {
-        float *row = m + r * cols;
-
-        for (size_t k = 0; k < cols; k++) {
-            float v = row[k] + bias[k];
-
-            row[k] = v > 0.0f ? v : 0.0f;
-        }
-    }
-}
-
-
 static void add_bias(float *m, size_t rows, size_t cols, const float *bias)
 {
     for (size_t r = 0; r < rows; r++)
         for (size_t k = 0; k < cols; k++)
             m[r * cols + k] += bias[k];
-}
-
-
-/* Sums the rows of a [rows x cols] matrix into out[cols]. */
-static void sum_rows(const float *m, size_t rows, size_t cols, float *out)
-{
-    memset(out, 0, cols * sizeof *out);
-    for (size_t r = 0; r < rows; r++)
-        for (size_t k = 0; k < cols; k++)
-            out[k] += m[r * cols + k];
-}
-
-
-static void add_to(float *restrict dst, const float *restrict src, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        dst[i] += src[i];
-}
-
-
-/* Keeps grad[i] where act[i] > 0 (the ReLU passed its input) and zeroes it
- * elsewhere. */
-static void relu_mask(float *restrict grad, const float *restrict act,
-                      size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        grad[i] = act[i] > 0.0f ? grad[i] : 0.0f;
 }
 
 
@@ -176,11 +122,11 @@ static void col2im_stage(const nn_stage *st, const float *d_col, size_t n,
             const float *row = d_col + (s * st->length + t) * patch;
 
             if (dilation == 1) {
-                add_to(first, row, patch);
+                nn_add_to(first, row, patch);
                 continue;
             }
             for (size_t j = 0; j < kernel; j++)
-                add_to(first + j * dilation * c_in, row + j * c_in, c_in);
+                nn_add_to(first + j * dilation * c_in, row + j * c_in, c_in);
         }
 }
 
@@ -197,8 +143,8 @@ static void batch_norm_forward(const ohlcx_cnn *cnn, const nn_stage *st,
                                const nn_pass *pass)
 {
     size_t f = (size_t)st->filters;
-    const float *gamma = block(cnn, st->gamma);
-    const float *beta = block(cnn, st->beta);
+    const float *gamma = nn_block(cnn, st->gamma);
+    const float *beta = nn_block(cnn, st->beta);
     const float *running = cnn->running + st->running;
 
     for (size_t o = 0; o < f; o++) {
@@ -253,9 +199,9 @@ static void batch_norm_backward(ohlcx_cnn *cnn, const nn_stage *st,
                                 size_t rows, int training)
 {
     size_t f = (size_t)st->filters;
-    const float *gamma = block(cnn, st->gamma);
-    float *g_gamma = grad_block(cnn, st->gamma);
-    float *g_beta = grad_block(cnn, st->beta);
+    const float *gamma = nn_block(cnn, st->gamma);
+    float *g_gamma = nn_grad_block(cnn, st->gamma);
+    float *g_beta = nn_grad_block(cnn, st->beta);
 
     for (size_t o = 0; o < f; o++) {
         double sum_dy = 0.0, sum_dy_xhat = 0.0;
@@ -365,16 +311,16 @@ static void stage_forward(const ohlcx_cnn *cnn, nn_workspace *ws, int i,
     else
         im2col_stage(st, in, n, b->col);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, st->filters,
-                patch, 1.0f, b->col, patch, block(cnn, st->weight), patch,
+                patch, 1.0f, b->col, patch, nn_block(cnn, st->weight), patch,
                 0.0f, dst, st->filters);
 
     if (cnn->config.batch_norm) {
         add_bias(b->z, (size_t)rows, (size_t)st->filters,
-                 block(cnn, st->bias));
+                 nn_block(cnn, st->bias));
         batch_norm_forward(cnn, st, b, (size_t)rows, pass);
     } else {
-        add_bias_relu(b->act, (size_t)rows, (size_t)st->filters,
-                      block(cnn, st->bias));
+        nn_add_bias_relu(b->act, (size_t)rows, (size_t)st->filters,
+                         nn_block(cnn, st->bias));
     }
 
     if (st->pool > 1)
@@ -419,7 +365,7 @@ static void output_backward(const ohlcx_cnn *cnn, nn_workspace *ws, int i,
         multiply(b->d_out, b->mask, n * st->out_length * f);
     if (st->pool > 1)
         max_pool_backward(st, b->act, b->d_out, n, b->d_act);
-    relu_mask(b->d_act, b->act, n * st->length * f);
+    nn_relu_mask(b->d_act, b->act, n * st->length * f);
 }
 
 
@@ -439,13 +385,13 @@ static void stage_backward(ohlcx_cnn *cnn, nn_workspace *ws, int i,
 
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, st->filters, patch,
                 rows, 1.0f, d_pre, st->filters, b->col, patch, 0.0f,
-                grad_block(cnn, st->weight), patch);
-    sum_rows(d_pre, (size_t)rows, (size_t)st->filters,
-             grad_block(cnn, st->bias));
+                nn_grad_block(cnn, st->weight), patch);
+    nn_sum_rows(d_pre, (size_t)rows, (size_t)st->filters,
+                nn_grad_block(cnn, st->bias));
     if (i > 0)
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, patch,
                     st->filters, 1.0f, d_pre, st->filters,
-                    block(cnn, st->weight), patch, 0.0f, b->d_col, patch);
+                    nn_block(cnn, st->weight), patch, 0.0f, b->d_col, patch);
 }
 
 

@@ -962,12 +962,6 @@ static int run_steps(nn_dnnl *d, const plan *p, const step_list *list)
 }
 
 
-static float *block_data(const ohlcx_cnn *cnn, float *array, int b)
-{
-    return array + cnn->offset[b];
-}
-
-
 int nn_dnnl_create(nn_dnnl **out, int bf16, int backward)
 {
     nn_dnnl *d;
@@ -1017,36 +1011,25 @@ void nn_dnnl_free(nn_dnnl *d)
 int nn_dnnl_forward(nn_dnnl *d, const ohlcx_cnn *cnn, nn_workspace *ws,
                     const float *x, size_t n)
 {
-    float *params = cnn->params;
+    const nn_stage *st = cnn->stage;
     plan *p;
     int rc = find_plan(d, cnn, n, &p);
 
     if (rc != OHLCX_OK)
         return rc;
     dnnl_memory_set_data_handle(p->x, (void *)x);
-    dnnl_memory_set_data_handle(p->w1, block_data(cnn, params, cnn->stage[0].weight));
-    dnnl_memory_set_data_handle(p->b1, block_data(cnn, params, cnn->stage[0].bias));
-    dnnl_memory_set_data_handle(p->w2, block_data(cnn, params, cnn->stage[1].weight));
-    dnnl_memory_set_data_handle(p->b2, block_data(cnn, params, cnn->stage[1].bias));
+    dnnl_memory_set_data_handle(p->w1, (void *)nn_block(cnn, st[0].weight));
+    dnnl_memory_set_data_handle(p->b1, (void *)nn_block(cnn, st[0].bias));
+    dnnl_memory_set_data_handle(p->w2, (void *)nn_block(cnn, st[1].weight));
+    dnnl_memory_set_data_handle(p->b2, (void *)nn_block(cnn, st[1].bias));
     dnnl_memory_set_data_handle(p->act2, ws->last_out);
     ws->act2_block = p->act2_block;
     return run_steps(d, p, &p->forward);
 }
 
 
-/* Keeps grad[i] where act[i] > 0 (the ReLU passed its input) and zeroes it
- * elsewhere. Padding in a blocked layout is zero in act, so it stays zero
- * in grad. */
-static void relu_mask(float *restrict grad, const float *restrict act,
-                      size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        grad[i] = act[i] > 0.0f ? grad[i] : 0.0f;
-}
-
-
-/* relu_mask() on bfloat16 bit patterns: a value is above zero when its
- * sign bit is clear and some other bit is set. Unlike in relu_mask(), a NaN
+/* nn_relu_mask() on bfloat16 bit patterns: a value is above zero when its
+ * sign bit is clear and some other bit is set. Unlike in nn_relu_mask(), a NaN
  * passes, but it has made the loss non-finite, which stops training. */
 static void relu_mask_bf16(uint16_t *restrict grad,
                            const uint16_t *restrict act, size_t n)
@@ -1080,7 +1063,7 @@ static void relayout_to_8c(float *restrict out, const float *restrict grad,
  * before its ReLU, for the n samples of the last nn_dnnl_forward() call. */
 int nn_dnnl_backward(nn_dnnl *d, ohlcx_cnn *cnn, nn_workspace *ws, size_t n)
 {
-    float *grads = cnn->grads;
+    const nn_stage *st = cnn->stage;
     plan *p;
     int rc = find_plan(d, cnn, n, &p);
 
@@ -1090,18 +1073,21 @@ int nn_dnnl_backward(nn_dnnl *d, ohlcx_cnn *cnn, nn_workspace *ws, size_t n)
         return ohlcx_set_error(OHLCX_ELIB, "cnn: backward pass on a "
                                "forward-only workspace");
     dnnl_memory_set_data_handle(p->act2, ws->last_out);
-    dnnl_memory_set_data_handle(p->g_w1, block_data(cnn, grads, cnn->stage[0].weight));
-    dnnl_memory_set_data_handle(p->g_b1, block_data(cnn, grads, cnn->stage[0].bias));
-    dnnl_memory_set_data_handle(p->g_w2, block_data(cnn, grads, cnn->stage[1].weight));
-    dnnl_memory_set_data_handle(p->g_b2, block_data(cnn, grads, cnn->stage[1].bias));
+    dnnl_memory_set_data_handle(p->g_w1, nn_grad_block(cnn, st[0].weight));
+    dnnl_memory_set_data_handle(p->g_b1, nn_grad_block(cnn, st[0].bias));
+    dnnl_memory_set_data_handle(p->g_w2, nn_grad_block(cnn, st[1].weight));
+    dnnl_memory_set_data_handle(p->g_b2, nn_grad_block(cnn, st[1].bias));
 
     rc = run_steps(d, p, &p->backward_conv2);
     if (rc != OHLCX_OK)
         return rc;
+
+    /* Padding in a blocked layout is zero in act, so it stays zero in the
+     * gradient. */
     if (p->act1_bf16)
         relu_mask_bf16(p->d_act1_data, p->act1_data, p->act1_count);
     else
-        relu_mask(p->d_act1_data, p->act1_data, p->act1_count);
+        nn_relu_mask(p->d_act1_data, p->act1_data, p->act1_count);
     if (p->d_act1_8c != NULL)
         relayout_to_8c(p->d_act1_8c, p->d_act1_data, n,
                        (size_t)cnn->stage[0].filters, cnn->stage[0].length);

@@ -253,43 +253,6 @@ void nn_workspace_free(nn_workspace *ws)
 }
 
 
-static const float *block(const ohlcx_cnn *cnn, int b)
-{
-    return cnn->params + cnn->offset[b];
-}
-
-
-static float *grad_block(ohlcx_cnn *cnn, int b)
-{
-    return cnn->grads + cnn->offset[b];
-}
-
-
-/* Adds bias to every row of a [rows x cols] matrix, then applies ReLU. */
-static void add_bias_relu(float *m, size_t rows, size_t cols, const float *bias)
-{
-    for (size_t r = 0; r < rows; r++) {
-        float *row = m + r * cols;
-
-        for (size_t k = 0; k < cols; k++) {
-            float v = row[k] + bias[k];
-
-            row[k] = v > 0.0f ? v : 0.0f;
-        }
-    }
-}
-
-
-/* Sums the rows of a [rows x cols] matrix into out[cols]. */
-static void sum_rows(const float *m, size_t rows, size_t cols, float *out)
-{
-    memset(out, 0, cols * sizeof *out);
-    for (size_t r = 0; r < rows; r++)
-        for (size_t k = 0; k < cols; k++)
-            out[k] += m[r * cols + k];
-}
-
-
 /* Returns the filters per block of last_out's layout, see nn_workspace. */
 static size_t out_block(size_t filters, const nn_workspace *ws)
 {
@@ -319,13 +282,14 @@ static void readout_forward(const ohlcx_cnn *cnn, const nn_workspace *ws,
 
             memcpy(last + first, a + (length - 1) * fblock,
                    fblock * sizeof *last);
-            sum_rows(a, length, fblock, mean + first);
+            nn_sum_rows(a, length, fblock, mean + first);
         }
         for (size_t o = 0; o < f; o++)
             mean[o] *= inv_length;
         if (dim > 0)
             memcpy(last + 2 * f,
-                   block(cnn, cnn->symbol_embedding) + (size_t)ws->ids[s] * dim,
+                   nn_block(cnn, cnn->symbol_embedding) +
+                       (size_t)ws->ids[s] * dim,
                    dim * sizeof *last);
     }
 }
@@ -342,8 +306,8 @@ int nn_forward(const ohlcx_cnn *cnn, nn_workspace *ws, const float *x,
                const int32_t *ids, size_t n, const nn_pass *pass)
 {
     const ohlcx_cnn_config *c = &cnn->config;
-    const float *w2 = block(cnn, cnn->dense2_weight);
-    float b2 = block(cnn, cnn->dense2_bias)[0];
+    const float *w2 = nn_block(cnn, cnn->dense2_weight);
+    float b2 = nn_block(cnn, cnn->dense2_bias)[0];
     int width = cnn->readout_width;
 
     ws->ids = ids;
@@ -369,10 +333,10 @@ int nn_forward(const ohlcx_cnn *cnn, nn_workspace *ws, const float *x,
     readout_forward(cnn, ws, n);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, c->hidden,
                 width, 1.0f, ws->readout, width,
-                block(cnn, cnn->dense1_weight), width, 0.0f,
+                nn_block(cnn, cnn->dense1_weight), width, 0.0f,
                 ws->hidden, c->hidden);
-    add_bias_relu(ws->hidden, n, (size_t)c->hidden,
-                  block(cnn, cnn->dense1_bias));
+    nn_add_bias_relu(ws->hidden, n, (size_t)c->hidden,
+                     nn_block(cnn, cnn->dense1_bias));
     if (ws->dropping) {
         size_t count = n * (size_t)c->hidden;
 
@@ -434,9 +398,9 @@ static void dense_backward(ohlcx_cnn *cnn, nn_workspace *ws, const float *y,
 {
     int hidden = cnn->config.hidden;
     int width = cnn->readout_width;
-    const float *w2 = block(cnn, cnn->dense2_weight);
-    float *g_w2 = grad_block(cnn, cnn->dense2_weight);
-    float *g_b2 = grad_block(cnn, cnn->dense2_bias);
+    const float *w2 = nn_block(cnn, cnn->dense2_weight);
+    float *g_w2 = nn_grad_block(cnn, cnn->dense2_weight);
+    float *g_b2 = nn_grad_block(cnn, cnn->dense2_bias);
 
     for (size_t s = 0; s < n; s++)
         ws->d_logit[s] = (nn_sigmoid(ws->logit[s]) - y[s]) / (float)batch;
@@ -460,12 +424,12 @@ static void dense_backward(ohlcx_cnn *cnn, nn_workspace *ws, const float *y,
 
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, hidden, width, (int)n,
                 1.0f, ws->d_hidden, hidden, ws->readout, width, 0.0f,
-                grad_block(cnn, cnn->dense1_weight), width);
-    sum_rows(ws->d_hidden, n, (size_t)hidden,
-             grad_block(cnn, cnn->dense1_bias));
+                nn_grad_block(cnn, cnn->dense1_weight), width);
+    nn_sum_rows(ws->d_hidden, n, (size_t)hidden,
+                nn_grad_block(cnn, cnn->dense1_bias));
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, width,
                 hidden, 1.0f, ws->d_hidden, hidden,
-                block(cnn, cnn->dense1_weight), width, 0.0f, ws->d_readout,
+                nn_block(cnn, cnn->dense1_weight), width, 0.0f, ws->d_readout,
                 width);
 }
 
@@ -477,7 +441,7 @@ static void embedding_backward(ohlcx_cnn *cnn, nn_workspace *ws, size_t n)
     size_t dim = (size_t)cnn->config.symbol_dim;
     size_t width = (size_t)cnn->readout_width;
     size_t f = width - dim;
-    float *g = grad_block(cnn, cnn->symbol_embedding);
+    float *g = nn_grad_block(cnn, cnn->symbol_embedding);
 
     memset(g, 0, (cnn->offset[cnn->symbol_embedding + 1] -
                   cnn->offset[cnn->symbol_embedding]) * sizeof *g);
@@ -498,13 +462,6 @@ static void relu_backward_in_place(float *restrict act,
 {
     for (size_t i = 0; i < n; i++)
         act[i] = act[i] > 0.0f ? grad[i] : 0.0f;
-}
-
-
-static void add_to(float *restrict dst, const float *restrict src, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        dst[i] += src[i];
 }
 
 
@@ -535,7 +492,7 @@ static void readout_backward(const ohlcx_cnn *cnn, nn_workspace *ws, size_t n)
 
             for (size_t t = 0; t < length; t++)
                 memcpy(d + t * f, d_position, f * sizeof *d);
-            add_to(d + (length - 1) * f, d_last, f);
+            nn_add_to(d + (length - 1) * f, d_last, f);
             continue;
         }
         for (size_t first = 0; first < f; first += fblock) {
@@ -546,7 +503,7 @@ static void readout_backward(const ohlcx_cnn *cnn, nn_workspace *ws, size_t n)
                                        fblock);
         }
 
-        add_to(d_position, d_last, f);
+        nn_add_to(d_position, d_last, f);
         for (size_t first = 0; first < f; first += fblock)
             relu_backward_in_place(ws->last_out + s * length * f +
                                    first * length + (length - 1) * fblock,

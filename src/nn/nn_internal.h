@@ -16,6 +16,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "ohlcx/nn.h"
 
@@ -129,6 +130,65 @@ typedef struct nn_pass {
     const float *masks[OHLCX_CNN_MAX_CONV];
     const float *hidden_mask;
 } nn_pass;
+
+/* Returns the start of parameter block b in cnn->params. nn_grad_block()
+ * returns the same block of cnn->grads. */
+static inline const float *nn_block(const ohlcx_cnn *cnn, int b)
+{
+    return cnn->params + cnn->offset[b];
+}
+
+
+static inline float *nn_grad_block(ohlcx_cnn *cnn, int b)
+{
+    return cnn->grads + cnn->offset[b];
+}
+
+
+/* Adds bias to every row of a [rows x cols] matrix, then applies ReLU. */
+static inline void nn_add_bias_relu(float *m, size_t rows, size_t cols,
+                                    const float *bias)
+{
+    for (size_t r = 0; r < rows; r++) {
+        float *row = m + r * cols;
+
+        for (size_t k = 0; k < cols; k++) {
+            float v = row[k] + bias[k];
+
+            row[k] = v > 0.0f ? v : 0.0f;
+        }
+    }
+}
+
+
+/* Sums the rows of a [rows x cols] matrix into out[cols]. */
+static inline void nn_sum_rows(const float *m, size_t rows, size_t cols,
+                               float *out)
+{
+    memset(out, 0, cols * sizeof *out);
+    for (size_t r = 0; r < rows; r++)
+        for (size_t k = 0; k < cols; k++)
+            out[k] += m[r * cols + k];
+}
+
+
+static inline void nn_add_to(float *restrict dst, const float *restrict src,
+                             size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        dst[i] += src[i];
+}
+
+
+/* Keeps grad[i] where act[i] > 0 (the ReLU passed its input) and zeroes it
+ * elsewhere. */
+static inline void nn_relu_mask(float *restrict grad,
+                                const float *restrict act, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        grad[i] = act[i] > 0.0f ? grad[i] : 0.0f;
+}
+
 
 /* Convolution kernels: im2col + OpenBLAS sgemm, or oneDNN (dnnl.c) when the
  * build has it. A workspace takes the kernels and the precision in force

@@ -22,6 +22,7 @@
 #include "nn/nn_internal.h"
 #include "ohlcx/error.h"
 #include "ohlcx/nn.h"
+#include "test_nn_helpers.h"
 
 enum {
     CONV1_W,
@@ -36,38 +37,6 @@ enum {
 };
 
 
-/* A test-local generator, independent of the module's. */
-static uint64_t test_rng_next(uint64_t *state)
-{
-    *state = *state * 6364136223846793005u + 1442695040888963407u;
-    return *state >> 11;
-}
-
-
-static double test_uniform(uint64_t *state)
-{
-    return (double)test_rng_next(state) * 0x1.0p-53;
-}
-
-
-static float test_normal(uint64_t *state)
-{
-    double u1 = 1.0 - test_uniform(state);
-    double u2 = test_uniform(state);
-
-    return (float)(sqrt(-2.0 * log(u1)) * cos(2.0 * M_PI * u2));
-}
-
-
-static void fill_normal(float *x, size_t n, uint64_t seed)
-{
-    uint64_t state = seed;
-
-    for (size_t i = 0; i < n; i++)
-        x[i] = test_normal(&state);
-}
-
-
 static ohlcx_cnn_config tiny_config(void)
 {
     ohlcx_cnn_config c = {
@@ -77,13 +46,10 @@ static ohlcx_cnn_config tiny_config(void)
         .conv[0].filters = 3,
         .conv[1].kernel = 5,
         .conv[1].filters = 4,
-        .conv_count = 2,
-        .conv[0].dilation = 1,
-        .conv[0].pool = 1,
-        .conv[1].dilation = 1,
-        .conv[1].pool = 1,
         .hidden = 5,
     };
+
+    set_two_plain_stages(&c);
     return c;
 }
 
@@ -349,16 +315,12 @@ static void gradients_unequal_kernels(void **state)
         .conv[0].filters = 6,
         .conv[1].kernel = 4,
         .conv[1].filters = 7,
-        .conv_count = 2,
-        .conv[0].dilation = 1,
-        .conv[0].pool = 1,
-        .conv[1].dilation = 1,
-        .conv[1].pool = 1,
         .hidden = 8,
     };
     const float y[] = {1.0f, 1.0f, 0.0f};
     (void)state;
 
+    set_two_plain_stages(&c);
     check_gradients(&c, y, 3);
 }
 
@@ -399,17 +361,14 @@ static ohlcx_cnn *passthrough_network(void)
         .conv[0].filters = 1,
         .conv[1].kernel = 3,
         .conv[1].filters = 1,
-        .conv_count = 2,
-        .conv[0].dilation = 1,
-        .conv[0].pool = 1,
-        .conv[1].dilation = 1,
-        .conv[1].pool = 1,
         .hidden = 4,
     };
-    ohlcx_cnn *cnn = ohlcx_cnn_create(&c, 3);
+    ohlcx_cnn *cnn;
     size_t size;
     float *w;
 
+    set_two_plain_stages(&c);
+    cnn = ohlcx_cnn_create(&c, 3);
     if (!cnn)
         return NULL;
     set_biases(cnn, 0.0f);
@@ -593,20 +552,6 @@ static ohlcx_cnn *train_tiny(uint64_t seed, const float *x, const float *y,
 }
 
 
-static int same_weights(ohlcx_cnn *a, ohlcx_cnn *b)
-{
-    for (int i = 0; i < BLOCKS; i++) {
-        size_t size;
-        const float *pa = ohlcx_cnn_param(a, i, &size);
-        const float *pb = ohlcx_cnn_param(b, i, NULL);
-
-        if (memcmp(pa, pb, size * sizeof *pa) != 0)
-            return 0;
-    }
-    return 1;
-}
-
-
 static void train_is_deterministic(void **state)
 {
     ohlcx_cnn_config c = tiny_config();
@@ -677,77 +622,6 @@ static void predict_handles_partial_chunk(void **state)
 }
 
 
-static char temp_dir[64];
-
-
-static int make_temp_dir(void **state)
-{
-    (void)state;
-    snprintf(temp_dir, sizeof temp_dir, "/tmp/ohlcx_test_nn_XXXXXX");
-    return mkdtemp(temp_dir) ? 0 : -1;
-}
-
-
-/* Group setups that select the convolution kernels for every test of the
- * group, then make the folder. */
-static int setup_sgemm(void **state)
-{
-    nn_set_kernels(NN_KERNELS_SGEMM);
-    return make_temp_dir(state);
-}
-
-
-static int setup_dnnl(void **state)
-{
-    nn_set_kernels(NN_KERNELS_DNNL);
-    return make_temp_dir(state);
-}
-
-
-static int remove_temp_dir(void **state)
-{
-    const char *names[] = {"model.bin", "short.bin", "header.bin", "magic.bin",
-                           "state.ckpt", "damaged.ckpt", "full.ckpt",
-                           "resumed.ckpt"};
-    char path[128];
-    (void)state;
-
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-        snprintf(path, sizeof path, "%s/%s", temp_dir, names[i]);
-        remove(path);
-    }
-    return rmdir(temp_dir);
-}
-
-
-/* Writes the first size bytes of data to dir/name and returns the path. */
-static const char *write_prefix(const char *name, const unsigned char *data,
-                                size_t size)
-{
-    static char path[128];
-    FILE *f;
-
-    snprintf(path, sizeof path, "%s/%s", temp_dir, name);
-    f = fopen(path, "wb");
-    if (!f || fwrite(data, 1, size, f) != size || fclose(f) != 0)
-        return NULL;
-    return path;
-}
-
-
-static unsigned char *read_whole(const char *path, size_t *size)
-{
-    FILE *f = fopen(path, "rb");
-    unsigned char *data = malloc(1 << 16);
-
-    if (!f || !data)
-        return NULL;
-    *size = fread(data, 1, 1 << 16, f);
-    fclose(f);
-    return data;
-}
-
-
 static void save_load_round_trip(void **state)
 {
     ohlcx_cnn_config c = tiny_config();
@@ -803,25 +677,25 @@ static void load_rejects_damaged_files(void **state)
     data = read_whole(path, &size);
     assert_non_null(data);
 
-    damaged = write_prefix("short.bin", data, size - 10);
+    damaged = write_temp_file("short.bin", data, size - 10);
     assert_non_null(damaged);
     assert_int_equal(ohlcx_cnn_load(damaged, &loaded), OHLCX_EFORMAT);
     assert_null(loaded);
     assert_non_null(strstr(ohlcx_last_error(), damaged));
     assert_non_null(strstr(ohlcx_last_error(), "truncated"));
 
-    damaged = write_prefix("header.bin", data, 20);
+    damaged = write_temp_file("header.bin", data, 20);
     assert_int_equal(ohlcx_cnn_load(damaged, &loaded), OHLCX_EFORMAT);
     assert_non_null(strstr(ohlcx_last_error(), "truncated"));
 
     data[0] = 'X';
-    damaged = write_prefix("magic.bin", data, size);
+    damaged = write_temp_file("magic.bin", data, size);
     assert_int_equal(ohlcx_cnn_load(damaged, &loaded), OHLCX_EFORMAT);
     assert_non_null(strstr(ohlcx_last_error(), "not an ohlcx CNN file"));
 
     data[0] = 'O';
     data[16] = 1; /* window 12 -> 1, shorter than the kernels */
-    damaged = write_prefix("magic.bin", data, size);
+    damaged = write_temp_file("magic.bin", data, size);
     assert_int_equal(ohlcx_cnn_load(damaged, &loaded), OHLCX_EFORMAT);
 
     assert_int_equal(ohlcx_cnn_load("/nonexistent/model.bin", &loaded),
@@ -1366,33 +1240,33 @@ static void checkpoint_rejects_damaged_files(void **state)
     data = read_whole(path, &size);
     assert_non_null(data);
 
-    damaged = write_prefix("damaged.ckpt", data, size - 1);
+    damaged = write_temp_file("damaged.ckpt", data, size - 1);
     expect_damaged(damaged, "SHA-256 does not match");
-    damaged = write_prefix("damaged.ckpt", data, 100);
+    damaged = write_temp_file("damaged.ckpt", data, 100);
     expect_damaged(damaged, "truncated checkpoint");
-    damaged = write_prefix("damaged.ckpt", data, 0);
+    damaged = write_temp_file("damaged.ckpt", data, 0);
     expect_damaged(damaged, "truncated checkpoint");
 
     longer = malloc(size + 1);
     assert_non_null(longer);
     memcpy(longer, data, size);
     longer[size] = '\n';
-    damaged = write_prefix("damaged.ckpt", longer, size + 1);
+    damaged = write_temp_file("damaged.ckpt", longer, size + 1);
     expect_damaged(damaged, "SHA-256 does not match");
     free(longer);
 
     data[1000] ^= 0x01; /* one bit of a weight */
-    damaged = write_prefix("damaged.ckpt", data, size);
+    damaged = write_temp_file("damaged.ckpt", data, size);
     expect_damaged(damaged, "SHA-256 does not match");
     data[1000] ^= 0x01;
 
     data[0] = 'X';
-    damaged = write_prefix("damaged.ckpt", data, size);
+    damaged = write_temp_file("damaged.ckpt", data, size);
     expect_damaged(damaged, "not an ohlcx CNN checkpoint");
     data[0] = 'O';
 
     data[8] = 3; /* format version */
-    damaged = write_prefix("damaged.ckpt", data, size);
+    damaged = write_temp_file("damaged.ckpt", data, size);
     expect_damaged(damaged, "unsupported checkpoint version 3");
 
     /* Valid digests over invalid fields. */
@@ -1426,19 +1300,6 @@ static void resume_options(ohlcx_cnn_train_options *o, const char *path)
     o->learning_rate = 1e-2f;
     o->seed = 31;
     o->checkpoint_path = path;
-}
-
-
-static int same_file(const char *a, const char *b)
-{
-    size_t size_a = 0, size_b = 0;
-    unsigned char *da = read_whole(a, &size_a);
-    unsigned char *db = read_whole(b, &size_b);
-    int same = da && db && size_a == size_b && memcmp(da, db, size_a) == 0;
-
-    free(da);
-    free(db);
-    return same;
 }
 
 
@@ -1605,16 +1466,7 @@ int main(void)
         cmocka_unit_test(train_resume_rejects_other_options),
     };
 
-    int failed = cmocka_run_group_tests_name("sgemm", tests, setup_sgemm,
-                                             remove_temp_dir);
-
     /* The same specification holds for the oneDNN kernels: the gradient
      * checks, the determinism and every training test. */
-#ifdef OHLCX_HAVE_DNNL
-    failed += cmocka_run_group_tests_name("onednn", tests, setup_dnnl,
-                                          remove_temp_dir);
-#else
-    (void)setup_dnnl;
-#endif
-    return failed;
+    return run_on_each_kernel(tests, sizeof tests / sizeof tests[0]);
 }

@@ -26,42 +26,11 @@
 #include "nn/nn_internal.h"
 #include "ohlcx/error.h"
 #include "ohlcx/nn.h"
+#include "test_nn_helpers.h"
 #include "util/util.h"
 
 /* Samples of the gradient checks. */
 #define GRAD_SAMPLES 6
-
-
-/* A test-local generator, independent of the module's. */
-static uint64_t test_rng_next(uint64_t *state)
-{
-    *state = *state * 6364136223846793005u + 1442695040888963407u;
-    return *state >> 11;
-}
-
-
-static double test_uniform(uint64_t *state)
-{
-    return (double)test_rng_next(state) * 0x1.0p-53;
-}
-
-
-static float test_normal(uint64_t *state)
-{
-    double u1 = 1.0 - test_uniform(state);
-    double u2 = test_uniform(state);
-
-    return (float)(sqrt(-2.0 * log(u1)) * cos(2.0 * M_PI * u2));
-}
-
-
-static void fill_normal(float *x, size_t n, uint64_t seed)
-{
-    uint64_t state = seed;
-
-    for (size_t i = 0; i < n; i++)
-        x[i] = test_normal(&state);
-}
 
 
 /* A small network of `stages` stages of 3, 4 and 3 filters with kernel 3 on
@@ -744,9 +713,6 @@ static void schedules_give_hand_rates(void **state)
  * Training from a source with symbol ids, checkpoints, model files.
  */
 
-static char temp_dir[64];
-
-
 typedef struct id_source {
     ohlcx_cnn_config config;
     uint64_t seed;
@@ -794,63 +760,6 @@ static ohlcx_cnn_config rich_config(void)
     c.symbols = 3;
     c.symbol_dim = 2;
     return c;
-}
-
-
-static int same_weights(ohlcx_cnn *a, ohlcx_cnn *b)
-{
-    size_t count_a = 0, count_b = 0;
-    float *ra = ohlcx_cnn_running_stats(a, &count_a);
-    float *rb = ohlcx_cnn_running_stats(b, &count_b);
-
-    if (ohlcx_cnn_param_count(a) != ohlcx_cnn_param_count(b) ||
-        count_a != count_b ||
-        (count_a > 0 && memcmp(ra, rb, count_a * sizeof(float)) != 0))
-        return 0;
-    for (int block = 0; block < ohlcx_cnn_param_count(a); block++) {
-        size_t size_a, size_b;
-        float *wa = ohlcx_cnn_param(a, block, &size_a);
-        float *wb = ohlcx_cnn_param(b, block, &size_b);
-
-        if (size_a != size_b || memcmp(wa, wb, size_a * sizeof(float)) != 0)
-            return 0;
-    }
-    return 1;
-}
-
-
-static unsigned char *read_whole(const char *path, size_t *size)
-{
-    FILE *f = fopen(path, "rb");
-    unsigned char *data;
-    long length;
-
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    length = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    data = malloc((size_t)length + 1);
-    if (data && fread(data, 1, (size_t)length, f) != (size_t)length) {
-        free(data);
-        data = NULL;
-    }
-    fclose(f);
-    *size = (size_t)length;
-    return data;
-}
-
-
-static int same_file(const char *a, const char *b)
-{
-    size_t size_a = 0, size_b = 0;
-    unsigned char *da = read_whole(a, &size_a);
-    unsigned char *db = read_whole(b, &size_b);
-    int same = da && db && size_a == size_b && memcmp(da, db, size_a) == 0;
-
-    free(da);
-    free(db);
-    return same;
 }
 
 
@@ -1087,21 +996,6 @@ static void load_version_1_file(void **state)
 }
 
 
-static const char *write_bytes(const char *name, const unsigned char *data,
-                               size_t size)
-{
-    static char path[128];
-    FILE *f;
-
-    snprintf(path, sizeof path, "%s/%s", temp_dir, name);
-    f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(data, 1, size, f), size);
-    assert_int_equal(fclose(f), 0);
-    return path;
-}
-
-
 /* A version 2 model file with a damaged stage count, a truncated
  * configuration or a corrupt running statistic fails with OHLCX_EFORMAT. */
 static void load_rejects_damaged_config(void **state)
@@ -1123,18 +1017,18 @@ static void load_rejects_damaged_config(void **state)
     /* conv_count is the int32 at byte 20, after magic, version, channels
      * and window. */
     data[20] = 9;
-    damaged = write_bytes("count.cnn", data, size);
+    damaged = write_temp_file("count.cnn", data, size);
     assert_int_equal(ohlcx_cnn_load(damaged, &loaded), OHLCX_EFORMAT);
     assert_non_null(strstr(ohlcx_last_error(), "invalid conv_count 9"));
     data[20] = 3;
 
-    damaged = write_bytes("short.cnn", data, 40);
+    damaged = write_temp_file("short.cnn", data, 40);
     assert_int_equal(ohlcx_cnn_load(damaged, &loaded), OHLCX_EFORMAT);
     assert_non_null(strstr(ohlcx_last_error(), "truncated"));
 
     /* The last 4 bytes are the last running variance. */
     memset(data + size - 4, 0xff, 4);
-    damaged = write_bytes("nan.cnn", data, size);
+    damaged = write_temp_file("nan.cnn", data, size);
     assert_int_equal(ohlcx_cnn_load(damaged, &loaded), OHLCX_EFORMAT);
     assert_non_null(strstr(ohlcx_last_error(), "running statistic 19 is"));
     assert_null(loaded);
@@ -1292,38 +1186,6 @@ static void create_rejects_invalid_configs(void **state)
 }
 
 
-static int make_temp_dir(void **state)
-{
-    (void)state;
-    snprintf(temp_dir, sizeof temp_dir, "/tmp/ohlcx_test_nn_arch_XXXXXX");
-    return mkdtemp(temp_dir) ? 0 : -1;
-}
-
-
-static int remove_temp_dir(void **state)
-{
-    char command[128];
-    (void)state;
-
-    snprintf(command, sizeof command, "rm -rf %s", temp_dir);
-    return system(command) == 0 ? 0 : -1;
-}
-
-
-static int setup_sgemm(void **state)
-{
-    nn_set_kernels(NN_KERNELS_SGEMM);
-    return make_temp_dir(state);
-}
-
-
-static int setup_dnnl(void **state)
-{
-    nn_set_kernels(NN_KERNELS_DNNL);
-    return make_temp_dir(state);
-}
-
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1352,16 +1214,8 @@ int main(void)
         cmocka_unit_test(load_rejects_damaged_config),
         cmocka_unit_test(create_rejects_invalid_configs),
     };
-    int failed = cmocka_run_group_tests_name("sgemm", tests, setup_sgemm,
-                                             remove_temp_dir);
 
     /* Networks that oneDNN serves (two plain stages, as in the two-stage
      * and symbol-embedding checks) run on it here; the rest keep sgemm. */
-#ifdef OHLCX_HAVE_DNNL
-    failed += cmocka_run_group_tests_name("onednn", tests, setup_dnnl,
-                                          remove_temp_dir);
-#else
-    (void)setup_dnnl;
-#endif
-    return failed;
+    return run_on_each_kernel(tests, sizeof tests / sizeof tests[0]);
 }

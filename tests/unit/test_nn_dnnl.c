@@ -30,6 +30,7 @@
 #include "nn/nn_internal.h"
 #include "ohlcx/error.h"
 #include "ohlcx/nn.h"
+#include "test_nn_helpers.h"
 
 #ifndef OHLCX_HAVE_DNNL
 #include <stdio.h>
@@ -44,24 +45,14 @@ int main(void)
 #define SAMPLES 300 /* one chunk of 256 and a partial one of 44 */
 
 
-/* splitmix64, then Box-Muller: standard normal features. */
-static uint64_t next_random(uint64_t *state)
-{
-    uint64_t z = (*state += 0x9e3779b97f4a7c15u);
-
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
-    return z ^ (z >> 31);
-}
-
-
-static void fill_normal(float *x, size_t n, uint64_t seed)
+/* Fills x with n standard normal values: splitmix64, then Box-Muller. */
+static void fill_splitmix_normal(float *x, size_t n, uint64_t seed)
 {
     uint64_t state = seed;
 
     for (size_t i = 0; i < n; i++) {
-        double u1 = 1.0 - (double)(next_random(&state) >> 11) * 0x1.0p-53;
-        double u2 = (double)(next_random(&state) >> 11) * 0x1.0p-53;
+        double u1 = 1.0 - splitmix64_uniform(&state);
+        double u2 = splitmix64_uniform(&state);
 
         x[i] = (float)(sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2));
     }
@@ -126,9 +117,9 @@ static ohlcx_cnn_config odd_config(void)
     ohlcx_cnn_config c = {
         .channels = 3, .window = 20, .conv[0].kernel = 3, .conv[0].filters = 10,
         .conv[1].kernel = 4, .conv[1].filters = 12, .hidden = 6,
-        .conv_count = 2, .conv[0].dilation = 1, .conv[0].pool = 1,
-        .conv[1].dilation = 1, .conv[1].pool = 1,
     };
+
+    set_two_plain_stages(&c);
     return c;
 }
 
@@ -144,7 +135,7 @@ static void check_forward_matches(const ohlcx_cnn_config *c)
     ohlcx_cnn *cnn = ohlcx_cnn_create(c, 5);
 
     assert_true(x && prob_sgemm && prob_dnnl && emb_sgemm && emb_dnnl && cnn);
-    fill_normal(x, SAMPLES * sample_floats(c), 3);
+    fill_splitmix_normal(x, SAMPLES * sample_floats(c), 3);
     predict_with(cnn, x, NN_KERNELS_SGEMM, OHLCX_CNN_PRECISION_FP32,
                  prob_sgemm, emb_sgemm);
     predict_with(cnn, x, NN_KERNELS_DNNL, OHLCX_CNN_PRECISION_FP32, prob_dnnl,
@@ -214,7 +205,7 @@ static void check_gradients_match(const ohlcx_cnn_config *c)
     size_t offset = 0;
 
     assert_true(x && cnn && g_sgemm && g_dnnl);
-    fill_normal(x, N * sample_floats(c), 4);
+    fill_splitmix_normal(x, N * sample_floats(c), 4);
     for (int s = 0; s < N; s++)
         y[s] = (float)(s % 3 == 0);
 
@@ -300,7 +291,7 @@ static void bf16_forward_near_fp32(void **state)
     if (!nn_dnnl_bf16_supported())
         skip();
     assert_true(x && emb_fp32 && emb_bf16 && cnn);
-    fill_normal(x, SAMPLES * sample_floats(&c), 3);
+    fill_splitmix_normal(x, SAMPLES * sample_floats(&c), 3);
     predict_with(cnn, x, NN_KERNELS_DNNL, OHLCX_CNN_PRECISION_FP32, prob_fp32,
                  emb_fp32);
     predict_with(cnn, x, NN_KERNELS_DNNL, OHLCX_CNN_PRECISION_BF16, prob_bf16,
@@ -350,7 +341,7 @@ static void check_training_deterministic(ohlcx_cnn_precision precision)
     size_t total;
 
     assert_non_null(x);
-    fill_normal(x, SAMPLES * sample_floats(&c), 8);
+    fill_splitmix_normal(x, SAMPLES * sample_floats(&c), 8);
     for (int s = 0; s < SAMPLES; s++)
         y[s] = x[s * (int)sample_floats(&c) + c.window - 1] > 0.0f;
     nn_set_kernels(NN_KERNELS_DNNL);
@@ -398,7 +389,7 @@ static void plans_replaced_by_size(void **state)
     (void)state;
 
     assert_true(x && cnn);
-    fill_normal(x, 64 * sample_floats(&c), 6);
+    fill_splitmix_normal(x, 64 * sample_floats(&c), 6);
     nn_set_kernels(NN_KERNELS_SGEMM);
     assert_int_equal(nn_workspace_init(&sgemm_ws, cnn, 64, 0), OHLCX_OK);
     nn_set_kernels(NN_KERNELS_DNNL);

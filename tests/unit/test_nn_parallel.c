@@ -35,6 +35,7 @@
 #include "nn/nn_internal.h"
 #include "ohlcx/error.h"
 #include "ohlcx/nn.h"
+#include "test_nn_helpers.h"
 
 #define N_TRAIN 200 /* three batches of 64 and a partial one of 8 */
 #define N_VAL 300   /* one chunk of 256 and a partial one of 44 */
@@ -43,19 +44,8 @@
 #define SAMPLE (CHANNELS * WINDOW)
 
 
-/* splitmix64, then Box-Muller: standard normal features. */
-static uint64_t next_random(uint64_t *state)
-{
-    uint64_t z = (*state += 0x9e3779b97f4a7c15u);
-
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
-    return z ^ (z >> 31);
-}
-
-
-/* Fills n windows of standard normal features, labelled 1 when channel 0
- * of the last bar is positive. */
+/* Fills n windows of standard normal features (splitmix64, then Box-Muller),
+ * labelled 1 when channel 0 of the last bar is positive. */
 static void make_windows(float *x, float *y, size_t n, uint64_t seed)
 {
     uint64_t state = seed;
@@ -64,8 +54,8 @@ static void make_windows(float *x, float *y, size_t n, uint64_t seed)
         float *window = x + s * SAMPLE;
 
         for (size_t i = 0; i < SAMPLE; i += 2) {
-            double u1 = 1.0 - (double)(next_random(&state) >> 11) * 0x1.0p-53;
-            double u2 = (double)(next_random(&state) >> 11) * 0x1.0p-53;
+            double u1 = 1.0 - splitmix64_uniform(&state);
+            double u2 = splitmix64_uniform(&state);
             double r = sqrt(-2.0 * log(u1));
 
             window[i] = (float)(r * cos(2.0 * M_PI * u2));
@@ -143,20 +133,6 @@ static ohlcx_cnn *train_at(const fixture *f, const ohlcx_cnn_config *c,
                                      with_val ? N_VAL : 0, &o, history),
                      OHLCX_OK);
     return cnn;
-}
-
-
-static int same_weights(ohlcx_cnn *a, ohlcx_cnn *b)
-{
-    for (int i = 0; i < ohlcx_cnn_param_count(a); i++) {
-        size_t size;
-        const float *pa = ohlcx_cnn_param(a, i, &size);
-        const float *pb = ohlcx_cnn_param(b, i, NULL);
-
-        if (memcmp(pa, pb, size * sizeof *pa) != 0)
-            return 0;
-    }
-    return 1;
 }
 
 
@@ -324,7 +300,11 @@ static void parallel_validation_matches_loss(void **state)
 
 
 /* Prediction of 600 samples (two full chunks and one of 88) at 2 threads
- * returns what it returns at 1 within 1e-6, probability and embedding. */
+ * returns what it returns at 1, probability and embedding, up to rounding.
+ * Each shard's sgemm has fewer rows, and OpenBLAS 0.3.21 can round a row
+ * differently then. On this data the embeddings (up to 4.1 in size) moved
+ * by up to 1.1e-6 and the probabilities by 1.8e-7, on either kernels. The
+ * checks allow 1e-5 and 1e-6. */
 static void parallel_predict_matches(void **state)
 {
     const fixture *f = *state;
@@ -351,7 +331,7 @@ static void parallel_predict_matches(void **state)
         assert_float_equal(prob[0][s], prob[1][s], 1e-6f);
         for (int k = 0; k < H; k++)
             assert_float_equal(embedding[0][s * H + k],
-                               embedding[1][s * H + k], 1e-6f);
+                               embedding[1][s * H + k], 1e-5f);
     }
     assert_int_equal(openblas_get_num_threads(), 2);
 
