@@ -58,13 +58,15 @@ typedef struct ohlcx_gbdt_source {
 
 /*
  * Trains like ohlcx_gbdt_train(), reading the sources batch_rows rows at a
- * time through XGBoost's data iterator. XGBoost turns the batches into
- * quantile matrices of 256 histogram bins, and the validation matrix takes
- * the training matrix's bins. It keeps one byte per value instead of the
- * float rows, so memory is about rows x n_features bytes plus two batches.
- * Each source is read twice, in row order; validation may be NULL or empty.
- * A failed fill or a label other than 0 or 1 stops training, and its code
- * and message are returned.
+ * time. The training rows pass twice through XGBoost's data iterator, which
+ * turns them into a quantile matrix of 256 histogram bins: one byte per
+ * value instead of a float. The validation rows are never held: after each
+ * round they are read again, in row order, and scored with the new tree, so
+ * the validation source is read once per round trained (not at all with
+ * early_stopping 0). Memory is about n_train x n_features bytes, 4 bytes per
+ * validation row and two batches. validation may be NULL or empty. A failed
+ * fill or a label other than 0 or 1 stops training, and its code and
+ * message are returned.
  */
 int ohlcx_gbdt_train_source(const ohlcx_gbdt_source *train, const ohlcx_gbdt_source *validation,
                             size_t n_features, size_t batch_rows,
@@ -77,6 +79,14 @@ int ohlcx_gbdt_predict(const ohlcx_gbdt *model, const float *x, size_t n,
 /* Returns the number of boosting rounds kept (best iteration + 1). */
 int ohlcx_gbdt_rounds(const ohlcx_gbdt *model);
 size_t ohlcx_gbdt_feature_count(const ohlcx_gbdt *model);
+
+/* Points *losses at the validation log loss after each round that training
+ * ran, the rounds dropped by early stopping included, and returns their
+ * count. The loss is XGBoost's "logloss" metric (mean over the rows, the
+ * probability clipped to at least 1e-16). Returns 0 for a loaded model, and
+ * for one trained without validation rows or with early_stopping 0. The
+ * array belongs to the model. */
+int ohlcx_gbdt_validation_losses(const ohlcx_gbdt *model, const double **losses);
 
 /* Names the model's feature columns (n must equal its feature count), so the
  * saved JSON lists them for anyone who loads it with stock XGBoost. */

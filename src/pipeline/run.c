@@ -1795,30 +1795,29 @@ static int check_peak_memory(const run_state *state, int stage)
  * use, and fails when the sum passes the budget. A run that cannot fit then
  * stops before hours of training. The estimate counts the embeddings and CNN
  * probabilities of every sample, and two CNN workspaces of window x 256
- * floats per mini-batch sample. It also counts XGBoost's quantile matrices
- * of xgb_train and validation (one byte per value) and two of its batches.
+ * floats per mini-batch sample. It also counts XGBoost's quantile matrix of
+ * xgb_train (one byte per value), a margin of 4 bytes per validation row
+ * and two of its batches.
  */
 static int check_memory_estimate(const run_state *state)
 {
     uint64_t budget = memory_budget(state);
-    ohlcx_cnn_config config;
     size_t columns;
     double samples = (double)state->total_samples;
-    double xgb_rows = (double)(state->sample_count[OHLCX_PART_XGB_TRAIN] +
-                               state->sample_count[OHLCX_PART_VALIDATION]);
+    double xgb_rows = (double)state->sample_count[OHLCX_PART_XGB_TRAIN];
+    double validation_rows = (double)state->sample_count[OHLCX_PART_VALIDATION];
     double batch = (double)state->options->batch_size;
     double window = (double)state->options->window;
     double added, in_use;
     char text[4][32];
     run_usage now;
 
-    ohlcx_cnn_config_default(&config);
-    columns = pipeline_column_count(config.hidden, &state->higher);
+    columns = pipeline_column_count(state->cnn_config.hidden, &state->higher);
     run_usage_sample(&now);
     in_use = (double)now.peak_rss_bytes;
-    added = samples * ((double)config.hidden + 1) * sizeof(float) +
+    added = samples * ((double)state->cnn_config.hidden + 1) * sizeof(float) +
             2 * batch * window * 256 * sizeof(float) + xgb_rows * (double)columns +
-            2 * 16384.0 * (double)columns * sizeof(float);
+            validation_rows * sizeof(float) + 2 * 16384.0 * (double)columns * sizeof(float);
     if (in_use + added <= (double)budget)
         return 0;
     return ohlcx_set_error(OHLCX_ENOMEM,

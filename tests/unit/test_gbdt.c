@@ -1,6 +1,7 @@
 /*
  * Unit tests of the XGBoost wrapper: learning a threshold rule, early
- * stopping on noise, JSON save and load, determinism and input checks.
+ * stopping on noise, the validation loss and kept rounds against XGBoost's
+ * own evaluation, JSON save and load, determinism and input checks.
  */
 #include <math.h>
 #include <setjmp.h>
@@ -13,6 +14,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <xgboost/c_api.h>
 
 #include "ohlcx/error.h"
 #include "ohlcx/gbdt.h"
@@ -343,6 +345,7 @@ typedef struct table_source {
     size_t calls;
     size_t rows_filled;
     size_t fail_at;   /* fail the call that would fill this row; SIZE_MAX for never */
+    size_t fail_call; /* fail this call (1 for the first); 0 for never */
     int bad_label;    /* 1: row 7's label is 0.5 */
 } table_source;
 
@@ -358,6 +361,8 @@ static int fill_table_rows(void *context, size_t first, size_t count, float *x, 
     source->rows_filled += count;
     if (source->fail_at >= first && source->fail_at < first + count)
         return ohlcx_set_error(OHLCX_EDATA, "test fill fails at row %zu", source->fail_at);
+    if (source->calls == source->fail_call)
+        return ohlcx_set_error(OHLCX_EDATA, "test fill fails at call %zu", source->calls);
     memcpy(x, source->x + first * FEATURES, count * FEATURES * sizeof *x);
     memcpy(y, source->y + first, count * sizeof *y);
     if (source->bad_label && first <= 7 && 7 < first + count)
@@ -366,20 +371,30 @@ static int fill_table_rows(void *context, size_t first, size_t count, float *x, 
 }
 
 
-static int train_from_sources(const table *t, size_t batch_rows, table_source *train,
-                              table_source *validation, ohlcx_gbdt **model)
+/* Trains from table sources with the given options, or the defaults when
+ * options is NULL. */
+static int train_from_sources_with(const table *t, size_t batch_rows,
+                                   const ohlcx_gbdt_options *options, table_source *train,
+                                   table_source *validation, ohlcx_gbdt **model)
 {
     ohlcx_gbdt_source train_rows = {fill_table_rows, train, TRAIN_ROWS};
     ohlcx_gbdt_source validation_rows = {fill_table_rows, validation, VAL_ROWS};
-    ohlcx_gbdt_options options;
+    ohlcx_gbdt_options defaults;
 
     train->x = train_x(t);
     train->y = train_y(t);
     validation->x = val_x(t);
     validation->y = val_y(t);
-    ohlcx_gbdt_options_default(&options);
-    return ohlcx_gbdt_train_source(&train_rows, &validation_rows, FEATURES, batch_rows, &options,
-                                   model);
+    ohlcx_gbdt_options_default(&defaults);
+    return ohlcx_gbdt_train_source(&train_rows, &validation_rows, FEATURES, batch_rows,
+                                   options != NULL ? options : &defaults, model);
+}
+
+
+static int train_from_sources(const table *t, size_t batch_rows, table_source *train,
+                              table_source *validation, ohlcx_gbdt **model)
+{
+    return train_from_sources_with(t, batch_rows, NULL, train, validation, model);
 }
 
 
@@ -452,6 +467,218 @@ static void gbdt_source_errors(void **unused)
     assert_int_equal(train_from_sources(&t, 97, &train, &validation, &model), OHLCX_EINVAL);
     assert_null(model);
     assert_non_null(strstr(ohlcx_last_error(), "invalid validation label 0.5 at row 7"));
+
+    /* The validation rows are read again every round. 400 rows in batches
+     * of 97 take 5 calls per round, so call 13 is in round 2, mid-training. */
+    memset(&validation, 0, sizeof validation);
+    train.fail_at = validation.fail_at = SIZE_MAX;
+    validation.fail_call = 13;
+    assert_int_equal(train_from_sources(&t, 97, &train, &validation, &model), OHLCX_EDATA);
+    assert_null(model);
+    assert_non_null(strstr(ohlcx_last_error(), "test fill fails at call 13"));
+}
+
+
+/* Builds a plain XGBoost DMatrix of rows of the table, with labels. */
+static DMatrixHandle make_xgb_matrix(const float *x, const float *y, size_t rows)
+{
+    DMatrixHandle matrix = NULL;
+
+    assert_int_equal(XGDMatrixCreateFromMat(x, rows, FEATURES, NAN, &matrix), 0);
+    assert_int_equal(XGDMatrixSetFloatInfo(matrix, "label", y, rows), 0);
+    return matrix;
+}
+
+
+/* Returns XGBoost's own log loss of booster on matrix, read from
+ * XGBoosterEvalOneIter's text such as "[0]\tval-logloss:0.69314718055994529",
+ * which XGBoost 1.7 prints with 17 significant digits. */
+static double xgb_eval_loss(BoosterHandle booster, DMatrixHandle matrix)
+{
+    const char *names[] = {"val"};
+    const char *text = NULL;
+    const char *value;
+
+    assert_int_equal(XGBoosterSetParam(booster, "eval_metric", "logloss"), 0);
+    assert_int_equal(XGBoosterEvalOneIter(booster, 0, &matrix, names, 1, &text), 0);
+    value = strstr(text, "val-logloss:");
+    assert_non_null(value);
+    return strtod(value + strlen("val-logloss:"), NULL);
+}
+
+
+/* The loss that the wrapper computes after each round equals XGBoost's own
+ * "logloss" metric on a plain DMatrix of the validation rows. Each prefix of
+ * the saved model is loaded into XGBoost and scored by
+ * XGBoosterEvalOneIter. The source API trains on a quantile matrix and reads
+ * the validation rows 97 at a time (400 = 4 x 97 + 12), so the last batch is
+ * partial. Both sides add the same float margins and per-row float losses,
+ * in the same order on one thread, so the values agree to 1e-12 (exactly, on
+ * XGBoost 1.7.4). A sigmoid in double instead of float already differs by
+ * about 3e-9. */
+static void gbdt_source_loss_matches_xgboost(void **unused)
+{
+    static table t;
+    table_source train = {.fail_at = SIZE_MAX}, validation = {.fail_at = SIZE_MAX};
+    ohlcx_gbdt_options options;
+    ohlcx_gbdt *model = NULL;
+    BoosterHandle booster = NULL;
+    DMatrixHandle matrix;
+    const double *losses = NULL;
+    char dir[64], path[128];
+    int count, rounds;
+
+    make_table(&t, 0);
+    ohlcx_gbdt_options_default(&options);
+    options.max_rounds = 40;
+    options.early_stopping = 40;
+    assert_int_equal(train_from_sources_with(&t, 97, &options, &train, &validation, &model), 0);
+    count = ohlcx_gbdt_validation_losses(model, &losses);
+    rounds = ohlcx_gbdt_rounds(model);
+
+    /* With early_stopping 40, training cannot stop within 40 rounds, so all
+     * are trained and scored, and the validation rows are read once per
+     * round. On the clean x0 > 0.3 rule the loss falls every round, so all 40
+     * are kept. */
+    assert_int_equal(count, 40);
+    assert_int_equal(validation.rows_filled, 40 * VAL_ROWS);
+    assert_int_equal(rounds, 40);
+
+    make_temp_dir(dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/model.json", dir);
+    assert_int_equal(ohlcx_gbdt_save(model, path), 0);
+    assert_int_equal(XGBoosterCreate(NULL, 0, &booster), 0);
+    assert_int_equal(XGBoosterLoadModel(booster, path), 0);
+    matrix = make_xgb_matrix(val_x(&t), val_y(&t), VAL_ROWS);
+    for (int length = 1; length <= rounds; length++) {
+        BoosterHandle prefix = NULL;
+        double expected;
+
+        assert_int_equal(XGBoosterSlice(booster, 0, length, 1, &prefix), 0);
+        expected = xgb_eval_loss(prefix, matrix);
+        if (fabs(losses[length - 1] - expected) > 1e-12)
+            print_error("round %d: loss %.17g, XGBoost %.17g\n", length - 1,
+                        losses[length - 1], expected);
+        assert_true(fabs(losses[length - 1] - expected) <= 1e-12);
+        XGBoosterFree(prefix);
+    }
+
+    XGDMatrixFree(matrix);
+    XGBoosterFree(booster);
+    ohlcx_gbdt_free(model);
+    unlink(path);
+    rmdir(dir);
+}
+
+
+/* Runs early stopping with XGBoost alone, as the xgboost Python package does
+ * it. The booster trains on plain DMatrix handles with the parameters that
+ * the wrapper passes for ohlcx_gbdt_options_default(). Each round is scored
+ * by XGBoosterEvalOneIter, and training stops once `patience` rounds pass
+ * without a strictly lower loss. Stores the loss of each trained round,
+ * returns the number of rounds trained, and sets *kept to the best round + 1. */
+static int xgb_reference_early_stopping(const table *t, int max_rounds, int patience,
+                                        double *losses, int *kept)
+{
+    static const char *const parameters[][2] = {
+        {"objective", "binary:logistic"}, {"tree_method", "hist"},
+        {"eval_metric", "logloss"},       {"verbosity", "0"},
+        {"max_depth", "4"},               {"eta", "0.05"},
+        {"subsample", "0.8"},             {"colsample_bytree", "0.8"},
+        {"min_child_weight", "5"},        {"scale_pos_weight", "1"},
+        {"nthread", "1"},                 {"seed", "0"},
+    };
+    DMatrixHandle matrices[2];
+    BoosterHandle booster = NULL;
+    double best_loss = INFINITY;
+    int best_round = -1, round;
+
+    matrices[0] = make_xgb_matrix(train_x(t), train_y(t), TRAIN_ROWS);
+    matrices[1] = make_xgb_matrix(val_x(t), val_y(t), VAL_ROWS);
+    assert_int_equal(XGBoosterCreate(matrices, 2, &booster), 0);
+    for (size_t i = 0; i < sizeof parameters / sizeof parameters[0]; i++)
+        assert_int_equal(XGBoosterSetParam(booster, parameters[i][0], parameters[i][1]), 0);
+
+    for (round = 0; round < max_rounds; round++) {
+        assert_int_equal(XGBoosterUpdateOneIter(booster, round, matrices[0]), 0);
+        losses[round] = xgb_eval_loss(booster, matrices[1]);
+        if (losses[round] < best_loss) {
+            best_loss = losses[round];
+            best_round = round;
+        } else if (round - best_round >= patience) {
+            round++;
+            break;
+        }
+    }
+    XGBoosterFree(booster);
+    XGDMatrixFree(matrices[0]);
+    XGDMatrixFree(matrices[1]);
+    *kept = best_round + 1;
+    return round;
+}
+
+
+/* On coin-flip labels the wrapper trains, scores and keeps the same rounds
+ * as XGBoost's own early-stopping loop: the same number of rounds trained,
+ * the same loss after each, and the same best round kept. */
+static void gbdt_early_stop_matches_xgboost(void **unused)
+{
+    static table t;
+    static double expected[400];
+    ohlcx_gbdt_options options;
+    ohlcx_gbdt *model;
+    const double *losses = NULL;
+    int trained, kept;
+
+    make_table(&t, 1);
+    ohlcx_gbdt_options_default(&options);
+    options.early_stopping = 10;
+    trained = xgb_reference_early_stopping(&t, options.max_rounds, options.early_stopping,
+                                           expected, &kept);
+    model = train_on(&t, &options);
+
+    /* The reference stops early, well before max_rounds, so the case tests
+     * the stopping rule and not the round limit. */
+    assert_in_range(trained, options.early_stopping + 1, 100);
+    assert_int_equal(ohlcx_gbdt_validation_losses(model, &losses), trained);
+    assert_int_equal(ohlcx_gbdt_rounds(model), kept);
+    for (int round = 0; round < trained; round++) {
+        if (fabs(losses[round] - expected[round]) > 1e-12)
+            print_error("round %d: loss %.17g, XGBoost %.17g\n", round, losses[round],
+                        expected[round]);
+        assert_true(fabs(losses[round] - expected[round]) <= 1e-12);
+    }
+    ohlcx_gbdt_free(model);
+}
+
+
+/* Only training with early stopping records losses: none without it, and
+ * none in a loaded model. */
+static void gbdt_losses_only_with_early_stopping(void **unused)
+{
+    static table t;
+    ohlcx_gbdt_options options;
+    ohlcx_gbdt *model, *loaded = NULL;
+    const double *losses = NULL;
+    char dir[64], path[128];
+
+    make_table(&t, 0);
+    ohlcx_gbdt_options_default(&options);
+    options.max_rounds = 5;
+    options.early_stopping = 0;
+    model = train_on(&t, &options);
+    assert_int_equal(ohlcx_gbdt_validation_losses(model, &losses), 0);
+    assert_int_equal(ohlcx_gbdt_rounds(model), 5);
+
+    make_temp_dir(dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/model.json", dir);
+    assert_int_equal(ohlcx_gbdt_save(model, path), 0);
+    assert_int_equal(ohlcx_gbdt_load(path, FEATURES, 1, &loaded), 0);
+    assert_int_equal(ohlcx_gbdt_validation_losses(loaded, &losses), 0);
+    ohlcx_gbdt_free(loaded);
+    ohlcx_gbdt_free(model);
+    unlink(path);
+    rmdir(dir);
 }
 
 
@@ -468,6 +695,9 @@ int main(void)
         cmocka_unit_test(gbdt_source_learns_rule),
         cmocka_unit_test(gbdt_source_batch_size_invariant),
         cmocka_unit_test(gbdt_source_errors),
+        cmocka_unit_test(gbdt_source_loss_matches_xgboost),
+        cmocka_unit_test(gbdt_early_stop_matches_xgboost),
+        cmocka_unit_test(gbdt_losses_only_with_early_stopping),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
