@@ -155,6 +155,20 @@ int ohlcx_read_candles_digest(const char *path, const ohlcx_read_options *option
                               const ohlcx_layout_options *layout, int threads,
                               ohlcx_series *out, ohlcx_read_report *report, char blake3[65]);
 
+/* Reads like ohlcx_read_candles_digest(), and hashes every file: blake3 gets
+ * the BLAKE3 of the file's bytes as stored (the compressed bytes of a gzip
+ * or zstd file, and any bytes after the parsed rows) and *size their count.
+ * The digest is taken from the same open file that the parse read, so it
+ * names the parsed bytes even when another file is renamed over path
+ * meanwhile. The read succeeds with blake3 "" and *size 0 when the file
+ * changed while it was read (it grew or shrank, or a gzip file was
+ * rewritten), so that the caller can reject the bars. A gzip file is read
+ * twice: once to decode it, once to hash it. */
+int ohlcx_read_candles_file_digest(const char *path, const ohlcx_read_options *options,
+                                   const ohlcx_layout_options *layout, int threads,
+                                   ohlcx_series *out, ohlcx_read_report *report,
+                                   char blake3[65], int64_t *size);
+
 /* Frees the list in a report filled by ohlcx_read_candles(). */
 void ohlcx_read_report_free(ohlcx_read_report *report);
 

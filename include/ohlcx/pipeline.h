@@ -233,6 +233,7 @@ typedef struct ohlcx_ingest_summary {
     size_t rows_added;        /* bars new to the store */
     size_t rows_identical;    /* bars equal to stored ones */
     size_t conflicts;         /* bars that differ from stored ones, not stored */
+    size_t synthetic_replaced; /* stored synthetic bars replaced by real ones */
     uint64_t bytes;           /* input bytes read */
 } ohlcx_ingest_summary;
 

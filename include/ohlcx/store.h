@@ -143,6 +143,10 @@ typedef struct ohlcx_append_report {
     size_t identical;     /* bars equal to the stored bar at their open time */
     size_t conflicts;     /* bars that differ from the stored bar at their open time */
     size_t replaced;      /* of those, bars written over the stored one (replacing append) */
+    size_t synthetic_replaced; /* stored synthetic bars replaced by a real bar (keeping
+                                  append); not counted in conflicts */
+    size_t synthetic_skipped;  /* incoming synthetic bars dropped because a real bar is
+                                  stored at their open time; not counted in conflicts */
     size_t conflicts_listed; /* entries filled in conflict[] */
     ohlcx_store_conflict conflict[OHLCX_STORE_CONFLICTS_LISTED]; /* the first conflicts */
     size_t rows;          /* rows stored after the append */
@@ -203,9 +207,13 @@ void ohlcx_store_close(ohlcx_store *store);
  * A bar with an open time new to the store is added, wherever it falls. A bar
  * whose open time is stored is identical when open, high, low, close,
  * volume, flags and the optional columns present in both are equal, with NaN
- * equal to NaN. Otherwise it is a conflict, and the stored bar is kept. When
- * bars are added, a new version is published with the union of the optional
- * columns (NaN where a bar lacks one). Otherwise the files stay as they are.
+ * equal to NaN. A synthetic bar (OHLCX_FLAG_SYNTHETIC, a filled gap) has
+ * no market data, so a real bar replaces a stored synthetic one
+ * (synthetic_replaced), and an incoming synthetic bar never replaces a
+ * stored real one (synthetic_skipped). Otherwise differing bars are a
+ * conflict, and the stored bar is kept. When bars are added or replaced, a
+ * new version is published with the union of the optional columns (NaN
+ * where a bar lacks one). Otherwise the files stay as they are.
  *
  * When source->path is set, the file is recorded in source_files. When its
  * digest is already recorded for this series, no bars are merged or written
@@ -222,7 +230,7 @@ int ohlcx_store_append(ohlcx_store *store, const ohlcx_series *series,
 
 /* Merges like ohlcx_store_append(), but where a bar differs from the stored
  * bar at its open time, the new bar replaces it (counted in conflicts and
- * replaced). For derived series: a bin stored while still open changes when
+ * replaced), synthetic or not. For derived series: a bin stored while still open changes when
  * its last sub-bars arrive. */
 int ohlcx_store_append_replacing(ohlcx_store *store, const ohlcx_series *series,
                                  const ohlcx_store_source *source, ohlcx_append_report *report);

@@ -82,9 +82,9 @@ int cmd_ingest(int argc, char **argv)
     status = ohlcx_ingest(&options, &summary);
     printf("ingest: %zu files (%zu already ingested), %zu rows read, %zu unparseable skipped, "
            "%zu dropped by validation, %zu synthetic bars filled; %zu bars added, %zu identical, "
-           "%zu conflicting\n",
+           "%zu conflicting, %zu stored synthetic bars replaced\n",
            summary.files, summary.already_ingested, summary.rows_read, summary.bad_rows,
            summary.rows_dropped, summary.rows_filled, summary.rows_added, summary.rows_identical,
-           summary.conflicts);
+           summary.conflicts, summary.synthetic_replaced);
     return status == 0 ? 0 : cli_fail(status);
 }

@@ -149,7 +149,9 @@ typedef struct format_reader {
     size_t first_bad_line;
     char first_bad_reason[FORMAT_REASON_MAX];
     struct ohlcx_blake3 *hasher; /* hashes the file as it is read; NULL when unused */
+    int hash_whole_file;         /* hash compressed files and the bytes after the parse */
     int hashed_whole;            /* hasher contains the BLAKE3 of the whole file */
+    uint64_t hashed_bytes;       /* bytes hashed, the file size when hashed_whole */
 } format_reader;
 
 /* Why a row could not be parsed and where. */
@@ -175,12 +177,21 @@ size_t format_source_plain_size(const format_source *source);
 
 /* Adds every byte that a plain source reads from now on to hasher, which
  * the caller keeps until the source is closed. Returns 1, or 0 for gzip
- * and zstd sources, whose readers get only the decompressed bytes. */
-int format_source_hash(format_source *source, struct ohlcx_blake3 *hasher);
+ * and zstd sources, whose readers get only the decompressed bytes. With
+ * whole_file set it returns 1 for every source: gzip and zstd sources are
+ * hashed too (their compressed bytes), and format_source_finish_hash()
+ * hashes what the parse left unread. */
+int format_source_hash(format_source *source, struct ohlcx_blake3 *hasher, int whole_file);
 
-/* Returns 1 when a hashing source has read every byte of the file, so that
- * its hasher contains the BLAKE3 of the whole file, else 0. */
-int format_source_hashed(const format_source *source);
+/* Completes the digest of a hashing source once the parse is done, using
+ * scratch (size bytes) as a buffer. Sets *whole to 1 when the hasher
+ * contains the BLAKE3 of every byte of the file. It is 0 when the parse
+ * stopped early without whole_file, or when the file changed while it was
+ * read. Returns 0, or OHLCX_EIO when a read fails. */
+int format_source_finish_hash(format_source *source, char *scratch, size_t size, int *whole);
+
+/* Returns the bytes added to the hasher so far. */
+uint64_t format_source_hashed_bytes(const format_source *source);
 
 void format_source_close(format_source *source);
 

@@ -281,7 +281,7 @@ static int read_source(format_reader *r, const char *columns)
     if (status != 0)
         return status;
     if (r->hasher != NULL)
-        format_source_hash(chunks.source, r->hasher);
+        format_source_hash(chunks.source, r->hasher, r->hash_whole_file);
     chunks.data = calloc(1, FORMAT_CHUNK_BYTES + FORMAT_CHUNK_PADDING);
     if (chunks.data == NULL) {
         status = ohlcx_set_error(OHLCX_ENOMEM, "%s: out of memory for the read buffer", r->path);
@@ -306,7 +306,10 @@ static int read_source(format_reader *r, const char *columns)
         status = check_rows(r);
 
 done:
-    r->hashed_whole = status == 0 && format_source_hashed(chunks.source);
+    if (status == 0 && r->hasher != NULL)
+        status = format_source_finish_hash(chunks.source, chunks.data, FORMAT_CHUNK_BYTES,
+                                           &r->hashed_whole);
+    r->hashed_bytes = format_source_hashed_bytes(chunks.source);
     free(chunks.data);
     format_source_close(chunks.source);
     return status;
@@ -394,10 +397,12 @@ int ohlcx_read_candles_parallel(const char *path, const ohlcx_read_options *opti
 }
 
 
-/* blake3 may be NULL: then nothing is hashed. */
-int ohlcx_read_candles_digest(const char *path, const ohlcx_read_options *options,
-                              const ohlcx_layout_options *layout, int threads,
-                              ohlcx_series *out, ohlcx_read_report *report, char blake3[65])
+/* blake3 may be NULL: then nothing is hashed. whole_file hashes gzip and
+ * zstd files too, and the bytes after the parsed rows. */
+static int read_hashing(const char *path, const ohlcx_read_options *options,
+                        const ohlcx_layout_options *layout, int threads, ohlcx_series *out,
+                        ohlcx_read_report *report, char blake3[65], int whole_file,
+                        int64_t *size)
 {
     ohlcx_blake3 hasher;
     ohlcx_read_report local_report;
@@ -422,7 +427,10 @@ int ohlcx_read_candles_digest(const char *path, const ohlcx_read_options *option
         blake3[0] = '\0';
         ohlcx_blake3_init(&hasher);
         r.hasher = &hasher;
+        r.hash_whole_file = whole_file;
     }
+    if (size != NULL)
+        *size = 0;
     ohlcx_series_free(out);
     if (r.policy != OHLCX_BAD_ROWS_FAIL && r.policy != OHLCX_BAD_ROWS_SKIP) {
         status = ohlcx_set_error(OHLCX_EINVAL, "invalid bad-rows policy %d: use fail or skip",
@@ -456,6 +464,8 @@ int ohlcx_read_candles_digest(const char *path, const ohlcx_read_options *option
         ohlcx_read_report_free(report);
     if (blake3 != NULL && r.hashed_whole)
         ohlcx_blake3_final_hex(&hasher, blake3);
+    if (size != NULL && r.hashed_whole)
+        *size = (int64_t)r.hashed_bytes;
     return 0;
 
 fail:
@@ -463,6 +473,26 @@ fail:
     ohlcx_series_free(out);
     ohlcx_read_report_free(report);
     return status;
+}
+
+
+int ohlcx_read_candles_digest(const char *path, const ohlcx_read_options *options,
+                              const ohlcx_layout_options *layout, int threads,
+                              ohlcx_series *out, ohlcx_read_report *report, char blake3[65])
+{
+    return read_hashing(path, options, layout, threads, out, report, blake3, 0, NULL);
+}
+
+
+int ohlcx_read_candles_file_digest(const char *path, const ohlcx_read_options *options,
+                                   const ohlcx_layout_options *layout, int threads,
+                                   ohlcx_series *out, ohlcx_read_report *report,
+                                   char blake3[65], int64_t *size)
+{
+    if (blake3 == NULL || size == NULL)
+        return ohlcx_set_error(OHLCX_EINVAL,
+                               "ohlcx_read_candles_file_digest: blake3 and size must not be NULL");
+    return read_hashing(path, options, layout, threads, out, report, blake3, 1, size);
 }
 
 

@@ -5,12 +5,19 @@
  * ZSTD_decompressStream() fill the caller's buffer a piece at a time, so
  * memory does not grow with the file. Concatenated gzip members and zstd
  * frames are read one after another.
+ *
+ * The file is opened once, and a gzip stream decodes a duplicate of the
+ * descriptor that recognised it. So every byte read, and any digest taken
+ * through the source, comes from one file, even when another file is
+ * renamed over the path meanwhile.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <zlib.h>
 #include <zstd.h>
@@ -24,7 +31,7 @@ enum source_kind { SOURCE_PLAIN = 0, SOURCE_GZIP, SOURCE_ZSTD };
 struct format_source {
     const char *path;
     int kind;
-    FILE *file;     /* plain and zstd */
+    FILE *file;     /* the open file, of every kind */
     gzFile gzip;
     ZSTD_DCtx *zstd;
     char *input;    /* compressed bytes for zstd */
@@ -32,9 +39,13 @@ struct format_source {
     size_t input_capacity;
     size_t last_result; /* last ZSTD_decompressStream() result: 0 at a frame end */
     int input_eof;
-    ohlcx_blake3 *hasher; /* plain only: receives every byte read; NULL when unused */
+    ohlcx_blake3 *hasher; /* receives the file's bytes; NULL when unused */
+    int hash_whole_file;  /* hasher also takes compressed files and the bytes after
+                             the parse */
+    int changed;          /* the file changed on disk while it was read */
     uint64_t hashed;      /* bytes added to hasher */
     int plain_eof;        /* a plain read found the end of the file */
+    struct stat opened;   /* the file as it was when opened */
 };
 
 
@@ -73,6 +84,29 @@ static int open_zstd(format_source *source)
 }
 
 
+/* Opens the gzip stream on a duplicate of the open descriptor, rewound:
+ * detect_kind() rewound only the FILE's buffer, not the shared offset. */
+static int open_gzip(format_source *source)
+{
+    int fd = dup(fileno(source->file));
+
+    if (fd < 0 || lseek(fd, 0, SEEK_SET) != 0) {
+        int saved = errno;
+        if (fd >= 0)
+            close(fd);
+        errno = saved;
+        return open_failed(source->path);
+    }
+    source->gzip = gzdopen(fd, "rb");
+    if (source->gzip == NULL) {
+        close(fd);
+        return ohlcx_set_error(OHLCX_ENOMEM, "%s: out of memory starting gzip", source->path);
+    }
+    gzbuffer(source->gzip, 1 << 17);
+    return 0;
+}
+
+
 int format_source_open(const char *path, format_source **out)
 {
     format_source *source = calloc(1, sizeof *source);
@@ -92,15 +126,15 @@ int format_source_open(const char *path, format_source **out)
         goto fail;
     }
 
+    if (fstat(fileno(source->file), &source->opened) != 0) {
+        status = ohlcx_set_error(OHLCX_EIO, "cannot stat %s: %s", path, strerror(errno));
+        goto fail;
+    }
+
     if (source->kind == SOURCE_GZIP) {
-        fclose(source->file);
-        source->file = NULL;
-        source->gzip = gzopen(path, "rb");
-        if (source->gzip == NULL) {
-            status = open_failed(path);
+        status = open_gzip(source);
+        if (status != 0)
             goto fail;
-        }
-        gzbuffer(source->gzip, 1 << 17);
     } else if (source->kind == SOURCE_ZSTD) {
         status = open_zstd(source);
         if (status != 0)
@@ -150,6 +184,10 @@ static int refill_zstd_input(format_source *source)
 {
     source->in.size = fread(source->input, 1, source->input_capacity, source->file);
     source->in.pos = 0;
+    if (source->hasher != NULL) {
+        ohlcx_blake3_update(source->hasher, source->input, source->in.size);
+        source->hashed += source->in.size;
+    }
     if (source->in.size < source->input_capacity) {
         if (ferror(source->file))
             return ohlcx_set_error(OHLCX_EIO, "cannot read %s: %s", source->path,
@@ -223,25 +261,100 @@ size_t format_source_plain_size(const format_source *source)
 }
 
 
-int format_source_hash(format_source *source, struct ohlcx_blake3 *hasher)
+int format_source_hash(format_source *source, struct ohlcx_blake3 *hasher, int whole_file)
 {
-    if (source->kind != SOURCE_PLAIN)
+    if (source->kind != SOURCE_PLAIN && !whole_file)
         return 0;
     source->hasher = hasher;
+    source->hash_whole_file = whole_file;
     return 1;
 }
 
 
-/* The end of the file must have been seen, and every byte before it hashed:
- * hashing starts before the first read, which begins at offset 0 because
- * detect_kind() rewinds the file. */
-int format_source_hashed(const format_source *source)
+/* Hashes the rest of a plain or zstd file that the parse did not read. */
+static int hash_rest(format_source *source, char *scratch, size_t size)
+{
+    if (source->kind == SOURCE_ZSTD) {
+        while (!source->input_eof) {
+            int status = refill_zstd_input(source);
+            if (status != 0)
+                return status;
+        }
+        return 0;
+    }
+    while (!source->plain_eof) {
+        size_t got = 0;
+        int status = read_plain(source, scratch, size, &got);
+        if (status != 0)
+            return status;
+    }
+    return 0;
+}
+
+
+/* Hashes a gzip file's compressed bytes from offset 0 with pread(), which
+ * leaves the stream's offset alone. The stream decoded the same open file,
+ * but pread() returns the bytes as they are now, so a file that was rewritten
+ * in place since it was opened (another size, time or inode) counts as not
+ * hashed. NOTE: a rewrite that keeps the size within one modification-time
+ * tick goes unseen here; the gzip CRC-32 of each member still rejects a
+ * stream torn by it. */
+static int hash_gzip(format_source *source, char *scratch, size_t size)
+{
+    int fd = fileno(source->file);
+    struct stat now;
+
+    for (;;) {
+        ssize_t got = pread(fd, scratch, size, (off_t)source->hashed);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0)
+            return ohlcx_set_error(OHLCX_EIO, "cannot read %s: %s", source->path,
+                                   strerror(errno));
+        if (got == 0)
+            break;
+        ohlcx_blake3_update(source->hasher, scratch, (size_t)got);
+        source->hashed += (uint64_t)got;
+    }
+    if (fstat(fd, &now) != 0 || now.st_ino != source->opened.st_ino ||
+        now.st_size != source->opened.st_size ||
+        now.st_mtim.tv_sec != source->opened.st_mtim.tv_sec ||
+        now.st_mtim.tv_nsec != source->opened.st_mtim.tv_nsec)
+        source->changed = 1;
+    return 0;
+}
+
+
+int format_source_finish_hash(format_source *source, char *scratch, size_t size, int *whole)
 {
     struct stat info;
+    int status = 0;
 
-    if (source->hasher == NULL || !source->plain_eof)
+    *whole = 0;
+    if (source->hasher == NULL)
         return 0;
-    return fstat(fileno(source->file), &info) == 0 && (uint64_t)info.st_size == source->hashed;
+    if (source->hash_whole_file && source->kind == SOURCE_GZIP)
+        status = hash_gzip(source, scratch, size);
+    else if (source->hash_whole_file)
+        status = hash_rest(source, scratch, size);
+    if (status != 0 || source->changed)
+        return status;
+
+    /* The end of the file must have been seen, and every byte before it
+     * hashed: hashing starts before the first read, which begins at offset 0
+     * because detect_kind() rewinds the file. */
+    if (source->kind == SOURCE_PLAIN && !source->plain_eof)
+        return 0;
+    if (source->kind == SOURCE_ZSTD && !source->input_eof)
+        return 0;
+    *whole = fstat(fileno(source->file), &info) == 0 && (uint64_t)info.st_size == source->hashed;
+    return 0;
+}
+
+
+uint64_t format_source_hashed_bytes(const format_source *source)
+{
+    return source->hashed;
 }
 
 

@@ -6,19 +6,26 @@
  * choose_digest() for stores whose records are SHA-256 digests). A plain
  * file that no stored source file matches in size is hashed from the bytes
  * its parse reads, so it is read once. Other files are hashed first, so
- * that one already stored is skipped unparsed. Appends to
+ * that one already stored is skipped unparsed. Every parse hashes the
+ * bytes it reads, and the digest recorded is always that one. A file whose
+ * parsed bytes differ from those hashed first (it was replaced or rewritten
+ * in between) is rejected. So the catalogue never pairs one version's
+ * digest with another version's bars. Appends to
  * the store are serialised by one mutex, because a store handle is for one
  * thread at a time, and the store's own lock admits one writer process. Each
  * worker keeps one file's bars in memory at a time, so memory grows with the
  * largest file and the worker count, not with the number of files.
  */
 #include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "ohlcx/check.h"
 #include "ohlcx/error.h"
@@ -73,6 +80,7 @@ static char *quality_json(const pipeline_series *series, const ohlcx_quality_rep
     cJSON_AddNumberToObject(root, "rows_read", (double)series->read.rows_read);
     cJSON_AddNumberToObject(root, "bad_rows_skipped", (double)series->read.bad_row_count);
     cJSON_AddNumberToObject(root, "conflicts", (double)report->conflicts);
+    cJSON_AddNumberToObject(root, "synthetic_replaced", (double)report->synthetic_replaced);
     text = cJSON_PrintUnformatted(root);
     cJSON_Delete(root);
     return text;
@@ -130,7 +138,7 @@ static int store_file(ingest_job *job, pipeline_series *series,
 {
     ohlcx_store_source source = {series->bars.source_path, digest, size, series->read.layout};
     ohlcx_append_report report;
-    char *summary;
+    char *summary, synthetic[128];
     int status;
 
     status = ohlcx_store_append(job->store, &series->bars, &source, &report);
@@ -142,9 +150,15 @@ static int store_file(ingest_job *job, pipeline_series *series,
         return 0;
     }
     log_quality(series, quality);
-    ohlcx_log_info("%s: %zu bars added, %zu identical, %zu conflicting; %s %s has %zu bars",
+    synthetic[0] = '\0';
+    if (report.synthetic_replaced > 0 || report.synthetic_skipped > 0)
+        snprintf(synthetic, sizeof synthetic,
+                 ", %zu stored synthetic bars replaced, %zu synthetic bars not stored over real "
+                 "ones",
+                 report.synthetic_replaced, report.synthetic_skipped);
+    ohlcx_log_info("%s: %zu bars added, %zu identical, %zu conflicting%s; %s %s has %zu bars",
                    series->bars.source_path, report.added, report.identical, report.conflicts,
-                   series->bars.symbol, series->bars.timeframe, report.rows);
+                   synthetic, series->bars.symbol, series->bars.timeframe, report.rows);
     log_conflicts(series->bars.source_path, &report);
 
     summary = quality_json(series, quality, &report);
@@ -163,6 +177,7 @@ static int store_file(ingest_job *job, pipeline_series *series,
     job->summary.rows_added += report.added;
     job->summary.rows_identical += report.identical;
     job->summary.conflicts += report.conflicts;
+    job->summary.synthetic_replaced += report.synthetic_replaced;
     return status;
 }
 
@@ -200,17 +215,64 @@ static int check_stored(ingest_job *job, const char *path, const char *digest, i
 }
 
 
+/* Writes the SHA-256 and the BLAKE3 of one read of a file, so that both
+ * name the same bytes even if the file changes. NOTE: the whole file is
+ * read into memory. Only files with the size of a SHA-256 record (a store
+ * of an earlier version) come here. */
+static int hash_file_both(const char *path, char sha256[65], char blake3[65])
+{
+    char *bytes = NULL, *grown;
+    size_t used = 0, capacity = 1 << 16;
+    int fd = open(path, O_RDONLY | O_CLOEXEC), status = 0;
+
+    if (fd < 0)
+        return ohlcx_set_error(OHLCX_EIO, "cannot open %s: %s", path, strerror(errno));
+    for (;;) {
+        ssize_t got;
+
+        if (used == capacity || bytes == NULL) {
+            capacity = bytes == NULL ? capacity : capacity * 2;
+            grown = realloc(bytes, capacity);
+            if (grown == NULL) {
+                status = ohlcx_set_error(OHLCX_ENOMEM, "out of memory hashing %s", path);
+                goto done;
+            }
+            bytes = grown;
+        }
+        got = read(fd, bytes + used, capacity - used);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0) {
+            status = ohlcx_set_error(OHLCX_EIO, "cannot read %s: %s", path, strerror(errno));
+            goto done;
+        }
+        if (got == 0)
+            break;
+        used += (size_t)got;
+    }
+    ohlcx_sha256_hex(bytes, used, sha256);
+    ohlcx_blake3_hex(bytes, used, blake3);
+
+done:
+    free(bytes);
+    close(fd);
+    return status;
+}
+
+
 /*
  * Writes the digest that identifies a file in the store: "sha256:HEX" when
  * the store records the file by its SHA-256, else "blake3:HEX". Stores
  * written before ingest used BLAKE3 contain only SHA-256 digests, so a file
  * with the size of such a record is hashed with SHA-256 first: re-ingesting
  * it is then still a no-op, at the cost of one SHA-256. Other files pay for
- * one BLAKE3 (or none, when blake3 is already computed) and one catalogue
- * query.
+ * one BLAKE3 (or none, when parsed_blake3 gives it) and one catalogue query.
+ * blake3 gets the BLAKE3 of the bytes that digest names, for comparison with
+ * the bytes that the parse reads.
  */
-static int choose_digest(ingest_job *job, const char *path, int64_t size, const char *blake3,
-                         char digest[OHLCX_STORE_DIGEST_MAX])
+static int choose_digest(ingest_job *job, const char *path, int64_t size,
+                         const char *parsed_blake3, char digest[OHLCX_STORE_DIGEST_MAX],
+                         char blake3[65])
 {
     char hex[65];
     int found = 0, legacy = 0, status;
@@ -222,7 +284,7 @@ static int choose_digest(ingest_job *job, const char *path, int64_t size, const 
         return status;
 
     if (legacy) {
-        status = ohlcx_sha256_file(path, hex);
+        status = hash_file_both(path, hex, blake3);
         if (status != 0)
             return status;
         snprintf(digest, OHLCX_STORE_DIGEST_MAX, "sha256:%s", hex);
@@ -231,16 +293,27 @@ static int choose_digest(ingest_job *job, const char *path, int64_t size, const 
         pthread_mutex_unlock(&job->lock);
         if (status != 0 || found)
             return status;
-    }
-
-    if (blake3 == NULL) {
-        status = ohlcx_blake3_file(path, hex);
+    } else if (parsed_blake3 != NULL) {
+        snprintf(blake3, 65, "%s", parsed_blake3);
+    } else {
+        status = ohlcx_blake3_file(path, blake3);
         if (status != 0)
             return status;
-        blake3 = hex;
     }
     snprintf(digest, OHLCX_STORE_DIGEST_MAX, "blake3:%s", blake3);
     return 0;
+}
+
+
+/* Rejects a file whose parse read other bytes than those hashed for its
+ * digest (hashed_blake3), or changed while the parse read it
+ * (parsed_blake3 ""). The store is left unchanged for it. */
+static int check_unchanged(const char *path, const char *hashed_blake3,
+                           const char *parsed_blake3)
+{
+    if (parsed_blake3[0] != '\0' && strcmp(hashed_blake3, parsed_blake3) == 0)
+        return 0;
+    return ohlcx_set_error(OHLCX_EIO, "%s changed while ingest read it: run ingest again", path);
 }
 
 
@@ -265,10 +338,11 @@ static int ingest_file(ingest_job *job, size_t i)
     ohlcx_read_options read_options = {
         .symbol = options->symbol, .timeframe = options->timeframe, .bad_rows = options->bad_rows};
     ohlcx_layout_options layout = {.columns = options->columns, .tz = options->tz};
-    char digest[OHLCX_STORE_DIGEST_MAX], blake3[65] = "";
+    char digest[OHLCX_STORE_DIGEST_MAX], hashed_blake3[65] = "", parsed_blake3[65] = "";
     pipeline_series series;
     ohlcx_quality_report quality;
     struct stat info;
+    int64_t parsed_size = 0;
     int status = 0, skip = 0, read_threads, hashing;
 
     memset(&series, 0, sizeof series);
@@ -278,7 +352,8 @@ static int ingest_file(ingest_job *job, size_t i)
         info.st_size = 0;
     hashing = hash_while_parsing(job, (int64_t)info.st_size);
     if (!hashing) {
-        status = choose_digest(job, job->files[i], (int64_t)info.st_size, NULL, digest);
+        status = choose_digest(job, job->files[i], (int64_t)info.st_size, NULL, digest,
+                               hashed_blake3);
         if (status == 0)
             status = check_stored(job, job->files[i], digest, &skip);
         if (status != 0 || skip)
@@ -286,11 +361,18 @@ static int ingest_file(ingest_job *job, size_t i)
     }
 
     /* Threads left over when there are fewer files than jobs parse the
-     * file's pieces together. A plain file is hashed from the bytes that
-     * the parse reads, so it is read once. */
+     * file's pieces together. The parse hashes the bytes it reads (a gzip
+     * or zstd file's compressed bytes from the same open file), so the
+     * digest stored names the bars stored. */
     read_threads = job->file_count < (size_t)job->jobs ? job->jobs / (int)job->file_count : 1;
-    status = ohlcx_read_candles_digest(job->files[i], &read_options, &layout, read_threads,
-                                       &series.bars, &series.read, hashing ? blake3 : NULL);
+    status = ohlcx_read_candles_file_digest(job->files[i], &read_options, &layout, read_threads,
+                                            &series.bars, &series.read, parsed_blake3,
+                                            &parsed_size);
+    /* A file hashed only by its parse is compared with itself, which fails
+     * only when it changed while the parse read it. */
+    if (status == 0)
+        status = check_unchanged(job->files[i], hashing ? parsed_blake3 : hashed_blake3,
+                                 parsed_blake3);
     /* The checks repair the bars: sorted, duplicates and invalid rows
      * dropped, short gaps filled with flagged synthetic bars. */
     if (status == 0)
@@ -300,16 +382,20 @@ static int ingest_file(ingest_job *job, size_t i)
                                  "%s: no valid rows: all %zu rows were dropped by the checks "
                                  "(run ohlcx check on the file to see why)",
                                  job->files[i], series.read.rows_read);
-    /* A gzip or zstd file is hashed now, on this thread. Another file with
-     * the same bytes may have been stored meanwhile. */
+    /* Another file with the same bytes may have been stored meanwhile. A
+     * SHA-256 record of the file's size (a store of an earlier version)
+     * makes choose_digest() read the file again: its bytes must be those
+     * parsed. */
     if (hashing && status == 0)
-        status = choose_digest(job, job->files[i], (int64_t)info.st_size,
-                               blake3[0] != '\0' ? blake3 : NULL, digest);
+        status = choose_digest(job, job->files[i], parsed_size, parsed_blake3, digest,
+                               hashed_blake3);
+    if (hashing && status == 0)
+        status = check_unchanged(job->files[i], hashed_blake3, parsed_blake3);
     if (hashing && status == 0)
         status = check_stored(job, job->files[i], digest, &skip);
     if (status == 0 && !skip) {
         pthread_mutex_lock(&job->lock);
-        status = store_file(job, &series, &quality, (int64_t)info.st_size, digest);
+        status = store_file(job, &series, &quality, parsed_size, digest);
         pthread_mutex_unlock(&job->lock);
     }
     ohlcx_quality_report_free(&quality);

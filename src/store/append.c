@@ -11,8 +11,12 @@
  * Appending the next bars of a long series thus costs one chunk of decoding,
  * not the whole series.
  *
- * Stored bars are never overwritten: a new bar at a stored open time is
- * either identical or a conflict, and the stored bar stays.
+ * Stored real bars are never overwritten by ohlcx_store_append(): a new bar
+ * at a stored open time is either identical or a conflict, and the stored
+ * bar stays. A stored synthetic bar (a filled gap) is the exception, because
+ * it has no market data: the first real bar at its open time replaces it,
+ * so a file ingested with a bad row and later corrected ends up with the
+ * corrected bar.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -168,9 +172,36 @@ static int count_match(const ohlcx_series *stored, size_t i, const ohlcx_series 
 }
 
 
+static int is_synthetic(const ohlcx_series *series, size_t i)
+{
+    return (series->flags[i] & OHLCX_FLAG_SYNTHETIC) != 0;
+}
+
+
+/* Returns 1 when the incoming bar j takes the place of the stored bar i at
+ * the same open time, counting the pair in report. */
+static int incoming_wins(const ohlcx_series *stored, size_t i, const ohlcx_series *incoming,
+                         size_t j, int replace, ohlcx_append_report *report)
+{
+    if (!replace && is_synthetic(stored, i) != is_synthetic(incoming, j)) {
+        if (is_synthetic(stored, i)) {
+            report->synthetic_replaced++;
+            return 1;
+        }
+        report->synthetic_skipped++;
+        return 0;
+    }
+    if (count_match(stored, i, incoming, j, report) && replace) {
+        report->replaced++;
+        return 1;
+    }
+    return 0;
+}
+
+
 /* Merges two series sorted by open time into merged. Where both have an open
  * time, the stored bar is kept, or the incoming one when replace is set and
- * they differ. */
+ * they differ, or when only the stored one is synthetic. */
 static int merge_series(const ohlcx_series *stored, const ohlcx_series *incoming, int replace,
                         ohlcx_series *merged, ohlcx_append_report *report)
 {
@@ -191,12 +222,10 @@ static int merge_series(const ohlcx_series *stored, const ohlcx_series *incoming
             push_row(merged, incoming, j++);
             report->added++;
         } else {
-            if (count_match(stored, i, incoming, j, report) && replace) {
+            if (incoming_wins(stored, i, incoming, j, replace, report))
                 push_row(merged, incoming, j);
-                report->replaced++;
-            } else {
+            else
                 push_row(merged, stored, i);
-            }
             i++;
             j++;
         }
@@ -513,7 +542,8 @@ static int append_locked(const append_job *job)
         job->record->identical = (int64_t)job->report->identical;
         job->record->conflicts = (int64_t)job->report->conflicts;
     }
-    if (job->report->added == 0 && job->report->replaced == 0)
+    if (job->report->added == 0 && job->report->replaced == 0 &&
+        job->report->synthetic_replaced == 0)
         status = commit_unchanged(job, old);
     else
         status = commit_new(job, old, head_rows, tail);

@@ -757,6 +757,79 @@ static void merge_replacing(void **state)
 }
 
 
+/* Appends a synthetic bar with every price at previous_close, volume 0,
+ * flagged synthetic, like a filled one-bar gap between two equal prices. */
+static void add_synthetic_bar(ohlcx_series *s, int64_t open_time, double previous_close)
+{
+    assert_int_equal(ohlcx_series_append(s, open_time, previous_close, previous_close,
+                                         previous_close, previous_close, 0),
+                     0);
+    s->flags[s->n - 1] = OHLCX_FLAG_SYNTHETIC;
+}
+
+
+/* A real bar replaces a stored synthetic one at its open time. A synthetic
+ * bar never replaces a stored real one. Neither counts as a conflict. */
+static void merge_replaces_synthetic(void **state)
+{
+    fixture *f = *state;
+    ohlcx_series old, incoming, back;
+    ohlcx_append_report report;
+
+    /* Stored t = 1..5 h with t = 3 h filled (close 12, the close of t = 2 h);
+     * new t = 1..5 h, all real: t = 3 h has close 13. */
+    start_series(&old, "ETHUSDT", "1h");
+    for (int t = 1; t <= 5; t++) {
+        if (t == 3)
+            add_synthetic_bar(&old, t * HOUR, 12);
+        else
+            add_bar(&old, t * HOUR, 10 + t);
+    }
+    start_series(&incoming, "ETHUSDT", "1h");
+    for (int t = 1; t <= 5; t++)
+        add_bar(&incoming, t * HOUR, 10 + t);
+    assert_int_equal(ohlcx_store_append(f->store, &old, NULL, NULL), 0);
+    assert_int_equal(ohlcx_store_append(f->store, &incoming, NULL, &report), 0);
+    assert_int_equal(report.added, 0);
+    assert_int_equal(report.identical, 4);
+    assert_int_equal(report.conflicts, 0);
+    assert_int_equal(report.synthetic_replaced, 1);
+    assert_int_equal(report.synthetic_skipped, 0);
+    assert_int_equal(report.version, 2);
+
+    ohlcx_series_init(&back);
+    assert_int_equal(ohlcx_store_read(f->store, "ETHUSDT", "1h", &back), 0);
+    assert_int_equal(back.n, 5);
+    assert_true(back.close[2] == 13);
+    assert_true(back.volume[2] == 10);
+    assert_int_equal(back.flags[2], 0);
+
+    /* The first file again, now over the real bar: it stays, no conflict. */
+    assert_int_equal(ohlcx_store_append(f->store, &old, NULL, &report), 0);
+    assert_int_equal(report.identical, 4);
+    assert_int_equal(report.conflicts, 0);
+    assert_int_equal(report.synthetic_replaced, 0);
+    assert_int_equal(report.synthetic_skipped, 1);
+    assert_int_equal(report.version, 2);
+    assert_int_equal(ohlcx_store_read(f->store, "ETHUSDT", "1h", &back), 0);
+    assert_true(back.close[2] == 13);
+    assert_int_equal(back.flags[2], 0);
+
+    /* A replacing append treats a synthetic bar as any other: a conflict
+     * that replaces the stored bar. */
+    assert_int_equal(ohlcx_store_append_replacing(f->store, &old, NULL, &report), 0);
+    assert_int_equal(report.conflicts, 1);
+    assert_int_equal(report.replaced, 1);
+    assert_int_equal(report.synthetic_replaced, 0);
+    assert_int_equal(report.version, 3);
+    assert_int_equal(ohlcx_store_read(f->store, "ETHUSDT", "1h", &back), 0);
+    assert_int_equal(back.flags[2], OHLCX_FLAG_SYNTHETIC);
+    ohlcx_series_free(&back);
+    ohlcx_series_free(&old);
+    ohlcx_series_free(&incoming);
+}
+
+
 static void merge_before_and_between(void **state)
 {
     fixture *f = *state;
@@ -1580,6 +1653,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(corrupt_head_blocks_append, setup, teardown),
         cmocka_unit_test_setup_teardown(merge_overlap, setup, teardown),
         cmocka_unit_test_setup_teardown(merge_replacing, setup, teardown),
+        cmocka_unit_test_setup_teardown(merge_replaces_synthetic, setup, teardown),
         cmocka_unit_test_setup_teardown(merge_before_and_between, setup, teardown),
         cmocka_unit_test_setup_teardown(merge_compares_extra_columns, setup, teardown),
         cmocka_unit_test_setup_teardown(reappend_is_noop, setup, teardown),
