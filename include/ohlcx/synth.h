@@ -2,11 +2,16 @@
  * Synth: a deterministic synthetic universe of candle files.
  *
  * Each (symbol, timeframe) series is a random walk of log prices with GARCH(1,1)
- * volatility clustering and an intraday U-shaped volume profile. Symbols
- * ending in a crypto quote (USDT, ...) trade around the clock; others are
- * stocks and trade 09:30 to 16:00 New York time on NYSE trading days, with no
- * weekends or exchange holidays. That is 13:30 to 20:00 UTC under daylight
- * saving time and 14:30 to 21:00 UTC otherwise.
+ * volatility clustering and an intraday volume profile. The asset class
+ * picks the bar calendar (enum ohlcx_synth_calendar); it is the class that
+ * options.asset_class names, else the one that ohlcx_asset_class_guess()
+ * reads from the symbol. Crypto trades around the clock. Forex trades the
+ * forex week of `ohlcx check`: from Sunday 17:00 to Friday 17:00 New York
+ * time, closed on December 25 and January 1 (and on the Monday after when
+ * either falls on a Sunday). Stocks, indices, commodities and bonds trade
+ * 09:30 to 16:00 New York time on NYSE trading days, with no weekends or
+ * exchange holidays. That is 13:30 to 20:00 UTC under daylight saving time
+ * and 14:30 to 21:00 UTC otherwise.
  *
  * Planted signal (planted > 0.5): the bars form consecutive pairs from the
  * first bar on, and every pair is a wick shape. The first bar of a pair gets
@@ -48,8 +53,15 @@
  *
  * Intraday stock bars open at the session open + k * timeframe before the
  * close, so the last one of a day may be shorter (seven 1h bars, the last
- * 30 minutes); daily and longer bars are labelled by the start of their
- * period (00:00 UTC for 1d).
+ * 30 minutes). Intraday crypto and forex bars open on the timeframe's grid
+ * from 1970-01-01 00:00 UTC. A forex bar exists when its period overlaps the
+ * forex week, so a 4h bar at 20:00 UTC opens the week whether the week
+ * starts at 21:00 UTC (New York daylight saving time) or at 22:00 UTC.
+ * Daily and longer bars are labelled by the start of their period (00:00
+ * UTC for 1d). A forex 1d bar carries the date of its trading day. The bar
+ * labelled D 00:00 UTC covers 17:00 New York on the day before D to 17:00
+ * on D. It exists from Monday to Friday except on the forex holidays, as
+ * `ohlcx check` expects on its forex calendar.
  *
  * Files are Binance kline CSV with a header, 12 columns, open time in epoch
  * milliseconds, named SYMBOL-TIMEFRAME.csv.
@@ -62,6 +74,17 @@
 
 #include "ohlcx/series.h"
 
+/* Bar calendars of synthetic series. */
+enum ohlcx_synth_calendar {
+    OHLCX_SYNTH_ALWAYS = 0,    /* crypto: every bar of the timeframe's grid */
+    OHLCX_SYNTH_FOREX_WEEK,    /* forex: Sunday 17:00 to Friday 17:00 New York */
+    OHLCX_SYNTH_STOCK_SESSION  /* stocks, indices, commodities, bonds: NYSE session */
+};
+
+/* Value of ohlcx_synth_options.asset_class that guesses the class from the
+ * symbol. */
+#define OHLCX_SYNTH_GUESS_CLASS (-1)
+
 typedef struct ohlcx_synth_options {
     int months;       /* length of every series, default 20 */
     uint64_t seed;    /* default 42 */
@@ -69,14 +92,21 @@ typedef struct ohlcx_synth_options {
     double planted_daily; /* probability Q in (0.5, 1] of the planted daily signal, 0
                            * for none; needs planted */
     int64_t start_us; /* bars open at or after it, default 2024-01-01 00:00 UTC */
+    int asset_class;  /* enum ohlcx_asset_class, which picks the calendar and the
+                       * price profile; default OHLCX_SYNTH_GUESS_CLASS */
 } ohlcx_synth_options;
 
 void ohlcx_synth_options_default(ohlcx_synth_options *options);
 
+/* Returns the enum ohlcx_synth_calendar of an enum ohlcx_asset_class; an
+ * unknown class gets the stock session. */
+int ohlcx_synth_calendar_of(int asset_class);
+
 /* Generates one series into out, which must be initialised; its old bars are
  * freed, and on failure it is left empty. The same symbol, timeframe (or an
  * alias of it) and options always give the same bars. options NULL uses the
- * defaults. Returns OHLCX_EINVAL for an invalid name or option and
+ * defaults. The series' asset_class is the class used. Returns
+ * OHLCX_EINVAL for an invalid name, option or asset class and
  * OHLCX_EDATA when no bar opens in the period. */
 int ohlcx_synth_series(const char *symbol, const char *timeframe,
                        const ohlcx_synth_options *options, ohlcx_series *out);

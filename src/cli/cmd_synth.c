@@ -18,10 +18,13 @@ static const char synth_help[] =
     "\n"
     "Write a synthetic universe of candle files in Binance kline CSV, one file\n"
     "per symbol and timeframe named SYMBOL-TIMEFRAME.csv: a random walk with\n"
-    "volatility clustering and intraday volume seasonality. Symbols ending in a\n"
-    "crypto quote (USDT, ...) trade around the clock; others are stocks and trade\n"
-    "09:30-16:00 New York time on NYSE trading days. The same options always\n"
-    "write the same files.\n"
+    "volatility clustering and intraday volume seasonality. The asset class sets\n"
+    "the calendar: crypto trades around the clock, forex from Sunday 17:00 to\n"
+    "Friday 17:00 New York time, and the others 09:30-16:00 New York time on\n"
+    "NYSE trading days. With --universe the class is the group's; with --symbols\n"
+    "it comes from the name: crypto for a crypto quote (USDT, ...), forex for\n"
+    "six-letter pairs of major currencies (EURUSD), else stocks. The same\n"
+    "options always write the same files.\n"
     "\n"
     "options:\n"
     "  --out DIR          output folder (created if missing)\n"
@@ -134,10 +137,10 @@ static int check_file_names(const ohlcx_universe *universe)
 }
 
 
-/* Logs the size of the work and where the synthetic calendar differs from
- * the file's asset class. Synth trades the names that
- * ohlcx_asset_class_guess() takes for crypto around the clock and all
- * others in the stock session. */
+/* Logs the size of the work, and warns about symbols whose name implies
+ * another calendar than their group's. Synth writes every symbol on its
+ * group's calendar, but a command given the files without the universe
+ * (ingest, check) takes the asset class from the name. */
 static void log_universe_plan(const ohlcx_universe *universe, int months)
 {
     uint64_t bars = 0;
@@ -146,13 +149,13 @@ static void log_universe_plan(const ohlcx_universe *universe, int months)
 
     for (size_t g = 0; g < universe->group_count; g++) {
         const ohlcx_universe_group *group = &universe->groups[g];
-        int crypto = group->asset_class == OHLCX_ASSET_CRYPTO;
+        int calendar = ohlcx_synth_calendar_of(group->asset_class);
 
         for (int t = 0; t < group->timeframe_count; t++)
             bars += group->symbol_count *
                     ohlcx_expected_bars(group->asset_class, group->timeframes[t], months);
         for (size_t s = 0; s < group->symbol_count; s++) {
-            if ((ohlcx_asset_class_guess(group->symbols[s]) == OHLCX_ASSET_CRYPTO) == crypto)
+            if (ohlcx_synth_calendar_of(ohlcx_asset_class_guess(group->symbols[s])) == calendar)
                 continue;
             mismatches++;
             example = group->symbols[s];
@@ -162,9 +165,10 @@ static void log_universe_plan(const ohlcx_universe *universe, int months)
                    "(estimate from the market calendars)", universe->name,
                    universe->series_count, months, (unsigned long long)bars);
     if (mismatches > 0)
-        ohlcx_log_warn("%zu symbols (such as %s) get a synthetic calendar other than their "
-                       "asset class's: synth trades names that look like crypto pairs around "
-                       "the clock and all others in the stock session", mismatches, example);
+        ohlcx_log_warn("%zu symbols (such as %s) have names that read as another asset class "
+                       "with another calendar: synth writes them on their group's calendar, "
+                       "but commands given the files without the universe take the class "
+                       "from the name", mismatches, example);
 }
 
 
@@ -191,6 +195,7 @@ static int write_universe_file(const char *path, const char *out_dir,
 
         for (int t = 0; t < group->timeframe_count; t++)
             timeframes[t] = group->timeframes[t];
+        options->asset_class = group->asset_class;
         for (size_t s = 0; s < group->symbol_count && status == 0; s++) {
             symbols[0] = group->symbols[s];
             status = write_universe(out_dir, symbols, 1, timeframes, group->timeframe_count,

@@ -11,19 +11,32 @@
  * to 21:00 UTC in winter and 13:30 to 20:00 UTC under daylight saving time.
  * Intraday bars open at the session open + k * timeframe while before the
  * close, so the last bar of a day may be shorter than the timeframe (a 1h
- * session has seven bars, the last one 30 minutes long). Daily and longer
- * bars are labelled by the start of their period (00:00 UTC for 1d) and
- * exist when the period contains a trading day.
+ * session has seven bars, the last one 30 minutes long).
+ *
+ * Forex trades on the forex calendar of the quality module, which `ohlcx
+ * check` uses: trading day D runs from 17:00 New York on the day before D to
+ * 17:00 on D, Monday to Friday, except the forex holidays. Intraday bars
+ * keep the crypto grid and exist when their period overlaps a trading day,
+ * which is the rule the quality module applies. 17:00 New York is 21:00 or
+ * 22:00 UTC, a whole hour. So a bar of up to an hour trades throughout or
+ * not at all, while a longer one (a 4h bar from 20:00 UTC) may trade in
+ * only part of its hours.
+ *
+ * Daily and longer stock and forex bars are labelled by the start of their
+ * period (00:00 UTC for 1d) and exist when it contains a trading day. A
+ * forex 1d bar labelled D 00:00 UTC stands for trading day D.
  *
  * All times are UTC microseconds at or after 1970-01-01, so plain integer
  * division rounds toward the earlier time.
  */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "ohlcx/check.h"
 #include "ohlcx/error.h"
 #include "ohlcx/series.h"
+#include "ohlcx/synth.h"
 #include "quality/quality_internal.h"
 #include "synth/synth_internal.h"
 
@@ -110,10 +123,11 @@ int64_t synth_add_months(int64_t time_us, int months)
 }
 
 
-int synth_calendar_init(synth_calendar *calendar, const char *timeframe, int stocks)
+int synth_calendar_init(synth_calendar *calendar, const char *timeframe, int kind)
 {
     memset(calendar, 0, sizeof *calendar);
-    calendar->stocks = stocks;
+    calendar->kind = kind;
+    snprintf(calendar->timeframe, sizeof calendar->timeframe, "%s", timeframe);
     if (strcmp(timeframe, "1M") == 0 || strcmp(timeframe, "3M") == 0) {
         calendar->months_per_bar = timeframe[0] - '0';
         return 0;
@@ -167,11 +181,16 @@ static int64_t first_boundary(const synth_calendar *calendar, int64_t time_us)
 }
 
 
-/* Returns 1 when the NYSE trades on the UTC day that starts at day_us. */
-static int is_trading_day(int64_t day_us)
+/* Returns 1 when the calendar trades on the UTC day that starts at day_us:
+ * for stocks a NYSE trading day, for forex the trading day of that date. */
+static int is_trading_day(int kind, int64_t day_us)
 {
-    return weekday(day_us) < 5 &&
-           quality_bar_expected(OHLCX_CALENDAR_US_EQUITY, "1d", day_us, NULL);
+    if (kind == OHLCX_SYNTH_FOREX_WEEK)
+        return quality_bar_expected(OHLCX_CALENDAR_FOREX, "1d", day_us, NULL);
+    if (kind == OHLCX_SYNTH_STOCK_SESSION)
+        return weekday(day_us) < 5 &&
+               quality_bar_expected(OHLCX_CALENDAR_US_EQUITY, "1d", day_us, NULL);
+    return 1;
 }
 
 
@@ -188,13 +207,21 @@ static int64_t session_open(int64_t day_us)
 
 
 /* Returns the trading days in [start_us, end_us), both at 00:00. */
-static int count_trading_days(int64_t start_us, int64_t end_us)
+static int count_trading_days(int kind, int64_t start_us, int64_t end_us)
 {
     int count = 0;
 
     for (int64_t day = start_us; day < end_us; day += OHLCX_US_PER_DAY)
-        count += is_trading_day(day);
+        count += is_trading_day(kind, day);
     return count;
+}
+
+
+/* Returns 1 when an intraday forex bar opening at open_us overlaps a
+ * trading day. */
+static int forex_bar_trades(const synth_calendar *calendar, int64_t open_us)
+{
+    return quality_bar_expected(OHLCX_CALENDAR_FOREX, calendar->timeframe, open_us, NULL);
 }
 
 
@@ -207,7 +234,7 @@ static size_t stock_session_bars(const synth_calendar *calendar, int64_t start_u
          day += OHLCX_US_PER_DAY) {
         int64_t first = day + session_open(day);
 
-        if (!is_trading_day(day))
+        if (!is_trading_day(OHLCX_SYNTH_STOCK_SESSION, day))
             continue;
         for (int64_t open = first; open < first + SESSION_US; open += calendar->length_us) {
             if (open < start_us || open >= end_us)
@@ -226,13 +253,18 @@ size_t synth_calendar_bars(const synth_calendar *calendar, int64_t start_us, int
 {
     size_t count = 0;
 
-    if (calendar->stocks && is_intraday(calendar))
+    if (calendar->kind == OHLCX_SYNTH_STOCK_SESSION && is_intraday(calendar))
         return stock_session_bars(calendar, start_us, end_us, open_times);
 
     for (int64_t open = first_boundary(calendar, start_us); open < end_us;
          open = synth_bar_end(calendar, open)) {
-        if (calendar->stocks && count_trading_days(open, synth_bar_end(calendar, open)) == 0)
+        if (calendar->kind == OHLCX_SYNTH_FOREX_WEEK && is_intraday(calendar)) {
+            if (!forex_bar_trades(calendar, open))
+                continue;
+        } else if (calendar->kind != OHLCX_SYNTH_ALWAYS &&
+                   count_trading_days(calendar->kind, open, synth_bar_end(calendar, open)) == 0) {
             continue;
+        }
         if (open_times != NULL)
             open_times[count] = open;
         count++;
@@ -253,8 +285,8 @@ static double stock_volume_shape(int64_t open_us, int64_t end_us)
 }
 
 
-/* Crypto volume follows a mild daily cycle that peaks at 15:00 UTC, when
- * European and American hours overlap. */
+/* Crypto and forex volume follows a mild daily cycle that peaks at 15:00
+ * UTC, when European and American hours overlap. */
 static double crypto_volume_shape(int64_t open_us, int64_t end_us)
 {
     double middle = 0.5 * (double)(open_us + end_us);
@@ -264,20 +296,64 @@ static double crypto_volume_shape(int64_t open_us, int64_t end_us)
 }
 
 
+/* Returns the trading time of the intraday forex bar [open_us, end_us).
+ * Trading days start and end on whole UTC hours and grid bars of up to an
+ * hour divide the hour, so such a bar trades throughout, and a longer one
+ * trades in whole hours. */
+static int64_t forex_trading_us(int64_t open_us, int64_t end_us)
+{
+    int64_t trading_us = 0;
+
+    if (end_us - open_us <= OHLCX_US_PER_HOUR)
+        return end_us - open_us;
+    for (int64_t hour = open_us; hour < end_us; hour += OHLCX_US_PER_HOUR)
+        if (quality_bar_expected(OHLCX_CALENDAR_FOREX, "1h", hour, NULL))
+            trading_us += OHLCX_US_PER_HOUR;
+    return trading_us;
+}
+
+
+/* Describes a forex bar. Intraday bars count their trading hours and
+ * follow the crypto volume cycle. A bar opens a session, and may gap, when
+ * the market was closed just before it. That is an intraday bar whose
+ * previous grid slot does not trade, a 1d bar after a closed day, and
+ * every longer bar, because each spans a weekend. */
+static synth_bar_info forex_bar_describe(const synth_calendar *calendar, int64_t open_us)
+{
+    synth_bar_info info = {1.0, 1.0, 0};
+    int64_t end = synth_bar_end(calendar, open_us);
+
+    if (is_intraday(calendar)) {
+        info.trading_days = (double)forex_trading_us(open_us, end) / (double)OHLCX_US_PER_DAY;
+        info.volume_shape = crypto_volume_shape(open_us, end);
+        info.session_open = !forex_bar_trades(calendar, open_us - calendar->length_us);
+        return info;
+    }
+    info.trading_days = count_trading_days(OHLCX_SYNTH_FOREX_WEEK, open_us, end);
+    if (calendar->length_us == OHLCX_US_PER_DAY)
+        info.session_open = !is_trading_day(OHLCX_SYNTH_FOREX_WEEK, open_us - OHLCX_US_PER_DAY);
+    else
+        info.session_open = 1;
+    return info;
+}
+
+
 synth_bar_info synth_bar_describe(const synth_calendar *calendar, int64_t open_us)
 {
     synth_bar_info info = {1.0, 1.0, 0};
     int64_t end = synth_bar_end(calendar, open_us);
     int64_t day = open_us - open_us % OHLCX_US_PER_DAY;
 
-    if (!calendar->stocks) {
+    if (calendar->kind == OHLCX_SYNTH_ALWAYS) {
         info.trading_days = (double)(end - open_us) / (double)OHLCX_US_PER_DAY;
         if (is_intraday(calendar))
             info.volume_shape = crypto_volume_shape(open_us, end);
         return info;
     }
+    if (calendar->kind == OHLCX_SYNTH_FOREX_WEEK)
+        return forex_bar_describe(calendar, open_us);
     if (!is_intraday(calendar)) {
-        info.trading_days = count_trading_days(open_us, end);
+        info.trading_days = count_trading_days(OHLCX_SYNTH_STOCK_SESSION, open_us, end);
         info.session_open = 1;
         return info;
     }

@@ -12,7 +12,7 @@
  * daily_vol * sqrt(d * h), where h is the GARCH(1,1) variance multiplier
  * h' = (1 - a - b) + a * h * z^2 + b * h, with mean 1 and z the bar's
  * standard normal shock. Daily volatility is 3% for crypto and 1.5% for
- * stocks.
+ * the other classes, which share the stock price profile.
  *
  * Planted signal: see include/ohlcx/synth.h, which also explains why shapes
  * come in non-overlapping pairs. The direction of every shape is the wick
@@ -27,8 +27,9 @@
  *
  * Invariants of every bar: 0 < low <= min(open, close) and
  * max(open, close) <= high; prices sit on a grid of 0.01 (start price of
- * 1000 or more) or 0.0001, volume on 0.0001 (crypto) or 1 (stocks). Crypto
- * bars open at the previous close; stock bars that open a session may gap.
+ * 1000 or more) or 0.0001, volume on 0.0001 (crypto) or 1 (other classes).
+ * Crypto bars open at the previous close. Stock bars that open a session,
+ * and forex bars that open trading after a weekend or holiday, may gap.
  */
 #include <math.h>
 #include <stdio.h>
@@ -97,6 +98,17 @@ void ohlcx_synth_options_default(ohlcx_synth_options *options)
     options->planted = 0;
     options->planted_daily = 0;
     options->start_us = DEFAULT_START_US;
+    options->asset_class = OHLCX_SYNTH_GUESS_CLASS;
+}
+
+
+int ohlcx_synth_calendar_of(int asset_class)
+{
+    if (asset_class == OHLCX_ASSET_CRYPTO)
+        return OHLCX_SYNTH_ALWAYS;
+    if (asset_class == OHLCX_ASSET_FOREX)
+        return OHLCX_SYNTH_FOREX_WEEK;
+    return OHLCX_SYNTH_STOCK_SESSION;
 }
 
 
@@ -327,8 +339,9 @@ static void draw_bar(synth_rng *rng, const synth_profile *profile, const synth_b
     double log_return = draw_sign(rng, profile, walk, shock) * fabs(shock) * sigma;
     double open = walk->close, close, high, low, upper, lower, volume;
 
-    /* A stock session may open away from the last close; the gap is part of
-     * the close-to-close return, not added to it. */
+    /* A stock session, or forex trading after a closed period, may open
+     * away from the last close. The gap is part of the close-to-close
+     * return, not added to it. */
     if (!profile->crypto && info->session_open)
         open = fmax(round_to(exp(walk->log_close + 0.25 * sigma * rng_normal(rng)), steps), tick);
 
@@ -390,6 +403,12 @@ static int check_inputs(const char *symbol, const char *timeframe,
                                "invalid synthetic start time %lld us: use a time from 1970 to "
                                "2200",
                                (long long)options->start_us);
+    if (options->asset_class != OHLCX_SYNTH_GUESS_CLASS &&
+        (options->asset_class < 0 || options->asset_class >= OHLCX_ASSET_COUNT))
+        return ohlcx_set_error(OHLCX_EINVAL,
+                               "invalid synthetic asset class %d: use an enum "
+                               "ohlcx_asset_class value or OHLCX_SYNTH_GUESS_CLASS",
+                               options->asset_class);
     return 0;
 }
 
@@ -405,7 +424,7 @@ int ohlcx_synth_series(const char *symbol, const char *timeframe,
     synth_rng rng;
     int64_t end_us;
     size_t n;
-    int crypto, status;
+    int asset_class, crypto, status;
 
     if (out == NULL)
         return ohlcx_set_error(OHLCX_EINVAL, "invalid synth call: out must be set");
@@ -418,8 +437,11 @@ int ohlcx_synth_series(const char *symbol, const char *timeframe,
     if (status != 0)
         return status;
 
-    crypto = ohlcx_asset_class_guess(symbol) == OHLCX_ASSET_CRYPTO;
-    status = synth_calendar_init(&calendar, canonical, !crypto);
+    asset_class = options->asset_class;
+    if (asset_class == OHLCX_SYNTH_GUESS_CLASS)
+        asset_class = ohlcx_asset_class_guess(symbol);
+    crypto = asset_class == OHLCX_ASSET_CRYPTO;
+    status = synth_calendar_init(&calendar, canonical, ohlcx_synth_calendar_of(asset_class));
     if (status != 0)
         return status;
     end_us = synth_add_months(options->start_us, options->months);
@@ -437,7 +459,7 @@ int ohlcx_synth_series(const char *symbol, const char *timeframe,
     synth_calendar_bars(&calendar, options->start_us, end_us, out->open_time);
     snprintf(out->symbol, sizeof out->symbol, "%s", symbol);
     snprintf(out->timeframe, sizeof out->timeframe, "%s", canonical);
-    out->asset_class = crypto ? OHLCX_ASSET_CRYPTO : OHLCX_ASSET_STOCKS;
+    out->asset_class = asset_class;
 
     rng_seed(&rng, options->seed, symbol, canonical);
     make_profile(symbol, crypto, options, &rng, &profile);

@@ -8,25 +8,29 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ohlcx/series.h"
+
 /* Bar calendar of one timeframe and asset class. Times are UTC microseconds
  * and must not be before 1970. */
 typedef struct synth_calendar {
-    int stocks;          /* 1: bars only in the 14:30-21:00 UTC weekday session */
+    int kind;            /* enum ohlcx_synth_calendar */
     int months_per_bar;  /* 1 for 1M, 3 for 3M, 0 for fixed-length bars */
     int64_t length_us;   /* bar length of fixed-length timeframes */
     int64_t align_us;    /* bar boundaries are align_us + k * length_us */
+    char timeframe[OHLCX_TIMEFRAME_MAX]; /* canonical name */
 } synth_calendar;
 
 /* Properties of one bar that the generator uses. */
 typedef struct synth_bar_info {
     double trading_days;  /* trading time covered, in trading days */
     double volume_shape;  /* intraday volume profile, about 1 on average */
-    int session_open;     /* 1 for a stock bar that opens a session */
+    int session_open;     /* 1 for a stock or forex bar that opens a session
+                           * or, for forex, trading after a closed period */
 } synth_bar_info;
 
-/* Sets up the calendar of a canonical timeframe; returns OHLCX_EINVAL for an
- * unknown name. */
-int synth_calendar_init(synth_calendar *calendar, const char *timeframe, int stocks);
+/* Sets up the calendar (enum ohlcx_synth_calendar kind) of a canonical
+ * timeframe; returns OHLCX_EINVAL for an unknown name. */
+int synth_calendar_init(synth_calendar *calendar, const char *timeframe, int kind);
 
 /* Returns the number of bars that open in [start_us, end_us) and, unless
  * open_times is NULL, writes their open times in increasing order. */

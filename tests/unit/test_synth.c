@@ -25,6 +25,12 @@
 #define JAN_2_2024 (INT64_C(1704153600) * OHLCX_US_PER_SECOND)
 #define FEB_1_2024 (INT64_C(1706745600) * OHLCX_US_PER_SECOND)
 #define JAN_1_2025 (INT64_C(1735689600) * OHLCX_US_PER_SECOND)
+#define MAR_8_2024 (INT64_C(1709856000) * OHLCX_US_PER_SECOND)
+#define NOV_1_2024 (INT64_C(1730419200) * OHLCX_US_PER_SECOND)
+#define DEC_1_2024 (INT64_C(1733011200) * OHLCX_US_PER_SECOND)
+#define DEC_24_2024 (INT64_C(1734998400) * OHLCX_US_PER_SECOND)
+#define HOUR OHLCX_US_PER_HOUR
+#define DAY OHLCX_US_PER_DAY
 #define SESSION_OPEN (14 * OHLCX_US_PER_HOUR + 30 * OHLCX_US_PER_MINUTE)
 #define SESSION_CLOSE (21 * OHLCX_US_PER_HOUR)
 
@@ -567,6 +573,207 @@ static void synth_stock_volume_u_shape(void **unused)
 }
 
 
+/* Returns the open times of a calendar's bars in [start_us, end_us); the
+ * caller frees them. */
+static int64_t *calendar_bars(const char *timeframe, int kind, int64_t start_us, int64_t end_us,
+                              size_t *count)
+{
+    synth_calendar calendar;
+    int64_t *open_times;
+
+    assert_int_equal(synth_calendar_init(&calendar, timeframe, kind), 0);
+    *count = synth_calendar_bars(&calendar, start_us, end_us, NULL);
+    open_times = malloc((*count ? *count : 1) * sizeof *open_times);
+    assert_non_null(open_times);
+    assert_int_equal(synth_calendar_bars(&calendar, start_us, end_us, open_times), *count);
+    return open_times;
+}
+
+
+/* New York starts daylight saving time on Sunday 2024-03-10. The forex
+ * week closes on Friday 8 March at 17:00 EST (22:00 UTC) and opens again
+ * on Sunday at 17:00 EDT (21:00 UTC), 47 hours later. It closes on Friday
+ * 15 March at 21:00 UTC. 1h bars from 8 March to 16 March 00:00 UTC: 22 on
+ * the 8th (00:00 to 21:00), 3 on Sunday (21:00 to 23:00), 4 x 24 from
+ * Monday to Thursday and 21 on the 15th (00:00 to 20:00), 142 in all. */
+static void synth_forex_week_spring_dst(void **unused)
+{
+    size_t n;
+    int64_t *t = calendar_bars("1h", OHLCX_SYNTH_FOREX_WEEK, MAR_8_2024, MAR_8_2024 + 8 * DAY, &n);
+
+    assert_int_equal(n, 22 + 3 + 4 * 24 + 21);
+    assert_int_equal(t[0], MAR_8_2024);
+    assert_int_equal(t[21], MAR_8_2024 + 21 * HOUR);
+    assert_int_equal(t[22], MAR_8_2024 + 2 * DAY + 21 * HOUR);
+    assert_int_equal(t[24], MAR_8_2024 + 2 * DAY + 23 * HOUR);
+    assert_int_equal(t[25], MAR_8_2024 + 3 * DAY);
+    assert_int_equal(t[n - 1], MAR_8_2024 + 7 * DAY + 20 * HOUR);
+    free(t);
+}
+
+
+/* New York returns to standard time on Sunday 2024-11-03. The week closes
+ * on Friday 1 November at 17:00 EDT (21:00 UTC) and opens on Sunday at
+ * 17:00 EST (22:00 UTC), 49 hours later. It closes on Friday 8 November at
+ * 22:00 UTC. 1h bars from 1 to 9 November: 21 on the 1st, 2 on Sunday,
+ * 4 x 24 and 22 on the 8th, 141 in all. */
+static void synth_forex_week_autumn_dst(void **unused)
+{
+    size_t n;
+    int64_t *t = calendar_bars("1h", OHLCX_SYNTH_FOREX_WEEK, NOV_1_2024, NOV_1_2024 + 8 * DAY, &n);
+
+    assert_int_equal(n, 21 + 2 + 4 * 24 + 22);
+    assert_int_equal(t[20], NOV_1_2024 + 20 * HOUR);
+    assert_int_equal(t[21], NOV_1_2024 + 2 * DAY + 22 * HOUR);
+    assert_int_equal(t[23], NOV_1_2024 + 3 * DAY);
+    assert_int_equal(t[n - 1], NOV_1_2024 + 7 * DAY + 21 * HOUR);
+    free(t);
+}
+
+
+/* 4h bars keep the grid of 00:00, 04:00, ..., 20:00 UTC. A bar exists when
+ * it overlaps the forex week, so the 20:00 bars open and close each week in
+ * both seasons: 31 bars a week, not 30. From 8 to 16 March 2024: 6 on the
+ * 8th (20:00 trades until 22:00), Sunday 20:00, 4 x 6, and 6 on the 15th
+ * (20:00 trades until 21:00), 37 in all. The Sunday bar trades 3 of its 4
+ * hours in March (from 21:00) and 2 in November (from 22:00), and opens
+ * trading after the weekend, so it may gap. */
+static void synth_forex_4h_partial_bars(void **unused)
+{
+    synth_calendar calendar;
+    synth_bar_info spring, monday, autumn;
+    size_t n;
+    int64_t *t = calendar_bars("4h", OHLCX_SYNTH_FOREX_WEEK, MAR_8_2024, MAR_8_2024 + 8 * DAY, &n);
+
+    assert_int_equal(n, 6 + 1 + 4 * 6 + 6);
+    assert_int_equal(t[5], MAR_8_2024 + 20 * HOUR);
+    assert_int_equal(t[6], MAR_8_2024 + 2 * DAY + 20 * HOUR);
+    assert_int_equal(t[n - 1], MAR_8_2024 + 7 * DAY + 20 * HOUR);
+
+    assert_int_equal(synth_calendar_init(&calendar, "4h", OHLCX_SYNTH_FOREX_WEEK), 0);
+    spring = synth_bar_describe(&calendar, t[6]);
+    monday = synth_bar_describe(&calendar, t[7]);
+    autumn = synth_bar_describe(&calendar, NOV_1_2024 + 2 * DAY + 20 * HOUR);
+    assert_true(spring.trading_days == 3.0 / 24);
+    assert_int_equal(spring.session_open, 1);
+    assert_true(monday.trading_days == 4.0 / 24);
+    assert_int_equal(monday.session_open, 0);
+    assert_true(autumn.trading_days == 2.0 / 24);
+    assert_int_equal(autumn.session_open, 1);
+    free(t);
+}
+
+
+/* December 2024 has 22 weekdays (2-6, 9-13, 16-20, 23-27, 30-31). The
+ * forex market closes on Wednesday the 25th, which leaves 21 daily bars,
+ * each at 00:00 UTC of its trading day. Trading day 25 December runs from
+ * 22:00 UTC on the 24th to 22:00 UTC on the 25th. So the 1h bars of the
+ * 24th end at 21:00 and resume at 22:00 on the 25th. */
+static void synth_forex_christmas(void **unused)
+{
+    size_t days, hours;
+    int64_t *d = calendar_bars("1d", OHLCX_SYNTH_FOREX_WEEK, DEC_1_2024, JAN_1_2025, &days);
+    int64_t *h = calendar_bars("1h", OHLCX_SYNTH_FOREX_WEEK, DEC_24_2024, DEC_24_2024 + 2 * DAY,
+                               &hours);
+
+    assert_int_equal(days, 21);
+    assert_int_equal(d[0], DEC_1_2024 + DAY);
+    assert_int_equal(d[16], DEC_24_2024);
+    assert_int_equal(d[17], DEC_24_2024 + 2 * DAY);
+    assert_int_equal(hours, 22 + 2);
+    assert_int_equal(h[21], DEC_24_2024 + 21 * HOUR);
+    assert_int_equal(h[22], DEC_24_2024 + DAY + 22 * HOUR);
+    free(d);
+    free(h);
+}
+
+
+/* EURUSD reads as forex. Its 1h bars of January 2024 start when trading
+ * day 2 January opens, at 22:00 UTC on the 1st (a holiday). There are 22
+ * trading days from 2 to 31 January of 24 bars each. Trading day 1
+ * February adds its first two hours, 22:00 and 23:00 on the 31st, so 530
+ * bars in all. The first 1d bar is 2 January. */
+static void synth_forex_january_by_name(void **unused)
+{
+    ohlcx_series hourly = generate("EURUSD", "1h", 1, 0, 42);
+    ohlcx_series daily = generate("EURUSD", "1d", 1, 0, 42);
+
+    assert_int_equal(hourly.asset_class, OHLCX_ASSET_FOREX);
+    assert_int_equal(hourly.n, 22 * 24 + 2);
+    assert_int_equal(hourly.open_time[0], JAN_1_2024 + 22 * HOUR);
+    assert_int_equal(hourly.open_time[hourly.n - 1], FEB_1_2024 - HOUR);
+    assert_int_equal(daily.n, 22);
+    assert_int_equal(daily.open_time[0], JAN_2_2024);
+    for (size_t i = 0; i < daily.n; i++)
+        assert_in_range(day_of_week(daily.open_time[i]), 0, 4);
+    ohlcx_series_free(&hourly);
+    ohlcx_series_free(&daily);
+}
+
+
+/* options.asset_class overrides the name: GOLD as forex gets EURUSD's open
+ * times, EURUSD as stocks the 147 session bars of GOOG (see
+ * synth_stock_session_opens), ABC as crypto all 744 hours of January. */
+static void synth_class_from_options(void **unused)
+{
+    ohlcx_synth_options options;
+    ohlcx_series forex, gold, stock, crypto;
+
+    ohlcx_synth_options_default(&options);
+    options.months = 1;
+    ohlcx_series_init(&forex);
+    ohlcx_series_init(&gold);
+    ohlcx_series_init(&stock);
+    ohlcx_series_init(&crypto);
+    assert_int_equal(ohlcx_synth_series("EURUSD", "1h", &options, &forex), 0);
+    options.asset_class = OHLCX_ASSET_FOREX;
+    assert_int_equal(ohlcx_synth_series("GOLD", "1h", &options, &gold), 0);
+    options.asset_class = OHLCX_ASSET_STOCKS;
+    assert_int_equal(ohlcx_synth_series("EURUSD", "1h", &options, &stock), 0);
+    options.asset_class = OHLCX_ASSET_CRYPTO;
+    assert_int_equal(ohlcx_synth_series("ABC", "1h", &options, &crypto), 0);
+
+    assert_int_equal(gold.n, forex.n);
+    assert_memory_equal(gold.open_time, forex.open_time, forex.n * sizeof *forex.open_time);
+    assert_int_equal(gold.asset_class, OHLCX_ASSET_FOREX);
+    assert_int_equal(stock.n, 21 * 7);
+    assert_int_equal(stock.open_time[0], JAN_2_2024 + SESSION_OPEN);
+    assert_int_equal(stock.asset_class, OHLCX_ASSET_STOCKS);
+    assert_int_equal(crypto.n, 31 * 24);
+    assert_int_equal(crypto.asset_class, OHLCX_ASSET_CRYPTO);
+
+    options.asset_class = OHLCX_ASSET_COUNT;
+    assert_int_equal(ohlcx_synth_series("EURUSD", "1h", &options, &forex), OHLCX_EINVAL);
+    assert_int_equal(forex.n, 0);
+    ohlcx_series_free(&gold);
+    ohlcx_series_free(&stock);
+    ohlcx_series_free(&crypto);
+}
+
+
+/* Forex bars open at the previous close, except the first bar after a
+ * weekend or holiday, where some may gap. From 1 January to 1 June 2024
+ * the week reopens on 21 Sundays (7 January to 26 May). The first bar, on
+ * 1 January, has no bar before it. */
+static void synth_forex_gaps_only_after_close(void **unused)
+{
+    ohlcx_series s = generate("EURUSD", "15m", 5, 0, 42);
+    size_t openings = 0, gaps = 0;
+
+    for (size_t i = 1; i < s.n; i++) {
+        if (s.open_time[i] - s.open_time[i - 1] == 15 * OHLCX_US_PER_MINUTE) {
+            assert_true(s.open[i] == s.close[i - 1]);
+            continue;
+        }
+        openings++;
+        gaps += s.open[i] != s.close[i - 1];
+    }
+    assert_int_equal(openings, 21);
+    assert_true(gaps > 0);
+    ohlcx_series_free(&s);
+}
+
+
 static void make_temp_dir(char *path, size_t size)
 {
     snprintf(path, size, "/tmp/ohlcx-test-synth-XXXXXX");
@@ -736,6 +943,13 @@ int main(void)
         cmocka_unit_test(synth_crypto_long_bars),
         cmocka_unit_test(synth_stock_15m_month_count),
         cmocka_unit_test(synth_stock_session_opens),
+        cmocka_unit_test(synth_forex_week_spring_dst),
+        cmocka_unit_test(synth_forex_week_autumn_dst),
+        cmocka_unit_test(synth_forex_4h_partial_bars),
+        cmocka_unit_test(synth_forex_christmas),
+        cmocka_unit_test(synth_forex_january_by_name),
+        cmocka_unit_test(synth_class_from_options),
+        cmocka_unit_test(synth_forex_gaps_only_after_close),
         cmocka_unit_test(synth_ohlc_consistent),
         cmocka_unit_test(synth_open_is_last_close),
         cmocka_unit_test(synth_price_levels),

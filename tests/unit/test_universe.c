@@ -501,9 +501,10 @@ static void example_demo(void **state)
 }
 
 
-/* Synthetic data trades a symbol around the clock when
- * ohlcx_asset_class_guess() takes its name for crypto, so the examples'
- * crypto groups must hold exactly those names. */
+/* A command given a file without its universe takes the asset class from
+ * the name (ohlcx_asset_class_guess()). So that the examples' synthetic
+ * crypto files read as crypto and no other file does, their crypto groups
+ * must hold exactly the names taken for crypto. */
 static void example_classes_match_names(void **state)
 {
     static const char *names[] = {"phase1.yaml", "phase2.yaml", "production.yaml", "demo.yaml"};
