@@ -29,6 +29,8 @@
 #include "ohlcx/pipeline.h"
 #include "ohlcx/store.h"
 
+#include "test_ingest_helpers.h"
+
 static const char btc_csv[] =
     "open_time,open,high,low,close,volume,close_time,quote_volume,count,taker_buy_volume,"
     "taker_buy_quote_volume,ignore\n"
@@ -90,12 +92,6 @@ typedef struct fixture {
     char eth[300];
     char xrp[300];
 } fixture;
-
-
-static int remove_entry(const char *path, const struct stat *info, int flag, struct FTW *ftw)
-{
-    return remove(path);
-}
 
 
 static void write_text(const char *path, const char *text)
@@ -169,34 +165,6 @@ static void ingest(const fixture *f, const char *path, const char *symbol,
 }
 
 
-/* Writes the digest recorded for the source file named path ("" when there
- * is none) and returns the count of its records, read through SQLite after
- * the store is closed. */
-static int recorded_digest(const fixture *f, const char *path, char *out, size_t size)
-{
-    char catalog[320];
-    sqlite3 *db = NULL;
-    sqlite3_stmt *statement = NULL;
-    int count = 0;
-
-    snprintf(catalog, sizeof catalog, "%s/catalog.sqlite", f->store);
-    assert_int_equal(sqlite3_open(catalog, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_prepare_v2(db, "SELECT digest FROM source_files WHERE path = ?1", -1,
-                                        &statement, NULL),
-                     SQLITE_OK);
-    sqlite3_bind_text(statement, 1, path, -1, SQLITE_STATIC);
-    out[0] = '\0';
-    while (sqlite3_step(statement) == SQLITE_ROW) {
-        if (count == 0)
-            snprintf(out, size, "%s", (const char *)sqlite3_column_text(statement, 0));
-        count++;
-    }
-    sqlite3_finalize(statement);
-    sqlite3_close(db);
-    return count;
-}
-
-
 /* Rewrites the BTCUSDT 1h manifest as format 1, with the bare SHA-256. */
 static void make_manifest_old(const fixture *f)
 {
@@ -246,7 +214,7 @@ static void digest_new_records_blake3(void **state)
 
     ingest(f, f->btc, NULL, &summary);
     assert_int_equal(summary.rows_added, 3);
-    recorded_digest(f, f->btc, digest, sizeof digest);
+    recorded_digest(f->store, f->btc, digest, sizeof digest);
     assert_string_equal(digest, btc_blake3);
 
     ingest(f, f->btc, NULL, &summary);
@@ -279,7 +247,7 @@ static void digest_old_store_lists_records(void **state)
     assert_int_equal(found, 0);
     ohlcx_store_close(store);
 
-    assert_int_equal(recorded_digest(f, f->btc, digest, sizeof digest), 1);
+    assert_int_equal(recorded_digest(f->store, f->btc, digest, sizeof digest), 1);
     assert_string_equal(digest, btc_sha256);
 }
 
@@ -301,20 +269,20 @@ static void digest_old_store_skips_file(void **state)
     ingest(f, f->btc, "BTCUSDT", &summary);
     assert_int_equal(summary.already_ingested, 1);
     assert_int_equal(summary.rows_added, 0);
-    assert_int_equal(recorded_digest(f, f->btc, digest, sizeof digest), 1);
+    assert_int_equal(recorded_digest(f->store, f->btc, digest, sizeof digest), 1);
     assert_string_equal(digest, btc_sha256);
 
     /* A new file of another size gets a BLAKE3 record. */
     ingest(f, f->eth, NULL, &summary);
     assert_int_equal(summary.rows_added, 2);
-    assert_int_equal(recorded_digest(f, f->eth, digest, sizeof digest), 1);
+    assert_int_equal(recorded_digest(f->store, f->eth, digest, sizeof digest), 1);
     assert_string_equal(digest, eth_blake3);
 
     /* So does a new file with the size of the SHA-256 record, whose SHA-256
      * is not stored. */
     ingest(f, f->xrp, NULL, &summary);
     assert_int_equal(summary.rows_added, 3);
-    assert_int_equal(recorded_digest(f, f->xrp, digest, sizeof digest), 1);
+    assert_int_equal(recorded_digest(f->store, f->xrp, digest, sizeof digest), 1);
     assert_string_equal(digest, xrp_blake3);
     ingest(f, f->xrp, NULL, &summary);
     assert_int_equal(summary.already_ingested, 1);
@@ -341,7 +309,7 @@ static void digest_old_manifest_rebuilds(void **state)
 
     assert_int_equal(ohlcx_store_open(f->store, &store), 0);
     ohlcx_store_close(store);
-    recorded_digest(f, f->btc, digest, sizeof digest);
+    recorded_digest(f->store, f->btc, digest, sizeof digest);
     assert_string_equal(digest, btc_sha256);
 
     ingest(f, f->btc, NULL, &summary);

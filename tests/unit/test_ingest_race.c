@@ -37,6 +37,8 @@
 #include "ohlcx/store.h"
 #include "util/util.h"
 
+#include "test_ingest_helpers.h"
+
 static const char version_a[] =
     "open_time,open,high,low,close,volume,close_time,quote_volume,count,taker_buy_volume,"
     "taker_buy_quote_volume,ignore\n"
@@ -113,12 +115,6 @@ typedef struct fixture {
     char target[300];      /* BTCUSDT-1h.csv, with or without .gz or .zst */
     char replacement[320]; /* the next version, renamed over target */
 } fixture;
-
-
-static int remove_entry(const char *path, const struct stat *info, int flag, struct FTW *ftw)
-{
-    return remove(path);
-}
 
 
 static void write_bytes(const char *path, const void *bytes, size_t size)
@@ -211,32 +207,6 @@ static void arm(fixture *f, enum hook_moment moment, enum hook_change change)
 }
 
 
-/* Returns the count of source records of path; out gets the first digest. */
-static int recorded_digest(const fixture *f, const char *path, char *out, size_t size)
-{
-    char catalog[320];
-    sqlite3 *db = NULL;
-    sqlite3_stmt *statement = NULL;
-    int count = 0;
-
-    snprintf(catalog, sizeof catalog, "%s/catalog.sqlite", f->store);
-    assert_int_equal(sqlite3_open(catalog, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_prepare_v2(db, "SELECT digest FROM source_files WHERE path = ?1", -1,
-                                        &statement, NULL),
-                     SQLITE_OK);
-    sqlite3_bind_text(statement, 1, path, -1, SQLITE_STATIC);
-    out[0] = '\0';
-    while (sqlite3_step(statement) == SQLITE_ROW) {
-        if (count == 0)
-            snprintf(out, size, "%s", (const char *)sqlite3_column_text(statement, 0));
-        count++;
-    }
-    sqlite3_finalize(statement);
-    sqlite3_close(db);
-    return count;
-}
-
-
 /* Returns the first stored open price of BTCUSDT 1h, or -1 when the store
  * has no such series. */
 static double stored_first_open(const fixture *f)
@@ -275,7 +245,7 @@ static void check_rejected_then_ingested(fixture *f, enum hook_change change)
     snprintf(expected, sizeof expected, "%s changed while ingest read it: run ingest again",
              f->target);
     assert_string_equal(ohlcx_last_error(), expected);
-    assert_int_equal(recorded_digest(f, f->target, digest, sizeof digest), 0);
+    assert_int_equal(recorded_digest(f->store, f->target, digest, sizeof digest), 0);
     assert_true(stored_first_open(f) == -1);
 
     /* Version A, ingested again, is stored under its own digest. */
@@ -283,7 +253,7 @@ static void check_rejected_then_ingested(fixture *f, enum hook_change change)
     assert_int_equal(ingest(f, f->target, &summary), 0);
     assert_int_equal(summary.already_ingested, 0);
     assert_int_equal(summary.rows_added, 3);
-    assert_int_equal(recorded_digest(f, f->target, digest, sizeof digest), 1);
+    assert_int_equal(recorded_digest(f->store, f->target, digest, sizeof digest), 1);
     assert_string_equal(digest, version_a_blake3);
     assert_true(stored_first_open(f) == 100.5);
 }
@@ -320,7 +290,7 @@ static void race_zstd_rename_before_parse(void **state)
     arm(f, HOOK_AT_FOPEN, HOOK_RENAME);
     assert_int_equal(ingest(f, f->target, &summary), OHLCX_EIO);
     assert_non_null(strstr(ohlcx_last_error(), "changed while ingest read it"));
-    assert_int_equal(recorded_digest(f, f->target, digest, sizeof digest), 0);
+    assert_int_equal(recorded_digest(f->store, f->target, digest, sizeof digest), 0);
     assert_true(stored_first_open(f) == -1);
 }
 
@@ -344,7 +314,7 @@ static void race_gzip_rename_after_parse(void **state)
     assert_int_equal(ingest(f, f->target, &summary), 0);
     assert_int_equal(hook.armed, 0);
     assert_int_equal(summary.rows_added, 3);
-    assert_int_equal(recorded_digest(f, f->target, digest, sizeof digest), 1);
+    assert_int_equal(recorded_digest(f->store, f->target, digest, sizeof digest), 1);
     assert_string_equal(digest, expected_digest);
     assert_true(stored_first_open(f) == 100.5);
 
