@@ -175,6 +175,22 @@ static void add_conflict(const check_context *ctx, ohlcx_check_result *result, s
 }
 
 
+/* Returns 1 when the calendar expects no bar between the bars opening at
+ * first and last: a closed market, not a unit switch (a forex weekend spans
+ * 961 to 981 bars of 3m, inside the unit-switch band). Only the fixed
+ * session calendars are asked, because ALWAYS expects every bar and the
+ * inferred calendar's table is not at hand here. */
+static int closed_between(const check_context *ctx, int64_t first, int64_t last)
+{
+    if (ctx->calendar != OHLCX_CALENDAR_FOREX && ctx->calendar != OHLCX_CALENDAR_US_EQUITY)
+        return 0;
+    for (int64_t t = first + ctx->timeframe_us; t < last; t += ctx->timeframe_us)
+        if (quality_bar_expected(ctx->calendar, ctx->view->bars.timeframe, t, NULL))
+            return 0;
+    return 1;
+}
+
+
 /* duplicate_rows, conflicting_duplicates, off_grid and unit_switch of bar
  * k > 0. head is the first row of the last open time seen. A row that
  * repeats an open time is compared with the first row of that time: an
@@ -204,7 +220,8 @@ static void check_spacing_of(const check_context *ctx, const spacing_rules *rule
         if (*rest != 0)
             add_off_grid(ctx, &checks[CHECK_OFF_GRID], k, *rest);
     }
-    if ((spacing >= rules->big_low && spacing <= rules->big_high) ||
+    if (((spacing >= rules->big_low && spacing <= rules->big_high) &&
+         !closed_between(ctx, v->open_time[k - 1], v->open_time[k])) ||
         (spacing >= rules->small_low && spacing <= rules->small_high))
         check_add(&checks[CHECK_UNIT_SWITCH], check_row(ctx, k), v->open_time[k],
                   (double)spacing / tf, "opens %g timeframes after the bar before",

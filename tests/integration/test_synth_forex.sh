@@ -12,7 +12,7 @@ start: 2022-10-01
 months: 6
 groups:
   - asset_class: forex
-    timeframes: [1m, 5m, 1h, 2h, 4h, 6h, 8h, 12h, 1d, 3d, 1w, 1M]
+    timeframes: [1m, 3m, 5m, 1h, 2h, 4h, 6h, 8h, 12h, 1d, 3d, 1w, 1M]
     symbols: [EURUSD, USDSEK]
   - asset_class: stocks
     timeframes: [1h]
@@ -67,8 +67,12 @@ cmp -s "$work/eurusd.times" "$work/usdsek.times" || fail "USDSEK-1h.csv has othe
 "$OHLCX" check --now "2030-01-01" --calendar forex --json "$work/check.json" \
     "$work/data"/EURUSD-*.csv "$work/data"/USDSEK-*.csv >"$work/check.out" 2>&1 ||
     fail "check of synthetic forex failed: $(grep -v ' pass ' "$work/check.out" | head -5)"
-[ "$(json_get "$work/check.json" '.series | length')" -eq 24 ] ||
-    fail "check read $(json_get "$work/check.json" '.series | length') series, expected 24"
+[ "$(json_get "$work/check.json" '.series | length')" -eq 26 ] ||
+    fail "check read $(json_get "$work/check.json" '.series | length') series, expected 26"
+# A weekend is 961 to 981 bars of 3m, inside the band of a unit switch (1000
+# timeframes, 5%): the forex calendar's closure must not count as one.
+[ "$(json_get "$work/check.json" '[.series[] | select(.timeframe == "3m") | .checks[] | select(.name == "unit_switch") | .count] | add')" -eq 0 ] ||
+    fail "unit_switch in synthetic forex 3m: $(grep ' 3m ' "$work/check.out")"
 [ "$(json_get "$work/check.json" '[.series[] | select(.gap_count != 0 or .missing_ratio != 0)] | length')" -eq 0 ] ||
     fail "gaps in synthetic forex: $(json_get "$work/check.json" '[.series[] | select(.gap_count != 0) | "\(.symbol) \(.timeframe) \(.gap_count)"] | join(", ")')"
 # Left to its default, check picks the forex calendar from EURUSD's name.
