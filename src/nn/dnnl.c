@@ -640,13 +640,38 @@ static int build_forward(plan *p, const_dnnl_primitive_desc_t fwd1,
 }
 
 
+/* Adds a step computing a convolution's weight and bias gradients from its
+ * input src and output gradient d_dst into gradient and bias, through a
+ * temporary in oneDNN's layout when gradient is not in it. */
+static int add_weight_gradient(plan *p, step_list *list, const_dnnl_primitive_desc_t weights_pd,
+                               dnnl_memory_t src, dnnl_memory_t d_dst, dnnl_memory_t gradient,
+                               dnnl_memory_t bias)
+{
+    dnnl_memory_t produced, pending;
+    plan_step *step;
+    int rc = adopt_output(p, query(weights_pd, dnnl_query_diff_weights_md), gradient,
+                          &produced, &pending);
+
+    if (rc != OHLCX_OK)
+        return rc;
+    rc = add_primitive(p, list, weights_pd, &step);
+    if (rc != OHLCX_OK)
+        return rc;
+    add_arg(step, DNNL_ARG_SRC, src);
+    add_arg(step, DNNL_ARG_DIFF_DST, d_dst);
+    add_arg(step, DNNL_ARG_DIFF_WEIGHTS, produced);
+    add_arg(step, DNNL_ARG_DIFF_BIAS, bias);
+    return finish_output(p, list, produced, pending);
+}
+
+
 /* Adds the conv2 backward steps: weight and bias gradients from act1 and
  * the gradient in ws->last_out, then the gradient of act1 into p->d_act1. */
 static int build_backward_conv2(plan *p, const_dnnl_primitive_desc_t weights_pd,
                                 const_dnnl_primitive_desc_t data_pd)
 {
     step_list *list = &p->backward_conv2;
-    dnnl_memory_t src, d_act2, d_act2_data, w2, g_w2, d_act1, pending;
+    dnnl_memory_t src, d_act2, d_act2_data, w2, d_act1, pending;
     plan_step *step;
     int rc;
 
@@ -658,18 +683,7 @@ static int build_backward_conv2(plan *p, const_dnnl_primitive_desc_t weights_pd,
                      p->act2, &d_act2);
     if (rc != OHLCX_OK)
         return rc;
-    rc = adopt_output(p, query(weights_pd, dnnl_query_diff_weights_md),
-                      p->g_w2, &g_w2, &pending);
-    if (rc != OHLCX_OK)
-        return rc;
-    rc = add_primitive(p, list, weights_pd, &step);
-    if (rc != OHLCX_OK)
-        return rc;
-    add_arg(step, DNNL_ARG_SRC, src);
-    add_arg(step, DNNL_ARG_DIFF_DST, d_act2);
-    add_arg(step, DNNL_ARG_DIFF_WEIGHTS, g_w2);
-    add_arg(step, DNNL_ARG_DIFF_BIAS, p->g_b2);
-    rc = finish_output(p, list, g_w2, pending);
+    rc = add_weight_gradient(p, list, weights_pd, src, d_act2, p->g_w2, p->g_b2);
     if (rc != OHLCX_OK)
         return rc;
 
@@ -718,8 +732,7 @@ static int masks_into_8c(const plan *p, const dnnl_memory_desc_t *want)
 static int build_backward_conv1(plan *p, const_dnnl_primitive_desc_t weights_pd)
 {
     step_list *list = &p->backward_conv1;
-    dnnl_memory_t src, d_act1, g_w1, pending;
-    plan_step *step;
+    dnnl_memory_t src, d_act1;
     int rc;
 
     rc = reuse_or_adopt(p, list, query(weights_pd, dnnl_query_src_md),
@@ -741,18 +754,7 @@ static int build_backward_conv1(plan *p, const_dnnl_primitive_desc_t weights_pd)
         if (rc != OHLCX_OK)
             return rc;
     }
-    rc = adopt_output(p, query(weights_pd, dnnl_query_diff_weights_md),
-                      p->g_w1, &g_w1, &pending);
-    if (rc != OHLCX_OK)
-        return rc;
-    rc = add_primitive(p, list, weights_pd, &step);
-    if (rc != OHLCX_OK)
-        return rc;
-    add_arg(step, DNNL_ARG_SRC, src);
-    add_arg(step, DNNL_ARG_DIFF_DST, d_act1);
-    add_arg(step, DNNL_ARG_DIFF_WEIGHTS, g_w1);
-    add_arg(step, DNNL_ARG_DIFF_BIAS, p->g_b1);
-    return finish_output(p, list, g_w1, pending);
+    return add_weight_gradient(p, list, weights_pd, src, d_act1, p->g_w1, p->g_b1);
 }
 
 
