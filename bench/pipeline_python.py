@@ -56,11 +56,11 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 import xgboost as xgb  # noqa: E402
 from scipy.stats import rankdata  # noqa: E402
-from torch import nn  # noqa: E402
+
+import cnn_pytorch  # noqa: E402  (bench/cnn_pytorch.py, beside this script)
 
 IMPORT_SECONDS = time.perf_counter() - _IMPORT_STARTED
 
-CHANNELS = 5
 FEATURE_WARMUP = 34
 MAX_FILL_GAP = 3
 PARTS = ("cnn_train", "xgb_train", "validation", "test")
@@ -327,18 +327,9 @@ def build_dataset(series, window, horizon):
 
 # ---------------------------------------------------------------- CNN
 
-class Cnn(nn.Module):
-    """The default ohlcx CNN. Its forward pass returns (logit, embedding)."""
-
-    def __init__(self):
-        super().__init__()
-        self.conv1 = nn.Conv1d(CHANNELS, 32, 5)
-        self.conv2 = nn.Conv1d(32, 64, 5)
-        self.dense1 = nn.Linear(2 * 64, 32)
-        self.dense2 = nn.Linear(32, 1)
-        for layer in (self.conv1, self.conv2, self.dense1, self.dense2):
-            nn.init.kaiming_normal_(layer.weight, nonlinearity="relu")
-            nn.init.zeros_(layer.bias)
+class Cnn(cnn_pytorch.Cnn):
+    """The default ohlcx CNN of bench/cnn_pytorch.py, whose forward pass also
+    returns the embedding: (logit, embedding)."""
 
     def forward(self, x):
         a = F.relu(self.conv2(F.relu(self.conv1(x))))
