@@ -296,9 +296,10 @@ static int hash_rest(format_source *source, char *scratch, size_t size)
  * leaves the stream's offset alone. The stream decoded the same open file,
  * but pread() returns the bytes as they are now, so a file that was rewritten
  * in place since it was opened (another size, time or inode) counts as not
- * hashed. NOTE: a rewrite that keeps the size within one modification-time
- * tick goes unseen here; the gzip CRC-32 of each member still rejects a
- * stream torn by it. */
+ * hashed.
+ * NOTE: a rewrite that keeps the size within one modification-time tick
+ * goes unseen here. The gzip CRC-32 of each member still rejects a stream
+ * that such a rewrite tore. */
 static int hash_gzip(format_source *source, char *scratch, size_t size)
 {
     int fd = fileno(source->file);

@@ -237,10 +237,10 @@ int nn_eval_loss_sum(const ohlcx_cnn *cnn, nn_workspace *ws, const float *x,
  * Data parallelism over a batch (parallel.c): T threads, each running a
  * contiguous shard of the batch in its own workspace.
  *
- * nn_threads_begin() returns T, OpenBLAS's thread count when no section is
- * active and the count saved by the first section otherwise, and sets
- * OpenBLAS to one thread until the matching nn_threads_end(), so that each
- * shard's sgemm and oneDNN kernels run on its own thread.
+ * nn_threads_begin() returns T: OpenBLAS's thread count when no section is
+ * active, otherwise the count saved by the first section. It sets OpenBLAS
+ * to one thread until the matching nn_threads_end(), so that each shard's
+ * sgemm and oneDNN kernels run on its own thread.
  */
 typedef struct nn_parallel nn_parallel;
 int nn_threads_begin(void);

@@ -368,8 +368,8 @@ static int ingest_file(ingest_job *job, size_t i)
     status = ohlcx_read_candles_file_digest(job->files[i], &read_options, &layout, read_threads,
                                             &series.bars, &series.read, parsed_blake3,
                                             &parsed_size);
-    /* A file hashed only by its parse is compared with itself, which fails
-     * only when it changed while the parse read it. */
+    /* A file hashed only by its parse is compared with its own digest, so
+     * it fails only when the read saw the file change and gave no digest. */
     if (status == 0)
         status = check_unchanged(job->files[i], hashing ? parsed_blake3 : hashed_blake3,
                                  parsed_blake3);

@@ -14,8 +14,8 @@
  * Stored real bars are never overwritten by ohlcx_store_append(): a new bar
  * at a stored open time is either identical or a conflict, and the stored
  * bar stays. A stored synthetic bar (a filled gap) is the exception, because
- * it has no market data: the first real bar at its open time replaces it,
- * so a file ingested with a bad row and later corrected ends up with the
+ * it has no market data. The first real bar at its open time replaces it, so
+ * a file ingested with a bad row and later corrected ends up with the
  * corrected bar.
  */
 #include <errno.h>

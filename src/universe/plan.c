@@ -29,9 +29,9 @@
 /* The defaults of `ohlcx run`. */
 #define DEFAULT_EPOCHS 20
 #define DEFAULT_PATIENCE 3
-/* The best CNN epoch and the XGBoost rounds up to the best one, as measured
- * on the synthetic universes in docs/benchmarks.md: best epochs 1 to 8,
- * mean 3.3, over 23 CNNs, and kept rounds 1 to 123, mean 21, over 8 models.
+/* The assumed best CNN epoch and XGBoost rounds up to the best round. On the
+ * synthetic universes of docs/benchmarks.md, 23 CNNs had best epochs 1 to 8
+ * (mean 3.3) and 8 models kept 1 to 123 rounds (mean 21).
  * NOTE: both depend on the data, and data with more signal trains longer. */
 #define DEFAULT_BEST_EPOCH 3
 #define DEFAULT_XGB_BEST_ROUNDS 20

@@ -14,7 +14,7 @@
 
 #include <yaml.h>
 
-/* Longest file or text accepted, in bytes. The largest shipped universe
+/* Maximum length of a file or text, in bytes. The largest shipped universe
  * file has 8 KB. */
 #define OHLCX_YAML_MAX_BYTES (1024 * 1024)
 

@@ -576,9 +576,10 @@ static void gbdt_source_loss_matches_xgboost(void **unused)
  * the wrapper passes for ohlcx_gbdt_options_default(). Each round is scored
  * by XGBoosterEvalOneIter, and training stops once `patience` rounds pass
  * without a strictly lower loss. Stores the loss of each trained round,
- * returns the number of rounds trained, and sets *kept to the best round + 1. */
+ * returns the number of rounds trained, and sets *kept_rounds to the best
+ * round + 1. */
 static int xgb_reference_early_stopping(const table *t, int max_rounds, int patience,
-                                        double *losses, int *kept)
+                                        double *losses, int *kept_rounds)
 {
     static const char *const parameters[][2] = {
         {"objective", "binary:logistic"}, {"tree_method", "hist"},
@@ -613,14 +614,14 @@ static int xgb_reference_early_stopping(const table *t, int max_rounds, int pati
     XGBoosterFree(booster);
     XGDMatrixFree(matrices[0]);
     XGDMatrixFree(matrices[1]);
-    *kept = best_round + 1;
+    *kept_rounds = best_round + 1;
     return round;
 }
 
 
 /* On coin-flip labels the wrapper trains, scores and keeps the same rounds
  * as XGBoost's own early-stopping loop: the same number of rounds trained,
- * the same loss after each, and the same best round kept. */
+ * the same loss after each, and the same best round kept_rounds. */
 static void gbdt_early_stop_matches_xgboost(void **unused)
 {
     static table t;
@@ -628,20 +629,20 @@ static void gbdt_early_stop_matches_xgboost(void **unused)
     ohlcx_gbdt_options options;
     ohlcx_gbdt *model;
     const double *losses = NULL;
-    int trained, kept;
+    int trained, kept_rounds;
 
     make_table(&t, 1);
     ohlcx_gbdt_options_default(&options);
     options.early_stopping = 10;
     trained = xgb_reference_early_stopping(&t, options.max_rounds, options.early_stopping,
-                                           expected, &kept);
+                                           expected, &kept_rounds);
     model = train_on(&t, &options);
 
     /* The reference stops early, well before max_rounds, so the case tests
      * the stopping rule and not the round limit. */
     assert_in_range(trained, options.early_stopping + 1, 100);
     assert_int_equal(ohlcx_gbdt_validation_losses(model, &losses), trained);
-    assert_int_equal(ohlcx_gbdt_rounds(model), kept);
+    assert_int_equal(ohlcx_gbdt_rounds(model), kept_rounds);
     for (int round = 0; round < trained; round++) {
         if (fabs(losses[round] - expected[round]) > 1e-12)
             print_error("round %d: loss %.17g, XGBoost %.17g\n", round, losses[round],

@@ -166,17 +166,17 @@ static void check_two_threads(const fixture *f, const ohlcx_cnn_config *c,
                               double tolerance)
 {
     ohlcx_cnn *initial = ohlcx_cnn_create(c, 5);
-    ohlcx_cnn *one = train_at(f, c, 1, 2, 0, NULL);
+    ohlcx_cnn *one_thread = train_at(f, c, 1, 2, 0, NULL);
     ohlcx_cnn *two = train_at(f, c, 2, 2, 0, NULL);
     ohlcx_cnn *again = train_at(f, c, 2, 2, 0, NULL);
 
     assert_non_null(initial);
     assert_true(same_weights(two, again));
-    assert_true(weight_difference(one, two) <= tolerance);
-    assert_true(weight_difference(initial, one) > 1e-3);
+    assert_true(weight_difference(one_thread, two) <= tolerance);
+    assert_true(weight_difference(initial, one_thread) > 1e-3);
 
     ohlcx_cnn_free(initial);
-    ohlcx_cnn_free(one);
+    ohlcx_cnn_free(one_thread);
     ohlcx_cnn_free(two);
     ohlcx_cnn_free(again);
 }
@@ -219,21 +219,21 @@ static void parallel_train_three_threads(void **state)
 {
     const fixture *f = *state;
     ohlcx_cnn_config c = two_stage_config();
-    ohlcx_cnn *one, *three, *again;
+    ohlcx_cnn *one_thread, *three, *again;
 
     c.conv_count = 3;
     c.conv[1].dilation = 2;
     c.conv[1].pool = 2;
     c.conv[2] = (ohlcx_cnn_conv){.filters = 8, .kernel = 3, .dilation = 1,
                                  .pool = 1};
-    one = train_at(f, &c, 1, 2, 0, NULL);
+    one_thread = train_at(f, &c, 1, 2, 0, NULL);
     three = train_at(f, &c, 3, 2, 0, NULL);
     again = train_at(f, &c, 3, 2, 0, NULL);
 
     assert_true(same_weights(three, again));
-    assert_true(weight_difference(one, three) <= 1e-5);
+    assert_true(weight_difference(one_thread, three) <= 1e-5);
 
-    ohlcx_cnn_free(one);
+    ohlcx_cnn_free(one_thread);
     ohlcx_cnn_free(three);
     ohlcx_cnn_free(again);
 }
@@ -288,12 +288,12 @@ static void parallel_validation_matches_loss(void **state)
     ohlcx_cnn_history history;
     ohlcx_cnn *cnn = train_at(f, &c, 2, 3, 1, &history);
     double two = ohlcx_cnn_loss(cnn, f->x_val, f->y_val, N_VAL);
-    double one;
+    double one_thread;
 
     assert_true((float)two == history.val_loss[history.best_epoch - 1]);
     openblas_set_num_threads(1);
-    one = ohlcx_cnn_loss(cnn, f->x_val, f->y_val, N_VAL);
-    assert_true(fabs(one - two) <= 1e-5 * one);
+    one_thread = ohlcx_cnn_loss(cnn, f->x_val, f->y_val, N_VAL);
+    assert_true(fabs(one_thread - two) <= 1e-5 * one_thread);
 
     ohlcx_cnn_free(cnn);
 }

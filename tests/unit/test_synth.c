@@ -593,9 +593,9 @@ static int64_t *calendar_bars(const char *timeframe, int kind, int64_t start_us,
 /* New York starts daylight saving time on Sunday 2024-03-10. The forex
  * week closes on Friday 8 March at 17:00 EST (22:00 UTC) and opens again
  * on Sunday at 17:00 EDT (21:00 UTC), 47 hours later. It closes on Friday
- * 15 March at 21:00 UTC. 1h bars from 8 March to 16 March 00:00 UTC: 22 on
- * the 8th (00:00 to 21:00), 3 on Sunday (21:00 to 23:00), 4 x 24 from
- * Monday to Thursday and 21 on the 15th (00:00 to 20:00), 142 in all. */
+ * 15 March at 21:00 UTC. From 8 March to 16 March 00:00 UTC that gives 142
+ * 1h bars. There are 22 on the 8th (00:00 to 21:00) and 3 on Sunday (21:00
+ * to 23:00). Monday to Thursday add 4 x 24, and the 15th 21 (00:00 to 20:00). */
 static void synth_forex_week_spring_dst(void **unused)
 {
     size_t n;
