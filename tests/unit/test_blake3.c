@@ -3,8 +3,9 @@
  * is i mod 251) at lengths around the chunk, subtree and file-read sizes,
  * files against buffers, and streaming in odd pieces.
  *
- * The expected digests came from Debian's b3sum 1.2.0 (`b3sum --no-names`
- * on files of the test input).
+ * The digests of the known table came from Debian's b3sum 1.2.0
+ * (`b3sum --no-names` on files of the test input). The comment above the
+ * boundary table gives the source of its digests.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -46,6 +47,33 @@ static const known_digest known[] = {
 
 #define KNOWN_MAX_LENGTH 1048577
 
+/* Lengths on both sides of the AVX-512 path's boundaries. They are runs of 8
+ * and 15 chunks hashed side by side, 16 and 17 chunks (one full group of 16
+ * lanes, and one more), and 32 chunks. Then a 256-chunk subtree with and
+ * without one more chunk, 1 MiB - 1 and 1 MiB, and 4 MiB + 3 chunks + 5
+ * bytes, which goes through subtrees of all sizes.
+ * b3sum was not installed where these were made, so the digests come from
+ * the plain C lane loops of blake3.c as they were before the AVX-512 path.
+ * That code matches b3sum on every length of the table above. It was built
+ * with GCC 12 twice, at -O2 without -march and at -O0 with
+ * OHLCX_BLAKE3_PLAIN_TRANSPOSE, and both builds gave these digests. */
+static const known_digest boundary[] = {
+    {8193, "bab6c09cb8ce8cf459261398d2e7aef35700bf488116ceb94a36d0f5f1b7bc3b"},
+    {15361, "0d1ebcb99b783dfd4bd6f1864b71b465d35105bf8d6af2ef275d4a4850d84049"},
+    {16385, "1dabe216be2578830263b049de1639f39f05a4da616b9b78c7a5e4e41662fd1f"},
+    {17408, "993924ff3dcbd868be9cf3fed98d4538fe579ffccf390a5aa1ddba0f6a20bfed"},
+    {17409, "50bc54238ac9271c9f3471f5206a04eb25d2e26b3214ed971cc55230b0d22864"},
+    {32769, "da589428d9b32c97658a04a21c0c8a38aad2ac402120819d956fd6d62bbfa36e"},
+    {262144, "d57dc906e20d3fd326ffaa85535500486f46a0979f5a323f028dcabfd381fd4a"},
+    {263168, "016a8ebdc93c38f6e5afbfb937fdc9130808969f33fc82a10a36c92acd21eed7"},
+    {263169, "5f939be9e0ff14200d35a1f37ac138d517c81ce2ddfd3b8b7a42c90be46e0105"},
+    {1048575, "f32b849d19684c18c138cf13e29dbadc776f4bc2a56b477680ef546b39ac3f71"},
+    {1048576, "74cb441fd087764ca9c3694da742ebe30cbeb3060a17009ca81825c7a8d10343"},
+    {4197381, "c5b655c2e63c8f7977f41ebb6e4fb461110b2fb9a0217cbfd91410f7ac40e1a3"},
+};
+
+#define BOUNDARY_MAX_LENGTH 4197381
+
 
 /* Returns length bytes of the test input; the caller frees it. */
 static uint8_t *test_input(size_t length)
@@ -79,6 +107,21 @@ static void blake3_known_digests(void **state)
         if (strcmp(hex, known[i].hex) != 0)
             fail_msg("BLAKE3 of %zu bytes: got %s, expected %s", known[i].length, hex,
                      known[i].hex);
+    }
+    free(input);
+}
+
+
+static void blake3_boundary_digests(void **state)
+{
+    uint8_t *input = test_input(BOUNDARY_MAX_LENGTH);
+    char hex[65];
+
+    for (size_t i = 0; i < sizeof boundary / sizeof boundary[0]; i++) {
+        ohlcx_blake3_hex(input, boundary[i].length, hex);
+        if (strcmp(hex, boundary[i].hex) != 0)
+            fail_msg("BLAKE3 of %zu bytes: got %s, expected %s", boundary[i].length, hex,
+                     boundary[i].hex);
     }
     free(input);
 }
@@ -148,6 +191,34 @@ static void blake3_streaming_odd_pieces(void **state)
 }
 
 
+/* Adds the test input in whole-chunk pieces of 1 to 33 chunks. Each piece
+ * ends on a chunk boundary, so its last chunk waits in the partial chunk.
+ * The next piece then starts at a chunk counter with another remainder mod
+ * 16, so runs of fewer than 16 chunks, hashed side by side and pushed one
+ * at a time, start at many offsets. */
+static void blake3_streaming_whole_chunks(void **state)
+{
+    static const size_t pieces[] = {1, 2, 3, 5, 7, 11, 13, 15, 16, 17, 31, 33};
+    uint8_t *input = test_input(BOUNDARY_MAX_LENGTH);
+    ohlcx_blake3 hasher;
+    size_t done = 0;
+    char hex[65];
+
+    ohlcx_blake3_init(&hasher);
+    for (size_t i = 0; done < BOUNDARY_MAX_LENGTH; i++) {
+        size_t take = 1024 * pieces[i % (sizeof pieces / sizeof pieces[0])];
+
+        if (take > BOUNDARY_MAX_LENGTH - done)
+            take = BOUNDARY_MAX_LENGTH - done;
+        ohlcx_blake3_update(&hasher, input + done, take);
+        done += take;
+    }
+    ohlcx_blake3_final_hex(&hasher, hex);
+    assert_string_equal(hex, boundary[sizeof boundary / sizeof boundary[0] - 1].hex);
+    free(input);
+}
+
+
 /* Finishing leaves the hasher as it was: a digest of the first 1025 bytes,
  * then more bytes, then the digest of all 3073. */
 static void blake3_final_keeps_state(void **state)
@@ -180,8 +251,10 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(blake3_known_digests),
+        cmocka_unit_test(blake3_boundary_digests),
         cmocka_unit_test(blake3_file_matches_memory),
         cmocka_unit_test(blake3_streaming_odd_pieces),
+        cmocka_unit_test(blake3_streaming_whole_chunks),
         cmocka_unit_test(blake3_final_keeps_state),
         cmocka_unit_test(blake3_missing_file),
     };
