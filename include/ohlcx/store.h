@@ -25,7 +25,7 @@
  * 1m and 3m on a case-insensitive file system.
  *
  * Column encodings. Every column is cut into chunks of OHLCX_STORE_CHUNK_ROWS
- * rows, and each chunk is one zstd frame (level 3) with a CRC-32 of its
+ * rows, and each chunk is one zstd frame (level 1) with a CRC-32 of its
  * compressed bytes, so a reader decodes only the chunks it needs:
  *   - open_time: int64 deltas from the previous row (the first row of a
  *     chunk takes its full value), zigzag-mapped to unsigned.

@@ -185,7 +185,7 @@ static void print_rates(const ohlcx_plan_rates *rates)
 
     printf("\nBars come from market calendars; store size and times are estimates from rates "
            "measured in %.1f s:\n", rates->calibration_s);
-    printf("  store %.2f bytes/bar (zstd level 3), features %s bars/s, window fills %s/s,\n",
+    printf("  store %.2f bytes/bar (zstd level 1), features %s bars/s, window fills %s/s,\n",
            rates->store_bytes_per_bar, format_count(rates->feature_bars_per_s, text[0], 32),
            format_count(rates->window_fills_per_s, text[1], 32));
     printf("  CNN training %s samples/s, CNN forward %s samples/s,\n",

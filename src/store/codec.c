@@ -1,6 +1,6 @@
 /*
- * Chunk codecs of the store: decimal detection, zigzag deltas, byte planes
- * and zstd frames.
+ * Chunk codecs of the store: decimal detection, zigzag deltas, byte planes,
+ * zstd frames and CRC-32.
  *
  * A column of n values is encoded chunk by chunk. Integer-like columns (open
  * times, price ticks) become deltas from the previous row of the same chunk,
@@ -14,12 +14,20 @@
  * chunk's words are stored, and the chunk table records how many. A random
  * walk of ticks has deltas of a few bits, so it stores one or two planes,
  * and the entropy stage codes plane 0 in about the deltas' entropy.
+ *
+ * The encoder reads a chunk's values twice and stores no words: one pass
+ * checks that the values are exact ticks and ORs the words to count the
+ * planes, and one computes the words again and writes the planes.
  */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
 #include <zstd.h>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 #include "ohlcx/error.h"
 #include "store/store_internal.h"
@@ -35,8 +43,7 @@ static const double powers_of_ten[STORE_MAX_DECIMALS + 1] = {
 
 struct store_encoder {
     ZSTD_CCtx *context;
-    uint64_t *words;     /* OHLCX_STORE_CHUNK_ROWS zigzag or raw words */
-    uint8_t *planes;     /* the words as byte planes */
+    uint8_t *planes;     /* OHLCX_STORE_CHUNK_ROWS 8-byte words as byte planes */
     uint8_t *compressed; /* one zstd frame */
     size_t compressed_capacity;
 };
@@ -76,9 +83,88 @@ uint64_t store_get_u64(const uint8_t *p)
 }
 
 
-/* CRC-32 (IEEE 802.3 polynomial) from zlib. */
+#if defined(__x86_64__)
+/*
+ * CRC-32 by carry-less multiplication (PCLMULQDQ), about 5 times the speed
+ * of zlib 1.2.13's crc32_z() on 1 MiB buffers (27.8 against 5.0 GB/s on a
+ * 2-core Xeon with AVX-512).
+ *
+ * The reflected CRC-32 of a message M is M(x) * x^32 mod P, where byte 0,
+ * bit 0 is the highest power of x. Loaded little-endian into a 128-bit
+ * register, bit t of a 16-byte block is the coefficient of x^(127 - t), and
+ * bit u of either 64-bit half of the coefficient of x^(63 - u) within it. A
+ * block A = H x^64 + L moves D bits further along the message as
+ * H x^(64 + D) + L x^D, which is the same modulo P with x^(64 + D) and
+ * x^D replaced by their remainders. For 64-bit q and k, PCLMULQDQ returns
+ * x * Q(x) * K(x) in this layout, so the constants are the remainders of
+ * x^(D + 63) and x^(D - 1), each 32 coefficients at bits 32 to 63.
+ *
+ * Four blocks fold 512 bits at a time, then into one block, which stands
+ * for every byte before it. The CRC-32 of that block followed by the last
+ * bytes, started from a zero register, is the CRC-32 of the message, so
+ * zlib finishes the last 16 to 31 bytes and no Barrett reduction is needed.
+ */
+#define FOLD_CONSTANTS(low, high) {UINT64_C(low) << 32, UINT64_C(high) << 32}
+
+/* {x^(D + 63) mod P, x^(D - 1) mod P} for D = 512, 384, 256 and 128 bits,
+ * bit-reflected. */
+static const uint64_t fold_512[2] = FOLD_CONSTANTS(0x653d9822, 0xcad38e8f);
+static const uint64_t fold_384[2] = FOLD_CONSTANTS(0x69ccfc0d, 0x2a283862);
+static const uint64_t fold_256[2] = FOLD_CONSTANTS(0x9570d495, 0x01b5fd1d);
+static const uint64_t fold_128[2] = FOLD_CONSTANTS(0x65673b46, 0x9ba54c6f);
+
+
+__attribute__((target("pclmul,sse4.1"))) static __m128i fold(__m128i block,
+                                                             const uint64_t constants[2])
+{
+    __m128i k = _mm_set_epi64x((long long)constants[1], (long long)constants[0]);
+
+    return _mm_xor_si128(_mm_clmulepi64_si128(block, k, 0x00),
+                         _mm_clmulepi64_si128(block, k, 0x11));
+}
+
+
+/* Returns the CRC-32 of length >= 64 bytes, as crc32_z(0, data, length). */
+__attribute__((target("pclmul,sse4.1"))) static uint32_t crc32_pclmul(const uint8_t *data,
+                                                                      size_t length)
+{
+    __m128i x0 = _mm_loadu_si128((const __m128i *)data);
+    __m128i x1 = _mm_loadu_si128((const __m128i *)(data + 16));
+    __m128i x2 = _mm_loadu_si128((const __m128i *)(data + 32));
+    __m128i x3 = _mm_loadu_si128((const __m128i *)(data + 48));
+    uint8_t last[32];
+
+    /* zlib's initial register of all ones, XORed into the first 4 bytes. */
+    x0 = _mm_xor_si128(x0, _mm_cvtsi32_si128(-1));
+    data += 64;
+    length -= 64;
+    for (; length >= 64; data += 64, length -= 64) {
+        x0 = _mm_xor_si128(fold(x0, fold_512), _mm_loadu_si128((const __m128i *)data));
+        x1 = _mm_xor_si128(fold(x1, fold_512), _mm_loadu_si128((const __m128i *)(data + 16)));
+        x2 = _mm_xor_si128(fold(x2, fold_512), _mm_loadu_si128((const __m128i *)(data + 32)));
+        x3 = _mm_xor_si128(fold(x3, fold_512), _mm_loadu_si128((const __m128i *)(data + 48)));
+    }
+    x3 = _mm_xor_si128(x3, fold(x0, fold_384));
+    x3 = _mm_xor_si128(x3, fold(x1, fold_256));
+    x3 = _mm_xor_si128(x3, fold(x2, fold_128));
+    for (; length >= 16; data += 16, length -= 16)
+        x3 = _mm_xor_si128(fold(x3, fold_128), _mm_loadu_si128((const __m128i *)data));
+
+    /* An initial crc of all ones makes zlib start from a zero register. */
+    _mm_storeu_si128((__m128i *)last, x3);
+    memcpy(last + 16, data, length);
+    return (uint32_t)crc32_z(0xffffffffUL, last, 16 + length);
+}
+#endif
+
+
+/* CRC-32 (IEEE 802.3 polynomial), as zlib's crc32_z(0, data, length). */
 uint32_t store_crc32(const void *data, size_t length)
 {
+#if defined(__x86_64__)
+    if (length >= 64 && __builtin_cpu_supports("pclmul"))
+        return crc32_pclmul(data, length);
+#endif
     return (uint32_t)crc32_z(0L, data, length);
 }
 
@@ -107,48 +193,6 @@ static uint64_t double_bits(double x)
 #define ROUNDING_SHIFT 6755399441055744.0
 
 
-/* Writes the ticks of n values at the given decimals and returns 1 when
- * every value is exactly its tick / 10^decimals (not NaN, not -0.0, no more
- * digits, not too large). Rounding goes through ROUNDING_SHIFT instead of a
- * libm call or an integer conversion, and the loop has no early exit, so the
- * compiler vectorises it. */
-static int to_ticks(const double *values, size_t n, int decimals, int64_t *ticks)
-{
-    double scale = powers_of_ten[decimals];
-    uint64_t mismatch = 0;
-
-    for (size_t i = 0; i < n; i++) {
-        double scaled = values[i] * scale;
-        double shifted = scaled + ROUNDING_SHIFT;
-        double back = (shifted - ROUNDING_SHIFT) / scale;
-
-        mismatch |= double_bits(back) ^ double_bits(values[i]);
-        mismatch |= (uint64_t)!(fabs(scaled) <= MAX_TICK_MAGNITUDE);
-        ticks[i] = (int64_t)(double_bits(shifted) - double_bits(ROUNDING_SHIFT));
-    }
-    return mismatch == 0;
-}
-
-
-int store_find_decimals(const double *values, size_t n)
-{
-    int64_t ticks[DECIMALS_BLOCK];
-    int decimals = 0;
-
-    /* A value exact at d decimals is exact at every larger d (see
-     * MAX_TICK_MAGNITUDE), so one pass that raises d as needed finds the
-     * smallest d for all values. The encoder checks every value again. */
-    for (size_t start = 0; start < n; start += DECIMALS_BLOCK) {
-        size_t count = n - start < DECIMALS_BLOCK ? n - start : DECIMALS_BLOCK;
-        while (!to_ticks(values + start, count, decimals, ticks)) {
-            if (++decimals > STORE_MAX_DECIMALS)
-                return -1;
-        }
-    }
-    return decimals;
-}
-
-
 static uint64_t zigzag(uint64_t delta)
 {
     return (delta << 1) ^ (0 - (delta >> 63));
@@ -161,40 +205,233 @@ static uint64_t unzigzag(uint64_t value)
 }
 
 
-/* words may be values itself: each value is read before its word is
- * written. */
-static void deltas_to_words(const int64_t *values, size_t rows, uint64_t *words)
+/* Returns the integer nearest to value * scale when that is below 2^51 in
+ * magnitude. For other values the result is meaningless but defined. */
+static int64_t tick_of(double value, double scale)
 {
-    uint64_t previous = 0;
-
-    for (size_t i = 0; i < rows; i++) {
-        uint64_t value = (uint64_t)values[i];
-        words[i] = zigzag(value - previous);
-        previous = value;
-    }
+    return (int64_t)(double_bits(value * scale + ROUNDING_SHIFT) - double_bits(ROUNDING_SHIFT));
 }
 
 
-/* Returns the byte planes needed for the words: 1 to 8. */
-static unsigned planes_needed(const uint64_t *words, size_t rows)
+/* Sources of a chunk's 8-byte words. */
+enum word_source {
+    WORDS_FLOAT64,     /* the raw IEEE 754 bits of doubles */
+    WORDS_DELTAS,      /* zigzag deltas of int64 values */
+    WORDS_TICK_DELTAS, /* zigzag deltas of the ticks of doubles at a scale */
+};
+
+
+/* Returns the integer of row i that the words are made of: the bits of a
+ * double, an int64 value or the tick of a double. */
+static inline __attribute__((always_inline)) uint64_t
+row_integer(const void *values, size_t i, enum word_source source, double scale)
 {
-    uint64_t all = 0;
+    if (source == WORDS_FLOAT64)
+        return double_bits(((const double *)values)[i]);
+    if (source == WORDS_DELTAS)
+        return (uint64_t)((const int64_t *)values)[i];
+    return (uint64_t)tick_of(((const double *)values)[i], scale);
+}
+
+
+/* Returns the word of row i > 0; row 0 is the first_word(). The words are
+ * computed again where they are needed instead of stored, because each pass
+ * over a chunk's values costs less than writing a buffer of words and
+ * reading it back. Row 0 is left to the callers so that their loops read
+ * row i - 1 without a branch, and vectorise.
+ *
+ * A tick here may be rounded with a fused multiply-add, unlike in
+ * check_ticks(). Both give the same tick for a value that passed
+ * check_ticks(): value * scale is then within 1/8 of the tick, so either
+ * rounding lands on it. */
+static inline __attribute__((always_inline)) uint64_t
+word_at(const void *values, size_t i, enum word_source source, double scale)
+{
+    uint64_t integer = row_integer(values, i, source, scale);
+
+    if (source == WORDS_FLOAT64)
+        return integer;
+    return zigzag(integer - row_integer(values, i - 1, source, scale));
+}
+
+
+static inline __attribute__((always_inline)) uint64_t
+first_word(const void *values, enum word_source source, double scale)
+{
+    uint64_t integer = row_integer(values, 0, source, scale);
+
+    return source == WORDS_FLOAT64 ? integer : zigzag(integer);
+}
+
+
+/* The first pass over a chunk reads values that are rarely in cache yet. Its
+ * loops run in blocks of PREFETCH_BLOCK rows and prefetch the rows
+ * PREFETCH_DISTANCE ahead at the start of each block. With the hardware
+ * prefetcher alone, check_ticks() took 1.40 ns a value on 10M values not in
+ * cache, and 0.92 ns with these prefetches (2-core Xeon, 4 MiB L2).
+ * NOTE: the distance was tuned on that machine only, where 128 to 256 rows
+ * ahead worked best. */
+#define PREFETCH_BLOCK 64 /* rows of 8 bytes: 8 cache lines of 64 bytes */
+#define PREFETCH_DISTANCE 256
+
+
+static inline __attribute__((always_inline)) void
+prefetch_block(const void *values, size_t row, size_t rows)
+{
+    const char *ahead = (const char *)values + (row + PREFETCH_DISTANCE) * 8;
+
+    if (row + PREFETCH_DISTANCE + PREFETCH_BLOCK > rows)
+        return;
+    for (int line = 0; line < PREFETCH_BLOCK * 8 / 64; line++)
+        __builtin_prefetch(ahead + 64 * line);
+}
+
+
+/* Returns the end of the block of rows that starts at row. */
+static size_t block_end(size_t row, size_t rows)
+{
+    return rows - row < PREFETCH_BLOCK ? rows : row + PREFETCH_BLOCK;
+}
+
+
+static inline __attribute__((always_inline)) uint64_t
+or_words(const void *values, size_t rows, enum word_source source)
+{
+    uint64_t all = first_word(values, source, 1.0);
+
+    for (size_t block = 1; block < rows; block += PREFETCH_BLOCK) {
+        size_t end = block_end(block, rows);
+
+        prefetch_block(values, block, rows);
+        for (size_t i = block; i < end; i++)
+            all |= word_at(values, i, source, 1.0);
+    }
+    return all;
+}
+
+
+/* Returns 0 when value is exactly its tick / scale (not NaN, not -0.0, no
+ * more digits, not too large), else nonzero. Rounding goes through
+ * ROUNDING_SHIFT instead of a libm call or an integer conversion, so loops
+ * over it vectorise. */
+static inline __attribute__((always_inline)) uint64_t tick_mismatch(double value, double scale)
+{
+    double scaled = value * scale;
+    double shifted = scaled + ROUNDING_SHIFT;
+    double back = (shifted - ROUNDING_SHIFT) / scale;
+
+    return (double_bits(back) ^ double_bits(value)) |
+           (uint64_t)!(fabs(scaled) <= MAX_TICK_MAGNITUDE);
+}
+
+
+/* Returns 1 when every one of n > 0 values is exactly its tick /
+ * 10^decimals, and ORs the zigzag deltas of the ticks into *deltas. The loop
+ * has no early exit and no stores, so the compiler vectorises it. */
+static int check_ticks(const double *values, size_t n, int decimals, uint64_t *deltas)
+{
+    double scale = powers_of_ten[decimals];
+    uint64_t mismatch = tick_mismatch(values[0], scale);
+    uint64_t all = first_word(values, WORDS_TICK_DELTAS, scale);
+
+    for (size_t block = 1; block < n; block += PREFETCH_BLOCK) {
+        size_t end = block_end(block, n);
+
+        prefetch_block(values, block, n);
+        for (size_t i = block; i < end; i++) {
+            mismatch |= tick_mismatch(values[i], scale);
+            all |= word_at(values, i, WORDS_TICK_DELTAS, scale);
+        }
+    }
+    *deltas |= all;
+    return mismatch == 0;
+}
+
+
+int store_find_decimals(const double *values, size_t n, int decimals)
+{
+    /* A value exact at d decimals is exact at every larger d (see
+     * MAX_TICK_MAGNITUDE), so one pass that raises d as needed finds the
+     * smallest d for all values. The encoder checks every value again. */
+    for (size_t start = 0; start < n; start += DECIMALS_BLOCK) {
+        size_t count = n - start < DECIMALS_BLOCK ? n - start : DECIMALS_BLOCK;
+        uint64_t deltas = 0;
+
+        while (!check_ticks(values + start, count, decimals, &deltas)) {
+            if (++decimals > STORE_MAX_DECIMALS)
+                return -1;
+        }
+    }
+    return decimals;
+}
+
+
+/* Returns the byte planes needed for words whose bitwise OR is all: 1 to 8. */
+static unsigned planes_needed(uint64_t all)
+{
     unsigned planes = 1;
 
-    for (size_t i = 0; i < rows; i++)
-        all |= words[i];
     while (planes < 8 && (all >> (8 * planes)) != 0)
         planes++;
     return planes;
 }
 
 
-static void split_planes(const uint64_t *words, size_t rows, unsigned count, uint8_t *planes)
+/* Writes byte b of every word to plane b, for planes first to first +
+ * count - 1, in one pass over the words. Called with constants for source,
+ * first and count, so the compiler unrolls the planes and vectorises the
+ * rows. */
+static inline __attribute__((always_inline)) void
+split_fixed(const void *values, size_t rows, enum word_source source, double scale,
+            unsigned first, unsigned count, uint8_t *restrict planes)
 {
-    for (unsigned b = 0; b < count; b++) {
-        uint8_t *plane = planes + (size_t)b * rows;
-        for (size_t i = 0; i < rows; i++)
-            plane[i] = (uint8_t)(words[i] >> (8 * b));
+    uint64_t word = first_word(values, source, scale);
+
+    for (unsigned b = first; b < first + count; b++)
+        planes[b * rows] = (uint8_t)(word >> (8 * b));
+    for (size_t i = 1; i < rows; i++) {
+        word = word_at(values, i, source, scale);
+        for (unsigned b = first; b < first + count; b++)
+            planes[b * rows + i] = (uint8_t)(word >> (8 * b));
+    }
+}
+
+
+/* Writes planes 0 to count - 1 of the words. GCC 12.2 vectorised passes that
+ * write up to 5 planes but not 6 to 8, so planes from the fifth on take a
+ * second pass. */
+static inline __attribute__((always_inline)) void
+split_planes(const void *values, size_t rows, enum word_source source, double scale,
+             unsigned count, uint8_t *restrict planes)
+{
+    switch (count) {
+    case 1:
+        split_fixed(values, rows, source, scale, 0, 1, planes);
+        return;
+    case 2:
+        split_fixed(values, rows, source, scale, 0, 2, planes);
+        return;
+    case 3:
+        split_fixed(values, rows, source, scale, 0, 3, planes);
+        return;
+    case 4:
+        split_fixed(values, rows, source, scale, 0, 4, planes);
+        return;
+    }
+    split_fixed(values, rows, source, scale, 0, 4, planes);
+    switch (count) {
+    case 5:
+        split_fixed(values, rows, source, scale, 4, 1, planes);
+        return;
+    case 6:
+        split_fixed(values, rows, source, scale, 4, 2, planes);
+        return;
+    case 7:
+        split_fixed(values, rows, source, scale, 4, 3, planes);
+        return;
+    default:
+        split_fixed(values, rows, source, scale, 4, 4, planes);
+        return;
     }
 }
 
@@ -220,10 +457,9 @@ int store_encoder_create(store_encoder **out)
         return ohlcx_set_error(OHLCX_ENOMEM, "out of memory creating a column encoder");
     encoder->context = ZSTD_createCCtx();
     encoder->compressed_capacity = ZSTD_compressBound(bytes);
-    encoder->words = malloc(bytes);
     encoder->planes = malloc(bytes);
     encoder->compressed = malloc(encoder->compressed_capacity);
-    if (encoder->context == NULL || encoder->words == NULL || encoder->planes == NULL ||
+    if (encoder->context == NULL || encoder->planes == NULL ||
         encoder->compressed == NULL) {
         store_encoder_free(encoder);
         return ohlcx_set_error(OHLCX_ENOMEM, "out of memory creating a column encoder");
@@ -238,58 +474,69 @@ void store_encoder_free(store_encoder *encoder)
     if (encoder == NULL)
         return;
     ZSTD_freeCCtx(encoder->context);
-    free(encoder->words);
     free(encoder->planes);
     free(encoder->compressed);
     free(encoder);
 }
 
 
-/* Converts doubles to zigzag tick deltas; returns STORE_NOT_TICKS when a
- * value is not an exact tick. */
-static int ticks_to_words(const double *values, size_t rows, int decimals, uint64_t *words,
-                          int64_t *first, int64_t *last)
-{
-    int64_t *ticks = (int64_t *)words;
-
-    if (!to_ticks(values, rows, decimals, ticks))
-        return STORE_NOT_TICKS;
-    *first = ticks[0];
-    *last = ticks[rows - 1];
-    deltas_to_words(ticks, rows, words);
-    return 0;
-}
-
-
 /* Fills the encoder's byte buffer for one chunk, points *input at it and
- * sets the chunk's planes, first and last values. */
+ * sets the chunk's planes, first and last values. Returns STORE_NOT_TICKS
+ * when a value of a tick column is not an exact tick. */
 static int chunk_input(store_encoder *encoder, int encoding, int decimals, const void *values,
                        size_t rows, const uint8_t **input, store_chunk *chunk)
 {
+    const int64_t *times = values;
+    const double *doubles = values;
+    double scale = powers_of_ten[decimals];
+    uint64_t all = 0;
+
     chunk->first = 0;
     chunk->last = 0;
     chunk->planes = 1;
-    if (encoding == OHLCX_STORE_UINT8) {
+    *input = encoder->planes;
+    switch (encoding) {
+    case OHLCX_STORE_UINT8:
         *input = values;
         return 0;
-    }
-    if (encoding == OHLCX_STORE_DELTA_INT64) {
-        const int64_t *times = values;
-        deltas_to_words(times, rows, encoder->words);
+    case OHLCX_STORE_DELTA_INT64:
         chunk->first = times[0];
         chunk->last = times[rows - 1];
-    } else if (encoding == OHLCX_STORE_TICKS) {
-        int status = ticks_to_words(values, rows, decimals, encoder->words, &chunk->first,
-                                    &chunk->last);
-        if (status != 0)
-            return status;
-    } else {
-        memcpy(encoder->words, values, rows * sizeof(double));
+        chunk->planes = planes_needed(or_words(values, rows, WORDS_DELTAS));
+        split_planes(values, rows, WORDS_DELTAS, 1.0, chunk->planes, encoder->planes);
+        return 0;
+    case OHLCX_STORE_TICKS:
+        if (!check_ticks(values, rows, decimals, &all))
+            return STORE_NOT_TICKS;
+        chunk->first = tick_of(doubles[0], scale);
+        chunk->last = tick_of(doubles[rows - 1], scale);
+        chunk->planes = planes_needed(all);
+        split_planes(values, rows, WORDS_TICK_DELTAS, scale, chunk->planes, encoder->planes);
+        return 0;
+    default:
+        chunk->planes = planes_needed(or_words(values, rows, WORDS_FLOAT64));
+        split_planes(values, rows, WORDS_FLOAT64, 1.0, chunk->planes, encoder->planes);
+        return 0;
     }
-    chunk->planes = planes_needed(encoder->words, rows);
-    split_planes(encoder->words, rows, chunk->planes, encoder->planes);
-    *input = encoder->planes;
-    return 0;
+}
+
+
+/* Compresses size bytes of input into one zstd frame in encoder->compressed
+ * and returns its size or a zstd error code. Resetting the parameters before
+ * each frame gives the same frames as ZSTD_compressCCtx() or as parameters
+ * set once, and took about 3% less time on a 1M-row BTCUSDT 1m series
+ * (libzstd 1.5.4; measured, not explained). */
+static size_t compress_frame(store_encoder *encoder, const uint8_t *input, size_t size)
+{
+    size_t status;
+
+    ZSTD_CCtx_reset(encoder->context, ZSTD_reset_session_and_parameters);
+    status = ZSTD_CCtx_setParameter(encoder->context, ZSTD_c_compressionLevel,
+                                    STORE_ZSTD_LEVEL);
+    if (ZSTD_isError(status))
+        return status;
+    return ZSTD_compress2(encoder->context, encoder->compressed, encoder->compressed_capacity,
+                          input, size);
 }
 
 
@@ -307,9 +554,7 @@ int store_encode_chunk(store_encoder *encoder, int encoding, int decimals, const
     if (status != 0)
         return status;
     element = encoding == OHLCX_STORE_UINT8 ? 1 : chunk->planes;
-    compressed = ZSTD_compressCCtx(encoder->context, encoder->compressed,
-                                   encoder->compressed_capacity, input, rows * element,
-                                   STORE_ZSTD_LEVEL);
+    compressed = compress_frame(encoder, input, rows * element);
     if (ZSTD_isError(compressed))
         return ohlcx_set_error(OHLCX_ELIB, "zstd failed to compress a chunk: %s",
                                ZSTD_getErrorName(compressed));

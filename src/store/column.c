@@ -294,6 +294,10 @@ typedef struct column_writer {
     int fd;
     int encoding;
     int decimals;
+    int head_decimals;  /* decimals of the old column's ticks; 0 without head rows */
+    int tail_decimals;  /* the smallest decimals of the tail rows scanned so far */
+    size_t failed_row;  /* tail row where the chunk that was not ticks starts, or
+                           SIZE_MAX when it was a head chunk */
     uint32_t chunk_count;
     uint64_t rows;
     uint64_t offset;
@@ -387,13 +391,13 @@ static int put_tail(column_writer *writer, const void *tail, size_t rows)
     size_t element = store_element_size(writer->encoding);
     const uint8_t *p = tail;
 
-    while (rows > 0) {
-        size_t take = rows < OHLCX_STORE_CHUNK_ROWS ? rows : OHLCX_STORE_CHUNK_ROWS;
-        int status = put_values(writer, p, take);
+    for (size_t row = 0; row < rows; row += OHLCX_STORE_CHUNK_ROWS) {
+        size_t take = rows - row < OHLCX_STORE_CHUNK_ROWS ? rows - row : OHLCX_STORE_CHUNK_ROWS;
+        int status = put_values(writer, p + row * element, take);
+        if (status == STORE_NOT_TICKS)
+            writer->failed_row = row;
         if (status != 0)
             return status;
-        p += take * element;
-        rows -= take;
     }
     return 0;
 }
@@ -422,7 +426,8 @@ static int finish_header(column_writer *writer)
 
 
 /* Writes the whole file once with the writer's encoding. Returns
- * STORE_NOT_TICKS when a value does not fit the tick encoding. */
+ * STORE_NOT_TICKS when a value does not fit the tick encoding, and sets
+ * writer->failed_row. */
 static int write_attempt(column_writer *writer, const store_column_plan *plan)
 {
     uint32_t head_chunks = (uint32_t)(plan->head_rows / OHLCX_STORE_CHUNK_ROWS);
@@ -431,6 +436,7 @@ static int write_attempt(column_writer *writer, const store_column_plan *plan)
     writer->chunk_count = 0;
     writer->rows = 0;
     writer->offset = writer->header_size;
+    writer->failed_row = SIZE_MAX;
     if (ftruncate(writer->fd, 0) != 0 || lseek(writer->fd, (off_t)writer->offset, SEEK_SET) < 0)
         return ohlcx_set_error(OHLCX_EIO, "cannot reset %s: %s", writer->path, strerror(errno));
 
@@ -446,26 +452,68 @@ static int write_attempt(column_writer *writer, const store_column_plan *plan)
 }
 
 
-/* Chooses the encoding of a double column: ticks at the larger of the head's
- * and the tail's decimals when both are ticks, else float64. */
-static void choose_double_encoding(const store_column_plan *plan, int *encoding, int *decimals)
-{
-    int tail_decimals = store_find_decimals(plan->tail, plan->tail_rows);
-    int head_decimals = 0;
+/* Rows at the start of the tail whose decimals set the first try of a
+ * double column. Scanning the whole tail first would cost a pass over every
+ * value. The encoder checks every value anyway, and raise_decimals() scans
+ * the rest when a later chunk needs more. */
+#define DECIMALS_SAMPLE_ROWS 512
 
+
+/* Chooses the first encoding of a double column: ticks at the larger of the
+ * head's decimals and those of the tail's first rows when both are ticks,
+ * else float64. */
+static void choose_double_encoding(const store_column_plan *plan, column_writer *writer)
+{
+    size_t sample = plan->tail_rows < DECIMALS_SAMPLE_ROWS ? plan->tail_rows
+                                                           : DECIMALS_SAMPLE_ROWS;
+
+    writer->tail_decimals = store_find_decimals(plan->tail, sample, 0);
+    writer->head_decimals = 0;
     if (plan->head_rows > 0) {
         if (plan->old == NULL || plan->old->encoding != OHLCX_STORE_TICKS)
-            head_decimals = -1;
+            writer->head_decimals = -1;
         else
-            head_decimals = plan->old->decimals;
+            writer->head_decimals = plan->old->decimals;
     }
-    if (tail_decimals < 0 || head_decimals < 0) {
-        *encoding = OHLCX_STORE_FLOAT64;
-        *decimals = 0;
+    if (writer->tail_decimals < 0 || writer->head_decimals < 0) {
+        writer->encoding = OHLCX_STORE_FLOAT64;
+        writer->decimals = 0;
         return;
     }
-    *encoding = OHLCX_STORE_TICKS;
-    *decimals = tail_decimals > head_decimals ? tail_decimals : head_decimals;
+    writer->encoding = OHLCX_STORE_TICKS;
+    writer->decimals = writer->tail_decimals > writer->head_decimals ? writer->tail_decimals
+                                                                     : writer->head_decimals;
+}
+
+
+/* Raises the decimals of a tick column after the tail chunk at
+ * writer->failed_row was not ticks, scanning the tail from that row on: the
+ * rows before it are ticks at the current decimals. Returns 1 when the file
+ * is to be written again with more decimals, or 0 when no decimals fit and
+ * the column becomes float64. The decimals end up those that a scan of the
+ * whole tail before writing would choose, so the file has the same bytes as
+ * one written after such a scan. */
+static int raise_decimals(column_writer *writer, const store_column_plan *plan)
+{
+    const double *tail = plan->tail;
+    size_t row = writer->failed_row;
+    int decimals;
+
+    /* Head values are ticks at the old column's decimals, which are at most
+     * these. So a head chunk fails only when its ticks exceed 2^50 here, and
+     * more decimals make them larger. */
+    if (row == SIZE_MAX)
+        return 0;
+    writer->tail_decimals = store_find_decimals(tail + row, plan->tail_rows - row,
+                                                writer->tail_decimals);
+    if (writer->tail_decimals < 0)
+        return 0;
+    decimals = writer->tail_decimals > writer->head_decimals ? writer->tail_decimals
+                                                             : writer->head_decimals;
+    if (decimals <= writer->decimals)
+        return 0;
+    writer->decimals = decimals;
+    return 1;
 }
 
 
@@ -478,7 +526,7 @@ int store_column_write(const char *path, const store_column_plan *plan, store_en
 
     writer.encoding = plan->type;
     if (plan->type == OHLCX_STORE_FLOAT64)
-        choose_double_encoding(plan, &writer.encoding, &writer.decimals);
+        choose_double_encoding(plan, &writer);
     writer.header_size = header_bytes(chunks);
     writer.header = calloc(1, writer.header_size);
     writer.values = malloc((size_t)OHLCX_STORE_CHUNK_ROWS * sizeof(double));
@@ -492,7 +540,11 @@ int store_column_write(const char *path, const store_column_plan *plan, store_en
         goto done;
     }
 
+    /* Each retry raises the decimals, so there are at most
+     * STORE_MAX_DECIMALS of them. */
     status = write_attempt(&writer, plan);
+    while (status == STORE_NOT_TICKS && raise_decimals(&writer, plan))
+        status = write_attempt(&writer, plan);
     if (status == STORE_NOT_TICKS) {
         writer.encoding = OHLCX_STORE_FLOAT64;
         writer.decimals = 0;

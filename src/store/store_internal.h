@@ -35,7 +35,11 @@
 #include "ohlcx/store.h"
 
 #define STORE_PATH_MAX (OHLCX_PATH_MAX + 256)
-#define STORE_ZSTD_LEVEL 3
+/* zstd level 1 rather than 3, measured with libzstd 1.5.4. Level 1 writes
+ * the columns in about 10% less time. It compresses the 24-month BTCUSDT 1m
+ * series from `ohlcx synth` to a 0.2% smaller store, and 84 real exchange
+ * files (Binance, Yahoo, forex and others) to a 0.3% larger one. */
+#define STORE_ZSTD_LEVEL 1
 #define STORE_MAX_DECIMALS 10
 #define STORE_HEADER_BYTES 32
 #define STORE_CHUNK_ENTRY_BYTES 40
@@ -124,7 +128,10 @@ void store_put_u64(uint8_t *p, uint64_t value);
 uint32_t store_get_u32(const uint8_t *p);
 uint64_t store_get_u64(const uint8_t *p);
 uint32_t store_crc32(const void *data, size_t length);
-int store_find_decimals(const double *values, size_t n);
+/* Returns the smallest decimals, at least the given one, at which every
+ * value is an exact tick of at most 2^50 in magnitude, or -1 when above
+ * STORE_MAX_DECIMALS. */
+int store_find_decimals(const double *values, size_t n, int decimals);
 int store_decode_chunk(const store_column *column, uint32_t chunk, void *out);
 size_t store_element_size(int encoding);
 

@@ -7,7 +7,7 @@
  * One synthetic series (BTCUSDT 5m, 12 months, about 105,000 bars) feeds
  * every measurement:
  *   store     each column as integer ticks, delta, zigzag, 8 bytes a value,
- *             then zstd level 3, summed over open time, OHLC and volume
+ *             then zstd level 1, summed over open time, OHLC and volume
  *   features  ohlcx_features_compute over the whole series
  *   windows   ohlcx_window_fill at random bars, for 0.1 s
  *   CNN       after a warm-up epoch on 512 windows, epochs of the default
@@ -63,7 +63,7 @@
 #define XGB_ROUNDS 12
 /* Rows read from a source per batch, as the pipeline reads them. */
 #define XGB_BATCH_ROWS 16384
-#define ZSTD_LEVEL 3
+#define ZSTD_LEVEL 1
 /* Prices and volumes are stored as integer multiples of 10^-k, k <= 8. */
 #define MAX_DECIMALS 8
 #define ID_COLUMNS 2
