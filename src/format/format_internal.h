@@ -123,15 +123,24 @@ typedef struct format_layout {
 
 typedef struct format_zone format_zone;
 
+/* Fields that the fast path of plain.c parses as numbers: every role but
+ * the time, and the optional columns. */
+#define FORMAT_PLAIN_NUMBERS_MAX (FORMAT_ROLE_COUNT - 1 + OHLCX_EXTRA_COUNT)
+
 /* What the fast path of plain.c does with each field of a line: action[i] is
  * 0 to skip field i, or 1 + the slot it goes to. Slots are the roles (enum
  * format_role, the time role for the open time) followed by the optional
- * columns (enum format_extra_index). */
+ * columns (enum format_extra_index). The same plan as a list: the time
+ * field, then the number fields in line order with their slots. */
 typedef struct format_plain_plan {
     int enabled; /* the layout is one that the fast path can read */
     char delimiter;
     size_t field_count;
     unsigned char action[FORMAT_MAX_FIELDS];
+    size_t time_field;
+    size_t number_count;
+    unsigned char number_field[FORMAT_PLAIN_NUMBERS_MAX];
+    unsigned char number_slot[FORMAT_PLAIN_NUMBERS_MAX];
 } format_plain_plan;
 
 /* State of one ohlcx_read_candles() call. */

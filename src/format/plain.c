@@ -20,11 +20,20 @@
  * is therefore correctly rounded, which makes it the double that strtod()
  * and format_parse_number() return.
  *
- * SIMD compares turn 64 bytes of a line at a time into bit masks of its
- * delimiters, line end and non-digits. The fields are found from these
- * masks before any number is parsed, so each number is parsed on its own
- * and does not wait for the end of the one before. Runs of up to 8 digits
- * convert with a few multiplications (see digits_value()).
+ * The scalar path turns 64 bytes of a line at a time into bit masks of its
+ * delimiters, line end and non-digits, with SIMD compares where the CPU
+ * has them. The fields are found from these masks before any number is
+ * parsed, so each number is parsed on its own and does not wait for the
+ * end of the one before. Runs of up to 8 digits convert with a few
+ * multiplications (see digits_value()).
+ *
+ * Where the compiler targets AVX-512 VBMI and VBMI2, a vector path parses
+ * the first 8 number fields of a line at once, one field a lane. It hands
+ * any line with a field outside its narrower limits to the scalar path, as
+ * the section of the vector path below explains. Timed alone over the 1 MiB
+ * chunks of the 24-month BTCUSDT 1m file of `ohlcx synth`, this function
+ * took about 40 ns a line with the vector path and 76 ns with the scalar
+ * path alone, on a 2.6 GHz Xeon with AVX-512 FP16.
  *
  * The pass reads the text without bounds checks. The caller ends the text
  * with a '\0' or with a whole line, and leaves zeroed padding after the
@@ -42,6 +51,10 @@
 #elif defined(__AVX512BW__)
 #include <immintrin.h>
 #define PLAIN_MASKS_AVX512 1
+#if defined(__AVX512VBMI__) && defined(__AVX512VBMI2__) && defined(__AVX512DQ__) && \
+    defined(__AVX512CD__) && defined(__AVX512VL__)
+#define PLAIN_VECTOR_PARSE 1
+#endif
 #elif defined(__SSE2__)
 #include <emmintrin.h>
 #define PLAIN_MASKS_SSE2 1
@@ -394,6 +407,23 @@ static int plan_field(format_plain_plan *plan, size_t index, unsigned char actio
 }
 
 
+/* Lists the time field and the number fields of the actions, in line order. */
+static void plan_field_list(format_plain_plan *plan)
+{
+    for (size_t field = 0; field < plan->field_count; field++) {
+        unsigned action = plan->action[field];
+
+        if (action == PLAIN_TIME_ACTION) {
+            plan->time_field = field;
+        } else if (action != PLAIN_SKIP) {
+            plan->number_field[plan->number_count] = (unsigned char)field;
+            plan->number_slot[plan->number_count] = (unsigned char)(action - 1);
+            plan->number_count++;
+        }
+    }
+}
+
+
 void format_plain_plan_init(format_plain_plan *plan, const format_layout *layout)
 {
     int usable = is_plain_delimiter(layout->delimiter) &&
@@ -419,6 +449,8 @@ void format_plain_plan_init(format_plain_plan *plan, const format_layout *layout
     for (int i = 0; usable && i < OHLCX_EXTRA_COUNT; i++)
         if (plan_field(plan, layout->extra[i], (unsigned char)(FORMAT_ROLE_COUNT + i + 1)) != 0)
             usable = 0;
+    if (usable)
+        plan_field_list(plan);
     plan->enabled = usable;
 }
 
@@ -479,6 +511,413 @@ static inline int store_plain_row(format_reader *reader, int64_t time_us, const 
 }
 
 
+#if defined(PLAIN_VECTOR_PARSE)
+/*
+ * The vector path, for AVX-512 with VBMI and VBMI2. It finds a line and
+ * its fields as find_plain_fields() does, and parses the first 8 number
+ * fields at once, one field a lane:
+ *   - the field bounds come from compressing the delimiter positions of
+ *     each block into one byte vector;
+ *   - each lane takes 32 non-digit bits from its field start, which give
+ *     the point and the digit counts;
+ *   - the integer and the fraction digits of each lane are gathered from
+ *     the line's bytes into 8-byte words, right-aligned, and converted as
+ *     digits_value() does, with multiply-adds.
+ * A lane takes only numbers without a sign, of 1 to 8 integer and up to 8
+ * fraction digits, which parse_field_number() takes through its digit
+ * words with the same mantissa and quotient. The time and the numbers
+ * after the eighth take the scalar functions, which run on other ports
+ * alongside the vector work. A line with a field outside these limits goes
+ * to the scalar path whole, and that path decides.
+ */
+
+/* Columns of the series that a row goes to. Number k of the plan goes to
+ * number[k], and columns that the layout lacks get a constant: volume 0,
+ * extras NaN. */
+typedef struct plain_columns {
+    int64_t *open_time;
+    uint8_t *flags;
+    double *number[FORMAT_PLAIN_NUMBERS_MAX];
+    size_t constant_count;
+    double *constant[1 + OHLCX_EXTRA_COUNT];
+    double constant_value[1 + OHLCX_EXTRA_COUNT];
+} plain_columns;
+
+
+/* Returns the column of slot in out, NULL for an absent optional column. */
+static double *slot_column(ohlcx_series *out, size_t slot)
+{
+    double *role_column[FORMAT_ROLE_COUNT] = {NULL,     out->open,  out->high,
+                                              out->low, out->close, out->volume};
+
+    return slot < FORMAT_ROLE_COUNT ? role_column[slot]
+                                    : out->extra_column[slot - FORMAT_ROLE_COUNT];
+}
+
+
+/* Points columns at the series, again after each growth of it. Returns 0
+ * when a number of the plan has no column in the series. Only
+ * store_plain_row() handles that case, and it drops the value. */
+static int bind_plain_columns(plain_columns *columns, const format_plain_plan *plan,
+                              ohlcx_series *out)
+{
+    int has_slot[FORMAT_ROLE_COUNT + OHLCX_EXTRA_COUNT] = {0};
+
+    columns->open_time = out->open_time;
+    columns->flags = out->flags;
+    for (size_t k = 0; k < plan->number_count; k++) {
+        columns->number[k] = slot_column(out, plan->number_slot[k]);
+        if (columns->number[k] == NULL)
+            return 0;
+        has_slot[plan->number_slot[k]] = 1;
+    }
+    columns->constant_count = 0;
+    for (size_t slot = FORMAT_ROLE_VOLUME; slot < FORMAT_ROLE_COUNT + OHLCX_EXTRA_COUNT; slot++) {
+        double *column = slot_column(out, slot);
+
+        if (has_slot[slot] || column == NULL)
+            continue;
+        columns->constant[columns->constant_count] = column;
+        columns->constant_value[columns->constant_count] = slot < FORMAT_ROLE_COUNT ? 0 : NAN;
+        columns->constant_count++;
+    }
+    return 1;
+}
+
+
+/* Number fields that the vector path takes, one a lane. */
+#define PLAIN_VECTOR_LANES 8
+
+/* Constants of the vector path for one plan. */
+typedef struct plain_vector_plan {
+    __m512i start_index; /* byte k: the index in the bounds vector before number k */
+    __m512i end_index;   /* byte k: the index of the end of number k */
+    __mmask8 lanes;      /* the lanes in use */
+    size_t delimiters;   /* field_count - 1 */
+    char delimiter;
+} plain_vector_plan;
+
+
+/* Sets up the vector path for a plan. Returns 1, or 0 when the plan has
+ * more fields than the bounds vector takes. */
+static int plan_vector(const format_plain_plan *plan, plain_vector_plan *vector)
+{
+    unsigned char start[64] = {0};
+    size_t lanes = plan->number_count < PLAIN_VECTOR_LANES ? plan->number_count
+                                                          : PLAIN_VECTOR_LANES;
+
+    memset(vector, 0, sizeof *vector);
+    if (plan->field_count > 63 || lanes == 0)
+        return 0;
+    for (size_t k = 0; k < lanes; k++)
+        start[k] = plan->number_field[k];
+    vector->start_index = _mm512_loadu_si512((const void *)start);
+    vector->end_index = _mm512_add_epi8(vector->start_index, _mm512_set1_epi8(1));
+    vector->lanes = (__mmask8)((1u << lanes) - 1);
+    vector->delimiters = plan->field_count - 1;
+    vector->delimiter = plan->delimiter;
+    return 1;
+}
+
+
+/* The bytes of a found line, its field bounds and non-digit bits. */
+typedef struct plain_vector_line {
+    __m512i block[PLAIN_LINE_BLOCKS];
+    size_t blocks; /* blocks up to the one with the '\n' */
+    __m512i bounds; /* byte 0 is 0xFF, byte i + 1 the end of field i */
+    plain_line scalar; /* its non-digit words, for the scalar functions; no ends */
+} plain_vector_line;
+
+
+/* Finds the fields of the line at text like find_plain_fields(), reading
+ * the same blocks. Returns the offset of its '\n', or -1 when
+ * find_plain_fields() would. */
+static inline long find_vector_fields(const plain_vector_plan *plan, const char *text,
+                                      plain_vector_line *line)
+{
+    const __m512i byte_index = _mm512_set_epi8(
+        63, 62, 61, 60, 59, 58, 57, 56, 55, 54, 53, 52, 51, 50, 49, 48, 47, 46, 45, 44, 43, 42,
+        41, 40, 39, 38, 37, 36, 35, 34, 33, 32, 31, 30, 29, 28, 27, 26, 25, 24, 23, 22, 21, 20,
+        19, 18, 17, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+    __m512i bounds = _mm512_maskz_set1_epi8(1, (char)0xFF);
+    size_t found = 0;
+
+    /* Blocks after the line are never read, but gather_line_bytes() and
+     * split_vector_fields() pass them on. */
+    for (size_t index = 0; index < PLAIN_LINE_BLOCKS; index++) {
+        line->block[index] = _mm512_setzero_si512();
+        line->scalar.non_digits[index] = ~UINT64_C(0);
+    }
+    for (size_t index = 0; index < PLAIN_LINE_BLOCKS; index++) {
+        __m512i bytes = _mm512_loadu_si512((const void *)(text + 64 * index));
+        uint64_t newlines = _mm512_cmpeq_epi8_mask(bytes, _mm512_set1_epi8('\n'));
+        uint64_t stops = _mm512_cmpeq_epi8_mask(bytes, _mm512_set1_epi8('"')) |
+                         _mm512_testn_epi8_mask(bytes, bytes);
+        uint64_t line_end = newlines | stops, first_end = line_end & (0 - line_end);
+        uint64_t delimiters = _mm512_cmpeq_epi8_mask(bytes, _mm512_set1_epi8(plan->delimiter)) &
+                              (first_end - 1);
+        size_t count = (size_t)__builtin_popcountll(delimiters);
+        __m512i positions;
+        size_t newline = 0, end = 0;
+
+        line->block[index] = bytes;
+        line->scalar.non_digits[index] =
+            _mm512_cmpgt_epu8_mask(_mm512_sub_epi8(bytes, _mm512_set1_epi8('0')),
+                                   _mm512_set1_epi8(9));
+        if (found + count > plan->delimiters)
+            return -1;
+
+        /* Bytes 1 + found on get the positions of this block's delimiters. */
+        positions = _mm512_maskz_compress_epi8(
+            delimiters, _mm512_add_epi8(byte_index, _mm512_set1_epi8((char)(64 * index))));
+        positions = _mm512_maskz_permutexvar_epi8(
+            ~UINT64_C(0) << (found + 1),
+            _mm512_sub_epi8(byte_index, _mm512_set1_epi8((char)(found + 1))), positions);
+        bounds = _mm512_or_si512(bounds, positions);
+        found += count;
+        if (line_end == 0)
+            continue;
+
+        if ((first_end & stops) != 0 || found != plan->delimiters)
+            return -1;
+        newline = 64 * index + (size_t)__builtin_ctzll(first_end);
+        end = newline > 0 && text[newline - 1] == '\r' ? newline - 1 : newline;
+        line->bounds = _mm512_mask_set1_epi8(bounds, UINT64_C(1) << (found + 1), (char)end);
+        line->blocks = index + 1;
+        line->scalar.non_digits[index + 1] = ~UINT64_C(0);
+        return (long)newline;
+    }
+    return -1;
+}
+
+
+/* Returns the index of the lowest set bit of each dword, or 0xFFFFFFFF for
+ * a dword of 0. */
+static inline __m256i lowest_bits(__m256i bits)
+{
+    __m256i lowest = _mm256_and_si256(bits, _mm256_sub_epi32(_mm256_setzero_si256(), bits));
+
+    return _mm256_sub_epi32(_mm256_set1_epi32(31), _mm256_lzcnt_epi32(lowest));
+}
+
+
+/* Gathers the bytes of the line at the byte indexes of index, where mask
+ * is set, and zeros elsewhere. Indexes past the line's blocks give junk. */
+static inline __m512i gather_line_bytes(const plain_vector_line *line, __m512i index,
+                                        __mmask64 mask)
+{
+    __mmask64 high = _mm512_movepi8_mask(index);
+
+    if (line->blocks <= 2)
+        return _mm512_maskz_permutex2var_epi8(mask, line->block[0], index, line->block[1]);
+    return _mm512_or_si512(
+        _mm512_maskz_permutex2var_epi8(mask & ~high, line->block[0], index, line->block[1]),
+        _mm512_maskz_permutex2var_epi8(mask & high, line->block[2], index, line->block[3]));
+}
+
+
+/* Returns, for each lane as a qword, the value of the count (0 to 8)
+ * digits of the line that end before byte end. */
+static inline __m512i gather_digits(const plain_vector_line *line, __m256i end, __m256i count)
+{
+    /* Byte j of qword k takes the low byte of dword k. */
+    const __m512i spread = _mm512_set_epi64(
+        0x1C1C1C1C1C1C1C1C, 0x1818181818181818, 0x1414141414141414, 0x1010101010101010,
+        0x0C0C0C0C0C0C0C0C, 0x0808080808080808, 0x0404040404040404, 0x0000000000000000);
+    const __m512i byte_in_word = _mm512_set1_epi64(0x0706050403020100);
+    __m512i index = _mm512_add_epi8(_mm512_permutexvar_epi8(spread, _mm512_castsi256_si512(end)),
+                                    _mm512_sub_epi8(byte_in_word, _mm512_set1_epi8(8)));
+    __m512i digits_in_word = _mm512_add_epi8(
+        _mm512_permutexvar_epi8(spread, _mm512_castsi256_si512(count)), byte_in_word);
+    __mmask64 digit = _mm512_cmpge_epu8_mask(digits_in_word, _mm512_set1_epi8(8));
+    __m512i digits = _mm512_and_si512(gather_line_bytes(line, index, digit),
+                                      _mm512_set1_epi8(0x0F));
+
+    /* Pairs of digits, then fours, then the eight. */
+    digits = _mm512_maddubs_epi16(digits, _mm512_set1_epi16(0x010A));
+    digits = _mm512_madd_epi16(digits, _mm512_set1_epi32(0x00010064));
+    return _mm512_add_epi64(_mm512_mul_epu32(digits, _mm512_set1_epi64(10000)),
+                            _mm512_srli_epi64(digits, 32));
+}
+
+
+/* Digit ends and counts of the lanes of a found line, and the lanes that
+ * pass the checks. */
+typedef struct plain_vector_fields {
+    __m256i integer_end, integer_digits, fraction_end, fraction_digits; /* dwords */
+    __mmask8 passed;
+} plain_vector_fields;
+
+
+/* Computes the digit ends and counts of every lane from its start, end and
+ * non-digit bits, with the checks of parse_field_number() for numbers without a
+ * sign, of at most 8 integer and 8 fraction digits. */
+static inline void split_vector_fields(const plain_vector_plan *plan,
+                                       const plain_vector_line *line,
+                                       plain_vector_fields *fields)
+{
+    const __m256i one = _mm256_set1_epi32(1), zero = _mm256_setzero_si256();
+    __m256i start = _mm256_cvtepu8_epi32(_mm512_castsi512_si128(_mm512_add_epi8(
+        _mm512_permutexvar_epi8(plan->start_index, line->bounds), _mm512_set1_epi8(1))));
+    __m256i end = _mm256_cvtepu8_epi32(
+        _mm512_castsi512_si128(_mm512_permutexvar_epi8(plan->end_index, line->bounds)));
+    __m256i length = _mm256_sub_epi32(end, start);
+    __m256i word = _mm256_srli_epi32(start, 5);
+    /* Built from the words rather than loaded: a load of the four words
+     * just stored would wait for the stores to complete. */
+    __m256i non_digit_words = _mm256_set_epi64x(
+        (long long)line->scalar.non_digits[3], (long long)line->scalar.non_digits[2],
+        (long long)line->scalar.non_digits[1], (long long)line->scalar.non_digits[0]);
+    __m256i non_digits, first, fraction;
+    __m512i point_characters;
+    __mmask8 point, dot;
+
+    /* The non-digits of each field, 32 bits from its start. The bits past
+     * the field, which for a field in dword 7 wrap around to dword 0, are
+     * masked off. Fields longer than 32 bytes fail on their digit counts. */
+    non_digits = _mm256_shrdv_epi32(
+        _mm256_permutexvar_epi32(word, non_digit_words),
+        _mm256_permutexvar_epi32(_mm256_add_epi32(word, one), non_digit_words), start);
+    non_digits = _mm256_andnot_si256(_mm256_sllv_epi32(_mm256_set1_epi32(-1), length),
+                                     non_digits);
+    first = _mm256_min_epu32(lowest_bits(non_digits), length);
+
+    /* The one non-digit allowed is the point, after at least one digit. */
+    point_characters = gather_line_bytes(
+        line, _mm512_castsi128_si512(_mm256_cvtepi32_epi8(_mm256_add_epi32(start, first))),
+        0xFF);
+    dot = (__mmask8)_mm512_cmpeq_epi8_mask(point_characters, _mm512_set1_epi8('.'));
+    point = _mm256_cmplt_epu32_mask(first, length);
+    fraction = _mm256_mask_sub_epi32(_mm256_sub_epi32(length, first), point,
+                                     _mm256_sub_epi32(length, first), one);
+    fields->passed = _mm256_cmpneq_epi32_mask(first, zero) &
+                     _mm256_testn_epi32_mask(non_digits,
+                                             _mm256_sub_epi32(non_digits, one)) &
+                     (~point | dot) &
+                     _mm256_cmple_epu32_mask(first, _mm256_set1_epi32(8)) &
+                     _mm256_cmple_epu32_mask(fraction, _mm256_set1_epi32(8));
+    fields->integer_digits = first;
+    fields->integer_end = _mm256_add_epi32(start, first);
+    fields->fraction_digits = fraction;
+    fields->fraction_end = end;
+}
+
+
+/* Converts the digits of the lanes into their values, as parse_field_number()
+ * does, and stores them to values. Returns the lanes whose mantissa is
+ * above 2^53. */
+static inline __mmask8 convert_vector_fields(const plain_vector_line *line,
+                                             const plain_vector_fields *fields, double *values)
+{
+    const __m512i powers_low = _mm512_set_epi64(10000000, 1000000, 100000, 10000, 1000, 100,
+                                                10, 1);
+    const __m512d divisors_low = _mm512_set_pd(1e7, 1e6, 1e5, 1e4, 1e3, 1e2, 1e1, 1e0);
+    __m512i integer = gather_digits(line, fields->integer_end, fields->integer_digits);
+    __m512i fraction = gather_digits(line, fields->fraction_end, fields->fraction_digits);
+    __m512i count = _mm512_cvtepu32_epi64(fields->fraction_digits);
+    /* Counts of 8 take entry 8, the first of the high table. */
+    __m512i mantissa = _mm512_add_epi64(
+        _mm512_mul_epu32(integer, _mm512_permutex2var_epi64(powers_low, count,
+                                                            _mm512_set1_epi64(100000000))),
+        fraction);
+    __m512d value = _mm512_div_pd(
+        _mm512_cvtepu64_pd(mantissa),
+        _mm512_permutex2var_pd(divisors_low, count, _mm512_set1_pd(1e8)));
+
+    _mm512_storeu_pd(values, value);
+    return _mm512_cmpgt_epu64_mask(mantissa,
+                                   _mm512_set1_epi64((long long)PLAIN_EXACT_MANTISSA_MAX));
+}
+
+
+/* Returns the offset where field starts in a found line, from bounds as
+ * bytes. */
+static inline size_t vector_field_start(const unsigned char *bounds, size_t field)
+{
+    return (size_t)(unsigned char)(bounds[field] + 1);
+}
+
+
+/* Parses a found line into row i of columns. Returns 1, or 0 when a field
+ * fails and the scalar path must decide. Row i then contains junk. */
+static inline int parse_vector_row(const format_plain_plan *plan,
+                                   const plain_vector_plan *vector, const char *text,
+                                   const plain_vector_line *line, const plain_columns *columns,
+                                   size_t i)
+{
+    plain_vector_fields fields;
+    double values[PLAIN_VECTOR_LANES];
+    unsigned char bounds[64];
+    size_t time_field = plan->time_field;
+    int64_t time_us = 0;
+
+    split_vector_fields(vector, line, &fields);
+    if ((fields.passed & vector->lanes) != vector->lanes)
+        return 0;
+    if ((convert_vector_fields(line, &fields, values) & vector->lanes) != 0)
+        return 0;
+
+    /* The time and the numbers after the eighth take the scalar functions. */
+    _mm512_storeu_si512((void *)bounds, line->bounds);
+    if (parse_field_epoch(text, &line->scalar, vector_field_start(bounds, time_field),
+                          bounds[time_field + 1], &time_us) != 0)
+        return 0;
+    for (size_t k = PLAIN_VECTOR_LANES; k < plan->number_count; k++) {
+        size_t field = plan->number_field[k];
+
+        if (parse_field_number(text, &line->scalar, vector_field_start(bounds, field),
+                               bounds[field + 1], &columns->number[k][i]) != 0)
+            return 0;
+    }
+
+    columns->open_time[i] = time_us;
+    for (size_t k = 0; k < plan->number_count && k < PLAIN_VECTOR_LANES; k++) {
+        /* The empty asm keeps GCC 12 from turning these stores into a
+         * scatter, which took longer than the scalar stores. */
+        __asm__("");
+        columns->number[k][i] = values[k];
+    }
+    for (size_t k = 0; k < columns->constant_count; k++)
+        columns->constant[k][i] = columns->constant_value[k];
+    columns->flags[i] = 0;
+    return 1;
+}
+
+
+/* Lines that the vector path may hand to the scalar path in a span, beyond
+ * one in 16 of those it takes, before the span stops trying it. */
+#define PLAIN_VECTOR_MISSES_MAX 16
+
+/* Parses the lines at p with the vector path into the columns, and returns
+ * the first line that it did not take: end, a line for the scalar path, or
+ * the line after a full series. Adds the lines taken to *lines. */
+static const char *parse_vector_lines(format_reader *reader, const plain_vector_plan *vector,
+                                      const plain_columns *columns, const char *p,
+                                      const char *end, size_t *lines)
+{
+    const format_plain_plan *plan = &reader->plain;
+    ohlcx_series *out = reader->out;
+    size_t i = out->n;
+
+    while (p < end && i < out->capacity) {
+        plain_vector_line line;
+        long newline = find_vector_fields(vector, p, &line);
+
+        if (newline < 0 || !parse_vector_row(plan, vector, p, &line, columns, i))
+            break;
+        p += newline + 1;
+        i++;
+    }
+    if (i > out->n) {
+        *lines += i - out->n;
+        out->n = i;
+        reader->previous_time_us = columns->open_time[i - 1];
+        reader->has_previous_time = 1;
+    }
+    return p;
+}
+#endif
+
 const char *format_parse_plain_span(format_reader *reader, const char *text, const char *end,
                                     size_t *lines_out, int *status_out)
 {
@@ -489,13 +928,39 @@ const char *format_parse_plain_span(format_reader *reader, const char *text, con
     size_t lines = 0;
     int status = 0;
 
+#if defined(PLAIN_VECTOR_PARSE)
+    plain_vector_plan vector;
+    plain_columns columns;
+    size_t vector_lines = 0, vector_misses = 0;
+    int use_vector = plan_vector(plan, &vector);
+#endif
+
     /* Columns the layout lacks keep these: volume 0, extras NaN. */
     for (size_t i = 0; i < sizeof slots / sizeof slots[0]; i++)
         slots[i] = i < FORMAT_ROLE_COUNT ? 0 : NAN;
 
     while (p < end) {
-        const char *next = parse_plain_line(plan, p, &time_us, slots);
+        const char *next = NULL;
 
+#if defined(PLAIN_VECTOR_PARSE)
+        /* The vector path takes what it can, and the scalar path the line
+         * that it stops at. A span whose lines keep missing the vector
+         * path, such as one with long numbers, stops trying it. The
+         * columns are bound each time, because store_plain_row() may have
+         * grown the series. */
+        if (use_vector && bind_plain_columns(&columns, plan, reader->out)) {
+            size_t before = lines;
+
+            p = parse_vector_lines(reader, &vector, &columns, p, end, &lines);
+            vector_lines += lines - before;
+            if (p >= end)
+                break;
+            vector_misses++;
+            if (vector_misses > PLAIN_VECTOR_MISSES_MAX + vector_lines / 16)
+                use_vector = 0;
+        }
+#endif
+        next = parse_plain_line(plan, p, &time_us, slots);
         if (next == NULL)
             break;
         status = store_plain_row(reader, time_us, slots);
