@@ -161,6 +161,8 @@ typedef struct store_column_plan {
     size_t tail_rows;
 } store_column_plan;
 
+/* Writes the column file at path and starts its writeback; the caller
+ * fsyncs it (store_fsync_path()) before the version is published. */
 int store_column_write(const char *path, const store_column_plan *plan, store_encoder *encoder);
 
 /* version.c: column names and types, series folders, versions, locks and
