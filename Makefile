@@ -5,9 +5,10 @@
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 BUILD ?= build
 ASAN_BUILD ?= build-asan
+ASAN_NATIVE_BUILD ?= build-asan-native
 DEMO ?= demo
 
-.PHONY: all deps build test test-asan demo bench clean
+.PHONY: all deps build test test-asan test-asan-native demo bench clean
 
 all: build
 
@@ -25,6 +26,19 @@ test-asan: deps
 	@cmake --build $(ASAN_BUILD) -j $(JOBS)
 	@cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	    ctest --output-on-failure -j $(JOBS) -L 'unit|quick'
+	@$(MAKE) --no-print-directory test-asan-native
+
+# The unit tests of the code with CPU-specific paths (row parsing, BLAKE3,
+# the store codec), sanitized with the paths that -march=native selects.
+ASAN_NATIVE_TESTS = test_format test_format_parse test_format_parallel test_format_plain \
+	test_format_stream test_blake3 test_store test_store_codec test_ingest_race
+test-asan-native: deps
+	@cmake -S . -B $(ASAN_NATIVE_BUILD) -DCMAKE_BUILD_TYPE=Debug -DOHLCX_SANITIZE=ON \
+	    -DOHLCX_SANITIZE_NATIVE=ON >/dev/null
+	@cmake --build $(ASAN_NATIVE_BUILD) -j $(JOBS) --target $(ASAN_NATIVE_TESTS)
+	@cd $(ASAN_NATIVE_BUILD) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	    ctest --output-on-failure -j $(JOBS) \
+	    -R '^unit/($(shell echo $(ASAN_NATIVE_TESTS) | tr ' ' '|'))$$'
 
 test: build
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
@@ -48,4 +62,4 @@ bench: build
 	@sh bench/pipeline_vs_python.sh $(BUILD)/ohlcx
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(DEMO)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(ASAN_NATIVE_BUILD) $(DEMO)
