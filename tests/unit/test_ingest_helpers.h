@@ -1,26 +1,16 @@
 /*
  * Helpers shared by the ingest tests that build a store in a temporary
- * folder: removing the folder and reading the digest the catalogue records
- * for a source file. Include after <cmocka.h>.
+ * folder: removing the folder (test_folder_helpers.h) and reading the digest
+ * the catalogue records for a source file. Include after <cmocka.h>.
  */
 #ifndef TEST_INGEST_HELPERS_H
 #define TEST_INGEST_HELPERS_H
 
-#include <ftw.h>
 #include <stdio.h>
-#include <sys/stat.h>
 
 #include <sqlite3.h>
 
-
-/* An nftw() callback that removes each entry, for FTW_DEPTH walks. */
-static int remove_entry(const char *path, const struct stat *info, int flag, struct FTW *ftw)
-{
-    (void)info;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
+#include "test_folder_helpers.h"
 
 
 /* Writes the digest that store's catalogue records for the source file

@@ -171,7 +171,7 @@ static int teardown(void **state)
     fixture *f = *state;
 
     memset(&hook, 0, sizeof hook);
-    nftw(f->dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    remove_tree(f->dir);
     free(f);
     return 0;
 }

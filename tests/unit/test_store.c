@@ -34,6 +34,8 @@
 #include "ohlcx/store.h"
 #include "util/util.h"
 
+#include "test_folder_helpers.h"
+
 #define HOUR OHLCX_US_PER_HOUR
 #define MINUTE OHLCX_US_PER_MINUTE
 #define CHUNK OHLCX_STORE_CHUNK_ROWS
@@ -48,21 +50,6 @@ typedef struct fixture {
 
 
 /* Helpers. */
-
-
-static int remove_entry(const char *path, const struct stat *info, int type, struct FTW *walk)
-{
-    (void)info;
-    (void)type;
-    (void)walk;
-    return remove(path);
-}
-
-
-static void remove_tree(const char *path)
-{
-    nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
 
 
 static int setup(void **state)

@@ -28,6 +28,8 @@
 #include "ohlcx/store.h"
 #include "store/store_internal.h"
 
+#include "test_folder_helpers.h"
+
 #define CHUNK OHLCX_STORE_CHUNK_ROWS
 /* 2^50, the largest tick magnitude the tick encoding accepts. */
 #define MAX_TICK 1125899906842624.0
@@ -40,15 +42,6 @@ typedef struct fixture {
 
 
 /* Helpers. */
-
-
-static int remove_entry(const char *path, const struct stat *info, int type, struct FTW *walk)
-{
-    (void)info;
-    (void)type;
-    (void)walk;
-    return remove(path);
-}
 
 
 static int setup(void **state)
@@ -73,7 +66,7 @@ static int teardown(void **state)
     fixture *f = *state;
 
     store_encoder_free(f->encoder);
-    nftw(f->dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    remove_tree(f->dir);
     free(f);
     return 0;
 }
