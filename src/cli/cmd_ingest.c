@@ -32,7 +32,33 @@ static const char ingest_help[] =
     "  -h, --help         print this help\n"
     "\n"
     "Prints a summary line to stdout. Exit status: 0 on success, 2 on bad usage\n"
-    "or input; files stored before a failing one stay stored.\n";
+    "or input. A file that fails stops the run: its error goes to stderr, and the\n"
+    "summary line starts \"ingest: stopped by an error after K files\", counting\n"
+    "the files stored or skipped before the run stopped, which stay stored.\n";
+
+
+static const char *plural(size_t count)
+{
+    return count == 1 ? "" : "s";
+}
+
+
+/* Prints the summary line. The line of a failed run starts "ingest: stopped
+ * by an error", so that a script matching "^ingest: N files" never takes it
+ * for a finished run. */
+static void print_summary(const ohlcx_ingest_summary *summary, int failed)
+{
+    printf("ingest: %s%zu file%s (%zu already ingested), %zu row%s read, "
+           "%zu unparseable skipped, %zu dropped by validation, %zu synthetic bar%s filled; "
+           "%zu bar%s added, %zu identical, %zu conflicting, "
+           "%zu stored synthetic bar%s replaced\n",
+           failed ? "stopped by an error after " : "", summary->files, plural(summary->files),
+           summary->already_ingested, summary->rows_read, plural(summary->rows_read),
+           summary->bad_rows, summary->rows_dropped, summary->rows_filled,
+           plural(summary->rows_filled), summary->rows_added, plural(summary->rows_added),
+           summary->rows_identical, summary->conflicts, summary->synthetic_replaced,
+           plural(summary->synthetic_replaced));
+}
 
 
 int cmd_ingest(int argc, char **argv)
@@ -80,11 +106,13 @@ int cmd_ingest(int argc, char **argv)
     options.input_count = (size_t)(argc - optind);
 
     status = ohlcx_ingest(&options, &summary);
-    printf("ingest: %zu files (%zu already ingested), %zu rows read, %zu unparseable skipped, "
-           "%zu dropped by validation, %zu synthetic bars filled; %zu bars added, %zu identical, "
-           "%zu conflicting, %zu stored synthetic bars replaced\n",
-           summary.files, summary.already_ingested, summary.rows_read, summary.bad_rows,
-           summary.rows_dropped, summary.rows_filled, summary.rows_added, summary.rows_identical,
-           summary.conflicts, summary.synthetic_replaced);
-    return status == 0 ? 0 : cli_fail(status);
+    if (status == 0) {
+        print_summary(&summary, 0);
+        return 0;
+    }
+
+    /* The error first, then what the run stored before it stopped. */
+    status = cli_fail(status);
+    print_summary(&summary, 1);
+    return status;
 }

@@ -142,6 +142,13 @@ static const ohlcx_store_entry *find_entry(const ohlcx_store_entry *entries, siz
 }
 
 
+/* Returns the plural ending of a count's noun: "" for 1, else "s". */
+static const char *plural(size_t count)
+{
+    return count == 1 ? "" : "s";
+}
+
+
 /* Stores the bins of one target. */
 static int store_target(ohlcx_store *store, resample_run *run, const ohlcx_store_entry *source_entry,
                         const ohlcx_series *source, const ohlcx_resampled *bins)
@@ -162,9 +169,10 @@ static int store_target(ohlcx_store *store, resample_run *run, const ohlcx_store
     }
     run->write_seconds += ohlcx_now_seconds() - started;
 
-    printf("%s %s from %s: %zu bins (%zu partial, %zu still open%s), %zu added, %zu identical, "
+    printf("%s %s from %s: %zu bin%s (%zu partial, %zu still open%s), %zu added, %zu identical, "
            "%zu replaced\n",
-           source->symbol, target, source->timeframe, bins->series.n, bins->partial,
+           source->symbol, target, source->timeframe, bins->series.n, plural(bins->series.n),
+           bins->partial,
            bins->open_bins, run->options.complete_only && bins->open_bins ? " dropped" : "",
            report.added, report.identical, report.replaced);
     run->series++;
@@ -341,9 +349,10 @@ int cmd_resample(int argc, char **argv)
         return cli_fail(status);
     ohlcx_log_info("stages: %.6f s reading sources, %.6f s resampling, %.6f s writing series",
                    run.read_seconds, run.resample_seconds, run.write_seconds);
-    printf("resample: %zu symbols, %zu series written (%zu skipped); %zu bins added, "
+    printf("resample: %zu symbol%s, %zu series written (%zu skipped); %zu bin%s added, "
            "%zu identical, %zu replaced; %zu partial, %zu still open%s\n",
-           run.symbols, run.series, run.skipped, run.bins_added, run.identical, run.replaced,
-           run.partial, run.open_bins, run.options.complete_only ? " (dropped)" : "");
+           run.symbols, plural(run.symbols), run.series, run.skipped, run.bins_added,
+           plural(run.bins_added), run.identical, run.replaced, run.partial, run.open_bins,
+           run.options.complete_only ? " (dropped)" : "");
     return 0;
 }

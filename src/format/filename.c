@@ -17,8 +17,9 @@
  *   - A lone part of six or more letters followed by digits is a MetaTrader
  *     history name (EURUSD60, USDJPY1): letters, then minutes.
  * Other parts (years, months, day counts, "ohlc") are ignored, and the
- * symbol is upper-cased. So BTCUSDT_15m_2024.csv gives BTCUSDT and 15m, and
- * GOOG.csv gives GOOG and no timeframe.
+ * symbol is upper-cased unless it contains a byte outside ASCII, when it
+ * keeps its case as written. So BTCUSDT_15m_2024.csv gives BTCUSDT and 15m,
+ * GOOG.csv gives GOOG and no timeframe, and éth-1h.csv gives éth and 1h.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -249,6 +250,13 @@ static void set_symbol(const name_part *base, const name_part *quote, char *symb
     if (quote != NULL)
         memcpy(symbol + base->length, quote->text, quote->length);
     symbol[length] = '\0';
+
+    /* Upper-casing a UTF-8 name needs Unicode's case tables, and upper-casing
+     * only its ASCII letters would turn "éth" into "éTH", which is neither
+     * the name as written nor its upper case. So such a name keeps its case. */
+    for (size_t i = 0; i < length; i++)
+        if ((unsigned char)symbol[i] >= 0x80)
+            return;
     for (size_t i = 0; i < length; i++)
         symbol[i] = (char)toupper((unsigned char)symbol[i]);
 }

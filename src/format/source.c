@@ -164,19 +164,38 @@ static int read_plain(format_source *source, char *buffer, size_t size, size_t *
 }
 
 
+/* Sets the error of a damaged compressed file: the file, what the decoder
+ * found, and what to do. */
+static int damaged(const format_source *source, const char *format_name, const char *reason)
+{
+    return ohlcx_set_error(OHLCX_EIO,
+                           "%s: invalid %s data (%s): the file is damaged or cut short, so "
+                           "replace it with a complete copy",
+                           source->path, format_name, reason);
+}
+
+
 static int read_gzip(format_source *source, char *buffer, size_t size, size_t *got)
 {
     int result = gzread(source->gzip, buffer, (unsigned)size);
     int code = Z_OK;
     const char *message = gzerror(source->gzip, &code);
+    const char *reason = NULL;
 
+    if (result >= 0 && code == Z_OK) {
+        *got = (size_t)result;
+        return 0;
+    }
+
+    /* zlib starts the message with the name the stream was opened under,
+     * which gzdopen() makes "<fd:N>": drop it, as the error names the path. */
+    reason = strncmp(message, "<fd:", 4) == 0 ? strstr(message, ": ") : NULL;
+    reason = reason != NULL ? reason + 2 : message;
+    if (code == Z_ERRNO)
+        return ohlcx_set_error(OHLCX_EIO, "cannot read %s: %s", source->path, reason);
     /* A stream cut short returns what it decoded and sets Z_BUF_ERROR
      * ("unexpected end of file") instead of failing the call. */
-    if (result < 0 || code != Z_OK)
-        return ohlcx_set_error(OHLCX_EIO, "cannot read %s: invalid gzip data: %s", source->path,
-                               message);
-    *got = (size_t)result;
-    return 0;
+    return damaged(source, "gzip", reason);
 }
 
 
@@ -217,16 +236,13 @@ static int read_zstd(format_source *source, char *buffer, size_t size, size_t *g
             break;
         source->last_result = ZSTD_decompressStream(source->zstd, &out, &source->in);
         if (ZSTD_isError(source->last_result))
-            return ohlcx_set_error(OHLCX_EIO, "cannot read %s: invalid zstd data: %s",
-                                   source->path, ZSTD_getErrorName(source->last_result));
+            return damaged(source, "zstd", ZSTD_getErrorName(source->last_result));
         if (!input_left && source->input_eof && out.pos == before) {
             /* No input and no progress inside a frame: the file was cut short.
              * Bytes already decoded go out first; the next call reports it. */
             if (out.pos > 0)
                 break;
-            return ohlcx_set_error(OHLCX_EIO, "cannot read %s: invalid zstd data: the file "
-                                              "ends inside a frame",
-                                   source->path);
+            return damaged(source, "zstd", "the file ends inside a frame");
         }
     }
     *got = out.pos;

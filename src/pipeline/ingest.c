@@ -43,6 +43,7 @@ typedef struct ingest_job {
     ohlcx_ingest_summary summary;
     ohlcx_progress progress;
     char progress_label[128];
+    size_t files_done;      /* files finished, failed ones included */
     int jobs;               /* worker threads */
     int *status;            /* per file */
     char (*message)[1024];  /* per file, the error of a failed file */
@@ -50,6 +51,13 @@ typedef struct ingest_job {
     atomic_int failed;      /* set on the first failure: no new files start */
     ohlcx_check_options check_options; /* the repair policy */
 } ingest_job;
+
+
+/* Returns the plural ending of a count's noun: "" for 1, else "s". */
+static const char *plural(size_t count)
+{
+    return count == 1 ? "" : "s";
+}
 
 
 /* Returns the count of the repair called name, 0 when it is not listed. */
@@ -103,10 +111,11 @@ static void log_quality(const pipeline_series *series, const ohlcx_quality_repor
                                  used ? ", " : "", quality->repairs[i].name,
                                  quality->repairs[i].count);
     }
-    ohlcx_log_info("%s: %s %s, %zu rows read, %zu unparseable rows skipped, quality %s, "
+    ohlcx_log_info("%s: %s %s, %zu row%s read, %zu unparseable row%s skipped, quality %s, "
                    "%.2f%% bars missing%s%s",
                    series->bars.source_path, series->bars.symbol, series->bars.timeframe,
-                   series->read.rows_read, series->read.bad_row_count,
+                   series->read.rows_read, plural(series->read.rows_read),
+                   series->read.bad_row_count, plural(series->read.bad_row_count),
                    ohlcx_verdict_name(quality->verdict), 100 * quality->missing_ratio,
                    used ? "; repairs: " : "", repairs);
 }
@@ -132,7 +141,8 @@ static void log_conflicts(const char *path, const ohlcx_append_report *report)
 }
 
 
-/* Appends one validated file to the store. The caller holds job->lock. */
+/* Appends one validated file to the store and adds it to the summary. The
+ * caller holds job->lock. */
 static int store_file(ingest_job *job, pipeline_series *series,
                       const ohlcx_quality_report *quality, int64_t size, const char *digest)
 {
@@ -145,6 +155,7 @@ static int store_file(ingest_job *job, pipeline_series *series,
     if (status != 0)
         return status;
     if (report.already_ingested) {
+        job->summary.files++;
         job->summary.already_ingested++;
         ohlcx_log_info("%s: already ingested, skipped", series->bars.source_path);
         return 0;
@@ -153,12 +164,14 @@ static int store_file(ingest_job *job, pipeline_series *series,
     synthetic[0] = '\0';
     if (report.synthetic_replaced > 0 || report.synthetic_skipped > 0)
         snprintf(synthetic, sizeof synthetic,
-                 ", %zu stored synthetic bars replaced, %zu synthetic bars not stored over real "
-                 "ones",
-                 report.synthetic_replaced, report.synthetic_skipped);
-    ohlcx_log_info("%s: %zu bars added, %zu identical, %zu conflicting%s; %s %s has %zu bars",
-                   series->bars.source_path, report.added, report.identical, report.conflicts,
-                   synthetic, series->bars.symbol, series->bars.timeframe, report.rows);
+                 ", %zu stored synthetic bar%s replaced, %zu synthetic bar%s not stored over "
+                 "real ones",
+                 report.synthetic_replaced, plural(report.synthetic_replaced),
+                 report.synthetic_skipped, plural(report.synthetic_skipped));
+    ohlcx_log_info("%s: %zu bar%s added, %zu identical, %zu conflicting%s; %s %s has %zu bar%s",
+                   series->bars.source_path, report.added, plural(report.added),
+                   report.identical, report.conflicts, synthetic, series->bars.symbol,
+                   series->bars.timeframe, report.rows, plural(report.rows));
     log_conflicts(series->bars.source_path, &report);
 
     summary = quality_json(series, quality, &report);
@@ -168,6 +181,7 @@ static int store_file(ingest_job *job, pipeline_series *series,
                                      summary);
     free(summary);
 
+    job->summary.files++;
     job->summary.rows_read += series->read.rows_read;
     job->summary.bad_rows += series->read.bad_row_count;
     job->summary.rows_dropped += repair_count(quality, "dropped_duplicates") +
@@ -188,8 +202,8 @@ static void update_progress(ingest_job *job, size_t files_done, uint64_t bytes_d
     double rate = elapsed > 0 ? (double)job->summary.rows_read / elapsed : 0;
 
     snprintf(job->progress_label, sizeof job->progress_label,
-             "ingest: %zu/%zu files, %.1f MB, %.0f rows/s", files_done, job->file_count,
-             (double)bytes_done / 1e6, rate);
+             "ingest: %zu/%zu file%s, %.1f MB, %.0f rows/s", files_done, job->file_count,
+             plural(job->file_count), (double)bytes_done / 1e6, rate);
     ohlcx_progress_update(&job->progress, (double)bytes_done, (double)job->total_bytes);
 }
 
@@ -207,6 +221,7 @@ static int check_stored(ingest_job *job, const char *path, const char *digest, i
     if (job->options->symbol == NULL && job->options->timeframe == NULL)
         status = ohlcx_store_has_source_named(job->store, digest, path, skip);
     if (status == 0 && *skip) {
+        job->summary.files++;
         job->summary.already_ingested++;
         ohlcx_log_info("%s: already ingested, skipped", path);
     }
@@ -332,6 +347,17 @@ static int hash_while_parsing(ingest_job *job, int64_t size)
 }
 
 
+/* Rejects a file whose rows the checks all dropped. */
+static int reject_empty(const char *path, size_t rows_read)
+{
+    if (rows_read == 1)
+        return ohlcx_set_error(OHLCX_EDATA, "%s: no valid rows: its 1 row was dropped by the "
+                               "checks (run ohlcx check on the file to see why)", path);
+    return ohlcx_set_error(OHLCX_EDATA, "%s: no valid rows: all %zu rows were dropped by the "
+                           "checks (run ohlcx check on the file to see why)", path, rows_read);
+}
+
+
 static int ingest_file(ingest_job *job, size_t i)
 {
     const ohlcx_ingest_options *options = job->options;
@@ -378,10 +404,7 @@ static int ingest_file(ingest_job *job, size_t i)
     if (status == 0)
         status = ohlcx_check_series(&series.bars, &job->check_options, &quality);
     if (status == 0 && series.bars.n == 0)
-        status = ohlcx_set_error(OHLCX_EDATA,
-                                 "%s: no valid rows: all %zu rows were dropped by the checks "
-                                 "(run ohlcx check on the file to see why)",
-                                 job->files[i], series.read.rows_read);
+        status = reject_empty(job->files[i], series.read.rows_read);
     /* Another file with the same bytes may have been stored meanwhile. A
      * SHA-256 record of the file's size (a store of an earlier version)
      * makes choose_digest() read the file again: its bytes must be those
@@ -419,10 +442,10 @@ static void *ingest_worker(void *argument)
             snprintf(job->message[i], sizeof job->message[i], "%s", ohlcx_last_error());
             atomic_store(&job->failed, 1);
         }
-        job->summary.files++;
+        job->files_done++;
         if (stat(job->files[i], &info) == 0)
             job->summary.bytes += (uint64_t)info.st_size;
-        update_progress(job, job->summary.files, job->summary.bytes);
+        update_progress(job, job->files_done, job->summary.bytes);
         pthread_mutex_unlock(&job->lock);
     }
     return NULL;
@@ -478,8 +501,9 @@ int ohlcx_ingest(const ohlcx_ingest_options *options, ohlcx_ingest_summary *summ
         goto done;
     }
     job.total_bytes = total_size(job.files, job.file_count);
-    ohlcx_log_info("ingesting %zu files (%.1f MB) into %s on %d threads", job.file_count,
-                   (double)job.total_bytes / 1e6, options->store_dir, jobs);
+    ohlcx_log_info("ingesting %zu file%s (%.1f MB) into %s on %d thread%s", job.file_count,
+                   plural(job.file_count), (double)job.total_bytes / 1e6, options->store_dir,
+                   jobs, plural((size_t)jobs));
 
     ohlcx_progress_start(&job.progress, job.progress_label);
     /* Threads beyond one a file hash files beside their parse and write
@@ -506,6 +530,8 @@ int ohlcx_ingest(const ohlcx_ingest_options *options, ohlcx_ingest_summary *summ
     }
 
 done:
+    /* summary->files counts the files stored or skipped as already
+     * ingested: every input file unless one failed. */
     if (summary != NULL)
         *summary = job.summary;
     ohlcx_store_close(job.store);

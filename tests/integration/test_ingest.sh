@@ -59,7 +59,7 @@ mkdir "$work/copy"
 cp "$data/yahoo-daily/GOOG.csv" "$work/copy/GOOG-1d.csv"
 "$OHLCX" ingest --store "$store" --jobs 4 "$work/copy/GOOG-1d.csv" >"$work/copy.out" 2>&1 ||
     fail "ingest of a copy failed"
-grep -q "^ingest: 1 files (1 already ingested), 0 rows read" "$work/copy.out" ||
+grep -q "^ingest: 1 file (1 already ingested), 0 rows read" "$work/copy.out" ||
     fail "copy re-ingest: $(cat "$work/copy.out")"
 
 # An overlapping file merges: 3 new bars, 2 identical, 1 conflicting bar
@@ -116,7 +116,7 @@ printf 'open_time,open,high,low,close,volume\n1704067200000,-1,2,0.5,1.5,10\n' >
 status=0
 "$OHLCX" ingest --store "$store" "$work/BADUSDT-1m.csv" >/dev/null 2>"$work/err" || status=$?
 [ "$status" -eq 2 ] || fail "all rows invalid: exit status $status, expected 2"
-grep -q "BADUSDT-1m.csv: no valid rows: all 1 rows were dropped" "$work/err" ||
+grep -q "BADUSDT-1m.csv: no valid rows: its 1 row was dropped" "$work/err" ||
     fail "all rows invalid: $(grep -v 'info:' "$work/err")"
 
 # The same file under another --symbol goes into that series.

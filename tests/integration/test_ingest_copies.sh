@@ -24,6 +24,6 @@ done
 grep -q '2 files (2 already ingested)' "$work/again.out" || fail "re-ingest: $(tail -1 "$work/again.out")"
 "$OHLCX" ingest --store "$work/store" --jobs 1 "$work/renamed" >"$work/renamed.out" 2>&1 ||
     fail "ingest of the renamed copy failed"
-grep -q '1 files (1 already ingested)' "$work/renamed.out" ||
+grep -q '1 file (1 already ingested)' "$work/renamed.out" ||
     fail "renamed copy of a stored file: $(tail -1 "$work/renamed.out")"
 echo "ingest copies: same bytes, two names, two series"

@@ -36,9 +36,9 @@ bar=$(export_bar "$work/s1")
 
 "$OHLCX" ingest --store "$work/s1" "$work/fixed/ETHUSDT-1h.csv" >"$work/2.out" 2>&1 ||
     fail "ingest of the fixed file failed: $(tail -2 "$work/2.out")"
-grep -q '0 bars added, 4 identical, 0 conflicting, 1 stored synthetic bars replaced' "$work/2.out" ||
+grep -q '0 bars added, 4 identical, 0 conflicting, 1 stored synthetic bar replaced' "$work/2.out" ||
     fail "fixed file: $(grep 'bars added' "$work/2.out")"
-grep -q '^ingest: 1 files .* 0 conflicting, 1 stored synthetic bars replaced$' "$work/2.out" ||
+grep -q '^ingest: 1 file .* 0 conflicting, 1 stored synthetic bar replaced$' "$work/2.out" ||
     fail "summary of the fixed file: $(grep '^ingest:' "$work/2.out")"
 if grep -q 'kept the stored bar' "$work/2.out"; then
     fail "the synthetic bar was logged as a conflict: $(grep conflict "$work/2.out")"
@@ -60,7 +60,7 @@ v2" ] || fail "series folder holds $(ls "$work/s1/series/ETHUSDT/1h")"
     fail "ingest of the fixed file failed: $(tail -2 "$work/3.out")"
 "$OHLCX" ingest --store "$work/s2" --bad-rows skip "$work/bad/ETHUSDT-1h.csv" >"$work/4.out" 2>&1 ||
     fail "ingest of the bad file failed: $(tail -2 "$work/4.out")"
-grep -q '0 bars added, 4 identical, 0 conflicting, 0 stored synthetic bars replaced, 1 synthetic bars not stored over real ones' "$work/4.out" ||
+grep -q '0 bars added, 4 identical, 0 conflicting, 0 stored synthetic bars replaced, 1 synthetic bar not stored over real ones' "$work/4.out" ||
     fail "bad file after the fixed one: $(grep 'bars added' "$work/4.out")"
 bar=$(export_bar "$work/s2")
 [ "$bar" = "1704074400000,101.9,102.3,101.1,101.2,7.5,762,25,3.5,355,0" ] ||

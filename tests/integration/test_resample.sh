@@ -22,7 +22,7 @@ grep -q "^BTCUSDT 1h from 1m: 697 bins (1 partial, 1 still open)" "$work/out" ||
     fail "1h line: $(cat "$work/out")"
 grep -q "^BTCUSDT 1M from 1m: 2 bins (2 partial, 1 still open)" "$work/out" ||
     fail "1M line: $(cat "$work/out")"
-grep -q "^resample: 1 symbols, 3 series written (0 skipped); 3484 bins added" "$work/out" ||
+grep -q "^resample: 1 symbol, 3 series written (0 skipped); 3484 bins added" "$work/out" ||
     fail "summary: $(cat "$work/out")"
 
 # ls marks the derived series.

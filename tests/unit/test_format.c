@@ -264,6 +264,13 @@ static void file_name_table(void **state)
         {"GOOG-1d.csv", "GOOG", "1d"},
         {"GOOG.csv", "GOOG", ""},
         {"data/GOOG", "GOOG", ""},
+        /* A name with a byte outside ASCII keeps its case as written
+         * ("éth", "ÉTH", "mañana" in UTF-8), and an ASCII one is still
+         * upper-cased. */
+        {"\xc3\xa9th-1h.csv", "\xc3\xa9th", "1h"},
+        {"\xc3\x89TH_1h.csv", "\xc3\x89TH", "1h"},
+        {"data/ma\xc3\xb1" "ana_1d.csv", "ma\xc3\xb1" "ana", "1d"},
+        {"eth-1h.csv", "ETH", "1h"},
     };
 
     (void)state;

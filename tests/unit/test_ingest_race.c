@@ -53,6 +53,15 @@ static const char version_b[] =
     "1704070800000,100.8,102.0,100.7,101.9,9.0,1704074399999,912.0,31,4.0,406.0,0\n"
     "1704074400000,101.9,102.3,101.1,101.2,7.5,1704077999999,762.0,25,3.5,355.0,0\n";
 
+/* Version A with a fourth bar appended: 77 bytes longer. */
+static const char version_a_grown[] =
+    "open_time,open,high,low,close,volume,close_time,quote_volume,count,taker_buy_volume,"
+    "taker_buy_quote_volume,ignore\n"
+    "1704067200000,100.5,101.0,100.0,100.8,12.5,1704070799999,1260.0,40,6.0,605.0,0\n"
+    "1704070800000,100.8,102.0,100.7,101.9,9.0,1704074399999,912.0,31,4.0,406.0,0\n"
+    "1704074400000,101.9,102.3,101.1,101.2,7.5,1704077999999,762.0,25,3.5,355.0,0\n"
+    "1704078000000,101.2,101.5,100.9,101.3,5.0,1704081599999,500.0,20,2.0,200.0,0\n";
+
 /* BLAKE3 of version_a: the bytes of btc_csv in test_ingest_digest.c, whose
  * digest that test took from Debian's b3sum 1.2.0. */
 static const char version_a_blake3[] =
@@ -327,6 +336,59 @@ static void race_gzip_rename_after_parse(void **state)
 }
 
 
+/* Returns the size that store's catalogue records for the source file
+ * path, or -1 when it has no record of it. */
+static int64_t recorded_size(const char *store, const char *path)
+{
+    char catalog[320];
+    sqlite3 *db = NULL;
+    sqlite3_stmt *statement = NULL;
+    int64_t size = -1;
+
+    snprintf(catalog, sizeof catalog, "%s/catalog.sqlite", store);
+    assert_int_equal(sqlite3_open(catalog, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT size FROM source_files WHERE path = ?1", -1,
+                                        &statement, NULL),
+                     SQLITE_OK);
+    sqlite3_bind_text(statement, 1, path, -1, SQLITE_STATIC);
+    if (sqlite3_step(statement) == SQLITE_ROW)
+        size = sqlite3_column_int64(statement, 0);
+    sqlite3_finalize(statement);
+    sqlite3_close(db);
+    return size;
+}
+
+
+/* With no stored file of its size, a plain file is hashed as it is parsed.
+ * Appended to after ingest took its size with stat() and before the parse
+ * opens it, the file is stored as parsed: four bars, the digest of the
+ * grown bytes, and their size, not the size stat() gave. */
+static void race_append_before_parse(void **state)
+{
+    fixture *f = *state;
+    char expected[65], digest[128], expected_digest[80];
+    ohlcx_ingest_summary summary;
+
+    name_target(f, "");
+    write_bytes(f->target, version_a, sizeof version_a - 1);
+    arm(f, HOOK_AT_FOPEN, HOOK_REWRITE);
+    hook.bytes = version_a_grown;
+    hook.size = sizeof version_a_grown - 1;
+
+    assert_int_equal(ingest(f, f->target, &summary), 0);
+    assert_int_equal(hook.armed, 0);
+    assert_int_equal(summary.rows_added, 4);
+    assert_int_equal(ohlcx_blake3_file(f->target, expected), 0);
+    snprintf(expected_digest, sizeof expected_digest, "blake3:%s", expected);
+    assert_int_equal(recorded_digest(f->store, f->target, digest, sizeof digest), 1);
+    assert_string_equal(digest, expected_digest);
+    /* 347 bytes of version A (a 114-byte header and rows of 79, 77 and 77
+     * bytes, newlines included) and the 77-byte row appended. */
+    assert_int_equal(sizeof version_a - 1, 347);
+    assert_int_equal(recorded_size(f->store, f->target), 347 + 77);
+}
+
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -334,6 +396,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(race_rewrite_before_parse, setup, teardown),
         cmocka_unit_test_setup_teardown(race_zstd_rename_before_parse, setup, teardown),
         cmocka_unit_test_setup_teardown(race_gzip_rename_after_parse, setup, teardown),
+        cmocka_unit_test_setup_teardown(race_append_before_parse, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
