@@ -224,8 +224,9 @@ typedef struct ohlcx_ingest_options {
 
 /* Summary of one ingest, for the caller to print or test. */
 typedef struct ohlcx_ingest_summary {
-    size_t files;             /* input files */
-    size_t already_ingested;  /* files whose SHA-256 the series had recorded */
+    size_t files;             /* input files stored or skipped; after a failure, those
+                                 before it */
+    size_t already_ingested;  /* files whose digest the series had recorded */
     size_t rows_read;
     size_t bad_rows;          /* unparseable rows skipped */
     size_t rows_dropped;      /* rows dropped by the repair: duplicates, conflicts, invalid */

@@ -28,7 +28,7 @@ file="$work/data/BTCUSDT-1h.csv"
 
 grep -q "BTCUSDT-1h.csv:750: skipped row: .*high" "$work/run.log" ||
     fail "no log line for the skipped row: $(grep BTCUSDT-1h.csv "$work/run.log")"
-grep -q "BTCUSDT-1h.csv: BTCUSDT 1h, 748 rows read, 1 unparseable rows skipped, 4 dropped (duplicate 1, conflict 1, nonpositive_price 1, high_below_low 1), rows sorted by time" "$work/run.log" ||
+grep -q "BTCUSDT-1h.csv: BTCUSDT 1h, 748 rows read, 1 unparseable row skipped, 4 dropped (duplicate 1, conflict 1, nonpositive_price 1, high_below_low 1), rows sorted by time" "$work/run.log" ||
     fail "drop log line: $(grep 'rows read' "$work/run.log")"
 
 metrics="$work/run/metrics.json"
