@@ -31,7 +31,12 @@
  * The plan: for each group and in total, the series, the expected bars from
  * the timeframe and a market calendar, the samples the pipeline would train
  * on, and estimates of the store size and the time of each training stage
- * from rates that ohlcx_plan_calibrate() measures on this machine. Market
+ * from rates that ohlcx_plan_calibrate() measures on this machine.
+ *
+ * Forex series and 1w series of every class get the bars that `ohlcx synth`
+ * writes from the plan's start over its months (ohlcx_plan.start_us),
+ * counted on synth's calendar (include/ohlcx/synth.h). The other series get
+ * ohlcx_expected_bars(), an average that needs no dates. Its market
  * calendars (estimates; holidays other than the 252-day year are ignored):
  *
  *   crypto                   24 h a day, 365.25 days a year
@@ -40,11 +45,12 @@
  *   commodities, bonds       year, as the synthetic data generates them
  *
  * An intraday bar count per trading day is ceil(session / timeframe), as the
- * last bar of a session may be short (seven 1h bars in 6.5 h). 1d bars come
- * one per trading day; 3d and 1w bars one per 3 or 7 calendar days (any such
- * period holds a trading day); 1M and 3M bars one per 1 or 3 months. A month
- * is 365.25 / 12 = 30.4375 days, and each (class, timeframe) count is
- * rounded to the nearest integer.
+ * last bar of a session may be short (seven 1h bars in 6.5 h). A forex week
+ * adds one 4h, 6h, 8h or 12h bar, because it opens and closes inside one.
+ * 1d bars come one per trading day; 3d and 1w bars one per 3 or 7 calendar
+ * days (any such period contains a trading day); 1M and 3M bars one per 1 or 3
+ * months. A month is 365.25 / 12 = 30.4375 days, and each (class,
+ * timeframe) count is rounded to the nearest integer.
  */
 #ifndef OHLCX_UNIVERSE_H
 #define OHLCX_UNIVERSE_H
@@ -94,8 +100,8 @@ int ohlcx_universe_parse(const char *text, size_t length, const char *path,
 void ohlcx_universe_free(ohlcx_universe *universe);
 
 /* Returns the expected bars of one series of an asset class and canonical
- * timeframe over months months, by the calendars above, or 0 for an
- * unknown timeframe or class. */
+ * timeframe over months months, by the average calendars above, or 0 for
+ * an unknown timeframe or class. */
 uint64_t ohlcx_expected_bars(int asset_class, const char *timeframe, int months);
 
 /* The two XGBoost models of a run: with the CNN columns (embedding,
@@ -178,6 +184,8 @@ typedef struct ohlcx_plan_row {
 
 typedef struct ohlcx_plan {
     int months, window, horizon;
+    int64_t start_us; /* first bar time: the universe's start, else synth's
+                         default 2024-01-01 00:00 UTC */
     int epochs[OHLCX_PLAN_CASES];     /* CNN epochs of each case */
     int xgb_rounds[OHLCX_PLAN_CASES]; /* rounds trained per XGBoost model */
     ohlcx_plan_options options;

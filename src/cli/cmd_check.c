@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cli/cli.h"
 #include "ohlcx/check.h"
@@ -11,6 +12,7 @@
 #include "ohlcx/format.h"
 #include "ohlcx/quality.h"
 #include "ohlcx/store.h"
+#include "ohlcx/universe.h"
 #include "util/util.h"
 
 static const char check_help[] =
@@ -30,6 +32,10 @@ static const char check_help[] =
     "  --now TIME          reference time, UTC, for future bars, the partial last\n"
     "                      bar and freshness (default: the current time)\n"
     "  --calendar NAME     auto (default), crypto, forex, us-equity or inferred\n"
+    "  --universe FILE     give each series the asset class of the universe group\n"
+    "                      that lists its symbol (docs/universe.md), and so the\n"
+    "                      calendar that auto picks for that class; a series it\n"
+    "                      does not list keeps the class read from its name\n"
     "  --max-missing R     largest missing-bar ratio that passes (default: 0.01)\n"
     "  --max-fill N        longest gap in bars that a repair fills (default: 3)\n"
     "  --bad-rows POLICY   fail (default) or skip unparseable rows\n"
@@ -43,6 +49,7 @@ static const char check_help[] =
 
 typedef struct check_run {
     ohlcx_check_options options;
+    const ohlcx_universe *universe; /* NULL without --universe */
     double close_tolerance; /* cross-source: largest relative close difference */
     FILE *json;
     size_t series;
@@ -88,6 +95,77 @@ static void print_summary(const ohlcx_quality_report *report)
 }
 
 
+/* Asset class of a symbol in the universe: none found yet, or found in
+ * groups of two classes. Otherwise an enum ohlcx_asset_class. */
+enum { CLASS_NONE = -1, CLASS_AMBIGUOUS = -2 };
+
+
+static void merge_class(int *found, int asset_class)
+{
+    if (*found == CLASS_NONE)
+        *found = asset_class;
+    else if (*found != asset_class)
+        *found = CLASS_AMBIGUOUS;
+}
+
+
+static int group_lists_symbol(const ohlcx_universe_group *group, const char *symbol)
+{
+    for (size_t s = 0; s < group->symbol_count; s++)
+        if (strcasecmp(group->symbols[s], symbol) == 0)
+            return 1;
+    return 0;
+}
+
+
+static int group_lists_timeframe(const ohlcx_universe_group *group, const char *timeframe)
+{
+    for (int t = 0; t < group->timeframe_count; t++)
+        if (strcmp(group->timeframes[t], timeframe) == 0)
+            return 1;
+    return 0;
+}
+
+
+/*
+ * Sets the asset class of series from the universe group that lists it, so
+ * that --calendar auto resolves the group's calendar. Symbols compare
+ * without regard to case, as file names often lower-case them. Groups that
+ * list the symbol at the series' timeframe decide, else any group that
+ * lists the symbol, because a market's class does not depend on the
+ * timeframe. A series that no group lists, or that groups of two classes
+ * list, keeps the class read from its name, with a note.
+ */
+static void apply_universe(const ohlcx_universe *universe, ohlcx_series *series)
+{
+    int at_timeframe = CLASS_NONE, any_timeframe = CLASS_NONE, found;
+
+    for (size_t g = 0; g < universe->group_count; g++) {
+        const ohlcx_universe_group *group = &universe->groups[g];
+
+        if (!group_lists_symbol(group, series->symbol))
+            continue;
+        merge_class(&any_timeframe, group->asset_class);
+        if (group_lists_timeframe(group, series->timeframe))
+            merge_class(&at_timeframe, group->asset_class);
+    }
+    found = at_timeframe != CLASS_NONE ? at_timeframe : any_timeframe;
+
+    if (found >= 0) {
+        series->asset_class = found;
+    } else if (found == CLASS_AMBIGUOUS) {
+        ohlcx_log_info("%s: %s %s is listed under two asset classes in %s, so it keeps the "
+                       "class read from its name (%s)", series->source_path, series->symbol,
+                       series->timeframe, universe->path,
+                       ohlcx_asset_class_name(series->asset_class));
+    } else {
+        ohlcx_log_info("%s: %s is not listed in %s, so it keeps the class read from its name "
+                       "(%s)", series->source_path, series->symbol, universe->path,
+                       ohlcx_asset_class_name(series->asset_class));
+    }
+}
+
+
 /* Checks one series, prints its line and appends its JSON object. */
 static int check_one(check_run *run, ohlcx_series *series)
 {
@@ -95,6 +173,8 @@ static int check_one(check_run *run, ohlcx_series *series)
     char *json = NULL;
     int status;
 
+    if (run->universe != NULL)
+        apply_universe(run->universe, series);
     memset(&report, 0, sizeof report);
     status = ohlcx_check_series(series, &run->options, &report);
     if (status == 0 && run->json != NULL)
@@ -131,11 +211,13 @@ static int compare_sources(check_run *run)
             status = ohlcx_compare_sources(a, b, run->close_tolerance, &result);
             if (status != 0)
                 break;
-            printf("cross-source %s %s: %s against %s: %zu bars compared, %zu closes differ by "
+            printf("cross-source %s %s: %s against %s: %zu bar%s compared, %zu close%s by "
                    "more than %g%% (largest %.4f%%), %zu missing in the first, %zu in the second\n",
                    a->symbol, a->timeframe, a->source_path, b->source_path, result.compared,
-                   result.close_mismatches, 100 * run->close_tolerance,
-                   100 * result.max_difference, result.missing_in_a, result.missing_in_b);
+                   result.compared == 1 ? "" : "s", result.close_mismatches,
+                   result.close_mismatches == 1 ? " differs" : "s differ",
+                   100 * run->close_tolerance, 100 * result.max_difference, result.missing_in_a,
+                   result.missing_in_b);
             if (run->json != NULL) {
                 fprintf(run->json,
                         "%s{\"symbol\": \"%s\", \"timeframe\": \"%s\", \"a\": \"%s\", "
@@ -224,9 +306,11 @@ int cmd_check(int argc, char **argv)
         {"calendar", required_argument, NULL, 'c'},    {"max-missing", required_argument, NULL, 'm'},
         {"max-fill", required_argument, NULL, 'f'},    {"bad-rows", required_argument, NULL, 'r'},
         {"close-tolerance", required_argument, NULL, 't'},
+        {"universe", required_argument, NULL, 'U'},
         {"help", no_argument, NULL, 'h'},              {NULL, 0, NULL, 0},
     };
-    const char *store_dir = NULL, *json_path = NULL;
+    const char *store_dir = NULL, *json_path = NULL, *universe_path = NULL;
+    ohlcx_universe universe;
     char **files = NULL;
     size_t file_count = 0;
     check_run run;
@@ -265,6 +349,7 @@ int cmd_check(int argc, char **argv)
             bad = cli_parse_int("check", "--max-fill", optarg, 0, 10000, &run.options.max_fill_gap);
             break;
         case 'r': bad = cli_parse_bad_rows("check", optarg, &bad_rows); break;
+        case 'U': universe_path = optarg; break;
         case 't':
             bad = cli_parse_double("check", "--close-tolerance", optarg, 0, 1,
                                    &run.close_tolerance);
@@ -281,11 +366,21 @@ int cmd_check(int argc, char **argv)
         return cli_usage_error("check", "--store and input files exclude each other");
     if (run.options.now_us == 0)
         run.options.now_us = ohlcx_wall_time_us();
+    if (universe_path != NULL) {
+        status = ohlcx_universe_load(universe_path, &universe);
+        if (status != 0)
+            return cli_fail(status);
+        run.universe = &universe;
+    }
 
     if (json_path != NULL) {
         run.json = fopen(json_path, "w");
-        if (run.json == NULL)
-            return cli_usage_error("check", "cannot create %s: %s", json_path, strerror(errno));
+        if (run.json == NULL) {
+            status = cli_usage_error("check", "cannot create %s: %s", json_path, strerror(errno));
+            if (run.universe != NULL)
+                ohlcx_universe_free(&universe);
+            return status;
+        }
         fputs("{\"series\": [\n", run.json);
     }
     if (store_dir != NULL) {
@@ -300,6 +395,8 @@ int cmd_check(int argc, char **argv)
     for (size_t i = 0; i < run.kept_count; i++)
         ohlcx_series_free(&run.kept[i]);
     free(run.kept);
+    if (run.universe != NULL)
+        ohlcx_universe_free(&universe);
     if (run.json != NULL) {
         if (store_dir != NULL)
             fputs("\n],\n\"cross_source\": [", run.json);

@@ -13,6 +13,7 @@
 
 #include "cli/cli.h"
 #include "ohlcx/error.h"
+#include "ohlcx/format.h"
 #include "ohlcx/nn.h"
 #include "ohlcx/universe.h"
 #include "util/util.h"
@@ -35,7 +36,7 @@ static const char plan_help[] =
     "\n"
     "options:\n"
     "  --months N   history per series in months (default: the file's months,\n"
-    "               else 12)\n"
+    "               else 12), from the file's start (default: 2024-01-01)\n"
     "  --window N   bars per CNN window, 9 to 1024 as for 'ohlcx run'\n"
     "               (default: 64)\n"
     "  --horizon N  bars ahead for the label (default: 1)\n"
@@ -202,9 +203,12 @@ static void print_rates(const ohlcx_plan_rates *rates)
 
 static void print_table(const ohlcx_universe *universe, const ohlcx_plan *plan, int jobs)
 {
-    printf("universe %s (%s): %d months per series, window %d, horizon %d, CNN in %s\n\n",
-           universe->name, universe->path, plan->months, plan->window, plan->horizon,
-           ohlcx_cnn_precision_name(ohlcx_cnn_get_precision()));
+    char start[20];
+
+    ohlcx_format_datetime(plan->start_us, start);
+    printf("universe %s (%s): %d months per series from %s UTC, window %d, horizon %d, CNN "
+           "in %s\n\n", universe->name, universe->path, plan->months, start, plan->window,
+           plan->horizon, ohlcx_cnn_precision_name(ohlcx_cnn_get_precision()));
     printf("%-6s %-12s %-4s %8s  %-31s %7s %9s %9s %9s %9s\n", "group", "asset_class", "tier",
            "symbols", "timeframes", "series", "bars", "samples", "store", "time");
     for (size_t g = 0; g < plan->group_count; g++) {
@@ -317,6 +321,7 @@ static int print_json(const ohlcx_universe *universe, const ohlcx_plan *plan, in
 {
     cJSON *root = cJSON_CreateObject();
     cJSON *groups, *total;
+    char start[20];
     char *text;
 
     cJSON_AddStringToObject(root, "universe", universe->name);
@@ -324,6 +329,8 @@ static int print_json(const ohlcx_universe *universe, const ohlcx_plan *plan, in
     cJSON_AddStringToObject(root, "estimates", "bars and samples follow market calendars; "
                             "store_bytes and time_s come from the measured rates");
     cJSON_AddNumberToObject(root, "months", plan->months);
+    ohlcx_format_datetime(plan->start_us, start);
+    cJSON_AddStringToObject(root, "start", start);
     cJSON_AddNumberToObject(root, "window", plan->window);
     cJSON_AddNumberToObject(root, "horizon", plan->horizon);
     add_settings(root, plan);

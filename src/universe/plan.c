@@ -4,6 +4,14 @@
  * pipeline would make of them, and store size and stage times from measured
  * rates.
  *
+ * Forex series and 1w series are counted on the calendar of `ohlcx synth`
+ * over the plan's dates, because an average per day misses whole bars
+ * there. The forex week opens and closes inside a 4h to 12h bar,
+ * which adds one bar a week, and a year has 52 or 53 Monday-aligned weeks.
+ * The other series keep the average. Over the years 2019 to 2025 it came
+ * within 0.8% of synth's bars, except for stock 3d bars, which it counts up
+ * to 3.4% high: a 3-day period of a weekend and a holiday has no bar.
+ *
  * All symbols of a group share one bar count per timeframe, so the plan
  * computes one series per (group, timeframe) and multiplies by the group's
  * symbols. The split of a series comes from ohlcx_split_series(), the same
@@ -22,7 +30,9 @@
 #include "ohlcx/error.h"
 #include "ohlcx/features.h"
 #include "ohlcx/gbdt.h"
+#include "ohlcx/synth.h"
 #include "ohlcx/universe.h"
+#include "synth/synth_internal.h"
 
 #define DEFAULT_MONTHS 12
 #define DAYS_PER_MONTH (365.25 / 12)
@@ -81,6 +91,13 @@ uint64_t ohlcx_expected_bars(int asset_class, const char *timeframe, int months)
         int64_t per_day = (calendar.session_minutes + minutes - 1) / minutes;
 
         bars = (double)per_day * calendar.trading_days_per_month * months;
+        /* The forex week opens on Sunday and closes on Friday at 21:00 or
+         * 22:00 UTC, inside a grid bar of 4h to 12h. So such a bar exists
+         * on both days, and a week has 31 4h bars where five days fill 30.
+         * NOTE: a 2h bar contains the open only in New York summer time
+         * (21:00 UTC), so the 2h estimate was 0.7% low for 2024. */
+        if (asset_class == OHLCX_ASSET_FOREX && minutes >= 4 * 60)
+            bars += DAYS_PER_MONTH * months / 7;
     } else if (length_us == OHLCX_US_PER_DAY) {
         bars = calendar.trading_days_per_month * months;
     } else {
@@ -88,6 +105,49 @@ uint64_t ohlcx_expected_bars(int asset_class, const char *timeframe, int months)
         bars = DAYS_PER_MONTH * months / (double)(length_us / OHLCX_US_PER_DAY);
     }
     return (uint64_t)llround(bars);
+}
+
+
+/* Returns the bars that `ohlcx synth` writes for one series of an asset
+ * class and canonical timeframe from start_us over months months, walking
+ * its calendar. Forex trading days start and end on whole UTC hours, so a
+ * bar of up to an hour trades throughout or not at all. The whole hours of
+ * the range therefore count as 1h bars times the bars in an hour, and only
+ * the parts of an hour at either end are walked bar by bar. 100 years of 1m
+ * forex take about 0.1 s that way, and 4 s bar by bar. */
+static uint64_t calendar_bars(int asset_class, const char *timeframe, int64_t start_us,
+                              int months)
+{
+    int kind = ohlcx_synth_calendar_of(asset_class);
+    int64_t end_us = synth_add_months(start_us, months);
+    int64_t first_hour, last_hour;
+    synth_calendar calendar, hours;
+    uint64_t bars;
+
+    if (synth_calendar_init(&calendar, timeframe, kind) != 0)
+        return 0;
+    first_hour = (start_us + OHLCX_US_PER_HOUR - 1) / OHLCX_US_PER_HOUR * OHLCX_US_PER_HOUR;
+    last_hour = end_us / OHLCX_US_PER_HOUR * OHLCX_US_PER_HOUR;
+    if (kind != OHLCX_SYNTH_FOREX_WEEK || calendar.months_per_bar > 0 ||
+        calendar.length_us >= OHLCX_US_PER_HOUR || first_hour >= last_hour)
+        return synth_calendar_bars(&calendar, start_us, end_us, NULL);
+
+    synth_calendar_init(&hours, "1h", kind);
+    bars = synth_calendar_bars(&calendar, start_us, first_hour, NULL);
+    bars += synth_calendar_bars(&hours, first_hour, last_hour, NULL) *
+            (uint64_t)(OHLCX_US_PER_HOUR / calendar.length_us);
+    bars += synth_calendar_bars(&calendar, last_hour, end_us, NULL);
+    return bars;
+}
+
+
+/* Returns the expected bars of one series of the plan. */
+static uint64_t series_bars(int asset_class, const char *timeframe, int64_t start_us,
+                            int months)
+{
+    if (asset_class == OHLCX_ASSET_FOREX || strcmp(timeframe, "1w") == 0)
+        return calendar_bars(asset_class, timeframe, start_us, months);
+    return ohlcx_expected_bars(asset_class, timeframe, months);
 }
 
 
@@ -287,6 +347,14 @@ int ohlcx_plan_compute(const ohlcx_universe *universe, const ohlcx_plan_options 
     out->months = options->months > 0 ? options->months
                   : universe->months > 0 ? universe->months
                                          : DEFAULT_MONTHS;
+    if (universe->has_start) {
+        out->start_us = universe->start_us;
+    } else {
+        ohlcx_synth_options synth_options;
+
+        ohlcx_synth_options_default(&synth_options);
+        out->start_us = synth_options.start_us;
+    }
     out->window = options->window;
     out->horizon = options->horizon;
     out->options = *options;
@@ -303,8 +371,8 @@ int ohlcx_plan_compute(const ohlcx_universe *universe, const ohlcx_plan_options 
 
         row->symbols = group->symbol_count;
         for (int t = 0; t < group->timeframe_count; t++) {
-            uint64_t n = ohlcx_expected_bars(group->asset_class, group->timeframes[t],
-                                             out->months);
+            uint64_t n = series_bars(group->asset_class, group->timeframes[t], out->start_us,
+                                     out->months);
             add_series(options, rates, n, group->symbol_count, row);
         }
         add_row(&out->total, row);

@@ -26,7 +26,7 @@ mkdir "$work/a" "$work/b"
     >"$work/out" 2>"$work/err" || status=$?
 # b misses one of 6 hourly bars (16.7% > 1%), so it fails and the exit status is 1.
 [ "${status:-0}" -eq 1 ] || fail "check: exit status ${status:-0}, expected 1: $(cat "$work/out")"
-grep -q "^cross-source ABCUSDT 1h: .*a/ABCUSDT-1h.csv against .*b/ABCUSDT-1h.csv: 5 bars compared, 1 closes differ by more than 0.1% (largest 0.4878%), 0 missing in the first, 1 in the second" "$work/out" ||
+grep -q "^cross-source ABCUSDT 1h: .*a/ABCUSDT-1h.csv against .*b/ABCUSDT-1h.csv: 5 bars compared, 1 close differs by more than 0.1% (largest 0.4878%), 0 missing in the first, 1 in the second" "$work/out" ||
     fail "cross-source line: $(grep cross-source "$work/out")"
 [ "$(json_get "$work/report.json" '.cross_source[0].close_mismatches')" = 1 ] || fail "JSON close_mismatches"
 [ "$(json_get "$work/report.json" '.cross_source[0].missing_in_b')" = 1 ] || fail "JSON missing_in_b"

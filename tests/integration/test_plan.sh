@@ -23,9 +23,10 @@ cp "$work/out" "$work/plan.json"
 [ "$(json_get "$work/plan.json" '.groups[0].timeframes | join(" ")')" = "5m 15m 30m 1h 4h 1d 1w" ] ||
     fail "group 1 timeframes: $(json_get "$work/plan.json" '.groups[0].timeframes')"
 # Crypto tier 1, 10 symbols over 365.25 days: 5m 105192, 15m 35064, 30m 17532,
-# 1h 8766, 4h 2191.5 -> 2192, 1d 365.25 -> 365 and 1w 52.18 -> 52 bars each.
-[ "$(json_get "$work/plan.json" '.groups[0].bars')" = 1691630 ] ||
-    fail "group 1 bars $(json_get "$work/plan.json" '.groups[0].bars'), expected 1691630"
+# 1h 8766, 4h 2191.5 -> 2192 and 1d 365.25 -> 365 bars each. 1w is counted on
+# the calendar from the file's start, Monday 2024-01-01: 2024 has 53 Mondays.
+[ "$(json_get "$work/plan.json" '.groups[0].bars')" = 1691640 ] ||
+    fail "group 1 bars $(json_get "$work/plan.json" '.groups[0].bars'), expected 1691640"
 for stage in features cnn_train embed xgb_train total; do
     value=$(json_get "$work/plan.json" ".total.time_s.$stage")
     check_between "time_s.$stage" "$value" 1e-9 1e12
@@ -34,13 +35,13 @@ check_between "store_bytes" "$(json_get "$work/plan.json" '.total.store_bytes')"
 check_between "calibration_s" "$(json_get "$work/plan.json" '.rates.calibration_s')" 1e-6 30
 
 # --months overrides the file. Over 24 months (730.5 days) each crypto tier 1
-# symbol has 5m 210384, 15m 70128, 30m 35064, 1h 17532, 4h 4383, 1d 730.5 ->
-# 731 and 1w 104.36 -> 104 bars.
+# symbol has 5m 210384, 15m 70128, 30m 35064, 1h 17532, 4h 4383 and 1d 730.5
+# -> 731 bars, and 1w 53 + 52 bars (2025 has 52 Mondays).
 expect_status "plan phase1 24 months" 0 plan "$OHLCX_SOURCE_DIR/examples/phase1.yaml" --json \
     --months 24 --jobs 1
 [ "$(json_get "$work/out" '.months')" = 24 ] || fail "plan --months 24 is not used"
-[ "$(json_get "$work/out" '.groups[0].bars')" = 3383260 ] ||
-    fail "24-month group 1 bars $(json_get "$work/out" '.groups[0].bars'), expected 3383260"
+[ "$(json_get "$work/out" '.groups[0].bars')" = 3383270 ] ||
+    fail "24-month group 1 bars $(json_get "$work/out" '.groups[0].bars'), expected 3383270"
 
 expect_status "plan table" 0 plan "$universe_dir/tiny.yaml" --jobs 1
 grep -q '^total ' "$work/out" || fail "plan table has no total row: $(cat "$work/out")"

@@ -81,11 +81,10 @@ cmp -s "$work/eurusd.times" "$work/usdsek.times" || fail "USDSEK-1h.csv has othe
 [ "$(grep -c 'missing 0.00% (forex calendar)' "$work/auto.out")" -eq 2 ] ||
     fail "check did not find EURUSD complete on the forex calendar: $(cat "$work/auto.out")"
 
-# `ohlcx plan` counts 24 h on 5 days a week, 260.89 days a year, and synth
-# writes the 260 trading days of 2024 (less January 1 and December 25): the
-# plan is 0.34% higher. One group per timeframe gives each count alone.
-# NOTE: 4h is left out: synth writes 31 bars a week (the 20:00 UTC bar
-# both opens and closes the week) where the plan counts 30, 3% fewer.
+# `ohlcx plan` counts forex series and 1w series on synth's calendar from
+# the file's start, so its bars equal the rows synth writes, and `ohlcx
+# resample` derives as many bins from the 1h file. One group per series gives
+# each count alone.
 cat >"$work/plan.yaml" <<'YAML'
 name: forex-plan
 start: 2024-01-01
@@ -95,22 +94,63 @@ groups:
   - {asset_class: forex, timeframes: [15m], symbols: [EURUSD]}
   - {asset_class: forex, timeframes: [30m], symbols: [EURUSD]}
   - {asset_class: forex, timeframes: [1h], symbols: [EURUSD]}
+  - {asset_class: forex, timeframes: [2h], symbols: [EURUSD]}
+  - {asset_class: forex, timeframes: [4h], symbols: [EURUSD]}
+  - {asset_class: forex, timeframes: [6h], symbols: [EURUSD]}
+  - {asset_class: forex, timeframes: [8h], symbols: [EURUSD]}
+  - {asset_class: forex, timeframes: [12h], symbols: [EURUSD]}
   - {asset_class: forex, timeframes: [1d], symbols: [EURUSD]}
+  - {asset_class: forex, timeframes: [1w], symbols: [EURUSD]}
+  - {asset_class: forex, timeframes: [1M], symbols: [EURUSD]}
+  - {asset_class: crypto, timeframes: [1w], symbols: [BTCUSDT]}
+  - {asset_class: stocks, timeframes: [1w], symbols: [SPY]}
 YAML
 "$OHLCX" synth --universe "$work/plan.yaml" --out "$work/plan-data" 2>/dev/null ||
     fail "synth of the plan universe failed"
 "$OHLCX" plan "$work/plan.yaml" --jobs 1 --json >"$work/plan.json" 2>"$work/plan.err" ||
     fail "plan failed: $(cat "$work/plan.err")"
 group=0
-for timeframe in 5m 15m 30m 1h 1d; do
+for series in EURUSD-5m EURUSD-15m EURUSD-30m EURUSD-1h EURUSD-2h EURUSD-4h EURUSD-6h \
+    EURUSD-8h EURUSD-12h EURUSD-1d EURUSD-1w EURUSD-1M BTCUSDT-1w SPY-1w; do
     planned=$(json_get "$work/plan.json" ".groups[$group].bars")
-    written=$(rows "$work/plan-data/EURUSD-$timeframe.csv")
-    check_between "plan / synth forex $timeframe bars ($planned / $written)" \
-        "$(awk -v p="$planned" -v w="$written" 'BEGIN { print p / w }')" 0.99 1.01
+    written=$(rows "$work/plan-data/$series.csv")
+    [ "$planned" -eq "$written" ] || fail "plan counts $planned bars of $series, synth wrote $written"
     group=$((group + 1))
 done
+# 2024 has 260 forex trading days: 262 weekdays less January 1 and December 25.
 [ "$(rows "$work/plan-data/EURUSD-1h.csv")" -eq 6240 ] ||
     fail "EURUSD-1h.csv of 2024 has $(rows "$work/plan-data/EURUSD-1h.csv") bars, expected 260 x 24 = 6240"
+# 4h by hand. Trading starts on Monday January 1 at 22:00 UTC, because
+# January 1 is closed: 1 + 3 x 6 + 6 = 25 bars to Friday, the bar at 20:00
+# holding the open. 50 whole weeks from Sunday January 7 to Friday December
+# 20 have 1 + 4 x 6 + 6 = 31 bars each. Christmas Day, a Wednesday, splits
+# the week of December 22 into two stretches of two trading days, 1 + 6 + 6
+# = 13 bars each, and the last stretch from Sunday December 29 has trading
+# days December 30 and 31, 13 bars. 25 + 50 x 31 + 3 x 13 = 1614 (the
+# average per day gave 1565).
+[ "$(json_get "$work/plan.json" '.groups[5].bars')" -eq 1614 ] ||
+    fail "plan counts $(json_get "$work/plan.json" '.groups[5].bars') 4h bars of 2024, expected 1614"
+# 2024 starts on a Monday and has 366 days: 53 Mondays.
+[ "$(json_get "$work/plan.json" '.groups[10].bars')" -eq 53 ] ||
+    fail "plan counts $(json_get "$work/plan.json" '.groups[10].bars') 1w bars of 2024, expected 53"
+
+# resample builds bins the exchange way from the 1h file: a bin exists when
+# a bar opens in it, so the partial bins at the week's open and close count.
+"$OHLCX" ingest --store "$work/store" --jobs 1 "$work/plan-data/EURUSD-1h.csv" >/dev/null 2>&1 ||
+    fail "ingest of EURUSD-1h.csv failed"
+"$OHLCX" resample --store "$work/store" --to 2h,4h,6h,8h,12h,1w EURUSD >"$work/resample.out" 2>&1 ||
+    fail "resample failed: $(cat "$work/resample.out")"
+"$OHLCX" ls --store "$work/store" --json >"$work/ls.json" || fail "ls of the store failed"
+group=4
+for timeframe in 2h 4h 6h 8h 12h; do
+    planned=$(json_get "$work/plan.json" ".groups[$group].bars")
+    derived=$(json_get "$work/ls.json" ".series[] | select(.timeframe == \"$timeframe\") | .rows")
+    [ "$planned" -eq "$derived" ] || fail "plan counts $planned bars of EURUSD $timeframe, resample derived $derived"
+    group=$((group + 1))
+done
+derived=$(json_get "$work/ls.json" '.series[] | select(.timeframe == "1w") | .rows')
+[ "$(json_get "$work/plan.json" '.groups[10].bars')" -eq "$derived" ] ||
+    fail "plan counts $(json_get "$work/plan.json" '.groups[10].bars') bars of EURUSD 1w, resample derived $derived"
 
 # Crypto, stocks and commodities keep their bars: the SHA-256 sums are
 # those of the same command before forex got its own calendar. Written
@@ -142,4 +182,4 @@ for file in "$work/same"/*.csv; do
     cmp -s "$file" "$work/same-universe/$(basename "$file")" ||
         fail "$(basename "$file") from the universe differs from the --symbols file"
 done
-echo "synth forex: forex week complete under check, within 1% of the plan"
+echo "synth forex: forex week complete under check, as many bars as the plan counts"

@@ -544,6 +544,7 @@ static void example_classes_match_names(void **state)
  *   stocks  1d   252
  *   stocks  3d   365.25 / 3 = 121.75             -> 122
  *   forex   1h   24 x 365.25 x 5 / 7 = 6261.43   -> 6261
+ *   forex   4h   6 x 260.89 + 365.25 / 7 = 1617.5 -> 1618 (a week has 31 bars)
  *   forex   1d   365.25 x 5 / 7 = 260.89         -> 261
  *   bonds   8h   ceil(390 / 480) = 1 x 252       = 252
  *   indices 1M   12, and 3M 4
@@ -560,6 +561,7 @@ static void expected_bars_by_calendar(void **state)
     assert_int_equal(ohlcx_expected_bars(OHLCX_ASSET_STOCKS, "1d", 12), 252);
     assert_int_equal(ohlcx_expected_bars(OHLCX_ASSET_STOCKS, "3d", 12), 122);
     assert_int_equal(ohlcx_expected_bars(OHLCX_ASSET_FOREX, "1h", 12), 6261);
+    assert_int_equal(ohlcx_expected_bars(OHLCX_ASSET_FOREX, "4h", 12), 1618);
     assert_int_equal(ohlcx_expected_bars(OHLCX_ASSET_FOREX, "1d", 12), 261);
     assert_int_equal(ohlcx_expected_bars(OHLCX_ASSET_BONDS, "8h", 12), 252);
     assert_int_equal(ohlcx_expected_bars(OHLCX_ASSET_INDICES, "1M", 12), 12);
@@ -620,7 +622,9 @@ static int plan_tiny(ohlcx_plan *plan)
  *   n = 365  (crypto 1d): M 300, M' 105, T 73, X 29, V 15, test 17, cnn_train 44
  *   n = 1764 (stocks 1h): M 1699, M' 1504, T 1052, X 420, V 225, test 227,
  *                         cnn_train 632
- *   n = 52   (stocks 1w): too short, no samples
+ *   n = 53   (stocks 1w): too short, no samples. The plan counts 1w on the
+ *            calendar from the default start 2024-01-01, a Monday: 2024 has
+ *            366 days, so its Mondays are January 1 + 7k for k = 0 to 52.
  */
 static void plan_counts_tiny(void **state)
 {
@@ -638,11 +642,11 @@ static void plan_counts_tiny(void **state)
     assert_int_equal(plan.groups[0].part_samples[OHLCX_PART_TEST], 2 * (1277 + 17));
     assert_int_equal(plan.groups[1].series, 2);
     assert_int_equal(plan.groups[1].series_too_short, 1);
-    assert_int_equal(plan.groups[1].bars, 1764 + 52);
+    assert_int_equal(plan.groups[1].bars, 1764 + 53);
     assert_int_equal(plan.groups[1].samples, 1699);
     assert_int_equal(plan.total.symbols, 3);
     assert_int_equal(plan.total.series, 6);
-    assert_int_equal(plan.total.bars, 18262 + 1816);
+    assert_int_equal(plan.total.bars, 18262 + 1817);
     assert_int_equal(plan.total.samples, 18002 + 1699);
     ohlcx_plan_free(&plan);
 }
@@ -663,7 +667,7 @@ static void plan_counts_tiny(void **state)
  *   embed     (4820 + 2580 + 2588) x 2e-4          = 1.9976 s
  * Stocks group (AAPL 1h; the 1w series adds only bars): cnn_train 632,
  * xgb_train 420, validation 225, test 227:
- *   features  1816 / 1e6 = 0.001816 s
+ *   features  1817 / 1e6 = 0.001817 s
  *   cnn_train 6 x (632 x 1.1e-3 + 225 x 2e-4)     = 6 x 0.7402 = 4.4412 s
  *   embed     (420 + 225 + 227) x 2e-4             = 0.1744 s
  * XGBoost on all 5240 rows, both models together: setup 1.5e-5 s a row,
@@ -693,12 +697,12 @@ static void plan_times_tiny(void **state)
     assert_near(crypto->embed, 1.9976, TOLERANCE);
     assert_near(crypto->xgb_train, 0.0723 + 50 * (0.015 * 4820.0 / 5240 + 0.00723), TOLERANCE);
     assert_near(crypto->total, 0.018262 + 50.8404 + 1.9976 + crypto->xgb_train, TOLERANCE);
-    assert_near(stocks->features, 0.001816, TOLERANCE);
+    assert_near(stocks->features, 0.001817, TOLERANCE);
     assert_near(stocks->cnn_train, 4.4412, TOLERANCE);
     assert_near(stocks->embed, 0.1744, TOLERANCE);
     assert_near(stocks->xgb_train, 0.0063 + 50 * (0.015 * 420.0 / 5240 + 0.00063), TOLERANCE);
     assert_near(total->xgb_train, 1.2216, TOLERANCE);
-    assert_near(plan.total.store_bytes, 200780.0, TOLERANCE);
+    assert_near(plan.total.store_bytes, 200790.0, TOLERANCE);
     assert_near(total->total, crypto->total + stocks->total, TOLERANCE);
     ohlcx_plan_free(&plan);
 }
@@ -787,6 +791,95 @@ static void plan_months_override(void **state)
     assert_int_equal(plan.total.bars, 2 * (8766 + 2192) + 252);
     ohlcx_plan_free(&plan);
     ohlcx_universe_free(&u);
+}
+
+
+/* Plans a universe from text with fixed_rates() and the default options. */
+static int plan_text(const char *text, ohlcx_plan *plan)
+{
+    ohlcx_universe universe;
+    ohlcx_plan_options options;
+    ohlcx_plan_rates rates = fixed_rates();
+    int status;
+
+    ohlcx_plan_options_default(&options);
+    status = ohlcx_universe_parse(text, strlen(text), "forex", &universe);
+    if (status == 0)
+        status = ohlcx_plan_compute(&universe, &options, &rates, plan);
+    ohlcx_universe_free(&universe);
+    return status;
+}
+
+
+/*
+ * Forex bars of January 2024 counted by hand, one series per group. The
+ * market trades from Sunday 22:00 to Friday 22:00 UTC (New York winter
+ * time) and is closed on Monday January 1, so trading runs in five
+ * stretches: Monday 1st 22:00 to Friday 5th 22:00, three whole weeks
+ * from Sundays 7th, 14th and 21st, and Sunday 28th 22:00 to the range's end
+ * on February 1st 00:00. A grid bar exists when it overlaps trading, so the
+ * bar that contains 22:00 exists at both ends of a stretch.
+ *   4h:  first stretch 1 (Jan 1 20:00) + 3 x 6 + 6 (Jan 5 00:00 to 20:00)
+ *        = 25; a whole week 1 + 4 x 6 + 6 = 31; last stretch 1 + 3 x 6 = 19.
+ *        25 + 3 x 31 + 19 = 137. The average per day gave 130.
+ *   12h: 1 + 3 x 2 + 2 = 9; a week 1 + 4 x 2 + 2 = 11; 1 + 3 x 2 = 7.
+ *        9 + 3 x 11 + 7 = 49.
+ *   1h:  96 + 3 x 120 + 74 hours = 530.
+ */
+static void plan_forex_january(void **state)
+{
+    static const char text[] = "name: forex\n"
+                               "start: 2024-01-01\n"
+                               "months: 1\n"
+                               "groups:\n"
+                               "  - {asset_class: forex, timeframes: [4h], symbols: [FOOBAR]}\n"
+                               "  - {asset_class: forex, timeframes: [12h], symbols: [FOOBAR]}\n"
+                               "  - {asset_class: forex, timeframes: [1h], symbols: [FOOBAR]}\n";
+    ohlcx_plan plan;
+
+    (void)state;
+    assert_int_equal(plan_text(text, &plan), 0);
+    assert_true(plan.start_us == INT64_C(1704067200) * OHLCX_US_PER_SECOND);
+    assert_int_equal(plan.groups[0].bars, 137);
+    assert_int_equal(plan.groups[1].bars, 49);
+    assert_int_equal(plan.groups[2].bars, 530);
+    ohlcx_plan_free(&plan);
+}
+
+
+/*
+ * Weekly bars open on Mondays at or after the start. 2024 has 366 days and
+ * starts on a Monday, so 12 months from January 1 hold the Mondays January
+ * 1 + 7k for k = 0 to 52: 53 bars, where 365.25 / 7 gave 52. From Wednesday
+ * January 3 the first is January 8, and the range ends on Friday 2025-01-03,
+ * after the last Monday, December 30: 52 bars.
+ */
+static void plan_weeks_by_monday(void **state)
+{
+    static const char from_monday[] = "name: weeks\n"
+                                      "start: 2024-01-01\n"
+                                      "months: 12\n"
+                                      "groups:\n"
+                                      "  - {asset_class: forex, timeframes: [1w], "
+                                      "symbols: [EURUSD]}\n"
+                                      "  - {asset_class: crypto, timeframes: [1w], "
+                                      "symbols: [BTCUSDT]}\n";
+    static const char from_wednesday[] = "name: weeks\n"
+                                         "start: 2024-01-03\n"
+                                         "months: 12\n"
+                                         "groups:\n"
+                                         "  - {asset_class: forex, timeframes: [1w], "
+                                         "symbols: [EURUSD]}\n";
+    ohlcx_plan plan;
+
+    (void)state;
+    assert_int_equal(plan_text(from_monday, &plan), 0);
+    assert_int_equal(plan.groups[0].bars, 53);
+    assert_int_equal(plan.groups[1].bars, 53);
+    ohlcx_plan_free(&plan);
+    assert_int_equal(plan_text(from_wednesday, &plan), 0);
+    assert_int_equal(plan.groups[0].bars, 52);
+    ohlcx_plan_free(&plan);
 }
 
 
@@ -890,6 +983,8 @@ int main(void)
         cmocka_unit_test(plan_times_cases),
         cmocka_unit_test(plan_cases_capped),
         cmocka_unit_test(plan_months_override),
+        cmocka_unit_test(plan_forex_january),
+        cmocka_unit_test(plan_weeks_by_monday),
         cmocka_unit_test(plan_rejects_zero_rate),
         cmocka_unit_test(calibration_rates_positive),
     };
