@@ -584,6 +584,16 @@ static void words_to_values(int encoding, int decimals, uint64_t *words, size_t 
 }
 
 
+int store_chunk_corrupt(const store_column *column, uint32_t chunk)
+{
+    return ohlcx_set_error(OHLCX_EFORMAT,
+                           "corrupt column file %s: chunk %u of %u fails its CRC-32 check; "
+                           "restore the store from a backup, or delete the series folder and "
+                           "ingest its source files again",
+                           column->path, chunk + 1, column->chunk_count);
+}
+
+
 int store_decode_chunk(const store_column *column, uint32_t chunk, void *out)
 {
     store_chunk entry;
@@ -593,11 +603,7 @@ int store_decode_chunk(const store_column *column, uint32_t chunk, void *out)
     store_column_chunk(column, chunk, &entry);
     data = column->map + entry.offset;
     if (store_crc32(data, entry.bytes) != entry.crc)
-        return ohlcx_set_error(OHLCX_EFORMAT,
-                               "corrupt column file %s: chunk %u of %u fails its CRC-32 check; "
-                               "restore the store from a backup, or delete the series folder "
-                               "and ingest its source files again",
-                               column->path, chunk + 1, column->chunk_count);
+        return store_chunk_corrupt(column, chunk);
 
     expected = (size_t)entry.rows *
                (column->encoding == OHLCX_STORE_UINT8 ? 1 : entry.planes);

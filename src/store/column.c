@@ -375,7 +375,7 @@ static int put_head_chunk(column_writer *writer, store_column *old, uint32_t ind
         const uint8_t *bytes = old->map + chunk.offset;
         /* Check before copying, so a corrupt chunk is never carried on. */
         if (store_crc32(bytes, chunk.bytes) != chunk.crc)
-            return corrupt(old, "a chunk fails its CRC-32 check");
+            return store_chunk_corrupt(old, index);
         return put_bytes(writer, bytes, &chunk);
     }
     status = allocate_buffers(old);

@@ -133,6 +133,9 @@ uint32_t store_crc32(const void *data, size_t length);
  * STORE_MAX_DECIMALS. */
 int store_find_decimals(const double *values, size_t n, int decimals);
 int store_decode_chunk(const store_column *column, uint32_t chunk, void *out);
+/* Sets the OHLCX_EFORMAT error of a chunk (0-based) that fails its CRC-32
+ * check, naming the file and the chunk, and returns OHLCX_EFORMAT. */
+int store_chunk_corrupt(const store_column *column, uint32_t chunk);
 size_t store_element_size(int encoding);
 
 /* Scratch buffers and the zstd context for encoding chunks. */
