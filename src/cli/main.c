@@ -10,7 +10,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <cblas.h>
+
 #include "cli/cli.h"
+#include "cli/env/ohlcx_env.h"
 #include "ohlcx/nn.h"
 #include "ohlcx/error.h"
 #include "ohlcx/format.h"
@@ -145,31 +148,37 @@ int cli_parse_bad_rows(const char *command, const char *text, int *out)
 
 
 /*
- * Thread settings that libraries read only when they load, so they are set
- * in the environment and the command runs again (once: the second start
- * finds them set). If setting them or the exec fails, the command goes on as
- * it is.
- * - OMP_WAIT_POLICY=passive: GNU OpenMP's threads (oneDNN, XGBoost) spin
- *   while they wait for work, and on a busy machine the spinning takes the
- *   cores from the threads that have work: 2-thread CNN training ran at a
- *   fraction of its 1-thread speed that way (docs/benchmarks.md). A value
- *   the user set is kept.
+ * Thread settings that libraries read only when they load, so they must be
+ * in the environment before the libraries start. A value the user set is
+ * kept.
  * - OPENBLAS_NUM_THREADS=1 for commands without matrix work: OpenBLAS starts
  *   its threads when it loads, and they spin for about 0.1 s of CPU time
  *   (measured on OpenBLAS 0.3.21), which takes the second core from
- *   ingest's own threads.
+ *   ingest's own threads. For the commands that libohlcx_env knows
+ *   (src/cli/env/thread_env.c), its constructor sets it before OpenBLAS
+ *   loads. report still needs the second start below.
+ * - OMP_WAIT_POLICY=passive for the other commands: GNU OpenMP's threads
+ *   (oneDNN, XGBoost) spin while they wait for work, and on a busy machine
+ *   the spinning takes the cores from the threads that have work: 2-thread
+ *   CNN training ran at a fraction of its 1-thread speed that way
+ *   (docs/benchmarks.md).
+ * Where the constructor came too late, or a variable is set here, the
+ * command runs again (once: the second start finds them set). If setting
+ * them or the exec fails, the command goes on as it is.
  */
 static void set_thread_environment(const char *command, char **argv)
 {
-    static const char *const commands[] = {"ingest", "check", "ls",     "export",
-                                           "resample", "synth", "report"};
     int changed = 0;
 
+    if (ohlcx_env_light_command(command)) {
+        if (ohlcx_env_openblas_threads_set() && openblas_get_num_threads() > 1)
+            execv("/proc/self/exe", argv);
+        return;
+    }
     if (getenv("OMP_WAIT_POLICY") == NULL)
         changed |= setenv("OMP_WAIT_POLICY", "passive", 1) == 0;
-    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        if (strcmp(command, commands[i]) == 0 && getenv("OPENBLAS_NUM_THREADS") == NULL)
-            changed |= setenv("OPENBLAS_NUM_THREADS", "1", 1) == 0;
+    if (strcmp(command, "report") == 0 && getenv("OPENBLAS_NUM_THREADS") == NULL)
+        changed |= setenv("OPENBLAS_NUM_THREADS", "1", 1) == 0;
     if (changed)
         execv("/proc/self/exe", argv);
 }
