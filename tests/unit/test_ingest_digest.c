@@ -120,12 +120,9 @@ static char *read_text(const char *path)
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
-    const char *tmp = getenv("TMPDIR");
-
     if (f == NULL)
         return -1;
-    snprintf(f->dir, sizeof f->dir, "%s/ohlcx-digest-XXXXXX", tmp ? tmp : "/tmp");
-    if (mkdtemp(f->dir) == NULL) {
+    if (make_temp_folder("ohlcx-digest", f->dir, sizeof f->dir) != 0) {
         free(f);
         return -1;
     }

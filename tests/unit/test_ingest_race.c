@@ -159,12 +159,9 @@ static void write_zstd(const char *path, const char *text)
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
-    const char *tmp = getenv("TMPDIR");
-
     if (f == NULL)
         return -1;
-    snprintf(f->dir, sizeof f->dir, "%s/ohlcx-race-XXXXXX", tmp ? tmp : "/tmp");
-    if (mkdtemp(f->dir) == NULL) {
+    if (make_temp_folder("ohlcx-race", f->dir, sizeof f->dir) != 0) {
         free(f);
         return -1;
     }

@@ -55,12 +55,10 @@ typedef struct fixture {
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
-    const char *tmp = getenv("TMPDIR");
-
     if (f == NULL)
         return -1;
-    snprintf(f->dir, sizeof f->dir, "%s/ohlcx-store-XXXXXX", tmp && tmp[0] ? tmp : "/tmp");
-    if (mkdtemp(f->dir) == NULL || ohlcx_store_open(f->dir, &f->store) != 0) {
+    if (make_temp_folder("ohlcx-store", f->dir, sizeof f->dir) != 0 ||
+        ohlcx_store_open(f->dir, &f->store) != 0) {
         free(f);
         return -1;
     }

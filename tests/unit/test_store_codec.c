@@ -47,12 +47,10 @@ typedef struct fixture {
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
-    const char *tmp = getenv("TMPDIR");
-
     if (f == NULL)
         return -1;
-    snprintf(f->dir, sizeof f->dir, "%s/ohlcx-codec-XXXXXX", tmp && tmp[0] ? tmp : "/tmp");
-    if (mkdtemp(f->dir) == NULL || store_encoder_create(&f->encoder) != 0) {
+    if (make_temp_folder("ohlcx-codec", f->dir, sizeof f->dir) != 0 ||
+        store_encoder_create(&f->encoder) != 0) {
         free(f);
         return -1;
     }
