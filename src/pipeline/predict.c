@@ -31,6 +31,10 @@ typedef struct prediction {
     float prob_up;
 } prediction;
 
+/* predict_series() result for a series with too few complete bars; the
+ * error message says why. Positive, so no OHLCX code. */
+#define PREDICT_TOO_SHORT 1
+
 
 int pipeline_read_text_file(const char *path, char **out)
 {
@@ -384,11 +388,13 @@ static int predict_series(pipeline_bundle *b, const ohlcx_predict_options *optio
 
     while (t > 0 && bars->open_time[t - 1] + timeframe_us > options->now_us)
         t--;
-    if (t == 0 || t - 1 < first)
-        return ohlcx_set_error(OHLCX_EDATA,
-                               "%s: %zu complete bars before the reference time, but a "
-                               "prediction needs at least %zu",
-                               bars->source_path, t, first + 1);
+    if (t == 0 || t - 1 < first) {
+        ohlcx_set_error(OHLCX_EDATA,
+                        "%s: %zu complete bars before the reference time, but a prediction "
+                        "needs at least %zu",
+                        bars->source_path, t, first + 1);
+        return PREDICT_TOO_SHORT;
+    }
     t--;
     /* Horizon 0: the bar has no label yet, so only its window counts. */
     if (ohlcx_sample_crosses_gap(t, b->window, 0, series->long_gap_rows, series->long_gaps)) {
@@ -496,7 +502,7 @@ int ohlcx_predict(const ohlcx_predict_options *options)
     pipeline_series *series = NULL;
     prediction *predictions = NULL;
     char **files = NULL;
-    size_t file_count = 0;
+    size_t file_count = 0, scored = 0, skipped = 0;
     pipeline_bundle b;
     int status;
 
@@ -520,16 +526,35 @@ int ohlcx_predict(const ohlcx_predict_options *options)
         status = ohlcx_set_error(OHLCX_ENOMEM, "out of memory for %zu predictions", file_count);
         goto done;
     }
+    /* With several series, one too short to score is left out with a
+     * warning, so that it does not hold back the others. */
     for (size_t i = 0; i < file_count && status == 0; i++) {
         const pipeline_series *loaded = &series[i];
 
         if (loaded->read.bad_row_count > 0 || ohlcx_validation_dropped(&loaded->validation) > 0 ||
             loaded->short_gaps > 0 || loaded->long_gaps > 0)
             pipeline_log_drops(loaded);
-        status = predict_series(&b, options, &series[i], &predictions[i]);
+        status = predict_series(&b, options, &series[i], &predictions[scored]);
+        if (status == PREDICT_TOO_SHORT && file_count > 1) {
+            ohlcx_log_warn("%s: left out", ohlcx_last_error());
+            skipped++;
+            status = 0;
+        } else if (status == 0) {
+            scored++;
+        }
     }
+    if (status == PREDICT_TOO_SHORT)
+        status = OHLCX_EDATA;
+    if (status == 0 && scored == 0)
+        status = ohlcx_set_error(OHLCX_EDATA,
+                                 "none of the %zu series has enough complete bars before the "
+                                 "reference time to be scored (see the warnings above)",
+                                 file_count);
     if (status == 0)
-        print_predictions(predictions, file_count, options->json);
+        print_predictions(predictions, scored, options->json);
+    if (status == 0 && skipped > 0)
+        ohlcx_log_warn("%zu of %zu series scored, %zu left out for too few complete bars",
+                       scored, file_count, skipped);
 
 done:
     free(predictions);

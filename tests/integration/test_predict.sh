@@ -47,6 +47,34 @@ cp "$work/data/ETHUSDT-1h.csv" "$work/prices.csv"
     "$work/prices.csv" >"$work/renamed.csv" || fail "predict --symbol failed"
 grep -q '^ETHUSDT,1h,2024-03-31 22:00:00,' "$work/renamed.csv" || fail "predict --symbol: $(cat "$work/renamed.csv")"
 
+# Among several series, one with too few complete bars is left out with a
+# warning and the others are scored. VT's first 10 bars are far fewer than
+# the window of 64 needs.
+mkdir "$work/mixed" "$work/short"
+cp "$work/data/ETHUSDT-1h.csv" "$work/mixed/"
+head -11 "$work/data/VT-1h.csv" >"$work/mixed/VT-1h.csv"
+"$OHLCX" predict --model "$work/run/model" --now "2024-03-31 23:30" "$work/mixed" \
+    >"$work/mixed.csv" 2>"$work/mixed.err" || fail "predict with a short series failed: $(cat "$work/mixed.err")"
+[ "$(wc -l <"$work/mixed.csv")" -eq 2 ] || fail "expected 1 prediction: $(cat "$work/mixed.csv")"
+grep -q '^ETHUSDT,1h,2024-03-31 22:00:00,' "$work/mixed.csv" || fail "short series: $(cat "$work/mixed.csv")"
+grep -q 'VT-1h.csv: 10 complete bars before the reference time, but a prediction needs at least 65: left out' \
+    "$work/mixed.err" || fail "short series warning: $(cat "$work/mixed.err")"
+grep -q '1 of 2 series scored, 1 left out for too few complete bars' "$work/mixed.err" ||
+    fail "short series count: $(cat "$work/mixed.err")"
+# When every series is too short, nothing is scored and the run fails.
+head -11 "$work/data/ETHUSDT-1h.csv" >"$work/short/ETHUSDT-1h.csv"
+cp "$work/mixed/VT-1h.csv" "$work/short/"
+status=0
+"$OHLCX" predict --model "$work/run/model" "$work/short" >"$work/short.csv" 2>"$work/err" || status=$?
+[ "$status" -eq 2 ] || fail "only short series: exit status $status, expected 2"
+[ ! -s "$work/short.csv" ] || fail "only short series printed: $(cat "$work/short.csv")"
+grep -q "none of the 2 series has enough complete bars" "$work/err" || fail "only short series message: $(cat "$work/err")"
+# One file alone that is too short fails as before.
+status=0
+"$OHLCX" predict --model "$work/run/model" "$work/short/VT-1h.csv" >/dev/null 2>"$work/err" || status=$?
+[ "$status" -eq 2 ] || fail "one short file: exit status $status, expected 2"
+grep -q "VT-1h.csv: 10 complete bars before the reference time" "$work/err" || fail "one short file message: $(cat "$work/err")"
+
 # A per-symbol bundle has no CNN for a symbol it never saw.
 "$OHLCX" synth --out "$work/other" --symbols SOLUSDT --timeframes 1h --months 3 2>/dev/null
 status=0
