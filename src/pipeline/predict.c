@@ -31,8 +31,8 @@ typedef struct prediction {
     float prob_up;
 } prediction;
 
-/* predict_series() result for a series with too few complete bars; the
- * error message says why. Positive, so no OHLCX code. */
+/* predict_series() result for a series with too few complete bars, with the
+ * reason in the error message. It is positive, so it is no OHLCX code. */
 #define PREDICT_TOO_SHORT 1
 
 
