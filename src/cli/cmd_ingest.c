@@ -7,6 +7,7 @@
 #include "cli/cli.h"
 #include "ohlcx/format.h"
 #include "ohlcx/pipeline.h"
+#include "util/util.h"
 
 static const char ingest_help[] =
     "usage: ohlcx ingest --store DIR [OPTIONS] FILE|DIR...\n"
@@ -37,12 +38,6 @@ static const char ingest_help[] =
     "the files stored or skipped before the run stopped, which stay stored.\n";
 
 
-static const char *plural(size_t count)
-{
-    return count == 1 ? "" : "s";
-}
-
-
 /* Prints the summary line. The line of a failed run starts "ingest: stopped
  * by an error", so that a script matching "^ingest: N files" never takes it
  * for a finished run. */
@@ -52,12 +47,12 @@ static void print_summary(const ohlcx_ingest_summary *summary, int failed)
            "%zu unparseable skipped, %zu dropped by validation, %zu synthetic bar%s filled; "
            "%zu bar%s added, %zu identical, %zu conflicting, "
            "%zu stored synthetic bar%s replaced\n",
-           failed ? "stopped by an error after " : "", summary->files, plural(summary->files),
-           summary->already_ingested, summary->rows_read, plural(summary->rows_read),
-           summary->bad_rows, summary->rows_dropped, summary->rows_filled,
-           plural(summary->rows_filled), summary->rows_added, plural(summary->rows_added),
-           summary->rows_identical, summary->conflicts, summary->synthetic_replaced,
-           plural(summary->synthetic_replaced));
+           failed ? "stopped by an error after " : "", summary->files,
+           ohlcx_plural(summary->files), summary->already_ingested, summary->rows_read,
+           ohlcx_plural(summary->rows_read), summary->bad_rows, summary->rows_dropped,
+           summary->rows_filled, ohlcx_plural(summary->rows_filled), summary->rows_added,
+           ohlcx_plural(summary->rows_added), summary->rows_identical, summary->conflicts,
+           summary->synthetic_replaced, ohlcx_plural(summary->synthetic_replaced));
 }
 
 

@@ -142,13 +142,6 @@ static const ohlcx_store_entry *find_entry(const ohlcx_store_entry *entries, siz
 }
 
 
-/* Returns the plural ending of a count's noun: "" for 1, else "s". */
-static const char *plural(size_t count)
-{
-    return count == 1 ? "" : "s";
-}
-
-
 /* Stores the bins of one target. */
 static int store_target(ohlcx_store *store, resample_run *run, const ohlcx_store_entry *source_entry,
                         const ohlcx_series *source, const ohlcx_resampled *bins)
@@ -171,7 +164,7 @@ static int store_target(ohlcx_store *store, resample_run *run, const ohlcx_store
 
     printf("%s %s from %s: %zu bin%s (%zu partial, %zu still open%s), %zu added, %zu identical, "
            "%zu replaced\n",
-           source->symbol, target, source->timeframe, bins->series.n, plural(bins->series.n),
+           source->symbol, target, source->timeframe, bins->series.n, ohlcx_plural(bins->series.n),
            bins->partial,
            bins->open_bins, run->options.complete_only && bins->open_bins ? " dropped" : "",
            report.added, report.identical, report.replaced);
@@ -351,8 +344,8 @@ int cmd_resample(int argc, char **argv)
                    run.read_seconds, run.resample_seconds, run.write_seconds);
     printf("resample: %zu symbol%s, %zu series written (%zu skipped); %zu bin%s added, "
            "%zu identical, %zu replaced; %zu partial, %zu still open%s\n",
-           run.symbols, plural(run.symbols), run.series, run.skipped, run.bins_added,
-           plural(run.bins_added), run.identical, run.replaced, run.partial, run.open_bins,
+           run.symbols, ohlcx_plural(run.symbols), run.series, run.skipped, run.bins_added,
+           ohlcx_plural(run.bins_added), run.identical, run.replaced, run.partial, run.open_bins,
            run.options.complete_only ? " (dropped)" : "");
     return 0;
 }

@@ -48,13 +48,6 @@ static const char synth_help[] =
     "  -h, --help         print this help\n";
 
 
-/* Returns the plural ending of a count's noun: "" for 1, else "s". */
-static const char *plural(size_t count)
-{
-    return count == 1 ? "" : "s";
-}
-
-
 /* Splits a comma-separated list in place. */
 static int split_list(char *text, char **items, int max_items)
 {
@@ -86,7 +79,7 @@ static int write_universe(const char *out_dir, char **symbols, int symbol_count,
             if (status == 0)
                 status = ohlcx_write_binance_csv(&series, path);
             if (status == 0)
-                ohlcx_log_info("wrote %s (%zu bar%s)", path, series.n, plural(series.n));
+                ohlcx_log_info("wrote %s (%zu bar%s)", path, series.n, ohlcx_plural(series.n));
             ohlcx_series_free(&series);
         }
     }
@@ -170,8 +163,8 @@ static void log_universe_plan(const ohlcx_universe *universe, int months)
     }
     ohlcx_log_info("universe %s: writing %zu series of %d month%s, about %llu bar%s in total "
                    "(estimate from the market calendars)", universe->name,
-                   universe->series_count, months, plural((size_t)months),
-                   (unsigned long long)bars, plural((size_t)bars));
+                   universe->series_count, months, ohlcx_plural((size_t)months),
+                   (unsigned long long)bars, ohlcx_plural((size_t)bars));
     if (mismatches == 1)
         ohlcx_log_warn("1 symbol (%s) has a name that reads as another asset class with "
                        "another calendar: synth writes it on its group's calendar, but "

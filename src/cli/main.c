@@ -154,9 +154,9 @@ int cli_parse_bad_rows(const char *command, const char *text, int *out)
  * - OPENBLAS_NUM_THREADS=1 for commands without matrix work: OpenBLAS starts
  *   its threads when it loads, and they spin for about 0.1 s of CPU time
  *   (measured on OpenBLAS 0.3.21), which takes the second core from
- *   ingest's own threads. For the commands that libohlcx_env knows
- *   (src/cli/env/thread_env.c), its constructor sets it before OpenBLAS
- *   loads. report still needs the second start below.
+ *   ingest's own threads. For the commands that ohlcx_env_light_command()
+ *   lists (src/cli/env/thread_env.c), the constructor of libohlcx_env sets
+ *   it before OpenBLAS loads. report still needs the second start below.
  * - OMP_WAIT_POLICY=passive for the other commands: GNU OpenMP's threads
  *   (oneDNN, XGBoost) spin while they wait for work, and on a busy machine
  *   the spinning takes the cores from the threads that have work: 2-thread

@@ -53,13 +53,6 @@ typedef struct ingest_job {
 } ingest_job;
 
 
-/* Returns the plural ending of a count's noun: "" for 1, else "s". */
-static const char *plural(size_t count)
-{
-    return count == 1 ? "" : "s";
-}
-
-
 /* Returns the count of the repair called name, 0 when it is not listed. */
 static size_t repair_count(const ohlcx_quality_report *quality, const char *name)
 {
@@ -114,8 +107,8 @@ static void log_quality(const pipeline_series *series, const ohlcx_quality_repor
     ohlcx_log_info("%s: %s %s, %zu row%s read, %zu unparseable row%s skipped, quality %s, "
                    "%.2f%% bars missing%s%s",
                    series->bars.source_path, series->bars.symbol, series->bars.timeframe,
-                   series->read.rows_read, plural(series->read.rows_read),
-                   series->read.bad_row_count, plural(series->read.bad_row_count),
+                   series->read.rows_read, ohlcx_plural(series->read.rows_read),
+                   series->read.bad_row_count, ohlcx_plural(series->read.bad_row_count),
                    ohlcx_verdict_name(quality->verdict), 100 * quality->missing_ratio,
                    used ? "; repairs: " : "", repairs);
 }
@@ -166,12 +159,12 @@ static int store_file(ingest_job *job, pipeline_series *series,
         snprintf(synthetic, sizeof synthetic,
                  ", %zu stored synthetic bar%s replaced, %zu synthetic bar%s not stored over "
                  "real ones",
-                 report.synthetic_replaced, plural(report.synthetic_replaced),
-                 report.synthetic_skipped, plural(report.synthetic_skipped));
+                 report.synthetic_replaced, ohlcx_plural(report.synthetic_replaced),
+                 report.synthetic_skipped, ohlcx_plural(report.synthetic_skipped));
     ohlcx_log_info("%s: %zu bar%s added, %zu identical, %zu conflicting%s; %s %s has %zu bar%s",
-                   series->bars.source_path, report.added, plural(report.added),
+                   series->bars.source_path, report.added, ohlcx_plural(report.added),
                    report.identical, report.conflicts, synthetic, series->bars.symbol,
-                   series->bars.timeframe, report.rows, plural(report.rows));
+                   series->bars.timeframe, report.rows, ohlcx_plural(report.rows));
     log_conflicts(series->bars.source_path, &report);
 
     summary = quality_json(series, quality, &report);
@@ -203,7 +196,7 @@ static void update_progress(ingest_job *job, size_t files_done, uint64_t bytes_d
 
     snprintf(job->progress_label, sizeof job->progress_label,
              "ingest: %zu/%zu file%s, %.1f MB, %.0f rows/s", files_done, job->file_count,
-             plural(job->file_count), (double)bytes_done / 1e6, rate);
+             ohlcx_plural(job->file_count), (double)bytes_done / 1e6, rate);
     ohlcx_progress_update(&job->progress, (double)bytes_done, (double)job->total_bytes);
 }
 
@@ -502,8 +495,8 @@ int ohlcx_ingest(const ohlcx_ingest_options *options, ohlcx_ingest_summary *summ
     }
     job.total_bytes = total_size(job.files, job.file_count);
     ohlcx_log_info("ingesting %zu file%s (%.1f MB) into %s on %d thread%s", job.file_count,
-                   plural(job.file_count), (double)job.total_bytes / 1e6, options->store_dir,
-                   jobs, plural((size_t)jobs));
+                   ohlcx_plural(job.file_count), (double)job.total_bytes / 1e6, options->store_dir,
+                   jobs, ohlcx_plural((size_t)jobs));
 
     ohlcx_progress_start(&job.progress, job.progress_label);
     /* Threads beyond one a file hash files beside their parse and write

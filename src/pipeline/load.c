@@ -212,10 +212,11 @@ void pipeline_log_drops(const pipeline_series *series)
                                  validation->dropped[reason]);
     }
     describe_gaps(series, gaps, sizeof gaps);
-    ohlcx_log_info("%s: %s %s, %zu row%s read, %zu unparseable row%s skipped, %zu dropped%s%s%s%s%s",
+    ohlcx_log_info("%s: %s %s, %zu row%s read, %zu unparseable row%s skipped, "
+                   "%zu dropped%s%s%s%s%s",
                    series->bars.source_path, series->bars.symbol, series->bars.timeframe,
-                   series->read.rows_read, series->read.rows_read == 1 ? "" : "s",
-                   series->read.bad_row_count, series->read.bad_row_count == 1 ? "" : "s",
+                   series->read.rows_read, ohlcx_plural(series->read.rows_read),
+                   series->read.bad_row_count, ohlcx_plural(series->read.bad_row_count),
                    ohlcx_validation_dropped(validation), used ? " (" : "", reasons,
                    used ? ")" : "", validation->was_unsorted ? ", rows sorted by time" : "",
                    gaps);

@@ -500,9 +500,10 @@ static int raise_decimals(column_writer *writer, const store_column_plan *plan)
     size_t row = writer->failed_row;
     int decimals;
 
-    /* Head values are ticks at the old column's decimals, which are at most
-     * these. So a head chunk fails only when its ticks exceed 2^50 here, and
-     * more decimals make them larger. */
+    /* Head values are ticks at the old column's decimals, and
+     * choose_double_encoding() starts at least there. So a head chunk fails
+     * only when its ticks exceed 2^50 at these decimals, and more decimals
+     * would make them larger still: the column becomes float64. */
     if (row == SIZE_MAX)
         return 0;
     writer->tail_decimals = store_find_decimals(tail + row, plan->tail_rows - row,

@@ -36,6 +36,12 @@ void ohlcx_progress_start(ohlcx_progress *progress, const char *label);
 void ohlcx_progress_update(ohlcx_progress *progress, double done, double total);
 void ohlcx_progress_finish(ohlcx_progress *progress);
 
+/* Returns the plural ending of a count's noun: "" for 1, else "s". */
+static inline const char *ohlcx_plural(size_t count)
+{
+    return count == 1 ? "" : "s";
+}
+
 /* Returns seconds from a monotonic clock. */
 double ohlcx_now_seconds(void);
 

@@ -211,10 +211,10 @@ static const struct {
 
 
 /* Each number goes into the open and the close column of one row, which
- * the vector path parses in lanes 0 and 3, and into taker_buy_quote of the
- * next row, the ninth number, which that path leaves to the scalar
- * functions. A row with a text that one path cannot take goes to another
- * whole, so the two rows keep the cases apart. */
+ * the vector path parses in lanes 0 and 3. It also goes into
+ * taker_buy_quote of the next row, the ninth number, which that path leaves
+ * to the scalar functions. A row that one path cannot take goes whole to
+ * the other, so the two rows keep the cases apart. */
 static void plain_number_digit_counts(void **state)
 {
     size_t count = sizeof digit_cases / sizeof digit_cases[0];

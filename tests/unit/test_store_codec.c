@@ -631,8 +631,9 @@ static void head_ticks_too_large(void **state)
     double *all = alloc_doubles(CHUNK + tail_rows);
     store_column old, column;
 
-    /* The head holds 2^50 at 0 decimals; the tail needs 1 decimal, where
-     * the head's ticks exceed 2^50, so the column becomes float64. */
+    /* The head has values near 2^50 at 0 decimals. The tail needs 1
+     * decimal, at which the head's ticks exceed 2^50, so the column becomes
+     * float64. */
     for (size_t i = 0; i < CHUNK + tail_rows; i++)
         all[i] = MAX_TICK - (double)(i % 7);
     for (size_t i = 0; i < tail_rows; i++)
