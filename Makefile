@@ -31,7 +31,8 @@ test-asan: deps
 # The unit tests of the code with CPU-specific paths (row parsing, BLAKE3,
 # the store codec), sanitized with the paths that -march=native selects.
 ASAN_NATIVE_TESTS = test_format test_format_parse test_format_parallel test_format_plain \
-	test_format_stream test_blake3 test_store test_store_codec test_ingest_race
+	test_format_stream test_blake3 test_store test_store_codec test_store_stream test_ingest_race \
+	test_check_stream
 test-asan-native: deps
 	@cmake -S . -B $(ASAN_NATIVE_BUILD) -DCMAKE_BUILD_TYPE=Debug -DOHLCX_SANITIZE=ON \
 	    -DOHLCX_SANITIZE_NATIVE=ON >/dev/null

@@ -7,7 +7,7 @@ set -eu
 
 packages="build-essential cmake pkg-config libxgboost-dev libopenblas-dev \
 libcmocka-dev libcjson-dev libzstd-dev libsqlite3-dev libyaml-dev zlib1g-dev \
-libdnnl-dev tzdata python3 jq chromium"
+libdnnl-dev tzdata python3 jq chromium time"
 
 # The benchmarks compare against pandas, PyTorch and the xgboost package;
 # `make bench` sets OHLCX_BENCH=1.

@@ -109,6 +109,48 @@ int ohlcx_check_series(ohlcx_series *series, const ohlcx_check_options *options,
 
 void ohlcx_quality_report_free(ohlcx_quality_report *report);
 
+/*
+ * Streaming checks: ohlcx_check_series() on a series whose rows come in
+ * file order in chunks, with memory that does not grow with the rows (about
+ * z_window rows, the last row and the list of gaps). Cut a series into
+ * chunks in any way: the rows appended to out over all calls are the rows
+ * that ohlcx_check_series() leaves with the same options, and the report
+ * from finish is its report. The exception is a call that returns
+ * OHLCX_WHOLE_SERIES (include/ohlcx/error.h). That return, which sets no
+ * error message, means the series needs the whole-series engine: the caller
+ * discards what the stream appended and calls ohlcx_check_series().
+ *
+ * Only a series that needs no repair besides filling gaps and flagging a
+ * partial last bar streams: calendar always (asked for, or auto on a crypto
+ * series), a timeframe of at most 1d, and rows strictly ascending on the
+ * UTC grid of the timeframe, with valid prices and volumes.
+ */
+typedef struct ohlcx_check_stream ohlcx_check_stream;
+
+/* Starts checking a series like `like` (its symbol, timeframe, asset
+ * class, source path and optional columns; its rows are not read).
+ * options may be NULL for the defaults, and now_us 0 is the time of this
+ * call. Returns 0, OHLCX_WHOLE_SERIES when such a series never streams, or
+ * a negative error. */
+int ohlcx_check_stream_begin(const ohlcx_series *like, const ohlcx_check_options *options,
+                             ohlcx_check_stream **out);
+
+/* Checks the next rows, which continue the rows pushed before, and appends
+ * to out the repaired rows that are final so far. It holds back the last
+ * row, and the first rows until they hold the first block of returns and
+ * of volumes (about z_window rows). rows and out must have the optional
+ * columns of `like`. Returns 0, OHLCX_WHOLE_SERIES (then and for every
+ * later call), or a negative error. */
+int ohlcx_check_stream_push(ohlcx_check_stream *s, const ohlcx_series *rows, ohlcx_series *out);
+
+/* Appends the held-back rows to out and fills report (freed with
+ * ohlcx_quality_report_free) as ohlcx_check_series() would on the whole
+ * series. Returns 0, OHLCX_WHOLE_SERIES or a negative error. */
+int ohlcx_check_stream_finish(ohlcx_check_stream *s, ohlcx_series *out,
+                              ohlcx_quality_report *report);
+
+void ohlcx_check_stream_free(ohlcx_check_stream *s);
+
 /* Returns "pass", "warn" or "fail". */
 const char *ohlcx_verdict_name(int verdict);
 const char *ohlcx_severity_name(int severity);

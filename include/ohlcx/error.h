@@ -19,6 +19,11 @@ enum ohlcx_status {
     OHLCX_EDATA = -6,   /* input is well formed but unusable (too few bars) */
 };
 
+/* Returned (positive, no error message) by the streaming parts of ingest
+ * when the input needs the whole-series path instead: the caller discards
+ * what the stream produced and runs that path. */
+#define OHLCX_WHOLE_SERIES 1
+
 /* Returns the message of the last failure on this thread, or "" if none. */
 const char *ohlcx_last_error(void);
 

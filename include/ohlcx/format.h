@@ -169,6 +169,24 @@ int ohlcx_read_candles_file_digest(const char *path, const ohlcx_read_options *o
                                    ohlcx_series *out, ohlcx_read_report *report,
                                    char blake3[65], int64_t *size);
 
+/* Receives the next rows of a streamed file in file order: rows is named
+ * (symbol, timeframe, asset class, source path) and has the file's optional
+ * columns. The sink may change the rows; the reader empties the series when
+ * it returns. A nonzero return stops the read, which returns it. */
+typedef int (*ohlcx_rows_sink)(void *arg, ohlcx_series *rows);
+
+/* Reads like ohlcx_read_candles_file_digest() with one thread, but passes
+ * the rows to sink in batches of about batch_rows instead of keeping them,
+ * so memory does not grow with the file. rows is the series that carries
+ * the batches (initialised by the caller, freed by it). Returns
+ * OHLCX_WHOLE_SERIES (include/ohlcx/error.h) before reading any row when
+ * the file cannot be streamed: JSON rows, or a timeframe that only the
+ * open times would tell (neither the options nor the file name give it). */
+int ohlcx_read_candles_stream(const char *path, const ohlcx_read_options *options,
+                              const ohlcx_layout_options *layout, size_t batch_rows,
+                              ohlcx_rows_sink sink, void *arg, ohlcx_series *rows,
+                              ohlcx_read_report *report, char blake3[65], int64_t *size);
+
 /* Frees the list in a report filled by ohlcx_read_candles(). */
 void ohlcx_read_report_free(ohlcx_read_report *report);
 

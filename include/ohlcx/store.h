@@ -11,6 +11,8 @@
  *       source_files (id, path, digest, size, rows, added, identical,
  *                     conflicts, series_id, ingested_at)
  *   DIR/lock                        flock()ed by writers
+ *   DIR/tmp/stream-<pid>-<n>/       column files of a stream being written
+ *                                   (ohlcx_store_stream_begin), flock()ed by it
  *   DIR/series/<SYMBOL>/<TF>/CURRENT    text "v<N>\n": the published version
  *   DIR/series/<SYMBOL>/<TF>/v<N>/      manifest.json and one <column>.col per column
  *
@@ -50,6 +52,9 @@
  * version than CURRENT is rewritten from the published files, by the next
  * ohlcx_store_open() (every series) or ohlcx_store_append() (its series).
  * The column files are the truth for rows and first and last open times.
+ * A stream writes a new series into its own folder under DIR/tmp and
+ * publishes it the same way, by one rename() to v1 and CURRENT. The next
+ * open deletes a stream folder whose writer is gone.
  *
  * Concurrency. Writers (ohlcx_store_append) take an exclusive flock() on
  * DIR/lock for the whole append, so there is one writer per store at a time,
@@ -234,6 +239,68 @@ int ohlcx_store_append(ohlcx_store *store, const ohlcx_series *series,
  * its last sub-bars arrive. */
 int ohlcx_store_append_replacing(ohlcx_store *store, const ohlcx_series *series,
                                  const ohlcx_store_source *source, ohlcx_append_report *report);
+
+/*
+ * Streaming a new series: the rows arrive in pieces and are written chunk by
+ * chunk, so memory keeps one chunk of OHLCX_STORE_CHUNK_ROWS rows per column
+ * whatever the length of the series. Committing publishes exactly what
+ * ohlcx_store_append() of all the rows would: the same values, encodings,
+ * decimals, manifest, catalogue rows and report. The column files differ
+ * only in unused chunk table space before the first chunk. The stream
+ * writes into its own folder without the store lock, and nothing is visible
+ * before the commit. A stream is for one thread at a time.
+ *
+ * OHLCX_WHOLE_SERIES (positive, no error message) means that the rows
+ * cannot be streamed: the caller frees the stream and calls
+ * ohlcx_store_append() with the whole series.
+ */
+typedef struct ohlcx_store_stream ohlcx_store_stream;
+
+/* Starts writing a new series. like gives the symbol, timeframe, asset class
+ * and optional column bits (extra) of the rows to come; its rows are not
+ * written. rows_max is an upper bound of the rows, which sizes the chunk
+ * tables (40 bytes of file per 65536 rows). Returns OHLCX_WHOLE_SERIES when
+ * the series is already published in the store, OHLCX_EINVAL for an invalid
+ * symbol, timeframe, asset class or optional column bits, or rows_max above
+ * 2^36, OHLCX_EIO when the stream folder or a file cannot be created. */
+int ohlcx_store_stream_begin(ohlcx_store *store, const ohlcx_series *like, uint64_t rows_max,
+                             ohlcx_store_stream **out);
+
+/* Adds rows, which continue the rows written before in strictly increasing
+ * open time, with the symbol, timeframe and optional columns of like.
+ * Encodes and writes every full chunk, keeping at most one partial chunk
+ * per column. Returns OHLCX_WHOLE_SERIES when the rows pass the room that
+ * rows_max gave, OHLCX_EINVAL for rows out of order or of another series,
+ * OHLCX_EIO or OHLCX_ELIB when a chunk cannot be written. After any nonzero
+ * return the stream takes no more rows and cannot be committed. */
+int ohlcx_store_stream_write(ohlcx_store_stream *s, const ohlcx_series *rows);
+
+/* Returns the series that holds the rows of the stream's partial chunk. A
+ * caller may append rows to it (same names and optional columns, continuing
+ * the open times) and then call ohlcx_store_stream_flush(), which writes
+ * them as ohlcx_store_stream_write() would, without copying them first.
+ * Appended rows must be flushed before the next write or commit. The series
+ * belongs to the stream; its columns may be reallocated as it grows. */
+ohlcx_series *ohlcx_store_stream_tail(ohlcx_store_stream *s);
+
+/* Writes the rows appended to the tail since the last write or flush.
+ * Returns what ohlcx_store_stream_write() returns for them. */
+int ohlcx_store_stream_flush(ohlcx_store_stream *s);
+
+/* Writes the last chunk, fsyncs the files, publishes version 1 and records
+ * the series and source in the catalogue, as ohlcx_store_append() does for a
+ * new series, and fills report like it (source and report may be NULL).
+ * Takes the store lock for the publish only. A stream of no rows publishes
+ * nothing and returns 0. Returns OHLCX_WHOLE_SERIES, leaving the store
+ * unchanged, when the series was published meanwhile by another stream,
+ * thread or process. Other errors are those of ohlcx_store_append(). A
+ * stream is committed once, whatever the result. */
+int ohlcx_store_stream_commit(ohlcx_store_stream *s, const ohlcx_store_source *source,
+                              ohlcx_append_report *report);
+
+/* Deletes the stream folder, unless a commit published it, and frees the
+ * stream; NULL is fine. */
+void ohlcx_store_stream_free(ohlcx_store_stream *s);
 
 /* Opens the published version of one series for reading. Returns OHLCX_EINVAL
  * when the store has no such series, OHLCX_EFORMAT when a file is corrupt

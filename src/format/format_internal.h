@@ -20,6 +20,7 @@
 #ifndef OHLCX_FORMAT_INTERNAL_H
 #define OHLCX_FORMAT_INTERNAL_H
 
+#include <setjmp.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -161,6 +162,13 @@ typedef struct format_reader {
     int hash_whole_file;         /* hash compressed files and the bytes after the parse */
     int hashed_whole;            /* hasher contains the BLAKE3 of the whole file */
     uint64_t hashed_bytes;       /* bytes hashed, the file size when hashed_whole */
+    /* Streaming (ohlcx_read_candles_stream()): rows go to sink in batches
+     * of about sink_rows, and out is emptied after each batch. */
+    ohlcx_rows_sink sink;
+    void *sink_arg;
+    size_t sink_rows;
+    size_t rows_streamed;        /* rows passed to the sink so far */
+    const ohlcx_read_options *options; /* for naming the series before the first batch */
 } format_reader;
 
 /* Why a row could not be parsed and where. */
@@ -204,8 +212,24 @@ uint64_t format_source_hashed_bytes(const format_source *source);
 
 void format_source_close(format_source *source);
 
-/* A window [start, end) of unread bytes in a buffer of FORMAT_CHUNK_BYTES
- * plus FORMAT_CHUNK_PADDING bytes. */
+/* Maps an uncompressed regular file of at least FORMAT_CHUNK_BYTES, so that
+ * chunks are windows into the file instead of copies of it. Returns 1 when
+ * mapped, 0 when the source is read instead (compressed, small, not a
+ * regular file, or the mapping failed). Only a thread that has set
+ * format_source_guard() may touch the mapped bytes. */
+int format_source_map(format_source *source);
+
+/* Sets where a SIGBUS on this thread jumps to: a mapped file that another
+ * process cut short while it was read faults on the pages it lost, and the
+ * read then fails with an error instead of killing the process. NULL ends
+ * the guard. A SIGBUS without a guard gets the action it had before. */
+void format_source_guard(sigjmp_buf *target);
+
+/* A window [start, end) of unread bytes: in a buffer of FORMAT_CHUNK_BYTES
+ * plus FORMAT_CHUNK_PADDING bytes, or, for a mapped source, in the mapped
+ * file, which is followed by at least FORMAT_CHUNK_PADDING zero bytes.
+ * A window into the map is writable (a private copy of the pages written)
+ * but is the file's data: a byte written past end must be put back. */
 typedef struct format_chunks {
     format_source *source;
     const char *path;
@@ -213,6 +237,7 @@ typedef struct format_chunks {
     size_t start;
     size_t end;
     int eof;
+    int mapped; /* data points into the source's mapping */
 } format_chunks;
 
 /* Moves the unread bytes to the front of the buffer and reads until it is

@@ -161,6 +161,39 @@ static void reserve_rows(format_reader *r, const format_chunks *chunks, const fo
 }
 
 
+static int name_series(const char *path, const ohlcx_read_options *options, ohlcx_series *out);
+static int close_times_to_open_times(const char *path, ohlcx_series *series);
+
+
+/* Passes the rows parsed so far to the sink of a streaming read, named and
+ * with open times, and empties the series. */
+static int flush_rows(format_reader *r)
+{
+    size_t rows = r->out->n;
+    int status = 0;
+
+    if (rows == 0)
+        return 0;
+    if (r->rows_streamed == 0)
+        status = name_series(r->path, r->options, r->out);
+    if (status == 0 && r->layout.time_is_close)
+        status = close_times_to_open_times(r->path, r->out);
+    if (status == 0)
+        status = r->sink(r->sink_arg, r->out);
+    /* The sink may have swapped the columns for empty ones. */
+    r->rows_streamed += rows;
+    r->out->n = 0;
+    return status;
+}
+
+
+/* Flushes the rows of a streaming read once a batch has gathered. */
+static inline int flush_full_batch(format_reader *r)
+{
+    return r->sink != NULL && r->out->n >= r->sink_rows ? flush_rows(r) : 0;
+}
+
+
 /* Skips the lines above the data on this thread and parses the rest on
  * r->threads threads. */
 static int read_rows_parallel(format_reader *r, format_chunks *chunks)
@@ -199,10 +232,13 @@ static int read_delimited(format_reader *r, format_chunks *chunks, const char *c
         status = ohlcx_series_add_extra(r->out, extra_bits(&r->layout));
     if (status != 0)
         return status;
-    reserve_rows(r, chunks, sniff, sniff_count);
+    if (r->sink == NULL)
+        reserve_rows(r, chunks, sniff, sniff_count);
+    else if (ohlcx_series_reserve(r->out, r->sink_rows + FORMAT_CHUNK_BYTES / 8) != 0)
+        return ohlcx_set_error(OHLCX_ENOMEM, "%s: out of memory for a batch of rows", r->path);
 
     format_plain_plan_init(&r->plain, &r->layout);
-    if (r->threads > 1 && r->zone == NULL)
+    if (r->threads > 1 && r->zone == NULL && r->sink == NULL)
         return read_rows_parallel(r, chunks);
 
     for (;;) {
@@ -215,9 +251,11 @@ static int read_delimited(format_reader *r, format_chunks *chunks, const char *c
             const char *end = chunks->data + chunks->end;
             const char *next = NULL;
             size_t parsed = 0;
+            char after = chunks->data[chunks->end]; /* the file's next byte when mapped */
 
             chunks->data[chunks->end] = '\0';
             next = format_parse_plain_span(r, chunks->data + chunks->start, end, &parsed, &status);
+            chunks->data[chunks->end] = after;
             chunks->start = (size_t)(next - chunks->data);
             if (status != 0)
                 return status;
@@ -225,6 +263,9 @@ static int read_delimited(format_reader *r, format_chunks *chunks, const char *c
             plain_misses = parsed > 0 ? 0 : plain_misses + 1;
             if (plain_misses == FORMAT_PLAIN_MISSES_MAX)
                 r->plain.enabled = 0;
+            status = flush_full_batch(r);
+            if (status != 0)
+                return status;
         }
         status = next_line(chunks, line_number + 1, &line, &length);
         if (status != 1)
@@ -235,20 +276,26 @@ static int read_delimited(format_reader *r, format_chunks *chunks, const char *c
         status = format_parse_row(r, line, length, &error);
         if (status == FORMAT_BAD_ROW)
             status = format_handle_bad_row(r, line_number, &error);
+        if (status == 0)
+            status = flush_full_batch(r);
         if (status != 0)
             return status;
     }
     r->report->lines = line_number;
+    if (status == 0 && r->sink != NULL)
+        status = flush_rows(r);
     return status;
 }
 
 
 static int check_rows(const format_reader *r)
 {
-    if (r->out->n == 0 && r->report->bad_row_count == 0)
+    size_t rows = r->out->n + r->rows_streamed;
+
+    if (rows == 0 && r->report->bad_row_count == 0)
         return ohlcx_set_error(OHLCX_EDATA, "%s: no data rows: the file has only a header line",
                                r->path);
-    if (r->out->n == 0)
+    if (rows == 0)
         return ohlcx_set_error(OHLCX_EDATA, "%s: no valid rows: all %zu data rows are bad "
                                             "(first at line %zu: %s)",
                                r->path, r->report->bad_row_count, r->first_bad_line,
@@ -270,9 +317,46 @@ static int starts_json_array(const format_chunks *chunks)
 
 
 /* Reads the whole file through chunks into r->out. */
+/* Parses every row of the chunks and completes the digest. */
+static int read_chunks(format_reader *r, format_chunks *chunks, const char *columns)
+{
+    int status = format_chunks_fill(chunks);
+
+    if (status != 0)
+        return status;
+    /* A UTF-8 byte order mark would otherwise stick to the first column name. */
+    if (chunks->end >= 3 && memcmp(chunks->data, "\xEF\xBB\xBF", 3) == 0)
+        chunks->start = 3;
+
+    if (starts_json_array(chunks) && columns != NULL && columns[0] != '\0')
+        status = ohlcx_set_error(OHLCX_EINVAL, "%s: --columns applies to delimited text, and "
+                                               "this is a JSON file",
+                                 r->path);
+    else if (starts_json_array(chunks) && r->sink != NULL)
+        status = OHLCX_WHOLE_SERIES;
+    else if (starts_json_array(chunks))
+        status = format_read_json(r, chunks);
+    else
+        status = read_delimited(r, chunks, columns);
+    if (status == 0)
+        status = check_rows(r);
+    /* The buffer of a read source serves as scratch for the rest of the
+     * file; a mapped one is hashed from the mapping. */
+    if (status == 0 && r->hasher != NULL)
+        status = format_source_finish_hash(chunks->source, chunks->mapped ? NULL : chunks->data,
+                                           FORMAT_CHUNK_BYTES, &r->hashed_whole);
+    return status;
+}
+
+
+/* Reads the whole file through chunks into r->out (or its sink). A file
+ * that one thread parses is mapped when it is large enough; the pieces of a
+ * parallel parse are read through buffers, because only the reading thread
+ * is guarded against the SIGBUS of a file cut short. */
 static int read_source(format_reader *r, const char *columns)
 {
     format_chunks chunks;
+    sigjmp_buf fault;
     int status = 0;
 
     memset(&chunks, 0, sizeof chunks);
@@ -282,35 +366,33 @@ static int read_source(format_reader *r, const char *columns)
         return status;
     if (r->hasher != NULL)
         format_source_hash(chunks.source, r->hasher, r->hash_whole_file);
-    chunks.data = calloc(1, FORMAT_CHUNK_BYTES + FORMAT_CHUNK_PADDING);
-    if (chunks.data == NULL) {
-        status = ohlcx_set_error(OHLCX_ENOMEM, "%s: out of memory for the read buffer", r->path);
-        goto done;
+    if (r->threads == 1)
+        chunks.mapped = format_source_map(chunks.source);
+    if (!chunks.mapped) {
+        chunks.data = calloc(1, FORMAT_CHUNK_BYTES + FORMAT_CHUNK_PADDING);
+        if (chunks.data == NULL) {
+            format_source_close(chunks.source);
+            return ohlcx_set_error(OHLCX_ENOMEM, "%s: out of memory for the read buffer",
+                                   r->path);
+        }
     }
-    status = format_chunks_fill(&chunks);
-    if (status != 0)
-        goto done;
-    /* A UTF-8 byte order mark would otherwise stick to the first column name. */
-    if (chunks.end >= 3 && memcmp(chunks.data, "\xEF\xBB\xBF", 3) == 0)
-        chunks.start = 3;
-
-    if (starts_json_array(&chunks) && columns != NULL && columns[0] != '\0')
-        status = ohlcx_set_error(OHLCX_EINVAL, "%s: --columns applies to delimited text, and "
-                                               "this is a JSON file",
-                                 r->path);
-    else if (starts_json_array(&chunks))
-        status = format_read_json(r, &chunks);
-    else
-        status = read_delimited(r, &chunks, columns);
-    if (status == 0)
-        status = check_rows(r);
-
-done:
-    if (status == 0 && r->hasher != NULL)
-        status = format_source_finish_hash(chunks.source, chunks.data, FORMAT_CHUNK_BYTES,
-                                           &r->hashed_whole);
+    /* chunks.mapped and chunks.source do not change after sigsetjmp(), so
+     * they keep their values when the fault handler jumps back here. */
+    if (chunks.mapped && sigsetjmp(fault, 0) != 0) {
+        format_source_guard(NULL);
+        format_source_close(chunks.source);
+        r->hashed_whole = 0;
+        return ohlcx_set_error(OHLCX_EIO, "%s: the file was cut short while it was read "
+                                          "(another program truncated it): read it again",
+                               r->path);
+    }
+    if (chunks.mapped)
+        format_source_guard(&fault);
+    status = read_chunks(r, &chunks, columns);
+    format_source_guard(NULL);
     r->hashed_bytes = format_source_hashed_bytes(chunks.source);
-    free(chunks.data);
+    if (!chunks.mapped)
+        free(chunks.data);
     format_source_close(chunks.source);
     return status;
 }
@@ -397,12 +479,35 @@ int ohlcx_read_candles_parallel(const char *path, const ohlcx_read_options *opti
 }
 
 
+/* Where the rows of a read go: into out (sink NULL), or to sink in batches. */
+typedef struct read_target {
+    ohlcx_rows_sink sink;
+    void *arg;
+    size_t batch_rows;
+} read_target;
+
+
+/* Returns 1 when the series can be named before its rows are read: the
+ * options or the file name give the timeframe. */
+static int timeframe_known(const char *path, const ohlcx_read_options *options)
+{
+    char symbol[OHLCX_SYMBOL_MAX], timeframe[OHLCX_TIMEFRAME_MAX];
+
+    if (options != NULL && options->timeframe != NULL)
+        return 1;
+    format_file_name_parts(path, symbol, timeframe);
+    if (symbol[0] == '\0' && (options == NULL || options->symbol == NULL))
+        return ohlcx_parse_file_name(path, symbol, timeframe) == 0;
+    return timeframe[0] != '\0';
+}
+
+
 /* blake3 may be NULL: then nothing is hashed. whole_file hashes gzip and
  * zstd files too, and the bytes after the parsed rows. */
 static int read_hashing(const char *path, const ohlcx_read_options *options,
                         const ohlcx_layout_options *layout, int threads, ohlcx_series *out,
                         ohlcx_read_report *report, char blake3[65], int whole_file,
-                        int64_t *size)
+                        int64_t *size, const read_target *target)
 {
     ohlcx_blake3 hasher;
     ohlcx_read_report local_report;
@@ -423,6 +528,15 @@ static int read_hashing(const char *path, const ohlcx_read_options *options,
     r.threads = threads > 1 ? threads : 1;
     r.out = out;
     r.report = report;
+    r.options = options;
+    if (target != NULL) {
+        if (!timeframe_known(path, options))
+            return OHLCX_WHOLE_SERIES;
+        r.sink = target->sink;
+        r.sink_arg = target->arg;
+        r.sink_rows = target->batch_rows > 0 ? target->batch_rows : 1;
+        r.threads = 1;
+    }
     if (blake3 != NULL) {
         blake3[0] = '\0';
         ohlcx_blake3_init(&hasher);
@@ -448,12 +562,12 @@ static int read_hashing(const char *path, const ohlcx_read_options *options,
     if (status != 0)
         goto fail;
     snprintf(report->layout, sizeof report->layout, "%s", r.layout.name);
-    report->rows_read = out->n;
+    report->rows_read = out->n + r.rows_streamed;
 
-    status = name_series(path, options, out);
+    status = r.sink != NULL ? 0 : name_series(path, options, out);
     if (status != 0)
         goto fail;
-    if (r.layout.time_is_close) {
+    if (r.layout.time_is_close && r.sink == NULL) {
         status = close_times_to_open_times(path, out);
         if (status != 0)
             goto fail;
@@ -480,7 +594,7 @@ int ohlcx_read_candles_digest(const char *path, const ohlcx_read_options *option
                               const ohlcx_layout_options *layout, int threads,
                               ohlcx_series *out, ohlcx_read_report *report, char blake3[65])
 {
-    return read_hashing(path, options, layout, threads, out, report, blake3, 0, NULL);
+    return read_hashing(path, options, layout, threads, out, report, blake3, 0, NULL, NULL);
 }
 
 
@@ -492,7 +606,21 @@ int ohlcx_read_candles_file_digest(const char *path, const ohlcx_read_options *o
     if (blake3 == NULL || size == NULL)
         return ohlcx_set_error(OHLCX_EINVAL,
                                "ohlcx_read_candles_file_digest: blake3 and size must not be NULL");
-    return read_hashing(path, options, layout, threads, out, report, blake3, 1, size);
+    return read_hashing(path, options, layout, threads, out, report, blake3, 1, size, NULL);
+}
+
+
+int ohlcx_read_candles_stream(const char *path, const ohlcx_read_options *options,
+                              const ohlcx_layout_options *layout, size_t batch_rows,
+                              ohlcx_rows_sink sink, void *arg, ohlcx_series *rows,
+                              ohlcx_read_report *report, char blake3[65], int64_t *size)
+{
+    read_target target = {sink, arg, batch_rows};
+
+    if (blake3 == NULL || size == NULL || sink == NULL)
+        return ohlcx_set_error(OHLCX_EINVAL, "ohlcx_read_candles_stream: blake3, size and sink "
+                                             "must not be NULL");
+    return read_hashing(path, options, layout, 1, rows, report, blake3, 1, size, &target);
 }
 
 

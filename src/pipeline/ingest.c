@@ -10,11 +10,16 @@
  * bytes it reads, and the digest recorded is always that one. A file whose
  * parsed bytes differ from those hashed first (it was replaced or rewritten
  * in between) is rejected. So the catalogue never pairs one version's
- * digest with another version's bars. Appends to
- * the store are serialised by one mutex, because a store handle is for one
- * thread at a time, and the store's own lock admits one writer process. Each
- * worker keeps one file's bars in memory at a time, so memory grows with the
- * largest file and the worker count, not with the number of files.
+ * digest with another version's bars. Calls on the store handle are
+ * serialised by one mutex, because a handle is for one thread at a time,
+ * and the store's own lock admits one writer process.
+ *
+ * A file that starts a new series of a 24/7 market, with its rows in order,
+ * streams: batches of rows are checked and written as they are parsed, so
+ * memory does not grow with the file (see "The streaming path" below).
+ * Any other file is read whole: each worker keeps one file's bars in memory
+ * at a time, so memory grows with the largest such file and the worker
+ * count, not with the number of files.
  */
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -134,19 +139,15 @@ static void log_conflicts(const char *path, const ohlcx_append_report *report)
 }
 
 
-/* Appends one validated file to the store and adds it to the summary. The
- * caller holds job->lock. */
-static int store_file(ingest_job *job, pipeline_series *series,
-                      const ohlcx_quality_report *quality, int64_t size, const char *digest)
+/* Logs and records what an append of one file did, and adds it to the
+ * summary. series names the file and its read; its bars may be empty (a
+ * streamed file). The caller holds job->lock. */
+static int record_file(ingest_job *job, const pipeline_series *series,
+                       const ohlcx_quality_report *quality, ohlcx_append_report report)
 {
-    ohlcx_store_source source = {series->bars.source_path, digest, size, series->read.layout};
-    ohlcx_append_report report;
     char *summary, synthetic[128];
     int status;
 
-    status = ohlcx_store_append(job->store, &series->bars, &source, &report);
-    if (status != 0)
-        return status;
     if (report.already_ingested) {
         job->summary.files++;
         job->summary.already_ingested++;
@@ -186,6 +187,19 @@ static int store_file(ingest_job *job, pipeline_series *series,
     job->summary.conflicts += report.conflicts;
     job->summary.synthetic_replaced += report.synthetic_replaced;
     return status;
+}
+
+
+/* Appends one validated file to the store and records it. The caller holds
+ * job->lock. */
+static int store_file(ingest_job *job, pipeline_series *series,
+                      const ohlcx_quality_report *quality, int64_t size, const char *digest)
+{
+    ohlcx_store_source source = {series->bars.source_path, digest, size, series->read.layout};
+    ohlcx_append_report report;
+    int status = ohlcx_store_append(job->store, &series->bars, &source, &report);
+
+    return status != 0 ? status : record_file(job, series, quality, report);
 }
 
 
@@ -351,33 +365,25 @@ static int reject_empty(const char *path, size_t rows_read)
 }
 
 
-static int ingest_file(ingest_job *job, size_t i)
+/* Reads, checks and stores one file whole: every bar in memory at once.
+ * digest and hashed_blake3 are set when the file was hashed first (hashing
+ * 0), else found here from the parse. */
+static int ingest_whole(ingest_job *job, size_t i, int hashing, char *digest,
+                        char *hashed_blake3)
 {
     const ohlcx_ingest_options *options = job->options;
     ohlcx_read_options read_options = {
         .symbol = options->symbol, .timeframe = options->timeframe, .bad_rows = options->bad_rows};
     ohlcx_layout_options layout = {.columns = options->columns, .tz = options->tz};
-    char digest[OHLCX_STORE_DIGEST_MAX], hashed_blake3[65] = "", parsed_blake3[65] = "";
+    char parsed_blake3[65] = "";
     pipeline_series series;
     ohlcx_quality_report quality;
-    struct stat info;
     int64_t parsed_size = 0;
-    int status = 0, skip = 0, read_threads, hashing;
+    int status = 0, skip = 0, read_threads;
 
     memset(&series, 0, sizeof series);
     memset(&quality, 0, sizeof quality);
     ohlcx_series_init(&series.bars);
-    if (stat(job->files[i], &info) != 0)
-        info.st_size = 0;
-    hashing = hash_while_parsing(job, (int64_t)info.st_size);
-    if (!hashing) {
-        status = choose_digest(job, job->files[i], (int64_t)info.st_size, NULL, digest,
-                               hashed_blake3);
-        if (status == 0)
-            status = check_stored(job, job->files[i], digest, &skip);
-        if (status != 0 || skip)
-            return status;
-    }
 
     /* Threads left over when there are fewer files than jobs parse the
      * file's pieces together. The parse hashes the bytes it reads (a gzip
@@ -418,6 +424,408 @@ static int ingest_file(ingest_job *job, size_t i)
     ohlcx_series_free(&series.bars);
     ohlcx_read_report_free(&series.read);
     return status;
+}
+
+
+/*
+ * The streaming path. The file is parsed in batches of STREAM_BATCH_ROWS
+ * rows into one reused series; each batch is checked and repaired by a
+ * check stream and written by a store stream, so memory does not grow with
+ * the file and no column of the whole file is ever allocated. It covers the
+ * common case, a new series whose rows come in order (see
+ * ohlcx_check_stream_begin() and ohlcx_store_stream_begin()). Anything else
+ * makes a part return OHLCX_WHOLE_SERIES: what the stream wrote is deleted
+ * unseen and the file takes the whole-series path, with the same result.
+ *
+ * A file that has two threads to itself is parsed on one while the other
+ * checks and stores: batches pass between them through STREAM_SLOTS
+ * series whose columns are swapped with the reader's, not copied.
+ */
+#define STREAM_BATCH_ROWS 16384
+#define STREAM_SLOTS 3
+
+typedef struct stream_file {
+    ingest_job *job;
+    size_t index;               /* of the file in job->files */
+    uint64_t rows_max;          /* bound of the rows, for the store's chunk tables */
+    ohlcx_check_stream *checks;
+    ohlcx_store_stream *writer;
+    ohlcx_series names;         /* names the series in the records; no rows */
+    size_t rows_stored;
+    /* Hand-over between the reading thread and the storing one. */
+    pthread_mutex_t lock;
+    pthread_cond_t changed;
+    ohlcx_series slot[STREAM_SLOTS];
+    size_t queue[STREAM_SLOTS]; /* full slots in order, from queue_head */
+    size_t queue_head, queue_count;
+    int free_slot[STREAM_SLOTS];
+    int read_done;              /* the reader returned read_status */
+    int read_status;
+    char read_message[1024];    /* its error, set on the reader's thread */
+    int store_status;           /* first failure of the storing side */
+    /* Results of the read. */
+    ohlcx_read_report read;
+    char parsed_blake3[65];
+    int64_t parsed_size;
+} stream_file;
+
+
+/* Starts the check and store streams on the first batch, which names the
+ * series. */
+static int stream_start(stream_file *file, const ohlcx_series *rows)
+{
+    ingest_job *job = file->job;
+    int status = ohlcx_check_stream_begin(rows, &job->check_options, &file->checks);
+
+    if (status != 0)
+        return status;
+    memcpy(file->names.symbol, rows->symbol, sizeof file->names.symbol);
+    memcpy(file->names.timeframe, rows->timeframe, sizeof file->names.timeframe);
+    memcpy(file->names.source_path, rows->source_path, sizeof file->names.source_path);
+    file->names.asset_class = rows->asset_class;
+    pthread_mutex_lock(&job->lock);
+    status = ohlcx_store_stream_begin(job->store, rows, file->rows_max, &file->writer);
+    pthread_mutex_unlock(&job->lock);
+    return status;
+}
+
+
+/* Checks one batch and writes its repaired rows: the check stream appends
+ * them to the store stream's partial chunk, so they are copied once. */
+static int stream_store_batch(stream_file *file, const ohlcx_series *rows)
+{
+    ohlcx_series *tail;
+    size_t before;
+    int status = 0;
+
+    if (file->checks == NULL)
+        status = stream_start(file, rows);
+    if (status != 0)
+        return status;
+    tail = ohlcx_store_stream_tail(file->writer);
+    before = tail->n;
+    status = ohlcx_check_stream_push(file->checks, rows, tail);
+    file->rows_stored += tail->n - before;
+    if (status == 0)
+        status = ohlcx_store_stream_flush(file->writer);
+    return status;
+}
+
+
+/* The sink of a file read on the thread that stores it. */
+static int stream_sink_inline(void *arg, ohlcx_series *rows)
+{
+    return stream_store_batch(arg, rows);
+}
+
+
+/* Exchanges the rows of a and b (columns, counts), leaving the names. */
+static void swap_rows(ohlcx_series *a, ohlcx_series *b)
+{
+    ohlcx_series t = *a;
+
+    a->n = b->n;
+    a->capacity = b->capacity;
+    a->open_time = b->open_time;
+    a->open = b->open;
+    a->high = b->high;
+    a->low = b->low;
+    a->close = b->close;
+    a->volume = b->volume;
+    a->flags = b->flags;
+    a->extra = b->extra;
+    memcpy(a->extra_column, b->extra_column, sizeof a->extra_column);
+    b->n = t.n;
+    b->capacity = t.capacity;
+    b->open_time = t.open_time;
+    b->open = t.open;
+    b->high = t.high;
+    b->low = t.low;
+    b->close = t.close;
+    b->volume = t.volume;
+    b->flags = t.flags;
+    b->extra = t.extra;
+    memcpy(b->extra_column, t.extra_column, sizeof b->extra_column);
+}
+
+
+/* The sink of a file read on its own thread: hands the batch to the storing
+ * thread in a free slot, whose empty columns the reader goes on with. */
+static int stream_sink_handover(void *arg, ohlcx_series *rows)
+{
+    stream_file *file = arg;
+    size_t k = 0;
+    int status = 0;
+
+    pthread_mutex_lock(&file->lock);
+    for (;;) {
+        if (file->store_status != 0)
+            break;
+        for (k = 0; k < STREAM_SLOTS && !file->free_slot[k]; k++)
+            ;
+        if (k < STREAM_SLOTS)
+            break;
+        pthread_cond_wait(&file->changed, &file->lock);
+    }
+    status = file->store_status;
+    if (status == 0) {
+        ohlcx_series *slot = &file->slot[k];
+
+        pthread_mutex_unlock(&file->lock);
+        /* A slot gets the reader's names and columns on first use. */
+        if (slot->capacity < rows->capacity || slot->extra != rows->extra) {
+            memcpy(slot->symbol, rows->symbol, sizeof slot->symbol);
+            memcpy(slot->timeframe, rows->timeframe, sizeof slot->timeframe);
+            memcpy(slot->source_path, rows->source_path, sizeof slot->source_path);
+            slot->asset_class = rows->asset_class;
+            status = ohlcx_series_add_extra(slot, rows->extra);
+            if (status == 0)
+                status = ohlcx_series_reserve(slot, rows->capacity);
+        }
+        pthread_mutex_lock(&file->lock);
+        if (status == 0) {
+            swap_rows(rows, slot);
+            file->free_slot[k] = 0;
+            file->queue[(file->queue_head + file->queue_count) % STREAM_SLOTS] = k;
+            file->queue_count++;
+            pthread_cond_broadcast(&file->changed);
+        }
+    }
+    pthread_mutex_unlock(&file->lock);
+    return status;
+}
+
+
+static int stream_read(stream_file *file, ohlcx_rows_sink sink)
+{
+    const ohlcx_ingest_options *options = file->job->options;
+    ohlcx_read_options read_options = {
+        .symbol = options->symbol, .timeframe = options->timeframe, .bad_rows = options->bad_rows};
+    ohlcx_layout_options layout = {.columns = options->columns, .tz = options->tz};
+    ohlcx_series rows;
+    int status;
+
+    ohlcx_series_init(&rows);
+    status = ohlcx_read_candles_stream(file->job->files[file->index], &read_options, &layout,
+                                       STREAM_BATCH_ROWS, sink, file, &rows, &file->read,
+                                       file->parsed_blake3, &file->parsed_size);
+    ohlcx_series_free(&rows);
+    return status;
+}
+
+
+static void *stream_reader_thread(void *argument)
+{
+    stream_file *file = argument;
+    int status = stream_read(file, stream_sink_handover);
+
+    pthread_mutex_lock(&file->lock);
+    file->read_done = 1;
+    file->read_status = status;
+    if (status < 0)
+        snprintf(file->read_message, sizeof file->read_message, "%s", ohlcx_last_error());
+    pthread_cond_broadcast(&file->changed);
+    pthread_mutex_unlock(&file->lock);
+    return NULL;
+}
+
+
+/* Stores the batches that the reader thread hands over until it is done,
+ * then returns the first failure of either side. */
+static int stream_store_handed(stream_file *file)
+{
+    pthread_mutex_lock(&file->lock);
+    for (;;) {
+        size_t k;
+        int status;
+
+        while (file->queue_count == 0 && !file->read_done)
+            pthread_cond_wait(&file->changed, &file->lock);
+        if (file->queue_count == 0)
+            break;
+        k = file->queue[file->queue_head];
+        pthread_mutex_unlock(&file->lock);
+        status = file->store_status == 0 ? stream_store_batch(file, &file->slot[k]) : 0;
+        pthread_mutex_lock(&file->lock);
+        if (status != 0 && file->store_status == 0)
+            file->store_status = status;
+        file->queue_head = (file->queue_head + 1) % STREAM_SLOTS;
+        file->queue_count--;
+        file->free_slot[k] = 1;
+        pthread_cond_broadcast(&file->changed);
+    }
+    pthread_mutex_unlock(&file->lock);
+    /* The reader stops at the storing side's failure with that status, so
+     * the storing side's status comes first. Error messages are per thread:
+     * the reader's is set again on this one. */
+    if (file->store_status != 0)
+        return file->store_status;
+    if (file->read_status < 0)
+        return ohlcx_set_error(file->read_status, "%s", file->read_message);
+    return file->read_status;
+}
+
+
+/* Reads, checks and writes the file's batches, on two threads when
+ * threads > 1. */
+static int stream_batches(stream_file *file, int threads)
+{
+    pthread_t reader;
+    int status;
+
+    if (threads < 2)
+        return stream_read(file, stream_sink_inline);
+    for (size_t k = 0; k < STREAM_SLOTS; k++)
+        file->free_slot[k] = 1;
+    if (pthread_create(&reader, NULL, stream_reader_thread, file) != 0)
+        return stream_read(file, stream_sink_inline);
+    status = stream_store_handed(file);
+    pthread_join(reader, NULL);
+    return status;
+}
+
+
+/* Finishes the checks and publishes the streamed series, as ingest_whole()
+ * does after its read. */
+static int stream_commit(stream_file *file, int hashing, char *digest, char *hashed_blake3)
+{
+    ingest_job *job = file->job;
+    const char *path = job->files[file->index];
+    ohlcx_series *tail = ohlcx_store_stream_tail(file->writer);
+    size_t before = tail->n;
+    ohlcx_quality_report quality;
+    ohlcx_append_report report;
+    int status, skip = 0;
+
+    memset(&quality, 0, sizeof quality);
+    status = ohlcx_check_stream_finish(file->checks, tail, &quality);
+    file->rows_stored += tail->n - before;
+    if (status == 0)
+        status = ohlcx_store_stream_flush(file->writer);
+    if (status == 0)
+        status = check_unchanged(path, hashing ? file->parsed_blake3 : hashed_blake3,
+                                 file->parsed_blake3);
+    if (status == 0 && file->rows_stored == 0)
+        status = reject_empty(path, file->read.rows_read);
+    if (hashing && status == 0)
+        status = choose_digest(job, path, file->parsed_size, file->parsed_blake3, digest,
+                               hashed_blake3);
+    if (hashing && status == 0)
+        status = check_unchanged(path, hashed_blake3, file->parsed_blake3);
+    if (hashing && status == 0)
+        status = check_stored(job, path, digest, &skip);
+    if (status == 0 && !skip) {
+        ohlcx_store_source source = {path, digest, file->parsed_size, file->read.layout};
+        pipeline_series series;
+
+        memset(&series, 0, sizeof series);
+        series.bars = file->names;
+        series.bars.n = 0;
+        series.read = file->read;
+        pthread_mutex_lock(&job->lock);
+        status = ohlcx_store_stream_commit(file->writer, &source, &report);
+        if (status == 0)
+            status = record_file(job, &series, &quality, report);
+        pthread_mutex_unlock(&job->lock);
+    }
+    ohlcx_quality_report_free(&quality);
+    return status;
+}
+
+
+/* Returns the streaming setting: 0 never, 1 when the file allows it (the
+ * default), 2 always, failing where the file needs the whole-series path.
+ * OHLCX_INGEST_STREAM=0|1|require sets it; tests use it to run both paths. */
+static int stream_setting(void)
+{
+    const char *value = getenv("OHLCX_INGEST_STREAM");
+
+    if (value == NULL || value[0] == '\0')
+        return 1;
+    if (strcmp(value, "require") == 0)
+        return 2;
+    return strcmp(value, "0") != 0;
+}
+
+
+/* Returns an upper bound of the rows that a file of size bytes gives:
+ * data lines are at least 16 bytes (a 10-digit epoch and five one-digit
+ * numbers with their delimiters), and each of them may bring up to
+ * PIPELINE_MAX_FILL_GAP filled bars; a compressed file is taken to hold at
+ * most 16 times its size. A bound too low only sends the file to the
+ * whole-series path. */
+static uint64_t stream_rows_max(const char *path, int64_t size)
+{
+    size_t length = strlen(path);
+    int compressed = (length > 3 && strcmp(path + length - 3, ".gz") == 0) ||
+                     (length > 4 && strcmp(path + length - 4, ".zst") == 0);
+    uint64_t bytes = (uint64_t)(size > 0 ? size : 0) * (compressed ? 16 : 1);
+
+    return bytes / 16 * (1 + PIPELINE_MAX_FILL_GAP) + OHLCX_STORE_CHUNK_ROWS;
+}
+
+
+/* Streams one file into the store. Returns OHLCX_WHOLE_SERIES, with nothing
+ * stored or recorded, when it needs the whole-series path. */
+static int ingest_streamed(ingest_job *job, size_t i, int64_t size, int hashing, char *digest,
+                           char *hashed_blake3)
+{
+    stream_file file;
+    int threads = job->file_count < (size_t)job->jobs ? job->jobs / (int)job->file_count : 1;
+    int status;
+
+    memset(&file, 0, sizeof file);
+    file.job = job;
+    file.index = i;
+    file.rows_max = stream_rows_max(job->files[i], size);
+    ohlcx_series_init(&file.names);
+    for (size_t k = 0; k < STREAM_SLOTS; k++)
+        ohlcx_series_init(&file.slot[k]);
+    pthread_mutex_init(&file.lock, NULL);
+    pthread_cond_init(&file.changed, NULL);
+
+    status = stream_batches(&file, threads);
+    if (status == 0)
+        status = stream_commit(&file, hashing, digest, hashed_blake3);
+
+    ohlcx_check_stream_free(file.checks);
+    ohlcx_store_stream_free(file.writer);
+    ohlcx_series_free(&file.names);
+    for (size_t k = 0; k < STREAM_SLOTS; k++)
+        ohlcx_series_free(&file.slot[k]);
+    ohlcx_read_report_free(&file.read);
+    pthread_cond_destroy(&file.changed);
+    pthread_mutex_destroy(&file.lock);
+    return status;
+}
+
+
+static int ingest_file(ingest_job *job, size_t i)
+{
+    char digest[OHLCX_STORE_DIGEST_MAX] = "", hashed_blake3[65] = "";
+    struct stat info;
+    int status = 0, skip = 0, hashing, streaming = stream_setting();
+
+    if (stat(job->files[i], &info) != 0)
+        info.st_size = 0;
+    hashing = hash_while_parsing(job, (int64_t)info.st_size);
+    if (!hashing) {
+        status = choose_digest(job, job->files[i], (int64_t)info.st_size, NULL, digest,
+                               hashed_blake3);
+        if (status == 0)
+            status = check_stored(job, job->files[i], digest, &skip);
+        if (status != 0 || skip)
+            return status;
+    }
+    if (streaming) {
+        status = ingest_streamed(job, i, (int64_t)info.st_size, hashing, digest, hashed_blake3);
+        if (status == OHLCX_WHOLE_SERIES && streaming == 2)
+            return ohlcx_set_error(OHLCX_EINVAL, "%s: OHLCX_INGEST_STREAM=require, but the file "
+                                   "needs the whole-series path", job->files[i]);
+        if (status != OHLCX_WHOLE_SERIES)
+            return status;
+    }
+    return ingest_whole(job, i, hashing, digest, hashed_blake3);
 }
 
 

@@ -2,7 +2,8 @@
  * Price and volume checks: invalid prices, OHLC relations, extreme moves,
  * price scale and split-like jumps, volume rules and flat bars.
  *
- * All of them run in one pass over the time-ordered view. A plain bar
+ * All of them run in one pass over the time-ordered view, which the stream
+ * (stream.c) resumes chunk by chunk. A plain bar
  * takes the fast path: valid, consistent prices that are not all equal,
  * volume above 0 and below the spike limit, a new open time and a
  * close-to-close ratio inside the thresholds. Its ratio and volume are
@@ -85,8 +86,8 @@ typedef struct volume_window {
     check_bracket bracket;
 } volume_window;
 
-/* State of the pass over the view. */
-typedef struct consistency_pass {
+/* State of the pass over the view, or over the views of a stream in turn. */
+struct consistency_pass {
     const check_context *ctx;
     ohlcx_check_result *checks;
     return_window returns;
@@ -96,8 +97,10 @@ typedef struct consistency_pass {
     int64_t previous_time;   /* open time of that close */
     int64_t next_day_start;  /* UTC midnight after the last new day */
     size_t zero_run;         /* zero-volume bars ending at the bar before */
+    size_t zero_run_row;     /* row as given of the first bar of that run */
+    int64_t zero_run_time;   /* and its open time */
     double fast_low, fast_high; /* ratios in (fast_low, fast_high) need no slow path */
-} consistency_pass;
+};
 
 
 static int valid_price(double price)
@@ -187,15 +190,13 @@ static void push_volume(consistency_pass *p, size_t k, double volume)
 }
 
 
-/* Ends a run of zero volumes before bar k. */
-static void end_zero_run(consistency_pass *p, size_t k)
+/* Ends the run of zero volumes before the current bar. The run may have
+ * begun in a view before the current one, so its first row is kept. */
+static void end_zero_run(consistency_pass *p)
 {
-    size_t start = k - p->zero_run;
-
     if (p->zero_run >= ZERO_VOLUME_RUN_MIN)
-        check_add(&p->checks[CHECK_ZERO_VOLUME_RUN], check_row(p->ctx, start),
-                  p->ctx->view->bars.open_time[start], (double)p->zero_run,
-                  "%zu bars in a row with volume 0", p->zero_run);
+        check_add(&p->checks[CHECK_ZERO_VOLUME_RUN], p->zero_run_row, p->zero_run_time,
+                  (double)p->zero_run, "%zu bars in a row with volume 0", p->zero_run);
     p->zero_run = 0;
 }
 
@@ -287,31 +288,18 @@ static void add_extreme(consistency_pass *p, size_t k, double ratio)
 }
 
 
-/*
- * Judges the first block by its own median and MAD, because it has no
- * block before it. Runs before the main pass and collects the returns that
- * the main pass would put in the first block (a valid close, a new open
- * time, a finite ratio to the last valid close). Those beyond the z
- * threshold are recorded. A first block of fewer than FIRST_BLOCK_MIN
- * returns (a short file) is too small for a robust scale and is skipped.
- */
-static int check_first_block(consistency_pass *p)
+/* Collects up to capacity returns that the main pass would put in the
+ * first block (a valid close, a new open time, a finite ratio to the last
+ * valid close) and their view rows, and returns their count. ratios and
+ * rows may be NULL to count only. */
+static size_t collect_first_returns(const ohlcx_series *v, size_t capacity, double *ratios,
+                                    size_t *rows)
 {
-    const ohlcx_series *v = &p->ctx->view->bars;
-    return_window *w = &p->returns;
-    double *ratios = malloc(w->capacity * sizeof *ratios);
-    size_t *rows = malloc(w->capacity * sizeof *rows);
-    double previous_close = NAN, median, mad;
+    double previous_close = NAN;
     int64_t previous_time = INT64_MIN;
     size_t count = 0;
 
-    if (ratios == NULL || rows == NULL) {
-        free(ratios);
-        free(rows);
-        return ohlcx_set_error(OHLCX_ENOMEM, "out of memory for a window of %zu returns",
-                               w->capacity);
-    }
-    for (size_t k = 0; k < v->n && count < w->capacity; k++) {
+    for (size_t k = 0; k < v->n && count < capacity; k++) {
         double close = v->close[k], ratio;
 
         if (!valid_price(close) || v->open_time[k] == previous_time)
@@ -320,11 +308,67 @@ static int check_first_block(consistency_pass *p)
         ratio = close / previous_close;
         previous_close = close;
         if (ratio > 0 && ratio < INFINITY) { /* false for the first close: NaN */
-            ratios[count] = ratio;
-            rows[count] = k;
+            if (ratios != NULL) {
+                ratios[count] = ratio;
+                rows[count] = k;
+            }
             count++;
         }
     }
+    return count;
+}
+
+
+/* Collects up to SPIKE_WINDOW volumes that the main pass would put in the
+ * first block (finite and not negative) and their view rows, and returns
+ * their count. volumes and rows may be NULL to count only. */
+static size_t collect_first_volumes(const ohlcx_series *v, double *volumes, size_t *rows)
+{
+    size_t count = 0;
+
+    for (size_t k = 0; k < v->n && count < SPIKE_WINDOW; k++) {
+        if (!(v->volume[k] >= 0 && v->volume[k] < INFINITY))
+            continue;
+        if (volumes != NULL) {
+            volumes[count] = v->volume[k];
+            rows[count] = k;
+        }
+        count++;
+    }
+    return count;
+}
+
+
+int check_first_blocks_complete(const ohlcx_series *series, size_t z_window)
+{
+    return collect_first_returns(series, z_window, NULL, NULL) == z_window &&
+           collect_first_volumes(series, NULL, NULL) == SPIKE_WINDOW;
+}
+
+
+/*
+ * Judges the first block by its own median and MAD, because it has no
+ * block before it. Runs before the main pass on the returns that the main
+ * pass would put in the first block. Those beyond the z threshold are
+ * recorded. A first block of fewer than FIRST_BLOCK_MIN returns (a short
+ * file) is too small for a robust scale and is skipped.
+ */
+static int check_first_block(consistency_pass *p)
+{
+    const ohlcx_series *v = &p->ctx->view->bars;
+    return_window *w = &p->returns;
+    double *ratios = malloc(w->capacity * sizeof *ratios);
+    size_t *rows = malloc(w->capacity * sizeof *rows);
+    double median, mad;
+    size_t count;
+
+    if (ratios == NULL || rows == NULL) {
+        free(ratios);
+        free(rows);
+        return ohlcx_set_error(OHLCX_ENOMEM, "out of memory for a window of %zu returns",
+                               w->capacity);
+    }
+    count = collect_first_returns(v, w->capacity, ratios, rows);
     if (count >= FIRST_BLOCK_MIN) {
         memcpy(w->block, ratios, count * sizeof *ratios);
         check_log_median_mad(w->block, count, w->scratch, NULL, &median, &mad);
@@ -351,15 +395,8 @@ static void check_first_volumes(consistency_pass *p)
     const ohlcx_series *v = &p->ctx->view->bars;
     volume_window *w = &p->volumes;
     double volumes[SPIKE_WINDOW], median;
-    size_t rows[SPIKE_WINDOW], count = 0;
+    size_t rows[SPIKE_WINDOW], count = collect_first_volumes(v, volumes, rows);
 
-    for (size_t k = 0; k < v->n && count < SPIKE_WINDOW; k++) {
-        if (!(v->volume[k] >= 0 && v->volume[k] < INFINITY))
-            continue;
-        volumes[count] = v->volume[k];
-        rows[count] = k;
-        count++;
-    }
     if (count < FIRST_BLOCK_MIN)
         return;
     median = check_median(volumes, count, w->scratch, NULL);
@@ -420,9 +457,13 @@ static void check_bar_slowly(consistency_pass *p, size_t k)
     double volume = v->volume[k];
 
     if (volume == 0) {
+        if (p->zero_run == 0) {
+            p->zero_run_row = check_row(p->ctx, k);
+            p->zero_run_time = v->open_time[k];
+        }
         p->zero_run++;
     } else {
-        end_zero_run(p, k);
+        end_zero_run(p);
     }
     if (!(volume >= 0 && volume < INFINITY))
         check_add(&p->checks[CHECK_NEGATIVE_VOLUME], check_row(p->ctx, k), v->open_time[k],
@@ -554,33 +595,71 @@ static void check_bars(consistency_pass *p)
         check_bar(p, v, k);
         k++;
     }
-    end_zero_run(p, k);
+}
+
+
+void check_consistency_free(consistency_pass *pass)
+{
+    if (pass == NULL)
+        return;
+    free(pass->returns.block);
+    free(pass);
+}
+
+
+int check_consistency_begin(const check_context *ctx, ohlcx_check_result *checks,
+                            consistency_pass **out)
+{
+    consistency_pass *pass = calloc(1, sizeof *pass);
+    int status;
+
+    *out = NULL;
+    if (pass == NULL)
+        return ohlcx_set_error(OHLCX_ENOMEM, "out of memory starting the price checks");
+    pass->ctx = ctx;
+    pass->checks = checks;
+    pass->split_check = ctx->given->asset_class == OHLCX_ASSET_STOCKS;
+    pass->previous_close = NAN;
+    pass->previous_time = INT64_MIN;
+    pass->next_day_start = INT64_MIN;
+    pass->volumes.limit = INFINITY;
+    status = return_window_init(&pass->returns, (size_t)ctx->options->z_window,
+                                ctx->options->z_threshold);
+    if (status == 0) {
+        pass_update_fast_range(pass);
+        status = check_first_block(pass);
+    }
+    if (status != 0) {
+        check_consistency_free(pass);
+        return status;
+    }
+    check_first_volumes(pass);
+    *out = pass;
+    return 0;
+}
+
+
+void check_consistency_run(consistency_pass *pass)
+{
+    check_bars(pass);
+}
+
+
+void check_consistency_end(consistency_pass *pass)
+{
+    end_zero_run(pass);
 }
 
 
 int check_consistency(const check_context *ctx, ohlcx_check_result *checks)
 {
-    consistency_pass pass;
-    int status;
+    consistency_pass *pass;
+    int status = check_consistency_begin(ctx, checks, &pass);
 
-    memset(&pass, 0, sizeof pass);
-    pass.ctx = ctx;
-    pass.checks = checks;
-    pass.split_check = ctx->given->asset_class == OHLCX_ASSET_STOCKS;
-    pass.previous_close = NAN;
-    pass.previous_time = INT64_MIN;
-    pass.next_day_start = INT64_MIN;
-    pass.volumes.limit = INFINITY;
-    status = return_window_init(&pass.returns, (size_t)ctx->options->z_window,
-                                ctx->options->z_threshold);
-    if (status == 0) {
-        pass_update_fast_range(&pass);
-        status = check_first_block(&pass);
-    }
-    if (status == 0)
-        check_first_volumes(&pass);
-    if (status == 0)
-        check_bars(&pass);
-    free(pass.returns.block);
-    return status;
+    if (status != 0)
+        return status;
+    check_consistency_run(pass);
+    check_consistency_end(pass);
+    check_consistency_free(pass);
+    return 0;
 }

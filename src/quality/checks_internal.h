@@ -1,11 +1,14 @@
 /*
- * Internal interface between the check engine (engine.c) and the check
- * files (checks_time.c, checks_consistency.c, report.c).
+ * Internal interface between the check engines (engine.c for a whole
+ * series, stream.c for one that comes in chunks) and the check files
+ * (checks_time.c, checks_consistency.c, report.c).
  *
  * The engine runs every check on a time-ordered view of the series: the
  * series itself when its rows are already in order, else a stably sorted
  * copy whose row map gives each view row's row in the series as given.
- * Examples always name rows of the series as given.
+ * The stream runs the same checks on each chunk in turn as the view, with
+ * the rows of the chunks before it as the row offset. Examples always
+ * name rows of the series as given.
  */
 #ifndef OHLCX_CHECKS_INTERNAL_H
 #define OHLCX_CHECKS_INTERNAL_H
@@ -62,8 +65,11 @@ typedef struct check_view {
 } check_view;
 
 typedef struct check_context {
-    const ohlcx_series *given; /* the series as given, possibly unsorted */
+    const ohlcx_series *given; /* the series as given, possibly unsorted; the
+                                  stream gives only its names and class */
     const check_view *view;    /* the same rows in open-time order */
+    size_t row_offset;         /* row of view row 0 when row is NULL: 0 for
+                                  a whole series, the rows before a chunk */
     const ohlcx_check_options *options;
     int64_t timeframe_us;      /* nominal length of one bar */
     int64_t now_us;
@@ -73,8 +79,39 @@ typedef struct check_context {
 /* Returns the row in the series as given of view row k. */
 static inline size_t check_row(const check_context *ctx, size_t k)
 {
-    return ctx->view->row != NULL ? ctx->view->row[k] : k;
+    return ctx->view->row != NULL ? ctx->view->row[k] : ctx->row_offset + k;
 }
+
+/* Parts of the engine that the stream shares (engine.c). */
+int check_options_valid(const ohlcx_check_options *options);
+int64_t check_now_us(const ohlcx_check_options *options);
+
+/* Starts a report: names, source and every check with count 0. */
+int check_report_start(const ohlcx_series *series, ohlcx_quality_report *report);
+
+/* Sets missing_bars and long_gaps from the gaps in the report. row maps a
+ * gap's row to the row as given, or is NULL when they are the same. */
+void check_report_gaps(const size_t *row, const ohlcx_check_options *options,
+                       ohlcx_quality_report *report);
+
+/* Returns 1 when ohlcx_validate_basic() would leave the series as it is:
+ * the checks found no row out of order, repeated, or breaking a price or
+ * volume rule (its drop rules are those of these checks). */
+int check_nothing_to_drop(const ohlcx_quality_report *report);
+
+/* Lists every repair with count 0. */
+int check_repairs_start(ohlcx_quality_report *report);
+
+/* Adds each filled gap of the report to the filled_gaps repair, whose count
+ * becomes added, the synthetic bars. */
+void check_repair_filled(ohlcx_quality_report *report, size_t added);
+
+/* Flags the last bar (row `row` after the repairs, open time open_time)
+ * partial when it has not closed at now_us. */
+void check_flag_partial(size_t row, int64_t open_time, uint8_t *flags, int64_t timeframe_us,
+                        int64_t now_us, ohlcx_check_result *flagged);
+
+int check_verdict(const ohlcx_quality_report *report, int strict);
 
 /* Counts one finding and keeps it as an example while fewer than
  * OHLCX_CHECK_EXAMPLES are kept. The note is formatted only when kept. */
@@ -84,9 +121,66 @@ void check_add(ohlcx_check_result *result, size_t row, int64_t open_time, double
 /* Runs the timestamp and freshness checks. */
 void check_timestamps(const check_context *ctx, ohlcx_check_result *checks);
 
+/* The rules of off_grid and unit_switch (checks_time.c). */
+typedef struct spacing_rules {
+    int grid;                /* 1 when off_grid applies (timeframes up to 1d) */
+    int64_t modulus, offset; /* open times should be offset modulo modulus */
+    int64_t big_low, big_high, small_low, small_high; /* unit switch spacings */
+} spacing_rules;
+
+/* State of duplicate_rows, conflicting_duplicates, off_grid and
+ * unit_switch between the ranges of rows that one pass checks. */
+typedef struct check_spacing_pass {
+    spacing_rules rules;
+    int steady;            /* 1 when a bar one timeframe on keeps the grid rest */
+    int started;           /* 0 before the first row */
+    int64_t last_time;     /* open time of the last row checked */
+    int64_t rest;          /* grid rest of that row */
+} check_spacing_pass;
+
+/* Starts the spacing pass. A calendar other than ALWAYS takes its grid
+ * offset from the majority of ctx->view, so it needs the whole series. */
+void check_spacing_begin(const check_context *ctx, check_spacing_pass *pass);
+
+/* Checks the rows of ctx->view after those of the views before. Each view
+ * after the first must open after the last open time of the view before
+ * it, because a repeated open time is compared with rows of its own view
+ * only. */
+void check_spacing_run(const check_context *ctx, check_spacing_pass *pass,
+                       ohlcx_check_result *checks);
+
+/* future_bars of the rows of ctx->view, which must be in open-time order. */
+void check_future_bars(const check_context *ctx, ohlcx_check_result *checks);
+
+/* partial_last_bar and stale_series of the last row of ctx->view, the last
+ * row of the series. */
+void check_last_bar(const check_context *ctx, ohlcx_check_result *checks);
+
 /* Runs the price and volume checks; fails only when the window of returns
  * cannot be allocated. */
 int check_consistency(const check_context *ctx, ohlcx_check_result *checks);
+
+/*
+ * The price and volume checks as a pass that resumes over consecutive views
+ * (checks_consistency.c). check_consistency_begin() judges the first block
+ * of returns and of volumes, so ctx->view must then hold every row up to
+ * the end of those blocks (check_first_blocks_complete()) or the whole
+ * series. Each check_consistency_run() checks the rows of ctx->view, and
+ * check_consistency_end() closes a zero-volume run at the end of the
+ * series. The pass keeps ctx and checks, so they must outlive it.
+ */
+typedef struct consistency_pass consistency_pass;
+
+int check_consistency_begin(const check_context *ctx, ohlcx_check_result *checks,
+                            consistency_pass **out);
+void check_consistency_run(consistency_pass *pass);
+void check_consistency_end(consistency_pass *pass);
+void check_consistency_free(consistency_pass *pass);
+
+/* Returns 1 when the rows of series reach the end of the first block of
+ * returns (of z_window returns) and of volumes that the consistency pass
+ * judges on their own. */
+int check_first_blocks_complete(const ohlcx_series *series, size_t z_window);
 
 /* Sets sorted_time to the n open times in ascending order and order[k] to
  * the row of sorted_time[k], keeping file order among equal open times

@@ -8,6 +8,7 @@
  * share one pass. Rows that share an open time sit next to each other in
  * the view, in file order.
  */
+#include <assert.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,15 +89,6 @@ static int64_t majority_offset(const ohlcx_series *v, int64_t modulus)
     }
     return 2 * support > v->n ? candidate : 0;
 }
-
-
-/* The state of the spacing pass: the bar grid of off_grid and the
- * spacings that mark a unit switch. */
-typedef struct spacing_rules {
-    int grid;               /* 1 when off_grid applies (timeframes up to 1d) */
-    int64_t modulus, offset; /* open times should be offset modulo modulus */
-    int64_t big_low, big_high, small_low, small_high; /* unit switch spacings */
-} spacing_rules;
 
 
 /*
@@ -192,19 +184,22 @@ static int closed_between(const check_context *ctx, int64_t first, int64_t last)
 
 
 /* duplicate_rows, conflicting_duplicates, off_grid and unit_switch of bar
- * k > 0. head is the first row of the last open time seen. A row that
- * repeats an open time is compared with the first row of that time: an
- * exact copy is a duplicate, anything else a conflict. */
+ * k after a bar that opens at previous: bar k - 1, or for k = 0 the last
+ * bar of the view before. head is the first row of the last open time
+ * seen. A row that repeats an open time is compared with the first row of
+ * that time: an exact copy is a duplicate, anything else a conflict. */
 static void check_spacing_of(const check_context *ctx, const spacing_rules *rules, size_t k,
-                             size_t *head, int64_t *rest, ohlcx_check_result *checks)
+                             int64_t previous, size_t *head, int64_t *rest,
+                             ohlcx_check_result *checks)
 {
     const ohlcx_series *v = &ctx->view->bars;
-    int64_t spacing = v->open_time[k] - v->open_time[k - 1];
+    int64_t spacing = v->open_time[k] - previous;
     double tf = (double)ctx->timeframe_us;
 
     if (spacing != 0) {
         *head = k;
     } else {
+        assert(k > 0); /* a view after the first opens after the view before */
         /* Bars of the fast path do not move head, but such a bar opens a
          * new time, so when head is stale the time began at k - 1. */
         if (v->open_time[*head] != v->open_time[k])
@@ -221,11 +216,19 @@ static void check_spacing_of(const check_context *ctx, const spacing_rules *rule
             add_off_grid(ctx, &checks[CHECK_OFF_GRID], k, *rest);
     }
     if (((spacing >= rules->big_low && spacing <= rules->big_high) &&
-         !closed_between(ctx, v->open_time[k - 1], v->open_time[k])) ||
+         !closed_between(ctx, previous, v->open_time[k])) ||
         (spacing >= rules->small_low && spacing <= rules->small_high))
         check_add(&checks[CHECK_UNIT_SWITCH], check_row(ctx, k), v->open_time[k],
                   (double)spacing / tf, "opens %g timeframes after the bar before",
                   (double)spacing / tf);
+}
+
+
+void check_spacing_begin(const check_context *ctx, check_spacing_pass *pass)
+{
+    memset(pass, 0, sizeof *pass);
+    spacing_rules_init(ctx, &pass->rules);
+    pass->steady = !pass->rules.grid || ctx->timeframe_us % pass->rules.modulus == 0;
 }
 
 
@@ -239,51 +242,58 @@ static void check_spacing_of(const check_context *ctx, const spacing_rules *rule
  * off_grid is the rest in seconds, that of unit_switch the spacing in
  * timeframes.
  */
-static void check_spacings(const check_context *ctx, ohlcx_check_result *checks)
+void check_spacing_run(const check_context *ctx, check_spacing_pass *pass,
+                       ohlcx_check_result *checks)
 {
     const ohlcx_series *v = &ctx->view->bars;
+    const spacing_rules *rules = &pass->rules;
     const int64_t *t = v->open_time;
-    spacing_rules rules;
     size_t head = 0, k = 1;
-    int64_t rest = 0;
-    int steady;
 
     if (v->n == 0)
         return;
-    spacing_rules_init(ctx, &rules);
-    steady = !rules.grid || ctx->timeframe_us % rules.modulus == 0;
-    if (rules.grid) {
-        rest = floor_mod(t[0] - rules.offset, rules.modulus);
-        if (rest != 0)
-            add_off_grid(ctx, &checks[CHECK_OFF_GRID], 0, rest);
+    if (pass->started) {
+        check_spacing_of(ctx, rules, 0, pass->last_time, &head, &pass->rest, checks);
+    } else if (rules->grid) {
+        pass->rest = floor_mod(t[0] - rules->offset, rules->modulus);
+        if (pass->rest != 0)
+            add_off_grid(ctx, &checks[CHECK_OFF_GRID], 0, pass->rest);
     }
+    pass->started = 1;
     while (k < v->n) {
-        if (steady && rest == 0)
+        if (pass->steady && pass->rest == 0)
             k = quality_next_irregular(t, k, v->n, ctx->timeframe_us);
         if (k == v->n)
             break;
-        check_spacing_of(ctx, &rules, k, &head, &rest, checks);
+        check_spacing_of(ctx, rules, k, t[k - 1], &head, &pass->rest, checks);
         k++;
     }
+    pass->last_time = t[v->n - 1];
 }
 
 
-/* Bars that open after now, and a last bar that has not closed yet. */
-static void check_now(const check_context *ctx, ohlcx_check_result *checks)
+void check_future_bars(const check_context *ctx, ohlcx_check_result *checks)
 {
     const ohlcx_series *v = &ctx->view->bars;
     size_t first = v->n;
-    int64_t last;
 
-    if (v->n == 0)
-        return;
     while (first > 0 && v->open_time[first - 1] > ctx->now_us)
         first--;
     for (size_t k = first; k < v->n; k++)
         check_add(&checks[CHECK_FUTURE_BARS], check_row(ctx, k), v->open_time[k],
                   seconds(v->open_time[k] - ctx->now_us), "opens %.0f s after now",
                   seconds(v->open_time[k] - ctx->now_us));
+}
 
+
+/* A last bar that has not closed yet. */
+static void check_partial(const check_context *ctx, ohlcx_check_result *checks)
+{
+    const ohlcx_series *v = &ctx->view->bars;
+    int64_t last;
+
+    if (v->n == 0)
+        return;
     last = v->open_time[v->n - 1];
     if (last <= ctx->now_us && last + ctx->timeframe_us > ctx->now_us)
         check_add(&checks[CHECK_PARTIAL_LAST_BAR], check_row(ctx, v->n - 1), last,
@@ -394,12 +404,22 @@ static void check_dst_shift(const check_context *ctx, ohlcx_check_result *result
 }
 
 
+void check_last_bar(const check_context *ctx, ohlcx_check_result *checks)
+{
+    check_partial(ctx, checks);
+    check_stale(ctx, &checks[CHECK_STALE_SERIES]);
+}
+
+
 void check_timestamps(const check_context *ctx, ohlcx_check_result *checks)
 {
+    check_spacing_pass spacing;
+
     if (ctx->view->owned) /* else the rows as given are in order */
         check_unsorted(ctx->given, &checks[CHECK_UNSORTED_ROWS]);
-    check_spacings(ctx, checks);
-    check_now(ctx, checks);
+    check_spacing_begin(ctx, &spacing);
+    check_spacing_run(ctx, &spacing, checks);
+    check_future_bars(ctx, checks);
     check_dst_shift(ctx, &checks[CHECK_DST_SHIFT]);
-    check_stale(ctx, &checks[CHECK_STALE_SERIES]);
+    check_last_bar(ctx, checks);
 }

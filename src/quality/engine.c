@@ -146,7 +146,13 @@ static int64_t current_time_us(void)
 }
 
 
-static int check_options_valid(const ohlcx_check_options *o)
+int64_t check_now_us(const ohlcx_check_options *options)
+{
+    return options->now_us != 0 ? options->now_us : current_time_us();
+}
+
+
+int check_options_valid(const ohlcx_check_options *o)
 {
     if (o->policy < OHLCX_POLICY_REPORT || o->policy > OHLCX_POLICY_STRICT)
         return ohlcx_set_error(OHLCX_EINVAL, "invalid check policy %d: use report, repair or "
@@ -170,8 +176,7 @@ static int check_options_valid(const ohlcx_check_options *o)
 }
 
 
-/* Starts a report: names, sources and every check with count 0. */
-static int report_start(const ohlcx_series *series, ohlcx_quality_report *report)
+int check_report_start(const ohlcx_series *series, ohlcx_quality_report *report)
 {
     memset(report, 0, sizeof *report);
     snprintf(report->symbol, sizeof report->symbol, "%s", series->symbol);
@@ -327,16 +332,15 @@ static int view_unique(check_view *unique, const check_view *sorted, size_t repe
 }
 
 
-/* missing_bars and long_gaps from the gaps in the report. */
-static void report_gaps(const check_view *unique, const ohlcx_check_options *options,
-                        ohlcx_quality_report *report)
+void check_report_gaps(const size_t *row_map, const ohlcx_check_options *options,
+                       ohlcx_quality_report *report)
 {
     ohlcx_check_result *missing = &report->checks[CHECK_MISSING_BARS];
     ohlcx_check_result *long_gaps = &report->checks[CHECK_LONG_GAPS];
 
     for (size_t i = 0; i < report->gap_count; i++) {
         const ohlcx_gap *gap = &report->gaps[i];
-        size_t row = unique->row ? unique->row[gap->row] : gap->row;
+        size_t row = row_map ? row_map[gap->row] : gap->row;
         size_t first = missing->count;
 
         check_add(missing, row, gap->first_missing, (double)gap->missing,
@@ -391,7 +395,6 @@ static int repair_fill_gaps(ohlcx_series *series, int calendar, const uint8_t *i
                             const ohlcx_check_options *options, int find_again,
                             ohlcx_quality_report *report)
 {
-    ohlcx_check_result *filled = &report->repairs[REPAIR_FILLED_GAPS];
     size_t added = 0;
     int status = 0;
 
@@ -401,13 +404,31 @@ static int repair_fill_gaps(ohlcx_series *series, int calendar, const uint8_t *i
         status = quality_fill_gaps(series, report, options->max_fill_gap, &added);
     if (status != 0)
         return status;
+    check_repair_filled(report, added);
+    return 0;
+}
+
+
+void check_repair_filled(ohlcx_quality_report *report, size_t added)
+{
+    ohlcx_check_result *filled = &report->repairs[REPAIR_FILLED_GAPS];
+
     for (size_t i = 0; i < report->gap_count; i++)
         if (report->gaps[i].filled)
             check_add(filled, report->gaps[i].row, report->gaps[i].first_missing,
                       (double)report->gaps[i].missing, "filled %zu synthetic bars",
                       report->gaps[i].missing);
     filled->count = added;
-    return 0;
+}
+
+
+void check_flag_partial(size_t row, int64_t open_time, uint8_t *flags, int64_t timeframe_us,
+                        int64_t now_us, ohlcx_check_result *flagged)
+{
+    if (open_time <= now_us && open_time + timeframe_us > now_us) {
+        *flags |= OHLCX_FLAG_PARTIAL;
+        check_add(flagged, row, open_time, 1, "last bar flagged partial");
+    }
 }
 
 
@@ -418,17 +439,12 @@ static void repair_partial(ohlcx_series *series, int64_t timeframe_us, int64_t n
 
     if (series->n == 0)
         return;
-    if (series->open_time[last] <= now_us && series->open_time[last] + timeframe_us > now_us) {
-        series->flags[last] |= OHLCX_FLAG_PARTIAL;
-        check_add(flagged, last, series->open_time[last], 1, "last bar flagged partial");
-    }
+    check_flag_partial(last, series->open_time[last], &series->flags[last], timeframe_us,
+                       now_us, flagged);
 }
 
 
-/* Returns 1 when ohlcx_validate_basic() would leave the series as it is:
- * the checks found no row out of order, repeated, or breaking a price or
- * volume rule (its drop rules are those of these checks). */
-static int nothing_to_drop(const ohlcx_quality_report *report)
+int check_nothing_to_drop(const ohlcx_quality_report *report)
 {
     static const int drop_checks[] = {
         CHECK_UNSORTED_ROWS,  CHECK_DUPLICATE_ROWS,  CHECK_CONFLICTING_DUPLICATES,
@@ -443,11 +459,8 @@ static int nothing_to_drop(const ohlcx_quality_report *report)
 }
 
 
-static int repair(ohlcx_series *series, const check_context *ctx, const uint8_t *inferred,
-                  ohlcx_quality_report *report)
+int check_repairs_start(ohlcx_quality_report *report)
 {
-    int status = 0, unchanged;
-
     report->repairs = calloc(REPAIR_COUNT, sizeof *report->repairs);
     if (report->repairs == NULL)
         return ohlcx_set_error(OHLCX_ENOMEM, "out of memory listing repairs");
@@ -457,10 +470,22 @@ static int repair(ohlcx_series *series, const check_context *ctx, const uint8_t 
                  repair_names[i]);
         report->repairs[i].severity = OHLCX_SEVERITY_INFO;
     }
+    return 0;
+}
+
+
+static int repair(ohlcx_series *series, const check_context *ctx, const uint8_t *inferred,
+                  ohlcx_quality_report *report)
+{
+    int status, unchanged;
+
+    status = check_repairs_start(report);
+    if (status != 0)
+        return status;
     /* With nothing to drop, ohlcx_validate_basic() would change nothing and
      * the gaps in the report are already those of the series to fill, so
      * neither needs another pass over the rows. */
-    unchanged = nothing_to_drop(report);
+    unchanged = check_nothing_to_drop(report);
     if (!unchanged)
         status = repair_drop_rows(series, report);
     if (status == 0)
@@ -473,7 +498,7 @@ static int repair(ohlcx_series *series, const check_context *ctx, const uint8_t 
 }
 
 
-static int verdict_of(const ohlcx_quality_report *report, int strict)
+int check_verdict(const ohlcx_quality_report *report, int strict)
 {
     int verdict = OHLCX_VERDICT_PASS;
 
@@ -513,7 +538,7 @@ static int run_checks(check_context *ctx, uint8_t *inferred, ohlcx_quality_repor
         quality_infer_session(&unique.bars, inferred);
     status = quality_find_gaps(&unique.bars, ctx->calendar, inferred, report);
     if (status == 0)
-        report_gaps(&unique, ctx->options, report);
+        check_report_gaps(unique.row, ctx->options, report);
     view_free(&unique);
     return status;
 }
@@ -538,7 +563,7 @@ int ohlcx_check_series(ohlcx_series *series, const ohlcx_check_options *options,
     status = check_options_valid(options);
     if (status != 0)
         return status;
-    status = report_start(series, report);
+    status = check_report_start(series, report);
     if (status != 0)
         goto fail;
 
@@ -547,7 +572,7 @@ int ohlcx_check_series(ohlcx_series *series, const ohlcx_check_options *options,
     ctx.view = &sorted;
     ctx.options = options;
     ctx.timeframe_us = ohlcx_timeframe_us(series->timeframe);
-    ctx.now_us = options->now_us != 0 ? options->now_us : current_time_us();
+    ctx.now_us = check_now_us(options);
     if (ctx.timeframe_us == 0) {
         status = ohlcx_set_error(OHLCX_EINVAL, "%s: unknown timeframe '%s': set the series' "
                                  "timeframe to a canonical name such as 1h",
@@ -572,7 +597,7 @@ int ohlcx_check_series(ohlcx_series *series, const ohlcx_check_options *options,
         if (status != 0)
             goto fail;
     }
-    report->verdict = verdict_of(report, options->policy == OHLCX_POLICY_STRICT);
+    report->verdict = check_verdict(report, options->policy == OHLCX_POLICY_STRICT);
     return 0;
 
 fail:

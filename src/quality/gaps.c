@@ -21,6 +21,7 @@
  * walk_calendar).
  */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -170,20 +171,22 @@ size_t quality_next_irregular(const int64_t *t, size_t from, size_t n, int64_t s
 /* Walks a fixed-step grid on which every slot is expected: the slots
  * before each bar are counted by division. Once an intraday bar has
  * matched its slot, the bars one step apart that follow match the next
- * slots, so such a run is counted at once. */
-static void walk_every_slot(const ohlcx_series *series, const slot_grid *grid, gap_walk *walk)
+ * slots, so such a run is counted at once. The n open times t are rows
+ * row_offset on, and *key is the key of the next slot, updated for the
+ * rows that follow. */
+static void walk_every_slot_from(const int64_t *t, size_t n, size_t row_offset,
+                                 const slot_grid *grid, int64_t *key_state, gap_walk *walk)
 {
-    const int64_t *t = series->open_time;
-    int64_t key = grid->origin;
+    int64_t key = *key_state;
     size_t i = 0;
 
-    while (i < series->n) {
+    while (i < n) {
         int64_t bar = bar_key(grid, t[i]);
 
         if (key < bar) {
             int64_t run = (bar - key + grid->step - 1) / grid->step;
 
-            record_gap(walk, i, slot_open_time(grid, key), (size_t)run);
+            record_gap(walk, row_offset + i, slot_open_time(grid, key), (size_t)run);
             walk->expected += (size_t)run;
             key += run * grid->step;
         }
@@ -192,14 +195,23 @@ static void walk_every_slot(const ohlcx_series *series, const slot_grid *grid, g
             key += grid->step;
         }
         i++;
-        if (!grid->day_keys && i < series->n && key == t[i - 1] + grid->step) {
-            size_t end = quality_next_irregular(t, i, series->n, grid->step);
+        if (!grid->day_keys && i < n && key == t[i - 1] + grid->step) {
+            size_t end = quality_next_irregular(t, i, n, grid->step);
 
             walk->expected += end - i;
             key += (int64_t)(end - i) * grid->step;
             i = end;
         }
     }
+    *key_state = key;
+}
+
+
+static void walk_every_slot(const ohlcx_series *series, const slot_grid *grid, gap_walk *walk)
+{
+    int64_t key = grid->origin;
+
+    walk_every_slot_from(series->open_time, series->n, 0, grid, &key, walk);
 }
 
 
@@ -355,7 +367,8 @@ static size_t bars_to_fill(const ohlcx_quality_report *report, int max_bars)
 }
 
 
-static void copy_rows(ohlcx_series *to, const ohlcx_series *from, size_t from_row, size_t count)
+void quality_copy_rows(ohlcx_series *to, const ohlcx_series *from, size_t from_row,
+                       size_t count)
 {
     size_t at = to->n;
 
@@ -425,16 +438,18 @@ static double round_like(double close, double before, double after)
 }
 
 
-/* Appends the missing bars of one gap. The close moves in equal steps per
- * missing bar (not per unit of time) from the close before the gap to the
- * open of the bar after it, rounded to two more decimals than those two
- * prices, and each bar opens at the previous bar's close. Returns 0, or OHLCX_EINVAL when the calendar expects fewer slots before
- * the next bar than the gap lists. */
-static int fill_one_gap(ohlcx_series *to, const ohlcx_series *from, const slot_grid *grid,
-                        int calendar, const uint8_t inferred[7 * 24], const ohlcx_gap *gap)
+/* Appends the missing bars of one gap of a series with the given timeframe
+ * and symbol, between a bar that closes at before and one that opens at
+ * after at after_time. The close moves in equal steps per missing bar (not
+ * per unit of time) from before to after, rounded to two more decimals than
+ * those two prices, and each bar opens at the previous bar's close. to must
+ * have room for gap->missing more rows. Returns 0, or OHLCX_EINVAL when the
+ * calendar expects fewer slots before the next bar than the gap lists. */
+static int fill_one_gap(ohlcx_series *to, const char *timeframe, const char *symbol,
+                        const slot_grid *grid, int calendar, const uint8_t inferred[7 * 24],
+                        const ohlcx_gap *gap, double before, double after, int64_t after_time)
 {
-    double before = from->close[gap->row - 1], after = from->open[gap->row];
-    int64_t end = bar_key(grid, from->open_time[gap->row]);
+    int64_t end = bar_key(grid, after_time);
     slot_grid local = *grid;
     int64_t k;
     double open = before;
@@ -450,7 +465,7 @@ static int fill_one_gap(ohlcx_series *to, const ohlcx_series *from, const slot_g
         int64_t open_time = slot_open_time(&local, key);
         double close;
 
-        if (!quality_bar_expected(calendar, from->timeframe, open_time, inferred))
+        if (!quality_bar_expected(calendar, timeframe, open_time, inferred))
             continue;
         done++;
         close = before + (after - before) * (double)done / (double)(gap->missing + 1);
@@ -462,7 +477,7 @@ static int fill_one_gap(ohlcx_series *to, const ohlcx_series *from, const slot_g
         return ohlcx_set_error(OHLCX_EINVAL,
                                "gap before row %zu of %s lists %zu missing bars but the "
                                "calendar expects %zu: find the gaps again on this series",
-                               gap->row, from->symbol, gap->missing, done);
+                               gap->row, symbol, gap->missing, done);
     return 0;
 }
 
@@ -526,13 +541,15 @@ int quality_fill_gaps(ohlcx_series *series, ohlcx_quality_report *report, int ma
 
         if (gap->missing > (size_t)max_bars)
             continue;
-        copy_rows(&filled, series, next_row, gap->row - next_row);
+        quality_copy_rows(&filled, series, next_row, gap->row - next_row);
         next_row = gap->row;
-        status = fill_one_gap(&filled, series, &grid, report->calendar, inferred, gap);
+        status = fill_one_gap(&filled, series->timeframe, series->symbol, &grid,
+                              report->calendar, inferred, gap, series->close[gap->row - 1],
+                              series->open[gap->row], series->open_time[gap->row]);
         if (status != 0)
             goto fail;
     }
-    copy_rows(&filled, series, next_row, series->n - next_row);
+    quality_copy_rows(&filled, series, next_row, series->n - next_row);
 
     for (size_t g = 0; g < report->gap_count; g++)
         if (report->gaps[g].missing <= (size_t)max_bars)
@@ -546,4 +563,115 @@ int quality_fill_gaps(ohlcx_series *series, ohlcx_quality_report *report, int ma
 fail:
     ohlcx_series_free(&filled);
     return status;
+}
+
+
+/* The gap walk of a stream: the grid starts at the first row pushed. */
+struct quality_gap_stream {
+    char timeframe[OHLCX_TIMEFRAME_MAX];
+    char symbol[OHLCX_SYMBOL_MAX];
+    int started;    /* 0 before the first row */
+    slot_grid grid;
+    int64_t key;    /* key of the next slot */
+    gap_walk walk;  /* walk.gaps has room for capacity gaps */
+    size_t capacity;
+};
+
+
+int quality_gap_stream_begin(const char *timeframe, const char *symbol,
+                             quality_gap_stream **out)
+{
+    quality_gap_stream *s;
+
+    *out = NULL;
+    if (ohlcx_timeframe_months(timeframe) != 0)
+        return ohlcx_set_error(OHLCX_EINVAL, "the gap stream needs a fixed-step timeframe, "
+                               "not '%s'", timeframe);
+    s = calloc(1, sizeof *s);
+    if (s == NULL)
+        return ohlcx_set_error(OHLCX_ENOMEM, "out of memory starting a gap stream");
+    snprintf(s->timeframe, sizeof s->timeframe, "%s", timeframe);
+    snprintf(s->symbol, sizeof s->symbol, "%s", symbol);
+    *out = s;
+    return 0;
+}
+
+
+/* Like quality_find_gaps(), the walk runs twice on the rows: once to count
+ * their gaps and once to record them, so that the gap list grows once per
+ * push. */
+int quality_gap_stream_push(quality_gap_stream *s, const int64_t *open_time, size_t n,
+                            size_t row_offset)
+{
+    gap_walk count = {0};
+    int64_t key;
+    int status;
+
+    if (n == 0)
+        return 0;
+    if (!s->started) {
+        status = grid_init(&s->grid, s->timeframe, open_time[0]);
+        if (status != 0)
+            return status;
+        s->key = s->grid.origin;
+        s->started = 1;
+    }
+
+    key = s->key;
+    walk_every_slot_from(open_time, n, row_offset, &s->grid, &key, &count);
+    if (s->walk.gap_count + count.gap_count > s->capacity) {
+        size_t capacity = 2 * s->capacity > 16 ? 2 * s->capacity : 16;
+        ohlcx_gap *gaps;
+
+        if (capacity < s->walk.gap_count + count.gap_count)
+            capacity = s->walk.gap_count + count.gap_count;
+        gaps = realloc(s->walk.gaps, capacity * sizeof *gaps);
+        if (gaps == NULL)
+            return ohlcx_set_error(OHLCX_ENOMEM, "out of memory listing %zu gaps of %s",
+                                   capacity, s->symbol);
+        s->walk.gaps = gaps;
+        s->capacity = capacity;
+    }
+    walk_every_slot_from(open_time, n, row_offset, &s->grid, &s->key, &s->walk);
+    return 0;
+}
+
+
+const ohlcx_gap *quality_gap_stream_gaps(const quality_gap_stream *s, size_t *count)
+{
+    *count = s->walk.gap_count;
+    return s->walk.gaps;
+}
+
+
+int quality_gap_stream_fill(const quality_gap_stream *s, const ohlcx_gap *gap, double before,
+                            double after, int64_t after_time, ohlcx_series *to)
+{
+    return fill_one_gap(to, s->timeframe, s->symbol, &s->grid, OHLCX_CALENDAR_ALWAYS, NULL,
+                        gap, before, after, after_time);
+}
+
+
+void quality_gap_stream_report(quality_gap_stream *s, ohlcx_quality_report *report)
+{
+    free(report->gaps);
+    report->gaps = s->walk.gap_count > 0 ? s->walk.gaps : NULL;
+    if (report->gaps == NULL)
+        free(s->walk.gaps);
+    report->gap_count = s->walk.gap_count;
+    report->expected_bars = s->walk.expected;
+    report->missing_ratio = 0.0;
+    if (s->walk.expected > 0)
+        report->missing_ratio = (double)s->walk.missing / (double)s->walk.expected;
+    s->walk = (gap_walk){0};
+    s->capacity = 0;
+}
+
+
+void quality_gap_stream_free(quality_gap_stream *s)
+{
+    if (s == NULL)
+        return;
+    free(s->walk.gaps);
+    free(s);
 }

@@ -47,4 +47,41 @@ size_t quality_next_irregular(const int64_t *t, size_t from, size_t n, int64_t s
 int quality_fill_gaps(ohlcx_series *series, ohlcx_quality_report *report, int max_bars,
                       size_t *added);
 
+/* Appends count rows of from, from_row on, to the rows of to, which must
+ * have room for them and every optional column of from. */
+void quality_copy_rows(ohlcx_series *to, const ohlcx_series *from, size_t from_row,
+                       size_t count);
+
+/*
+ * The gaps of a series that comes in chunks of rows, on the ALWAYS calendar
+ * and a fixed-step timeframe (1m to 1w). Rows come in open-time order with
+ * unique open times, as for quality_find_gaps(), which the gaps, expected
+ * bars and missing ratio equal once every row is pushed. Memory grows with
+ * the gaps only.
+ */
+typedef struct quality_gap_stream quality_gap_stream;
+
+int quality_gap_stream_begin(const char *timeframe, const char *symbol,
+                             quality_gap_stream **out);
+
+/* Walks the n open times, rows row_offset on, after the rows pushed
+ * before. */
+int quality_gap_stream_push(quality_gap_stream *s, const int64_t *open_time, size_t n,
+                            size_t row_offset);
+
+/* Returns the gaps found so far and sets *count to their number. */
+const ohlcx_gap *quality_gap_stream_gaps(const quality_gap_stream *s, size_t *count);
+
+/* Appends the synthetic bars of gap as quality_fill_gaps() makes them,
+ * between a bar that closes at before and one that opens at after at
+ * after_time; to must have room for gap->missing more rows. */
+int quality_gap_stream_fill(const quality_gap_stream *s, const ohlcx_gap *gap, double before,
+                            double after, int64_t after_time, ohlcx_series *to);
+
+/* Moves the gaps into report and sets expected_bars and missing_ratio; the
+ * stream keeps no gaps after it. */
+void quality_gap_stream_report(quality_gap_stream *s, ohlcx_quality_report *report);
+
+void quality_gap_stream_free(quality_gap_stream *s);
+
 #endif

@@ -33,7 +33,7 @@
 #include "util/util.h"
 
 
-static int check_series(const ohlcx_series *series)
+int store_check_fields(const ohlcx_series *series)
 {
     if (series->asset_class < 0 || series->asset_class >= OHLCX_ASSET_COUNT)
         return ohlcx_set_error(OHLCX_EINVAL, "series %s %s has invalid asset class %d",
@@ -41,6 +41,16 @@ static int check_series(const ohlcx_series *series)
     if (series->extra >= (1u << OHLCX_EXTRA_COUNT))
         return ohlcx_set_error(OHLCX_EINVAL, "series %s %s has unknown optional column bits 0x%x",
                                series->symbol, series->timeframe, series->extra);
+    return 0;
+}
+
+
+static int check_series(const ohlcx_series *series)
+{
+    int status = store_check_fields(series);
+
+    if (status != 0)
+        return status;
     for (size_t i = 1; i < series->n; i++) {
         if (series->open_time[i] <= series->open_time[i - 1])
             return ohlcx_set_error(OHLCX_EINVAL,
@@ -54,9 +64,7 @@ static int check_series(const ohlcx_series *series)
 }
 
 
-/* Fills the source record, hashing the file with SHA-256 when the caller gave
- * no digest. */
-static int make_record(const ohlcx_store_source *source, size_t rows,
+int store_make_record(const ohlcx_store_source *source, size_t rows,
                        store_source_record *record, int *has_record)
 {
     struct stat info;
@@ -271,9 +279,7 @@ typedef struct column_job {
 } column_job;
 
 
-/* Returns 1 when the version has column i: every required column, and the
- * optional ones that the manifest lists. */
-static int column_written(const store_manifest *manifest, int i)
+int store_column_written(const store_manifest *manifest, int i)
 {
     return i < OHLCX_STORE_QUOTE_VOLUME ||
            (manifest->extra & (1u << (i - OHLCX_STORE_QUOTE_VOLUME))) != 0;
@@ -286,7 +292,7 @@ static int write_column(column_job *job, int i, store_encoder *encoder)
     char path[STORE_PATH_MAX + 16];
     int status;
 
-    if (!column_written(job->manifest, i))
+    if (!store_column_written(job->manifest, i))
         return 0;
     if (job->old != NULL && job->old->present[i])
         plan.old = &job->old->columns[i];
@@ -338,7 +344,6 @@ static int write_version(ohlcx_store *store, const char *folder, ohlcx_store_rea
                       .tail = tail,
                       .manifest = manifest};
     pthread_t threads[OHLCX_STORE_COLUMN_COUNT];
-    char path[STORE_PATH_MAX + 16];
     int wanted = store->threads < OHLCX_STORE_COLUMN_COUNT ? store->threads
                                                            : OHLCX_STORE_COLUMN_COUNT;
     int started = 0;
@@ -353,6 +358,13 @@ static int write_version(ohlcx_store *store, const char *folder, ohlcx_store_rea
     pthread_mutex_destroy(&job.lock);
     if (job.status != 0)
         return ohlcx_set_error(job.status, "%s", job.message);
+    return store_seal_version(folder, manifest);
+}
+
+
+int store_seal_version(const char *folder, const store_manifest *manifest)
+{
+    char path[STORE_PATH_MAX + 16];
 
     /* The writeback of every column started as it was written, so the first
      * fsync mostly waits and commits the file system's journal for all of
@@ -361,7 +373,7 @@ static int write_version(ohlcx_store *store, const char *folder, ohlcx_store_rea
     for (int i = 0; i < OHLCX_STORE_COLUMN_COUNT; i++) {
         int status;
 
-        if (!column_written(manifest, i))
+        if (!store_column_written(manifest, i))
             continue;
         status = store_column_path(folder, i, path);
         if (status == 0)
@@ -398,9 +410,9 @@ static int publish_version(ohlcx_store *store, const char *folder, ohlcx_store_r
 }
 
 
-static void build_manifest(const ohlcx_series *series, const ohlcx_store_reader *old,
-                           const ohlcx_store_source *source, const ohlcx_series *merged,
-                           size_t head_rows, store_manifest *manifest)
+void store_build_manifest(const ohlcx_series *series, const store_manifest *old,
+                          const ohlcx_store_source *source, uint64_t rows, unsigned extra,
+                          store_manifest *manifest)
 {
     const char *name = source != NULL ? source->name : NULL;
 
@@ -411,10 +423,10 @@ static void build_manifest(const ohlcx_series *series, const ohlcx_store_reader 
     if (name != NULL && name[0] != '\0')
         snprintf(manifest->source, sizeof manifest->source, "%s", name);
     else if (old != NULL)
-        memcpy(manifest->source, old->manifest.source, sizeof manifest->source);
-    manifest->version = old != NULL ? old->manifest.version + 1 : 1;
-    manifest->rows = head_rows + merged->n;
-    manifest->extra = merged->extra;
+        memcpy(manifest->source, old->source, sizeof manifest->source);
+    manifest->version = old != NULL ? old->version + 1 : 1;
+    manifest->rows = rows;
+    manifest->extra = extra;
 }
 
 
@@ -456,7 +468,8 @@ static int commit_new(const append_job *job, ohlcx_store_reader *old, size_t hea
     uint64_t old_rows = 0;
     int status;
 
-    build_manifest(job->series, old, job->source, merged, head_rows, &manifest);
+    store_build_manifest(job->series, old != NULL ? &old->manifest : NULL, job->source,
+                         head_rows + merged->n, merged->extra, &manifest);
     if (job->record != NULL) {
         manifest.has_source = 1;
         manifest.record = *job->record;
@@ -595,7 +608,7 @@ static int append(ohlcx_store *store, const ohlcx_series *series,
     if (status == 0)
         status = check_series(series);
     if (status == 0 && series->n > 0)
-        status = make_record(source, series->n, &record, &has_record);
+        status = store_make_record(source, series->n, &record, &has_record);
     if (status != 0 || series->n == 0)
         return status;
     if (has_record)

@@ -171,6 +171,8 @@ static int repair_all(ohlcx_store *store)
         repair_symbol_folder(store, symbol_folder);
     }
     closedir(dir);
+    if (store_clean_streams(store) != 0)
+        ohlcx_log_warn("store %s: %s", store->dir, ohlcx_last_error());
     return drop_orphan_rows(store);
 }
 

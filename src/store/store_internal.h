@@ -168,6 +168,22 @@ typedef struct store_column_plan {
  * fsyncs it (store_fsync_path()) before the version is published. */
 int store_column_write(const char *path, const store_column_plan *plan, store_encoder *encoder);
 
+/* A column file of a new series written chunk by chunk (column.c). Its
+ * chunks start after room for max_chunks table entries, and each put is one
+ * chunk: OHLCX_STORE_CHUNK_ROWS rows, or fewer for the last. A double column
+ * ends with the encoding and decimals that store_column_write() would choose
+ * for all its rows, because the chunks already written are decoded and
+ * encoded again when a later chunk needs more decimals. */
+typedef struct store_column_stream store_column_stream;
+int store_column_stream_open(const char *path, int type, uint32_t max_chunks,
+                             store_column_stream **out);
+int store_column_stream_put(store_column_stream *stream, const void *values, size_t rows,
+                            store_encoder *encoder);
+/* Writes the header, starts the writeback and closes the file; the caller
+ * fsyncs it before publishing. */
+int store_column_stream_finish(store_column_stream *stream);
+void store_column_stream_free(store_column_stream *stream);
+
 /* version.c: column names and types, series folders, versions, locks and
  * fsync. A column's type is OHLCX_STORE_DELTA_INT64, OHLCX_STORE_UINT8, or
  * OHLCX_STORE_FLOAT64 for every double column (stored as ticks or float64). */
@@ -187,6 +203,24 @@ int store_clean_series_folder(const char *folder, int64_t current);
 int store_fsync_path(const char *path);
 int store_lock(ohlcx_store *store, int wait);
 void store_unlock(ohlcx_store *store);
+
+/* append.c: the steps of an append that a stream shares. */
+/* Checks the asset class and the optional column bits of series. */
+int store_check_fields(const ohlcx_series *series);
+/* Fills the source record of rows bars, hashing the file with SHA-256 when
+ * source gives no digest; *has_record is 0 when source names no file. */
+int store_make_record(const ohlcx_store_source *source, size_t rows,
+                      store_source_record *record, int *has_record);
+/* Fills the manifest of the version after old (NULL for a new series) with
+ * rows rows and the optional columns extra. */
+void store_build_manifest(const ohlcx_series *series, const store_manifest *old,
+                          const ohlcx_store_source *source, uint64_t rows, unsigned extra,
+                          store_manifest *manifest);
+/* Returns 1 when a version has column i: every required column, and the
+ * optional ones that its manifest lists. */
+int store_column_written(const store_manifest *manifest, int i);
+/* Fsyncs the column files written into folder and writes its manifest. */
+int store_seal_version(const char *folder, const store_manifest *manifest);
 
 /* manifest.c */
 int store_manifest_write(const char *path, const store_manifest *manifest);
@@ -213,6 +247,10 @@ int store_normalize_digest(const char *text, char out[OHLCX_STORE_DIGEST_MAX]);
 int store_catalog_commit(ohlcx_store *store, const store_series_state *state,
                          const store_source_record *record);
 int store_catalog_delete(ohlcx_store *store, const char *symbol, const char *timeframe);
+
+/* stream.c: deletes the stream folders under DIR/tmp whose writer is gone
+ * (their flock() can be taken). */
+int store_clean_streams(const ohlcx_store *store);
 
 /* store.c: repair of interrupted appends; the caller holds the store lock.
  * store_repair_series() returns 1 when the folder has no published version. */
