@@ -363,12 +363,11 @@ int format_parse_epoch(const char *text, size_t length, int64_t *out_us)
         return -1;
 
     unit_us = format_epoch_unit_us(value);
-    if (unit_us == 0) {
+    if (unit_us == 0)
         *out_us = value / 1000;
-        return 0;
-    }
-    *out_us = value * unit_us + fraction * unit_us / scale;
-    return 0;
+    else
+        *out_us = value * unit_us + fraction * unit_us / scale;
+    return *out_us < FORMAT_EPOCH_LIMIT_US ? 0 : -1;
 }
 
 

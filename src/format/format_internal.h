@@ -398,7 +398,8 @@ int format_parse_number_styled(const char *text, size_t length, int decimal_comm
 
 /* Parses an epoch time: digits with an optional fraction, in seconds,
  * milliseconds, microseconds or nanoseconds, distinguished by magnitude.
- * Returns 0 or -1. */
+ * Returns 0, or -1 for other text and for times from
+ * FORMAT_EPOCH_LIMIT_US on. */
 int format_parse_epoch(const char *text, size_t length, int64_t *out_us);
 
 /* Returns the microseconds per unit of an integer epoch time, by its
@@ -414,6 +415,12 @@ static inline int64_t format_epoch_unit_us(int64_t value)
            : value < INT64_C(100000000000000) ? 1000
                                               : 1;
 }
+
+/* The first open time that an epoch time may not reach: 2200-01-01 00:00
+ * UTC. A time past it has a digit too many or too few for its unit (a
+ * 17-digit value would be microseconds of the year 2510), so it is a bad
+ * value rather than a bar from the future. */
+#define FORMAT_EPOCH_LIMIT_US INT64_C(7258118400000000)
 
 /* Converts a non-negative integer epoch time to microseconds, as
  * format_parse_epoch() does for one without a fraction. */

@@ -382,7 +382,7 @@ static inline int parse_field_epoch(const char *text, const plain_line *line, si
     else
         value = digits_value(load_eight(text + start), (unsigned)length);
     *out_us = format_epoch_integer_us((int64_t)value);
-    return 0;
+    return *out_us < FORMAT_EPOCH_LIMIT_US ? 0 : -1;
 }
 
 

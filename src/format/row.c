@@ -121,6 +121,45 @@ static int parse_date_and_clock(const format_layout *layout, const format_field 
 }
 
 
+/* Returns the count of digits of a field that is digits with an optional
+ * fraction, as an epoch time is written, or 0. */
+static size_t epoch_digits(const format_field *field)
+{
+    size_t digits = 0, i = 0;
+
+    while (i < field->length && field->text[i] >= '0' && field->text[i] <= '9')
+        i++;
+    digits = i;
+    if (i < field->length && field->text[i] == '.')
+        for (i++; i < field->length && field->text[i] >= '0' && field->text[i] <= '9'; i++)
+            ;
+    return i == field->length ? digits : 0;
+}
+
+
+/* Sets the error of a time that did not parse. An epoch time fails only
+ * when it lies past FORMAT_EPOCH_LIMIT_US, and its message gives that
+ * reason. */
+static int time_error(format_row_error *error, const format_field *field, size_t index,
+                      const char *name)
+{
+    size_t digits = epoch_digits(field);
+    char reason[256];
+
+    if (digits == 0)
+        return format_field_error(error, field, index, name, "time");
+    error->column = field->column;
+    snprintf(reason, sizeof reason,
+             "column %zu (%s): epoch time '%.*s' is after 2200: %zu digits, where s, ms, us "
+             "and ns have 10, 13, 16 and 19",
+             index + 1, name, (int)(field->length < 24 ? field->length : 24), field->text,
+             digits);
+    snprintf(error->reason, sizeof error->reason, "%.*s", (int)sizeof error->reason - 1,
+             reason);
+    return FORMAT_BAD_ROW;
+}
+
+
 static int parse_open_time(format_reader *reader, const format_field *fields, int64_t *out_us,
                            format_row_error *error)
 {
@@ -146,8 +185,7 @@ static int parse_open_time(format_reader *reader, const format_field *fields, in
     } else {
         const format_field *field = role_field(layout, fields, FORMAT_ROLE_TIME, &index);
         if (parse_time_value(layout, field, &us, &flags) != 0)
-            return format_field_error(error, field, index, layout->column_name[FORMAT_ROLE_TIME],
-                                      "time");
+            return time_error(error, field, index, layout->column_name[FORMAT_ROLE_TIME]);
     }
 
     /* Wall-clock times move to UTC; absolute times and dates stay. */

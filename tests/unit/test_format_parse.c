@@ -513,6 +513,75 @@ static void epoch_fractions(void **state)
 }
 
 
+/* Epoch times end before 2200-01-01 00:00 UTC (7258118400 s) in every
+ * unit: one digit too many or too few makes a date centuries away, which
+ * must be a bad value, not a bar. */
+static void epoch_limit_2200(void **state)
+{
+    static const struct {
+        const char *text;
+        int64_t us;
+    } good[] = {
+        {"7258118399", INT64_C(7258118399) * US},
+        {"7258118399999", INT64_C(7258118399999) * 1000},
+        {"7258118399999999", INT64_C(7258118399999999)},
+        {"7258118399999999999", INT64_C(7258118399999999)},
+    };
+    static const char *bad[] = {"7258118400", "7258118400000", "7258118400000000",
+                                "17040708000000000", "7258118400000000000"};
+
+    (void)state;
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        int64_t us = 0;
+        assert_int_equal(format_parse_epoch(good[i].text, strlen(good[i].text), &us), 0);
+        assert_int_equal(us, good[i].us);
+    }
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        int64_t us = 0;
+        if (format_parse_epoch(bad[i], strlen(bad[i]), &us) == 0)
+            fail_msg("'%s' was accepted as %lld", bad[i], (long long)us);
+    }
+}
+
+
+/* A 17-digit open time among plain rows (the fast path's) fails the read
+ * with its line and the reason, and is skipped under the skip policy. */
+static void epoch_past_limit_in_file(void **state)
+{
+    char path[] = "/tmp/ohlcx-epoch-limit-XXXXXX";
+    int descriptor = mkstemp(path);
+    ohlcx_read_options options = {"BTCUSDT", "1h", OHLCX_BAD_ROWS_FAIL};
+    ohlcx_read_report report;
+    ohlcx_series series;
+    FILE *file = NULL;
+
+    (void)state;
+    assert_true(descriptor >= 0);
+    close(descriptor);
+    file = fopen(path, "wb");
+    assert_non_null(file);
+    fputs("open_time,open,high,low,close,volume\n", file);
+    for (int i = 0; i < 40; i++)
+        fprintf(file, "%lld,1.5,2,1,1.5,10\n", (long long)(1704067200000 + i * 3600000LL));
+    fputs("17040708000000000,1.5,2,1,1.5,10\n", file);
+    fclose(file);
+
+    ohlcx_series_init(&series);
+    assert_int_equal(ohlcx_read_candles(path, &options, &series, NULL), OHLCX_EFORMAT);
+    assert_text_contains(ohlcx_last_error(),
+                         ":42:1: column 1 (open_time): epoch time '17040708000000000' is after "
+                         "2200: 17 digits, where s, ms, us and ns have 10, 13, 16 and 19");
+    options.bad_rows = OHLCX_BAD_ROWS_SKIP;
+    assert_int_equal(ohlcx_read_candles(path, &options, &series, &report), 0);
+    assert_int_equal(series.n, 40);
+    assert_int_equal(report.bad_row_count, 1);
+    assert_int_equal(report.bad_rows[0].line, 42);
+    ohlcx_read_report_free(&report);
+    ohlcx_series_free(&series);
+    unlink(path);
+}
+
+
 /* ---- fields and sniffing ---- */
 
 static void split_quoted_commas(void **state)
@@ -801,6 +870,8 @@ int main(void)
         cmocka_unit_test(plain_rows_match_general_path),
         cmocka_unit_test(plain_rows_hand_over),
         cmocka_unit_test(epoch_fractions),
+        cmocka_unit_test(epoch_limit_2200),
+        cmocka_unit_test(epoch_past_limit_in_file),
         cmocka_unit_test(split_quoted_commas),
         cmocka_unit_test(split_tabs_and_semicolons),
         cmocka_unit_test(value_kinds),
