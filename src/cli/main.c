@@ -8,12 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-
-#include <cblas.h>
 
 #include "cli/cli.h"
-#include "cli/env/ohlcx_env.h"
 #include "ohlcx/nn.h"
 #include "ohlcx/error.h"
 #include "ohlcx/format.h"
@@ -148,39 +144,21 @@ int cli_parse_bad_rows(const char *command, const char *text, int *out)
 
 
 /*
- * Thread settings that libraries read only when they load, so they must be
- * in the environment before the libraries start. A value the user set is
- * kept.
- * - OPENBLAS_NUM_THREADS=1 for commands without matrix work: OpenBLAS starts
- *   its threads when it loads, and they spin for about 0.1 s of CPU time
- *   (measured on OpenBLAS 0.3.21), which takes the second core from
- *   ingest's own threads. For the commands that ohlcx_env_light_command()
- *   lists (src/cli/env/thread_env.c), the constructor of libohlcx_env sets
- *   it before OpenBLAS loads. report still needs the second start below.
- * - OMP_WAIT_POLICY=passive for the other commands: GNU OpenMP's threads
- *   (oneDNN, XGBoost) spin while they wait for work, and on a busy machine
- *   the spinning takes the cores from the threads that have work: 2-thread
- *   CNN training ran at a fraction of its 1-thread speed that way
- *   (docs/benchmarks.md).
- * Where the constructor came too late, or a variable is set here, the
- * command runs again (once: the second start finds them set). If setting
- * them or the exec fails, the command goes on as it is.
+ * Sets OMP_WAIT_POLICY=passive unless the user set it. GNU OpenMP reads it
+ * when it loads, which happens with oneDNN or XGBoost on their first use
+ * (src/util/libraries.c), after this runs. Its threads otherwise spin
+ * while they wait for work, and on a busy machine the spinning takes the
+ * cores from the threads that have work: 2-thread CNN training ran at a
+ * fraction of its 1-thread speed that way (docs/benchmarks.md).
+ *
+ * OpenBLAS, whose threads spin for about 0.1 s of CPU time when it loads
+ * (OpenBLAS 0.3.21), gets no variable here: the commands that load it set
+ * its thread count from --jobs, and the others never load it.
  */
-static void set_thread_environment(const char *command, char **argv)
+static void set_thread_environment(void)
 {
-    int changed = 0;
-
-    if (ohlcx_env_light_command(command)) {
-        if (ohlcx_env_openblas_threads_set() && openblas_get_num_threads() > 1)
-            execv("/proc/self/exe", argv);
-        return;
-    }
     if (getenv("OMP_WAIT_POLICY") == NULL)
-        changed |= setenv("OMP_WAIT_POLICY", "passive", 1) == 0;
-    if (strcmp(command, "report") == 0 && getenv("OPENBLAS_NUM_THREADS") == NULL)
-        changed |= setenv("OPENBLAS_NUM_THREADS", "1", 1) == 0;
-    if (changed)
-        execv("/proc/self/exe", argv);
+        setenv("OMP_WAIT_POLICY", "passive", 1);
 }
 
 
@@ -201,7 +179,7 @@ int main(int argc, char **argv)
         puts("ohlcx " OHLCX_VERSION);
         return 0;
     }
-    set_thread_environment(command, argv);
+    set_thread_environment();
     if (strcmp(command, "run") == 0)
         return cmd_run(argc - 1, argv + 1);
     if (strcmp(command, "predict") == 0)

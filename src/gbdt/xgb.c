@@ -20,6 +20,12 @@
  *
  * Every XGBoost call is checked. A failure becomes OHLCX_ELIB with the name
  * of the call and XGBGetLastError() in the message.
+ *
+ * libxgboost is loaded with dlopen() on first use (src/util/libraries.c), and
+ * its functions are called through the table xgb points to. The functions
+ * that create a model (ohlcx_gbdt_train(), ohlcx_gbdt_train_source() and
+ * ohlcx_gbdt_load()) load it first, and every other XGBoost call needs a
+ * model or a matrix made after that.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -33,6 +39,9 @@
 
 #include "ohlcx/error.h"
 #include "ohlcx/gbdt.h"
+#include "util/libraries.h"
+
+static const ohlcx_xgboost_api *const xgb = &ohlcx_xgboost;
 
 struct ohlcx_gbdt {
     BoosterHandle booster;
@@ -55,7 +64,7 @@ static int xgb_check(int rc, const char *call)
 {
     if (rc == 0)
         return 0;
-    return ohlcx_set_error(OHLCX_ELIB, "XGBoost %s failed: %s", call, XGBGetLastError());
+    return ohlcx_set_error(OHLCX_ELIB, "XGBoost %s failed: %s", call, xgb->XGBGetLastError());
 }
 
 
@@ -169,11 +178,11 @@ static int make_dmatrix(const float *x, const float *y, size_t n, size_t n_featu
     int status;
 
     *out = NULL;
-    status = xgb_check(XGDMatrixCreateFromMat_omp(x, (bst_ulong)n, (bst_ulong)n_features, NAN,
-                                                  out, threads),
+    status = xgb_check(xgb->XGDMatrixCreateFromMat_omp(x, (bst_ulong)n, (bst_ulong)n_features, NAN,
+                                                       out, threads),
                        "XGDMatrixCreateFromMat");
     if (status == 0 && y != NULL)
-        status = xgb_check(XGDMatrixSetFloatInfo(*out, "label", y, (bst_ulong)n),
+        status = xgb_check(xgb->XGDMatrixSetFloatInfo(*out, "label", y, (bst_ulong)n),
                            "XGDMatrixSetFloatInfo(label)");
     return status;
 }
@@ -181,10 +190,10 @@ static int make_dmatrix(const float *x, const float *y, size_t n, size_t n_featu
 
 static int set_param(BoosterHandle booster, const char *name, const char *value)
 {
-    if (XGBoosterSetParam(booster, name, value) == 0)
+    if (xgb->XGBoosterSetParam(booster, name, value) == 0)
         return 0;
     return ohlcx_set_error(OHLCX_ELIB, "XGBoost XGBoosterSetParam(%s=%s) failed: %s", name,
-                           value, XGBGetLastError());
+                           value, xgb->XGBGetLastError());
 }
 
 
@@ -305,10 +314,10 @@ static int iterator_next(DataIterHandle handle)
              "\"typestr\": \"<f4\", \"version\": 3}",
              (uintptr_t)it->x, count, it->n_features);
     if (status == 0)
-        status = xgb_check(XGProxyDMatrixSetDataDense(it->proxy, interface),
+        status = xgb_check(xgb->XGProxyDMatrixSetDataDense(it->proxy, interface),
                            "XGProxyDMatrixSetDataDense");
     if (status == 0)
-        status = xgb_check(XGDMatrixSetFloatInfo(it->proxy, "label", it->y, (bst_ulong)count),
+        status = xgb_check(xgb->XGDMatrixSetFloatInfo(it->proxy, "label", it->y, (bst_ulong)count),
                            "XGDMatrixSetFloatInfo(label)");
     if (status != 0) {
         iterator_fail(it, status);
@@ -341,31 +350,31 @@ static int make_quantile_dmatrix(const ohlcx_gbdt_source *source, const char *pa
                                  it.batch_rows);
         goto done;
     }
-    status = xgb_check(XGProxyDMatrixCreate(&it.proxy), "XGProxyDMatrixCreate");
+    status = xgb_check(xgb->XGProxyDMatrixCreate(&it.proxy), "XGProxyDMatrixCreate");
     if (status != 0)
         goto done;
     snprintf(config, sizeof config, "{\"missing\": NaN, \"nthread\": %d, \"max_bin\": 256}",
              threads);
-    status = xgb_check(XGQuantileDMatrixCreateFromCallback(&it, it.proxy, NULL, iterator_reset,
-                                                           iterator_next, config, out),
+    status = xgb_check(xgb->XGQuantileDMatrixCreateFromCallback(&it, it.proxy, NULL, iterator_reset,
+                                                                iterator_next, config, out),
                        "XGQuantileDMatrixCreateFromCallback");
     /* A failed batch ends the iteration early, which XGBoost may then report
      * in its own words: the batch's failure is the one to return. */
     if (it.status != 0)
         status = ohlcx_set_error(it.status, "%s", it.message);
     if (status == 0)
-        status = xgb_check(XGDMatrixNumRow(*out, &rows), "XGDMatrixNumRow");
+        status = xgb_check(xgb->XGDMatrixNumRow(*out, &rows), "XGDMatrixNumRow");
     if (status == 0 && rows != (bst_ulong)source->rows)
         status = ohlcx_set_error(OHLCX_ELIB,
                                  "XGBoost built a %s matrix of %llu rows from %zu rows", part,
                                  (unsigned long long)rows, source->rows);
 done:
     if (status != 0 && *out != NULL) {
-        XGDMatrixFree(*out);
+        xgb->XGDMatrixFree(*out);
         *out = NULL;
     }
     if (it.proxy != NULL)
-        XGDMatrixFree(it.proxy);
+        xgb->XGDMatrixFree(it.proxy);
     free(it.x);
     free(it.y);
     return status;
@@ -560,12 +569,12 @@ static int read_round_tree(BoosterHandle booster, validation_scorer *scorer, int
     bst_ulong length = 0;
     cJSON *model = NULL;
     const cJSON *learner, *trees;
-    int status = xgb_check(XGBoosterSlice(booster, round, round + 1, 1, &sliced),
+    int status = xgb_check(xgb->XGBoosterSlice(booster, round, round + 1, 1, &sliced),
                            "XGBoosterSlice");
 
     if (status == 0)
-        status = xgb_check(XGBoosterSaveModelToBuffer(sliced, "{\"format\": \"json\"}", &length,
-                                                      &json),
+        status = xgb_check(xgb->XGBoosterSaveModelToBuffer(sliced, "{\"format\": \"json\"}",
+                                                           &length, &json),
                            "XGBoosterSaveModelToBuffer");
     if (status == 0) {
         model = cJSON_ParseWithLength(json, (size_t)length);
@@ -586,7 +595,7 @@ static int read_round_tree(BoosterHandle booster, validation_scorer *scorer, int
         status = read_base_margin(learner, base_margin);
     cJSON_Delete(model);
     if (sliced != NULL)
-        XGBoosterFree(sliced);
+        xgb->XGBoosterFree(sliced);
     return status;
 }
 
@@ -685,7 +694,7 @@ static int boost_rounds(ohlcx_gbdt *model, DMatrixHandle train, validation_score
 
     for (int round = 0; round < options->max_rounds; round++) {
         double loss = 0;
-        int status = xgb_check(XGBoosterUpdateOneIter(model->booster, round, train),
+        int status = xgb_check(xgb->XGBoosterUpdateOneIter(model->booster, round, train),
                                "XGBoosterUpdateOneIter");
 
         if (status != 0)
@@ -720,10 +729,11 @@ static int keep_rounds(ohlcx_gbdt *model, int trained, int rounds)
 
     if (rounds == trained)
         return 0;
-    status = xgb_check(XGBoosterSlice(model->booster, 0, rounds, 1, &sliced), "XGBoosterSlice");
+    status = xgb_check(xgb->XGBoosterSlice(model->booster, 0, rounds, 1, &sliced),
+                       "XGBoosterSlice");
     if (status != 0)
         return status;
-    XGBoosterFree(model->booster);
+    xgb->XGBoosterFree(model->booster);
     model->booster = sliced;
     snprintf(threads, sizeof threads, "%d", model->threads);
     return set_param(model->booster, "nthread", threads);
@@ -732,7 +742,7 @@ static int keep_rounds(ohlcx_gbdt *model, int trained, int rounds)
 
 static int count_rounds(BoosterHandle booster, int *rounds)
 {
-    return xgb_check(XGBoosterBoostedRounds(booster, rounds), "XGBoosterBoostedRounds");
+    return xgb_check(xgb->XGBoosterBoostedRounds(booster, rounds), "XGBoosterBoostedRounds");
 }
 
 
@@ -756,7 +766,7 @@ static int train_on_matrix(DMatrixHandle train, validation_scorer *scorer, size_
                                      options->max_rounds);
     }
     if (status == 0)
-        status = xgb_check(XGBoosterCreate(&train, 1, &model->booster), "XGBoosterCreate");
+        status = xgb_check(xgb->XGBoosterCreate(&train, 1, &model->booster), "XGBoosterCreate");
     if (status == 0)
         status = set_train_params(model->booster, options);
     if (status == 0)
@@ -806,6 +816,8 @@ int ohlcx_gbdt_train(const float *x_train, const float *y_train, size_t n_train,
     int status = check_train_inputs(x_train, y_train, n_train, x_val, y_val, n_val, n_features,
                                     options, out);
 
+    if (status == 0)
+        status = ohlcx_xgboost_load();
     if (status != 0)
         return status;
     *out = NULL;
@@ -815,7 +827,7 @@ int ohlcx_gbdt_train(const float *x_train, const float *y_train, size_t n_train,
     if (status == 0)
         status = train_on_matrix(train, use_scorer ? &scorer : NULL, n_features, options, out);
     if (train != NULL)
-        XGDMatrixFree(train);
+        xgb->XGDMatrixFree(train);
     scorer_free(&scorer);
     return status;
 }
@@ -850,6 +862,8 @@ int ohlcx_gbdt_train_source(const ohlcx_gbdt_source *train, const ohlcx_gbdt_sou
                                batch_rows);
     status = check_options(options);
     if (status == 0)
+        status = ohlcx_xgboost_load();
+    if (status == 0)
         status = make_quantile_dmatrix(train, "training", n_features, batch_rows,
                                        options->threads, &train_matrix);
     if (status == 0 && use_scorer)
@@ -858,7 +872,7 @@ int ohlcx_gbdt_train_source(const ohlcx_gbdt_source *train, const ohlcx_gbdt_sou
         status = train_on_matrix(train_matrix, use_scorer ? &scorer : NULL, n_features, options,
                                  out);
     if (train_matrix != NULL)
-        XGDMatrixFree(train_matrix);
+        xgb->XGDMatrixFree(train_matrix);
     scorer_free(&scorer);
     return status;
 }
@@ -884,8 +898,8 @@ int ohlcx_gbdt_predict(const ohlcx_gbdt *model, const float *x, size_t n, float 
 
     status = make_dmatrix(x, NULL, n, model->n_features, model->threads, &matrix);
     if (status == 0)
-        status = xgb_check(XGBoosterPredictFromDMatrix(model->booster, matrix, config, &shape,
-                                                       &dimensions, &result),
+        status = xgb_check(xgb->XGBoosterPredictFromDMatrix(model->booster, matrix, config, &shape,
+                                                            &dimensions, &result),
                            "XGBoosterPredictFromDMatrix");
     if (status == 0 && (dimensions < 1 || shape[0] != (bst_ulong)n))
         status = ohlcx_set_error(OHLCX_ELIB,
@@ -895,7 +909,7 @@ int ohlcx_gbdt_predict(const ohlcx_gbdt *model, const float *x, size_t n, float 
     if (status == 0)
         memcpy(prob, result, n * sizeof *prob);
     if (matrix != NULL)
-        XGDMatrixFree(matrix);
+        xgb->XGDMatrixFree(matrix);
     return status;
 }
 
@@ -931,8 +945,8 @@ int ohlcx_gbdt_save(const ohlcx_gbdt *model, const char *path)
 
     /* Ask for JSON explicitly: XGBoosterSaveModel picks the format from the
      * file name and writes the old binary format unless it ends in .json. */
-    status = xgb_check(XGBoosterSaveModelToBuffer(model->booster, "{\"format\": \"json\"}",
-                                                  &length, &json),
+    status = xgb_check(xgb->XGBoosterSaveModelToBuffer(model->booster, "{\"format\": \"json\"}",
+                                                       &length, &json),
                        "XGBoosterSaveModelToBuffer");
     if (status != 0)
         return status;
@@ -996,7 +1010,7 @@ done:
 static int check_feature_count(BoosterHandle booster, const char *path, size_t *n_features)
 {
     bst_ulong model_features = 0;
-    int status = xgb_check(XGBoosterGetNumFeature(booster, &model_features),
+    int status = xgb_check(xgb->XGBoosterGetNumFeature(booster, &model_features),
                            "XGBoosterGetNumFeature");
 
     if (status != 0)
@@ -1038,10 +1052,13 @@ int ohlcx_gbdt_load(const char *path, size_t n_features, int threads, ohlcx_gbdt
     }
     model->threads = threads;
 
-    status = xgb_check(XGBoosterCreate(NULL, 0, &model->booster), "XGBoosterCreate");
-    if (status == 0 && XGBoosterLoadModelFromBuffer(model->booster, data, (bst_ulong)length) != 0)
+    status = ohlcx_xgboost_load();
+    if (status == 0)
+        status = xgb_check(xgb->XGBoosterCreate(NULL, 0, &model->booster), "XGBoosterCreate");
+    if (status == 0 &&
+        xgb->XGBoosterLoadModelFromBuffer(model->booster, data, (bst_ulong)length) != 0)
         status = ohlcx_set_error(OHLCX_EFORMAT, "cannot load GBDT model %s: %s", path,
-                                 XGBGetLastError());
+                                 xgb->XGBGetLastError());
     snprintf(text, sizeof text, "%d", threads);
     if (status == 0)
         status = set_param(model->booster, "nthread", text);
@@ -1069,7 +1086,7 @@ void ohlcx_gbdt_free(ohlcx_gbdt *model)
     if (model == NULL)
         return;
     if (model->booster != NULL)
-        XGBoosterFree(model->booster);
+        xgb->XGBoosterFree(model->booster);
     free(model->losses);
     free(model);
 }
@@ -1082,7 +1099,7 @@ int ohlcx_gbdt_set_feature_names(ohlcx_gbdt *model, const char *const *names, si
                                "ohlcx_gbdt_set_feature_names: %zu names for a model of %zu "
                                "features",
                                n, model ? ohlcx_gbdt_feature_count(model) : 0);
-    return xgb_check(XGBoosterSetStrFeatureInfo(model->booster, "feature_name",
-                                                (const char **)names, (bst_ulong)n),
+    return xgb_check(xgb->XGBoosterSetStrFeatureInfo(model->booster, "feature_name",
+                                                     (const char **)names, (bst_ulong)n),
                      "XGBoosterSetStrFeatureInfo");
 }

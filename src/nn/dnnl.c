@@ -29,6 +29,12 @@
  * both. Data-parallel shards (parallel.c) set OpenBLAS to one thread, so
  * their plans run on their own thread alone.
  *
+ * libdnnl is loaded with dlopen() on first use (src/util/libraries.c), and
+ * its functions and GNU OpenMP's omp_set_num_threads are called through the
+ * table dnnl points to. nn_dnnl_create() loads it, and every other call
+ * needs the nn_dnnl that it returns, except nn_dnnl_bf16_supported(), which
+ * loads it too.
+ *
  * NOTE: bit-identical runs need oneDNN's weight-gradient kernels to reduce
  * in the same order each time at a given thread count. Debian's x86-64
  * build of oneDNN 2.6.3 does (tests/unit/test_nn_dnnl.c and the determinism
@@ -50,9 +56,6 @@ int nn_dnnl_serves(const ohlcx_cnn_config *config)
 
 #ifdef OHLCX_HAVE_DNNL
 
-#include <cblas.h>
-#include <omp.h>
-#include <oneapi/dnnl/dnnl.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -60,6 +63,9 @@ int nn_dnnl_serves(const ohlcx_cnn_config *config)
 
 #include "nn/nn_internal.h"
 #include "ohlcx/error.h"
+#include "util/libraries.h"
+
+static const ohlcx_dnnl_api *const dnnl = &ohlcx_dnnl;
 
 /* Plans kept per workspace, see the file comment. */
 #define PLAN_SLOTS 4
@@ -145,15 +151,19 @@ static pthread_once_t engine_once = PTHREAD_ONCE_INIT;
 
 static void create_engine(void)
 {
-    engine_status = dnnl_engine_create(&engine, dnnl_cpu, 0);
+    engine_status = dnnl->dnnl_engine_create(&engine, dnnl_cpu, 0);
 }
 
 
 /* Returns 1 when oneDNN can run bf16 convolutions on this CPU, which needs
- * the AVX512_BF16 instructions. */
+ * the AVX512_BF16 instructions, and 0 also when libdnnl cannot be loaded. */
 int nn_dnnl_bf16_supported(void)
 {
-    dnnl_cpu_isa_t isa = dnnl_get_effective_cpu_isa();
+    dnnl_cpu_isa_t isa;
+
+    if (ohlcx_dnnl_load() != OHLCX_OK)
+        return 0;
+    isa = dnnl->dnnl_get_effective_cpu_isa();
 
     return ((unsigned)isa & (unsigned)dnnl_cpu_isa_avx512_core_bf16) ==
            (unsigned)dnnl_cpu_isa_avx512_core_bf16;
@@ -180,7 +190,7 @@ static int fail(dnnl_status_t status, const char *what, size_t n)
 static void init_md(dnnl_memory_desc_t *md, int ndims, const dnnl_dims_t dims,
                     dnnl_data_type_t type, dnnl_format_tag_t tag)
 {
-    dnnl_memory_desc_init_by_tag(md, ndims, dims, type, tag);
+    dnnl->dnnl_memory_desc_init_by_tag(md, ndims, dims, type, tag);
 }
 
 
@@ -191,7 +201,7 @@ static int new_memory(plan *p, const dnnl_memory_desc_t *md, void *handle,
 {
     if (p->memory_count == MAX_MEMORIES)
         return fail(dnnl_out_of_memory, "fit the plan's memories", p->n);
-    CHECK(dnnl_memory_create(out, md, engine, handle), "create a memory");
+    CHECK(dnnl->dnnl_memory_create(out, md, engine, handle), "create a memory");
     p->memories[p->memory_count++] = *out;
     return OHLCX_OK;
 }
@@ -219,9 +229,9 @@ static dnnl_primitive_attr_t scratch_attr(void)
 {
     dnnl_primitive_attr_t attr = NULL;
 
-    if (dnnl_primitive_attr_create(&attr) != dnnl_success)
+    if (dnnl->dnnl_primitive_attr_create(&attr) != dnnl_success)
         return NULL;
-    dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user);
+    dnnl->dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user);
     return attr;
 }
 
@@ -232,7 +242,7 @@ static int add_primitive(plan *p, step_list *list,
                          const_dnnl_primitive_desc_t pd, plan_step **out)
 {
     const dnnl_memory_desc_t *scratch_md =
-        dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
+        dnnl->dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
     dnnl_primitive_t primitive;
     dnnl_status_t status;
     dnnl_memory_t scratch;
@@ -241,13 +251,13 @@ static int add_primitive(plan *p, step_list *list,
 
     if (p->primitive_count == MAX_PRIMITIVES || list->count == MAX_STEPS)
         return fail(dnnl_out_of_memory, "fit the plan's primitives", p->n);
-    status = dnnl_primitive_create(&primitive, pd);
+    status = dnnl->dnnl_primitive_create(&primitive, pd);
     if (status != dnnl_success)
         return fail(status, "create a primitive", p->n);
     p->primitives[p->primitive_count++] = primitive;
     *out = add_step(list, primitive);
 
-    bytes = scratch_md ? dnnl_memory_desc_get_size(scratch_md) : 0;
+    bytes = scratch_md ? dnnl->dnnl_memory_desc_get_size(scratch_md) : 0;
     if (bytes > 0) {
         rc = new_memory(p, scratch_md, DNNL_MEMORY_NONE, &scratch);
         if (rc != OHLCX_OK)
@@ -273,15 +283,15 @@ static int add_reorder(plan *p, step_list *list, dnnl_memory_t from,
     plan_step *step;
     int rc;
 
-    dnnl_memory_get_memory_desc(from, &from_md);
-    dnnl_memory_get_memory_desc(to, &to_md);
-    status = dnnl_reorder_primitive_desc_create(&pd, from_md, engine, to_md,
-                                                engine, attr);
-    dnnl_primitive_attr_destroy(attr);
+    dnnl->dnnl_memory_get_memory_desc(from, &from_md);
+    dnnl->dnnl_memory_get_memory_desc(to, &to_md);
+    status = dnnl->dnnl_reorder_primitive_desc_create(&pd, from_md, engine, to_md,
+                                                      engine, attr);
+    dnnl->dnnl_primitive_attr_destroy(attr);
     CHECK(status, "create a reorder");
 
     rc = add_primitive(p, list, pd, &step);
-    dnnl_primitive_desc_destroy(pd);
+    dnnl->dnnl_primitive_desc_destroy(pd);
     if (rc != OHLCX_OK)
         return rc;
     add_arg(step, DNNL_ARG_FROM, from);
@@ -299,8 +309,8 @@ static int adopt_input(plan *p, step_list *list, const dnnl_memory_desc_t *want,
     const dnnl_memory_desc_t *have_md;
     int rc;
 
-    dnnl_memory_get_memory_desc(have, &have_md);
-    if (dnnl_memory_desc_equal(want, have_md)) {
+    dnnl->dnnl_memory_get_memory_desc(have, &have_md);
+    if (dnnl->dnnl_memory_desc_equal(want, have_md)) {
         *out = have;
         return OHLCX_OK;
     }
@@ -321,8 +331,8 @@ static int adopt_output(plan *p, const dnnl_memory_desc_t *want,
     const dnnl_memory_desc_t *have_md;
 
     *pending = NULL;
-    dnnl_memory_get_memory_desc(have, &have_md);
-    if (dnnl_memory_desc_equal(want, have_md)) {
+    dnnl->dnnl_memory_get_memory_desc(have, &have_md);
+    if (dnnl->dnnl_memory_desc_equal(want, have_md)) {
         *out = have;
         return OHLCX_OK;
     }
@@ -343,7 +353,7 @@ static int finish_output(plan *p, step_list *list, dnnl_memory_t produced,
 static const dnnl_memory_desc_t *query(const_dnnl_primitive_desc_t pd,
                                        dnnl_query_t what)
 {
-    return dnnl_primitive_desc_query_md(pd, what, 0);
+    return dnnl->dnnl_primitive_desc_query_md(pd, what, 0);
 }
 
 
@@ -443,21 +453,21 @@ static dnnl_status_t conv_forward_pd(dnnl_primitive_desc_t *pd,
     init_md(&weights_md, 3, weights, type, dnnl_format_tag_any);
     init_md(&bias_md, 1, bias, dnnl_f32, dnnl_a);
     init_md(&dst_md, 3, dst, dst_type, dnnl_format_tag_any);
-    status = dnnl_dilated_convolution_forward_desc_init(
+    status = dnnl->dnnl_dilated_convolution_forward_desc_init(
         &desc, dnnl_forward_training, dnnl_convolution_direct, &src_md,
         &weights_md, &bias_md, &dst_md, ones, dilates, zeros, zeros);
     if (status != dnnl_success || attr == NULL) {
-        dnnl_primitive_attr_destroy(attr);
+        dnnl->dnnl_primitive_attr_destroy(attr);
         return status != dnnl_success ? status : dnnl_out_of_memory;
     }
 
-    dnnl_post_ops_create(&post_ops);
-    dnnl_post_ops_append_eltwise(post_ops, 1.0f, dnnl_eltwise_relu, 0.0f, 0.0f);
-    dnnl_primitive_attr_set_post_ops(attr, post_ops);
-    dnnl_post_ops_destroy(post_ops);
+    dnnl->dnnl_post_ops_create(&post_ops);
+    dnnl->dnnl_post_ops_append_eltwise(post_ops, 1.0f, dnnl_eltwise_relu, 0.0f, 0.0f);
+    dnnl->dnnl_primitive_attr_set_post_ops(attr, post_ops);
+    dnnl->dnnl_post_ops_destroy(post_ops);
 
-    status = dnnl_primitive_desc_create(pd, &desc, attr, engine, NULL);
-    dnnl_primitive_attr_destroy(attr);
+    status = dnnl->dnnl_primitive_desc_create(pd, &desc, attr, engine, NULL);
+    dnnl->dnnl_primitive_attr_destroy(attr);
     return status;
 }
 
@@ -468,7 +478,7 @@ static int is_reference(const_dnnl_primitive_desc_t pd)
 {
     const char *name = NULL;
 
-    dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &name);
+    dnnl->dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &name);
     return name == NULL || strncmp(name, "ref", 3) == 0;
 }
 
@@ -512,19 +522,19 @@ static dnnl_status_t conv_weights_pd(dnnl_primitive_desc_t *pd,
             init_md(&src_md, 3, src_layout->dims, type, dnnl_format_tag_any);
             init_md(&dst_md, 3, dst_layout->dims, type, dnnl_format_tag_any);
         }
-        status = dnnl_dilated_convolution_backward_weights_desc_init(
+        status = dnnl->dnnl_dilated_convolution_backward_weights_desc_init(
             &desc, dnnl_convolution_direct, &src_md, &weights_md, &bias_md,
             &dst_md, ones, dilates, zeros, zeros);
         if (status == dnnl_success)
-            status = dnnl_primitive_desc_create(pd, &desc, attr, engine, hint);
+            status = dnnl->dnnl_primitive_desc_create(pd, &desc, attr, engine, hint);
         if (status == dnnl_success && attempt == 0 && is_reference(*pd)) {
-            dnnl_primitive_desc_destroy(*pd);
+            dnnl->dnnl_primitive_desc_destroy(*pd);
             status = dnnl_unimplemented;
         }
         if (status == dnnl_success)
             break;
     }
-    dnnl_primitive_attr_destroy(attr);
+    dnnl->dnnl_primitive_attr_destroy(attr);
     return status;
 }
 
@@ -552,19 +562,19 @@ static dnnl_status_t conv_data_pd(dnnl_primitive_desc_t *pd,
         if (attempt == 1)
             init_md(&src_md, 3, diff_src->dims, diff_src->data_type,
                     dnnl_format_tag_any);
-        status = dnnl_dilated_convolution_backward_data_desc_init(
+        status = dnnl->dnnl_dilated_convolution_backward_data_desc_init(
             &desc, dnnl_convolution_direct, &src_md, &weights_md, &dst_md,
             ones, dilates, zeros, zeros);
         if (status == dnnl_success)
-            status = dnnl_primitive_desc_create(pd, &desc, attr, engine, hint);
+            status = dnnl->dnnl_primitive_desc_create(pd, &desc, attr, engine, hint);
         if (status == dnnl_success && attempt == 0 && is_reference(*pd)) {
-            dnnl_primitive_desc_destroy(*pd);
+            dnnl->dnnl_primitive_desc_destroy(*pd);
             status = dnnl_unimplemented;
         }
         if (status == dnnl_success)
             break;
     }
-    dnnl_primitive_attr_destroy(attr);
+    dnnl->dnnl_primitive_attr_destroy(attr);
     return status;
 }
 
@@ -578,8 +588,8 @@ static int reuse_or_adopt(plan *p, step_list *list,
 {
     const dnnl_memory_desc_t *candidate_md;
 
-    dnnl_memory_get_memory_desc(candidate, &candidate_md);
-    if (dnnl_memory_desc_equal(want, candidate_md)) {
+    dnnl->dnnl_memory_get_memory_desc(candidate, &candidate_md);
+    if (dnnl->dnnl_memory_desc_equal(want, candidate_md)) {
         *out = candidate;
         return OHLCX_OK;
     }
@@ -717,13 +727,13 @@ static int masks_into_8c(const plan *p, const dnnl_memory_desc_t *want)
     const dnnl_memory_desc_t *have;
     dnnl_memory_desc_t blocked16, blocked8;
 
-    dnnl_memory_get_memory_desc(p->d_act1, &have);
+    dnnl->dnnl_memory_get_memory_desc(p->d_act1, &have);
     if (have->data_type != dnnl_f32 || have->dims[1] % 16 != 0)
         return 0;
     init_md(&blocked16, 3, have->dims, dnnl_f32, dnnl_nCw16c);
     init_md(&blocked8, 3, have->dims, dnnl_f32, dnnl_nCw8c);
-    return dnnl_memory_desc_equal(have, &blocked16) &&
-           dnnl_memory_desc_equal(want, &blocked8);
+    return dnnl->dnnl_memory_desc_equal(have, &blocked16) &&
+           dnnl->dnnl_memory_desc_equal(want, &blocked8);
 }
 
 
@@ -746,7 +756,7 @@ static int build_backward_conv1(plan *p, const_dnnl_primitive_desc_t weights_pd)
                         DNNL_MEMORY_ALLOCATE, &d_act1);
         if (rc != OHLCX_OK)
             return rc;
-        dnnl_memory_get_data_handle(d_act1, &handle);
+        dnnl->dnnl_memory_get_data_handle(d_act1, &handle);
         p->d_act1_8c = handle;
     } else {
         rc = adopt_input(p, list, query(weights_pd, dnnl_query_diff_dst_md),
@@ -761,9 +771,9 @@ static int build_backward_conv1(plan *p, const_dnnl_primitive_desc_t weights_pd)
 static void free_plan(plan *p)
 {
     for (int i = 0; i < p->primitive_count; i++)
-        dnnl_primitive_destroy(p->primitives[i]);
+        dnnl->dnnl_primitive_destroy(p->primitives[i]);
     for (int i = 0; i < p->memory_count; i++)
-        dnnl_memory_destroy(p->memories[i]);
+        dnnl->dnnl_memory_destroy(p->memories[i]);
     free(p->scratch_buffer);
     memset(p, 0, sizeof *p);
 }
@@ -783,7 +793,7 @@ static int share_scratchpad(plan *p)
                                "%zu-byte oneDNN scratchpad for %zu samples: "
                                "lower batch_size", bytes, p->n);
     for (int i = 0; i < p->scratch_count; i++)
-        CHECK(dnnl_memory_set_data_handle(p->scratch[i], p->scratch_buffer),
+        CHECK(dnnl->dnnl_memory_set_data_handle(p->scratch[i], p->scratch_buffer),
               "set a scratchpad");
     return OHLCX_OK;
 }
@@ -802,7 +812,7 @@ static int build_backward(plan *p, const conv_shapes *s, dnnl_data_type_t type,
     rc = new_memory(p, act1_md, DNNL_MEMORY_ALLOCATE, &p->d_act1);
     if (rc != OHLCX_OK)
         return rc;
-    dnnl_memory_get_data_handle(p->d_act1, &handle);
+    dnnl->dnnl_memory_get_data_handle(p->d_act1, &handle);
     p->d_act1_data = handle;
 
     rc = OHLCX_OK;
@@ -826,9 +836,9 @@ static int build_backward(plan *p, const conv_shapes *s, dnnl_data_type_t type,
     if (rc == OHLCX_OK)
         rc = build_backward_conv1(p, weights1);
 
-    dnnl_primitive_desc_destroy(weights2);
-    dnnl_primitive_desc_destroy(data2);
-    dnnl_primitive_desc_destroy(weights1);
+    dnnl->dnnl_primitive_desc_destroy(weights2);
+    dnnl->dnnl_primitive_desc_destroy(data2);
+    dnnl->dnnl_primitive_desc_destroy(weights1);
     return rc;
 }
 
@@ -850,7 +860,7 @@ static int create_act2_memory(plan *p, const conv_shapes *s,
         if (s->act2[1] % (dnnl_dim_t)blocked[i].block != 0)
             continue;
         init_md(&md, 3, s->act2, dnnl_f32, blocked[i].tag);
-        if (dnnl_memory_desc_equal(&md, dst_md)) {
+        if (dnnl->dnnl_memory_desc_equal(&md, dst_md)) {
             p->act2_block = blocked[i].block;
             return new_memory(p, &md, DNNL_MEMORY_NONE, &p->act2);
         }
@@ -894,9 +904,9 @@ static int build_plan(nn_dnnl *d, const ohlcx_cnn *cnn, size_t n, plan *p)
     if (rc != OHLCX_OK)
         goto done;
     p->act1_bf16 = type == dnnl_bf16;
-    p->act1_count = dnnl_memory_desc_get_size(query(fwd1, dnnl_query_dst_md)) /
+    p->act1_count = dnnl->dnnl_memory_desc_get_size(query(fwd1, dnnl_query_dst_md)) /
                     (p->act1_bf16 ? sizeof(uint16_t) : sizeof(float));
-    dnnl_memory_get_data_handle(p->act1, &handle);
+    dnnl->dnnl_memory_get_data_handle(p->act1, &handle);
     p->act1_data = handle;
 
     if (d->backward)
@@ -905,8 +915,8 @@ static int build_plan(nn_dnnl *d, const ohlcx_cnn *cnn, size_t n, plan *p)
         rc = share_scratchpad(p);
 
 done:
-    dnnl_primitive_desc_destroy(fwd1);
-    dnnl_primitive_desc_destroy(fwd2);
+    dnnl->dnnl_primitive_desc_destroy(fwd1);
+    dnnl->dnnl_primitive_desc_destroy(fwd2);
     if (rc != OHLCX_OK)
         free_plan(p);
     return rc;
@@ -924,7 +934,7 @@ static int find_plan(nn_dnnl *d, const ohlcx_cnn *cnn, size_t n, plan **out)
     plan *oldest = &d->plans[0];
     int rc;
 
-    omp_set_num_threads(threads);
+    dnnl->omp_set_num_threads(threads);
     d->calls++;
     for (int i = 0; i < PLAN_SLOTS; i++) {
         plan *p = &d->plans[i];
@@ -955,11 +965,11 @@ static int run_steps(nn_dnnl *d, const plan *p, const step_list *list)
     for (int i = 0; i < list->count; i++) {
         const plan_step *step = &list->steps[i];
 
-        CHECK(dnnl_primitive_execute(step->primitive, d->stream,
-                                     step->arg_count, step->args),
+        CHECK(dnnl->dnnl_primitive_execute(step->primitive, d->stream,
+                                           step->arg_count, step->args),
               "run a convolution");
     }
-    CHECK(dnnl_stream_wait(d->stream), "wait for the convolutions");
+    CHECK(dnnl->dnnl_stream_wait(d->stream), "wait for the convolutions");
     return OHLCX_OK;
 }
 
@@ -969,6 +979,8 @@ int nn_dnnl_create(nn_dnnl **out, int bf16, int backward)
     nn_dnnl *d;
 
     *out = NULL;
+    if (ohlcx_dnnl_load() != OHLCX_OK)
+        return OHLCX_ELIB;
     pthread_once(&engine_once, create_engine);
     if (engine_status != dnnl_success)
         return ohlcx_set_error(OHLCX_ELIB, "cnn: oneDNN failed to create "
@@ -984,7 +996,7 @@ int nn_dnnl_create(nn_dnnl **out, int bf16, int backward)
                                "oneDNN plans");
     d->bf16 = bf16;
     d->backward = backward;
-    if (dnnl_stream_create(&d->stream, engine, dnnl_stream_default_flags) !=
+    if (dnnl->dnnl_stream_create(&d->stream, engine, dnnl_stream_default_flags) !=
         dnnl_success) {
         free(d);
         return ohlcx_set_error(OHLCX_ELIB, "cnn: oneDNN failed to create "
@@ -1002,7 +1014,7 @@ void nn_dnnl_free(nn_dnnl *d)
     for (int i = 0; i < PLAN_SLOTS; i++)
         if (d->plans[i].n != 0)
             free_plan(&d->plans[i]);
-    dnnl_stream_destroy(d->stream);
+    dnnl->dnnl_stream_destroy(d->stream);
     free(d);
 }
 
@@ -1019,12 +1031,12 @@ int nn_dnnl_forward(nn_dnnl *d, const ohlcx_cnn *cnn, nn_workspace *ws,
 
     if (rc != OHLCX_OK)
         return rc;
-    dnnl_memory_set_data_handle(p->x, (void *)x);
-    dnnl_memory_set_data_handle(p->w1, (void *)nn_block(cnn, st[0].weight));
-    dnnl_memory_set_data_handle(p->b1, (void *)nn_block(cnn, st[0].bias));
-    dnnl_memory_set_data_handle(p->w2, (void *)nn_block(cnn, st[1].weight));
-    dnnl_memory_set_data_handle(p->b2, (void *)nn_block(cnn, st[1].bias));
-    dnnl_memory_set_data_handle(p->act2, ws->last_out);
+    dnnl->dnnl_memory_set_data_handle(p->x, (void *)x);
+    dnnl->dnnl_memory_set_data_handle(p->w1, (void *)nn_block(cnn, st[0].weight));
+    dnnl->dnnl_memory_set_data_handle(p->b1, (void *)nn_block(cnn, st[0].bias));
+    dnnl->dnnl_memory_set_data_handle(p->w2, (void *)nn_block(cnn, st[1].weight));
+    dnnl->dnnl_memory_set_data_handle(p->b2, (void *)nn_block(cnn, st[1].bias));
+    dnnl->dnnl_memory_set_data_handle(p->act2, ws->last_out);
     ws->act2_block = p->act2_block;
     return run_steps(d, p, &p->forward);
 }
@@ -1074,11 +1086,11 @@ int nn_dnnl_backward(nn_dnnl *d, ohlcx_cnn *cnn, nn_workspace *ws, size_t n)
     if (!d->backward)
         return ohlcx_set_error(OHLCX_ELIB, "cnn: backward pass on a "
                                "forward-only workspace");
-    dnnl_memory_set_data_handle(p->act2, ws->last_out);
-    dnnl_memory_set_data_handle(p->g_w1, nn_grad_block(cnn, st[0].weight));
-    dnnl_memory_set_data_handle(p->g_b1, nn_grad_block(cnn, st[0].bias));
-    dnnl_memory_set_data_handle(p->g_w2, nn_grad_block(cnn, st[1].weight));
-    dnnl_memory_set_data_handle(p->g_b2, nn_grad_block(cnn, st[1].bias));
+    dnnl->dnnl_memory_set_data_handle(p->act2, ws->last_out);
+    dnnl->dnnl_memory_set_data_handle(p->g_w1, nn_grad_block(cnn, st[0].weight));
+    dnnl->dnnl_memory_set_data_handle(p->g_b1, nn_grad_block(cnn, st[0].bias));
+    dnnl->dnnl_memory_set_data_handle(p->g_w2, nn_grad_block(cnn, st[1].weight));
+    dnnl->dnnl_memory_set_data_handle(p->g_b2, nn_grad_block(cnn, st[1].bias));
 
     rc = run_steps(d, p, &p->backward_conv2);
     if (rc != OHLCX_OK)

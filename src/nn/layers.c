@@ -25,6 +25,7 @@
 
 #include "nn/nn_internal.h"
 #include "ohlcx/error.h"
+#include "util/libraries.h"
 
 /* Workspace segments start on 64-byte boundaries (16 floats). */
 #define SEGMENT_ALIGN 16
@@ -190,6 +191,11 @@ int nn_workspace_init(nn_workspace *ws, const ohlcx_cnn *cnn, size_t capacity,
     int rc;
 
     memset(ws, 0, sizeof *ws);
+    /* The passes multiply matrices with OpenBLAS's cblas_sgemm(), which
+     * cannot report a library that failed to load, so the check is here. */
+    rc = ohlcx_openblas_load();
+    if (rc != OHLCX_OK)
+        return rc;
     if (capacity == 0 || capacity > INT_MAX / longest)
         return ohlcx_set_error(OHLCX_EINVAL,
                                "cnn: %zu samples do not fit one pass, whose "

@@ -24,15 +24,13 @@
  */
 #include <cblas.h>
 #include <pthread.h>
-#ifdef OHLCX_HAVE_DNNL
-#include <omp.h>
-#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "nn/nn_internal.h"
 #include "ohlcx/error.h"
+#include "util/libraries.h"
 
 /* Bytes of a worker's error message that reach the calling thread. */
 #define MESSAGE_BYTES 512
@@ -74,7 +72,8 @@ void nn_threads_end(void)
     if (active_sections == 0 && saved_threads > 1) {
         openblas_set_num_threads(saved_threads);
 #ifdef OHLCX_HAVE_DNNL
-        omp_set_num_threads(saved_threads);
+        if (ohlcx_dnnl_load() == OHLCX_OK)
+            ohlcx_dnnl.omp_set_num_threads(saved_threads);
 #endif
     }
     pthread_mutex_unlock(&threads_lock);
