@@ -12,7 +12,8 @@
  *                     conflicts, series_id, ingested_at)
  *   DIR/lock                        flock()ed by writers
  *   DIR/tmp/stream-<pid>-<n>/       column files of a stream being written
- *                                   (ohlcx_store_stream_begin), flock()ed by it
+ *                                   (ohlcx_store_stream_begin and
+ *                                   ohlcx_store_stream_begin_append), flock()ed by it
  *   DIR/series/<SYMBOL>/<TF>/CURRENT    text "v<N>\n": the published version
  *   DIR/series/<SYMBOL>/<TF>/v<N>/      manifest.json and one <column>.col per column
  *
@@ -52,9 +53,10 @@
  * version than CURRENT is rewritten from the published files, by the next
  * ohlcx_store_open() (every series) or ohlcx_store_append() (its series).
  * The column files are the truth for rows and first and last open times.
- * A stream writes a new series into its own folder under DIR/tmp and
- * publishes it the same way, by one rename() to v1 and CURRENT. The next
- * open deletes a stream folder whose writer is gone.
+ * A stream writes a new series, or the next version of a stored one, into
+ * its own folder under DIR/tmp and publishes it the same way, by one
+ * rename() to v<N> and CURRENT. The next open deletes a stream folder whose
+ * writer is gone.
  *
  * Concurrency. Writers (ohlcx_store_append) take an exclusive flock() on
  * DIR/lock for the whole append, so there is one writer per store at a time,
@@ -241,14 +243,15 @@ int ohlcx_store_append_replacing(ohlcx_store *store, const ohlcx_series *series,
                                  const ohlcx_store_source *source, ohlcx_append_report *report);
 
 /*
- * Streaming a new series: the rows arrive in pieces and are written chunk by
- * chunk, so memory keeps one chunk of OHLCX_STORE_CHUNK_ROWS rows per column
- * whatever the length of the series. Committing publishes exactly what
- * ohlcx_store_append() of all the rows would: the same values, encodings,
- * decimals, manifest, catalogue rows and report. The column files differ
- * only in unused chunk table space before the first chunk. The stream
- * writes into its own folder without the store lock, and nothing is visible
- * before the commit. A stream is for one thread at a time.
+ * Streaming a new series, or new bars after the last bar of a stored one:
+ * the rows arrive in pieces and are written chunk by chunk, so memory keeps
+ * one chunk of OHLCX_STORE_CHUNK_ROWS rows per column whatever the length of
+ * the series. Committing publishes exactly what ohlcx_store_append() of all
+ * the rows would: the same values, encodings, decimals, manifest, catalogue
+ * rows and report. The column files differ only in unused chunk table space
+ * before the first chunk. The stream writes into its own folder without the
+ * store lock, and nothing is visible before the commit. A stream is for one
+ * thread at a time.
  *
  * OHLCX_WHOLE_SERIES (positive, no error message) means that the rows
  * cannot be streamed: the caller frees the stream and calls
@@ -266,11 +269,29 @@ typedef struct ohlcx_store_stream ohlcx_store_stream;
 int ohlcx_store_stream_begin(ohlcx_store *store, const ohlcx_series *like, uint64_t rows_max,
                              ohlcx_store_stream **out);
 
+/* Starts writing a new series like ohlcx_store_stream_begin() when the
+ * store has none, else the next version of the stored series: its bars,
+ * then the rows to come. The first row written must open after the stored
+ * series' last bar, so that nothing merges; the write returns
+ * OHLCX_WHOLE_SERIES otherwise. The full chunks of the stored version are
+ * copied to the new files as they are (re-encoded only when the new rows
+ * need more decimals or float64, as in ohlcx_store_append()), and the rows
+ * of its partial last chunk are decoded into the stream's partial chunk,
+ * where the new rows follow them (see ohlcx_store_stream_tail()).
+ * Returns OHLCX_WHOLE_SERIES when the stored series has other optional
+ * columns than like, or files with another chunk size, since
+ * ohlcx_store_append() rewrites every chunk of those; otherwise what
+ * ohlcx_store_stream_begin() returns, and OHLCX_EFORMAT when a stored file
+ * is corrupt. */
+int ohlcx_store_stream_begin_append(ohlcx_store *store, const ohlcx_series *like,
+                                    uint64_t rows_max, ohlcx_store_stream **out);
+
 /* Adds rows, which continue the rows written before in strictly increasing
  * open time, with the symbol, timeframe and optional columns of like.
  * Encodes and writes every full chunk, keeping at most one partial chunk
  * per column. Returns OHLCX_WHOLE_SERIES when the rows pass the room that
- * rows_max gave, OHLCX_EINVAL for rows out of order or of another series,
+ * rows_max gave, or when the first row of an append does not open after
+ * the stored bars, OHLCX_EINVAL for rows out of order or of another series,
  * OHLCX_EIO or OHLCX_ELIB when a chunk cannot be written. After any nonzero
  * return the stream takes no more rows and cannot be committed. */
 int ohlcx_store_stream_write(ohlcx_store_stream *s, const ohlcx_series *rows);
@@ -287,14 +308,18 @@ ohlcx_series *ohlcx_store_stream_tail(ohlcx_store_stream *s);
  * Returns what ohlcx_store_stream_write() returns for them. */
 int ohlcx_store_stream_flush(ohlcx_store_stream *s);
 
-/* Writes the last chunk, fsyncs the files, publishes version 1 and records
- * the series and source in the catalogue, as ohlcx_store_append() does for a
- * new series, and fills report like it (source and report may be NULL).
- * Takes the store lock for the publish only. A stream of no rows publishes
- * nothing and returns 0. Returns OHLCX_WHOLE_SERIES, leaving the store
- * unchanged, when the series was published meanwhile by another stream,
- * thread or process. Other errors are those of ohlcx_store_append(). A
- * stream is committed once, whatever the result. */
+/* Writes the last chunk, fsyncs the files, publishes version 1 (or, for an
+ * append, the version after the stored one, whose folder it deletes) and
+ * records the series and source in the catalogue, as ohlcx_store_append()
+ * does, and fills report like it (source and report may be NULL). Takes
+ * the store lock for the publish only. A stream of no new rows publishes
+ * nothing and returns 0. An append whose source digest the catalogue lists
+ * for the series publishes nothing either: it returns 0 with
+ * report->already_ingested set, as ohlcx_store_append() does. Returns
+ * OHLCX_WHOLE_SERIES, leaving the store unchanged, when another stream,
+ * thread or process published a version of the series since the stream
+ * began. Other errors are those of ohlcx_store_append(). A stream is
+ * committed once, whatever the result. */
 int ohlcx_store_stream_commit(ohlcx_store_stream *s, const ohlcx_store_source *source,
                               ohlcx_append_report *report);
 

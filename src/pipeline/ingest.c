@@ -14,9 +14,11 @@
  * serialised by one mutex, because a handle is for one thread at a time,
  * and the store's own lock admits one writer process.
  *
- * A file that starts a new series of a 24/7 market, with its rows in order,
- * streams: batches of rows are checked and written as they are parsed, so
- * memory does not grow with the file (see "The streaming path" below).
+ * A file with its rows in order that starts a new series, or that follows
+ * the stored bars of its series, streams when the checks can take it batch
+ * by batch (see ohlcx_check_stream_begin()): batches of rows are checked
+ * and written as they are parsed, so memory does not grow with the file
+ * (see "The streaming path" below).
  * Any other file is read whole: each worker keeps one file's bars in memory
  * at a time, so memory grows with the largest such file and the worker
  * count, not with the number of files.
@@ -432,10 +434,13 @@ static int ingest_whole(ingest_job *job, size_t i, int hashing, char *digest,
  * rows into one reused series; each batch is checked and repaired by a
  * check stream and written by a store stream, so memory does not grow with
  * the file and no column of the whole file is ever allocated. It covers the
- * common case, a new series whose rows come in order (see
- * ohlcx_check_stream_begin() and ohlcx_store_stream_begin()). Anything else
- * makes a part return OHLCX_WHOLE_SERIES: what the stream wrote is deleted
- * unseen and the file takes the whole-series path, with the same result.
+ * common cases, a new series whose rows come in order and the next bars of
+ * a stored series (see ohlcx_check_stream_begin() and
+ * ohlcx_store_stream_begin_append()). Anything else makes a part return
+ * OHLCX_WHOLE_SERIES: what the stream wrote is deleted unseen and the file
+ * takes the whole-series path, with the same result. A stored series is
+ * never read whole here: the store copies its full chunks and decodes its
+ * last one.
  *
  * A file that has two threads to itself is parsed on one while the other
  * checks and stores: batches pass between them through STREAM_SLOTS
@@ -484,7 +489,7 @@ static int stream_start(stream_file *file, const ohlcx_series *rows)
     memcpy(file->names.source_path, rows->source_path, sizeof file->names.source_path);
     file->names.asset_class = rows->asset_class;
     pthread_mutex_lock(&job->lock);
-    status = ohlcx_store_stream_begin(job->store, rows, file->rows_max, &file->writer);
+    status = ohlcx_store_stream_begin_append(job->store, rows, file->rows_max, &file->writer);
     pthread_mutex_unlock(&job->lock);
     return status;
 }

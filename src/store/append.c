@@ -498,27 +498,25 @@ static int commit_new(const append_job *job, ohlcx_store_reader *old, size_t hea
 }
 
 
-/* Reports an already ingested source, and returns 1, when the catalogue lists
- * its digest for this series. */
-static int check_ingested(const append_job *job)
+int store_check_ingested(ohlcx_store *store, const char *symbol, const char *timeframe,
+                         const store_source_record *record, ohlcx_append_report *report)
 {
     int64_t id = 0, version = 0, first = 0, last = 0;
     uint64_t rows = 0;
     int found = 0, status;
 
-    if (job->record == NULL)
+    if (record == NULL)
         return 0;
-    status = store_catalog_version(job->store, job->series->symbol, job->series->timeframe, &id,
-                                   &version, &rows, &first, &last);
+    status = store_catalog_version(store, symbol, timeframe, &id, &version, &rows, &first, &last);
     if (status == 1)
         return 0;
     if (status == 0)
-        status = store_catalog_has_series_source(job->store, id, job->record->digest, &found);
+        status = store_catalog_has_series_source(store, id, record->digest, &found);
     if (status != 0 || !found)
         return status;
-    job->report->already_ingested = 1;
-    job->report->rows = (size_t)rows;
-    job->report->version = version;
+    report->already_ingested = 1;
+    report->rows = (size_t)rows;
+    report->version = version;
     return 1;
 }
 
@@ -551,7 +549,8 @@ static int append_locked(const append_job *job)
     if (status == 1)
         status = store_catalog_delete(job->store, series->symbol, series->timeframe);
     if (status == 0)
-        status = check_ingested(job);
+        status = store_check_ingested(job->store, series->symbol, series->timeframe, job->record,
+                                      job->report);
     if (status != 0)
         return status < 0 ? status : 0;
 

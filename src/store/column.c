@@ -154,9 +154,15 @@ void store_column_close(store_column *column)
 {
     if (column->map != NULL)
         munmap((void *)column->map, column->map_size);
+    column->map = NULL;
+    store_column_release(column);
+}
+
+
+void store_column_release(store_column *column)
+{
     free(column->cache);
     free(column->scratch);
-    column->map = NULL;
     column->cache = NULL;
     column->scratch = NULL;
     column->cached_chunk = -1;
@@ -583,10 +589,14 @@ done:
 
 
 /*
- * A column file written chunk by chunk, for a new series whose rows arrive
- * in pieces. Its chunks are those that store_column_write() writes for the
+ * A column file written chunk by chunk, for a series whose rows arrive in
+ * pieces. Its chunks are those that store_column_write() writes for the
  * same rows, with the same encoding and decimals. Only the space before the
  * first chunk differs, because it is left for max_chunks table entries.
+ *
+ * The file of an append starts with the first head_chunks chunks of the old
+ * column (the head), written when the first chunk of new rows is put,
+ * because the encoding of a double column depends on those rows too.
  *
  * A double column starts at the decimals that store_column_write() chooses,
  * from the first DECIMALS_SAMPLE_ROWS rows. When a later chunk is not ticks
@@ -602,9 +612,11 @@ struct store_column_stream {
     column_writer writer;
     char path[STORE_PATH_MAX];
     char next_path[STORE_PATH_MAX + 8]; /* "<path>.new", written by a rewrite */
+    store_column *head;   /* the old column of an append; NULL for a new series */
+    uint32_t head_chunks; /* full chunks of head that start the file */
     uint32_t max_chunks;
     uint32_t capacity; /* chunk entries that writer.header has room for */
-    int chosen;        /* the encoding of a double column is chosen */
+    int started;       /* the encoding is chosen and the head is written */
 };
 
 
@@ -642,6 +654,7 @@ static int seek_to_data(column_writer *writer)
 
 
 int store_column_stream_open(const char *path, int type, uint32_t max_chunks,
+                             store_column *head, uint32_t head_chunks,
                              store_column_stream **out)
 {
     store_column_stream *stream = calloc(1, sizeof *stream);
@@ -664,6 +677,8 @@ int store_column_stream_open(const char *path, int type, uint32_t max_chunks,
     writer->data_start = header_bytes(max_chunks);
     writer->offset = writer->data_start;
     writer->failed_row = SIZE_MAX;
+    stream->head = head;
+    stream->head_chunks = head != NULL ? head_chunks : 0;
     stream->max_chunks = max_chunks;
 
     status = reserve_entries(stream, 0);
@@ -772,24 +787,88 @@ static int reencode(store_column_stream *stream, const store_column_plan *chunk)
 #define STREAM_WRITEBACK_CHUNKS 4
 
 
+/* Writes the head chunks, copied when the encoding stays that of the old
+ * column, else decoded and encoded again. */
+static int write_head(store_column_stream *stream)
+{
+    column_writer *writer = &stream->writer;
+    int status = 0;
+
+    for (uint32_t i = 0; status == 0 && i < stream->head_chunks; i++)
+        status = put_head_chunk(writer, stream->head, i);
+    return status;
+}
+
+
+/* Chooses the encoding from the first chunk of new rows and the head, as
+ * store_column_write() does from the first rows of its tail, and writes the
+ * head chunks. */
+static int start_column(store_column_stream *stream, const void *values, size_t rows)
+{
+    column_writer *writer = &stream->writer;
+    store_column_plan plan = {writer->encoding, stream->head,
+                              (size_t)stream->head_chunks * OHLCX_STORE_CHUNK_ROWS, values,
+                              rows};
+    int status;
+
+    if (writer->encoding == OHLCX_STORE_FLOAT64)
+        choose_double_encoding(&plan, writer);
+    stream->started = 1;
+    if (stream->head_chunks == 0)
+        return 0;
+
+    status = reserve_entries(stream, stream->head_chunks);
+    if (status != 0)
+        return status;
+    writer->values = malloc((size_t)OHLCX_STORE_CHUNK_ROWS * sizeof(double));
+    if (writer->values == NULL)
+        return ohlcx_set_error(OHLCX_ENOMEM, "out of memory writing %s", stream->path);
+    status = write_head(stream);
+    /* More decimals than the old column's can push a head tick past 2^50.
+     * store_column_write() then makes the whole column float64, and so does
+     * this: the head is written again as float64. */
+    if (status == STORE_NOT_TICKS) {
+        writer->encoding = OHLCX_STORE_FLOAT64;
+        writer->decimals = 0;
+        writer->chunk_count = 0;
+        writer->rows = 0;
+        writer->offset = writer->data_start;
+        status = seek_to_data(writer);
+        if (status == 0 && ftruncate(writer->fd, (off_t)writer->data_start) != 0)
+            status = ohlcx_set_error(OHLCX_EIO, "cannot truncate %s: %s", writer->path,
+                                     strerror(errno));
+        if (status == 0)
+            status = write_head(stream);
+    }
+    free(writer->values);
+    writer->values = NULL;
+    /* The head's decoding buffers are needed no more. */
+    store_column_release(stream->head);
+    if (status == 0)
+        (void)sync_file_range(writer->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+    return status;
+}
+
+
 int store_column_stream_put(store_column_stream *stream, const void *values, size_t rows,
                             store_encoder *encoder)
 {
     column_writer *writer = &stream->writer;
     store_column_plan chunk = {OHLCX_STORE_FLOAT64, NULL, 0, values, rows};
-    int status;
+    int status = 0;
 
+    writer->encoder = encoder;
+    if (!stream->started)
+        status = start_column(stream, values, rows);
+    if (status != 0)
+        return status;
     if (writer->chunk_count >= stream->max_chunks)
         return ohlcx_set_error(OHLCX_EINVAL, "column file %s has room for %u chunks only",
                                stream->path, stream->max_chunks);
     status = reserve_entries(stream, writer->chunk_count + 1);
     if (status != 0)
         return status;
-    if (!stream->chosen && writer->encoding == OHLCX_STORE_FLOAT64)
-        choose_double_encoding(&chunk, writer);
-    stream->chosen = 1;
 
-    writer->encoder = encoder;
     status = put_values(writer, values, rows);
     if (status == STORE_NOT_TICKS)
         status = reencode(stream, &chunk);

@@ -150,6 +150,9 @@ int store_column_open(store_column *column, const char *path);
 void store_column_close(store_column *column);
 void store_column_chunk(const store_column *column, uint32_t chunk, store_chunk *out);
 int store_column_read(store_column *column, size_t begin, size_t end, void *out);
+/* Frees the decoding buffers of a mapped column; the next read allocates
+ * them again. */
+void store_column_release(store_column *column);
 int store_column_lower_bound(store_column *column, int64_t value, size_t *row);
 
 /* What a column file of a new version is made of: rows [0, head_rows) are
@@ -168,14 +171,18 @@ typedef struct store_column_plan {
  * fsyncs it (store_fsync_path()) before the version is published. */
 int store_column_write(const char *path, const store_column_plan *plan, store_encoder *encoder);
 
-/* A column file of a new series written chunk by chunk (column.c). Its
- * chunks start after room for max_chunks table entries, and each put is one
- * chunk: OHLCX_STORE_CHUNK_ROWS rows, or fewer for the last. A double column
- * ends with the encoding and decimals that store_column_write() would choose
- * for all its rows, because the chunks already written are decoded and
- * encoded again when a later chunk needs more decimals. */
+/* A column file written chunk by chunk (column.c). Its chunks start after
+ * room for max_chunks table entries, and each put is one chunk:
+ * OHLCX_STORE_CHUNK_ROWS rows, or fewer for the last. A double column ends
+ * with the encoding and decimals that store_column_write() would choose for
+ * all its rows, because the chunks already written are decoded and encoded
+ * again when a later chunk needs more decimals. For an append, head is the
+ * old column, and the file starts with its first head_chunks chunks as
+ * store_column_write() starts with a plan's head rows. head stays mapped
+ * until the stream is finished, and is NULL for a new series. */
 typedef struct store_column_stream store_column_stream;
 int store_column_stream_open(const char *path, int type, uint32_t max_chunks,
+                             store_column *head, uint32_t head_chunks,
                              store_column_stream **out);
 int store_column_stream_put(store_column_stream *stream, const void *values, size_t rows,
                             store_encoder *encoder);
@@ -211,6 +218,11 @@ int store_check_fields(const ohlcx_series *series);
  * source gives no digest; *has_record is 0 when source names no file. */
 int store_make_record(const ohlcx_store_source *source, size_t rows,
                       store_source_record *record, int *has_record);
+/* Reports an already ingested source, and returns 1, when the catalogue
+ * lists the digest of record for the series; record may be NULL (returns
+ * 0). The caller holds the store lock. */
+int store_check_ingested(ohlcx_store *store, const char *symbol, const char *timeframe,
+                         const store_source_record *record, ohlcx_append_report *report);
 /* Fills the manifest of the version after old (NULL for a new series) with
  * rows rows and the optional columns extra. */
 void store_build_manifest(const ohlcx_series *series, const store_manifest *old,

@@ -1,7 +1,7 @@
 /*
- * Streaming a new series into the store: rows arrive in pieces, full chunks
- * are encoded and written as they fill, and memory stays one chunk of rows
- * per column (plus the chunk tables) whatever the length of the series.
+ * Streaming a series into the store: rows arrive in pieces, full chunks are
+ * encoded and written as they fill, and memory stays one chunk of rows per
+ * column (plus the chunk tables) whatever the length of the series.
  *
  * The column files are written into a private folder DIR/tmp/stream-<pid>-<n>,
  * where <n> counts the streams of the process, so two streams of one series
@@ -13,10 +13,22 @@
  * can be taken belongs to a process that died or to a stream being freed,
  * and the next ohlcx_store_open() deletes it.
  *
+ * An append stream (ohlcx_store_stream_begin_append()) follows version N of
+ * a stored series with rows that all open after its last bar, so nothing
+ * merges. Its files start with the full chunks of version N, copied as
+ * ohlcx_store_append() copies the head of a series. The rows of N's partial
+ * last chunk are decoded into the buffer before the new rows, because
+ * ohlcx_store_append() writes them again with the new rows as its tail. The
+ * commit checks under the store lock that N is still the published version,
+ * renames the folder to v<N+1>, records it and deletes vN, as
+ * ohlcx_store_append() does. A process killed between the rename and the
+ * catalogue update leaves what an interrupted append leaves, and the next
+ * open repairs it the same way.
+ *
  * The files equal those of ohlcx_store_append() with the same rows, chunk
  * for chunk (see store_column_stream_put() in column.c). Only the chunk table
- * of each file has room for the chunks of rows_max rows, so the first chunk
- * may start after unused table space.
+ * of each file has room for the chunks of rows_max rows (and of version N's
+ * rows), so the first chunk may start after unused table space.
  *
  * NOTE: one thread encodes the columns of a stream, where an append uses
  * ohlcx_store_set_threads() threads.
@@ -55,14 +67,17 @@ struct ohlcx_store_stream {
     char folder[STORE_PATH_MAX]; /* the series folder */
     char temp[STORE_PATH_MAX];   /* the stream folder under DIR/tmp */
     int temp_fd;                 /* the stream folder, flock()ed; -1 when none */
-    ohlcx_series buffer;         /* the rows of the partial chunk */
-    size_t buffered;             /* rows of buffer counted in rows; a caller may
+    ohlcx_store_reader *old;     /* the version an append follows; NULL for a new series */
+    uint64_t old_rows;           /* rows of old; 0 for a new series */
+    uint64_t head_rows;          /* rows of old's full chunks, copied to the new files */
+    ohlcx_series buffer;         /* the rows of the partial chunk, those of old first */
+    size_t buffered;             /* rows of buffer that are written; a caller may
                                     append more (ohlcx_store_stream_tail()) */
     store_column_stream *columns[OHLCX_STORE_COLUMN_COUNT]; /* NULL for absent columns */
     store_encoder *encoder;
-    uint64_t rows;     /* rows written, buffered ones included */
-    uint64_t max_rows; /* rows the chunk tables have room for */
-    int64_t first_open_time;
+    uint64_t rows;     /* new rows written, buffered ones included */
+    uint64_t max_rows; /* new rows the chunk tables have room for */
+    int64_t first_open_time; /* of the series, old rows included */
     int64_t last_open_time;
     int state;
 };
@@ -181,35 +196,98 @@ static int check_new_series(const char *folder)
 }
 
 
+/* Returns 1 when rows like these can follow the stored version old in a
+ * stream. ohlcx_store_append() rewrites every column of a series whose
+ * optional columns change (NaN for the rows that lack one), and every chunk
+ * of files with another chunk size, so a stream takes neither. */
+static int can_follow(const ohlcx_store_reader *old, const ohlcx_series *like, uint64_t rows_max)
+{
+    if (old->manifest.extra != like->extra)
+        return 0;
+    for (int i = 0; i < OHLCX_STORE_COLUMN_COUNT; i++)
+        if (old->present[i] && old->columns[i].chunk_rows != OHLCX_STORE_CHUNK_ROWS)
+            return 0;
+    return old->manifest.rows + rows_max <= (uint64_t)STREAM_MAX_CHUNKS * OHLCX_STORE_CHUNK_ROWS;
+}
+
+
+/* Opens the published version of the series in folder into *old, or sets
+ * *old to NULL when there is none. Returns OHLCX_WHOLE_SERIES when the rows
+ * cannot follow it in a stream. */
+static int open_old_version(const char *folder, const ohlcx_series *like, uint64_t rows_max,
+                            ohlcx_store_reader **old)
+{
+    int status = store_reader_open_folder(folder, old);
+
+    if (status == 1) {
+        *old = NULL;
+        return 0;
+    }
+    if (status != 0)
+        return status;
+    if (!can_follow(*old, like, rows_max)) {
+        ohlcx_store_reader_close(*old);
+        *old = NULL;
+        return OHLCX_WHOLE_SERIES;
+    }
+    return 0;
+}
+
+
 static int open_columns(ohlcx_store_stream *s, uint32_t max_chunks)
 {
     store_manifest columns = {.extra = s->buffer.extra};
+    uint32_t head_chunks = (uint32_t)(s->head_rows / OHLCX_STORE_CHUNK_ROWS);
     int status = 0;
 
     for (int i = 0; status == 0 && i < OHLCX_STORE_COLUMN_COUNT; i++) {
+        store_column *head = s->old != NULL ? &s->old->columns[i] : NULL;
         char path[STORE_PATH_MAX];
 
         if (!store_column_written(&columns, i))
             continue;
         status = store_column_path(s->temp, i, path);
         if (status == 0)
-            status = store_column_stream_open(path, store_column_type(i), max_chunks,
-                                              &s->columns[i]);
+            status = store_column_stream_open(path, store_column_type(i), max_chunks, head,
+                                              head_chunks, &s->columns[i]);
     }
     return status;
 }
 
 
+/* Decodes the rows of old's partial last chunk into the buffer, where the
+ * new rows follow them. */
+static int load_old_tail(ohlcx_store_stream *s)
+{
+    size_t begin = (size_t)s->head_rows, end = (size_t)s->old_rows;
+
+    for (int i = 0; i < OHLCX_STORE_COLUMN_COUNT; i++) {
+        store_column *column = &s->old->columns[i];
+        int status;
+
+        if (s->columns[i] == NULL)
+            continue;
+        status = store_column_read(column, begin, end, store_series_column(&s->buffer, i));
+        store_column_release(column);
+        if (status != 0)
+            return status;
+    }
+    s->buffer.n = end - begin;
+    s->buffered = s->buffer.n;
+    return 0;
+}
+
+
 static int start_stream(ohlcx_store_stream *s, const ohlcx_series *like, uint64_t rows_max)
 {
-    uint32_t max_chunks =
-        (uint32_t)((rows_max + OHLCX_STORE_CHUNK_ROWS - 1) / OHLCX_STORE_CHUNK_ROWS);
+    uint32_t max_chunks = (uint32_t)((s->old_rows + rows_max + OHLCX_STORE_CHUNK_ROWS - 1) /
+                                     OHLCX_STORE_CHUNK_ROWS);
     int status;
 
     snprintf(s->buffer.symbol, sizeof s->buffer.symbol, "%s", like->symbol);
     snprintf(s->buffer.timeframe, sizeof s->buffer.timeframe, "%s", like->timeframe);
     s->buffer.asset_class = like->asset_class;
-    s->max_rows = (uint64_t)max_chunks * OHLCX_STORE_CHUNK_ROWS;
+    s->max_rows = (uint64_t)max_chunks * OHLCX_STORE_CHUNK_ROWS - s->old_rows;
     status = ohlcx_series_add_extra(&s->buffer, like->extra);
     if (status == 0)
         status = ohlcx_series_reserve(&s->buffer, OHLCX_STORE_CHUNK_ROWS);
@@ -219,13 +297,16 @@ static int start_stream(ohlcx_store_stream *s, const ohlcx_series *like, uint64_
         status = create_stream_folder(s->store, s->temp, &s->temp_fd);
     if (status == 0)
         status = open_columns(s, max_chunks);
+    if (status == 0 && s->old != NULL)
+        status = load_old_tail(s);
     return status;
 }
 
 
-int ohlcx_store_stream_begin(ohlcx_store *store, const ohlcx_series *like, uint64_t rows_max,
-                             ohlcx_store_stream **out)
+static int begin_stream(ohlcx_store *store, const ohlcx_series *like, uint64_t rows_max,
+                        int append, ohlcx_store_stream **out)
 {
+    ohlcx_store_reader *old = NULL;
     ohlcx_store_stream *s;
     char folder[STORE_PATH_MAX];
     int status;
@@ -240,18 +321,26 @@ int ohlcx_store_stream_begin(ohlcx_store *store, const ohlcx_series *like, uint6
                                  rows_max,
                                  (uint64_t)STREAM_MAX_CHUNKS * OHLCX_STORE_CHUNK_ROWS);
     if (status == 0)
-        status = check_new_series(folder);
+        status = append ? open_old_version(folder, like, rows_max, &old)
+                        : check_new_series(folder);
     if (status != 0)
         return status;
 
     s = calloc(1, sizeof *s);
-    if (s == NULL)
+    if (s == NULL) {
+        ohlcx_store_reader_close(old);
         return ohlcx_set_error(OHLCX_ENOMEM, "out of memory streaming %s %s", like->symbol,
                                like->timeframe);
+    }
     s->store = store;
     s->temp_fd = -1;
     memcpy(s->folder, folder, sizeof folder);
     ohlcx_series_init(&s->buffer);
+    s->old = old;
+    if (old != NULL) {
+        store_reader_bounds(old, &s->old_rows, &s->first_open_time, &s->last_open_time);
+        s->head_rows = s->old_rows / OHLCX_STORE_CHUNK_ROWS * OHLCX_STORE_CHUNK_ROWS;
+    }
     status = start_stream(s, like, rows_max);
     if (status != 0) {
         ohlcx_store_stream_free(s);
@@ -262,10 +351,26 @@ int ohlcx_store_stream_begin(ohlcx_store *store, const ohlcx_series *like, uint6
 }
 
 
+int ohlcx_store_stream_begin(ohlcx_store *store, const ohlcx_series *like, uint64_t rows_max,
+                             ohlcx_store_stream **out)
+{
+    return begin_stream(store, like, rows_max, 0, out);
+}
+
+
+int ohlcx_store_stream_begin_append(ohlcx_store *store, const ohlcx_series *like,
+                                    uint64_t rows_max, ohlcx_store_stream **out)
+{
+    return begin_stream(store, like, rows_max, 1, out);
+}
+
+
 /* Writing. */
 
 
-/* Checks that rows belong to the stream and continue its open times. */
+/* Checks that rows belong to the stream and continue its open times.
+ * Returns OHLCX_WHOLE_SERIES when the first new row of an append does not
+ * open after the stored bars, so that ohlcx_store_append() merges them. */
 static int check_rows(const ohlcx_store_stream *s, const ohlcx_series *rows)
 {
     const ohlcx_series *like = &s->buffer;
@@ -280,6 +385,8 @@ static int check_rows(const ohlcx_store_stream *s, const ohlcx_series *rows)
     for (size_t i = 0; i < rows->n; i++) {
         int64_t previous = i > 0 ? rows->open_time[i - 1] : s->last_open_time;
 
+        if (i == 0 && s->rows == 0 && s->old != NULL && rows->open_time[0] <= previous)
+            return OHLCX_WHOLE_SERIES;
         if ((i > 0 || s->rows > 0) && rows->open_time[i] <= previous)
             return ohlcx_set_error(OHLCX_EINVAL,
                                    "series %s %s is not strictly increasing in open time at "
@@ -379,7 +486,7 @@ int ohlcx_store_stream_write(ohlcx_store_stream *s, const ohlcx_series *rows)
         s->state = STREAM_FAILED;
         return status;
     }
-    if (s->rows == 0)
+    if (s->rows == 0 && s->old == NULL)
         s->first_open_time = rows->open_time[0];
     s->last_open_time = rows->open_time[rows->n - 1];
     s->rows += rows->n;
@@ -436,7 +543,7 @@ int ohlcx_store_stream_flush(ohlcx_store_stream *s)
         s->state = STREAM_FAILED;
         return status;
     }
-    if (s->rows == 0)
+    if (s->rows == 0 && s->old == NULL)
         s->first_open_time = added.open_time[0];
     s->last_open_time = added.open_time[added.n - 1];
     s->rows += added.n;
@@ -472,7 +579,7 @@ static int seal_files(ohlcx_store_stream *s, const store_manifest *manifest)
 static int publish_locked(ohlcx_store_stream *s, const store_manifest *manifest,
                           const store_source_record *record)
 {
-    store_series_state state = {manifest, s->rows, s->first_open_time, s->last_open_time};
+    store_series_state state = {manifest, manifest->rows, s->first_open_time, s->last_open_time};
     int status = store_repair_series(s->store, s->folder);
 
     if (status == 0)
@@ -485,6 +592,46 @@ static int publish_locked(ohlcx_store_stream *s, const store_manifest *manifest,
         status = store_publish(s->folder, s->temp, manifest->version);
     if (status == 0)
         status = store_catalog_commit(s->store, &state, record);
+    return status;
+}
+
+
+/* Publishes the stream folder of an append as the version after s->old,
+ * records it and deletes the old version, as ohlcx_store_append() does. The
+ * caller holds the store lock. Returns OHLCX_WHOLE_SERIES when another
+ * version was published since the stream began. Publishes nothing and sets
+ * report->already_ingested when the catalogue lists the source for the
+ * series, as ohlcx_store_append() does. */
+static int publish_next_locked(ohlcx_store_stream *s, const store_manifest *manifest,
+                               const store_source_record *record, ohlcx_append_report *report)
+{
+    store_series_state state = {manifest, manifest->rows, s->first_open_time, s->last_open_time};
+    int64_t old_version = s->old->manifest.version, current = 0;
+    char old_folder[STORE_PATH_MAX];
+    int status = store_repair_series(s->store, s->folder);
+
+    if (status == 1) { /* deleted meanwhile */
+        status = store_catalog_delete(s->store, manifest->symbol, manifest->timeframe);
+        return status != 0 ? status : OHLCX_WHOLE_SERIES;
+    }
+    if (status == 0)
+        status = store_check_ingested(s->store, manifest->symbol, manifest->timeframe, record,
+                                      report);
+    if (status != 0)
+        return status < 0 ? status : 0;
+    status = store_read_current(s->folder, &current);
+    if (status == 1 || (status == 0 && current != old_version))
+        return OHLCX_WHOLE_SERIES;
+    if (status == 0)
+        status = store_publish(s->folder, s->temp, manifest->version);
+    if (status != 0)
+        return status;
+    status = store_catalog_commit(s->store, &state, record);
+
+    /* The old version is unreachable now. Deleting it may fail, which leaves
+     * only garbage that the next open deletes. */
+    if (store_version_folder(s->folder, old_version, old_folder) == 0)
+        store_remove_folder(old_folder);
     return status;
 }
 
@@ -513,7 +660,8 @@ int ohlcx_store_stream_commit(ohlcx_store_stream *s, const ohlcx_store_source *s
     if (status != 0)
         return status;
     record.added = (int64_t)s->rows;
-    store_build_manifest(&s->buffer, NULL, source, s->rows, s->buffer.extra, &manifest);
+    store_build_manifest(&s->buffer, s->old != NULL ? &s->old->manifest : NULL, source,
+                         s->old_rows + s->rows, s->buffer.extra, &manifest);
     if (has_record) {
         manifest.has_source = 1;
         manifest.record = record;
@@ -525,13 +673,16 @@ int ohlcx_store_stream_commit(ohlcx_store_stream *s, const ohlcx_store_source *s
     status = store_lock(s->store, 1);
     if (status != 0)
         return status;
-    status = publish_locked(s, &manifest, has_record ? &record : NULL);
+    if (s->old == NULL)
+        status = publish_locked(s, &manifest, has_record ? &record : NULL);
+    else
+        status = publish_next_locked(s, &manifest, has_record ? &record : NULL, report);
     store_unlock(s->store);
-    if (status != 0)
+    if (status != 0 || report->already_ingested)
         return status;
 
     report->added = (size_t)s->rows;
-    report->rows = (size_t)s->rows;
+    report->rows = (size_t)manifest.rows;
     report->version = manifest.version;
     return 0;
 }
@@ -545,9 +696,10 @@ void ohlcx_store_stream_free(ohlcx_store_stream *s)
         store_column_stream_free(s->columns[i]);
     store_encoder_free(s->encoder);
     ohlcx_series_free(&s->buffer);
+    ohlcx_store_reader_close(s->old);
 
-    /* After a commit that published it, the stream folder is v1 of the
-     * series and its old path is gone, so this deletes nothing. Deleting
+    /* After a commit that published it, the stream folder is a version of
+     * the series and its old path is gone, so this deletes nothing. Deleting
      * may fail, which leaves a folder that the next open deletes. */
     if (s->temp_fd >= 0) {
         store_remove_folder(s->temp);

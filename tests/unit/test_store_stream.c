@@ -1,7 +1,8 @@
 /*
  * Tests of the streaming store writer: a new series streamed in pieces must
  * read, list and report exactly as ohlcx_store_append() of all its rows
- * leaves it, with the same chunks in every column file.
+ * leaves it, with the same chunks in every column file. So must new rows
+ * streamed after a stored series (ohlcx_store_stream_begin_append()).
  *
  * Each comparison appends the series to one store and streams it into
  * another, cut into pieces of 1, 1000, 65536 and 100000 rows and in one
@@ -115,17 +116,21 @@ static ohlcx_series view(const ohlcx_series *s, size_t begin, size_t n)
 }
 
 
-/* Streams s into store in pieces of cut rows (0: one piece) and commits.
- * Returns the commit's status. */
-static int stream_series(ohlcx_store *store, const ohlcx_series *s, size_t cut,
-                         uint64_t rows_max, const ohlcx_store_source *source,
-                         ohlcx_append_report *report)
+/* Streams s into store in pieces of cut rows (0: one piece) and commits,
+ * begun with ohlcx_store_stream_begin_append() when append is set. Returns
+ * the commit's status. */
+static int stream_rows(ohlcx_store *store, const ohlcx_series *s, size_t cut, uint64_t rows_max,
+                       int append, const ohlcx_store_source *source,
+                       ohlcx_append_report *report)
 {
     ohlcx_store_stream *stream = NULL;
     size_t piece = cut == 0 ? s->n : cut;
     int status;
 
-    assert_int_equal(ohlcx_store_stream_begin(store, s, rows_max, &stream), 0);
+    if (append)
+        assert_int_equal(ohlcx_store_stream_begin_append(store, s, rows_max, &stream), 0);
+    else
+        assert_int_equal(ohlcx_store_stream_begin(store, s, rows_max, &stream), 0);
     for (size_t row = 0; row < s->n; row += piece) {
         ohlcx_series part = view(s, row, s->n - row < piece ? s->n - row : piece);
         assert_int_equal(ohlcx_store_stream_write(stream, &part), 0);
@@ -133,6 +138,14 @@ static int stream_series(ohlcx_store *store, const ohlcx_series *s, size_t cut,
     status = ohlcx_store_stream_commit(stream, source, report);
     ohlcx_store_stream_free(stream);
     return status;
+}
+
+
+static int stream_series(ohlcx_store *store, const ohlcx_series *s, size_t cut,
+                         uint64_t rows_max, const ohlcx_store_source *source,
+                         ohlcx_append_report *report)
+{
+    return stream_rows(store, s, cut, rows_max, 0, source, report);
 }
 
 
@@ -157,9 +170,16 @@ static void assert_series_equal(const ohlcx_series *expected, const ohlcx_series
 }
 
 
+static void series_version_folder(const char *dir, const char *symbol, int version, char *out,
+                                  size_t size)
+{
+    snprintf(out, size, "%s/series/%s/1m/v%d", dir, symbol, version);
+}
+
+
 static void version_folder(const char *dir, const char *symbol, char *out, size_t size)
 {
-    snprintf(out, size, "%s/series/%s/1m/v1", dir, symbol);
+    series_version_folder(dir, symbol, 1, out, size);
 }
 
 
@@ -888,6 +908,436 @@ static void begin_rejects_invalid(void **state)
 }
 
 
+/* Appends: new rows streamed after a stored series. */
+
+
+static const ohlcx_store_source first_source = {
+    "/data/BTCUSDT-1m-2023.csv",
+    "blake3:00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff", 12345,
+    "binance-kline-12"};
+static const ohlcx_store_source next_source = {
+    "/data/BTCUSDT-1m-2024.csv",
+    "blake3:ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100", 6789,
+    "binance-kline-12"};
+
+
+/* Appends old and then added to one store with ohlcx_store_append(). Into
+ * other stores it appends old and streams added after it, with every
+ * cutting, and compares the two stores at version 2 as
+ * compare_with_append() does. With slack 0 the column files must be
+ * byte-identical, because the chunk tables then have room for exactly the
+ * chunks written. */
+static void compare_append_stream(const ohlcx_series *old, const ohlcx_series *added,
+                                  uint64_t slack)
+{
+    char a_dir[512], a_folder[STORE_PATH_MAX];
+    ohlcx_store *a_store = NULL;
+    ohlcx_append_report a_report;
+    ohlcx_series a_back;
+
+    assert_int_equal(make_temp_folder("ohlcx-append-a", a_dir, sizeof a_dir), 0);
+    assert_int_equal(ohlcx_store_open(a_dir, &a_store), 0);
+    assert_int_equal(ohlcx_store_append(a_store, old, &first_source, NULL), 0);
+    assert_int_equal(ohlcx_store_append(a_store, added, &next_source, &a_report), 0);
+    assert_int_equal(a_report.version, 2);
+    assert_int_equal(a_report.added, added->n);
+    series_version_folder(a_dir, old->symbol, 2, a_folder, sizeof a_folder);
+    ohlcx_series_init(&a_back);
+    assert_int_equal(ohlcx_store_read(a_store, old->symbol, "1m", &a_back), 0);
+    assert_int_equal(a_back.n, old->n + added->n);
+
+    for (size_t c = 0; c < sizeof cuttings / sizeof cuttings[0]; c++) {
+        char b_dir[512], b_folder[STORE_PATH_MAX], v1[STORE_PATH_MAX];
+        ohlcx_store *b_store = NULL;
+        ohlcx_append_report b_report;
+        ohlcx_series b_back;
+
+        if (cuttings[c] > added->n)
+            continue;
+        assert_int_equal(make_temp_folder("ohlcx-append-b", b_dir, sizeof b_dir), 0);
+        assert_int_equal(ohlcx_store_open(b_dir, &b_store), 0);
+        assert_int_equal(ohlcx_store_append(b_store, old, &first_source, NULL), 0);
+        assert_int_equal(stream_rows(b_store, added, cuttings[c], added->n + slack, 1,
+                                     &next_source, &b_report),
+                         0);
+        assert_memory_equal(&a_report, &b_report, sizeof a_report);
+
+        ohlcx_series_init(&b_back);
+        assert_int_equal(ohlcx_store_read(b_store, old->symbol, "1m", &b_back), 0);
+        assert_series_equal(&a_back, &b_back);
+        ohlcx_series_free(&b_back);
+
+        series_version_folder(b_dir, old->symbol, 2, b_folder, sizeof b_folder);
+        for (int i = 0; i < OHLCX_STORE_COLUMN_COUNT; i++) {
+            store_manifest columns = {.extra = old->extra};
+            if (store_column_written(&columns, i))
+                compare_column_files(a_folder, b_folder, i, slack == 0);
+        }
+        compare_manifests(a_folder, b_folder);
+        compare_catalogs(a_store, a_dir, b_store, b_dir, old->symbol);
+        series_version_folder(b_dir, old->symbol, 1, v1, sizeof v1);
+        assert_false(path_exists(v1));
+        assert_int_equal(stream_folders(b_dir), 0);
+
+        ohlcx_store_close(b_store);
+        remove_tree(b_dir);
+    }
+    ohlcx_series_free(&a_back);
+    ohlcx_store_close(a_store);
+    remove_tree(a_dir);
+}
+
+
+/* A stored series of one full chunk and 1,000 rows, then 100,000 rows: the
+ * new version has 166,536 rows in 3 chunks, the first copied. */
+static void append_partial_head(void **state)
+{
+    ohlcx_series s, old, added;
+    char dir[512];
+    ohlcx_store *store = NULL;
+    ohlcx_store_column_info info;
+
+    (void)state;
+    start_series(&s, "PART", 0);
+    random_walk(&s, CHUNK + 1000 + 100000, 2, 41);
+    old = view(&s, 0, CHUNK + 1000);
+    added = view(&s, CHUNK + 1000, 100000);
+    compare_append_stream(&old, &added, 0);
+    compare_append_stream(&old, &added, 70000);
+
+    assert_int_equal(make_temp_folder("ohlcx-append", dir, sizeof dir), 0);
+    assert_int_equal(ohlcx_store_open(dir, &store), 0);
+    assert_int_equal(ohlcx_store_append(store, &old, NULL, NULL), 0);
+    assert_int_equal(stream_rows(store, &added, 1000, added.n, 1, NULL, NULL), 0);
+    info = column_info(store, "PART", OHLCX_STORE_OPEN_TIME);
+    assert_int_equal(info.rows, 166536);
+    assert_int_equal(info.chunks, 3);
+    info = column_info(store, "PART", OHLCX_STORE_CLOSE);
+    assert_int_equal(info.encoding, OHLCX_STORE_TICKS);
+    assert_int_equal(info.decimals, 2);
+    ohlcx_store_close(store);
+    remove_tree(dir);
+    ohlcx_series_free(&s);
+}
+
+
+/* Stored series of exactly one and two chunks: no partial chunk to decode,
+ * and in the second case new rows of exactly one chunk. */
+static void append_chunk_boundary(void **state)
+{
+    ohlcx_series s, old, added;
+
+    (void)state;
+    start_series(&s, "EDGE", OHLCX_EXTRA_QUOTE_VOLUME | OHLCX_EXTRA_TRADES);
+    random_walk(&s, 3 * CHUNK, 3, 42);
+    old = view(&s, 0, CHUNK);
+    added = view(&s, CHUNK, 3000);
+    compare_append_stream(&old, &added, 0);
+    old = view(&s, 0, 2 * CHUNK);
+    added = view(&s, 2 * CHUNK, CHUNK);
+    compare_append_stream(&old, &added, 0);
+    ohlcx_series_free(&s);
+}
+
+
+/* Stored closes in hundredths; new closes end in .xx01 (4 decimals), from
+ * the first new row in the first comparison, and only 80,000 rows into the
+ * new rows (after the 512 rows that set the first try) in the second. The
+ * copied head chunk is then decoded and encoded again at 4 decimals. */
+static void append_more_decimals(void **state)
+{
+    ohlcx_series s, old, added;
+    char dir[512];
+    ohlcx_store *store = NULL;
+    ohlcx_store_column_info info;
+
+    (void)state;
+    start_series(&s, "DEC", 0);
+    random_walk(&s, CHUNK + 500 + 100000, 2, 43);
+    for (size_t i = CHUNK + 500; i < s.n; i++)
+        s.close[i] = (round(s.close[i] * 100) * 100 + 1) / 10000; /* x.xx01 */
+    old = view(&s, 0, CHUNK + 500);
+    added = view(&s, CHUNK + 500, 100000);
+    compare_append_stream(&old, &added, 0);
+
+    assert_int_equal(make_temp_folder("ohlcx-append", dir, sizeof dir), 0);
+    assert_int_equal(ohlcx_store_open(dir, &store), 0);
+    assert_int_equal(ohlcx_store_append(store, &old, NULL, NULL), 0);
+    info = column_info(store, "DEC", OHLCX_STORE_CLOSE);
+    assert_int_equal(info.decimals, 2);
+    assert_int_equal(stream_rows(store, &added, 0, added.n, 1, NULL, NULL), 0);
+    info = column_info(store, "DEC", OHLCX_STORE_CLOSE);
+    assert_int_equal(info.encoding, OHLCX_STORE_TICKS);
+    assert_int_equal(info.decimals, 4);
+    ohlcx_store_close(store);
+    remove_tree(dir);
+
+    ohlcx_series_free(&s);
+    start_series(&s, "DEC", 0);
+    random_walk(&s, CHUNK + 500 + 100000, 2, 44);
+    for (size_t i = CHUNK + 500 + 80000; i < s.n; i++)
+        s.close[i] = (round(s.close[i] * 100) * 100 + 1) / 10000;
+    old = view(&s, 0, CHUNK + 500);
+    added = view(&s, CHUNK + 500, 100000);
+    compare_append_stream(&old, &added, 3);
+    ohlcx_series_free(&s);
+}
+
+
+/* A new volume of 1e-12 (12 decimals, more than 10) makes the volume
+ * column float64, its copied head included. */
+static void append_float64(void **state)
+{
+    ohlcx_series s, old, added;
+
+    (void)state;
+    start_series(&s, "F64", 0);
+    random_walk(&s, 2 * CHUNK + 100 + 5000, 2, 45);
+    s.volume[2 * CHUNK + 100 + 4000] = 1e-12;
+    old = view(&s, 0, 2 * CHUNK + 100);
+    added = view(&s, 2 * CHUNK + 100, 5000);
+    compare_append_stream(&old, &added, 0);
+    ohlcx_series_free(&s);
+}
+
+
+/* A stored close of 1e15 is a tick only at 0 decimals (at 1 its tick
+ * passes 2^50 = 1.13e15). A new close of 0.5 needs 1 decimal, so the head
+ * chunk fails at 1 decimal and the column becomes float64: when the head is
+ * first written, with 0.5 in the first 512 rows after the head (row 120),
+ * and when the chunk is written again, with 0.5 after them (row 720). */
+static void append_tick_overflow(void **state)
+{
+    ohlcx_series s, old, added;
+    char dir[512];
+    ohlcx_store *store = NULL;
+
+    (void)state;
+    start_series(&s, "OVER", 0);
+    random_walk(&s, CHUNK + 20 + 1000, 0, 46);
+    s.close[10] = 1e15;
+    s.close[CHUNK + 20 + 100] = 0.5;
+    old = view(&s, 0, CHUNK + 20);
+    added = view(&s, CHUNK + 20, 1000);
+    compare_append_stream(&old, &added, 0);
+    s.close[CHUNK + 20 + 100] = 1;
+    s.close[CHUNK + 20 + 700] = 0.5;
+    compare_append_stream(&old, &added, 0);
+
+    assert_int_equal(make_temp_folder("ohlcx-append", dir, sizeof dir), 0);
+    assert_int_equal(ohlcx_store_open(dir, &store), 0);
+    assert_int_equal(ohlcx_store_append(store, &old, NULL, NULL), 0);
+    assert_int_equal(stream_rows(store, &added, 100, added.n, 1, NULL, NULL), 0);
+    assert_int_equal(column_info(store, "OVER", OHLCX_STORE_CLOSE).encoding,
+                     OHLCX_STORE_FLOAT64);
+    ohlcx_store_close(store);
+    remove_tree(dir);
+    ohlcx_series_free(&s);
+}
+
+
+/* A NaN quote volume in the stored head makes that column float64, which
+ * new whole-cent values do not change: the head chunk is copied. One new
+ * row after five stored ones is the smallest append. */
+static void append_old_float64(void **state)
+{
+    ohlcx_series s, old, added;
+
+    (void)state;
+    start_series(&s, "NANOLD", OHLCX_EXTRA_QUOTE_VOLUME | OHLCX_EXTRA_TRADES);
+    random_walk(&s, CHUNK + 300 + 2000, 2, 47);
+    s.extra_column[0][77] = NAN;
+    old = view(&s, 0, CHUNK + 300);
+    added = view(&s, CHUNK + 300, 2000);
+    compare_append_stream(&old, &added, 0);
+    old = view(&s, 0, 5);
+    added = view(&s, 5, 1);
+    compare_append_stream(&old, &added, 0);
+    ohlcx_series_free(&s);
+}
+
+
+/* New rows whose first bar repeats the stored last bar, or opens before
+ * it, would merge: the write returns OHLCX_WHOLE_SERIES and the store keeps
+ * version 1. */
+static void append_overlap_whole_series(void **state)
+{
+    fixture *f = *state;
+    ohlcx_store_stream *stream = NULL;
+    ohlcx_store_entry entry;
+    ohlcx_series s, old, part;
+
+    start_series(&s, "OVERLAP", 0);
+    random_walk(&s, 200, 2, 48);
+    old = view(&s, 0, 100);
+    assert_int_equal(ohlcx_store_append(f->store, &old, NULL, NULL), 0);
+    for (size_t first = 99; first >= 98; first--) {
+        part = view(&s, first, 50);
+        assert_int_equal(ohlcx_store_stream_begin_append(f->store, &part, 50, &stream), 0);
+        assert_int_equal(ohlcx_store_stream_write(stream, &part), OHLCX_WHOLE_SERIES);
+        assert_int_equal(ohlcx_store_stream_commit(stream, NULL, NULL), OHLCX_EINVAL);
+        ohlcx_store_stream_free(stream);
+    }
+    assert_int_equal(ohlcx_store_get(f->store, "OVERLAP", "1m", &entry), 0);
+    assert_int_equal(entry.version, 1);
+    assert_int_equal(entry.rows, 100);
+    ohlcx_store_entry_free(&entry);
+    assert_int_equal(stream_folders(f->dir), 0);
+    ohlcx_series_free(&s);
+}
+
+
+/* Other optional columns than the stored ones make ohlcx_store_append()
+ * rewrite every chunk, so begin returns OHLCX_WHOLE_SERIES. */
+static void append_other_columns(void **state)
+{
+    fixture *f = *state;
+    ohlcx_store_stream *stream = NULL;
+    ohlcx_series s, plain;
+
+    start_series(&s, "COLS", OHLCX_EXTRA_TRADES);
+    random_walk(&s, 10, 2, 49);
+    start_series(&plain, "COLS", 0);
+    random_walk(&plain, 10, 2, 49);
+    assert_int_equal(ohlcx_store_append(f->store, &s, NULL, NULL), 0);
+    assert_int_equal(ohlcx_store_stream_begin_append(f->store, &plain, 10, &stream),
+                     OHLCX_WHOLE_SERIES);
+    assert_null(stream);
+    plain.extra = OHLCX_EXTRA_TRADES | OHLCX_EXTRA_QUOTE_VOLUME;
+    assert_int_equal(ohlcx_store_stream_begin_append(f->store, &plain, 10, &stream),
+                     OHLCX_WHOLE_SERIES);
+    plain.extra = 0;
+    assert_int_equal(stream_folders(f->dir), 0);
+    ohlcx_series_free(&plain);
+    ohlcx_series_free(&s);
+}
+
+
+/* Another append between begin and commit: the commit returns
+ * OHLCX_WHOLE_SERIES, and the store keeps the other append's version 2. */
+static void append_commit_after_append(void **state)
+{
+    fixture *f = *state;
+    ohlcx_store_stream *stream = NULL;
+    ohlcx_store_entry entry;
+    ohlcx_series s, old, mine, other;
+    char path[700];
+
+    start_series(&s, "RACE2", 0);
+    random_walk(&s, 300, 2, 50);
+    old = view(&s, 0, 100);
+    other = view(&s, 100, 50);
+    mine = view(&s, 150, 150);
+    assert_int_equal(ohlcx_store_append(f->store, &old, NULL, NULL), 0);
+    assert_int_equal(ohlcx_store_stream_begin_append(f->store, &mine, mine.n, &stream), 0);
+    assert_int_equal(ohlcx_store_stream_write(stream, &mine), 0);
+    assert_int_equal(ohlcx_store_append(f->store, &other, NULL, NULL), 0);
+    assert_int_equal(ohlcx_store_stream_commit(stream, NULL, NULL), OHLCX_WHOLE_SERIES);
+    ohlcx_store_stream_free(stream);
+
+    assert_int_equal(ohlcx_store_get(f->store, "RACE2", "1m", &entry), 0);
+    assert_int_equal(entry.version, 2);
+    assert_int_equal(entry.rows, 150);
+    ohlcx_store_entry_free(&entry);
+    snprintf(path, sizeof path, "%s/series/RACE2/1m/v3", f->dir);
+    assert_false(path_exists(path));
+    assert_int_equal(stream_folders(f->dir), 0);
+    ohlcx_series_free(&s);
+}
+
+
+/* A source whose digest the catalogue lists for the series is reported as
+ * already ingested and publishes nothing, as in ohlcx_store_append(). */
+static void append_already_ingested(void **state)
+{
+    fixture *f = *state;
+    ohlcx_append_report report, expected;
+    ohlcx_store_entry entry;
+    ohlcx_series s, old, added;
+
+    start_series(&s, "AGAIN", 0);
+    random_walk(&s, 30, 2, 51);
+    old = view(&s, 0, 20);
+    added = view(&s, 20, 10);
+    assert_int_equal(ohlcx_store_append(f->store, &old, &first_source, NULL), 0);
+    assert_int_equal(stream_rows(f->store, &added, 3, added.n, 1, &first_source, &report), 0);
+    assert_int_equal(ohlcx_store_append(f->store, &added, &first_source, &expected), 0);
+    assert_memory_equal(&expected, &report, sizeof report);
+    assert_int_equal(report.already_ingested, 1);
+    assert_int_equal(report.rows_in, 10);
+    assert_int_equal(report.rows, 20);
+    assert_int_equal(report.version, 1);
+    assert_int_equal(ohlcx_store_get(f->store, "AGAIN", "1m", &entry), 0);
+    assert_int_equal(entry.version, 1);
+    ohlcx_store_entry_free(&entry);
+    assert_int_equal(stream_folders(f->dir), 0);
+    ohlcx_series_free(&s);
+}
+
+
+/* Without a stored series an append stream starts one, as a plain one. */
+static void append_new_series(void **state)
+{
+    fixture *f = *state;
+    ohlcx_append_report report;
+    ohlcx_series s, back;
+
+    start_series(&s, "FRESH", 0);
+    random_walk(&s, CHUNK + 5, 2, 52);
+    assert_int_equal(stream_rows(f->store, &s, 1000, s.n, 1, NULL, &report), 0);
+    assert_int_equal(report.version, 1);
+    assert_int_equal(report.added, CHUNK + 5);
+    ohlcx_series_init(&back);
+    assert_int_equal(ohlcx_store_read(f->store, "FRESH", "1m", &back), 0);
+    assert_series_equal(&s, &back);
+    ohlcx_series_free(&back);
+    ohlcx_series_free(&s);
+}
+
+
+/* A process killed after the streamed version 2 was published but before
+ * the catalogue recorded it: here the catalogue is set back to version 1
+ * by hand. The next open rewrites the row and the source from version 2's
+ * manifest, as after an interrupted ohlcx_store_append(). */
+static void append_catalog_repaired(void **state)
+{
+    fixture *f = *state;
+    ohlcx_store_entry entry;
+    ohlcx_series s, old, added;
+    char path[700], before[4096], after[4096];
+    sqlite3 *db = NULL;
+
+    start_series(&s, "KILL", 0);
+    random_walk(&s, CHUNK + 100, 2, 53);
+    old = view(&s, 0, CHUNK);
+    added = view(&s, CHUNK, 100);
+    assert_int_equal(ohlcx_store_append(f->store, &old, &first_source, NULL), 0);
+    assert_int_equal(stream_rows(f->store, &added, 0, added.n, 1, &next_source, NULL), 0);
+    source_rows(f->dir, before, sizeof before);
+    ohlcx_store_close(f->store);
+    f->store = NULL;
+
+    snprintf(path, sizeof path, "%s/catalog.sqlite", f->dir);
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db,
+                                  "UPDATE series SET version = 1, rows = 65536; DELETE FROM "
+                                  "source_files WHERE id = (SELECT max(id) FROM source_files)",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+
+    assert_int_equal(ohlcx_store_open(f->dir, &f->store), 0);
+    assert_int_equal(ohlcx_store_get(f->store, "KILL", "1m", &entry), 0);
+    assert_int_equal(entry.version, 2);
+    assert_int_equal(entry.rows, CHUNK + 100);
+    assert_int_equal(entry.last_open_time, T0 + (int64_t)(CHUNK + 99) * MINUTE);
+    ohlcx_store_entry_free(&entry);
+    source_rows(f->dir, after, sizeof after);
+    assert_string_equal(after, before);
+    ohlcx_series_free(&s);
+}
+
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -909,6 +1359,18 @@ int main(void)
         cmocka_unit_test_setup_teardown(rows_beyond_room, setup, teardown),
         cmocka_unit_test_setup_teardown(empty_stream_publishes_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(begin_rejects_invalid, setup, teardown),
+        cmocka_unit_test(append_partial_head),
+        cmocka_unit_test(append_chunk_boundary),
+        cmocka_unit_test(append_more_decimals),
+        cmocka_unit_test(append_float64),
+        cmocka_unit_test(append_tick_overflow),
+        cmocka_unit_test(append_old_float64),
+        cmocka_unit_test_setup_teardown(append_overlap_whole_series, setup, teardown),
+        cmocka_unit_test_setup_teardown(append_other_columns, setup, teardown),
+        cmocka_unit_test_setup_teardown(append_commit_after_append, setup, teardown),
+        cmocka_unit_test_setup_teardown(append_already_ingested, setup, teardown),
+        cmocka_unit_test_setup_teardown(append_new_series, setup, teardown),
+        cmocka_unit_test_setup_teardown(append_catalog_repaired, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
