@@ -121,9 +121,15 @@ void ohlcx_quality_report_free(ohlcx_quality_report *report);
  * discards what the stream appended and calls ohlcx_check_series().
  *
  * Only a series that needs no repair besides filling gaps and flagging a
- * partial last bar streams: calendar always (asked for, or auto on a crypto
- * series), a timeframe of at most 1d, and rows strictly ascending on the
- * UTC grid of the timeframe, with valid prices and volumes.
+ * partial last bar streams. Its timeframe is at most 1d, and its rows are
+ * strictly ascending on the grid of the timeframe, with valid prices and
+ * volumes. The grid is the UTC grid on the always calendar and the grid of
+ * the first row on a session calendar. The calendar must be always, forex
+ * or us_equity, asked for or resolved by auto. Auto on a forex, stock or
+ * index series resolves from the first rows (about z_window). Finish
+ * returns OHLCX_WHOLE_SERIES when the whole series resolves otherwise, or
+ * when the majority of its open times would give another grid. A series
+ * on the inferred calendar never streams.
  */
 typedef struct ohlcx_check_stream ohlcx_check_stream;
 

@@ -27,10 +27,11 @@
  *              marked QUALITY_SLOT_FOREX_HOLIDAYS is closed on December 25
  *              and January 1 of the file's clock.
  *
- * AUTO resolves to FOREX only when the data fits it (see forex_week_fits):
- * MT4 and MT5 exports keep broker time, whose week opens Monday 00:00, and
- * get the inferred session instead. Stocks and indices get US_EQUITY only
- * when they look US listed (see looks_us_listed).
+ * AUTO resolves to FOREX only when the data fits it (the forex rule of the
+ * calendar vote below): MT4 and MT5 exports keep broker time, whose week
+ * opens Monday 00:00, and get the inferred session instead. Stocks and
+ * indices get US_EQUITY only when they look US listed (no foreign exchange
+ * suffix, and the US hours or holidays rule of the vote).
  *
  * A thread-local cache keeps the last UTC day's NYSE session, so a walk
  * over consecutive bars computes holidays and daylight saving time once a
@@ -479,48 +480,6 @@ void quality_infer_session(const ohlcx_series *series, uint8_t inferred[7 * 24])
 }
 
 
-/* Returns 1 when the series is daily or longer, or when at least
- * US_HOURS_MIN_SHARE of its bars are expected in NYSE sessions. */
-static int looks_like_us_hours(const ohlcx_series *series)
-{
-    bar_length length = parse_length(series->timeframe);
-    size_t in_session = 0;
-
-    if (length.days > 0 || length.months > 0)
-        return 1;
-    for (size_t i = 0; i < series->n; i++)
-        in_session += (size_t)quality_bar_expected(OHLCX_CALENDAR_US_EQUITY, series->timeframe,
-                                                    series->open_time[i], NULL);
-    return (double)in_session >= US_HOURS_MIN_SHARE * (double)series->n;
-}
-
-
-/* Returns 1 when the forex calendar fits the data: more than half of the
- * bars that open a week or follow a closed day (a bar more than a day
- * after the one before) open at the first slot the forex calendar expects,
- * so the slot one timeframe earlier is closed. A series with no such bar
- * fits. Broker-time exports fail this test, because their week opens at
- * Monday 00:00 of the file's clock, hours after Sunday 17:00 New York. */
-static int forex_week_fits(const ohlcx_series *series)
-{
-    int64_t length_us = ohlcx_timeframe_us(series->timeframe);
-    size_t openings = 0, on_time = 0;
-
-    if (length_us <= 0)
-        return 1;
-    for (size_t i = 1; i < series->n; i++) {
-        int64_t open_time = series->open_time[i];
-
-        if (open_time - series->open_time[i - 1] <= DAY)
-            continue;
-        openings++;
-        on_time += !quality_bar_expected(OHLCX_CALENDAR_FOREX, series->timeframe,
-                                         open_time - length_us, NULL);
-    }
-    return openings == 0 || 2 * on_time > openings;
-}
-
-
 /* Returns 1 when the symbol ends in an exchange suffix other than a US one,
  * such as SAP.DE or PETR4.SA. ".US" (Stooq) and a single letter A to C
  * (share classes such as BRK.B) read as US listed.
@@ -547,45 +506,184 @@ static int has_foreign_suffix(const char *symbol)
 }
 
 
-/* Returns 1 when a daily series has a bar on more than half of the NYSE
- * holidays (weekdays) between its first and last open times, with at least
- * two such holidays: a market that trades when New York is closed is not
- * listed there. Rows may be unsorted. */
-static int trades_on_nyse_holidays(const ohlcx_series *series)
+/*
+ * The resolution of OHLCX_CALENDAR_AUTO as a vote over rows that come in
+ * chunks, so that the whole-series engine (one push of every row) and the
+ * stream (one push per chunk) share it. Each rule keeps counts only:
+ *
+ *   forex      An opening is a bar that opens a week or follows a closed
+ *              day (a bar more than a day after the one before). The forex
+ *              week fits when more than half of the openings are on time:
+ *              at the first slot that the forex calendar expects, so the
+ *              slot one timeframe earlier is closed. A series with no
+ *              opening fits. Broker-time exports fail this test, because
+ *              their week opens at Monday 00:00 of the file's clock, hours
+ *              after Sunday 17:00 New York.
+ *   US hours   intraday stocks and indices: at least US_HOURS_MIN_SHARE of
+ *              the bars are expected in NYSE sessions.
+ *   holidays   daily stocks and indices: a bar on more than half of the NYSE
+ *              holidays (weekdays) between the first and last open times,
+ *              with at least two such holidays, marks a market that trades
+ *              when New York is closed, so not one listed there.
+ *
+ * Rows are counted in the order pushed, which may be unsorted: a forex
+ * opening needs a step of more than a day forward, and the holiday rule
+ * takes the first and last days as the minimum and maximum.
+ */
+enum { VOTE_FIXED = 0, VOTE_FOREX_WEEK, VOTE_US_HOURS, VOTE_US_HOLIDAYS };
+
+
+/* Returns 1 when a stock or index series like `like` has no foreign
+ * exchange suffix and a timeframe for which the US equity calendar needs
+ * no vote (3d and longer), sets *rule to the vote it needs otherwise. */
+static int us_listed_without_data(const ohlcx_series *like, int *rule)
 {
-    int64_t first = INT64_MAX, last = INT64_MIN, open_us, close_us;
-    size_t holidays = 0, bars_on_holidays = 0;
-    int64_t last_counted = INT64_MIN;
+    bar_length length = parse_length(like->timeframe);
 
-    for (size_t i = 0; i < series->n; i++) {
-        int64_t day = ohlcx_floor_div(series->open_time[i], DAY);
-
-        first = day < first ? day : first;
-        last = day > last ? day : last;
-        if (day != last_counted && weekday_of_day(day) < SATURDAY &&
-            !nyse_session(day, &open_us, &close_us)) {
-            bars_on_holidays++;
-            last_counted = day;
-        }
-    }
-    for (int64_t day = first; series->n > 0 && day <= last; day++)
-        holidays += weekday_of_day(day) < SATURDAY && !nyse_session(day, &open_us, &close_us);
-    return holidays >= 2 && 2 * bars_on_holidays > holidays;
+    *rule = VOTE_FIXED;
+    if (has_foreign_suffix(like->symbol))
+        return 0;
+    if (length.days == 1)
+        *rule = VOTE_US_HOLIDAYS;
+    else if (length.days == 0 && length.months == 0)
+        *rule = VOTE_US_HOURS;
+    return 1;
 }
 
 
-/* Returns 1 when a stock or index looks US listed: no foreign exchange
- * suffix, and either intraday bars in New York hours or daily bars that
- * skip the NYSE holidays. */
-static int looks_us_listed(const ohlcx_series *series)
+int quality_calendar_vote_begin(quality_calendar_vote *vote, const ohlcx_series *like,
+                                int requested)
 {
-    bar_length length = parse_length(series->timeframe);
+    memset(vote, 0, sizeof *vote);
+    vote->first_day = INT64_MAX;
+    vote->last_day = INT64_MIN;
+    vote->last_counted = INT64_MIN;
+    memcpy(vote->timeframe, like->timeframe, sizeof vote->timeframe);
+    vote->length_us = ohlcx_timeframe_us(like->timeframe);
+    vote->calendar = OHLCX_CALENDAR_AUTO;
+    if (requested != OHLCX_CALENDAR_AUTO) {
+        vote->calendar = requested;
+        return requested;
+    }
 
-    if (has_foreign_suffix(series->symbol))
-        return 0;
-    if (length.days == 1)
-        return !trades_on_nyse_holidays(series);
-    return looks_like_us_hours(series);
+    switch (like->asset_class) {
+    case OHLCX_ASSET_CRYPTO:
+        vote->calendar = OHLCX_CALENDAR_ALWAYS;
+        break;
+    case OHLCX_ASSET_FOREX:
+        if (vote->length_us > 0)
+            vote->rule = VOTE_FOREX_WEEK;
+        else
+            vote->calendar = OHLCX_CALENDAR_FOREX;
+        break;
+    case OHLCX_ASSET_STOCKS:
+    case OHLCX_ASSET_INDICES:
+        if (!us_listed_without_data(like, &vote->rule))
+            vote->calendar = OHLCX_CALENDAR_INFERRED;
+        else if (vote->rule == VOTE_FIXED)
+            vote->calendar = OHLCX_CALENDAR_US_EQUITY;
+        break;
+    default:
+        vote->calendar = OHLCX_CALENDAR_INFERRED;
+        break;
+    }
+    return vote->calendar;
+}
+
+
+static void vote_forex_week(quality_calendar_vote *vote, const int64_t *open_time, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        int64_t previous = i > 0 ? open_time[i - 1] : vote->last_time;
+
+        if ((i == 0 && vote->rows == 0) || open_time[i] - previous <= DAY)
+            continue;
+        vote->openings++;
+        vote->on_time += !quality_bar_expected(OHLCX_CALENDAR_FOREX, vote->timeframe,
+                                               open_time[i] - vote->length_us, NULL);
+    }
+}
+
+
+static void vote_us_hours(quality_calendar_vote *vote, const int64_t *open_time, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        vote->in_session += (size_t)quality_bar_expected(OHLCX_CALENDAR_US_EQUITY,
+                                                         vote->timeframe, open_time[i], NULL);
+}
+
+
+static void vote_us_holidays(quality_calendar_vote *vote, const int64_t *open_time, size_t n)
+{
+    int64_t open_us, close_us;
+
+    for (size_t i = 0; i < n; i++) {
+        int64_t day = ohlcx_floor_div(open_time[i], DAY);
+
+        vote->first_day = day < vote->first_day ? day : vote->first_day;
+        vote->last_day = day > vote->last_day ? day : vote->last_day;
+        if (day != vote->last_counted && weekday_of_day(day) < SATURDAY &&
+            !nyse_session(day, &open_us, &close_us)) {
+            vote->bars_on_holidays++;
+            vote->last_counted = day;
+        }
+    }
+}
+
+
+void quality_calendar_vote_push(quality_calendar_vote *vote, const int64_t *open_time,
+                                size_t n)
+{
+    if (n == 0)
+        return;
+    switch (vote->rule) {
+    case VOTE_FOREX_WEEK:
+        vote_forex_week(vote, open_time, n);
+        break;
+    case VOTE_US_HOURS:
+        vote_us_hours(vote, open_time, n);
+        break;
+    case VOTE_US_HOLIDAYS:
+        vote_us_holidays(vote, open_time, n);
+        break;
+    default:
+        break;
+    }
+    vote->rows += n;
+    vote->last_time = open_time[n - 1];
+}
+
+
+/* Returns 1 when the daily bars pushed trade on the NYSE holidays. The
+ * holidays between the first and last days are counted here, once. */
+static int trades_on_nyse_holidays(const quality_calendar_vote *vote)
+{
+    int64_t open_us, close_us;
+    size_t holidays = 0;
+
+    for (int64_t day = vote->first_day; vote->rows > 0 && day <= vote->last_day; day++)
+        holidays += weekday_of_day(day) < SATURDAY && !nyse_session(day, &open_us, &close_us);
+    return holidays >= 2 && 2 * vote->bars_on_holidays > holidays;
+}
+
+
+int quality_calendar_vote_result(const quality_calendar_vote *vote)
+{
+    switch (vote->rule) {
+    case VOTE_FOREX_WEEK:
+        return vote->openings == 0 || 2 * vote->on_time > vote->openings
+                   ? OHLCX_CALENDAR_FOREX
+                   : OHLCX_CALENDAR_INFERRED;
+    case VOTE_US_HOURS:
+        return (double)vote->in_session >= US_HOURS_MIN_SHARE * (double)vote->rows
+                   ? OHLCX_CALENDAR_US_EQUITY
+                   : OHLCX_CALENDAR_INFERRED;
+    case VOTE_US_HOLIDAYS:
+        return trades_on_nyse_holidays(vote) ? OHLCX_CALENDAR_INFERRED
+                                             : OHLCX_CALENDAR_US_EQUITY;
+    default:
+        return vote->calendar;
+    }
 }
 
 
@@ -594,23 +692,15 @@ static int looks_us_listed(const ohlcx_series *series)
  * calendar. */
 int quality_resolve_calendar(const ohlcx_series *series, int requested)
 {
+    quality_calendar_vote vote;
+
     if (requested < OHLCX_CALENDAR_AUTO || requested > OHLCX_CALENDAR_INFERRED)
         return ohlcx_set_error(OHLCX_EINVAL,
                                "invalid calendar %d: use auto, always, forex, us_equity or "
                                "inferred",
                                requested);
-    if (requested != OHLCX_CALENDAR_AUTO)
-        return requested;
-
-    switch (series->asset_class) {
-    case OHLCX_ASSET_CRYPTO:
-        return OHLCX_CALENDAR_ALWAYS;
-    case OHLCX_ASSET_FOREX:
-        return forex_week_fits(series) ? OHLCX_CALENDAR_FOREX : OHLCX_CALENDAR_INFERRED;
-    case OHLCX_ASSET_STOCKS:
-    case OHLCX_ASSET_INDICES:
-        return looks_us_listed(series) ? OHLCX_CALENDAR_US_EQUITY : OHLCX_CALENDAR_INFERRED;
-    default:
-        return OHLCX_CALENDAR_INFERRED;
-    }
+    if (quality_calendar_vote_begin(&vote, series, requested) != OHLCX_CALENDAR_AUTO)
+        return vote.calendar;
+    quality_calendar_vote_push(&vote, series->open_time, series->n);
+    return quality_calendar_vote_result(&vote);
 }

@@ -128,6 +128,10 @@ typedef struct spacing_rules {
     int64_t big_low, big_high, small_low, small_high; /* unit switch spacings */
 } spacing_rules;
 
+/* Classes of grid offsets that a stream counts: a timeframe of at most 1d
+ * in steps of the one-hour off_grid modulus of a session calendar. */
+#define CHECK_GRID_CLASSES 24
+
 /* State of duplicate_rows, conflicting_duplicates, off_grid and
  * unit_switch between the ranges of rows that one pass checks. */
 typedef struct check_spacing_pass {
@@ -136,11 +140,26 @@ typedef struct check_spacing_pass {
     int started;           /* 0 before the first row */
     int64_t last_time;     /* open time of the last row checked */
     int64_t rest;          /* grid rest of that row */
+    int vote;              /* 1 when the rows are counted by grid offset */
+    size_t rows;           /* rows counted */
+    size_t class_rows[CHECK_GRID_CLASSES]; /* rows by offset / modulus */
 } check_spacing_pass;
 
 /* Starts the spacing pass. A calendar other than ALWAYS takes its grid
  * offset from the majority of ctx->view, so it needs the whole series. */
 void check_spacing_begin(const check_context *ctx, check_spacing_pass *pass);
+
+/* Starts the spacing pass of a stream, whose ctx->view contains the first
+ * rows. A calendar other than ALWAYS takes the grid offset of the first
+ * row. The pass counts the rows by offset, so that at the end
+ * check_spacing_offset_holds() tells whether the majority offset would
+ * have given the same grid. */
+void check_spacing_begin_stream(const check_context *ctx, check_spacing_pass *pass);
+
+/* Returns 1 when check_spacing_begin() on every row of a stream whose
+ * rows all lie on the grid of its first row (off_grid found none) would
+ * have taken the grid that check_spacing_begin_stream() took. */
+int check_spacing_offset_holds(const check_spacing_pass *pass);
 
 /* Checks the rows of ctx->view after those of the views before. Each view
  * after the first must open after the last open time of the view before
@@ -151,6 +170,30 @@ void check_spacing_run(const check_context *ctx, check_spacing_pass *pass,
 
 /* future_bars of the rows of ctx->view, which must be in open-time order. */
 void check_future_bars(const check_context *ctx, ohlcx_check_result *checks);
+
+/* A day whose first bar moved by an hour, kept until the next trading day
+ * shows whether the move reverts. */
+typedef struct check_dst_candidate {
+    int pending;
+    size_t row;            /* row as given of the day's first bar */
+    int64_t open_time;     /* and its open time */
+    int64_t day, first, previous_first; /* UTC day; first bar times of it and the day before */
+} check_dst_candidate;
+
+/* State of dst_shift between the views that one pass checks. */
+typedef struct check_dst_pass {
+    int active;            /* 1 for an intraday series of a session calendar */
+    int64_t next_day_start; /* UTC midnight after the last day seen */
+    int64_t previous_day;
+    int64_t previous_first; /* first bar time of that day, -1 before the first */
+    check_dst_candidate candidate;
+} check_dst_pass;
+
+/* dst_shift as a pass over consecutive views in open-time order: begin,
+ * run on each view, then end to report a shift still pending. */
+void check_dst_begin(const check_context *ctx, check_dst_pass *pass);
+void check_dst_run(const check_context *ctx, check_dst_pass *pass, ohlcx_check_result *result);
+void check_dst_end(check_dst_pass *pass, ohlcx_check_result *result);
 
 /* partial_last_bar and stale_series of the last row of ctx->view, the last
  * row of the series. */

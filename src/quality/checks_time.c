@@ -103,7 +103,8 @@ static int64_t majority_offset(const ohlcx_series *v, int64_t modulus)
  * written in another unit (milliseconds read as microseconds or the
  * reverse) and the reader's per-value magnitude rule could not tell.
  */
-static void spacing_rules_init(const check_context *ctx, spacing_rules *rules)
+static void spacing_rules_init(const check_context *ctx, int first_row_offset,
+                               spacing_rules *rules)
 {
     const ohlcx_series *v = &ctx->view->bars;
     double tf = (double)ctx->timeframe_us;
@@ -112,7 +113,8 @@ static void spacing_rules_init(const check_context *ctx, spacing_rules *rules)
     rules->grid = ctx->timeframe_us <= OHLCX_US_PER_DAY && v->n > 0;
     rules->modulus = ctx->timeframe_us;
     if (rules->grid && ctx->calendar != OHLCX_CALENDAR_ALWAYS) {
-        rules->offset = majority_offset(v, rules->modulus);
+        rules->offset = first_row_offset ? floor_mod(v->open_time[0], rules->modulus)
+                                         : majority_offset(v, rules->modulus);
         if (rules->modulus > OHLCX_US_PER_HOUR)
             rules->modulus = OHLCX_US_PER_HOUR;
         rules->offset = floor_mod(rules->offset, rules->modulus);
@@ -224,11 +226,65 @@ static void check_spacing_of(const check_context *ctx, const spacing_rules *rule
 }
 
 
-void check_spacing_begin(const check_context *ctx, check_spacing_pass *pass)
+static void spacing_begin(const check_context *ctx, int first_row_offset,
+                          check_spacing_pass *pass)
 {
     memset(pass, 0, sizeof *pass);
-    spacing_rules_init(ctx, &pass->rules);
+    spacing_rules_init(ctx, first_row_offset, &pass->rules);
     pass->steady = !pass->rules.grid || ctx->timeframe_us % pass->rules.modulus == 0;
+}
+
+
+void check_spacing_begin(const check_context *ctx, check_spacing_pass *pass)
+{
+    spacing_begin(ctx, 0, pass);
+}
+
+
+void check_spacing_begin_stream(const check_context *ctx, check_spacing_pass *pass)
+{
+    spacing_begin(ctx, 1, pass);
+    pass->vote = pass->rules.grid && ctx->calendar != OHLCX_CALENDAR_ALWAYS;
+}
+
+
+/* Counts the rows of ctx->view by their offset from the UTC grid of the
+ * timeframe, in steps of the off_grid modulus: the class of the offset
+ * that majority_offset() votes for, for rows on the grid. A bar one
+ * timeframe after the bar before has its offset, so a run of such bars
+ * takes one division. */
+static void spacing_vote(const check_context *ctx, check_spacing_pass *pass)
+{
+    const ohlcx_series *v = &ctx->view->bars;
+    const int64_t *t = v->open_time;
+    size_t k = 0;
+
+    while (k < v->n) {
+        int64_t offset_class = floor_mod(t[k], ctx->timeframe_us) / pass->rules.modulus;
+        size_t end = quality_next_irregular(t, k + 1, v->n, ctx->timeframe_us);
+
+        assert(offset_class < CHECK_GRID_CLASSES); /* a timeframe of at most 1d, a modulus of 1h */
+        pass->class_rows[offset_class] += end - k;
+        k = end;
+    }
+    pass->rows += v->n;
+}
+
+
+/*
+ * Every row on the grid of the first row has the rest of its offset modulo
+ * the off_grid modulus. When some class of offsets contains more than half
+ * of the rows, the majority offset of the whole series has that rest too.
+ * Otherwise it is 0, so the grid stays only when the rest is 0.
+ */
+int check_spacing_offset_holds(const check_spacing_pass *pass)
+{
+    if (!pass->vote || pass->rules.offset == 0)
+        return 1;
+    for (size_t c = 0; c < CHECK_GRID_CLASSES; c++)
+        if (2 * pass->class_rows[c] > pass->rows)
+            return 1;
+    return 0;
 }
 
 
@@ -269,6 +325,8 @@ void check_spacing_run(const check_context *ctx, check_spacing_pass *pass,
         k++;
     }
     pass->last_time = t[v->n - 1];
+    if (pass->vote)
+        spacing_vote(ctx, pass);
 }
 
 
@@ -336,21 +394,9 @@ static int dst_month(int month)
 }
 
 
-/* A first-bar shift found on one day, kept until the next trading day
- * shows whether it reverts. */
-typedef struct dst_candidate {
-    int pending;
-    size_t k;
-    int64_t day, first, previous_first;
-} dst_candidate;
-
-
-static void add_dst_shift(const check_context *ctx, ohlcx_check_result *result,
-                          const dst_candidate *c)
+static void add_dst_shift(ohlcx_check_result *result, const check_dst_candidate *c)
 {
-    const ohlcx_series *v = &ctx->view->bars;
-
-    check_add(result, check_row(ctx, c->k), v->open_time[c->k],
+    check_add(result, c->row, c->open_time,
               (double)(c->first - c->previous_first) / (double)OHLCX_US_PER_HOUR,
               "first bar at %02d:%02d UTC, %02d:%02d on the trading day before",
               (int)(c->first / OHLCX_US_PER_HOUR),
@@ -360,47 +406,66 @@ static void add_dst_shift(const check_context *ctx, ohlcx_check_result *result,
 }
 
 
+void check_dst_begin(const check_context *ctx, check_dst_pass *pass)
+{
+    memset(pass, 0, sizeof *pass);
+    pass->active = ctx->timeframe_us < OHLCX_US_PER_DAY &&
+                   ctx->calendar != OHLCX_CALENDAR_ALWAYS;
+    pass->next_day_start = INT64_MIN;
+    pass->previous_first = -1;
+}
+
+
 /*
  * Days whose first bar opens exactly one hour earlier or later (UTC) than on
  * the trading day before, in March, October or November. The value is the
  * shift in hours. Only intraday series of a session calendar are checked.
  * A shift that the next trading day reverts (its first bar opens at the
  * time of the day before the shift) is a missing or extra first bar, not a
- * clock change, so neither day is reported. The day boundary is tracked by
- * comparison, so the loop divides once a day, not once a bar.
+ * clock change, so neither day is reported. So a shift stays a candidate
+ * until the next trading day, which may come in a later view. The day
+ * boundary is tracked by comparison, so the loop divides once a day, not
+ * once a bar.
  */
-static void check_dst_shift(const check_context *ctx, ohlcx_check_result *result)
+void check_dst_run(const check_context *ctx, check_dst_pass *pass, ohlcx_check_result *result)
 {
     const ohlcx_series *v = &ctx->view->bars;
-    int64_t next_day_start = INT64_MIN, previous_day = 0, previous_first = -1;
-    dst_candidate candidate = {0};
+    check_dst_candidate *candidate = &pass->candidate;
 
-    if (ctx->timeframe_us >= OHLCX_US_PER_DAY || ctx->calendar == OHLCX_CALENDAR_ALWAYS)
+    if (!pass->active)
         return;
     for (size_t k = 0; k < v->n; k++) {
         int64_t day, first;
         int reverts;
 
-        if (v->open_time[k] < next_day_start)
+        if (v->open_time[k] < pass->next_day_start)
             continue;
         day = ohlcx_floor_div(v->open_time[k], OHLCX_US_PER_DAY);
         first = v->open_time[k] - day * OHLCX_US_PER_DAY;
-        next_day_start = (day + 1) * OHLCX_US_PER_DAY;
+        pass->next_day_start = (day + 1) * OHLCX_US_PER_DAY;
 
-        reverts = candidate.pending && day - candidate.day <= DST_MAX_DAYS_APART &&
-                  first == candidate.previous_first;
-        if (candidate.pending && !reverts)
-            add_dst_shift(ctx, result, &candidate);
-        candidate.pending = 0;
-        if (!reverts && previous_first >= 0 && day - previous_day <= DST_MAX_DAYS_APART &&
-            llabs(first - previous_first) == OHLCX_US_PER_HOUR &&
+        reverts = candidate->pending && day - candidate->day <= DST_MAX_DAYS_APART &&
+                  first == candidate->previous_first;
+        if (candidate->pending && !reverts)
+            add_dst_shift(result, candidate);
+        candidate->pending = 0;
+        if (!reverts && pass->previous_first >= 0 &&
+            day - pass->previous_day <= DST_MAX_DAYS_APART &&
+            llabs(first - pass->previous_first) == OHLCX_US_PER_HOUR &&
             dst_month(month_of_day(day)))
-            candidate = (dst_candidate){1, k, day, first, previous_first};
-        previous_day = day;
-        previous_first = first;
+            *candidate = (check_dst_candidate){1, check_row(ctx, k), v->open_time[k],
+                                               day, first, pass->previous_first};
+        pass->previous_day = day;
+        pass->previous_first = first;
     }
-    if (candidate.pending)
-        add_dst_shift(ctx, result, &candidate);
+}
+
+
+void check_dst_end(check_dst_pass *pass, ohlcx_check_result *result)
+{
+    if (pass->candidate.pending)
+        add_dst_shift(result, &pass->candidate);
+    pass->candidate.pending = 0;
 }
 
 
@@ -414,12 +479,15 @@ void check_last_bar(const check_context *ctx, ohlcx_check_result *checks)
 void check_timestamps(const check_context *ctx, ohlcx_check_result *checks)
 {
     check_spacing_pass spacing;
+    check_dst_pass dst;
 
     if (ctx->view->owned) /* else the rows as given are in order */
         check_unsorted(ctx->given, &checks[CHECK_UNSORTED_ROWS]);
     check_spacing_begin(ctx, &spacing);
     check_spacing_run(ctx, &spacing, checks);
     check_future_bars(ctx, checks);
-    check_dst_shift(ctx, &checks[CHECK_DST_SHIFT]);
+    check_dst_begin(ctx, &dst);
+    check_dst_run(ctx, &dst, &checks[CHECK_DST_SHIFT]);
+    check_dst_end(&dst, &checks[CHECK_DST_SHIFT]);
     check_last_bar(ctx, checks);
 }

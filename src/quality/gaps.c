@@ -47,6 +47,14 @@ typedef struct slot_grid {
     int year, month, day; /* first bar's UTC date, for month grids */
 } slot_grid;
 
+/* The position of a walk between two runs over rows: the grid, whose
+ * origin a calendar walk moves, and the index and key of the next slot. */
+typedef struct walk_state {
+    slot_grid grid;
+    int64_t k;
+    int64_t key;
+} walk_state;
+
 /* The counts of one walk. gaps is NULL in the counting pass. */
 typedef struct gap_walk {
     size_t expected;
@@ -168,16 +176,24 @@ size_t quality_next_irregular(const int64_t *t, size_t from, size_t n, int64_t s
 }
 
 
+static void walk_start(walk_state *state, const slot_grid *grid)
+{
+    state->grid = *grid;
+    state->k = 0;
+    state->key = slot_key(grid, 0);
+}
+
+
 /* Walks a fixed-step grid on which every slot is expected: the slots
  * before each bar are counted by division. Once an intraday bar has
  * matched its slot, the bars one step apart that follow match the next
  * slots, so such a run is counted at once. The n open times t are rows
- * row_offset on, and *key is the key of the next slot, updated for the
- * rows that follow. */
-static void walk_every_slot_from(const int64_t *t, size_t n, size_t row_offset,
-                                 const slot_grid *grid, int64_t *key_state, gap_walk *walk)
+ * row_offset on, and state is updated for the rows that follow. */
+static void walk_every_slot(const int64_t *t, size_t n, size_t row_offset, walk_state *state,
+                            gap_walk *walk)
 {
-    int64_t key = *key_state;
+    const slot_grid *grid = &state->grid;
+    int64_t key = state->key;
     size_t i = 0;
 
     while (i < n) {
@@ -203,15 +219,7 @@ static void walk_every_slot_from(const int64_t *t, size_t n, size_t row_offset,
             i = end;
         }
     }
-    *key_state = key;
-}
-
-
-static void walk_every_slot(const ohlcx_series *series, const slot_grid *grid, gap_walk *walk)
-{
-    int64_t key = grid->origin;
-
-    walk_every_slot_from(series->open_time, series->n, 0, grid, &key, walk);
+    state->key = key;
 }
 
 
@@ -222,16 +230,16 @@ static void walk_every_slot(const ohlcx_series *series, const slot_grid *grid, g
  * it. So a session whose bars move off the grid of the first bar
  * (4h stock bars at 13:30 UTC in summer and 14:30 in winter, or 1h bars at
  * :00 before 09:30 and at :30 after it) loses no slot to the move. */
-static void walk_calendar(const ohlcx_series *series, const slot_grid *first_grid, int calendar,
-                          const uint8_t inferred[7 * 24], gap_walk *walk)
+static void walk_calendar(const int64_t *t, size_t n, size_t row_offset, const char *timeframe,
+                          int calendar, const uint8_t inferred[7 * 24], walk_state *state,
+                          gap_walk *walk)
 {
-    const char *timeframe = series->timeframe;
-    slot_grid grid = *first_grid;
+    slot_grid grid = state->grid;
     int intraday = !grid.day_keys && grid.months == 0;
-    int64_t k = 0, key = slot_key(&grid, 0);
+    int64_t k = state->k, key = state->key;
 
-    for (size_t i = 0; i < series->n; i++) {
-        int64_t bar = bar_key(&grid, series->open_time[i]);
+    for (size_t i = 0; i < n; i++) {
+        int64_t bar = bar_key(&grid, t[i]);
         int64_t run_start = 0;
         size_t run = 0;
 
@@ -245,30 +253,36 @@ static void walk_calendar(const ohlcx_series *series, const slot_grid *first_gri
             run++;
         }
         if (run > 0) {
-            record_gap(walk, i, slot_open_time(&grid, run_start), run);
+            record_gap(walk, row_offset + i, slot_open_time(&grid, run_start), run);
             walk->expected += run;
         }
         if (key == bar) {
             walk->expected += (size_t)quality_bar_expected(
                 calendar, timeframe, slot_open_time(&grid, key), inferred);
             key = slot_key(&grid, ++k);
-        } else if (intraday && i > 0) {
+        } else if (intraday && row_offset + i > 0) {
             walk->expected += (size_t)quality_bar_expected(calendar, timeframe, bar, inferred);
             grid.origin = bar;
             k = 1;
             key = slot_key(&grid, k);
         }
     }
+    state->grid = grid;
+    state->k = k;
+    state->key = key;
 }
 
 
-static void walk_slots(const ohlcx_series *series, const slot_grid *grid, int calendar,
-                       const uint8_t inferred[7 * 24], gap_walk *walk)
+/* Walks the n open times t, rows row_offset on, from state and updates it
+ * for the rows that follow. */
+static void walk_slots(const int64_t *t, size_t n, size_t row_offset, const char *timeframe,
+                       int calendar, const uint8_t inferred[7 * 24], walk_state *state,
+                       gap_walk *walk)
 {
-    if (calendar == OHLCX_CALENDAR_ALWAYS && grid->months == 0)
-        walk_every_slot(series, grid, walk);
+    if (calendar == OHLCX_CALENDAR_ALWAYS && state->grid.months == 0)
+        walk_every_slot(t, n, row_offset, state, walk);
     else
-        walk_calendar(series, grid, calendar, inferred, walk);
+        walk_calendar(t, n, row_offset, timeframe, calendar, inferred, state, walk);
 }
 
 
@@ -304,6 +318,7 @@ int quality_find_gaps(const ohlcx_series *series, int calendar, const uint8_t in
                       ohlcx_quality_report *report)
 {
     gap_walk walk = {0};
+    walk_state state;
     slot_grid grid;
     int status;
 
@@ -326,7 +341,9 @@ int quality_find_gaps(const ohlcx_series *series, int calendar, const uint8_t in
     if (status != 0)
         return status;
 
-    walk_slots(series, &grid, calendar, inferred, &walk);
+    walk_start(&state, &grid);
+    walk_slots(series->open_time, series->n, 0, series->timeframe, calendar, inferred, &state,
+               &walk);
     if (walk.gap_count > 0) {
         size_t gap_count = walk.gap_count;
 
@@ -335,7 +352,9 @@ int quality_find_gaps(const ohlcx_series *series, int calendar, const uint8_t in
         if (walk.gaps == NULL)
             return ohlcx_set_error(OHLCX_ENOMEM, "out of memory listing %zu gaps of %s",
                                    gap_count, series->symbol);
-        walk_slots(series, &grid, calendar, inferred, &walk);
+        walk_start(&state, &grid);
+        walk_slots(series->open_time, series->n, 0, series->timeframe, calendar, inferred,
+                   &state, &walk);
     }
 
     report->gaps = walk.gaps;
@@ -570,15 +589,16 @@ fail:
 struct quality_gap_stream {
     char timeframe[OHLCX_TIMEFRAME_MAX];
     char symbol[OHLCX_SYMBOL_MAX];
-    int started;    /* 0 before the first row */
-    slot_grid grid;
-    int64_t key;    /* key of the next slot */
-    gap_walk walk;  /* walk.gaps has room for capacity gaps */
+    int calendar;
+    int started;       /* 0 before the first row */
+    slot_grid grid;    /* the grid of the first row, as quality_fill_gaps() has it */
+    walk_state state;  /* the position of the walk */
+    gap_walk walk;     /* walk.gaps has room for capacity gaps */
     size_t capacity;
 };
 
 
-int quality_gap_stream_begin(const char *timeframe, const char *symbol,
+int quality_gap_stream_begin(const char *timeframe, const char *symbol, int calendar,
                              quality_gap_stream **out)
 {
     quality_gap_stream *s;
@@ -587,24 +607,28 @@ int quality_gap_stream_begin(const char *timeframe, const char *symbol,
     if (ohlcx_timeframe_months(timeframe) != 0)
         return ohlcx_set_error(OHLCX_EINVAL, "the gap stream needs a fixed-step timeframe, "
                                "not '%s'", timeframe);
+    if (calendar < OHLCX_CALENDAR_ALWAYS || calendar > OHLCX_CALENDAR_US_EQUITY)
+        return ohlcx_set_error(OHLCX_EINVAL, "the gap stream needs the always, forex or "
+                               "us_equity calendar, not %d", calendar);
     s = calloc(1, sizeof *s);
     if (s == NULL)
         return ohlcx_set_error(OHLCX_ENOMEM, "out of memory starting a gap stream");
     snprintf(s->timeframe, sizeof s->timeframe, "%s", timeframe);
     snprintf(s->symbol, sizeof s->symbol, "%s", symbol);
+    s->calendar = calendar;
     *out = s;
     return 0;
 }
 
 
-/* Like quality_find_gaps(), the walk runs twice on the rows: once to count
- * their gaps and once to record them, so that the gap list grows once per
- * push. */
+/* Like quality_find_gaps(), the walk counts the gaps of the rows before it
+ * records them, so that the gap list grows once per push. Rows without a
+ * gap take the counting walk only. */
 int quality_gap_stream_push(quality_gap_stream *s, const int64_t *open_time, size_t n,
                             size_t row_offset)
 {
     gap_walk count = {0};
-    int64_t key;
+    walk_state state;
     int status;
 
     if (n == 0)
@@ -613,12 +637,17 @@ int quality_gap_stream_push(quality_gap_stream *s, const int64_t *open_time, siz
         status = grid_init(&s->grid, s->timeframe, open_time[0]);
         if (status != 0)
             return status;
-        s->key = s->grid.origin;
+        walk_start(&s->state, &s->grid);
         s->started = 1;
     }
 
-    key = s->key;
-    walk_every_slot_from(open_time, n, row_offset, &s->grid, &key, &count);
+    state = s->state;
+    walk_slots(open_time, n, row_offset, s->timeframe, s->calendar, NULL, &state, &count);
+    if (count.gap_count == 0) {
+        s->state = state;
+        s->walk.expected += count.expected;
+        return 0;
+    }
     if (s->walk.gap_count + count.gap_count > s->capacity) {
         size_t capacity = 2 * s->capacity > 16 ? 2 * s->capacity : 16;
         ohlcx_gap *gaps;
@@ -632,7 +661,7 @@ int quality_gap_stream_push(quality_gap_stream *s, const int64_t *open_time, siz
         s->walk.gaps = gaps;
         s->capacity = capacity;
     }
-    walk_every_slot_from(open_time, n, row_offset, &s->grid, &s->key, &s->walk);
+    walk_slots(open_time, n, row_offset, s->timeframe, s->calendar, NULL, &s->state, &s->walk);
     return 0;
 }
 
@@ -647,11 +676,9 @@ const ohlcx_gap *quality_gap_stream_gaps(const quality_gap_stream *s, size_t *co
 int quality_gap_stream_fill(const quality_gap_stream *s, const ohlcx_gap *gap, double before,
                             double after, int64_t after_time, ohlcx_series *to)
 {
-    return fill_one_gap(to, s->timeframe, s->symbol, &s->grid, OHLCX_CALENDAR_ALWAYS, NULL,
-                        gap, before, after, after_time);
+    return fill_one_gap(to, s->timeframe, s->symbol, &s->grid, s->calendar, NULL, gap, before,
+                        after, after_time);
 }
-
-
 void quality_gap_stream_report(quality_gap_stream *s, ohlcx_quality_report *report)
 {
     free(report->gaps);

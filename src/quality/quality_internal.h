@@ -13,6 +13,39 @@
  * they look US listed, else inferred; others get inferred. */
 int quality_resolve_calendar(const ohlcx_series *series, int requested);
 
+/*
+ * The counts behind quality_resolve_calendar(), kept over rows that come
+ * in chunks (calendar.c): the vote over every row pushed resolves as
+ * quality_resolve_calendar() does on a series of those rows.
+ */
+typedef struct quality_calendar_vote {
+    int calendar;           /* the result when no row can change it, else AUTO */
+    int rule;               /* the statistic the rows decide by */
+    char timeframe[OHLCX_TIMEFRAME_MAX];
+    int64_t length_us;      /* of the timeframe */
+    size_t rows;            /* rows pushed */
+    int64_t last_time;      /* open time of the last row pushed */
+    size_t openings;        /* forex: bars more than a day after the bar before */
+    size_t on_time;         /* of those, bars at the first slot of the forex week */
+    size_t in_session;      /* intraday stocks: bars expected in NYSE sessions */
+    int64_t first_day, last_day; /* daily stocks: UTC days of the rows */
+    int64_t last_counted;   /* the last NYSE holiday counted */
+    size_t bars_on_holidays; /* NYSE holidays with a bar */
+} quality_calendar_vote;
+
+/* Starts a vote for a series like `like` (its symbol, timeframe and asset
+ * class) and a valid requested calendar. Returns the calendar when the rows
+ * cannot change it, else OHLCX_CALENDAR_AUTO. */
+int quality_calendar_vote_begin(quality_calendar_vote *vote, const ohlcx_series *like,
+                                int requested);
+
+/* Counts n open times, the rows after those pushed before. */
+void quality_calendar_vote_push(quality_calendar_vote *vote, const int64_t *open_time,
+                                size_t n);
+
+/* Returns the calendar that the rows pushed so far resolve to. */
+int quality_calendar_vote_result(const quality_calendar_vote *vote);
+
 /* Values of a slot of the inferred table: the slot trades, and it is closed
  * on December 25 and January 1 (set for forex series). */
 #define QUALITY_SLOT_TRADES 1
@@ -53,15 +86,15 @@ void quality_copy_rows(ohlcx_series *to, const ohlcx_series *from, size_t from_r
                        size_t count);
 
 /*
- * The gaps of a series that comes in chunks of rows, on the ALWAYS calendar
- * and a fixed-step timeframe (1m to 1w). Rows come in open-time order with
- * unique open times, as for quality_find_gaps(), which the gaps, expected
- * bars and missing ratio equal once every row is pushed. Memory grows with
- * the gaps only.
+ * The gaps of a series that comes in chunks of rows, on a resolved calendar
+ * other than INFERRED and a fixed-step timeframe (1m to 1w). Rows come in
+ * open-time order with unique open times, as for quality_find_gaps(), which
+ * the gaps, expected bars and missing ratio equal once every row is pushed.
+ * Memory grows with the gaps only.
  */
 typedef struct quality_gap_stream quality_gap_stream;
 
-int quality_gap_stream_begin(const char *timeframe, const char *symbol,
+int quality_gap_stream_begin(const char *timeframe, const char *symbol, int calendar,
                              quality_gap_stream **out);
 
 /* Walks the n open times, rows row_offset on, after the rows pushed

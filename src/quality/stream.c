@@ -18,11 +18,20 @@
  * that held-back row.
  *
  * Only a series that needs no repair besides gap filling and the partial
- * flag streams: the calendar must be ALWAYS without looking at the data,
- * the timeframe at most 1d, and the rows strictly ascending on the grid with
- * valid prices and volumes. Anything else returns OHLCX_WHOLE_SERIES,
- * because sorting, dropping rows or resolving a calendar from the data
- * needs every row.
+ * flag streams: a timeframe of at most 1d, and rows strictly ascending on
+ * the grid with valid prices and volumes. Anything else returns
+ * OHLCX_WHOLE_SERIES, because sorting or dropping rows needs every row.
+ *
+ * The calendar is ALWAYS, FOREX or US_EQUITY. When AUTO needs the data
+ * (forex, stocks and indices), the stream resolves it from the head, and
+ * the calendar vote goes on over every row. If the vote of the whole
+ * series differs at the finish, the rows were checked on the wrong
+ * calendar, and the finish returns OHLCX_WHOLE_SERIES. The engine takes
+ * the grid of a session calendar from the majority offset of the open
+ * times. The stream takes the grid of the first row and counts the rows by
+ * offset, and the finish returns OHLCX_WHOLE_SERIES unless the majority
+ * gives the same grid. INFERRED, asked for or resolved, needs the session
+ * table of the whole series and never streams.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -40,8 +49,11 @@ struct ohlcx_check_stream {
     check_context ctx;            /* ctx.view is &view */
     ohlcx_quality_report report;  /* the checks so far */
     check_spacing_pass spacing;
+    check_dst_pass dst;
     consistency_pass *consistency; /* NULL until the head is checked */
-    quality_gap_stream *gaps;
+    quality_calendar_vote vote;   /* of AUTO over the rows so far */
+    int voting;                   /* 1 when the rows resolve the calendar */
+    quality_gap_stream *gaps;     /* NULL until the calendar is resolved */
     size_t gaps_done;             /* gaps whose rows are out */
     ohlcx_series head;            /* first rows, kept until they hold the first blocks */
     ohlcx_series last;            /* the last row checked, held back */
@@ -52,15 +64,11 @@ struct ohlcx_check_stream {
 };
 
 
-/* Returns 1 when the stream can check a series like this without its rows. */
-static int can_stream(const ohlcx_series *like, const ohlcx_check_options *options,
-                      int64_t timeframe_us)
+/* Returns 1 when a calendar (resolved, or AUTO when the rows resolve it)
+ * may stream. */
+static int calendar_streams(int calendar)
 {
-    int always = options->calendar == OHLCX_CALENDAR_ALWAYS ||
-                 (options->calendar == OHLCX_CALENDAR_AUTO &&
-                  like->asset_class == OHLCX_ASSET_CRYPTO);
-
-    return always && timeframe_us <= OHLCX_US_PER_DAY;
+    return calendar != OHLCX_CALENDAR_INFERRED;
 }
 
 
@@ -127,9 +135,10 @@ int ohlcx_check_stream_begin(const ohlcx_series *like, const ohlcx_check_options
                              ohlcx_check_stream **out)
 {
     ohlcx_check_options defaults;
+    quality_calendar_vote vote;
     ohlcx_check_stream *s;
     int64_t timeframe_us;
-    int status;
+    int calendar, status;
 
     if (like == NULL || out == NULL)
         return ohlcx_set_error(OHLCX_EINVAL, "ohlcx_check_stream_begin: like and out must "
@@ -147,7 +156,8 @@ int ohlcx_check_stream_begin(const ohlcx_series *like, const ohlcx_check_options
         return ohlcx_set_error(OHLCX_EINVAL, "%s: unknown timeframe '%s': set the series' "
                                "timeframe to a canonical name such as 1h",
                                like->source_path, like->timeframe);
-    if (!can_stream(like, options, timeframe_us))
+    calendar = quality_calendar_vote_begin(&vote, like, options->calendar);
+    if (timeframe_us > OHLCX_US_PER_DAY || !calendar_streams(calendar))
         return OHLCX_WHOLE_SERIES;
 
     s = calloc(1, sizeof *s);
@@ -166,11 +176,11 @@ int ohlcx_check_stream_begin(const ohlcx_series *like, const ohlcx_check_options
     s->ctx.options = &s->options;
     s->ctx.timeframe_us = timeframe_us;
     s->ctx.now_us = check_now_us(options);
-    s->ctx.calendar = OHLCX_CALENDAR_ALWAYS;
+    s->ctx.calendar = calendar;
+    s->vote = vote;
+    s->voting = calendar == OHLCX_CALENDAR_AUTO;
 
     status = check_report_start(&s->like, &s->report);
-    if (status == 0)
-        status = quality_gap_stream_begin(like->timeframe, like->symbol, &s->gaps);
     if (status == 0)
         status = series_like(&s->head, like);
     if (status == 0)
@@ -181,7 +191,6 @@ int ohlcx_check_stream_begin(const ohlcx_series *like, const ohlcx_check_options
         ohlcx_check_stream_free(s);
         return status;
     }
-    s->report.calendar = OHLCX_CALENDAR_ALWAYS;
     *out = s;
     return 0;
 }
@@ -274,15 +283,18 @@ static int check_rows(ohlcx_check_stream *s, const ohlcx_series *rows, ohlcx_ser
     if (!rows_ascend(s, rows))
         return OHLCX_WHOLE_SERIES;
     s->view.bars = *rows;
+    memcpy(s->view.bars.timeframe, s->like.timeframe, sizeof s->view.bars.timeframe);
     s->ctx.row_offset = s->rows;
     if (s->consistency == NULL) {
-        check_spacing_begin(&s->ctx, &s->spacing);
+        check_spacing_begin_stream(&s->ctx, &s->spacing);
+        check_dst_begin(&s->ctx, &s->dst);
         status = check_consistency_begin(&s->ctx, checks, &s->consistency);
         if (status != 0)
             return status;
     }
     check_spacing_run(&s->ctx, &s->spacing, checks);
     check_future_bars(&s->ctx, checks);
+    check_dst_run(&s->ctx, &s->dst, &checks[CHECK_DST_SHIFT]);
     check_consistency_run(s->consistency);
     if (needs_whole_series(s))
         return OHLCX_WHOLE_SERIES;
@@ -297,11 +309,43 @@ static int check_rows(ohlcx_check_stream *s, const ohlcx_series *rows, ohlcx_ser
 }
 
 
-/* Checks the head and frees it. */
+/* Counts rows in the calendar vote, then checks them. */
+static int vote_and_check_rows(ohlcx_check_stream *s, const ohlcx_series *rows,
+                               ohlcx_series *out)
+{
+    if (s->voting)
+        quality_calendar_vote_push(&s->vote, rows->open_time, rows->n);
+    return check_rows(s, rows, out);
+}
+
+
+/* Resolves the calendar from the rows counted so far (the head) when the
+ * rows decide it, and starts what depends on it: the stale_series severity
+ * and the gap walk. */
+static int assume_calendar(ohlcx_check_stream *s)
+{
+    int calendar = s->voting ? quality_calendar_vote_result(&s->vote) : s->ctx.calendar;
+
+    if (!calendar_streams(calendar))
+        return OHLCX_WHOLE_SERIES;
+    s->ctx.calendar = calendar;
+    s->report.calendar = calendar;
+    if (calendar != OHLCX_CALENDAR_ALWAYS)
+        s->report.checks[CHECK_STALE_SERIES].severity = OHLCX_SEVERITY_INFO;
+    return quality_gap_stream_begin(s->like.timeframe, s->like.symbol, calendar, &s->gaps);
+}
+
+
+/* Resolves the calendar on the head, then checks the head and frees it. */
 static int check_head(ohlcx_check_stream *s, ohlcx_series *out)
 {
-    int status = s->head.n > 0 ? check_rows(s, &s->head, out) : 0;
+    int status;
 
+    if (s->voting)
+        quality_calendar_vote_push(&s->vote, s->head.open_time, s->head.n);
+    status = assume_calendar(s);
+    if (status == 0 && s->head.n > 0)
+        status = check_rows(s, &s->head, out);
     ohlcx_series_free(&s->head);
     return status;
 }
@@ -359,7 +403,7 @@ int ohlcx_check_stream_push(ohlcx_check_stream *s, const ohlcx_series *rows, ohl
         status = fill_head(s, rows, out, &used);
     if (status == 0 && used < rows->n) {
         slice_rows(&rest, rows, used);
-        status = check_rows(s, &rest, out);
+        status = vote_and_check_rows(s, &rest, out);
     }
     if (status == OHLCX_WHOLE_SERIES)
         s->whole_series = 1;
@@ -393,6 +437,19 @@ static int finish_report(ohlcx_check_stream *s)
 }
 
 
+/* Returns OHLCX_WHOLE_SERIES when what the stream assumed from the first
+ * rows does not hold for the whole series: the calendar resolved from the
+ * head, or the grid of the first row. */
+static int check_assumptions(const ohlcx_check_stream *s)
+{
+    if (s->voting && quality_calendar_vote_result(&s->vote) != s->ctx.calendar)
+        return OHLCX_WHOLE_SERIES;
+    if (!check_spacing_offset_holds(&s->spacing))
+        return OHLCX_WHOLE_SERIES;
+    return 0;
+}
+
+
 int ohlcx_check_stream_finish(ohlcx_check_stream *s, ohlcx_series *out,
                               ohlcx_quality_report *report)
 {
@@ -409,6 +466,8 @@ int ohlcx_check_stream_finish(ohlcx_check_stream *s, ohlcx_series *out,
         return OHLCX_WHOLE_SERIES;
     if (s->consistency == NULL)
         status = check_head(s, out);
+    if (status == 0)
+        status = check_assumptions(s);
     if (status == OHLCX_WHOLE_SERIES)
         s->whole_series = 1;
     if (status != 0)
@@ -416,6 +475,7 @@ int ohlcx_check_stream_finish(ohlcx_check_stream *s, ohlcx_series *out,
 
     if (s->consistency != NULL)
         check_consistency_end(s->consistency);
+    check_dst_end(&s->dst, &s->report.checks[CHECK_DST_SHIFT]);
     if (s->last.n > 0) {
         s->view.bars = s->last;
         s->ctx.row_offset = s->rows - 1;

@@ -5,8 +5,10 @@
  * and returns on the whole series, or some call returns OHLCX_WHOLE_SERIES.
  * Generated random walks are compared under several chunkings, and a small
  * case is checked against values worked out by hand. The series that must
- * take the whole-series path are listed. Every crypto file of the real data
- * folder is compared in chunks of 65536 rows.
+ * take the whole-series path are listed. Generated forex and US stock
+ * series of 2024 (New York week and sessions, daylight saving changes,
+ * holidays) check the session calendars. Every crypto, forex, stock and
+ * index file of the real data folder is compared in chunks of 65536 rows.
  */
 #include <dirent.h>
 #include <math.h>
@@ -17,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -27,10 +30,17 @@
 #include "pipeline/internal.h"
 #include "test_format_helpers.h"
 
+#define MINUTE OHLCX_US_PER_MINUTE
 #define HOUR OHLCX_US_PER_HOUR
+#define DAY OHLCX_US_PER_DAY
 
 /* 2024-01-01 00:00:00 UTC */
 #define JAN1 (INT64_C(1704067200) * OHLCX_US_PER_SECOND)
+
+/* 2024-03-10 07:00 and 2024-11-03 06:00 UTC, 02:00 in New York: daylight
+ * saving time began and ended then in 2024. */
+#define DST_START_2024 (INT64_C(1710054000) * OHLCX_US_PER_SECOND)
+#define DST_END_2024 (INT64_C(1730613600) * OHLCX_US_PER_SECOND)
 
 /* Chunk sizes of the equivalence tests; 0 stands for the whole series. */
 static const size_t chunkings[] = {1, 7, 100, 4096, 0};
@@ -614,8 +624,8 @@ static void plain_walk(ohlcx_series *x)
 
 /* Each case must return OHLCX_WHOLE_SERIES from the call that sees it: the
  * second push of 150-row chunks for rows 150-299 (the first push fills the
- * head of 101 rows and checks it), begin for what never streams. The
- * engine still accepts each series. */
+ * head of 101 rows and checks it), begin for what never streams (the
+ * inferred calendar, 1w bars). The engine still accepts each series. */
 static void whole_series_cases(void **state)
 {
     ohlcx_check_options options;
@@ -660,12 +670,13 @@ static void whole_series_cases(void **state)
         case 5: /* NaN volume */
             x.volume[220] = NAN;
             break;
-        case 6: /* forex: the calendar needs the data */
-            x.asset_class = OHLCX_ASSET_FOREX;
+        case 6: /* a stock listed outside the US: the inferred calendar */
+            x.asset_class = OHLCX_ASSET_STOCKS;
+            snprintf(x.symbol, sizeof x.symbol, "SAP.DE");
             expected_call = 0;
             break;
-        case 7: /* stocks: the calendar needs the data */
-            x.asset_class = OHLCX_ASSET_STOCKS;
+        case 7: /* commodities: the inferred calendar */
+            x.asset_class = OHLCX_ASSET_COMMODITIES;
             expected_call = 0;
             break;
         case 8: /* 1w bars */
@@ -707,17 +718,455 @@ static void calendar_option_decides(void **state)
 }
 
 
-/* Every crypto file of the real data folder, read as ingest reads it, in
- * chunks of 65536 rows: either WHOLE_SERIES or identical to the engine. */
-static void real_crypto_files_match(void **state)
+/* New York local time of a UTC time of 2024 or January 2025. */
+static int64_t new_york_time(int64_t t)
+{
+    return t - (t >= DST_START_2024 && t < DST_END_2024 ? 4 : 5) * HOUR;
+}
+
+
+/* Returns 0 for Monday to 6 for Sunday of a day counted from 1970-01-01, a
+ * Thursday. */
+static int weekday_of(int64_t day)
+{
+    return (int)((day + 3) % 7);
+}
+
+
+/* Returns 1 when the day (from 1970-01-01) falls on the given month and day
+ * of the month. */
+static int is_date(int64_t day, int month, int day_of_month)
+{
+    time_t at = (time_t)(day * 86400);
+    struct tm civil;
+
+    assert_non_null(gmtime_r(&at, &civil));
+    return civil.tm_mon + 1 == month && civil.tm_mday == day_of_month;
+}
+
+
+/* Returns 1 when the forex market trades at UTC time t. Trading day D runs
+ * from 17:00 New York on the day before to 17:00 on D, Monday to Friday,
+ * and December 25 and January 1 are closed. */
+static int forex_trades(int64_t t)
+{
+    int64_t local = new_york_time(t);
+    int64_t day = local / DAY + (local % DAY >= 17 * HOUR);
+
+    return weekday_of(day) < 5 && !is_date(day, 12, 25) && !is_date(day, 1, 1);
+}
+
+
+/* Returns 1 on a weekday of 2024 that is no NYSE holiday (New Year's Day,
+ * Martin Luther King Jr. Day, Presidents' Day, Good Friday, Memorial Day,
+ * Juneteenth, Independence Day, Labor Day, Thanksgiving, Christmas). */
+static int nyse_trading_day(int64_t day)
+{
+    static const int holidays[][2] = {{1, 1},  {1, 15}, {2, 19}, {3, 29}, {5, 27},
+                                      {6, 19}, {7, 4},  {9, 2},  {11, 28}, {12, 25}};
+
+    if (weekday_of(day) >= 5)
+        return 0;
+    for (size_t i = 0; i < sizeof holidays / sizeof *holidays; i++)
+        if (is_date(day, holidays[i][0], holidays[i][1]))
+            return 0;
+    return 1;
+}
+
+
+/* Returns 1 when UTC time t of 2024 falls in an NYSE session (09:30 to
+ * 16:00 New York). */
+static int nyse_trades(int64_t t)
+{
+    int64_t local = new_york_time(t), time_of_day = local % DAY;
+
+    return nyse_trading_day(local / DAY) && time_of_day >= 9 * HOUR + 30 * MINUTE &&
+           time_of_day < 16 * HOUR;
+}
+
+
+/* Returns 1 when the UTC day of t is an NYSE trading day of 2024. */
+static int nyse_trades_on_day(int64_t t)
+{
+    return nyse_trading_day(t / DAY);
+}
+
+
+/* A generated series on a market calendar: the open times first, first +
+ * step, ... before last at which the market trades, less the gaps. */
+typedef struct session_shape {
+    const char *symbol;
+    const char *timeframe;
+    int asset_class;
+    int64_t first, last, step;
+    int (*trades)(int64_t t);
+    int new_york_midnight; /* daily bars labelled 00:00 New York, not UTC */
+    int64_t split_at;      /* prices halve from this open time on; 0 for none */
+    int gaps;              /* 1 to drop runs of 1 to 5 bars, never the first
+                              or the last 10 */
+} session_shape;
+
+
+/* A random walk of bars at the open times of shape, with gaps of 1 to 5
+ * bars inside the sessions, extreme moves, flat bars and volume spikes.
+ * Prices have two decimals. */
+static void session_walk(ohlcx_series *x, uint64_t seed, const session_shape *shape)
+{
+    double close = 100;
+    size_t dropping = 0;
+    int split_done = 0;
+
+    rng_state = seed;
+    series_start(x, shape->timeframe, shape->asset_class, 0);
+    snprintf(x->symbol, sizeof x->symbol, "%s", shape->symbol);
+    snprintf(x->source_path, sizeof x->source_path, "generated/%s_%s.csv", shape->symbol,
+             shape->timeframe);
+    for (int64_t t = shape->first; t < shape->last; t += shape->step) {
+        int64_t open_time = t;
+        double open, high, low, volume = 100 + 50 * uniform(), u = uniform();
+
+        if (!shape->trades(t))
+            continue;
+        if (shape->new_york_midnight)
+            open_time = t + (new_york_time(t + 12 * HOUR) == t + 8 * HOUR ? 4 : 5) * HOUR;
+        if (dropping > 0) {
+            dropping--;
+            continue;
+        }
+        if (shape->gaps && x->n > 0 && t + 10 * shape->step < shape->last && u < 0.02) {
+            dropping = (size_t)(uniform() * 5); /* this bar and up to 4 more */
+            continue;
+        }
+        open = round((close + (uniform() < 0.5 ? 0.01 : -0.01)) * 100) / 100;
+        if (shape->split_at != 0 && t >= shape->split_at && !split_done) {
+            open = round(open / 2 * 100) / 100; /* a 2-for-1 split */
+            split_done = 1;
+        }
+        close = round(open * exp(0.01 * (uniform() - 0.5)) * 100) / 100;
+        if (u > 0.995)
+            close = round(close * 1.2 * 100) / 100; /* extreme move */
+        high = fmax(open, close) + 0.05;
+        low = fmin(open, close) - 0.05;
+        if (u > 0.98 && u <= 0.99) /* flat bar */
+            open = high = low = close;
+        if (u > 0.96 && u <= 0.965)
+            volume *= 40; /* volume spike */
+        append_row(x, open_time, open, high, low, close, volume);
+    }
+}
+
+
+/* Checks x whole under options and returns the report, for the facts a
+ * test expects the comparison to cover. */
+static void engine_report(const ohlcx_series *x, const ohlcx_check_options *options,
+                          ohlcx_quality_report *report)
+{
+    ohlcx_series copy;
+
+    copy_series(&copy, x);
+    if (ohlcx_check_series(&copy, options, report) != 0)
+        fail_msg("%s: %s", x->source_path, ohlcx_last_error());
+    ohlcx_series_free(&copy);
+}
+
+
+static const ohlcx_check_result *check_named(const ohlcx_quality_report *report,
+                                             const char *name)
+{
+    for (size_t i = 0; i < report->check_count; i++)
+        if (strcmp(report->checks[i].name, name) == 0)
+            return &report->checks[i];
+    fail_msg("no check %s", name);
+    return NULL;
+}
+
+
+/*
+ * Forex bars of 2024 on the New York week under auto: 1h over the year
+ * (both daylight saving changes, December 25 and January 1 closed), 3m
+ * over three weeks of March (a weekend of 960 bars, inside the unit-switch
+ * band but closed) and 15m over four weeks around November 3. The rows
+ * dropped are gaps inside the sessions.
+ *
+ * The 3m series has no gap at its ends, so its expected bars are worked
+ * out by hand: the weeks open on Sunday 17:00 New York (March 3 22:00 UTC,
+ * then March 10 and 17 21:00 UTC) and close five days later, 3 x 5 x 480 =
+ * 7200 bars, each missing bar among them.
+ */
+static void forex_walks_match_engine(void **state)
+{
+    static const session_shape shapes[] = {
+        {"EURUSD", "1h", OHLCX_ASSET_FOREX, JAN1, JAN1 + 371 * DAY, HOUR, forex_trades, 0, 0,
+         1},
+        {"EURUSD", "3m", OHLCX_ASSET_FOREX, JAN1 + 62 * DAY, JAN1 + 81 * DAY + 21 * HOUR,
+         3 * MINUTE, forex_trades, 0, 0, 1},
+        {"GBPUSD", "15m", OHLCX_ASSET_FOREX, JAN1 + 293 * DAY, JAN1 + 321 * DAY, 15 * MINUTE,
+         forex_trades, 0, 0, 1},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++) {
+        ohlcx_check_options options;
+        ohlcx_quality_report report;
+        ohlcx_series x;
+
+        session_walk(&x, 21 + i, &shapes[i]);
+        ingest_options(&options, x.open_time[x.n - 1] + HOUR);
+        compare_every_chunking(&x, &options, x.source_path);
+
+        engine_report(&x, &options, &report);
+        assert_int_equal(report.calendar, OHLCX_CALENDAR_FOREX);
+        assert_true(report.gap_count > 0);
+        assert_int_equal(count_of(&report, "off_grid"), 0);
+        assert_int_equal(count_of(&report, "unit_switch"), 0);
+        assert_int_equal(check_named(&report, "stale_series")->severity, OHLCX_SEVERITY_INFO);
+        if (i == 1) {
+            size_t missing = count_of(&report, "missing_bars");
+
+            assert_int_equal(report.expected_bars, 7200);
+            assert_int_equal(report.rows + missing, 7200);
+        }
+        ohlcx_quality_report_free(&report);
+
+        options.policy = OHLCX_POLICY_REPORT;
+        options.calendar = OHLCX_CALENDAR_FOREX;
+        compare_with_engine(&x, &options, 100, "forex asked for, report policy");
+        ohlcx_series_free(&x);
+    }
+}
+
+
+/*
+ * US stock bars of 2024 on NYSE sessions under auto, with a 2-for-1 split
+ * on June 10: 1h bars at 09:30 to 15:30 New York (14:30 UTC in winter,
+ * 13:30 in summer), 15m bars, and daily bars labelled 00:00 UTC and 00:00
+ * New York. The daily series have no gap at their ends, so their expected
+ * bars are the 252 NYSE trading days of 2024 from January 2 to December 31.
+ */
+static void stock_walks_match_engine(void **state)
+{
+    int64_t jan2 = JAN1 + DAY, split = JAN1 + 161 * DAY; /* 2024-06-10 */
+    const session_shape shapes[] = {
+        {"AAPL", "1h", OHLCX_ASSET_STOCKS, jan2 + 14 * HOUR + 30 * MINUTE, JAN1 + 366 * DAY,
+         HOUR, nyse_trades, 0, split, 1},
+        {"MSFT", "15m", OHLCX_ASSET_STOCKS, jan2, JAN1 + 366 * DAY, 15 * MINUTE, nyse_trades,
+         0, split, 1},
+        {"NVDA", "1d", OHLCX_ASSET_STOCKS, jan2, JAN1 + 366 * DAY, DAY, nyse_trades_on_day, 0,
+         split, 1},
+        {"SPY", "1d", OHLCX_ASSET_INDICES, jan2, JAN1 + 366 * DAY, DAY, nyse_trades_on_day, 1,
+         0, 1},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++) {
+        ohlcx_check_options options;
+        ohlcx_quality_report report;
+        ohlcx_series x;
+
+        session_walk(&x, 31 + i, &shapes[i]);
+        ingest_options(&options, x.open_time[x.n - 1] + DAY);
+        compare_every_chunking(&x, &options, x.source_path);
+
+        engine_report(&x, &options, &report);
+        assert_int_equal(report.calendar, OHLCX_CALENDAR_US_EQUITY);
+        assert_true(report.gap_count > 0);
+        assert_int_equal(count_of(&report, "off_grid"), 0);
+        assert_int_equal(check_named(&report, "stale_series")->severity, OHLCX_SEVERITY_INFO);
+        if (shapes[i].split_at != 0)
+            assert_int_equal(count_of(&report, "split_like_jump"), 1);
+        if (i < 2)
+            assert_true(count_of(&report, "dst_shift") > 0);
+        if (i >= 2)
+            assert_int_equal(report.expected_bars, 252);
+        ohlcx_quality_report_free(&report);
+
+        options.policy = OHLCX_POLICY_REPORT;
+        options.calendar = OHLCX_CALENDAR_US_EQUITY;
+        compare_with_engine(&x, &options, 7, "us_equity asked for, report policy");
+        ohlcx_series_free(&x);
+    }
+}
+
+
+/*
+ * 1h stock bars, seven a day, on the 15 trading days from February 26 to
+ * March 15, 2024, with z_window 20 so that the head is checked within the
+ * first 70 rows. Daylight saving time begins on Sunday March 10, so the
+ * first bar of Monday March 11 (row 10 x 7 = 70) opens at 13:30 UTC, an
+ * hour before that of Friday March 8 (14:30), and March 12 keeps 13:30: one
+ * dst_shift at row 70, value -1 hour. Under chunks of 1 and 7 the shift is
+ * found in one chunk and confirmed by the first bar of March 12 (row 77)
+ * in the next.
+ */
+static void dst_shift_by_hand(void **state)
+{
+    const session_shape shape = {"AAPL", "1h", OHLCX_ASSET_STOCKS,
+                                 JAN1 + 56 * DAY + 14 * HOUR + 30 * MINUTE,
+                                 JAN1 + 75 * DAY, HOUR, nyse_trades, 0, 0, 0};
+    const size_t chunks[] = {1, 7, 0};
+    ohlcx_check_options options;
+    ohlcx_series x;
+
+    (void)state;
+    session_walk(&x, 41, &shape);
+    assert_int_equal(x.n, 105);
+    ingest_options(&options, x.open_time[x.n - 1] + HOUR);
+    options.z_window = 20;
+    for (size_t c = 0; c < sizeof chunks / sizeof *chunks; c++) {
+        const ohlcx_check_result *dst;
+        ohlcx_quality_report report;
+        ohlcx_series out;
+
+        assert_int_equal(stream_series(&x, &options, chunks[c], &out, &report), 0);
+        assert_int_equal(report.calendar, OHLCX_CALENDAR_US_EQUITY);
+        dst = check_named(&report, "dst_shift");
+        assert_int_equal(dst->count, 1);
+        assert_int_equal(dst->examples[0].row, 70);
+        assert_true(dst->examples[0].open_time == JAN1 + 70 * DAY + 13 * HOUR + 30 * MINUTE);
+        assert_true(dst->examples[0].value == -1.0);
+        assert_string_equal(dst->examples[0].note,
+                            "first bar at 13:30 UTC, 14:30 on the trading day before");
+        assert_true(compare_with_engine(&x, &options, chunks[c], "dst shift"));
+        ohlcx_quality_report_free(&report);
+        ohlcx_series_free(&out);
+    }
+    ohlcx_series_free(&x);
+}
+
+
+/* 130 daily stock bars on the weekdays from 2024-01-01, the first `early`
+ * at 14:30 UTC and the rest at 13:30, on the US equity calendar. */
+static void half_hour_days(ohlcx_series *x, size_t early)
+{
+    int64_t day = JAN1 / DAY;
+
+    series_start(x, "1d", OHLCX_ASSET_STOCKS, 0);
+    snprintf(x->symbol, sizeof x->symbol, "AAPL");
+    for (size_t i = 0; i < 130; day++) {
+        double close = 100 + (double)(i % 7) * 0.5;
+
+        if (weekday_of(day) >= 5)
+            continue;
+        append_row(x, day * DAY + (i < early ? 14 : 13) * HOUR + 30 * MINUTE, close - 0.25,
+                   close + 1, close - 1, close, 10 + (double)(i % 3));
+        i++;
+    }
+}
+
+
+/*
+ * The grid of daily bars on a session calendar is the majority offset of
+ * the open times modulo one hour. With 65 bars at 14:30 and 65 at 13:30 no
+ * offset has more than half of the 130 bars. So the engine takes the 00:00
+ * grid, and every bar is 30 minutes off it: off_grid 130. The stream took
+ * the grid of the first bar (:30), found nothing off it, and must return
+ * OHLCX_WHOLE_SERIES from the finish (call 3 of 100-row chunks). With 66
+ * bars at 14:30 that offset has the majority, the grid is :30 and the
+ * stream matches the engine.
+ */
+static void grid_majority_by_hand(void **state)
+{
+    ohlcx_check_options options;
+    ohlcx_quality_report report;
+    ohlcx_series x;
+    int call;
+
+    (void)state;
+    ingest_options(&options, JAN1 + 400 * DAY);
+    options.calendar = OHLCX_CALENDAR_US_EQUITY;
+    half_hour_days(&x, 65);
+    engine_report(&x, &options, &report);
+    assert_int_equal(count_of(&report, "off_grid"), 130);
+    ohlcx_quality_report_free(&report);
+    assert_int_equal(first_status(&x, &options, 100, &call), OHLCX_WHOLE_SERIES);
+    assert_int_equal(call, 3);
+    ohlcx_series_free(&x);
+
+    half_hour_days(&x, 66);
+    engine_report(&x, &options, &report);
+    assert_int_equal(count_of(&report, "off_grid"), 0);
+    ohlcx_quality_report_free(&report);
+    compare_every_chunking(&x, &options, "grid of the majority");
+    ohlcx_series_free(&x);
+}
+
+
+/* Returns 1 at the UTC times of a broker-time forex week: Monday 00:00 to
+ * Friday 24:00 UTC. */
+static int broker_week_trades(int64_t t)
+{
+    return weekday_of(t / DAY) < 5;
+}
+
+
+/*
+ * Auto resolved from the head differs from auto on the whole series, so
+ * the finish must return OHLCX_WHOLE_SERIES (call 4 of 500-row chunks).
+ * A forex file whose first two weeks (240 bars) open on Sunday 17:00 New
+ * York and whose next ten weeks (1200 bars) are in broker time, Monday
+ * 00:00 to Friday 24:00 UTC: the head (the first 101 rows, four days) has
+ * no week opening and fits the forex week, but ten of the eleven openings
+ * are late, so the whole series is inferred. A stock file whose first 20
+ * trading days (140 bars) are NYSE sessions and whose next 40 days (960
+ * bars) trade around the clock: the head is in US hours, but the whole
+ * series has at most 140 + 40 x 7 = 420 of its 1100 bars in them, short
+ * of 90%.
+ */
+static void auto_head_differs(void **state)
+{
+    const session_shape forex_head = {"EURUSD", "1h", OHLCX_ASSET_FOREX, JAN1 + 6 * DAY,
+                                      JAN1 + 19 * DAY, HOUR, forex_trades, 0, 0, 0};
+    const session_shape forex_rest = {"EURUSD", "1h", OHLCX_ASSET_FOREX, JAN1 + 21 * DAY,
+                                      JAN1 + 91 * DAY, HOUR, broker_week_trades, 0, 0, 0};
+    const session_shape stock_head = {"AAPL", "1h", OHLCX_ASSET_STOCKS,
+                                      JAN1 + DAY + 14 * HOUR + 30 * MINUTE, JAN1 + 30 * DAY,
+                                      HOUR, nyse_trades, 0, 0, 0};
+    ohlcx_check_options options;
+    ohlcx_quality_report report;
+    ohlcx_series x, rest;
+    int call;
+
+    (void)state;
+    session_walk(&x, 51, &forex_head);
+    session_walk(&rest, 52, &forex_rest);
+    append_rows(&x, &rest, 0, rest.n);
+    ohlcx_series_free(&rest);
+    assert_int_equal(x.n, 2 * 120 + 10 * 120);
+    ingest_options(&options, x.open_time[x.n - 1] + HOUR);
+    engine_report(&x, &options, &report);
+    assert_int_equal(report.calendar, OHLCX_CALENDAR_INFERRED);
+    ohlcx_quality_report_free(&report);
+    assert_int_equal(first_status(&x, &options, 500, &call), OHLCX_WHOLE_SERIES);
+    assert_int_equal(call, 4);
+    ohlcx_series_free(&x);
+
+    session_walk(&x, 53, &stock_head);
+    assert_int_equal(x.n, 20 * 7);
+    for (int64_t t = JAN1 + 30 * DAY; t < JAN1 + 70 * DAY; t += HOUR)
+        append_row(&x, t + 30 * MINUTE, 100, 101, 99, 100.5, 10);
+    ingest_options(&options, x.open_time[x.n - 1] + HOUR);
+    engine_report(&x, &options, &report);
+    assert_int_equal(report.calendar, OHLCX_CALENDAR_INFERRED);
+    ohlcx_quality_report_free(&report);
+    assert_int_equal(first_status(&x, &options, 500, &call), OHLCX_WHOLE_SERIES);
+    assert_int_equal(call, 4);
+    ohlcx_series_free(&x);
+}
+
+
+/* Compares every file of the real data folder whose asset class is in
+ * classes (a bit per class), read as ingest reads it, in chunks of 65536
+ * rows: either WHOLE_SERIES or identical to the engine. Sets *files to the
+ * files compared and returns how many streamed. */
+static size_t compare_real_files(unsigned classes, size_t *files)
 {
     char buffer[2048];
     const char *root = real_data_folder(buffer, sizeof buffer);
     DIR *top = opendir(root);
     struct dirent *folder;
-    size_t crypto = 0, streamed = 0;
+    size_t streamed = 0;
 
-    (void)state;
+    *files = 0;
     if (top == NULL) {
         if (real_data_is_required())
             fail_msg("real data folder %s not found and OHLCX_REQUIRE_REAL_DATA is set", root);
@@ -750,23 +1199,49 @@ static void real_crypto_files_match(void **state)
                 continue; /* a file that needs layout options */
             }
             ohlcx_read_report_free(&read_report);
-            if (x.asset_class == OHLCX_ASSET_CRYPTO && x.n > 0) {
-                crypto++;
+            if ((classes & (1u << x.asset_class)) && x.n > 0) {
+                ++*files;
                 ingest_options(&options, x.open_time[x.n - 1] + 3 * HOUR);
-                if (compare_with_engine(&x, &options, 65536, path))
+                if (compare_with_engine(&x, &options, 65536, path)) {
                     streamed++;
-                else
+                    printf("streamed: %s\n", path);
+                } else {
                     printf("whole-series path: %s\n", path);
+                }
             }
             ohlcx_series_free(&x);
         }
         closedir(inner);
     }
     closedir(top);
+    return streamed;
+}
+
+
+static void real_crypto_files_match(void **state)
+{
+    size_t crypto, streamed;
+
+    (void)state;
+    streamed = compare_real_files(1u << OHLCX_ASSET_CRYPTO, &crypto);
     printf("streamed %zu of %zu crypto files; the rest took the whole-series path\n",
            streamed, crypto);
     assert_true(crypto > 0);
     assert_true(streamed > 0);
+}
+
+
+static void real_session_files_match(void **state)
+{
+    unsigned classes = 1u << OHLCX_ASSET_FOREX | 1u << OHLCX_ASSET_STOCKS |
+                       1u << OHLCX_ASSET_INDICES;
+    size_t files, streamed;
+
+    (void)state;
+    streamed = compare_real_files(classes, &files);
+    printf("streamed %zu of %zu forex, stock and index files; the rest took the "
+           "whole-series path\n", streamed, files);
+    assert_true(files > 0);
 }
 
 
@@ -781,7 +1256,13 @@ int main(void)
         cmocka_unit_test(partial_flag_row_by_hand),
         cmocka_unit_test(whole_series_cases),
         cmocka_unit_test(calendar_option_decides),
+        cmocka_unit_test(forex_walks_match_engine),
+        cmocka_unit_test(stock_walks_match_engine),
+        cmocka_unit_test(dst_shift_by_hand),
+        cmocka_unit_test(grid_majority_by_hand),
+        cmocka_unit_test(auto_head_differs),
         cmocka_unit_test(real_crypto_files_match),
+        cmocka_unit_test(real_session_files_match),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
