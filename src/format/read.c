@@ -377,8 +377,10 @@ static int read_source(format_reader *r, const char *columns)
         }
     }
     /* chunks.mapped and chunks.source do not change after sigsetjmp(), so
-     * they keep their values when the fault handler jumps back here. */
-    if (chunks.mapped && sigsetjmp(fault, 0) != 0) {
+     * they keep their values when the fault handler jumps back here. The
+     * signal mask is saved too: SIGBUS is blocked while its handler runs,
+     * and the jump must unblock it, or the next fault kills the process. */
+    if (chunks.mapped && sigsetjmp(fault, 1) != 0) {
         format_source_guard(NULL);
         format_source_close(chunks.source);
         r->hashed_whole = 0;

@@ -327,6 +327,21 @@ static int hash_rest(format_source *source, char *scratch, size_t size)
 }
 
 
+/* Returns 1 when the open file still has the inode, size, modification and
+ * change times that it had when it was opened. */
+static int same_file_state(const format_source *source)
+{
+    struct stat now;
+
+    return fstat(fileno(source->file), &now) == 0 && now.st_ino == source->opened.st_ino &&
+           now.st_size == source->opened.st_size &&
+           now.st_mtim.tv_sec == source->opened.st_mtim.tv_sec &&
+           now.st_mtim.tv_nsec == source->opened.st_mtim.tv_nsec &&
+           now.st_ctim.tv_sec == source->opened.st_ctim.tv_sec &&
+           now.st_ctim.tv_nsec == source->opened.st_ctim.tv_nsec;
+}
+
+
 /* Hashes a gzip file's compressed bytes from offset 0 with pread(), which
  * leaves the stream's offset alone. The stream decoded the same open file,
  * but pread() returns the bytes as they are now, so a file that was rewritten
@@ -338,7 +353,6 @@ static int hash_rest(format_source *source, char *scratch, size_t size)
 static int hash_gzip(format_source *source, char *scratch, size_t size)
 {
     int fd = fileno(source->file);
-    struct stat now;
 
     for (;;) {
         ssize_t got = pread(fd, scratch, size, (off_t)source->hashed);
@@ -352,10 +366,7 @@ static int hash_gzip(format_source *source, char *scratch, size_t size)
         ohlcx_blake3_update(source->hasher, scratch, (size_t)got);
         source->hashed += (uint64_t)got;
     }
-    if (fstat(fd, &now) != 0 || now.st_ino != source->opened.st_ino ||
-        now.st_size != source->opened.st_size ||
-        now.st_mtim.tv_sec != source->opened.st_mtim.tv_sec ||
-        now.st_mtim.tv_nsec != source->opened.st_mtim.tv_nsec)
+    if (!same_file_state(source))
         source->changed = 1;
     return 0;
 }
@@ -380,6 +391,14 @@ int format_source_finish_hash(format_source *source, char *scratch, size_t size,
      * hashed: hashing starts before the first read, which begins at offset 0
      * because detect_kind() rewinds the file. */
     if (source->kind == SOURCE_PLAIN && !source->plain_eof)
+        return 0;
+    /* A file rewritten in place while it was read may keep its size: the
+     * parse may then have read other bytes than those hashed (a mapping
+     * shows later writes, and a buffered read mixes the versions). The
+     * file's times and inode tell.
+     * NOTE: a rewrite within the same tick of the file system's clock as
+     * the write before the open goes unseen, as in hash_gzip(). */
+    if (source->kind == SOURCE_PLAIN && !same_file_state(source))
         return 0;
     if (source->kind == SOURCE_ZSTD && !source->input_eof)
         return 0;

@@ -25,6 +25,7 @@
 #include <cjson/cJSON.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "ohlcx/error.h"
 #include "store/store_internal.h"
@@ -190,6 +191,27 @@ static int migrate_source_digest(ohlcx_store *store)
 }
 
 
+/* Runs the schema. Switching a new catalogue to WAL returns SQLITE_BUSY
+ * without waiting when another process opens it at the same moment (the
+ * busy handler does not run for that lock), so a busy schema is tried
+ * again, a little later each time, for up to BUSY_TIMEOUT_MS. */
+static int create_tables(ohlcx_store *store)
+{
+    long waited_ms = 0;
+
+    for (long pause_ms = 1;; pause_ms = pause_ms < 64 ? pause_ms * 2 : 64) {
+        struct timespec pause = {0, pause_ms * 1000000};
+
+        if (sqlite3_exec(store->db, schema, NULL, NULL, NULL) == SQLITE_OK)
+            return 0;
+        if (sqlite3_errcode(store->db) != SQLITE_BUSY || waited_ms >= BUSY_TIMEOUT_MS)
+            return sqlite_failed(store, "creating the tables");
+        nanosleep(&pause, NULL);
+        waited_ms += pause_ms;
+    }
+}
+
+
 int store_catalog_open(ohlcx_store *store)
 {
     char path[OHLCX_PATH_MAX + 32];
@@ -205,7 +227,7 @@ int store_catalog_open(ohlcx_store *store)
         return status;
     }
     sqlite3_busy_timeout(store->db, BUSY_TIMEOUT_MS);
-    code = exec(store, schema, "creating the tables");
+    code = create_tables(store);
     if (code == 0)
         code = migrate_derived_from(store);
     if (code == 0)

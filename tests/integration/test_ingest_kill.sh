@@ -36,10 +36,17 @@ check_store() {
     wc -l <"$work/series"
 }
 
-# Delays from a fixed seed, so a failure can be replayed. A store that is
-# complete after a round starts again empty, so that later kills also land
-# in the middle of an ingest.
-delays=$(awk 'BEGIN { srand(20261204); for (i = 0; i < 10; i++) printf "%.3f ", rand() * 0.8 }')
+# Delays from a fixed seed, so a failure can be replayed, scaled to the time
+# that a whole ingest takes on this machine (fixed delays of up to 0.8 s
+# landed after the end once ingest got faster). A store that is complete
+# after a round starts again empty, so that later kills also land in the
+# middle of an ingest.
+started=$(date +%s%N)
+"$OHLCX" ingest --jobs 2 --store "$work/timing" "$work/data" >/dev/null 2>&1 || fail "timing ingest failed"
+seconds=$(awk -v a="$started" -v b="$(date +%s%N)" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')
+rm -rf "$work/timing"
+delays=$(awk -v s="$seconds" 'BEGIN { srand(20261204); for (i = 0; i < 10; i++) printf "%.3f ", rand() * s }')
+echo "a whole ingest takes ${seconds}s"
 round=0
 partial=0
 for delay in $delays; do
