@@ -350,7 +350,7 @@ static int read_chunks(format_reader *r, format_chunks *chunks, const char *colu
 
 
 /* Reads the whole file through chunks into r->out (or its sink). A file
- * that one thread parses is mapped when it is large enough; the pieces of a
+ * that one thread parses is mapped when it is large enough. The pieces of a
  * parallel parse are read through buffers, because only the reading thread
  * is guarded against the SIGBUS of a file cut short. */
 static int read_source(format_reader *r, const char *columns)

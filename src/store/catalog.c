@@ -192,9 +192,10 @@ static int migrate_source_digest(ohlcx_store *store)
 
 
 /* Runs the schema. Switching a new catalogue to WAL returns SQLITE_BUSY
- * without waiting when another process opens it at the same moment (the
- * busy handler does not run for that lock), so a busy schema is tried
- * again, a little later each time, for up to BUSY_TIMEOUT_MS. */
+ * without waiting when another process opens it at the same moment, because
+ * SQLite skips the busy handler where waiting could deadlock. So a busy
+ * schema is tried again, a little later each time, for up to
+ * BUSY_TIMEOUT_MS. */
 static int create_tables(ohlcx_store *store)
 {
     long waited_ms = 0;
