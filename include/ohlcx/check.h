@@ -83,8 +83,9 @@ typedef struct ohlcx_quality_report {
     size_t check_count;
     ohlcx_check_result *repairs; /* repairs done, in the same form */
     size_t repair_count;
-    ohlcx_gap *gaps;       /* every gap, in time order */
-    size_t gap_count;
+    ohlcx_gap *gaps;       /* every gap, in time order; a stream's report lists
+                              only the first OHLCX_CHECK_STREAM_GAPS_KEPT */
+    size_t gap_count;      /* gaps found, including any not listed in gaps */
     int verdict;           /* enum ohlcx_verdict */
 } ohlcx_quality_report;
 
@@ -111,12 +112,16 @@ void ohlcx_quality_report_free(ohlcx_quality_report *report);
 
 /*
  * Streaming checks: ohlcx_check_series() on a series whose rows come in
- * file order in chunks, with memory that does not grow with the rows (about
- * z_window rows, the last row and the list of gaps). Cut a series into
- * chunks in any way: the rows appended to out over all calls are the rows
- * that ohlcx_check_series() leaves with the same options, and the report
- * from finish is its report. The exception is a call that returns
- * OHLCX_WHOLE_SERIES (include/ohlcx/error.h). That return, which sets no
+ * file order in chunks, with memory that does not grow with the rows or the
+ * gaps: about z_window rows, the last row, the first
+ * OHLCX_CHECK_STREAM_GAPS_KEPT gaps and the gaps of the chunk being pushed.
+ * Cut a series into chunks in any way: the rows appended to out over all
+ * calls are the rows that ohlcx_check_series() leaves with the same
+ * options, and the report from finish is its report, except that
+ * report->gaps lists only the first OHLCX_CHECK_STREAM_GAPS_KEPT gaps.
+ * gap_count, expected_bars, missing_ratio and every check and repair still
+ * count every gap. Any call may instead return OHLCX_WHOLE_SERIES
+ * (include/ohlcx/error.h). That return, which sets no
  * error message, means the series needs the whole-series engine: the caller
  * discards what the stream appended and calls ohlcx_check_series().
  *
@@ -132,6 +137,13 @@ void ohlcx_quality_report_free(ohlcx_quality_report *report);
  * on the inferred calendar never streams.
  */
 typedef struct ohlcx_check_stream ohlcx_check_stream;
+
+/* Gaps that a stream's report lists. A list of every gap would grow with
+ * the file on sparse data (1m bars of an illiquid pair miss most bars),
+ * about 32 bytes a gap. 1000 is at least the 100 gaps that the JSON report
+ * writes, so that JSON is the same as for the whole series, and costs
+ * 32 KB. */
+#define OHLCX_CHECK_STREAM_GAPS_KEPT 1000
 
 /* Starts checking a series like `like` (its symbol, timeframe, asset
  * class, source path and optional columns; its rows are not read).
@@ -151,7 +163,9 @@ int ohlcx_check_stream_push(ohlcx_check_stream *s, const ohlcx_series *rows, ohl
 
 /* Appends the held-back rows to out and fills report (freed with
  * ohlcx_quality_report_free) as ohlcx_check_series() would on the whole
- * series. Returns 0, OHLCX_WHOLE_SERIES or a negative error. */
+ * series, with the first OHLCX_CHECK_STREAM_GAPS_KEPT gaps in report->gaps
+ * (the smaller of gap_count and that many). Returns 0, OHLCX_WHOLE_SERIES
+ * or a negative error. */
 int ohlcx_check_stream_finish(ohlcx_check_stream *s, ohlcx_series *out,
                               ohlcx_quality_report *report);
 

@@ -89,8 +89,18 @@ int64_t check_now_us(const ohlcx_check_options *options);
 /* Starts a report: names, source and every check with count 0. */
 int check_report_start(const ohlcx_series *series, ohlcx_quality_report *report);
 
-/* Sets missing_bars and long_gaps from the gaps in the report. row maps a
- * gap's row to the row as given, or is NULL when they are the same. */
+/* Counts one gap, before row `row` of the series as given, in missing_bars
+ * and, when it is longer than max_fill_gap, in long_gaps. */
+void check_count_gap(ohlcx_check_result *checks, size_t row, const ohlcx_gap *gap,
+                     const ohlcx_check_options *options);
+
+/* Makes missing_bars fail when the report's missing ratio is above
+ * max_missing_ratio. Run it after counting every gap. */
+void check_missing_severity(const ohlcx_check_options *options, ohlcx_quality_report *report);
+
+/* Counts every gap in the report (check_count_gap()), then sets the
+ * severity of missing_bars. row maps a gap's row to the row as given, or
+ * is NULL when they are the same. */
 void check_report_gaps(const size_t *row, const ohlcx_check_options *options,
                        ohlcx_quality_report *report);
 
@@ -101,6 +111,10 @@ int check_nothing_to_drop(const ohlcx_quality_report *report);
 
 /* Lists every repair with count 0. */
 int check_repairs_start(ohlcx_quality_report *report);
+
+/* Adds gap to the examples of a filled_gaps repair when it is filled. The
+ * repair's count is the synthetic bars, which the caller sets. */
+void check_repair_filled_gap(ohlcx_check_result *filled, const ohlcx_gap *gap);
 
 /* Adds each filled gap of the report to the filled_gaps repair, whose count
  * becomes added, the synthetic bars. */

@@ -332,26 +332,38 @@ static int view_unique(check_view *unique, const check_view *sorted, size_t repe
 }
 
 
+void check_count_gap(ohlcx_check_result *checks, size_t row, const ohlcx_gap *gap,
+                     const ohlcx_check_options *options)
+{
+    ohlcx_check_result *missing = &checks[CHECK_MISSING_BARS];
+    ohlcx_check_result *long_gaps = &checks[CHECK_LONG_GAPS];
+    size_t first = missing->count;
+
+    check_add(missing, row, gap->first_missing, (double)gap->missing,
+              "%zu bars missing before row %zu", gap->missing, row);
+    missing->count = first + gap->missing;
+    if (gap->missing > (size_t)options->max_fill_gap)
+        check_add(long_gaps, row, gap->first_missing, (double)gap->missing,
+                  "gap of %zu bars, longer than %d", gap->missing, options->max_fill_gap);
+}
+
+
+void check_missing_severity(const ohlcx_check_options *options, ohlcx_quality_report *report)
+{
+    if (report->missing_ratio > options->max_missing_ratio)
+        report->checks[CHECK_MISSING_BARS].severity = OHLCX_SEVERITY_FAIL;
+}
+
+
 void check_report_gaps(const size_t *row_map, const ohlcx_check_options *options,
                        ohlcx_quality_report *report)
 {
-    ohlcx_check_result *missing = &report->checks[CHECK_MISSING_BARS];
-    ohlcx_check_result *long_gaps = &report->checks[CHECK_LONG_GAPS];
-
     for (size_t i = 0; i < report->gap_count; i++) {
         const ohlcx_gap *gap = &report->gaps[i];
-        size_t row = row_map ? row_map[gap->row] : gap->row;
-        size_t first = missing->count;
 
-        check_add(missing, row, gap->first_missing, (double)gap->missing,
-                  "%zu bars missing before row %zu", gap->missing, row);
-        missing->count = first + gap->missing;
-        if (gap->missing > (size_t)options->max_fill_gap)
-            check_add(long_gaps, row, gap->first_missing, (double)gap->missing,
-                      "gap of %zu bars, longer than %d", gap->missing, options->max_fill_gap);
+        check_count_gap(report->checks, row_map ? row_map[gap->row] : gap->row, gap, options);
     }
-    if (report->missing_ratio > options->max_missing_ratio)
-        missing->severity = OHLCX_SEVERITY_FAIL;
+    check_missing_severity(options, report);
 }
 
 
@@ -409,15 +421,20 @@ static int repair_fill_gaps(ohlcx_series *series, int calendar, const uint8_t *i
 }
 
 
+void check_repair_filled_gap(ohlcx_check_result *filled, const ohlcx_gap *gap)
+{
+    if (gap->filled)
+        check_add(filled, gap->row, gap->first_missing, (double)gap->missing,
+                  "filled %zu synthetic bars", gap->missing);
+}
+
+
 void check_repair_filled(ohlcx_quality_report *report, size_t added)
 {
     ohlcx_check_result *filled = &report->repairs[REPAIR_FILLED_GAPS];
 
     for (size_t i = 0; i < report->gap_count; i++)
-        if (report->gaps[i].filled)
-            check_add(filled, report->gaps[i].row, report->gaps[i].first_missing,
-                      (double)report->gaps[i].missing, "filled %zu synthetic bars",
-                      report->gaps[i].missing);
+        check_repair_filled_gap(filled, &report->gaps[i]);
     filled->count = added;
 }
 

@@ -55,12 +55,16 @@ typedef struct walk_state {
     int64_t key;
 } walk_state;
 
-/* The counts of one walk. gaps is NULL in the counting pass. */
+/* The counts of one walk. gaps is NULL in the counting pass. A gap
+ * stream lists fewer gaps than it counts (listed <= gap_count), because it
+ * drops the gaps after the first OHLCX_CHECK_STREAM_GAPS_KEPT once they are
+ * released. */
 typedef struct gap_walk {
     size_t expected;
     size_t missing;
-    size_t gap_count;
+    size_t gap_count; /* gaps found */
     ohlcx_gap *gaps;
+    size_t listed;    /* gaps in gaps */
 } gap_walk;
 
 
@@ -145,7 +149,7 @@ static int64_t slot_open_time(const slot_grid *grid, int64_t key)
 static void record_gap(gap_walk *walk, size_t row, int64_t first_missing, size_t missing)
 {
     if (walk->gaps != NULL) {
-        ohlcx_gap *gap = &walk->gaps[walk->gap_count];
+        ohlcx_gap *gap = &walk->gaps[walk->listed++];
 
         gap->row = row;
         gap->first_missing = first_missing;
@@ -585,7 +589,13 @@ fail:
 }
 
 
-/* The gap walk of a stream: the grid starts at the first row pushed. */
+/*
+ * The gap walk of a stream: the grid starts at the first row pushed.
+ * walk.gaps lists the first OHLCX_CHECK_STREAM_GAPS_KEPT gaps released
+ * (or fewer), then the gaps pending, those found since the last release.
+ * A release drops the pending gaps beyond the kept ones, so the list has
+ * at most OHLCX_CHECK_STREAM_GAPS_KEPT gaps plus those of one push.
+ */
 struct quality_gap_stream {
     char timeframe[OHLCX_TIMEFRAME_MAX];
     char symbol[OHLCX_SYMBOL_MAX];
@@ -595,6 +605,7 @@ struct quality_gap_stream {
     walk_state state;  /* the position of the walk */
     gap_walk walk;     /* walk.gaps has room for capacity gaps */
     size_t capacity;
+    size_t pending;    /* index in walk.gaps of the first gap pending */
 };
 
 
@@ -617,6 +628,29 @@ int quality_gap_stream_begin(const char *timeframe, const char *symbol, int cale
     snprintf(s->symbol, sizeof s->symbol, "%s", symbol);
     s->calendar = calendar;
     *out = s;
+    return 0;
+}
+
+
+/* Grows the gap list to room for `more` gaps after those listed. It at
+ * least doubles, so a list that reaches n gaps is reallocated O(log n)
+ * times. */
+static int reserve_gaps(quality_gap_stream *s, size_t more)
+{
+    size_t want = s->walk.listed + more, capacity;
+    ohlcx_gap *gaps;
+
+    if (want <= s->capacity)
+        return 0;
+    capacity = 2 * s->capacity > 16 ? 2 * s->capacity : 16;
+    if (capacity < want)
+        capacity = want;
+    gaps = realloc(s->walk.gaps, capacity * sizeof *gaps);
+    if (gaps == NULL)
+        return ohlcx_set_error(OHLCX_ENOMEM, "out of memory listing %zu gaps of %s", capacity,
+                               s->symbol);
+    s->walk.gaps = gaps;
+    s->capacity = capacity;
     return 0;
 }
 
@@ -648,28 +682,29 @@ int quality_gap_stream_push(quality_gap_stream *s, const int64_t *open_time, siz
         s->walk.expected += count.expected;
         return 0;
     }
-    if (s->walk.gap_count + count.gap_count > s->capacity) {
-        size_t capacity = 2 * s->capacity > 16 ? 2 * s->capacity : 16;
-        ohlcx_gap *gaps;
-
-        if (capacity < s->walk.gap_count + count.gap_count)
-            capacity = s->walk.gap_count + count.gap_count;
-        gaps = realloc(s->walk.gaps, capacity * sizeof *gaps);
-        if (gaps == NULL)
-            return ohlcx_set_error(OHLCX_ENOMEM, "out of memory listing %zu gaps of %s",
-                                   capacity, s->symbol);
-        s->walk.gaps = gaps;
-        s->capacity = capacity;
-    }
+    status = reserve_gaps(s, count.gap_count);
+    if (status != 0)
+        return status;
     walk_slots(open_time, n, row_offset, s->timeframe, s->calendar, NULL, &s->state, &s->walk);
     return 0;
 }
 
 
-const ohlcx_gap *quality_gap_stream_gaps(const quality_gap_stream *s, size_t *count)
+ohlcx_gap *quality_gap_stream_pending(quality_gap_stream *s, size_t *count)
 {
-    *count = s->walk.gap_count;
-    return s->walk.gaps;
+    *count = s->walk.listed - s->pending;
+    return *count > 0 ? s->walk.gaps + s->pending : NULL;
+}
+
+
+/* The pending gaps of index OHLCX_CHECK_STREAM_GAPS_KEPT or more (counting
+ * every gap found) lie at the end of the list, so dropping them shortens
+ * the list to the kept count. */
+void quality_gap_stream_release(quality_gap_stream *s)
+{
+    if (s->walk.listed > OHLCX_CHECK_STREAM_GAPS_KEPT)
+        s->walk.listed = OHLCX_CHECK_STREAM_GAPS_KEPT;
+    s->pending = s->walk.listed;
 }
 
 
@@ -679,12 +714,22 @@ int quality_gap_stream_fill(const quality_gap_stream *s, const ohlcx_gap *gap, d
     return fill_one_gap(to, s->timeframe, s->symbol, &s->grid, s->calendar, NULL, gap, before,
                         after, after_time);
 }
+
+
 void quality_gap_stream_report(quality_gap_stream *s, ohlcx_quality_report *report)
 {
+    ohlcx_gap *gaps;
+
+    quality_gap_stream_release(s);
     free(report->gaps);
-    report->gaps = s->walk.gap_count > 0 ? s->walk.gaps : NULL;
-    if (report->gaps == NULL)
+    report->gaps = NULL;
+    if (s->walk.listed > 0) {
+        /* The list may have room for a whole push of gaps: give it back. */
+        gaps = realloc(s->walk.gaps, s->walk.listed * sizeof *gaps);
+        report->gaps = gaps != NULL ? gaps : s->walk.gaps;
+    } else {
         free(s->walk.gaps);
+    }
     report->gap_count = s->walk.gap_count;
     report->expected_bars = s->walk.expected;
     report->missing_ratio = 0.0;
@@ -692,6 +737,14 @@ void quality_gap_stream_report(quality_gap_stream *s, ohlcx_quality_report *repo
         report->missing_ratio = (double)s->walk.missing / (double)s->walk.expected;
     s->walk = (gap_walk){0};
     s->capacity = 0;
+    s->pending = 0;
+}
+
+
+void quality_gap_stream_memory(const quality_gap_stream *s, size_t *listed, size_t *capacity)
+{
+    *listed = s->walk.listed;
+    *capacity = s->capacity;
 }
 
 

@@ -88,9 +88,12 @@ void quality_copy_rows(ohlcx_series *to, const ohlcx_series *from, size_t from_r
 /*
  * The gaps of a series that comes in chunks of rows, on a resolved calendar
  * other than INFERRED and a fixed-step timeframe (1m to 1w). Rows come in
- * open-time order with unique open times, as for quality_find_gaps(), which
- * the gaps, expected bars and missing ratio equal once every row is pushed.
- * Memory grows with the gaps only.
+ * open-time order with unique open times, as for quality_find_gaps(). Once
+ * every row is pushed, the gap count, expected bars and missing ratio equal
+ * its results, and the gaps kept are the first of its list. The gaps a push
+ * finds are pending until the caller has used them and releases them. A
+ * release keeps only the first OHLCX_CHECK_STREAM_GAPS_KEPT gaps of the
+ * series, so memory holds those plus the gaps of one push.
  */
 typedef struct quality_gap_stream quality_gap_stream;
 
@@ -102,8 +105,14 @@ int quality_gap_stream_begin(const char *timeframe, const char *symbol, int cale
 int quality_gap_stream_push(quality_gap_stream *s, const int64_t *open_time, size_t n,
                             size_t row_offset);
 
-/* Returns the gaps found so far and sets *count to their number. */
-const ohlcx_gap *quality_gap_stream_gaps(const quality_gap_stream *s, size_t *count);
+/* Returns the gaps pending, in time order, and sets *count to their
+ * number. The caller may set their filled flags. */
+ohlcx_gap *quality_gap_stream_pending(quality_gap_stream *s, size_t *count);
+
+/* Ends the pending gaps: drops those after the first
+ * OHLCX_CHECK_STREAM_GAPS_KEPT gaps of the series and keeps the others for
+ * the report. */
+void quality_gap_stream_release(quality_gap_stream *s);
 
 /* Appends the synthetic bars of gap as quality_fill_gaps() makes them,
  * between a bar that closes at before and one that opens at after at
@@ -111,9 +120,19 @@ const ohlcx_gap *quality_gap_stream_gaps(const quality_gap_stream *s, size_t *co
 int quality_gap_stream_fill(const quality_gap_stream *s, const ohlcx_gap *gap, double before,
                             double after, int64_t after_time, ohlcx_series *to);
 
-/* Moves the gaps into report and sets expected_bars and missing_ratio; the
- * stream keeps no gaps after it. */
+/* Releases the pending gaps, then moves the kept gaps into report->gaps,
+ * counts every gap in gap_count and sets expected_bars and missing_ratio.
+ * The stream keeps no gaps after it. */
 void quality_gap_stream_report(quality_gap_stream *s, ohlcx_quality_report *report);
+
+/* Sets *listed to the gaps in the stream's list (kept and pending) and
+ * *capacity to the gaps the list has room for. */
+void quality_gap_stream_memory(const quality_gap_stream *s, size_t *listed, size_t *capacity);
+
+/* The same for the gap stream of a check stream (stream.c), both 0 before
+ * it starts, so that tests can check that the list stays bounded. */
+void quality_check_stream_gap_memory(const ohlcx_check_stream *s, size_t *listed,
+                                     size_t *capacity);
 
 void quality_gap_stream_free(quality_gap_stream *s);
 

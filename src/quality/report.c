@@ -16,6 +16,11 @@
 
 #define REPORT_GAPS_LISTED 100
 
+/* A stream's report lists only its first gaps, and add_gaps() reads the
+ * first REPORT_GAPS_LISTED of them. */
+_Static_assert(OHLCX_CHECK_STREAM_GAPS_KEPT >= REPORT_GAPS_LISTED,
+               "a stream's report must list every gap that the JSON report writes");
+
 
 static cJSON *add_time(cJSON *object, const char *name, int64_t time_us)
 {

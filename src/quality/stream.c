@@ -17,6 +17,12 @@
  * push or the finish. A gap before the first row of a chunk is filled from
  * that held-back row.
  *
+ * Once the rows around a gap are out, the gap is counted in missing_bars,
+ * long_gaps and the examples of the filled_gaps repair, as the engine
+ * counts every gap at its end. Then the gap stream drops it unless it is
+ * among the first OHLCX_CHECK_STREAM_GAPS_KEPT. So a series with a gap
+ * between most bars (1m bars of an illiquid pair) keeps a bounded list.
+ *
  * Only a series that needs no repair besides gap filling and the partial
  * flag streams: a timeframe of at most 1d, and rows strictly ascending on
  * the grid with valid prices and volumes. Anything else returns
@@ -54,7 +60,7 @@ struct ohlcx_check_stream {
     quality_calendar_vote vote;   /* of AUTO over the rows so far */
     int voting;                   /* 1 when the rows resolve the calendar */
     quality_gap_stream *gaps;     /* NULL until the calendar is resolved */
-    size_t gaps_done;             /* gaps whose rows are out */
+    ohlcx_check_result filled_gaps; /* examples of the filled_gaps repair so far */
     ohlcx_series head;            /* first rows, kept until they hold the first blocks */
     ohlcx_series last;            /* the last row checked, held back */
     size_t rows;                  /* rows checked */
@@ -227,6 +233,18 @@ static int gap_is_filled(const ohlcx_check_stream *s, const ohlcx_gap *gap)
 }
 
 
+/* Counts gaps whose rows are out in the checks and the repair examples,
+ * then lets the gap stream drop them. */
+static void release_gaps(ohlcx_check_stream *s, const ohlcx_gap *gaps, size_t count)
+{
+    for (size_t g = 0; g < count; g++) {
+        check_count_gap(s->report.checks, gaps[g].row, &gaps[g], &s->options);
+        check_repair_filled_gap(&s->filled_gaps, &gaps[g]);
+    }
+    quality_gap_stream_release(s->gaps);
+}
+
+
 /*
  * Appends to out the held-back row, then the rows of a checked chunk but
  * its last, which is held back in turn, with the synthetic bars of the gaps
@@ -236,25 +254,27 @@ static int gap_is_filled(const ohlcx_check_stream *s, const ohlcx_gap *gap)
 static int emit_rows(ohlcx_check_stream *s, const ohlcx_series *rows, ohlcx_series *out)
 {
     size_t gap_count, start = 0, synthetic = 0, before = out->n;
-    const ohlcx_gap *gaps = quality_gap_stream_gaps(s->gaps, &gap_count);
+    ohlcx_gap *gaps = quality_gap_stream_pending(s->gaps, &gap_count);
     int status;
 
-    for (size_t g = s->gaps_done; g < gap_count; g++)
-        if (gap_is_filled(s, &gaps[g]))
+    for (size_t g = 0; g < gap_count; g++) {
+        gaps[g].filled = gap_is_filled(s, &gaps[g]);
+        if (gaps[g].filled)
             synthetic += gaps[g].missing;
+    }
     status = reserve_more(out, s->last.n + rows->n + synthetic);
     if (status != 0)
         return status;
 
     quality_copy_rows(out, &s->last, 0, s->last.n);
-    for (size_t g = s->gaps_done; g < gap_count; g++) {
+    for (size_t g = 0; g < gap_count; g++) {
         const ohlcx_gap *gap = &gaps[g];
         size_t i = gap->row - s->rows; /* row of the chunk after the gap, >= 1 overall */
         double close_before;
 
         quality_copy_rows(out, rows, start, i - start);
         start = i;
-        if (!gap_is_filled(s, gap))
+        if (!gap->filled)
             continue;
         close_before = i > 0 ? rows->close[i - 1] : s->last.close[0];
         status = quality_gap_stream_fill(s->gaps, gap, close_before, rows->open[i],
@@ -263,7 +283,7 @@ static int emit_rows(ohlcx_check_stream *s, const ohlcx_series *rows, ohlcx_seri
             return status;
     }
     quality_copy_rows(out, rows, start, rows->n - 1 - start);
-    s->gaps_done = gap_count;
+    release_gaps(s, gaps, gap_count);
     s->synthetic += synthetic;
     s->emitted += out->n - before;
 
@@ -411,21 +431,32 @@ int ohlcx_check_stream_push(ohlcx_check_stream *s, const ohlcx_series *rows, ohl
 }
 
 
-/* The completeness results and repairs once every row is checked. */
+/* Puts the examples of the filled_gaps repair, gathered as the gaps were
+ * released, into the report's repairs with the synthetic bars as count. */
+static void report_filled_gaps(const ohlcx_check_stream *s, ohlcx_quality_report *report)
+{
+    ohlcx_check_result *filled = &report->repairs[REPAIR_FILLED_GAPS];
+
+    filled->example_count = s->filled_gaps.example_count;
+    memcpy(filled->examples, s->filled_gaps.examples, sizeof filled->examples);
+    filled->count = s->synthetic;
+}
+
+
+/* The completeness results and repairs once every row is checked. Every
+ * gap has been counted in the checks when its rows went out. */
 static int finish_report(ohlcx_check_stream *s)
 {
     ohlcx_quality_report *report = &s->report;
     int status;
 
     quality_gap_stream_report(s->gaps, report);
-    for (size_t g = 0; g < report->gap_count; g++)
-        report->gaps[g].filled = gap_is_filled(s, &report->gaps[g]);
-    check_report_gaps(NULL, &s->options, report);
+    check_missing_severity(&s->options, report);
     if (s->options.policy == OHLCX_POLICY_REPAIR) {
         status = check_repairs_start(report);
         if (status != 0)
             return status;
-        check_repair_filled(report, s->synthetic);
+        report_filled_gaps(s, report);
         if (s->last.n > 0)
             check_flag_partial(s->emitted, s->last.open_time[0], &s->last.flags[0],
                                s->ctx.timeframe_us, s->ctx.now_us,
@@ -495,4 +526,14 @@ int ohlcx_check_stream_finish(ohlcx_check_stream *s, ohlcx_series *out,
     *report = s->report;
     memset(&s->report, 0, sizeof s->report);
     return 0;
+}
+
+
+void quality_check_stream_gap_memory(const ohlcx_check_stream *s, size_t *listed,
+                                     size_t *capacity)
+{
+    *listed = 0;
+    *capacity = 0;
+    if (s->gaps != NULL)
+        quality_gap_stream_memory(s->gaps, listed, capacity);
 }

@@ -3,6 +3,9 @@
  * equivalence: cut a series into chunks in any way, and the rows the stream
  * appends and the report it returns equal what ohlcx_check_series() leaves
  * and returns on the whole series, or some call returns OHLCX_WHOLE_SERIES.
+ * The one difference is that the stream's report lists only the first
+ * OHLCX_CHECK_STREAM_GAPS_KEPT gaps, and a series with 200,000 gaps checks
+ * that the stream keeps no more than that.
  * Generated random walks are compared under several chunkings, and a small
  * case is checked against values worked out by hand. The series that must
  * take the whole-series path are listed. Generated forex and US stock
@@ -28,6 +31,7 @@
 #include "ohlcx/format.h"
 #include "ohlcx/series.h"
 #include "pipeline/internal.h"
+#include "quality/quality_internal.h"
 #include "test_format_helpers.h"
 
 #define MINUTE OHLCX_US_PER_MINUTE
@@ -270,10 +274,14 @@ static void assert_same_result(const ohlcx_check_result *a, const ohlcx_check_re
 }
 
 
-/* Fails, naming the first field that differs, unless a equals b. */
+/* Fails, naming the first field that differs, unless the stream's report a
+ * equals the whole series' report b. a lists only the first
+ * OHLCX_CHECK_STREAM_GAPS_KEPT gaps, so only those are compared. */
 static void assert_same_report(const ohlcx_quality_report *a, const ohlcx_quality_report *b,
                                const char *label)
 {
+    size_t listed;
+
     assert_string_equal(a->symbol, b->symbol);
     assert_string_equal(a->timeframe, b->timeframe);
     assert_string_equal(a->source, b->source);
@@ -292,7 +300,9 @@ static void assert_same_report(const ohlcx_quality_report *a, const ohlcx_qualit
         assert_same_result(&a->repairs[i], &b->repairs[i], label);
     if (a->gap_count != b->gap_count)
         fail_msg("%s: %zu gaps, whole series %zu", label, a->gap_count, b->gap_count);
-    for (size_t g = 0; g < a->gap_count; g++)
+    listed = a->gap_count < OHLCX_CHECK_STREAM_GAPS_KEPT ? a->gap_count
+                                                         : OHLCX_CHECK_STREAM_GAPS_KEPT;
+    for (size_t g = 0; g < listed; g++)
         if (a->gaps[g].row != b->gaps[g].row ||
             a->gaps[g].first_missing != b->gaps[g].first_missing ||
             a->gaps[g].missing != b->gaps[g].missing || a->gaps[g].filled != b->gaps[g].filled)
@@ -572,6 +582,148 @@ static void partial_flag_row_by_hand(void **state)
     ohlcx_quality_report_free(&report);
     ohlcx_series_free(&x);
     ohlcx_series_free(&out);
+}
+
+
+/*
+ * 1h crypto bars in pairs, with a gap before every even row from row 2 on:
+ * gap k (0-based) lies before row 2k + 2 and misses (k mod 5) + 1 bars.
+ * With 2 * gaps + 1 rows there are `gaps` gaps.
+ */
+static void pairs_with_gaps(ohlcx_series *x, size_t gaps)
+{
+    int64_t t = JAN1;
+
+    series_start(x, "1h", OHLCX_ASSET_CRYPTO, OHLCX_EXTRA_QUOTE_VOLUME);
+    for (size_t i = 0; i <= 2 * gaps; i++) {
+        double close = 100 + (double)(i % 7) * 0.5;
+
+        if (i >= 2 && i % 2 == 0)
+            t += (int64_t)((i / 2 - 1) % 5 + 1) * HOUR;
+        append_row(x, t, close - 0.25, close + 1, close - 1, close, 10 + (double)(i % 3));
+        t += HOUR;
+    }
+}
+
+
+/*
+ * 3000 gaps, three times the gaps a stream's report keeps, under REPAIR
+ * with max_fill_gap 3. Each gap length 1 to 5 occurs 600 times, so
+ * missing_bars counts 600 * (1 + 2 + 3 + 4 + 5) = 9000 bars, long_gaps the
+ * 1200 gaps of 4 and 5 bars, and filled_gaps 600 * (1 + 2 + 3) = 3600
+ * synthetic bars. expected_bars is the 6001 rows plus the 9000 missing.
+ * Gap 999, the last one kept, lies before row 2000 and misses 999 mod 5 + 1
+ * = 5 bars, too many to fill. Everything but the gaps after it equals the
+ * whole-series report, the JSON report included.
+ */
+static void many_gaps_match_engine(void **state)
+{
+    const size_t chunks[] = {1, 7, 4096, 0};
+    ohlcx_check_options options;
+    ohlcx_series x;
+
+    (void)state;
+    pairs_with_gaps(&x, 3000);
+    ingest_options(&options, x.open_time[x.n - 1] + HOUR);
+    for (size_t c = 0; c < sizeof chunks / sizeof *chunks; c++) {
+        ohlcx_quality_report report, whole_report;
+        ohlcx_series out, whole;
+        char *json, *whole_json;
+        const ohlcx_gap *last_kept;
+
+        if (!compare_with_engine(&x, &options, chunks[c], "3000 gaps"))
+            fail_msg("3000 gaps, chunks of %zu: took the whole-series path", chunks[c]);
+
+        assert_int_equal(stream_series(&x, &options, chunks[c], &out, &report), 0);
+        assert_int_equal(out.n, 6001 + 3600);
+        assert_int_equal(report.gap_count, 3000);
+        assert_int_equal(report.expected_bars, 6001 + 9000);
+        assert_int_equal(count_of(&report, "missing_bars"), 9000);
+        assert_int_equal(count_of(&report, "long_gaps"), 1200);
+        assert_string_equal(report.repairs[4].name, "filled_gaps");
+        assert_int_equal(report.repairs[4].count, 3600);
+        last_kept = &report.gaps[OHLCX_CHECK_STREAM_GAPS_KEPT - 1];
+        assert_int_equal(last_kept->row, 2000);
+        assert_int_equal(last_kept->missing, 5);
+        assert_int_equal(last_kept->filled, 0);
+
+        copy_series(&whole, &x);
+        assert_int_equal(ohlcx_check_series(&whole, &options, &whole_report), 0);
+        assert_int_equal(ohlcx_quality_report_json(&report, &json), 0);
+        assert_int_equal(ohlcx_quality_report_json(&whole_report, &whole_json), 0);
+        assert_string_equal(json, whole_json);
+
+        free(json);
+        free(whole_json);
+        ohlcx_quality_report_free(&whole_report);
+        ohlcx_quality_report_free(&report);
+        ohlcx_series_free(&whole);
+        ohlcx_series_free(&out);
+    }
+    ohlcx_series_free(&x);
+}
+
+
+/*
+ * 200,001 1m bars two minutes apart: a gap of one bar before every row but
+ * the first, 200,000 gaps, each filled under REPAIR. Pushed in chunks of
+ * 4096 rows, the stream must hold at most OHLCX_CHECK_STREAM_GAPS_KEPT
+ * gaps after each push. Its gap list has room for the kept gaps plus one
+ * chunk's gaps (4096, one per row), at most doubled by the growth, so
+ * 2 * (1000 + 4096) gaps; a list of every gap would pass 200,000. The
+ * report counts all of them: 200,000 missing bars and synthetic bars, and
+ * gap k lies before row k + 1.
+ */
+static void gap_memory_bounded(void **state)
+{
+    const size_t rows = 200001, chunk = 4096;
+    ohlcx_check_options options;
+    ohlcx_check_stream *stream;
+    ohlcx_quality_report report;
+    ohlcx_series x, buffer, out;
+    size_t listed, capacity, emitted = 0;
+
+    (void)state;
+    series_start(&x, "1m", OHLCX_ASSET_CRYPTO, 0);
+    for (size_t i = 0; i < rows; i++) {
+        double close = 100 + (double)(i % 7) * 0.5;
+
+        append_row(&x, JAN1 + (int64_t)i * 2 * MINUTE, close - 0.25, close + 1, close - 1,
+                   close, 10);
+    }
+    ingest_options(&options, x.open_time[rows - 1] + MINUTE);
+
+    assert_int_equal(ohlcx_check_stream_begin(&x, &options, &stream), 0);
+    series_start(&buffer, x.timeframe, x.asset_class, x.extra);
+    series_start(&out, x.timeframe, x.asset_class, x.extra);
+    for (size_t first = 0; first < rows; first += chunk) {
+        buffer.n = 0;
+        append_rows(&buffer, &x, first, rows - first < chunk ? rows - first : chunk);
+        assert_int_equal(ohlcx_check_stream_push(stream, &buffer, &out), 0);
+        emitted += out.n;
+        out.n = 0;
+        quality_check_stream_gap_memory(stream, &listed, &capacity);
+        if (listed > OHLCX_CHECK_STREAM_GAPS_KEPT)
+            fail_msg("after row %zu the stream holds %zu gaps", first + buffer.n, listed);
+        if (capacity > 2 * (OHLCX_CHECK_STREAM_GAPS_KEPT + chunk))
+            fail_msg("after row %zu the gap list has room for %zu gaps", first + buffer.n,
+                     capacity);
+    }
+    assert_int_equal(ohlcx_check_stream_finish(stream, &out, &report), 0);
+    emitted += out.n;
+
+    assert_int_equal(emitted, 2 * rows - 1);
+    assert_int_equal(report.gap_count, 200000);
+    assert_int_equal(count_of(&report, "missing_bars"), 200000);
+    assert_int_equal(report.repairs[4].count, 200000); /* filled_gaps */
+    assert_int_equal(report.gaps[0].row, 1);
+    assert_int_equal(report.gaps[OHLCX_CHECK_STREAM_GAPS_KEPT - 1].row,
+                     OHLCX_CHECK_STREAM_GAPS_KEPT);
+    ohlcx_quality_report_free(&report);
+    ohlcx_check_stream_free(stream);
+    ohlcx_series_free(&buffer);
+    ohlcx_series_free(&out);
+    ohlcx_series_free(&x);
 }
 
 
@@ -1254,6 +1406,8 @@ int main(void)
         cmocka_unit_test(short_series_match_engine),
         cmocka_unit_test(gap_filled_by_hand),
         cmocka_unit_test(partial_flag_row_by_hand),
+        cmocka_unit_test(many_gaps_match_engine),
+        cmocka_unit_test(gap_memory_bounded),
         cmocka_unit_test(whole_series_cases),
         cmocka_unit_test(calendar_option_decides),
         cmocka_unit_test(forex_walks_match_engine),
