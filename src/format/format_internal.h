@@ -210,6 +210,10 @@ int format_source_finish_hash(format_source *source, char *scratch, size_t size,
 /* Returns the bytes added to the hasher so far. */
 uint64_t format_source_hashed_bytes(const format_source *source);
 
+/* Returns 1 when the open file no longer has the inode, size and times
+ * that it had when it was opened: another program rewrote or truncated it. */
+int format_source_changed(const format_source *source);
+
 void format_source_close(format_source *source);
 
 /* Maps an uncompressed regular file of at least FORMAT_CHUNK_BYTES, so that

@@ -392,6 +392,13 @@ static int read_source(format_reader *r, const char *columns)
         format_source_guard(&fault);
     status = read_chunks(r, &chunks, columns);
     format_source_guard(NULL);
+    /* A file cut short or rewritten while it was read shows as a bad row at
+     * a line it may no longer have, or as an early end. The error names the
+     * cause instead. */
+    if (status < 0 && format_source_changed(chunks.source))
+        status = ohlcx_set_error(OHLCX_EIO, "%s: the file changed while it was read (another "
+                                            "program truncated or rewrote it): read it again",
+                                 r->path);
     r->hashed_bytes = format_source_hashed_bytes(chunks.source);
     if (!chunks.mapped)
         free(chunks.data);

@@ -342,6 +342,12 @@ static int same_file_state(const format_source *source)
 }
 
 
+int format_source_changed(const format_source *source)
+{
+    return !same_file_state(source);
+}
+
+
 /* Hashes a gzip file's compressed bytes from offset 0 with pread(), which
  * leaves the stream's offset alone. The stream decoded the same open file,
  * but pread() returns the bytes as they are now, so a file that was rewritten

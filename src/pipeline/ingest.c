@@ -31,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -740,7 +741,8 @@ static int stream_commit(stream_file *file, int hashing, char *digest, char *has
 
 /* Returns the streaming setting: 0 never, 1 when the file allows it (the
  * default), 2 always, failing where the file needs the whole-series path.
- * OHLCX_INGEST_STREAM=0|1|require sets it; tests use it to run both paths. */
+ * OHLCX_INGEST_STREAM=0 (or off, no, false), 1 or require sets it; tests use
+ * it to run both paths. */
 static int stream_setting(void)
 {
     const char *value = getenv("OHLCX_INGEST_STREAM");
@@ -749,7 +751,8 @@ static int stream_setting(void)
         return 1;
     if (strcmp(value, "require") == 0)
         return 2;
-    return strcmp(value, "0") != 0;
+    return strcmp(value, "0") != 0 && strcasecmp(value, "off") != 0 &&
+           strcasecmp(value, "no") != 0 && strcasecmp(value, "false") != 0;
 }
 
 

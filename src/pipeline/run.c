@@ -42,6 +42,7 @@
 #include "ohlcx/synth.h"
 #include "ohlcx/universe.h"
 #include "pipeline/run_state.h"
+#include "util/libraries.h"
 #include "util/util.h"
 
 #define EMBED_CHUNK 2048
@@ -1965,6 +1966,12 @@ int ohlcx_run(const ohlcx_run_options *options)
     state.options = options;
     state.jobs = options->jobs > 0 ? options->jobs : pipeline_default_jobs();
     status = check_options(options);
+    /* The libraries load on first use: XGBoost's would come after the CNNs
+     * have trained, so a missing one fails the run here instead. */
+    if (status == 0)
+        status = ohlcx_openblas_load();
+    if (status == 0)
+        status = ohlcx_xgboost_load();
     base_cnn_config(options, &state.cnn_config);
     if (status == 0)
         status = pipeline_higher_set(options->higher_timeframes, options->higher_count,

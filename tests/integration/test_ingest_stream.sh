@@ -200,3 +200,7 @@ short=$(peak_kb "$work/short/BTCUSDT-1m.csv")
 long=$(peak_kb "$work/long/BTCUSDT-1m.csv")
 echo "peak RSS: $short KB for 100,000 rows, $long KB for $(($(wc -l <"$work/long/BTCUSDT-1m.csv") - 1)) rows"
 [ $((long - short)) -lt 8192 ] || fail "peak RSS grew by $((long - short)) KB with the file"
+# OHLCX_INGEST_STREAM=off reads the file whole: its 439,200 rows of about 86
+# bytes each take 36 MB more than the stream's peak.
+off=$(OHLCX_INGEST_STREAM=off peak_kb "$work/long/BTCUSDT-1m.csv")
+[ $((off - long)) -gt 20000 ] || fail "OHLCX_INGEST_STREAM=off peaked at $off KB, the stream at $long KB"
