@@ -441,7 +441,7 @@ void format_source_close(format_source *source)
  * Mapped input. Reading a 113 MB file through a 1 MiB buffer spent 40 ms of
  * a 120 ms parse copying it from the page cache, and mapping it costs 7 ms
  * of page faults. The mapping is private and writable so that the parse can
- * put its '\0' after a window (read.c puts the byte back), and a zero-filled
+ * put its '\0' after a window (read.c puts the byte back). A zero-filled
  * anonymous tail gives the FORMAT_CHUNK_PADDING bytes that the fast path
  * may read past the end of the file.
  *

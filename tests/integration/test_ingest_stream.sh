@@ -187,7 +187,7 @@ grep -q "GOOG.csv: OHLCX_INGEST_STREAM=require, but the file needs the whole-ser
     fail "a refused stream left a series"
 
 # Memory: a file of about 438,000 rows peaks under 8 MB above one of
-# 100,000 (the whole-series path holds about 86 bytes a row: 29 MB more).
+# 100,000 (the whole-series path keeps about 86 bytes a row: 29 MB more).
 peak_kb() {
     rm -rf "$work/peak"
     /usr/bin/time -f %M "$OHLCX" ingest --store "$work/peak" --jobs 1 "$1" 2>&1 >/dev/null | tail -1

@@ -5,7 +5,7 @@
 # expected 6 fields, found 1" for a file cut to 355,810 lines). A race test:
 # each round truncates the file at another moment of the read. A cut that
 # lands before the read starts gives a bad row at the file's last line, which
-# must then exist; one that lands after it gives a complete ingest. A cut
+# must then exist. A cut that lands after the read gives a complete ingest. A cut
 # after the parse but before the digest check fails with "changed while
 # ingest read it".
 . "$(dirname "$0")/lib.sh"
