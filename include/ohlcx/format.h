@@ -187,6 +187,10 @@ int ohlcx_read_candles_stream(const char *path, const ohlcx_read_options *option
                               ohlcx_rows_sink sink, void *arg, ohlcx_series *rows,
                               ohlcx_read_report *report, char blake3[65], int64_t *size);
 
+/* Returns 1 when the file starts as gzip or zstd data, which the readers
+ * decompress whatever its name, and 0 otherwise or when it cannot be read. */
+int ohlcx_file_is_compressed(const char *path);
+
 /* Frees the list in a report filled by ohlcx_read_candles(). */
 void ohlcx_read_report_free(ohlcx_read_report *report);
 

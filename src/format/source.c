@@ -66,18 +66,40 @@ static int open_failed(const char *path)
 }
 
 
+/* Returns the enum source_kind of a file that starts with the got bytes of
+ * magic (up to 4). */
+static int kind_of(const unsigned char *magic, size_t got)
+{
+    if (got >= 2 && magic[0] == 0x1f && magic[1] == 0x8b)
+        return SOURCE_GZIP;
+    if (got == 4 && magic[0] == 0x28 && magic[1] == 0xb5 && magic[2] == 0x2f &&
+        magic[3] == 0xfd)
+        return SOURCE_ZSTD;
+    return SOURCE_PLAIN;
+}
+
+
 static int detect_kind(FILE *file, int *kind)
 {
     unsigned char magic[4] = {0, 0, 0, 0};
     size_t got = fread(magic, 1, sizeof magic, file);
 
-    *kind = SOURCE_PLAIN;
-    if (got >= 2 && magic[0] == 0x1f && magic[1] == 0x8b)
-        *kind = SOURCE_GZIP;
-    else if (got == 4 && magic[0] == 0x28 && magic[1] == 0xb5 && magic[2] == 0x2f &&
-             magic[3] == 0xfd)
-        *kind = SOURCE_ZSTD;
+    *kind = kind_of(magic, got);
     return fseek(file, 0, SEEK_SET);
+}
+
+
+int ohlcx_file_is_compressed(const char *path)
+{
+    unsigned char magic[4] = {0, 0, 0, 0};
+    FILE *file = fopen(path, "rb");
+    size_t got = 0;
+
+    if (file == NULL)
+        return 0;
+    got = fread(magic, 1, sizeof magic, file);
+    fclose(file);
+    return kind_of(magic, got) != SOURCE_PLAIN;
 }
 
 
@@ -447,7 +469,7 @@ void format_source_close(format_source *source)
  *
  * A file cut short by another process while it is mapped makes a read of a
  * page it lost raise SIGBUS. The handler jumps to the guard of the reading
- * thread, which fails the read; on a thread without a guard, the signal
+ * thread, which fails the read. On a thread without a guard, the signal
  * takes the action it had before.
  */
 static _Thread_local sigjmp_buf *fault_target;

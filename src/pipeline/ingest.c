@@ -432,9 +432,9 @@ static int ingest_whole(ingest_job *job, size_t i, int hashing, char *digest,
 
 /*
  * The streaming path. The file is parsed in batches of STREAM_BATCH_ROWS
- * rows into one reused series; each batch is checked and repaired by a
+ * rows into one reused series. Each batch is checked and repaired by a
  * check stream and written by a store stream, so memory does not grow with
- * the file and no column of the whole file is ever allocated. It covers the
+ * the file, and no column of the whole file is ever allocated. It covers the
  * common cases, a new series whose rows come in order and the next bars of
  * a stored series (see ohlcx_check_stream_begin() and
  * ohlcx_store_stream_begin_append()). Anything else makes a part return
@@ -756,18 +756,15 @@ static int stream_setting(void)
 }
 
 
-/* Returns an upper bound of the rows that a file of size bytes gives:
- * data lines are at least 16 bytes (a 10-digit epoch and five one-digit
- * numbers with their delimiters), and each of them may bring up to
- * PIPELINE_MAX_FILL_GAP filled bars; a compressed file is taken to hold at
- * most 16 times its size. A bound too low only sends the file to the
- * whole-series path. */
+/* Returns an upper bound of the rows that a file of size bytes gives. Data
+ * lines are at least 16 bytes (a 10-digit epoch and five one-digit numbers
+ * with their delimiters), and each of them may bring up to
+ * PIPELINE_MAX_FILL_GAP filled bars. A compressed file, known by its first
+ * bytes as the reader knows it, is taken to hold at most 16 times its size.
+ * A bound too low only sends the file to the whole-series path. */
 static uint64_t stream_rows_max(const char *path, int64_t size)
 {
-    size_t length = strlen(path);
-    int compressed = (length > 3 && strcmp(path + length - 3, ".gz") == 0) ||
-                     (length > 4 && strcmp(path + length - 4, ".zst") == 0);
-    uint64_t bytes = (uint64_t)(size > 0 ? size : 0) * (compressed ? 16 : 1);
+    uint64_t bytes = (uint64_t)(size > 0 ? size : 0) * (ohlcx_file_is_compressed(path) ? 16 : 1);
 
     return bytes / 16 * (1 + PIPELINE_MAX_FILL_GAP) + OHLCX_STORE_CHUNK_ROWS;
 }

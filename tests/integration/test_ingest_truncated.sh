@@ -13,7 +13,7 @@
 # 1,000,000 1m bars, 40 MB.
 awk 'BEGIN { print "open_time,open,high,low,close,volume"
              for (i = 0; i < 1000000; i++)
-                 printf "%d,100.%02d,101.%02d,99.%02d,100.%02d,%d\n",
+                 printf "%.0f,100.%02d,101.%02d,99.%02d,100.%02d,%d\n",
                         1704067200000 + i * 60000, i % 100, i % 100, i % 100, (i + 1) % 100, i % 97 + 1 }' \
     >"$work/source.csv"
 cp "$work/source.csv" "$work/BIGUSDT-1m.csv"
