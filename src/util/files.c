@@ -96,6 +96,21 @@ static int list_folder(const char *folder, char ***list, size_t *count, size_t *
 }
 
 
+/* Returns 1 when folder is an ohlcx store: it has catalog.sqlite and a
+ * series folder beside it. */
+static int is_store_folder(const char *folder)
+{
+    char path[4096];
+    struct stat info;
+
+    snprintf(path, sizeof path, "%s/catalog.sqlite", folder);
+    if (stat(path, &info) != 0 || !S_ISREG(info.st_mode))
+        return 0;
+    snprintf(path, sizeof path, "%s/series", folder);
+    return stat(path, &info) == 0 && S_ISDIR(info.st_mode);
+}
+
+
 int ohlcx_expand_inputs(const char *const *inputs, size_t count, char ***files,
                         size_t *file_count)
 {
@@ -108,6 +123,9 @@ int ohlcx_expand_inputs(const char *const *inputs, size_t count, char ***files,
 
         if (stat(inputs[i], &info) != 0)
             status = ohlcx_set_error(OHLCX_EIO, "cannot open %s: %s", inputs[i], strerror(errno));
+        else if (S_ISDIR(info.st_mode) && is_store_folder(inputs[i]))
+            status = ohlcx_set_error(OHLCX_EINVAL, "%s is an ohlcx store, not a folder of candle "
+                                     "files: pass it with --store %s", inputs[i], inputs[i]);
         else if (S_ISDIR(info.st_mode))
             status = list_folder(inputs[i], &list, &listed, &capacity);
         else

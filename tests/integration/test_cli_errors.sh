@@ -89,4 +89,16 @@ for command in run predict synth; do
     grep -q "usage: ohlcx $command" "$work/help" || fail "$command --help lacks its usage line"
 done
 "$OHLCX" --help | grep -q "commands:" || fail "ohlcx --help lacks the command list"
+
+# A store folder given as input: catalog.sqlite was read as a CSV file and
+# its layout reported unknown. Now the error asks for --store.
+{
+    echo "$header"
+    echo '1704067200000,42000.0,42100.0,41900.0,42050.0,10.5,1704070799999,441525.0,100,5.0,210000.0,0'
+} >"$work/STORED-1h.csv"
+"$OHLCX" ingest --store "$work/store" "$work/STORED-1h.csv" >/dev/null 2>&1 || fail "ingest of STORED-1h.csv failed"
+expect_error "store as check input" "store is an ohlcx store, not a folder of candle files: pass it with --store .*/store\$" \
+    check "$work/store"
+expect_error "store as ingest input" "store is an ohlcx store, not a folder of candle files" \
+    ingest --store "$work/other" "$work/store"
 echo "cli errors: all cases passed"
