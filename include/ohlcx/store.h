@@ -243,12 +243,12 @@ int ohlcx_store_append_replacing(ohlcx_store *store, const ohlcx_series *series,
                                  const ohlcx_store_source *source, ohlcx_append_report *report);
 
 /*
- * Streaming a new series, or new bars after the last bar of a stored one:
- * the rows arrive in pieces and are written chunk by chunk, so memory keeps
+ * Streaming a new series, or new bars after the last bar of a stored one.
+ * The rows arrive in pieces and are written chunk by chunk, so memory keeps
  * one chunk of OHLCX_STORE_CHUNK_ROWS rows per column whatever the length of
  * the series. Committing publishes exactly what ohlcx_store_append() of all
- * the rows would: the same values, encodings, decimals, manifest, catalogue
- * rows and report. The column files differ only in unused chunk table space
+ * the rows would publish: the same values, encodings, decimals, manifest,
+ * catalogue rows and report. The column files differ only in unused chunk table space
  * before the first chunk. The stream writes into its own folder without the
  * store lock, and nothing is visible before the commit. A stream is for one
  * thread at a time.
@@ -274,15 +274,15 @@ int ohlcx_store_stream_begin(ohlcx_store *store, const ohlcx_series *like, uint6
  * then the rows to come. The first row written must open after the stored
  * series' last bar, so that nothing merges; the write returns
  * OHLCX_WHOLE_SERIES otherwise. The full chunks of the stored version are
- * copied to the new files as they are (re-encoded only when the new rows
- * need more decimals or float64, as in ohlcx_store_append()), and the rows
- * of its partial last chunk are decoded into the stream's partial chunk,
- * where the new rows follow them (see ohlcx_store_stream_tail()).
+ * copied to the new files as they are. They are encoded again only when the
+ * new rows need more decimals or float64, as in ohlcx_store_append(). The
+ * rows of its partial last chunk are decoded into the stream's partial
+ * chunk, where the new rows follow them (see ohlcx_store_stream_tail()).
  * Returns OHLCX_WHOLE_SERIES when the stored series has other optional
- * columns than like, or files with another chunk size, since
- * ohlcx_store_append() rewrites every chunk of those; otherwise what
- * ohlcx_store_stream_begin() returns, and OHLCX_EFORMAT when a stored file
- * is corrupt. */
+ * columns than like, or files with another chunk size, because
+ * ohlcx_store_append() rewrites every chunk of those. Otherwise it returns
+ * what ohlcx_store_stream_begin() returns, and OHLCX_EFORMAT when a stored
+ * file is corrupt. */
 int ohlcx_store_stream_begin_append(ohlcx_store *store, const ohlcx_series *like,
                                     uint64_t rows_max, ohlcx_store_stream **out);
 
@@ -291,12 +291,12 @@ int ohlcx_store_stream_begin_append(ohlcx_store *store, const ohlcx_series *like
  * Encodes and writes every full chunk, keeping at most one partial chunk
  * per column. Returns OHLCX_WHOLE_SERIES when the rows pass the room that
  * rows_max gave, or when the first row of an append does not open after
- * the stored bars, OHLCX_EINVAL for rows out of order or of another series,
- * OHLCX_EIO or OHLCX_ELIB when a chunk cannot be written. After any nonzero
- * return the stream takes no more rows and cannot be committed. */
+ * the stored bars. Returns OHLCX_EINVAL for rows out of order or of another
+ * series, and OHLCX_EIO or OHLCX_ELIB when a chunk cannot be written. After
+ * any nonzero return the stream takes no more rows and cannot be committed. */
 int ohlcx_store_stream_write(ohlcx_store_stream *s, const ohlcx_series *rows);
 
-/* Returns the series that holds the rows of the stream's partial chunk. A
+/* Returns the series that contains the rows of the stream's partial chunk. A
  * caller may append rows to it (same names and optional columns, continuing
  * the open times) and then call ohlcx_store_stream_flush(), which writes
  * them as ohlcx_store_stream_write() would, without copying them first.
@@ -311,7 +311,8 @@ int ohlcx_store_stream_flush(ohlcx_store_stream *s);
 /* Writes the last chunk, fsyncs the files, publishes version 1 (or, for an
  * append, the version after the stored one, whose folder it deletes) and
  * records the series and source in the catalogue, as ohlcx_store_append()
- * does, and fills report like it (source and report may be NULL). Takes
+ * does. It fills report as that function does (source and report may be
+ * NULL). Takes
  * the store lock for the publish only. A stream of no new rows publishes
  * nothing and returns 0. An append whose source digest the catalogue lists
  * for the series publishes nothing either: it returns 0 with

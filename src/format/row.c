@@ -121,25 +121,30 @@ static int parse_date_and_clock(const format_layout *layout, const format_field 
 }
 
 
-/* Returns the count of digits of a field that is digits with an optional
- * fraction, as an epoch time is written, or 0. */
+/* Returns the count of integer digits of a field written as
+ * format_parse_epoch() reads an epoch time (digits, then optionally '.' and
+ * at least one digit), or 0 for any other text. */
 static size_t epoch_digits(const format_field *field)
 {
-    size_t digits = 0, i = 0;
+    size_t digits = 0, i = 0, fraction = 0;
 
     while (i < field->length && field->text[i] >= '0' && field->text[i] <= '9')
         i++;
     digits = i;
-    if (i < field->length && field->text[i] == '.')
-        for (i++; i < field->length && field->text[i] >= '0' && field->text[i] <= '9'; i++)
-            ;
+    if (i < field->length && field->text[i] == '.') {
+        fraction = ++i;
+        while (i < field->length && field->text[i] >= '0' && field->text[i] <= '9')
+            i++;
+        if (i == fraction)
+            return 0;
+    }
     return i == field->length ? digits : 0;
 }
 
 
-/* Sets the error of a time that did not parse. An epoch time fails only
- * when it lies past FORMAT_EPOCH_LIMIT_US, and its message gives that
- * reason. */
+/* Sets the error of a time that did not parse. Text written as an epoch
+ * time fails only when it lies past FORMAT_EPOCH_LIMIT_US (or past what 64
+ * bits hold), and its message gives that reason. */
 static int time_error(format_row_error *error, const format_field *field, size_t index,
                       const char *name)
 {

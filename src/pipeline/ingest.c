@@ -16,12 +16,12 @@
  *
  * A file with its rows in order that starts a new series, or that follows
  * the stored bars of its series, streams when the checks can take it batch
- * by batch (see ohlcx_check_stream_begin()): batches of rows are checked
- * and written as they are parsed, so memory does not grow with the file
- * (see "The streaming path" below).
- * Any other file is read whole: each worker keeps one file's bars in memory
- * at a time, so memory grows with the largest such file and the worker
- * count, not with the number of files.
+ * by batch (see ohlcx_check_stream_begin()). Its batches of rows are
+ * checked and written as they are parsed, so memory does not grow with the
+ * file (see "The streaming path" below). Any other file is read whole.
+ * Each worker keeps one file's bars in memory at a time, so memory grows
+ * with the largest such file and the worker count, not with the number of
+ * files.
  */
 #include <cjson/cJSON.h>
 #include <errno.h>

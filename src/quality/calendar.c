@@ -524,7 +524,7 @@ static int has_foreign_suffix(const char *symbol)
  *   holidays   daily stocks and indices: a bar on more than half of the NYSE
  *              holidays (weekdays) between the first and last open times,
  *              with at least two such holidays, marks a market that trades
- *              when New York is closed, so not one listed there.
+ *              when New York is closed. Such a market is not listed there.
  *
  * Rows are counted in the order pushed, which may be unsorted: a forex
  * opening needs a step of more than a day forward, and the holiday rule

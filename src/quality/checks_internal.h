@@ -166,7 +166,7 @@ void check_spacing_begin(const check_context *ctx, check_spacing_pass *pass);
 /* Starts the spacing pass of a stream, whose ctx->view contains the first
  * rows. A calendar other than ALWAYS takes the grid offset of the first
  * row. The pass counts the rows by offset, so that at the end
- * check_spacing_offset_holds() tells whether the majority offset would
+ * check_spacing_offset_holds() can check whether the majority offset would
  * have given the same grid. */
 void check_spacing_begin_stream(const check_context *ctx, check_spacing_pass *pass);
 

@@ -1,10 +1,10 @@
 /*
  * XGBoost, OpenBLAS and oneDNN, loaded with dlopen() on first use.
  *
- * The command does not link these libraries, so commands that do no
+ * The command does not link these libraries. So commands that do no
  * machine learning (ingest, ls, export, ...) start without loading them and
- * their dependencies (libgomp, libstdc++, libgfortran, ...), and main() can
- * set the thread variables that they read when they load.
+ * their dependencies (libgomp, libstdc++, libgfortran, ...). And main() can
+ * set the thread variables that the libraries read when they load.
  *
  * Each library has a table of function pointers, one per function that
  * ohlcx calls, typed from the library's own header. ohlcx_LIB_load() loads

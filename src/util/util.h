@@ -53,7 +53,7 @@ int ohlcx_make_dirs(const char *path);
 
 /* Expands files and folders into a sorted list of regular files: a folder
  * contributes its files that do not start with '.'. A folder that is an
- * ohlcx store fails with OHLCX_EINVAL, and the message asks for --store. The caller frees each string and the array. */
+ * ohlcx store fails with OHLCX_EINVAL, and the message names --store. The caller frees each string and the array. */
 int ohlcx_expand_inputs(const char *const *inputs, size_t count, char ***files,
                         size_t *file_count);
 

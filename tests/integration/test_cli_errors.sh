@@ -91,7 +91,7 @@ done
 "$OHLCX" --help | grep -q "commands:" || fail "ohlcx --help lacks the command list"
 
 # A store folder given as input: catalog.sqlite was read as a CSV file and
-# its layout reported unknown. Now the error asks for --store.
+# its layout reported unknown. Now the error names --store.
 {
     echo "$header"
     echo '1704067200000,42000.0,42100.0,41900.0,42050.0,10.5,1704070799999,441525.0,100,5.0,210000.0,0'

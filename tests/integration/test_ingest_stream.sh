@@ -141,7 +141,7 @@ cmp -s "$work/aw.out" "$work/as.out" ||
 rows=$("$OHLCX" ls --store "$work/as" --json | jq '.series[0].rows')
 [ "$rows" = 200104 ] || fail "overlap: $rows rows, expected 200104 (100 bars added)"
 
-# New prices with 3 decimals where the stored ones have at most 2: each of
+# New prices with 3 decimals where the stored ones have at most 2. Each of
 # open, high, low and close of data lines 200,101 to 200,600 gets 0.005
 # more, so the whole stored close column is encoded again at 3 decimals.
 # The comparison of the stores also covers the overlapping file.

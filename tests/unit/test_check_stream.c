@@ -670,7 +670,7 @@ static void many_gaps_match_engine(void **state)
  * 4096 rows, the stream must hold at most OHLCX_CHECK_STREAM_GAPS_KEPT
  * gaps after each push. Its gap list has room for the kept gaps plus one
  * chunk's gaps (4096, one per row), at most doubled by the growth, so
- * 2 * (1000 + 4096) gaps; a list of every gap would pass 200,000. The
+ * 2 * (1000 + 4096) gaps. A list of every gap would pass 200,000. The
  * report counts all of them: 200,000 missing bars and synthetic bars, and
  * gap k lies before row k + 1.
  */
@@ -774,10 +774,11 @@ static void plain_walk(ohlcx_series *x)
 }
 
 
-/* Each case must return OHLCX_WHOLE_SERIES from the call that sees it: the
- * second push of 150-row chunks for rows 150-299 (the first push fills the
- * head of 101 rows and checks it), begin for what never streams (the
- * inferred calendar, 1w bars). The engine still accepts each series. */
+/* Each case must return OHLCX_WHOLE_SERIES from the call that reaches its
+ * cause. For rows 150-299 that is the second push of 150-row chunks (the
+ * first push fills the head of 101 rows and checks it). For what never
+ * streams (the inferred calendar, 1w bars) it is begin. The engine still
+ * accepts each series. */
 static void whole_series_cases(void **state)
 {
     ohlcx_check_options options;
@@ -1034,10 +1035,11 @@ static const ohlcx_check_result *check_named(const ohlcx_quality_report *report,
 
 
 /*
- * Forex bars of 2024 on the New York week under auto: 1h over the year
- * (both daylight saving changes, December 25 and January 1 closed), 3m
- * over three weeks of March (a weekend of 960 bars, inside the unit-switch
- * band but closed) and 15m over four weeks around November 3. The rows
+ * Forex bars of 2024 on the New York week under auto. The 1h series spans
+ * the year (both daylight saving changes, December 25 and January 1
+ * closed). The 3m series spans three weeks of March (a weekend of 960 bars,
+ * inside the unit-switch band but closed), and the 15m series four weeks
+ * around November 3. The rows
  * dropped are gaps inside the sessions.
  *
  * The 3m series has no gap at its ends, so its expected bars are worked
@@ -1090,9 +1092,9 @@ static void forex_walks_match_engine(void **state)
 
 /*
  * US stock bars of 2024 on NYSE sessions under auto, with a 2-for-1 split
- * on June 10: 1h bars at 09:30 to 15:30 New York (14:30 UTC in winter,
- * 13:30 in summer), 15m bars, and daily bars labelled 00:00 UTC and 00:00
- * New York. The daily series have no gap at their ends, so their expected
+ * on June 10. The series are 1h bars at 09:30 to 15:30 New York (14:30 UTC
+ * in winter, 13:30 in summer), 15m bars, and daily bars labelled 00:00 UTC
+ * and 00:00 New York. The daily series have no gap at their ends, so their expected
  * bars are the 252 NYSE trading days of 2024 from January 2 to December 31.
  */
 static void stock_walks_match_engine(void **state)
@@ -1256,8 +1258,8 @@ static int broker_week_trades(int64_t t)
  * the finish must return OHLCX_WHOLE_SERIES (call 4 of 500-row chunks).
  * A forex file whose first two weeks (240 bars) open on Sunday 17:00 New
  * York and whose next ten weeks (1200 bars) are in broker time, Monday
- * 00:00 to Friday 24:00 UTC: the head (the first 101 rows, four days) has
- * no week opening and fits the forex week, but ten of the eleven openings
+ * 00:00 to Friday 24:00 UTC. The head (the first 101 rows, four days) has
+ * no week opening and fits the forex week. But ten of the eleven openings
  * are late, so the whole series is inferred. A stock file whose first 20
  * trading days (140 bars) are NYSE sessions and whose next 40 days (960
  * bars) trade around the clock: the head is in US hours, but the whole

@@ -564,6 +564,7 @@ static void epoch_past_limit_in_file(void **state)
     for (int i = 0; i < 40; i++)
         fprintf(file, "%lld,1.5,2,1,1.5,10\n", (long long)(1704067200000 + i * 3600000LL));
     fputs("17040708000000000,1.5,2,1,1.5,10\n", file);
+    fputs("1704067200.,1.5,2,1,1.5,10\n", file);
     fclose(file);
 
     ohlcx_series_init(&series);
@@ -574,8 +575,11 @@ static void epoch_past_limit_in_file(void **state)
     options.bad_rows = OHLCX_BAD_ROWS_SKIP;
     assert_int_equal(ohlcx_read_candles(path, &options, &series, &report), 0);
     assert_int_equal(series.n, 40);
-    assert_int_equal(report.bad_row_count, 1);
+    assert_int_equal(report.bad_row_count, 2);
     assert_int_equal(report.bad_rows[0].line, 42);
+    /* A dot without fraction digits is no epoch time: no "after 2200". */
+    assert_int_equal(report.bad_rows[1].line, 43);
+    assert_text_contains(report.bad_rows[1].reason, "invalid time '1704067200.'");
     ohlcx_read_report_free(&report);
     ohlcx_series_free(&series);
     unlink(path);

@@ -6,7 +6,7 @@
  *
  * Each comparison appends the series to one store and streams it into
  * another, cut into pieces of 1, 1000, 65536 and 100000 rows and in one
- * piece, then compares the decoded columns bit for bit, the column files
+ * piece. It then compares the decoded columns bit for bit, the column files
  * chunk by chunk, the manifests, the catalogue rows and the reports.
  */
 #define _GNU_SOURCE /* nftw() */
@@ -405,7 +405,7 @@ static ohlcx_store_column_info column_info(ohlcx_store *store, const char *symbo
 
 /* Three bars streamed one at a time. Closes 100.25, 100.5 and 99.75 are
  * quarters, so the smallest decimals at which each is an exact tick is 2
- * (10025, 10050 and 9975 ticks); volumes 10 are whole, so 0 decimals. */
+ * (10025, 10050 and 9975 ticks). Volumes of 10 are whole, so 0 decimals. */
 static void stream_hand_checked(void **state)
 {
     char dir[512];
@@ -1040,10 +1040,11 @@ static void append_chunk_boundary(void **state)
 }
 
 
-/* Stored closes in hundredths; new closes end in .xx01 (4 decimals), from
- * the first new row in the first comparison, and only 80,000 rows into the
- * new rows (after the 512 rows that set the first try) in the second. The
- * copied head chunk is then decoded and encoded again at 4 decimals. */
+/* Stored closes are in hundredths, and new closes end in .xx01 (4
+ * decimals). They start at the first new row in the first comparison, and
+ * only 80,000 rows into the new rows (after the 512 rows that set the first
+ * try) in the second. The copied head chunk is then decoded and encoded
+ * again at 4 decimals. */
 static void append_more_decimals(void **state)
 {
     ohlcx_series s, old, added;
@@ -1103,9 +1104,10 @@ static void append_float64(void **state)
 
 /* A stored close of 1e15 is a tick only at 0 decimals (at 1 its tick
  * passes 2^50 = 1.13e15). A new close of 0.5 needs 1 decimal, so the head
- * chunk fails at 1 decimal and the column becomes float64: when the head is
- * first written, with 0.5 in the first 512 rows after the head (row 120),
- * and when the chunk is written again, with 0.5 after them (row 720). */
+ * chunk fails at 1 decimal and the column becomes float64. That happens when
+ * the head is first written, with 0.5 in the first 512 rows after the head
+ * (row 120), and when the chunk is written again, with 0.5 after them (row
+ * 720). */
 static void append_tick_overflow(void **state)
 {
     ohlcx_series s, old, added;
