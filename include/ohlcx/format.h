@@ -187,6 +187,39 @@ int ohlcx_read_candles_stream(const char *path, const ohlcx_read_options *option
                               ohlcx_rows_sink sink, void *arg, ohlcx_series *rows,
                               ohlcx_read_report *report, char blake3[65], int64_t *size);
 
+/*
+ * Read-ahead of a streamed file from a second thread. A streamed file that
+ * is not compressed and has at least 1 MiB is read through a mapping, whose
+ * pages the parse faults in as it reaches them: about a tenth of the read's
+ * time on a 113 MB file. A thread that waits for the batches of such a read
+ * can fault the pages in ahead of it with ohlcx_read_ahead_step() instead,
+ * and the reading thread then spends that time parsing.
+ */
+typedef struct ohlcx_read_ahead ohlcx_read_ahead;
+
+/* Returns 0, or OHLCX_ENOMEM. */
+int ohlcx_read_ahead_create(ohlcx_read_ahead **out);
+
+/* Faults in up to 512 KiB of the file that the read attached to ahead has
+ * mapped, within 4 MiB after the bytes it has reached. Returns 1 when it
+ * did, 0 when there is nothing to do: no mapped read is attached, the pages
+ * are in already, or the kernel cannot do it (before Linux 5.14). Any
+ * thread may call it at any time. It never raises SIGBUS, even when another
+ * program cuts the file short: the read then fails as it would alone. */
+int ohlcx_read_ahead_step(ohlcx_read_ahead *ahead);
+
+/* Frees ahead, which no read may still use. */
+void ohlcx_read_ahead_free(ohlcx_read_ahead *ahead);
+
+/* Reads like ohlcx_read_candles_stream() and lets another thread fault the
+ * mapped file in ahead of the parse with ahead (see ohlcx_read_ahead_step();
+ * NULL for none). One read at a time may use an ahead. */
+int ohlcx_read_candles_stream_ahead(const char *path, const ohlcx_read_options *options,
+                                    const ohlcx_layout_options *layout, size_t batch_rows,
+                                    ohlcx_rows_sink sink, void *arg, ohlcx_read_ahead *ahead,
+                                    ohlcx_series *rows, ohlcx_read_report *report,
+                                    char blake3[65], int64_t *size);
+
 /* Returns 1 when the file starts as gzip or zstd data, which the readers
  * decompress whatever its name, and 0 otherwise or when it cannot be read. */
 int ohlcx_file_is_compressed(const char *path);

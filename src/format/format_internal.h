@@ -167,6 +167,7 @@ typedef struct format_reader {
     ohlcx_rows_sink sink;
     void *sink_arg;
     size_t sink_rows;
+    struct ohlcx_read_ahead *ahead; /* faults the mapping in from another thread, or NULL */
     size_t rows_streamed;        /* rows passed to the sink so far */
     const ohlcx_read_options *options; /* for naming the series before the first batch */
 } format_reader;
@@ -222,6 +223,11 @@ void format_source_close(format_source *source);
  * regular file, or the mapping failed). Only a thread that has set
  * format_source_guard() may touch the mapped bytes. */
 int format_source_map(format_source *source);
+
+/* Lets another thread fault in the mapping of source ahead of the parse
+ * through ahead (ohlcx_read_ahead_step()) until the source is closed. Call
+ * after format_source_map(); without a mapping it does nothing. */
+void format_source_read_ahead(format_source *source, struct ohlcx_read_ahead *ahead);
 
 /* Sets where a SIGBUS on this thread jumps to: a mapped file that another
  * process cut short while it was read faults on the pages it lost, and the

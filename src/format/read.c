@@ -368,6 +368,8 @@ static int read_source(format_reader *r, const char *columns)
         format_source_hash(chunks.source, r->hasher, r->hash_whole_file);
     if (r->threads == 1)
         chunks.mapped = format_source_map(chunks.source);
+    if (chunks.mapped && r->ahead != NULL)
+        format_source_read_ahead(chunks.source, r->ahead);
     if (!chunks.mapped) {
         chunks.data = calloc(1, FORMAT_CHUNK_BYTES + FORMAT_CHUNK_PADDING);
         if (chunks.data == NULL) {
@@ -493,6 +495,7 @@ typedef struct read_target {
     ohlcx_rows_sink sink;
     void *arg;
     size_t batch_rows;
+    ohlcx_read_ahead *ahead;
 } read_target;
 
 
@@ -544,6 +547,7 @@ static int read_hashing(const char *path, const ohlcx_read_options *options,
         r.sink = target->sink;
         r.sink_arg = target->arg;
         r.sink_rows = target->batch_rows > 0 ? target->batch_rows : 1;
+        r.ahead = target->ahead;
         r.threads = 1;
     }
     if (blake3 != NULL) {
@@ -624,7 +628,18 @@ int ohlcx_read_candles_stream(const char *path, const ohlcx_read_options *option
                               ohlcx_rows_sink sink, void *arg, ohlcx_series *rows,
                               ohlcx_read_report *report, char blake3[65], int64_t *size)
 {
-    read_target target = {sink, arg, batch_rows};
+    return ohlcx_read_candles_stream_ahead(path, options, layout, batch_rows, sink, arg, NULL,
+                                           rows, report, blake3, size);
+}
+
+
+int ohlcx_read_candles_stream_ahead(const char *path, const ohlcx_read_options *options,
+                                    const ohlcx_layout_options *layout, size_t batch_rows,
+                                    ohlcx_rows_sink sink, void *arg, ohlcx_read_ahead *ahead,
+                                    ohlcx_series *rows, ohlcx_read_report *report,
+                                    char blake3[65], int64_t *size)
+{
+    read_target target = {sink, arg, batch_rows, ahead};
 
     if (blake3 == NULL || size == NULL || sink == NULL)
         return ohlcx_set_error(OHLCX_EINVAL, "ohlcx_read_candles_stream: blake3, size and sink "

@@ -469,6 +469,7 @@ typedef struct stream_file {
     int read_status;
     char read_message[1024];    /* its error, set on the reader's thread */
     int store_status;           /* first failure of the storing side */
+    ohlcx_read_ahead *ahead;    /* the storing side faults the file in while it waits */
     /* Results of the read. */
     ohlcx_read_report read;
     char parsed_blake3[65];
@@ -612,9 +613,10 @@ static int stream_read(stream_file *file, ohlcx_rows_sink sink)
     int status;
 
     ohlcx_series_init(&rows);
-    status = ohlcx_read_candles_stream(file->job->files[file->index], &read_options, &layout,
-                                       STREAM_BATCH_ROWS, sink, file, &rows, &file->read,
-                                       file->parsed_blake3, &file->parsed_size);
+    status = ohlcx_read_candles_stream_ahead(file->job->files[file->index], &read_options,
+                                             &layout, STREAM_BATCH_ROWS, sink, file,
+                                             file->ahead, &rows, &file->read,
+                                             file->parsed_blake3, &file->parsed_size);
     ohlcx_series_free(&rows);
     return status;
 }
@@ -637,7 +639,8 @@ static void *stream_reader_thread(void *argument)
 
 
 /* Stores the batches that the reader thread hands over until it is done,
- * then returns the first failure of either side. */
+ * then returns the first failure of either side. While no batch waits, it
+ * faults in the pages that the reader comes to next. */
 static int stream_store_handed(stream_file *file)
 {
     pthread_mutex_lock(&file->lock);
@@ -645,8 +648,15 @@ static int stream_store_handed(stream_file *file)
         size_t k;
         int status;
 
-        while (file->queue_count == 0 && !file->read_done)
-            pthread_cond_wait(&file->changed, &file->lock);
+        while (file->queue_count == 0 && !file->read_done) {
+            int stepped;
+
+            pthread_mutex_unlock(&file->lock);
+            stepped = ohlcx_read_ahead_step(file->ahead);
+            pthread_mutex_lock(&file->lock);
+            if (!stepped && file->queue_count == 0 && !file->read_done)
+                pthread_cond_wait(&file->changed, &file->lock);
+        }
         if (file->queue_count == 0)
             break;
         k = file->queue[file->queue_head];
@@ -683,10 +693,17 @@ static int stream_batches(stream_file *file, int threads)
         return stream_read(file, stream_sink_inline);
     for (size_t k = 0; k < STREAM_SLOTS; k++)
         file->free_slot[k] = 1;
-    if (pthread_create(&reader, NULL, stream_reader_thread, file) != 0)
-        return stream_read(file, stream_sink_inline);
-    status = stream_store_handed(file);
-    pthread_join(reader, NULL);
+    status = ohlcx_read_ahead_create(&file->ahead);
+    if (status != 0)
+        return status;
+    if (pthread_create(&reader, NULL, stream_reader_thread, file) != 0) {
+        status = stream_read(file, stream_sink_inline);
+    } else {
+        status = stream_store_handed(file);
+        pthread_join(reader, NULL);
+    }
+    ohlcx_read_ahead_free(file->ahead);
+    file->ahead = NULL;
     return status;
 }
 

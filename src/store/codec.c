@@ -533,6 +533,14 @@ static size_t compress_frame(store_encoder *encoder, const uint8_t *input, size_
     ZSTD_CCtx_reset(encoder->context, ZSTD_reset_session_and_parameters);
     status = ZSTD_CCtx_setParameter(encoder->context, ZSTD_c_compressionLevel,
                                     STORE_ZSTD_LEVEL);
+    if (!ZSTD_isError(status))
+        status = ZSTD_CCtx_setParameter(encoder->context, ZSTD_c_windowLog,
+                                        STORE_ZSTD_WINDOW_LOG);
+    if (!ZSTD_isError(status))
+        status = ZSTD_CCtx_setParameter(encoder->context, ZSTD_c_hashLog, STORE_ZSTD_HASH_LOG);
+    if (!ZSTD_isError(status))
+        status = ZSTD_CCtx_setParameter(encoder->context, ZSTD_c_minMatch,
+                                        STORE_ZSTD_MIN_MATCH);
     if (ZSTD_isError(status))
         return status;
     return ZSTD_compress2(encoder->context, encoder->compressed, encoder->compressed_capacity,

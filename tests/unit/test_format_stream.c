@@ -5,13 +5,16 @@
  * come out whole across the chunk boundaries. The large files are written to a
  * temporary folder by the tests themselves.
  */
+#define _GNU_SOURCE /* RUSAGE_THREAD */
 #include <dirent.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -49,15 +52,16 @@ static const char *folder_file(generated *files, const char *name)
 }
 
 
-/* Fills text with a headerless 12-field kline dump; returns its length. */
-static size_t kline_text(char **text)
+/* Fills text with a headerless 12-field kline dump of rows rows; returns
+ * its length. */
+static size_t kline_rows_text(int rows, char **text)
 {
-    size_t capacity = (size_t)GENERATED_ROWS * 160, used = 0;
+    size_t capacity = (size_t)rows * 160, used = 0;
 
     *text = malloc(capacity);
     if (*text == NULL)
         fail_msg("out of memory");
-    for (int i = 0; i < GENERATED_ROWS; i++) {
+    for (int i = 0; i < rows; i++) {
         long long open_ms = (long long)(FIRST_OPEN_MS + (int64_t)i * 60000);
         used += (size_t)snprintf(*text + used, capacity - used,
                                  "%lld,%d.50000000,%d.75000000,%d.25000000,%d.50000000,"
@@ -66,6 +70,12 @@ static size_t kline_text(char **text)
                                  i, open_ms + 59999, i);
     }
     return used;
+}
+
+
+static size_t kline_text(char **text)
+{
+    return kline_rows_text(GENERATED_ROWS, text);
 }
 
 
@@ -716,6 +726,194 @@ static void file_rewritten_while_read(void **state)
 }
 
 
+/* ---- read-ahead from another thread (ohlcx_read_ahead_step) ---- */
+
+/* A sink that lets another thread fault in the file ahead of the read.
+ * After each batch, the stepping thread steps until there is nothing left
+ * to do, and the sink waits for it: the test does not depend on timing.
+ * The thread lives for the whole read, because creating threads would add
+ * page faults to the reader's. */
+typedef struct ahead_sink {
+    ohlcx_read_ahead *ahead; /* NULL: no read-ahead */
+    size_t steps;
+    size_t batches;
+    const char *cut_path;    /* truncated to 4096 bytes after the first batch, or NULL */
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t changed;
+    int requested;           /* 1: step until done; the thread sets it back to 0 */
+    int quit;
+} ahead_sink;
+
+
+static void *stepping_thread(void *arg)
+{
+    ahead_sink *sink = arg;
+
+    pthread_mutex_lock(&sink->lock);
+    for (;;) {
+        while (!sink->requested && !sink->quit)
+            pthread_cond_wait(&sink->changed, &sink->lock);
+        if (sink->quit)
+            break;
+        while (ohlcx_read_ahead_step(sink->ahead))
+            sink->steps++;
+        sink->requested = 0;
+        pthread_cond_broadcast(&sink->changed);
+    }
+    pthread_mutex_unlock(&sink->lock);
+    return NULL;
+}
+
+
+static int ahead_batch(void *arg, ohlcx_series *rows)
+{
+    ahead_sink *sink = arg;
+
+    (void)rows;
+    if (sink->batches++ == 0 && sink->cut_path != NULL && truncate(sink->cut_path, 4096) != 0)
+        fail_msg("cannot truncate %s", sink->cut_path);
+    if (sink->ahead == NULL)
+        return 0;
+    pthread_mutex_lock(&sink->lock);
+    sink->requested = 1;
+    pthread_cond_broadcast(&sink->changed);
+    while (sink->requested)
+        pthread_cond_wait(&sink->changed, &sink->lock);
+    pthread_mutex_unlock(&sink->lock);
+    return 0;
+}
+
+
+/* Streams path with sink and returns the page faults that the calling
+ * thread (the reader) took meanwhile; sets *status to the read's. */
+static long faults_of_read(const char *path, ahead_sink *sink, int *status)
+{
+    ohlcx_read_options options = {"BTCUSDT", "1m", OHLCX_BAD_ROWS_FAIL};
+    ohlcx_read_report report;
+    struct rusage before, after;
+    char digest[65];
+    int64_t size = 0;
+    ohlcx_series rows;
+
+    ohlcx_series_init(&rows);
+    pthread_mutex_init(&sink->lock, NULL);
+    pthread_cond_init(&sink->changed, NULL);
+    sink->requested = 0;
+    sink->quit = 0;
+    if (sink->ahead != NULL && pthread_create(&sink->thread, NULL, stepping_thread, sink) != 0)
+        fail_msg("cannot start a thread");
+    getrusage(RUSAGE_THREAD, &before);
+    *status = ohlcx_read_candles_stream_ahead(path, &options, NULL, 1000, ahead_batch, sink,
+                                              sink->ahead, &rows, &report, digest, &size);
+    getrusage(RUSAGE_THREAD, &after);
+    if (sink->ahead != NULL) {
+        pthread_mutex_lock(&sink->lock);
+        sink->quit = 1;
+        pthread_cond_broadcast(&sink->changed);
+        pthread_mutex_unlock(&sink->lock);
+        pthread_join(sink->thread, NULL);
+    }
+    pthread_cond_destroy(&sink->changed);
+    pthread_mutex_destroy(&sink->lock);
+    ohlcx_series_free(&rows);
+    ohlcx_read_report_free(&report);
+    return (after.ru_minflt - before.ru_minflt) + (after.ru_majflt - before.ru_majflt);
+}
+
+
+/* An 80,000-row file (about 8 MB) is mapped. The reader faults in its first
+ * 1 MiB window itself. From the first batch on, the stepping thread keeps
+ * the mapping populated 4 MiB past the reader's window, in steps of at most
+ * 512 KiB. That is at least ceil((size - 1 MiB) / 512 KiB) steps, and at
+ * most one more for each 1 MiB window, whose end cuts a step short. The
+ * reader then no longer faults on the rest of the file. Alone, the reader takes at
+ * least (size - 1 MiB) / 64 KiB faults there (the kernel maps up to 16
+ * pages around a fault); the test asks for half of that difference. */
+static void read_ahead_takes_the_faults(void **state)
+{
+    const size_t mib = (size_t)1 << 20;
+    generated files;
+    char *text = NULL;
+    size_t length = kline_rows_text(80000, &text);
+    ahead_sink alone = {.ahead = NULL}, helped = {.ahead = NULL};
+    long faults_alone, faults_helped;
+    int status = 0;
+
+    (void)state;
+    make_folder(&files);
+    write_plain(folder_file(&files, "ahead.csv"), text, length);
+    free(text);
+    assert_true(length > 7 * mib);
+    assert_int_equal(ohlcx_read_ahead_create(&helped.ahead), 0);
+    /* Nothing is attached yet. */
+    assert_int_equal(ohlcx_read_ahead_step(helped.ahead), 0);
+
+    /* The first read also faults in the reader's own buffers: only the
+     * second is compared. */
+    faults_of_read(files.path, &alone, &status);
+    assert_int_equal(status, 0);
+    alone.batches = 0;
+    faults_alone = faults_of_read(files.path, &alone, &status);
+    assert_int_equal(status, 0);
+    faults_helped = faults_of_read(files.path, &helped, &status);
+    assert_int_equal(status, 0);
+    assert_int_equal(helped.batches, alone.batches);
+    assert_true(helped.steps >= (length - mib + 512 * 1024 - 1) / (512 * 1024));
+    assert_true(helped.steps <= (length - mib + 512 * 1024 - 1) / (512 * 1024) + length / mib + 1);
+#ifndef __SANITIZE_ADDRESS__
+    /* AddressSanitizer's allocator gives each read fresh memory to fault
+     * in, more than the file's pages: its counts are not compared. */
+    assert_true(faults_alone - faults_helped >= (long)((length - mib) / (64 * 1024) / 2));
+#else
+    (void)faults_alone;
+    (void)faults_helped;
+#endif
+    /* The read detached itself when it closed the file. */
+    assert_int_equal(ohlcx_read_ahead_step(helped.ahead), 0);
+    ohlcx_read_ahead_free(helped.ahead);
+    unlink(files.path);
+    rmdir(files.folder);
+}
+
+
+/* Stepping a file cut short from a thread without the reader's SIGBUS
+ * guard: the kernel reports the lost pages as an error instead of a
+ * signal, so the process lives, and the read fails as it does alone. A
+ * small file (one window, not mapped) gives the step nothing to do. */
+static void read_ahead_of_cut_and_small_files(void **state)
+{
+    generated files;
+    char *text = NULL;
+    size_t length = kline_text(&text);
+    ahead_sink cut = {.ahead = NULL}, small = {.ahead = NULL};
+    const char *snippet = "1704067200000,1,2,0.5,1.5,3,1704067259999,1,1,1,1,0\n";
+    int status = 0;
+
+    (void)state;
+    make_folder(&files);
+    write_plain(folder_file(&files, "cut.csv"), text, length);
+    free(text);
+    assert_int_equal(ohlcx_read_ahead_create(&cut.ahead), 0);
+    cut.cut_path = files.path;
+    faults_of_read(files.path, &cut, &status);
+    assert_int_equal(status, OHLCX_EIO);
+    assert_text_contains(ohlcx_last_error(), "cut.csv: the file was cut short while it was read");
+    assert_int_equal(cut.batches, 1);
+    ohlcx_read_ahead_free(cut.ahead);
+
+    write_plain(files.path, snippet, strlen(snippet));
+    assert_int_equal(ohlcx_read_ahead_create(&small.ahead), 0);
+    faults_of_read(files.path, &small, &status);
+    assert_int_equal(status, 0);
+    assert_int_equal(small.batches, 1);
+    assert_int_equal(small.steps, 0);
+    ohlcx_read_ahead_free(small.ahead);
+    unlink(files.path);
+    rmdir(files.folder);
+}
+
+
 static void stream_stops_at_sink_failure_and_bad_rows(void **state)
 {
     ohlcx_read_options options = {"BTCUSDT", "1m", OHLCX_BAD_ROWS_FAIL};
@@ -823,6 +1021,8 @@ int main(void)
         cmocka_unit_test(stream_refuses_json_and_unnamed_timeframe),
         cmocka_unit_test(file_cut_short_while_read),
         cmocka_unit_test(file_rewritten_while_read),
+        cmocka_unit_test(read_ahead_takes_the_faults),
+        cmocka_unit_test(read_ahead_of_cut_and_small_files),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -287,6 +287,52 @@ static void open_times_two_planes(void **state)
 }
 
 
+/* A full chunk of two byte planes is 128 KiB of zstd input. The encoder
+ * sets a 64 KiB window, which also caps zstd's blocks at 64 KiB. So each
+ * plane is a block with its own Huffman table. Level 1 alone would take a
+ * 128 KiB window for this input and code both planes as one block. */
+static void planes_in_own_blocks(void **state)
+{
+    fixture *f = *state;
+    int64_t *values = malloc(CHUNK * sizeof *values);
+    uint8_t *planes = malloc(2 * CHUNK);
+    const uint8_t *frame = NULL;
+    uint32_t random = 12345;
+    store_chunk chunk;
+
+    assert_non_null(values);
+    assert_non_null(planes);
+    values[0] = 0;
+    for (size_t i = 1; i < CHUNK; i++) {
+        uint64_t word, delta;
+
+        /* Plane 0 takes 16 values, plane 1 two, from the top bits of a
+         * 32-bit LCG (its low bits repeat too soon). */
+        random = random * 1664525u + 1013904223u;
+        word = random >> 28;
+        random = random * 1664525u + 1013904223u;
+        word |= (uint64_t)(random >> 31) << 8;
+        /* The delta whose zigzag value is word. */
+        delta = (word >> 1) ^ (0 - (word & 1));
+        values[i] = (int64_t)((uint64_t)values[i - 1] + delta);
+    }
+    encode_and_unpack(f, OHLCX_STORE_DELTA_INT64, 0, values, CHUNK, 2, planes, 2 * CHUNK,
+                      &chunk);
+    assert_int_equal(store_encode_chunk(f->encoder, OHLCX_STORE_DELTA_INT64, 0, values, CHUNK,
+                                        &frame, &chunk),
+                     0);
+    /* After the 4-byte magic number, the frame header descriptor: bit 5
+     * clear means a window descriptor byte follows, whose top 5 bits are
+     * the window log minus 10 and low 3 bits a mantissa: 0x30 is 2^16. A
+     * block is at most the window (RFC 8878, 3.1.1.1 and 3.1.1.2). */
+    assert_true(chunk.bytes > 6);
+    assert_int_equal(frame[4] & 0x20, 0);
+    assert_int_equal(frame[5], 0x30);
+    free(values);
+    free(planes);
+}
+
+
 static void float64_raw_bits(void **state)
 {
     fixture *f = *state;
@@ -659,6 +705,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(ticks_one_plane, setup, teardown),
         cmocka_unit_test_setup_teardown(ticks_two_planes, setup, teardown),
         cmocka_unit_test_setup_teardown(open_times_two_planes, setup, teardown),
+        cmocka_unit_test_setup_teardown(planes_in_own_blocks, setup, teardown),
         cmocka_unit_test_setup_teardown(float64_raw_bits, setup, teardown),
         cmocka_unit_test_setup_teardown(one_row_chunk, setup, teardown),
         cmocka_unit_test_setup_teardown(ticks_not_exact_rejected, setup, teardown),
