@@ -166,12 +166,9 @@ static double known_seconds_left(const run_monitor *m, double now, unsigned *unk
         }
         estimate = left / rate;
         /* Work that advances in one step (an XGBoost model) counts down
-         * while it runs. */
-        if (m->active_since[k] > 0) {
-            double since = m->last_advanced[k] > m->active_since[k] ? m->last_advanced[k]
-                                                                     : m->active_since[k];
-            estimate -= now - since;
-        }
+         * by the time spent on it since it last advanced. */
+        if (m->active_since[k] > 0)
+            estimate -= spent - m->seconds_at_advance[k];
         left_s += estimate > 0 ? estimate : 0;
     }
     return left_s;
@@ -380,12 +377,52 @@ void run_monitor_end(run_monitor *m, int work)
 }
 
 
+unsigned run_monitor_pause(run_monitor *m)
+{
+    double now = ohlcx_now_seconds();
+    unsigned paused = 0;
+
+    pthread_mutex_lock(&m->lock);
+    for (int k = 0; k < RUN_WORK_COUNT; k++) {
+        if (m->active_since[k] == 0)
+            continue;
+        m->seconds[k] += now - m->active_since[k];
+        m->active_since[k] = 0;
+        paused |= 1u << k;
+    }
+    pthread_mutex_unlock(&m->lock);
+    return paused;
+}
+
+
+void run_monitor_resume(run_monitor *m, unsigned paused)
+{
+    double now = ohlcx_now_seconds();
+
+    pthread_mutex_lock(&m->lock);
+    for (int k = 0; k < RUN_WORK_COUNT; k++)
+        if ((paused >> k & 1u) && m->active_since[k] == 0)
+            m->active_since[k] = now;
+    pthread_mutex_unlock(&m->lock);
+}
+
+
 void run_monitor_advance(run_monitor *m, int work, double units)
 {
     pthread_mutex_lock(&m->lock);
     m->done[work] += units;
-    m->last_advanced[work] = ohlcx_now_seconds();
+    m->seconds_at_advance[work] = m->seconds[work];
+    if (m->active_since[work] > 0)
+        m->seconds_at_advance[work] += ohlcx_now_seconds() - m->active_since[work];
     m->quiet = 0;
+    pthread_mutex_unlock(&m->lock);
+}
+
+
+void run_monitor_finish(run_monitor *m, int work)
+{
+    pthread_mutex_lock(&m->lock);
+    m->total[work] = m->done[work];
     pthread_mutex_unlock(&m->lock);
 }
 

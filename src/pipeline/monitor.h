@@ -105,9 +105,9 @@ typedef struct run_monitor {
     char detail[128];         /* what the stage does now, such as a CNN's epoch */
     double total[RUN_WORK_COUNT];
     double done[RUN_WORK_COUNT];
-    double seconds[RUN_WORK_COUNT];  /* time spent on each kind, active spans included */
+    double seconds[RUN_WORK_COUNT];  /* time spent on each kind in its ended spans */
     double active_since[RUN_WORK_COUNT]; /* start of the active span, 0 when inactive */
-    double last_advanced[RUN_WORK_COUNT];
+    double seconds_at_advance[RUN_WORK_COUNT]; /* time spent on the kind when it last advanced */
     double prior_rate[RUN_WORK_COUNT];   /* units a second from `ohlcx plan`, 0 for none */
 } run_monitor;
 
@@ -139,8 +139,19 @@ void run_monitor_add_total(run_monitor *monitor, int work, double amount);
 void run_monitor_begin(run_monitor *monitor, int work);
 void run_monitor_end(run_monitor *monitor, int work);
 
+/* Ends the span of every active kind and returns them as a bit set (bit k
+ * for kind k), so that work done inside them, such as the embeddings that
+ * an XGBoost batch requests, is not counted as theirs too.
+ * run_monitor_resume() starts their spans again. */
+unsigned run_monitor_pause(run_monitor *monitor);
+void run_monitor_resume(run_monitor *monitor, unsigned paused);
+
 /* Counts units of a kind as done. */
 void run_monitor_advance(run_monitor *monitor, int work, double units);
+
+/* Sets a kind's total to the units done, when its work is over before the
+ * total counted in advance was reached. */
+void run_monitor_finish(run_monitor *monitor, int work);
 
 /* Sets a kind's rate from `ohlcx plan`, used until the run measures one. */
 void run_monitor_set_prior_rate(run_monitor *monitor, int work, double units_per_s);

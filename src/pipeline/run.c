@@ -7,22 +7,25 @@
  *             labels of every series
  *   cnn_train one CNN per group (a symbol, an asset class, or every series)
  *             on cnn_train, checkpointed after every epoch
- *   embed     CNN embeddings and probabilities of the later parts
  *   xgb_train the combined model and the baseline without CNN features
  *   predict   test-part predictions and metrics
+ *   embed     CNN embeddings and probabilities of the later parts, computed
+ *             whenever xgb_train or predict reads a batch of rows
  * With --walk-forward, walkforward.c runs cnn_train to predict once per fold
  * and this file then scores the test rows of all folds.
  * For resources and the progress line (monitor.h), these group into the
- * stages load, features, cnn (cnn_train and embed), xgboost (xgb_train and
- * the test predictions) and evaluate, each measured from its start to its
- * end. Each finished stage is recorded in checkpoints/stages.json
- * (stages.c), from which --resume continues.
+ * stages load, features, cnn (cnn_train), xgboost (xgb_train, the test
+ * predictions and the embeddings both need) and evaluate, each measured
+ * from its start to its end. Each finished stage is recorded in
+ * checkpoints/stages.json (stages.c), from which --resume continues.
  * CNN training builds each mini-batch's windows on request from the sample
  * lists, so a group's training holds one or two size_t per sample (the
  * shuffled order, and the group's rows unless it has every row of the part)
- * instead of 5 x window floats.
- * NOTE: the embeddings of the later parts (hidden floats a row) and their
- * XGBoost matrices are still held whole, so memory grows with those parts.
+ * instead of 5 x window floats. The XGBoost stage likewise keeps the trained
+ * CNNs instead of each sample's embedding (see run_embedder).
+ * NOTE: the bars and features of every series, each sample's row and
+ * label, and XGBoost's quantile matrix of xgb_train stay in memory, so
+ * memory still grows with the samples.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -45,6 +48,7 @@
 #include "util/libraries.h"
 #include "util/util.h"
 
+/* Maximum samples of one CNN forward call of the XGBoost stage. */
 #define EMBED_CHUNK 2048
 
 /* A run calibrates the rates of `ohlcx plan` for its first time-left
@@ -755,53 +759,6 @@ static int fill_group_windows(void *context, const size_t *indices, size_t count
 }
 
 
-/* Computes embeddings and probabilities of one group's rows in a part,
- * EMBED_CHUNK windows at a time. */
-static int embed_part(run_state *state, const ohlcx_cnn *cnn, int group, int part, float *x,
-                      float *prob, float *embedding)
-{
-    size_t window_floats = (size_t)OHLCX_WINDOW_CHANNELS * (size_t)state->options->window;
-    size_t rows[EMBED_CHUNK];
-    int32_t ids[EMBED_CHUNK];
-    size_t filled = 0;
-    int hidden = state->hidden;
-
-    for (size_t row = 0; row <= state->sample_count[part]; row++) {
-        int at_end = row == state->sample_count[part];
-
-        if (!at_end) {
-            const pipeline_sample *sample = &state->samples[part][row];
-            const pipeline_series *series = &state->series[sample->series];
-            int status;
-
-            if (series->group != group)
-                continue;
-            status = ohlcx_window_fill(&series->bars, sample->t, state->options->window,
-                                       x + filled * window_floats);
-            if (status != 0)
-                return status;
-            ids[filled] = series->symbol_id;
-            rows[filled++] = row;
-        }
-        if (filled == EMBED_CHUNK || (at_end && filled > 0)) {
-            int status = state->symbol_count > 0 ?
-                             ohlcx_cnn_predict_ids(cnn, x, ids, filled, prob, embedding) :
-                             ohlcx_cnn_predict(cnn, x, filled, prob, embedding);
-            if (status != 0)
-                return status;
-            for (size_t i = 0; i < filled; i++) {
-                state->cnn_prob[part][rows[i]] = prob[i];
-                memcpy(state->embedding[part] + rows[i] * (size_t)hidden,
-                       embedding + i * (size_t)hidden, (size_t)hidden * sizeof(float));
-            }
-            run_monitor_advance(&state->monitor, RUN_WORK_EMBED_SAMPLES, (double)filled);
-            filled = 0;
-        }
-    }
-    return 0;
-}
-
-
 /* Progress of one group's CNN training. Units are training samples of
  * this process's epochs: epochs that a resumed training skips are not
  * counted as done, so they do not inflate the measured rate. */
@@ -975,7 +932,9 @@ static int set_unknown_symbol_row(ohlcx_cnn *cnn)
 }
 
 
-static int train_group(run_state *state, int group, double *embed_seconds)
+/* Trains the CNN of one group, or loads the one that a resumed run
+ * finished, saves it into the bundle and keeps it in the group. */
+static int train_group(run_state *state, int group)
 {
     const ohlcx_run_options *options = state->options;
     ohlcx_cnn_config config;
@@ -983,7 +942,6 @@ static int train_group(run_state *state, int group, double *embed_seconds)
     ohlcx_cnn *cnn = NULL;
     group_rows train_rows = {0}, val_rows = {0};
     ohlcx_sample_source train, validation;
-    float *chunk_x = NULL, *chunk_prob = NULL, *chunk_embedding = NULL;
     char path[OHLCX_PATH_MAX + 64];
     char checkpoint[OHLCX_PATH_MAX + 64];
     cnn_progress progress = {state, state->groups[group].name, 0, 0, 0};
@@ -1026,60 +984,43 @@ static int train_group(run_state *state, int group, double *embed_seconds)
     run_monitor_add_total(&state->monitor, RUN_WORK_CNN_SAMPLES,
                           -(group_work - (double)(progress.last_units - progress.first_units)));
 
-    double started = ohlcx_now_seconds();
-    size_t window_floats = (size_t)OHLCX_WINDOW_CHANNELS * (size_t)options->window;
-    chunk_x = malloc(EMBED_CHUNK * window_floats * sizeof *chunk_x);
-    chunk_prob = malloc(EMBED_CHUNK * sizeof *chunk_prob);
-    chunk_embedding = malloc(EMBED_CHUNK * (size_t)state->hidden * sizeof *chunk_embedding);
-    if (chunk_x == NULL || chunk_prob == NULL || chunk_embedding == NULL) {
-        status = ohlcx_set_error(OHLCX_ENOMEM, "out of memory computing embeddings");
-        goto done;
-    }
-    run_monitor_set_detail(&state->monitor, "%s embeddings", state->groups[group].name);
-    run_monitor_begin(&state->monitor, RUN_WORK_EMBED_SAMPLES);
-    for (int part = OHLCX_PART_XGB_TRAIN; part < OHLCX_PART_COUNT && status == 0; part++)
-        status = embed_part(state, cnn, group, part, chunk_x, chunk_prob, chunk_embedding);
-    run_monitor_end(&state->monitor, RUN_WORK_EMBED_SAMPLES);
-    *embed_seconds += ohlcx_now_seconds() - started;
-    if (status != 0)
-        goto done;
-
     snprintf(state->groups[group].file, sizeof state->groups[group].file, "cnn-%03d.bin", group);
     snprintf(path, sizeof path, "%s/model/%s", options->out_dir, state->groups[group].file);
     status = ohlcx_cnn_save(cnn, path);
+    if (status == 0) {
+        state->groups[group].cnn = cnn;
+        cnn = NULL;
+    }
 
 done:
     ohlcx_cnn_free(cnn);
     free(train_rows.rows);
     free(val_rows.rows);
-    free(chunk_x);
-    free(chunk_prob);
-    free(chunk_embedding);
     return status;
+}
+
+
+void run_free_cnns(run_state *state)
+{
+    for (int g = 0; g < state->group_count; g++) {
+        ohlcx_cnn_free(state->groups[g].cnn);
+        state->groups[g].cnn = NULL;
+    }
 }
 
 
 int run_stage_cnn(run_state *state)
 {
-    double started = ohlcx_now_seconds(), embed_seconds = 0;
+    double started = ohlcx_now_seconds();
     int status = 0;
 
     state->hidden = state->cnn_config.hidden;
-    for (int part = OHLCX_PART_XGB_TRAIN; part < OHLCX_PART_COUNT; part++) {
-        size_t rows = state->sample_count[part] ? state->sample_count[part] : 1;
-        state->cnn_prob[part] = malloc(rows * sizeof(float));
-        state->embedding[part] = malloc(rows * (size_t)state->hidden * sizeof(float));
-        if (state->cnn_prob[part] == NULL || state->embedding[part] == NULL)
-            return ohlcx_set_error(OHLCX_ENOMEM, "out of memory holding embeddings");
-    }
-
     for (int g = 0; g < state->group_count && status == 0; g++) {
-        status = train_group(state, g, &embed_seconds);
+        status = train_group(state, g);
         if (status == 0 && g == 0)
             run_test_kill_point(RUN_STAGE_CNN, "middle");
     }
-    state->timings[TIMING_CNN_TRAIN] = ohlcx_now_seconds() - started - embed_seconds;
-    state->timings[TIMING_EMBED] = embed_seconds;
+    state->timings[TIMING_CNN_TRAIN] = ohlcx_now_seconds() - started;
     return status;
 }
 
@@ -1088,28 +1029,342 @@ int run_stage_cnn(run_state *state)
  * feature matrix of a part is never held whole. */
 #define GBDT_BATCH_ROWS 16384
 
+/* Passes that XGBoost 1.7's data iterator makes over the training rows to
+ * build its quantile matrix (src/data/iterative_dmatrix.cc of XGBoost
+ * 1.7): it counts the values of each column, sketches the bin edges, then
+ * fills a row-major and a column-major bin index. */
+#define GBDT_TRAIN_PASSES 4
+
+/* Memory of XGBoost 1.7.4's training on a quantile matrix, per value and
+ * per row. Measured as the rise of the peak resident set between 0.25 and
+ * 1 million random rows of 13, 45 and 100 columns, 5 rounds on 2 threads
+ * (2-core Xeon): 3.35 bytes a value and 26 a row. */
+#define XGBOOST_BYTES_PER_VALUE 3.4
+#define XGBOOST_BYTES_PER_ROW 26.0
+
+
+/*
+ * CNN outputs computed on request. XGBoost reads a part in batches of rows,
+ * and each batch's embeddings and probabilities are computed then, each
+ * row by the CNN of its group, instead of being held for every sample
+ * (hidden + 1 floats each). The price is a forward pass per read:
+ * GBDT_TRAIN_PASSES over xgb_train, one over validation for every pass of
+ * the validation scorer, and one over test.
+ *
+ * A row's outputs must not depend on the batch that requests them, but
+ * they can depend on the call that computes them. ohlcx_cnn_predict()
+ * splits a call into chunks of 256 samples (nn.h) and, with several
+ * threads, each chunk into a shard per thread, unless the call has fewer
+ * than 256 samples. The kernels (oneDNN 2.6, OpenBLAS 0.3.21) round
+ * differently for a few samples: at hidden 32, the embeddings of chunks or
+ * shards of fewer than 38 samples differed in the last bits from the same
+ * samples in larger ones.
+ * So every row gets the outputs that fixed calls give it: those that
+ * embed its group's rows of the part, in row order, EMBED_CHUNK at a time.
+ * A call here covers whole blocks of EMBED_BLOCK rows of one such chunk.
+ * When the chunk's last block is short and the chunk has blocks before it,
+ * the call covers the block before too, so that the short block is split
+ * between threads as in the call of the whole chunk.
+ */
+#define EMBED_BLOCK 256
+_Static_assert(EMBED_CHUNK % EMBED_BLOCK == 0, "a chunk must be whole blocks");
+
+/* Where the samples of one series sit in a part: rows first_row to
+ * first_row + count - 1, which are the rows of ranks first_rank onwards
+ * among the rows of its group (rank: position in row order). */
+typedef struct series_rows {
+    size_t first_row;
+    size_t first_rank;
+    size_t count;
+} series_rows;
+
+typedef struct run_embedder {
+    run_state *state;
+    series_rows *series_rows[OHLCX_PART_COUNT]; /* per series, for the parts after cnn_train */
+    size_t *group_rows[OHLCX_PART_COUNT];       /* rows of each group in the part */
+    uint32_t *group_series; /* the usable series, group by group, in series order */
+    size_t *group_first;    /* group g: group_series[group_first[g] .. group_first[g + 1]) */
+    float *windows;         /* EMBED_CHUNK windows */
+    int32_t *ids;           /* EMBED_CHUNK symbol ids */
+    float *prob;            /* EMBED_CHUNK */
+    float *embedding;       /* EMBED_CHUNK x hidden */
+    /* The rows whose outputs the buffers contain: ranks span_first to
+     * span_end - 1 of group span_group in part span_part (-1 for none). */
+    int span_part;
+    int span_group;
+    size_t span_first;
+    size_t span_end;
+    double seconds; /* spent computing outputs, window building included */
+} run_embedder;
+
+
+static void embedder_free(run_embedder *embedder)
+{
+    for (int part = 0; part < OHLCX_PART_COUNT; part++) {
+        free(embedder->series_rows[part]);
+        free(embedder->group_rows[part]);
+    }
+    free(embedder->group_series);
+    free(embedder->group_first);
+    free(embedder->windows);
+    free(embedder->ids);
+    free(embedder->prob);
+    free(embedder->embedding);
+    memset(embedder, 0, sizeof *embedder);
+}
+
+
+/* Lists the usable series of each group in series order. */
+static int list_group_series(run_embedder *embedder)
+{
+    const run_state *state = embedder->state;
+    size_t *next;
+
+    embedder->group_first = calloc((size_t)state->group_count + 1, sizeof *embedder->group_first);
+    embedder->group_series = malloc((state->series_count ? state->series_count : 1) *
+                                    sizeof *embedder->group_series);
+    if (embedder->group_first == NULL || embedder->group_series == NULL)
+        return ohlcx_set_error(OHLCX_ENOMEM, "out of memory listing %zu series",
+                               state->series_count);
+    for (size_t s = 0; s < state->series_count; s++)
+        if (state->series[s].usable)
+            embedder->group_first[state->series[s].group + 1]++;
+    for (int g = 0; g < state->group_count; g++)
+        embedder->group_first[g + 1] += embedder->group_first[g];
+
+    next = malloc(((size_t)state->group_count + 1) * sizeof *next);
+    if (next == NULL)
+        return ohlcx_set_error(OHLCX_ENOMEM, "out of memory listing %d groups",
+                               state->group_count);
+    memcpy(next, embedder->group_first, ((size_t)state->group_count + 1) * sizeof *next);
+    for (size_t s = 0; s < state->series_count; s++)
+        if (state->series[s].usable)
+            embedder->group_series[next[state->series[s].group]++] = (uint32_t)s;
+    free(next);
+    return 0;
+}
+
+
+/* Finds each series' rows in a part and their ranks in its group. The
+ * stages list the samples of a part series by series, so each series'
+ * rows are contiguous; anything else is an internal error. */
+static int index_part(run_embedder *embedder, int part)
+{
+    const run_state *state = embedder->state;
+    series_rows *rows = calloc(state->series_count ? state->series_count : 1, sizeof *rows);
+    size_t *group_counts = calloc((size_t)state->group_count, sizeof *group_counts);
+
+    embedder->series_rows[part] = rows;
+    embedder->group_rows[part] = group_counts;
+    if (rows == NULL || group_counts == NULL)
+        return ohlcx_set_error(OHLCX_ENOMEM, "out of memory indexing the %s part",
+                               ohlcx_part_name(part));
+    for (size_t row = 0; row < state->sample_count[part]; row++) {
+        uint32_t s = state->samples[part][row].series;
+        int group = state->series[s].group;
+
+        if (rows[s].count == 0) {
+            rows[s].first_row = row;
+            rows[s].first_rank = group_counts[group];
+        } else if (rows[s].first_row + rows[s].count != row) {
+            return ohlcx_set_error(OHLCX_EINVAL, "internal error: the %s samples of %s are "
+                                   "not contiguous at row %zu", ohlcx_part_name(part),
+                                   state->series[s].bars.source_path, row);
+        }
+        rows[s].count++;
+        group_counts[group]++;
+    }
+    return 0;
+}
+
+
+static int embedder_init(run_embedder *embedder, run_state *state)
+{
+    size_t window_floats = (size_t)OHLCX_WINDOW_CHANNELS * (size_t)state->options->window;
+    int status;
+
+    memset(embedder, 0, sizeof *embedder);
+    embedder->state = state;
+    embedder->span_part = -1;
+    status = list_group_series(embedder);
+    for (int part = OHLCX_PART_XGB_TRAIN; part < OHLCX_PART_COUNT && status == 0; part++)
+        status = index_part(embedder, part);
+    if (status != 0)
+        return status;
+    embedder->windows = malloc(EMBED_CHUNK * window_floats * sizeof *embedder->windows);
+    embedder->ids = malloc(EMBED_CHUNK * sizeof *embedder->ids);
+    embedder->prob = malloc(EMBED_CHUNK * sizeof *embedder->prob);
+    embedder->embedding = malloc(EMBED_CHUNK * (size_t)state->hidden *
+                                 sizeof *embedder->embedding);
+    if (embedder->windows == NULL || embedder->ids == NULL || embedder->prob == NULL ||
+        embedder->embedding == NULL)
+        return ohlcx_set_error(OHLCX_ENOMEM, "out of memory computing embeddings");
+    return 0;
+}
+
+
+/* Returns the position in group_series of the series of a group that
+ * contains the row of rank `rank` in a part. */
+static size_t find_series_of_rank(const run_embedder *embedder, int part, int group, size_t rank)
+{
+    size_t low = embedder->group_first[group], high = embedder->group_first[group + 1] - 1;
+
+    while (low < high) {
+        size_t middle = low + (high - low + 1) / 2;
+
+        if (embedder->series_rows[part][embedder->group_series[middle]].first_rank <= rank)
+            low = middle;
+        else
+            high = middle - 1;
+    }
+    return low;
+}
+
+
+/* Builds the windows of ranks first to end - 1 of a group in a part. */
+static int fill_rank_windows(run_embedder *embedder, int part, int group, size_t first,
+                             size_t end)
+{
+    const run_state *state = embedder->state;
+    size_t window_floats = (size_t)OHLCX_WINDOW_CHANNELS * (size_t)state->options->window;
+    size_t position = find_series_of_rank(embedder, part, group, first);
+
+    for (size_t rank = first; rank < end; rank++) {
+        const series_rows *rows = &embedder->series_rows[part][embedder->group_series[position]];
+        const pipeline_sample *sample;
+        const pipeline_series *series;
+        int status;
+
+        while (rank >= rows->first_rank + rows->count) {
+            position++;
+            rows = &embedder->series_rows[part][embedder->group_series[position]];
+        }
+        sample = &state->samples[part][rows->first_row + (rank - rows->first_rank)];
+        series = &state->series[sample->series];
+        status = ohlcx_window_fill(&series->bars, sample->t, state->options->window,
+                                   embedder->windows + (rank - first) * window_floats);
+        if (status != 0)
+            return status;
+        embedder->ids[rank - first] = series->symbol_id;
+    }
+    return 0;
+}
+
+
+/* Computes the outputs of a group's rows in a part from rank `rank` on,
+ * those up to needed_end - 1 that are in the same chunk, cut to the blocks
+ * described above, into the embedder's buffers. Their time counts as embedding, not as
+ * the XGBoost work that asked for them. */
+static int compute_outputs(run_embedder *embedder, int part, int group, size_t rank,
+                           size_t needed_end)
+{
+    run_state *state = embedder->state;
+    const ohlcx_cnn *cnn = state->groups[group].cnn;
+    size_t total = embedder->group_rows[part][group];
+    size_t first = rank / EMBED_BLOCK * EMBED_BLOCK;
+    size_t chunk_end = (rank / EMBED_CHUNK + 1) * EMBED_CHUNK;
+    size_t end = (needed_end + EMBED_BLOCK - 1) / EMBED_BLOCK * EMBED_BLOCK;
+    double started = ohlcx_now_seconds();
+    unsigned paused;
+    int status;
+
+    if (end > chunk_end)
+        end = chunk_end;
+    if (end > total)
+        end = total;
+    if (end == total && end - first < EMBED_BLOCK && first % EMBED_CHUNK != 0)
+        first -= EMBED_BLOCK;
+    if (cnn == NULL)
+        return ohlcx_set_error(OHLCX_EINVAL, "internal error: CNN group %s has no network",
+                               state->groups[group].name);
+
+    paused = run_monitor_pause(&state->monitor);
+    run_monitor_begin(&state->monitor, RUN_WORK_EMBED_SAMPLES);
+    embedder->span_part = -1;
+    status = fill_rank_windows(embedder, part, group, first, end);
+    if (status == 0)
+        status = state->symbol_count > 0 ?
+                     ohlcx_cnn_predict_ids(cnn, embedder->windows, embedder->ids, end - first,
+                                           embedder->prob, embedder->embedding) :
+                     ohlcx_cnn_predict(cnn, embedder->windows, end - first, embedder->prob,
+                                       embedder->embedding);
+    run_monitor_end(&state->monitor, RUN_WORK_EMBED_SAMPLES);
+    run_monitor_advance(&state->monitor, RUN_WORK_EMBED_SAMPLES, (double)(end - first));
+    run_monitor_resume(&state->monitor, paused);
+    state->embedded[part] += end - first;
+    embedder->seconds += ohlcx_now_seconds() - started;
+    if (status != 0)
+        return status;
+    embedder->span_part = part;
+    embedder->span_group = group;
+    embedder->span_first = first;
+    embedder->span_end = end;
+    return 0;
+}
+
+
 /* The XGBoost rows of one part; hidden 0 leaves out the embedding. */
 typedef struct part_rows {
     const run_state *state;
+    run_embedder *embedder; /* computes the embeddings; unused with hidden 0 */
     int part;
     int hidden;
     size_t columns;
 } part_rows;
 
 
-static int fill_part_rows(void *context, size_t first, size_t count, float *x, float *y)
+/* Returns the rank after the last row of a group in the run of rows from
+ * `row` (of rank `rank`) to batch_end - 1 that all belong to it, looking
+ * at most EMBED_CHUNK rows ahead. */
+static size_t group_run_end(const part_rows *rows, size_t row, size_t rank, size_t batch_end)
 {
-    const part_rows *rows = context;
     const run_state *state = rows->state;
+    const pipeline_sample *samples = state->samples[rows->part];
+    int group = state->series[samples[row].series].group;
+    size_t end = row + 1;
+
+    while (end < batch_end && end - row < EMBED_CHUNK &&
+           state->series[samples[end].series].group == group)
+        end++;
+    return rank + (end - row);
+}
+
+
+/* Fills rows first to first + count - 1 of a part: the XGBoost row into x,
+ * the label into y and the CNN's probability into cnn_prob, each unless
+ * NULL (cnn_prob needs hidden above 0). */
+static int fill_rows(const part_rows *rows, size_t first, size_t count, float *x, float *y,
+                     float *cnn_prob)
+{
+    const run_state *state = rows->state;
+    run_embedder *embedder = rows->embedder;
 
     for (size_t i = 0; i < count; i++) {
         size_t row = first + i;
         const pipeline_sample *sample = &state->samples[rows->part][row];
-        const float *embedding =
-            rows->hidden ? state->embedding[rows->part] + row * (size_t)rows->hidden : NULL;
+        const pipeline_series *series = &state->series[sample->series];
+        const float *embedding = NULL;
 
-        pipeline_fill_row(&state->series[sample->series], sample->t, embedding, rows->hidden,
-                          x + i * rows->columns);
+        if (rows->hidden > 0) {
+            const series_rows *place = &embedder->series_rows[rows->part][sample->series];
+            size_t rank = place->first_rank + (row - place->first_row);
+            size_t offset;
+
+            if (embedder->span_part != rows->part || embedder->span_group != series->group ||
+                rank < embedder->span_first || rank >= embedder->span_end) {
+                int status = compute_outputs(embedder, rows->part, series->group, rank,
+                                             group_run_end(rows, row, rank, first + count));
+
+                if (status != 0)
+                    return status;
+            }
+            offset = rank - embedder->span_first;
+            embedding = embedder->embedding + offset * (size_t)rows->hidden;
+            if (cnn_prob != NULL)
+                cnn_prob[i] = embedder->prob[offset];
+        }
+        if (x != NULL)
+            pipeline_fill_row(series, sample->t, embedding, rows->hidden, x + i * rows->columns);
         if (y != NULL)
             y[i] = state->labels[rows->part][row];
     }
@@ -1117,12 +1372,19 @@ static int fill_part_rows(void *context, size_t first, size_t count, float *x, f
 }
 
 
-/* Predicts the test part batch by batch into prob; hidden 0 for the
- * baseline without CNN features. */
-static int predict_test_rows(const run_state *state, const ohlcx_gbdt *model, int hidden,
-                             float *prob)
+static int fill_part_rows(void *context, size_t first, size_t count, float *x, float *y)
 {
-    part_rows rows = {state, OHLCX_PART_TEST, hidden,
+    return fill_rows(context, first, count, x, y, NULL);
+}
+
+
+/* Predicts the test part batch by batch into prob; hidden 0 for the
+ * baseline without CNN features. cnn_prob, unless NULL, receives the
+ * CNN's own probability of each test row. */
+static int predict_test_rows(const run_state *state, run_embedder *embedder,
+                             const ohlcx_gbdt *model, int hidden, float *prob, float *cnn_prob)
+{
+    part_rows rows = {state, embedder, OHLCX_PART_TEST, hidden,
                       pipeline_column_count(hidden, &state->higher)};
     size_t n = state->sample_count[OHLCX_PART_TEST];
     size_t batch = n < GBDT_BATCH_ROWS ? n : GBDT_BATCH_ROWS;
@@ -1134,7 +1396,8 @@ static int predict_test_rows(const run_state *state, const ohlcx_gbdt *model, in
     for (size_t first = 0; first < n && status == 0; first += batch) {
         size_t count = n - first < batch ? n - first : batch;
 
-        status = fill_part_rows(&rows, first, count, x, NULL);
+        status = fill_rows(&rows, first, count, x, NULL,
+                           cnn_prob != NULL ? cnn_prob + first : NULL);
         if (status == 0)
             status = ohlcx_gbdt_predict(model, x, count, prob + first);
     }
@@ -1175,39 +1438,63 @@ static double balance_weight(const run_state *state)
 }
 
 
+/*
+ * Sets the XGBoost options of a run's models. The combined model scores
+ * early_stopping + 1 rounds per pass over the validation rows, because
+ * each pass runs every validation row through its CNN again. A pass costs
+ * much more than a boosting round. With the 505,328 validation and 943,288
+ * training rows of "Memory per sample" in docs/benchmarks.md, a pass took
+ * about 3 s and a round about 0.1 s.
+ * Training that stops at round b + early_stopping then makes
+ * ceil((b + early_stopping + 1) / (early_stopping + 1)) passes instead of
+ * b + early_stopping + 1, and trains at most early_stopping rounds more,
+ * which it drops.
+ */
+static void gbdt_options_of(const run_state *state, int hidden, ohlcx_gbdt_options *options)
+{
+    ohlcx_gbdt_options_default(options);
+    options->threads = state->jobs;
+    options->seed = state->options->seed;
+    if (state->options->balance_classes)
+        options->positive_weight = balance_weight(state);
+    if (hidden > 0)
+        options->rounds_per_validation_pass = options->early_stopping + 1;
+}
+
+
 /* Trains one XGBoost model on xgb_train with early stopping on validation and
- * predicts the test part into prob. The rows reach XGBoost in batches. */
-static int train_and_test_gbdt(run_state *state, int hidden, ohlcx_gbdt **model_out,
-                               float *prob, double *train_seconds, double *predict_seconds)
+ * predicts the test part into prob, and with the CNN features the CNN's own
+ * probability into cnn_prob. The rows reach XGBoost in batches. Time spent
+ * computing embeddings is left out of the two times. */
+static int train_and_test_gbdt(run_state *state, run_embedder *embedder, int hidden,
+                               ohlcx_gbdt **model_out, float *prob, float *cnn_prob,
+                               double *train_seconds, double *predict_seconds)
 {
     size_t columns = pipeline_column_count(hidden, &state->higher);
-    part_rows train = {state, OHLCX_PART_XGB_TRAIN, hidden, columns};
-    part_rows validation = {state, OHLCX_PART_VALIDATION, hidden, columns};
+    part_rows train = {state, embedder, OHLCX_PART_XGB_TRAIN, hidden, columns};
+    part_rows validation = {state, embedder, OHLCX_PART_VALIDATION, hidden, columns};
     ohlcx_gbdt_source train_source = {fill_part_rows, &train,
                                       state->sample_count[OHLCX_PART_XGB_TRAIN]};
     ohlcx_gbdt_source validation_source = {fill_part_rows, &validation,
                                            state->sample_count[OHLCX_PART_VALIDATION]};
     ohlcx_gbdt_options options;
-    double started = ohlcx_now_seconds();
+    double started = ohlcx_now_seconds(), embed_started = embedder->seconds;
     int status;
 
-    ohlcx_gbdt_options_default(&options);
-    options.threads = state->jobs;
-    options.seed = state->options->seed;
-    if (state->options->balance_classes)
-        options.positive_weight = balance_weight(state);
+    gbdt_options_of(state, hidden, &options);
     run_monitor_begin(&state->monitor, RUN_WORK_XGB_ROW_ROUNDS);
     status = ohlcx_gbdt_train_source(&train_source, &validation_source, columns,
                                      GBDT_BATCH_ROWS, &options, model_out);
     run_monitor_end(&state->monitor, RUN_WORK_XGB_ROW_ROUNDS);
-    *train_seconds += ohlcx_now_seconds() - started;
+    *train_seconds += ohlcx_now_seconds() - started - (embedder->seconds - embed_started);
     if (status != 0)
         return status;
     count_gbdt_work(state, &options, ohlcx_gbdt_rounds(*model_out));
 
     started = ohlcx_now_seconds();
-    status = predict_test_rows(state, *model_out, hidden, prob);
-    *predict_seconds += ohlcx_now_seconds() - started;
+    embed_started = embedder->seconds;
+    status = predict_test_rows(state, embedder, *model_out, hidden, prob, cnn_prob);
+    *predict_seconds += ohlcx_now_seconds() - started - (embedder->seconds - embed_started);
     return status;
 }
 
@@ -1231,8 +1518,10 @@ static int name_columns(ohlcx_gbdt *model, int hidden, const pipeline_higher *hi
 
 
 /* Trains the combined model, saves it to model/xgboost.json, and trains the
- * baseline without CNN features; both predict the test part. */
-static int train_gbdt_models(run_state *state, ohlcx_gbdt **baseline)
+ * baseline without CNN features; both predict the test part. Every
+ * embedding is computed for the combined model, so its end also ends the
+ * embedding work. */
+static int train_gbdt_models(run_state *state, run_embedder *embedder, ohlcx_gbdt **baseline)
 {
     char path[OHLCX_PATH_MAX + 64];
     int status;
@@ -1240,9 +1529,11 @@ static int train_gbdt_models(run_state *state, ohlcx_gbdt **baseline)
     ohlcx_log_info("xgboost: training the combined model on %zu rows",
                    state->sample_count[OHLCX_PART_XGB_TRAIN]);
     run_monitor_set_detail(&state->monitor, "combined model");
-    status = train_and_test_gbdt(state, state->hidden, &state->model,
-                                 state->test_prob[MODEL_COMBINED], &state->timings[TIMING_XGB_TRAIN],
+    status = train_and_test_gbdt(state, embedder, state->hidden, &state->model,
+                                 state->test_prob[MODEL_COMBINED], state->test_prob[MODEL_CNN_ONLY],
+                                 &state->timings[TIMING_XGB_TRAIN],
                                  &state->timings[TIMING_PREDICT]);
+    run_monitor_finish(&state->monitor, RUN_WORK_EMBED_SAMPLES);
     if (status != 0)
         return status;
     status = name_columns(state->model, state->hidden, &state->higher);
@@ -1256,26 +1547,29 @@ static int train_gbdt_models(run_state *state, ohlcx_gbdt **baseline)
 
     ohlcx_log_info("xgboost: training the baseline without CNN features");
     run_monitor_set_detail(&state->monitor, "baseline without CNN features");
-    return train_and_test_gbdt(state, 0, baseline, state->test_prob[MODEL_WITHOUT_CNN],
-                               &state->timings[TIMING_XGB_TRAIN], &state->timings[TIMING_PREDICT]);
+    return train_and_test_gbdt(state, embedder, 0, baseline, state->test_prob[MODEL_WITHOUT_CNN],
+                               NULL, &state->timings[TIMING_XGB_TRAIN],
+                               &state->timings[TIMING_PREDICT]);
 }
 
 
 /* Predicts the test part with a model loaded from the checkpoint folder;
- * hidden 0 for the baseline. */
-static int predict_test(run_state *state, const ohlcx_gbdt *model, int hidden, float *prob)
+ * hidden 0 for the baseline. cnn_prob as in predict_test_rows(). */
+static int predict_test(run_state *state, run_embedder *embedder, const ohlcx_gbdt *model,
+                        int hidden, float *prob, float *cnn_prob)
 {
-    double started = ohlcx_now_seconds();
-    int status = predict_test_rows(state, model, hidden, prob);
+    double started = ohlcx_now_seconds(), embed_started = embedder->seconds;
+    int status = predict_test_rows(state, embedder, model, hidden, prob, cnn_prob);
 
-    state->timings[TIMING_PREDICT] += ohlcx_now_seconds() - started;
+    state->timings[TIMING_PREDICT] +=
+        ohlcx_now_seconds() - started - (embedder->seconds - embed_started);
     return status;
 }
 
 
 /* Loads both models of a finished xgboost stage instead of training them,
- * and predicts the test part with them. */
-static int restore_gbdt_models(run_state *state, ohlcx_gbdt **baseline)
+ * and predicts the test part with them. Only the test rows are embedded. */
+static int restore_gbdt_models(run_state *state, run_embedder *embedder, ohlcx_gbdt **baseline)
 {
     double started = ohlcx_now_seconds();
     int status = run_stages_load_gbdt(state, baseline);
@@ -1283,12 +1577,34 @@ static int restore_gbdt_models(run_state *state, ohlcx_gbdt **baseline)
     state->timings[TIMING_XGB_TRAIN] += ohlcx_now_seconds() - started;
     /* Their work is done: the estimate counts none of it. */
     run_monitor_set_total(&state->monitor, RUN_WORK_XGB_ROW_ROUNDS, 0);
+    run_monitor_set_total(&state->monitor, RUN_WORK_EMBED_SAMPLES,
+                          (double)state->sample_count[OHLCX_PART_TEST]);
     if (status == 0)
-        status = predict_test(state, state->model, state->hidden,
-                              state->test_prob[MODEL_COMBINED]);
+        status = predict_test(state, embedder, state->model, state->hidden,
+                              state->test_prob[MODEL_COMBINED], state->test_prob[MODEL_CNN_ONLY]);
+    run_monitor_finish(&state->monitor, RUN_WORK_EMBED_SAMPLES);
     if (status == 0)
-        status = predict_test(state, *baseline, 0, state->test_prob[MODEL_WITHOUT_CNN]);
+        status = predict_test(state, embedder, *baseline, 0, state->test_prob[MODEL_WITHOUT_CNN],
+                              NULL);
     return status;
+}
+
+
+/* Logs how many times the CNNs embedded each part's samples, and in how
+ * much time. */
+static void log_embedded(const run_state *state, double seconds)
+{
+    double passes[OHLCX_PART_COUNT];
+
+    for (int part = OHLCX_PART_XGB_TRAIN; part < OHLCX_PART_COUNT; part++)
+        passes[part] = state->sample_count[part] ?
+                           (double)state->embedded[part] / (double)state->sample_count[part] :
+                           0;
+    ohlcx_log_info("xgboost: the CNNs embedded %zu xgb_train, %zu validation and %zu test "
+                   "samples (%.2f, %.2f and %.2f times each) in %.2f s",
+                   state->embedded[OHLCX_PART_XGB_TRAIN], state->embedded[OHLCX_PART_VALIDATION],
+                   state->embedded[OHLCX_PART_TEST], passes[OHLCX_PART_XGB_TRAIN],
+                   passes[OHLCX_PART_VALIDATION], passes[OHLCX_PART_TEST], seconds);
 }
 
 
@@ -1297,6 +1613,7 @@ int run_stage_gbdt(run_state *state)
     size_t n_test = state->sample_count[OHLCX_PART_TEST];
     size_t n_fit = state->sample_count[OHLCX_PART_XGB_TRAIN];
     ohlcx_gbdt *baseline = NULL;
+    run_embedder embedder;
     size_t ups = 0;
     int status;
 
@@ -1306,10 +1623,17 @@ int run_stage_gbdt(run_state *state)
             return ohlcx_set_error(OHLCX_ENOMEM, "out of memory holding predictions");
     }
 
-    if (state->gbdt_restore)
-        status = restore_gbdt_models(state, &baseline);
-    else
-        status = train_gbdt_models(state, &baseline);
+    memset(state->embedded, 0, sizeof state->embedded);
+    status = embedder_init(&embedder, state);
+    if (status == 0 && state->gbdt_restore)
+        status = restore_gbdt_models(state, &embedder, &baseline);
+    else if (status == 0)
+        status = train_gbdt_models(state, &embedder, &baseline);
+    state->timings[TIMING_EMBED] += embedder.seconds;
+    if (status == 0)
+        log_embedded(state, embedder.seconds);
+    embedder_free(&embedder);
+    run_free_cnns(state);
     if (status == 0)
         state->baseline_rounds = ohlcx_gbdt_rounds(baseline);
     if (status == 0 && !state->gbdt_restore && !state->options->walk_forward)
@@ -1318,14 +1642,14 @@ int run_stage_gbdt(run_state *state)
     if (status != 0)
         return status;
 
-    /* The majority baseline predicts the training rows' up rate for every row. */
+    /* The majority baseline predicts the training rows' up rate for every
+     * row; the CNN-only baseline was filled with the combined model's
+     * test predictions. */
     for (size_t row = 0; row < n_fit; row++)
         ups += state->labels[OHLCX_PART_XGB_TRAIN][row];
     state->majority_rate = n_fit ? (double)ups / (double)n_fit : 0.5;
-    for (size_t row = 0; row < n_test; row++) {
+    for (size_t row = 0; row < n_test; row++)
         state->test_prob[MODEL_MAJORITY][row] = (float)state->majority_rate;
-        state->test_prob[MODEL_CNN_ONLY][row] = state->cnn_prob[OHLCX_PART_TEST][row];
-    }
     return 0;
 }
 
@@ -1480,11 +1804,11 @@ static void run_state_free(run_state *state)
     for (int part = 0; part < OHLCX_PART_COUNT; part++) {
         free(state->samples[part]);
         free(state->labels[part]);
-        free(state->embedding[part]);
-        free(state->cnn_prob[part]);
     }
     for (int model = 0; model < MODEL_COUNT; model++)
         free(state->test_prob[model]);
+    if (state->groups != NULL)
+        run_free_cnns(state);
     free(state->groups);
     free(state->symbols);
     free(state->series_metrics);
@@ -1633,16 +1957,22 @@ static int prepare_out_dir(run_state *state)
 
 /* Sets the work of the stages after features, for the time-left estimate.
  * It counts every CNN epoch on cnn_train, an upper bound because early
- * stopping can end sooner. It adds the embeddings of the later parts and
- * two XGBoost models of at most max_rounds rounds each. */
+ * stopping can end sooner. It adds two XGBoost models of at most max_rounds
+ * rounds each. It adds the embeddings that the combined model requests:
+ * GBDT_TRAIN_PASSES of every xgb_train sample, one of every validation
+ * sample per validation pass of max_rounds rounds (another upper bound),
+ * and one of every test sample. train_gbdt_models() then replaces that by
+ * the count done. */
 static void set_work_totals(run_state *state)
 {
     ohlcx_gbdt_options gbdt;
-    double embedded = 0;
+    double embedded, validation_passes;
 
-    ohlcx_gbdt_options_default(&gbdt);
-    for (int part = OHLCX_PART_XGB_TRAIN; part < OHLCX_PART_COUNT; part++)
-        embedded += (double)state->sample_count[part];
+    gbdt_options_of(state, state->cnn_config.hidden, &gbdt);
+    validation_passes = ceil((double)gbdt.max_rounds / gbdt.rounds_per_validation_pass);
+    embedded = GBDT_TRAIN_PASSES * (double)state->sample_count[OHLCX_PART_XGB_TRAIN] +
+               validation_passes * (double)state->sample_count[OHLCX_PART_VALIDATION] +
+               (double)state->sample_count[OHLCX_PART_TEST];
     run_monitor_set_total(&state->monitor, RUN_WORK_CNN_SAMPLES,
                           (double)state->options->epochs *
                               (double)state->sample_count[OHLCX_PART_CNN_TRAIN]);
@@ -1794,21 +2124,23 @@ static int check_peak_memory(const run_state *state, int stage)
 /*
  * Estimates, before training, what the later stages add to the memory in
  * use, and fails when the sum passes the budget. A run that cannot fit then
- * stops before hours of training. The estimate counts the embeddings and CNN
- * probabilities of every sample, and two CNN workspaces of window x 256
- * floats per mini-batch sample. It also counts XGBoost's quantile matrix of
- * xgb_train (one byte per value), a margin of 4 bytes per validation row
- * and two of its batches.
+ * stops before hours of training. The estimate counts two CNN workspaces of
+ * window x 256 floats per mini-batch sample and the embedding buffers of
+ * EMBED_CHUNK windows. Per sample, it counts XGBoost's training matrix of
+ * xgb_train (XGBOOST_BYTES_PER_VALUE and _PER_ROW), a margin of 4 bytes per
+ * validation row, and per test row each model's probability and 16 bytes
+ * of evaluation. It adds two XGBoost batches.
  */
 static int check_memory_estimate(const run_state *state)
 {
     uint64_t budget = memory_budget(state);
     size_t columns;
-    double samples = (double)state->total_samples;
     double xgb_rows = (double)state->sample_count[OHLCX_PART_XGB_TRAIN];
     double validation_rows = (double)state->sample_count[OHLCX_PART_VALIDATION];
+    double test_rows = (double)state->sample_count[OHLCX_PART_TEST];
     double batch = (double)state->options->batch_size;
     double window = (double)state->options->window;
+    double hidden = (double)state->cnn_config.hidden;
     double added, in_use;
     char text[4][32];
     run_usage now;
@@ -1816,9 +2148,11 @@ static int check_memory_estimate(const run_state *state)
     columns = pipeline_column_count(state->cnn_config.hidden, &state->higher);
     run_usage_sample(&now);
     in_use = (double)now.peak_rss_bytes;
-    added = samples * ((double)state->cnn_config.hidden + 1) * sizeof(float) +
-            2 * batch * window * 256 * sizeof(float) + xgb_rows * (double)columns +
-            validation_rows * sizeof(float) + 2 * 16384.0 * (double)columns * sizeof(float);
+    added = 2 * batch * window * 256 * sizeof(float) +
+            EMBED_CHUNK * (OHLCX_WINDOW_CHANNELS * window + hidden + 2) * sizeof(float) +
+            xgb_rows * (XGBOOST_BYTES_PER_VALUE * (double)columns + XGBOOST_BYTES_PER_ROW) +
+            validation_rows * sizeof(float) + test_rows * (MODEL_COUNT * sizeof(float) + 16) +
+            2.0 * GBDT_BATCH_ROWS * (double)columns * sizeof(float);
     if (in_use + added <= (double)budget)
         return 0;
     return ohlcx_set_error(OHLCX_ENOMEM,
@@ -1890,7 +2224,7 @@ static int run_training(run_state *state)
     }
 
     stage_begin(state, RUN_STAGE_CNN);
-    /* Finished groups only load their checkpoint and embed. */
+    /* Finished groups only load their checkpoint. */
     state->stage_resumed[RUN_STAGE_CNN] = run_stage_record(state, RUN_STAGE_CNN) != NULL;
     calibrate_eta(state);
     status = run_stage_cnn(state);

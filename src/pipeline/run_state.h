@@ -36,6 +36,7 @@ typedef struct run_group {
     char name[OHLCX_SYMBOL_MAX]; /* the symbol, the asset class, or "global" */
     char file[32];               /* weights file in the bundle */
     ohlcx_cnn_history history;
+    ohlcx_cnn *cnn; /* trained network, from the CNN stage to the end of the XGBoost stage */
 } run_group;
 
 /* Bounds and test metrics of one walk-forward fold. Over several series,
@@ -77,13 +78,14 @@ typedef struct run_state {
     char (*symbols)[OHLCX_SYMBOL_MAX];
     int symbol_count;
 
-    /* Samples, labels, CNN outputs of every part, in series order. */
+    /* Samples and labels of every part, in series order. The CNN outputs of
+     * a sample are not kept: the XGBoost stage computes them for each batch
+     * of rows it reads (see run.c). */
     pipeline_sample *samples[OHLCX_PART_COUNT];
     uint8_t *labels[OHLCX_PART_COUNT];
     size_t sample_count[OHLCX_PART_COUNT];
     size_t total_samples;
-    float *embedding[OHLCX_PART_COUNT]; /* rows x hidden, from xgb_train on */
-    float *cnn_prob[OHLCX_PART_COUNT];
+    size_t embedded[OHLCX_PART_COUNT]; /* samples of each part run through a CNN so far */
 
     ohlcx_gbdt *model;
     int baseline_rounds;
@@ -120,10 +122,14 @@ typedef struct run_state {
 
 /* Stages of run.c that the walk-forward loop also calls. Each allocates its
  * outputs in state without freeing earlier ones, so the loop frees them
- * between folds. */
+ * between folds. run_stage_cnn() leaves a trained CNN in each group, and
+ * run_stage_gbdt() frees them once the test part is predicted. */
 int run_stage_cnn(run_state *state);
 int run_stage_gbdt(run_state *state);
 int run_stage_evaluate(run_state *state);
+
+/* Frees the CNN of every group; groups without one are skipped. */
+void run_free_cnns(run_state *state);
 
 /* Trains and tests every walk-forward fold after the features stage
  * (walkforward.c), and leaves the test rows of all folds, in series and

@@ -6,8 +6,8 @@
  * the samples of those parts are listed as the features stage lists them.
  * The CNN and XGBoost stages of run.c then train and test on them. A fold's test
  * rows and the predictions of every model are appended to the rows of the
- * earlier folds. Everything else of the fold (samples, embeddings, models)
- * is freed before the next, so memory contains one fold's models and the
+ * earlier folds. Everything else of the fold (samples, CNNs, models) is
+ * freed before the next, so memory contains one fold's models and the
  * test rows of all folds. At the end the appended rows, sorted by series
  * and bar, become the test part that run_stage_evaluate() scores.
  *
@@ -89,15 +89,12 @@ static int count_folds(const run_state *state, size_t *out)
  * last fold trained so far for the bundle. */
 static void free_fold(run_state *state)
 {
+    run_free_cnns(state);
     for (int part = 0; part < OHLCX_PART_COUNT; part++) {
         free(state->samples[part]);
         free(state->labels[part]);
-        free(state->embedding[part]);
-        free(state->cnn_prob[part]);
         state->samples[part] = NULL;
         state->labels[part] = NULL;
-        state->embedding[part] = NULL;
-        state->cnn_prob[part] = NULL;
         state->sample_count[part] = 0;
     }
     for (int model = 0; model < MODEL_COUNT; model++) {
@@ -359,9 +356,9 @@ static int run_fold_stages(run_state *state, size_t fold, fold_rows *rows)
     if (status == 0)
         status = append_test_rows(state, rows);
 
-    /* The CNN stage sets its times where the XGBoost stage adds to them. */
+    /* The CNN stage sets its time where the XGBoost stage adds to its own
+     * and to the embedding time. */
     state->timings[TIMING_CNN_TRAIN] += timings[TIMING_CNN_TRAIN];
-    state->timings[TIMING_EMBED] += timings[TIMING_EMBED];
     return status;
 }
 
