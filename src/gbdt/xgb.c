@@ -21,7 +21,7 @@
  * each pass over the validation rows, and the pass walks their trees in
  * round order. The losses, the early stop and the kept rounds are the same
  * as with a pass per round, which matters when a source's rows are costly
- * to produce (CNN embeddings computed on request).
+ * to produce.
  *
  * Every XGBoost call is checked. A failure becomes OHLCX_ELIB with the name
  * of the call and XGBGetLastError() in the message.

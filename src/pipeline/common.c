@@ -1,13 +1,18 @@
 /*
  * Pieces shared by training and prediction: the layout of an XGBoost row, the
- * CNN group of a series, and thread settings.
+ * CNN group of a series, thread settings and unnamed scratch files.
  */
+#define _GNU_SOURCE /* O_TMPFILE */
 #include <cblas.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "ohlcx/error.h"
 #include "ohlcx/features.h"
 #include "pipeline/internal.h"
 
@@ -149,4 +154,138 @@ int pipeline_default_jobs(void)
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
 
     return cores < 1 ? 1 : (int)cores;
+}
+
+
+/* Opens an unnamed file in folder: with O_TMPFILE, or where the file system
+ * lacks it, with mkstemp() and an unlink() right after. Returns the
+ * descriptor, or -1 with errno set.
+ * NOTE: no test runs the mkstemp() path, as the file systems of the tests
+ * (ext4, tmpfs) support O_TMPFILE. */
+static int open_unnamed(const char *folder)
+{
+    char path[OHLCX_PATH_MAX + 32];
+    int fd = open(folder, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+
+    /* Kernels and file systems without O_TMPFILE fail with EISDIR (the flag
+     * reads as O_DIRECTORY there), EOPNOTSUPP or EINVAL. */
+    if (fd >= 0 || (errno != EISDIR && errno != EOPNOTSUPP && errno != EINVAL))
+        return fd;
+    if (snprintf(path, sizeof path, "%s/.ohlcx-scratch-XXXXXX", folder) >= (int)sizeof path) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    fd = mkostemp(path, O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    if (unlink(path) != 0) {
+        int saved = errno;
+
+        close(fd);
+        errno = saved;
+        return -1;
+    }
+    return fd;
+}
+
+
+/* Fails with OHLCX_EIO for a scratch file that cannot be written to its
+ * size, naming the folder and that size. */
+static int scratch_write_error(const pipeline_scratch *scratch, int error)
+{
+    const char *advice = "check that folder's file system";
+
+    if (error == ENOSPC || error == EDQUOT)
+        advice = "free that much space there or write the run to another --out folder";
+    else if (error == EFBIG)
+        advice = "raise the file size limit (ulimit -f) or write the run to another --out "
+                 "folder";
+    return ohlcx_set_error(OHLCX_EIO,
+                           "cannot write %llu bytes (%.1f MiB) to a scratch file in %s: %s: %s",
+                           (unsigned long long)scratch->size,
+                           (double)scratch->size / (1024.0 * 1024.0), scratch->folder,
+                           strerror(error), advice);
+}
+
+
+int pipeline_scratch_open(const char *folder, uint64_t size, pipeline_scratch *out)
+{
+    int error;
+
+    out->fd = -1;
+    out->size = size;
+    snprintf(out->folder, sizeof out->folder, "%s", folder);
+    out->fd = open_unnamed(folder);
+    if (out->fd < 0)
+        return ohlcx_set_error(OHLCX_EIO,
+                               "cannot create a scratch file in %s: %s: check that the folder "
+                               "exists and is writable",
+                               folder, strerror(errno));
+    if (size == 0)
+        return 0;
+    /* posix_fallocate() returns the error instead of setting errno. Where
+     * the file system cannot reserve blocks, glibc writes zeros instead. */
+    error = posix_fallocate(out->fd, 0, (off_t)size);
+    if (error != 0) {
+        pipeline_scratch_close(out);
+        return scratch_write_error(out, error);
+    }
+    return 0;
+}
+
+
+int pipeline_scratch_write(const pipeline_scratch *scratch, const void *data, size_t bytes,
+                           uint64_t offset)
+{
+    const char *next = data;
+
+    while (bytes > 0) {
+        ssize_t written = pwrite(scratch->fd, next, bytes, (off_t)offset);
+
+        if (written < 0 && errno == EINTR)
+            continue;
+        /* A write of 0 bytes makes no progress: report it as a full disk. */
+        if (written <= 0)
+            return scratch_write_error(scratch, written < 0 ? errno : ENOSPC);
+        next += written;
+        bytes -= (size_t)written;
+        offset += (uint64_t)written;
+    }
+    return 0;
+}
+
+
+int pipeline_scratch_read(const pipeline_scratch *scratch, void *data, size_t bytes,
+                          uint64_t offset)
+{
+    char *next = data;
+
+    while (bytes > 0) {
+        ssize_t got = pread(scratch->fd, next, bytes, (off_t)offset);
+
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0)
+            return ohlcx_set_error(OHLCX_EIO,
+                                   "cannot read byte %llu of the scratch file in %s: %s",
+                                   (unsigned long long)offset, scratch->folder,
+                                   strerror(errno));
+        if (got == 0)
+            return ohlcx_set_error(OHLCX_EIO,
+                                   "cannot read byte %llu of the scratch file in %s: the file "
+                                   "ends there",
+                                   (unsigned long long)offset, scratch->folder);
+        next += got;
+        bytes -= (size_t)got;
+        offset += (uint64_t)got;
+    }
+    return 0;
+}
+
+
+void pipeline_scratch_close(pipeline_scratch *scratch)
+{
+    if (scratch->fd >= 0)
+        close(scratch->fd);
+    scratch->fd = -1;
 }

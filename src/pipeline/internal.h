@@ -62,14 +62,22 @@ typedef struct pipeline_series {
  * gap stays open, and no training sample reads across it. */
 #define PIPELINE_MAX_FILL_GAP 3
 
-/* Reads, validates and hashes every file on `jobs` threads, and fills or
- * records its gaps with pipeline_repair_gaps(). On failure the error names
- * the first failing file in list order. */
+/* Reads, validates and hashes every file on `jobs` threads, fills or
+ * records its gaps with pipeline_repair_gaps(), and drops its optional
+ * columns (pipeline_drop_extra_columns()). On failure the error names the
+ * first failing file in list order. */
 int pipeline_load(char *const *files, size_t file_count, const char *symbol,
                   const char *timeframe, int bad_rows, const ohlcx_layout_options *layout,
                   int jobs, pipeline_series **out);
 
 void pipeline_free_series(pipeline_series *series, size_t count);
+
+/* Frees the optional columns of a series (enum ohlcx_extra_column) and
+ * clears its extra bits. Training and prediction read only the open time,
+ * OHLCV and flags after validation and gap repair, and the optional
+ * columns take 32 of the 81 bytes of a Binance kline bar, so loading drops
+ * them after the gap repair. */
+void pipeline_drop_extra_columns(ohlcx_series *bars);
 
 /* Keeps the series of *count that the universe lists, moved to the front in
  * their order, gives each its group's asset class and frees the others;
@@ -196,5 +204,38 @@ int pipeline_bundle_cnn(pipeline_bundle *b, const char *model_dir, const ohlcx_s
  * prob or embedding may be NULL. */
 int pipeline_cnn_embed(const ohlcx_cnn *cnn, const float *x, int32_t symbol_id, size_t n,
                        float *prob, float *embedding);
+
+/*
+ * A scratch file: unnamed from its creation (see pipeline_scratch_open()),
+ * so that no path leads to it and the kernel frees its blocks when its
+ * descriptor closes, also when the process is killed. Its pages sit in the
+ * page cache, which the kernel can write back and drop, so they do not
+ * count in the process's resident set.
+ */
+typedef struct pipeline_scratch {
+    int fd;                      /* -1 once closed */
+    char folder[OHLCX_PATH_MAX]; /* where the file lives, for messages */
+    uint64_t size;               /* bytes reserved for the file */
+} pipeline_scratch;
+
+/* Creates a scratch file in folder, with O_TMPFILE or else mkstemp() and
+ * an immediate unlink(), and reserves its `size` bytes with
+ * posix_fallocate(), so that a full disk fails here instead of after part
+ * of the writes. Fails with OHLCX_EIO naming the folder, and the bytes
+ * needed when they cannot be reserved; out is then closed. */
+int pipeline_scratch_open(const char *folder, uint64_t size, pipeline_scratch *out);
+
+/* Writes bytes at offset, retrying short writes. Fails with OHLCX_EIO
+ * naming the folder and the file's size in bytes. */
+int pipeline_scratch_write(const pipeline_scratch *scratch, const void *data, size_t bytes,
+                           uint64_t offset);
+
+/* Reads bytes at offset, retrying short reads. Fails with OHLCX_EIO naming
+ * the folder and the offset, also when the file ends before them. */
+int pipeline_scratch_read(const pipeline_scratch *scratch, void *data, size_t bytes,
+                          uint64_t offset);
+
+/* Closes the file, which frees its blocks. A closed one is left alone. */
+void pipeline_scratch_close(pipeline_scratch *scratch);
 
 #endif

@@ -1,6 +1,7 @@
 /*
  * Loading: read, validate and hash every input file, and fill or record its
- * gaps (gaps.c), in parallel.
+ * gaps (gaps.c), in parallel. The optional columns of a source (quote
+ * volume, trades, taker volumes) are dropped once its gaps are filled.
  *
  * Each worker takes the next file index from a shared counter and writes only
  * its own slot, so the result is the same whatever the thread count. Error
@@ -83,6 +84,8 @@ static int load_one(load_job *job, size_t i)
     if (status == 0)
         status = pipeline_repair_gaps(slot);
     if (status == 0)
+        pipeline_drop_extra_columns(&slot->bars);
+    if (status == 0)
         status = ohlcx_sha256_file(job->files[i], slot->sha256);
     return status;
 }
@@ -154,6 +157,16 @@ done:
     free(job.message);
     *out = job.series;
     return status;
+}
+
+
+void pipeline_drop_extra_columns(ohlcx_series *bars)
+{
+    for (int i = 0; i < OHLCX_EXTRA_COUNT; i++) {
+        free(bars->extra_column[i]);
+        bars->extra_column[i] = NULL;
+    }
+    bars->extra = 0;
 }
 
 

@@ -7,22 +7,23 @@
  *             labels of every series
  *   cnn_train one CNN per group (a symbol, an asset class, or every series)
  *             on cnn_train, checkpointed after every epoch
+ *   embed     CNN embeddings and probabilities of the later parts, written
+ *             to a scratch file in the run folder
  *   xgb_train the combined model and the baseline without CNN features
  *   predict   test-part predictions and metrics
- *   embed     CNN embeddings and probabilities of the later parts, computed
- *             whenever xgb_train or predict reads a batch of rows
  * With --walk-forward, walkforward.c runs cnn_train to predict once per fold
  * and this file then scores the test rows of all folds.
  * For resources and the progress line (monitor.h), these group into the
- * stages load, features, cnn (cnn_train), xgboost (xgb_train, the test
- * predictions and the embeddings both need) and evaluate, each measured
- * from its start to its end. Each finished stage is recorded in
- * checkpoints/stages.json (stages.c), from which --resume continues.
+ * stages load, features, cnn (cnn_train), xgboost (embed, xgb_train and the
+ * test predictions) and evaluate, each measured from its start to its end.
+ * Each finished stage is recorded in checkpoints/stages.json (stages.c),
+ * from which --resume continues.
  * CNN training builds each mini-batch's windows on request from the sample
  * lists, so a group's training holds one or two size_t per sample (the
  * shuffled order, and the group's rows unless it has every row of the part)
- * instead of 5 x window floats. The XGBoost stage likewise keeps the trained
- * CNNs instead of each sample's embedding (see run_embedder).
+ * instead of 5 x window floats. The XGBoost stage likewise reads each
+ * sample's embedding from the scratch file when a batch needs it instead of
+ * holding it (see run_embedder).
  * NOTE: the bars and features of every series, each sample's row and
  * label, and XGBoost's quantile matrix of xgb_train stay in memory, so
  * memory still grows with the samples.
@@ -34,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -275,6 +277,7 @@ static int load_from_store(run_state *state)
         /* Ingest filled the short gaps of each file; this fills any left
          * between files and finds the long gaps of the merged series. */
         status = pipeline_repair_gaps(series);
+        pipeline_drop_extra_columns(&series->bars);
     }
     if (status == 0)
         ohlcx_log_info("read %zu series from the store %s", count, options->store_dir);
@@ -1029,12 +1032,6 @@ int run_stage_cnn(run_state *state)
  * feature matrix of a part is never held whole. */
 #define GBDT_BATCH_ROWS 16384
 
-/* Passes that XGBoost 1.7's data iterator makes over the training rows to
- * build its quantile matrix (src/data/iterative_dmatrix.cc of XGBoost
- * 1.7): it counts the values of each column, sketches the bin edges, then
- * fills a row-major and a column-major bin index. */
-#define GBDT_TRAIN_PASSES 4
-
 /* Memory of XGBoost 1.7.4's training on a quantile matrix, per value and
  * per row. Measured as the rise of the peak resident set between 0.25 and
  * 1 million random rows of 13, 45 and 100 columns, 5 rounds on 2 threads
@@ -1044,73 +1041,72 @@ int run_stage_cnn(run_state *state)
 
 
 /*
- * CNN outputs computed on request. XGBoost reads a part in batches of rows,
- * and each batch's embeddings and probabilities are computed then, each
- * row by the CNN of its group, instead of being held for every sample
- * (hidden + 1 floats each). The price is a forward pass per read:
- * GBDT_TRAIN_PASSES over xgb_train, one over validation for every pass of
- * the validation scorer, and one over test.
+ * CNN outputs of the later parts, computed once and kept in a scratch file.
+ * Before XGBoost trains, each group's CNN embeds its samples of xgb_train,
+ * validation and test (only test when the models are restored), one
+ * forward pass per sample, and the network is freed. Each row's embedding
+ * and probability, hidden + 1 floats, go to an unnamed file in the run
+ * folder (pipeline_scratch), and each batch that XGBoost reads takes its
+ * rows back with pread(). The kernel keeps the file in its page cache or
+ * writes it to disk, so it adds nothing to the process's resident set.
+ * XGBoost 1.7 reads xgb_train 4 times to build its quantile matrix and the
+ * validation rows after every round, but the CNNs run once.
  *
- * A row's outputs must not depend on the batch that requests them, but
- * they can depend on the call that computes them. ohlcx_cnn_predict()
- * splits a call into chunks of 256 samples (nn.h) and, with several
- * threads, each chunk into a shard per thread, unless the call has fewer
- * than 256 samples. The kernels (oneDNN 2.6, OpenBLAS 0.3.21) round
- * differently for a few samples: at hidden 32, the embeddings of chunks or
- * shards of fewer than 38 samples differed in the last bits from the same
- * samples in larger ones.
- * So every row gets the outputs that fixed calls give it: those that
- * embed its group's rows of the part, in row order, EMBED_CHUNK at a time.
- * A call here covers whole blocks of EMBED_BLOCK rows of one such chunk.
- * When the chunk's last block is short and the chunk has blocks before it,
- * the call covers the block before too, so that the short block is split
- * between threads as in the call of the whole chunk.
+ * The file contains the parts one after the other, each in row order. Row
+ * r of part p starts at byte part_offset[p] + r * (hidden + 1) * 4, with
+ * its embedding first and its probability last.
+ *
+ * A row's outputs can depend on the call that computes them.
+ * ohlcx_cnn_predict() splits a call into chunks of 256 samples (nn.h) and,
+ * with several threads, each chunk into a shard per thread, unless the
+ * call has fewer than 256 samples. The kernels (oneDNN 2.6, OpenBLAS
+ * 0.3.21) round differently for a few samples: at hidden 32, the
+ * embeddings of chunks or shards of fewer than 38 samples differed in the
+ * last bits from the same samples in larger ones. So the calls have one
+ * fixed layout: a group's rows of a part, in row order, EMBED_CHUNK at a
+ * time, the last call taking the rest.
  */
-#define EMBED_BLOCK 256
-_Static_assert(EMBED_CHUNK % EMBED_BLOCK == 0, "a chunk must be whole blocks");
 
 /* Where the samples of one series sit in a part: rows first_row to
- * first_row + count - 1, which are the rows of ranks first_rank onwards
- * among the rows of its group (rank: position in row order). */
+ * first_row + count - 1. */
 typedef struct series_rows {
     size_t first_row;
-    size_t first_rank;
     size_t count;
 } series_rows;
 
 typedef struct run_embedder {
     run_state *state;
     series_rows *series_rows[OHLCX_PART_COUNT]; /* per series, for the parts after cnn_train */
-    size_t *group_rows[OHLCX_PART_COUNT];       /* rows of each group in the part */
     uint32_t *group_series; /* the usable series, group by group, in series order */
     size_t *group_first;    /* group g: group_series[group_first[g] .. group_first[g + 1]) */
+    size_t stride;          /* floats of one row in the file: hidden + 1 */
     float *windows;         /* EMBED_CHUNK windows */
     int32_t *ids;           /* EMBED_CHUNK symbol ids */
     float *prob;            /* EMBED_CHUNK */
     float *embedding;       /* EMBED_CHUNK x hidden */
-    /* The rows whose outputs the buffers contain: ranks span_first to
-     * span_end - 1 of group span_group in part span_part (-1 for none). */
-    int span_part;
-    int span_group;
-    size_t span_first;
-    size_t span_end;
-    double seconds; /* spent computing outputs, window building included */
+    float *outputs;         /* EMBED_CHUNK rows as the file stores them */
+    size_t *rows;           /* part rows of the chunk being embedded */
+    pipeline_scratch scratch;
+    uint64_t part_offset[OHLCX_PART_COUNT]; /* byte of each part's first row in the file */
+    double seconds;         /* spent embedding, window building and writes included */
 } run_embedder;
 
 
 static void embedder_free(run_embedder *embedder)
 {
-    for (int part = 0; part < OHLCX_PART_COUNT; part++) {
+    for (int part = 0; part < OHLCX_PART_COUNT; part++)
         free(embedder->series_rows[part]);
-        free(embedder->group_rows[part]);
-    }
     free(embedder->group_series);
     free(embedder->group_first);
     free(embedder->windows);
     free(embedder->ids);
     free(embedder->prob);
     free(embedder->embedding);
+    free(embedder->outputs);
+    free(embedder->rows);
+    pipeline_scratch_close(&embedder->scratch);
     memset(embedder, 0, sizeof *embedder);
+    embedder->scratch.fd = -1;
 }
 
 
@@ -1145,47 +1141,72 @@ static int list_group_series(run_embedder *embedder)
 }
 
 
-/* Finds each series' rows in a part and their ranks in its group. The
- * stages list the samples of a part series by series, so each series'
- * rows are contiguous; anything else is an internal error. */
+/* Finds each series' rows in a part. The stages list the samples of a part
+ * series by series, so each series' rows are contiguous, and a group's
+ * rows in row order are its series' rows in series order. Anything else is
+ * an internal error. A series may have no rows in a part (an embargo of
+ * --walk-forward can take them all). */
 static int index_part(run_embedder *embedder, int part)
 {
     const run_state *state = embedder->state;
     series_rows *rows = calloc(state->series_count ? state->series_count : 1, sizeof *rows);
-    size_t *group_counts = calloc((size_t)state->group_count, sizeof *group_counts);
+    uint32_t previous = 0;
 
     embedder->series_rows[part] = rows;
-    embedder->group_rows[part] = group_counts;
-    if (rows == NULL || group_counts == NULL)
+    if (rows == NULL)
         return ohlcx_set_error(OHLCX_ENOMEM, "out of memory indexing the %s part",
                                ohlcx_part_name(part));
     for (size_t row = 0; row < state->sample_count[part]; row++) {
         uint32_t s = state->samples[part][row].series;
-        int group = state->series[s].group;
 
-        if (rows[s].count == 0) {
+        if (rows[s].count == 0 && (row == 0 || s > previous)) {
             rows[s].first_row = row;
-            rows[s].first_rank = group_counts[group];
-        } else if (rows[s].first_row + rows[s].count != row) {
+        } else if (rows[s].count == 0 || rows[s].first_row + rows[s].count != row) {
             return ohlcx_set_error(OHLCX_EINVAL, "internal error: the %s samples of %s are "
-                                   "not contiguous at row %zu", ohlcx_part_name(part),
-                                   state->series[s].bars.source_path, row);
+                                   "not contiguous and in series order at row %zu",
+                                   ohlcx_part_name(part), state->series[s].bars.source_path,
+                                   row);
         }
         rows[s].count++;
-        group_counts[group]++;
+        previous = s;
     }
     return 0;
+}
+
+
+/* Returns 1 when the run embeds a part: every part after cnn_train, or
+ * only test when the XGBoost models are restored instead of trained. */
+static int part_embedded(const run_state *state, int part)
+{
+    if (part == OHLCX_PART_CNN_TRAIN)
+        return 0;
+    return !state->gbdt_restore || part == OHLCX_PART_TEST;
+}
+
+
+/* Returns the bytes of the scratch file: hidden + 1 floats for each
+ * sample that the run embeds. */
+static uint64_t scratch_bytes(const run_state *state)
+{
+    uint64_t rows = 0;
+
+    for (int part = 0; part < OHLCX_PART_COUNT; part++)
+        if (part_embedded(state, part))
+            rows += state->sample_count[part];
+    return rows * ((uint64_t)state->cnn_config.hidden + 1) * sizeof(float);
 }
 
 
 static int embedder_init(run_embedder *embedder, run_state *state)
 {
     size_t window_floats = (size_t)OHLCX_WINDOW_CHANNELS * (size_t)state->options->window;
+    uint64_t offset = 0;
     int status;
 
     memset(embedder, 0, sizeof *embedder);
+    embedder->scratch.fd = -1;
     embedder->state = state;
-    embedder->span_part = -1;
+    embedder->stride = (size_t)state->hidden + 1;
     status = list_group_series(embedder);
     for (int part = OHLCX_PART_XGB_TRAIN; part < OHLCX_PART_COUNT && status == 0; part++)
         status = index_part(embedder, part);
@@ -1196,177 +1217,188 @@ static int embedder_init(run_embedder *embedder, run_state *state)
     embedder->prob = malloc(EMBED_CHUNK * sizeof *embedder->prob);
     embedder->embedding = malloc(EMBED_CHUNK * (size_t)state->hidden *
                                  sizeof *embedder->embedding);
+    embedder->outputs = malloc(EMBED_CHUNK * embedder->stride * sizeof *embedder->outputs);
+    embedder->rows = malloc(EMBED_CHUNK * sizeof *embedder->rows);
     if (embedder->windows == NULL || embedder->ids == NULL || embedder->prob == NULL ||
-        embedder->embedding == NULL)
+        embedder->embedding == NULL || embedder->outputs == NULL || embedder->rows == NULL)
         return ohlcx_set_error(OHLCX_ENOMEM, "out of memory computing embeddings");
-    return 0;
-}
 
-
-/* Returns the position in group_series of the series of a group that
- * contains the row of rank `rank` in a part. */
-static size_t find_series_of_rank(const run_embedder *embedder, int part, int group, size_t rank)
-{
-    size_t low = embedder->group_first[group], high = embedder->group_first[group + 1] - 1;
-
-    while (low < high) {
-        size_t middle = low + (high - low + 1) / 2;
-
-        if (embedder->series_rows[part][embedder->group_series[middle]].first_rank <= rank)
-            low = middle;
-        else
-            high = middle - 1;
+    for (int part = 0; part < OHLCX_PART_COUNT; part++) {
+        embedder->part_offset[part] = offset;
+        if (part_embedded(state, part))
+            offset += (uint64_t)state->sample_count[part] * embedder->stride * sizeof(float);
     }
-    return low;
+    return pipeline_scratch_open(state->options->out_dir, scratch_bytes(state),
+                                 &embedder->scratch);
 }
 
 
-/* Builds the windows of ranks first to end - 1 of a group in a part. */
-static int fill_rank_windows(run_embedder *embedder, int part, int group, size_t first,
-                             size_t end)
+/* Writes the outputs of the chunk's count rows of a part to the file, one
+ * write per run of consecutive rows. */
+static int write_chunk(run_embedder *embedder, int part, size_t count)
 {
-    const run_state *state = embedder->state;
-    size_t window_floats = (size_t)OHLCX_WINDOW_CHANNELS * (size_t)state->options->window;
-    size_t position = find_series_of_rank(embedder, part, group, first);
+    size_t row_bytes = embedder->stride * sizeof(float);
+    int status = 0;
 
-    for (size_t rank = first; rank < end; rank++) {
-        const series_rows *rows = &embedder->series_rows[part][embedder->group_series[position]];
-        const pipeline_sample *sample;
-        const pipeline_series *series;
-        int status;
+    for (size_t first = 0; first < count && status == 0;) {
+        size_t end = first + 1;
 
-        while (rank >= rows->first_rank + rows->count) {
-            position++;
-            rows = &embedder->series_rows[part][embedder->group_series[position]];
-        }
-        sample = &state->samples[part][rows->first_row + (rank - rows->first_rank)];
-        series = &state->series[sample->series];
-        status = ohlcx_window_fill(&series->bars, sample->t, state->options->window,
-                                   embedder->windows + (rank - first) * window_floats);
-        if (status != 0)
-            return status;
-        embedder->ids[rank - first] = series->symbol_id;
+        while (end < count && embedder->rows[end] == embedder->rows[end - 1] + 1)
+            end++;
+        status = pipeline_scratch_write(&embedder->scratch, embedder->outputs + first *
+                                                                embedder->stride,
+                                        (end - first) * row_bytes,
+                                        embedder->part_offset[part] +
+                                            (uint64_t)embedder->rows[first] * row_bytes);
+        first = end;
     }
-    return 0;
+    return status;
 }
 
 
-/* Computes the outputs of a group's rows in a part from rank `rank` on,
- * those up to needed_end - 1 that are in the same chunk, cut to the blocks
- * described above, into the embedder's buffers. Their time counts as embedding, not as
- * the XGBoost work that asked for them. */
-static int compute_outputs(run_embedder *embedder, int part, int group, size_t rank,
-                           size_t needed_end)
+/* Embeds the count rows of a part listed in embedder->rows, all of one
+ * group, with one call of its CNN, and writes their outputs to the file. */
+static int embed_chunk(run_embedder *embedder, int part, int group, size_t count)
 {
     run_state *state = embedder->state;
     const ohlcx_cnn *cnn = state->groups[group].cnn;
-    size_t total = embedder->group_rows[part][group];
-    size_t first = rank / EMBED_BLOCK * EMBED_BLOCK;
-    size_t chunk_end = (rank / EMBED_CHUNK + 1) * EMBED_CHUNK;
-    size_t end = (needed_end + EMBED_BLOCK - 1) / EMBED_BLOCK * EMBED_BLOCK;
-    double started = ohlcx_now_seconds();
-    unsigned paused;
-    int status;
+    size_t window_floats = (size_t)OHLCX_WINDOW_CHANNELS * (size_t)state->options->window;
+    size_t hidden = (size_t)state->hidden;
+    int status = 0;
 
-    if (end > chunk_end)
-        end = chunk_end;
-    if (end > total)
-        end = total;
-    if (end == total && end - first < EMBED_BLOCK && first % EMBED_CHUNK != 0)
-        first -= EMBED_BLOCK;
     if (cnn == NULL)
         return ohlcx_set_error(OHLCX_EINVAL, "internal error: CNN group %s has no network",
                                state->groups[group].name);
+    for (size_t i = 0; i < count && status == 0; i++) {
+        const pipeline_sample *sample = &state->samples[part][embedder->rows[i]];
+        const pipeline_series *series = &state->series[sample->series];
 
-    paused = run_monitor_pause(&state->monitor);
-    run_monitor_begin(&state->monitor, RUN_WORK_EMBED_SAMPLES);
-    embedder->span_part = -1;
-    status = fill_rank_windows(embedder, part, group, first, end);
+        status = ohlcx_window_fill(&series->bars, sample->t, state->options->window,
+                                   embedder->windows + i * window_floats);
+        embedder->ids[i] = series->symbol_id;
+    }
     if (status == 0)
         status = state->symbol_count > 0 ?
-                     ohlcx_cnn_predict_ids(cnn, embedder->windows, embedder->ids, end - first,
+                     ohlcx_cnn_predict_ids(cnn, embedder->windows, embedder->ids, count,
                                            embedder->prob, embedder->embedding) :
-                     ohlcx_cnn_predict(cnn, embedder->windows, end - first, embedder->prob,
+                     ohlcx_cnn_predict(cnn, embedder->windows, count, embedder->prob,
                                        embedder->embedding);
-    run_monitor_end(&state->monitor, RUN_WORK_EMBED_SAMPLES);
-    run_monitor_advance(&state->monitor, RUN_WORK_EMBED_SAMPLES, (double)(end - first));
-    run_monitor_resume(&state->monitor, paused);
-    state->embedded[part] += end - first;
-    embedder->seconds += ohlcx_now_seconds() - started;
     if (status != 0)
         return status;
-    embedder->span_part = part;
-    embedder->span_group = group;
-    embedder->span_first = first;
-    embedder->span_end = end;
-    return 0;
+
+    for (size_t i = 0; i < count; i++) {
+        float *out = embedder->outputs + i * embedder->stride;
+
+        memcpy(out, embedder->embedding + i * hidden, hidden * sizeof *out);
+        out[hidden] = embedder->prob[i];
+    }
+    state->embedded[part] += count;
+    run_monitor_advance(&state->monitor, RUN_WORK_EMBED_SAMPLES, (double)count);
+    return write_chunk(embedder, part, count);
+}
+
+
+/* Embeds a group's rows of a part in row order, EMBED_CHUNK at a time. */
+static int embed_group_part(run_embedder *embedder, int group, int part)
+{
+    size_t filled = 0;
+    int status = 0;
+
+    for (size_t i = embedder->group_first[group];
+         i < embedder->group_first[group + 1] && status == 0; i++) {
+        const series_rows *place = &embedder->series_rows[part][embedder->group_series[i]];
+
+        for (size_t k = 0; k < place->count && status == 0; k++) {
+            embedder->rows[filled++] = place->first_row + k;
+            if (filled == EMBED_CHUNK) {
+                status = embed_chunk(embedder, part, group, filled);
+                filled = 0;
+            }
+        }
+    }
+    if (status == 0 && filled > 0)
+        status = embed_chunk(embedder, part, group, filled);
+    return status;
+}
+
+
+/* Embeds every part that the XGBoost stage reads, group by group, into the
+ * scratch file, and frees each group's CNN once its rows are written: the
+ * bundle has its weights. */
+static int embed_parts(run_embedder *embedder)
+{
+    run_state *state = embedder->state;
+    double started = ohlcx_now_seconds();
+    int status = 0;
+
+    /* A resumed run that restores the XGBoost models embeds only test. */
+    run_monitor_set_total(&state->monitor, RUN_WORK_EMBED_SAMPLES,
+                          (double)(embedder->scratch.size / (embedder->stride * sizeof(float))));
+    run_monitor_begin(&state->monitor, RUN_WORK_EMBED_SAMPLES);
+    for (int g = 0; g < state->group_count && status == 0; g++) {
+        run_monitor_set_detail(&state->monitor, "%s embeddings", state->groups[g].name);
+        for (int part = 0; part < OHLCX_PART_COUNT && status == 0; part++)
+            if (part_embedded(state, part))
+                status = embed_group_part(embedder, g, part);
+        ohlcx_cnn_free(state->groups[g].cnn);
+        state->groups[g].cnn = NULL;
+    }
+    run_monitor_end(&state->monitor, RUN_WORK_EMBED_SAMPLES);
+    run_monitor_finish(&state->monitor, RUN_WORK_EMBED_SAMPLES);
+    embedder->seconds += ohlcx_now_seconds() - started;
+    return status;
 }
 
 
 /* The XGBoost rows of one part; hidden 0 leaves out the embedding. */
 typedef struct part_rows {
     const run_state *state;
-    run_embedder *embedder; /* computes the embeddings; unused with hidden 0 */
+    run_embedder *embedder; /* reads the CNN outputs back; unused with hidden 0 */
     int part;
     int hidden;
     size_t columns;
 } part_rows;
 
 
-/* Returns the rank after the last row of a group in the run of rows from
- * `row` (of rank `rank`) to batch_end - 1 that all belong to it, looking
- * at most EMBED_CHUNK rows ahead. */
-static size_t group_run_end(const part_rows *rows, size_t row, size_t rank, size_t batch_end)
-{
-    const run_state *state = rows->state;
-    const pipeline_sample *samples = state->samples[rows->part];
-    int group = state->series[samples[row].series].group;
-    size_t end = row + 1;
-
-    while (end < batch_end && end - row < EMBED_CHUNK &&
-           state->series[samples[end].series].group == group)
-        end++;
-    return rank + (end - row);
-}
-
-
 /* Fills rows first to first + count - 1 of a part: the XGBoost row into x,
  * the label into y and the CNN's probability into cnn_prob, each unless
- * NULL (cnn_prob needs hidden above 0). */
+ * NULL (cnn_prob needs hidden above 0). The CNN outputs are read back
+ * EMBED_CHUNK rows at a time. */
 static int fill_rows(const part_rows *rows, size_t first, size_t count, float *x, float *y,
                      float *cnn_prob)
 {
     const run_state *state = rows->state;
     run_embedder *embedder = rows->embedder;
 
-    for (size_t i = 0; i < count; i++) {
-        size_t row = first + i;
-        const pipeline_sample *sample = &state->samples[rows->part][row];
-        const pipeline_series *series = &state->series[sample->series];
-        const float *embedding = NULL;
+    for (size_t done = 0; done < count;) {
+        size_t block = count - done < EMBED_CHUNK ? count - done : EMBED_CHUNK;
 
         if (rows->hidden > 0) {
-            const series_rows *place = &embedder->series_rows[rows->part][sample->series];
-            size_t rank = place->first_rank + (row - place->first_row);
-            size_t offset;
+            size_t row_bytes = embedder->stride * sizeof(float);
+            int status = pipeline_scratch_read(&embedder->scratch, embedder->outputs,
+                                               block * row_bytes,
+                                               embedder->part_offset[rows->part] +
+                                                   (uint64_t)(first + done) * row_bytes);
 
-            if (embedder->span_part != rows->part || embedder->span_group != series->group ||
-                rank < embedder->span_first || rank >= embedder->span_end) {
-                int status = compute_outputs(embedder, rows->part, series->group, rank,
-                                             group_run_end(rows, row, rank, first + count));
-
-                if (status != 0)
-                    return status;
-            }
-            offset = rank - embedder->span_first;
-            embedding = embedder->embedding + offset * (size_t)rows->hidden;
-            if (cnn_prob != NULL)
-                cnn_prob[i] = embedder->prob[offset];
+            if (status != 0)
+                return status;
         }
-        if (x != NULL)
-            pipeline_fill_row(series, sample->t, embedding, rows->hidden, x + i * rows->columns);
-        if (y != NULL)
-            y[i] = state->labels[rows->part][row];
+        for (size_t i = done; i < done + block; i++) {
+            const pipeline_sample *sample = &state->samples[rows->part][first + i];
+            const float *outputs = NULL;
+
+            if (rows->hidden > 0) {
+                outputs = embedder->outputs + (i - done) * embedder->stride;
+                if (cnn_prob != NULL)
+                    cnn_prob[i] = outputs[rows->hidden];
+            }
+            if (x != NULL)
+                pipeline_fill_row(&state->series[sample->series], sample->t, outputs,
+                                  rows->hidden, x + i * rows->columns);
+            if (y != NULL)
+                y[i] = state->labels[rows->part][first + i];
+        }
+        done += block;
     }
     return 0;
 }
@@ -1439,33 +1471,30 @@ static double balance_weight(const run_state *state)
 
 
 /*
- * Sets the XGBoost options of a run's models. The combined model scores
- * early_stopping + 1 rounds per pass over the validation rows, because
- * each pass runs every validation row through its CNN again. A pass costs
- * much more than a boosting round. With the 505,328 validation and 943,288
- * training rows of "Memory per sample" in docs/benchmarks.md, a pass took
- * about 3 s and a round about 0.1 s.
- * Training that stops at round b + early_stopping then makes
- * ceil((b + early_stopping + 1) / (early_stopping + 1)) passes instead of
- * b + early_stopping + 1, and trains at most early_stopping rounds more,
- * which it drops.
+ * Sets the XGBoost options of a run's models. Both score the validation
+ * rows after every round, as rounds_per_validation_pass defaults to 1. A
+ * pass reads the CNN outputs back from the scratch file, which costs less
+ * than the rounds that scoring several rounds per pass trains after the
+ * early stop and drops. The 8-month universe of "Memory per sample" in
+ * docs/benchmarks.md has 943,288 training and 505,328 validation rows, and
+ * its combined model keeps 6 rounds. There the two models trained in 14.0 s
+ * with a pass per round. With 31 rounds per pass they took 16.0 s, as the
+ * combined model trained 26 rounds more (medians of 2 runs, load average
+ * near 3 on 2 cores).
  */
-static void gbdt_options_of(const run_state *state, int hidden, ohlcx_gbdt_options *options)
+static void gbdt_options_of(const run_state *state, ohlcx_gbdt_options *options)
 {
     ohlcx_gbdt_options_default(options);
     options->threads = state->jobs;
     options->seed = state->options->seed;
     if (state->options->balance_classes)
         options->positive_weight = balance_weight(state);
-    if (hidden > 0)
-        options->rounds_per_validation_pass = options->early_stopping + 1;
 }
 
 
 /* Trains one XGBoost model on xgb_train with early stopping on validation and
  * predicts the test part into prob, and with the CNN features the CNN's own
- * probability into cnn_prob. The rows reach XGBoost in batches. Time spent
- * computing embeddings is left out of the two times. */
+ * probability into cnn_prob. The rows reach XGBoost in batches. */
 static int train_and_test_gbdt(run_state *state, run_embedder *embedder, int hidden,
                                ohlcx_gbdt **model_out, float *prob, float *cnn_prob,
                                double *train_seconds, double *predict_seconds)
@@ -1478,23 +1507,22 @@ static int train_and_test_gbdt(run_state *state, run_embedder *embedder, int hid
     ohlcx_gbdt_source validation_source = {fill_part_rows, &validation,
                                            state->sample_count[OHLCX_PART_VALIDATION]};
     ohlcx_gbdt_options options;
-    double started = ohlcx_now_seconds(), embed_started = embedder->seconds;
+    double started = ohlcx_now_seconds();
     int status;
 
-    gbdt_options_of(state, hidden, &options);
+    gbdt_options_of(state, &options);
     run_monitor_begin(&state->monitor, RUN_WORK_XGB_ROW_ROUNDS);
     status = ohlcx_gbdt_train_source(&train_source, &validation_source, columns,
                                      GBDT_BATCH_ROWS, &options, model_out);
     run_monitor_end(&state->monitor, RUN_WORK_XGB_ROW_ROUNDS);
-    *train_seconds += ohlcx_now_seconds() - started - (embedder->seconds - embed_started);
+    *train_seconds += ohlcx_now_seconds() - started;
     if (status != 0)
         return status;
     count_gbdt_work(state, &options, ohlcx_gbdt_rounds(*model_out));
 
     started = ohlcx_now_seconds();
-    embed_started = embedder->seconds;
     status = predict_test_rows(state, embedder, *model_out, hidden, prob, cnn_prob);
-    *predict_seconds += ohlcx_now_seconds() - started - (embedder->seconds - embed_started);
+    *predict_seconds += ohlcx_now_seconds() - started;
     return status;
 }
 
@@ -1518,9 +1546,7 @@ static int name_columns(ohlcx_gbdt *model, int hidden, const pipeline_higher *hi
 
 
 /* Trains the combined model, saves it to model/xgboost.json, and trains the
- * baseline without CNN features; both predict the test part. Every
- * embedding is computed for the combined model, so its end also ends the
- * embedding work. */
+ * baseline without CNN features; both predict the test part. */
 static int train_gbdt_models(run_state *state, run_embedder *embedder, ohlcx_gbdt **baseline)
 {
     char path[OHLCX_PATH_MAX + 64];
@@ -1533,7 +1559,6 @@ static int train_gbdt_models(run_state *state, run_embedder *embedder, ohlcx_gbd
                                  state->test_prob[MODEL_COMBINED], state->test_prob[MODEL_CNN_ONLY],
                                  &state->timings[TIMING_XGB_TRAIN],
                                  &state->timings[TIMING_PREDICT]);
-    run_monitor_finish(&state->monitor, RUN_WORK_EMBED_SAMPLES);
     if (status != 0)
         return status;
     status = name_columns(state->model, state->hidden, &state->higher);
@@ -1558,17 +1583,16 @@ static int train_gbdt_models(run_state *state, run_embedder *embedder, ohlcx_gbd
 static int predict_test(run_state *state, run_embedder *embedder, const ohlcx_gbdt *model,
                         int hidden, float *prob, float *cnn_prob)
 {
-    double started = ohlcx_now_seconds(), embed_started = embedder->seconds;
+    double started = ohlcx_now_seconds();
     int status = predict_test_rows(state, embedder, model, hidden, prob, cnn_prob);
 
-    state->timings[TIMING_PREDICT] +=
-        ohlcx_now_seconds() - started - (embedder->seconds - embed_started);
+    state->timings[TIMING_PREDICT] += ohlcx_now_seconds() - started;
     return status;
 }
 
 
 /* Loads both models of a finished xgboost stage instead of training them,
- * and predicts the test part with them. Only the test rows are embedded. */
+ * and predicts the test part with them. Only the test rows were embedded. */
 static int restore_gbdt_models(run_state *state, run_embedder *embedder, ohlcx_gbdt **baseline)
 {
     double started = ohlcx_now_seconds();
@@ -1577,12 +1601,9 @@ static int restore_gbdt_models(run_state *state, run_embedder *embedder, ohlcx_g
     state->timings[TIMING_XGB_TRAIN] += ohlcx_now_seconds() - started;
     /* Their work is done: the estimate counts none of it. */
     run_monitor_set_total(&state->monitor, RUN_WORK_XGB_ROW_ROUNDS, 0);
-    run_monitor_set_total(&state->monitor, RUN_WORK_EMBED_SAMPLES,
-                          (double)state->sample_count[OHLCX_PART_TEST]);
     if (status == 0)
         status = predict_test(state, embedder, state->model, state->hidden,
                               state->test_prob[MODEL_COMBINED], state->test_prob[MODEL_CNN_ONLY]);
-    run_monitor_finish(&state->monitor, RUN_WORK_EMBED_SAMPLES);
     if (status == 0)
         status = predict_test(state, embedder, *baseline, 0, state->test_prob[MODEL_WITHOUT_CNN],
                               NULL);
@@ -1590,9 +1611,9 @@ static int restore_gbdt_models(run_state *state, run_embedder *embedder, ohlcx_g
 }
 
 
-/* Logs how many times the CNNs embedded each part's samples, and in how
- * much time. */
-static void log_embedded(const run_state *state, double seconds)
+/* Logs how many times the CNNs embedded each part's samples, in how much
+ * time, and the size of the scratch file. */
+static void log_embedded(const run_state *state, const run_embedder *embedder)
 {
     double passes[OHLCX_PART_COUNT];
 
@@ -1601,10 +1622,12 @@ static void log_embedded(const run_state *state, double seconds)
                            (double)state->embedded[part] / (double)state->sample_count[part] :
                            0;
     ohlcx_log_info("xgboost: the CNNs embedded %zu xgb_train, %zu validation and %zu test "
-                   "samples (%.2f, %.2f and %.2f times each) in %.2f s",
+                   "samples (%.2f, %.2f and %.2f times each) in %.2f s, into a scratch file "
+                   "of %.1f MiB in %s",
                    state->embedded[OHLCX_PART_XGB_TRAIN], state->embedded[OHLCX_PART_VALIDATION],
                    state->embedded[OHLCX_PART_TEST], passes[OHLCX_PART_XGB_TRAIN],
-                   passes[OHLCX_PART_VALIDATION], passes[OHLCX_PART_TEST], seconds);
+                   passes[OHLCX_PART_VALIDATION], passes[OHLCX_PART_TEST], embedder->seconds,
+                   (double)embedder->scratch.size / (1024.0 * 1024.0), embedder->scratch.folder);
 }
 
 
@@ -1625,13 +1648,15 @@ int run_stage_gbdt(run_state *state)
 
     memset(state->embedded, 0, sizeof state->embedded);
     status = embedder_init(&embedder, state);
+    if (status == 0)
+        status = embed_parts(&embedder);
+    state->timings[TIMING_EMBED] += embedder.seconds;
+    if (status == 0)
+        log_embedded(state, &embedder);
     if (status == 0 && state->gbdt_restore)
         status = restore_gbdt_models(state, &embedder, &baseline);
     else if (status == 0)
         status = train_gbdt_models(state, &embedder, &baseline);
-    state->timings[TIMING_EMBED] += embedder.seconds;
-    if (status == 0)
-        log_embedded(state, embedder.seconds);
     embedder_free(&embedder);
     run_free_cnns(state);
     if (status == 0)
@@ -1957,21 +1982,17 @@ static int prepare_out_dir(run_state *state)
 
 /* Sets the work of the stages after features, for the time-left estimate.
  * It counts every CNN epoch on cnn_train, an upper bound because early
- * stopping can end sooner. It adds two XGBoost models of at most max_rounds
- * rounds each. It adds the embeddings that the combined model requests:
- * GBDT_TRAIN_PASSES of every xgb_train sample, one of every validation
- * sample per validation pass of max_rounds rounds (another upper bound),
- * and one of every test sample. train_gbdt_models() then replaces that by
- * the count done. */
+ * stopping can end sooner. It adds one embedding of every sample of
+ * xgb_train, validation and test, and two XGBoost models of at most
+ * max_rounds rounds each. */
 static void set_work_totals(run_state *state)
 {
     ohlcx_gbdt_options gbdt;
-    double embedded, validation_passes;
+    double embedded;
 
-    gbdt_options_of(state, state->cnn_config.hidden, &gbdt);
-    validation_passes = ceil((double)gbdt.max_rounds / gbdt.rounds_per_validation_pass);
-    embedded = GBDT_TRAIN_PASSES * (double)state->sample_count[OHLCX_PART_XGB_TRAIN] +
-               validation_passes * (double)state->sample_count[OHLCX_PART_VALIDATION] +
+    gbdt_options_of(state, &gbdt);
+    embedded = (double)state->sample_count[OHLCX_PART_XGB_TRAIN] +
+               (double)state->sample_count[OHLCX_PART_VALIDATION] +
                (double)state->sample_count[OHLCX_PART_TEST];
     run_monitor_set_total(&state->monitor, RUN_WORK_CNN_SAMPLES,
                           (double)state->options->epochs *
@@ -2126,7 +2147,9 @@ static int check_peak_memory(const run_state *state, int stage)
  * use, and fails when the sum passes the budget. A run that cannot fit then
  * stops before hours of training. The estimate counts two CNN workspaces of
  * window x 256 floats per mini-batch sample and the embedding buffers of
- * EMBED_CHUNK windows. Per sample, it counts XGBoost's training matrix of
+ * EMBED_CHUNK samples (a window, a symbol id, the CNN outputs, and the
+ * outputs again as the scratch file stores them). The scratch file itself
+ * is page cache, not the process's memory. Per sample, it counts XGBoost's training matrix of
  * xgb_train (XGBOOST_BYTES_PER_VALUE and _PER_ROW), a margin of 4 bytes per
  * validation row, and per test row each model's probability and 16 bytes
  * of evaluation. It adds two XGBoost batches.
@@ -2149,7 +2172,7 @@ static int check_memory_estimate(const run_state *state)
     run_usage_sample(&now);
     in_use = (double)now.peak_rss_bytes;
     added = 2 * batch * window * 256 * sizeof(float) +
-            EMBED_CHUNK * (OHLCX_WINDOW_CHANNELS * window + hidden + 2) * sizeof(float) +
+            EMBED_CHUNK * (OHLCX_WINDOW_CHANNELS * window + 2 * hidden + 3) * sizeof(float) +
             xgb_rows * (XGBOOST_BYTES_PER_VALUE * (double)columns + XGBOOST_BYTES_PER_ROW) +
             validation_rows * sizeof(float) + test_rows * (MODEL_COUNT * sizeof(float) + 16) +
             2.0 * GBDT_BATCH_ROWS * (double)columns * sizeof(float);
@@ -2163,6 +2186,30 @@ static int check_memory_estimate(const run_state *state)
                            state->total_samples, format_bytes(in_use + added, text[0], 32),
                            format_bytes(in_use, text[1], 32), format_bytes(added, text[2], 32),
                            format_bytes((double)budget, text[3], 32));
+}
+
+
+/* Fails when the file system of the run folder has less space free than
+ * the scratch file of the CNN outputs needs, so that a run that cannot
+ * write it stops before training. Creating the file reserves its space
+ * again (see embedder_init()). A walk-forward run's folds have other sample
+ * counts, so only that check applies to them. */
+static int check_scratch_space(const run_state *state)
+{
+    uint64_t needed = scratch_bytes(state), free_bytes;
+    struct statvfs disk;
+
+    if (state->options->walk_forward || statvfs(state->options->out_dir, &disk) != 0)
+        return 0;
+    free_bytes = (uint64_t)disk.f_bavail * (uint64_t)disk.f_frsize;
+    if (needed <= free_bytes)
+        return 0;
+    return ohlcx_set_error(OHLCX_EIO,
+                           "the scratch file of the CNN outputs needs %llu bytes (%.1f MiB) in "
+                           "%s, but its file system has %llu bytes free: free space there or "
+                           "write the run to another --out folder",
+                           (unsigned long long)needed, (double)needed / (1024.0 * 1024.0),
+                           state->options->out_dir, (unsigned long long)free_bytes);
 }
 
 
@@ -2199,6 +2246,8 @@ static int run_inputs(run_state *state)
 
     if (state->options->resume)
         status = check_resume_checkpoints(state);
+    if (status == 0)
+        status = check_scratch_space(state);
     if (status == 0)
         status = prepare_out_dir(state);
     if (status == 0)

@@ -36,7 +36,7 @@ typedef struct run_group {
     char name[OHLCX_SYMBOL_MAX]; /* the symbol, the asset class, or "global" */
     char file[32];               /* weights file in the bundle */
     ohlcx_cnn_history history;
-    ohlcx_cnn *cnn; /* trained network, from the CNN stage to the end of the XGBoost stage */
+    ohlcx_cnn *cnn; /* trained network, from the CNN stage until the XGBoost stage embeds */
 } run_group;
 
 /* Bounds and test metrics of one walk-forward fold. Over several series,
@@ -79,13 +79,13 @@ typedef struct run_state {
     int symbol_count;
 
     /* Samples and labels of every part, in series order. The CNN outputs of
-     * a sample are not kept: the XGBoost stage computes them for each batch
-     * of rows it reads (see run.c). */
+     * a sample are not kept in memory: the XGBoost stage writes them to a
+     * scratch file and reads them back for each batch of rows (see run.c). */
     pipeline_sample *samples[OHLCX_PART_COUNT];
     uint8_t *labels[OHLCX_PART_COUNT];
     size_t sample_count[OHLCX_PART_COUNT];
     size_t total_samples;
-    size_t embedded[OHLCX_PART_COUNT]; /* samples of each part run through a CNN so far */
+    size_t embedded[OHLCX_PART_COUNT]; /* samples of each part run through a CNN */
 
     ohlcx_gbdt *model;
     int baseline_rounds;
@@ -123,7 +123,7 @@ typedef struct run_state {
 /* Stages of run.c that the walk-forward loop also calls. Each allocates its
  * outputs in state without freeing earlier ones, so the loop frees them
  * between folds. run_stage_cnn() leaves a trained CNN in each group, and
- * run_stage_gbdt() frees them once the test part is predicted. */
+ * run_stage_gbdt() frees each once it has embedded that group's samples. */
 int run_stage_cnn(run_state *state);
 int run_stage_gbdt(run_state *state);
 int run_stage_evaluate(run_state *state);
