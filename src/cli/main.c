@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -180,6 +181,9 @@ int main(int argc, char **argv)
         return 0;
     }
     set_thread_environment();
+    /* A write past the file size limit (ulimit -f) then fails with EFBIG,
+     * which the command reports and exits 2, instead of killing it. */
+    signal(SIGXFSZ, SIG_IGN);
     if (strcmp(command, "run") == 0)
         return cmd_run(argc - 1, argv + 1);
     if (strcmp(command, "predict") == 0)

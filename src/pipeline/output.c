@@ -182,24 +182,24 @@ static void add_group_arrays(cJSON *root, const run_state *state)
 }
 
 
+/* Writes root to path through a temporary name, so that a failed or killed
+ * write leaves no half-written file for report, predict or --resume. */
 static int write_json(cJSON *root, const char *path)
 {
     char *text = cJSON_Print(root);
-    FILE *file;
-    int status = 0;
+    char *line;
+    int status;
 
     if (text == NULL)
         return ohlcx_set_error(OHLCX_ENOMEM, "out of memory writing %s", path);
-    file = fopen(path, "w");
-    if (file == NULL) {
-        status = ohlcx_set_error(OHLCX_EIO, "cannot create %s: %s", path, strerror(errno));
-    } else {
-        fputs(text, file);
-        fputc('\n', file);
-        if (fclose(file) != 0)
-            status = ohlcx_set_error(OHLCX_EIO, "cannot write %s: %s", path, strerror(errno));
+    line = realloc(text, strlen(text) + 2);
+    if (line == NULL) {
+        free(text);
+        return ohlcx_set_error(OHLCX_ENOMEM, "out of memory writing %s", path);
     }
-    free(text);
+    strcat(line, "\n");
+    status = run_write_text_atomically(line, path);
+    free(line);
     return status;
 }
 
