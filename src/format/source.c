@@ -634,6 +634,8 @@ int ohlcx_read_ahead_step(ohlcx_read_ahead *ahead)
     size_t reached, from, to;
     int stepped = 0;
 
+    if (ahead == NULL)
+        return 0;
     pthread_mutex_lock(&ahead->lock);
     reached = atomic_load_explicit(&ahead->reached, memory_order_relaxed);
     if (ahead->map == NULL || ahead->unsupported || reached >= ahead->size)

@@ -830,6 +830,13 @@ static int ingest_file(ingest_job *job, size_t i)
 
     if (stat(job->files[i], &info) != 0)
         info.st_size = 0;
+    /* A pipe would hang: ingest opens a file several times (kind, digest,
+     * parse), and the first close of a pipe ends its writer. */
+    else if (!S_ISREG(info.st_mode))
+        return ohlcx_set_error(OHLCX_EINVAL, "%s: not a regular file (a pipe, device or "
+                                             "socket): ingest reads its input more than once, "
+                                             "so save the data to a file first",
+                               job->files[i]);
     hashing = hash_while_parsing(job, (int64_t)info.st_size);
     if (!hashing) {
         status = choose_digest(job, job->files[i], (int64_t)info.st_size, NULL, digest,

@@ -101,4 +101,14 @@ expect_error "store as check input" "store is an ohlcx store, not a folder of ca
     check "$work/store"
 expect_error "store as ingest input" "store is an ohlcx store, not a folder of candle files" \
     ingest --store "$work/other" "$work/store"
+# A named pipe given to ingest: ingest opens its input more than once, and
+# the first close ended the writer, so the next open waited forever (with
+# no writer at all, the first open did). Now it is rejected before any open.
+mkfifo "$work/PIPE-1h.csv"
+status=0
+timeout 20 "$OHLCX" ingest --store "$work/pipe-store" "$work/PIPE-1h.csv" >/dev/null 2>"$work/err" ||
+    status=$?
+[ "$status" -eq 2 ] || fail "ingest of a named pipe: exit status $status, expected 2 ($(cat "$work/err"))"
+grep -q "PIPE-1h.csv: not a regular file (a pipe, device or socket): ingest reads its input more than once, so save the data to a file first" "$work/err" ||
+    fail "ingest of a named pipe: unexpected error $(cat "$work/err")"
 echo "cli errors: all cases passed"

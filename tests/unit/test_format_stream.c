@@ -846,8 +846,9 @@ static void read_ahead_takes_the_faults(void **state)
     free(text);
     assert_true(length > 7 * mib);
     assert_int_equal(ohlcx_read_ahead_create(&helped.ahead), 0);
-    /* Nothing is attached yet. */
+    /* Nothing is attached yet, and no read-ahead at all is nothing to do. */
     assert_int_equal(ohlcx_read_ahead_step(helped.ahead), 0);
+    assert_int_equal(ohlcx_read_ahead_step(NULL), 0);
 
     /* The first read also faults in the reader's own buffers: only the
      * second is compared. */
