@@ -204,8 +204,10 @@ int ohlcx_read_ahead_create(ohlcx_read_ahead **out);
  * mapped, within 4 MiB after the bytes it has reached. Returns 1 when it
  * did, 0 when there is nothing to do: ahead is NULL, no mapped read is
  * attached, the pages are in already, or the kernel cannot do it (before
- * Linux 5.14). Any thread may call it at any time. It never raises SIGBUS, even when another
- * program cuts the file short: the read then fails as it would alone. */
+ * Linux 5.14). Any thread may call it at any time. A page that another
+ * program cut off the file makes the kernel's MADV_POPULATE_READ fail with
+ * EFAULT instead of raising SIGBUS, and the read then fails as it would
+ * alone. */
 int ohlcx_read_ahead_step(ohlcx_read_ahead *ahead);
 
 /* Frees ahead, which no read may still use. */

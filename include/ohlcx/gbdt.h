@@ -26,12 +26,6 @@ typedef struct ohlcx_gbdt_options {
     double positive_weight;  /* weight of rows labelled 1 (scale_pos_weight), default 1 */
     int threads;             /* nthread, default 1 */
     uint64_t seed;           /* folded to 31 bits for XGBoost; default 0 */
-    /* Rounds trained before each pass over the validation rows, which then
-     * scores each of them in order, default 1 (0 counts as 1). The losses
-     * and the kept rounds do not depend on it, but up to this many minus 1
-     * rounds after the early stop are trained and dropped. Worth raising
-     * when validation rows are costly to produce. */
-    int rounds_per_validation_pass;
 } ohlcx_gbdt_options;
 
 void ohlcx_gbdt_options_default(ohlcx_gbdt_options *options);
@@ -68,13 +62,12 @@ typedef struct ohlcx_gbdt_source {
  * iterator, which turns them into a quantile matrix of 256 histogram bins,
  * held row-major and column-major. With libxgboost 1.7.4 training took
  * about 3.4 bytes per value and 26 per row, against 4 bytes per float. The
- * validation rows are never held: after each rounds_per_validation_pass
- * rounds they are read again, in row order, and scored with the new trees,
- * so the validation source is read once per that many rounds trained (not
- * at all with early_stopping 0). That adds 4 bytes per validation row and
- * two batches. validation may be NULL or empty. A failed fill or a label
- * other than 0 or 1 stops training, and its code and message are
- * returned.
+ * validation rows are never held. After each round they are read again, in
+ * row order, and scored with the new tree, so the validation source is read
+ * once per round trained (not at all with early_stopping 0). That adds 4
+ * bytes per validation row and two batches. validation may be NULL or empty. A failed
+ * fill or a label other than 0 or 1 stops training, and its code and
+ * message are returned.
  */
 int ohlcx_gbdt_train_source(const ohlcx_gbdt_source *train, const ohlcx_gbdt_source *validation,
                             size_t n_features, size_t batch_rows,

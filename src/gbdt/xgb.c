@@ -16,12 +16,7 @@
  * rows again in batches, walks the new tree on them, and adds its output to
  * a float margin per row, as XGBoost's prediction cache does. The loss then
  * follows XGBoost's "logloss" metric, so it matches XGBoosterEvalOneIter on
- * a DMatrix of the same rows up to the order of a double sum. With
- * rounds_per_validation_pass above 1, training runs that many rounds before
- * each pass over the validation rows, and the pass walks their trees in
- * round order. The losses, the early stop and the kept rounds are the same
- * as with a pass per round, which matters when a source's rows are costly
- * to produce.
+ * a DMatrix of the same rows up to the order of a double sum.
  *
  * Every XGBoost call is checked. A failure becomes OHLCX_ELIB with the name
  * of the call and XGBGetLastError() in the message.
@@ -85,7 +80,6 @@ void ohlcx_gbdt_options_default(ohlcx_gbdt_options *options)
     options->positive_weight = 1;
     options->threads = 1;
     options->seed = 0;
-    options->rounds_per_validation_pass = 1;
 }
 
 
@@ -120,12 +114,6 @@ static int check_options(const ohlcx_gbdt_options *options)
     if (options->threads < 1)
         return ohlcx_set_error(OHLCX_EINVAL, "invalid GBDT threads %d: use 1 or more",
                                options->threads);
-    if (options->rounds_per_validation_pass < 0 ||
-        options->rounds_per_validation_pass > MAX_ROUNDS_LIMIT)
-        return ohlcx_set_error(OHLCX_EINVAL,
-                               "invalid GBDT rounds_per_validation_pass %d: use 1 to %d, or 0 "
-                               "for 1",
-                               options->rounds_per_validation_pass, MAX_ROUNDS_LIMIT);
     if (!(options->positive_weight > 0) || isinf(options->positive_weight))
         return ohlcx_set_error(OHLCX_EINVAL,
                                "invalid GBDT positive_weight %g: use a finite value above 0",
@@ -395,14 +383,13 @@ done:
 
 /*
  * Validation rows scored after every round without holding their features:
- * a float margin per row, and one batch that each pass fills again from the
- * source. A pass scores the rounds trained since the last pass, one or
- * rounds_per_validation_pass of them.
+ * a float margin per row, and one batch that each round fills again from the
+ * source.
  *
- * Each new tree is read from the booster right after its round (sliced to
- * that round and saved as JSON), kept until the next pass, and walked
- * here. XGBoosterPredictFromDense would give the same values, but XGBoost
- * 1.7 reads every element of a dense array through a type switch, and on the demo universe that cost about as much as the
+ * The new tree is read from the booster (sliced to that round and saved as
+ * JSON) and walked here. XGBoosterPredictFromDense would give the same
+ * values, but XGBoost 1.7 reads every element of a dense array through a
+ * type switch, and on the demo universe that cost about as much as the
  * training round. A walk reads only the split features on a row's path.
  *
  * The margins grow as XGBoost's prediction cache does: they start at the
@@ -425,19 +412,10 @@ typedef struct validation_scorer {
     size_t batch_rows;
     float *x;         /* batch_rows x n_features */
     float *y;         /* batch_rows */
-    float *margin;    /* source->rows margins of the rounds scored so far */
-    float base_margin; /* the margin before round 0, read with its tree */
-    /* Trees of the rounds not yet scored, first_round onwards: tree k has
-     * the nodes[tree_start[k]] to nodes[tree_start[k + 1] - 1], its child
-     * ids counted from its own first node. */
-    int first_round;
-    int tree_count;
-    int tree_limit;     /* rounds per pass: entries of tree_start (plus 1) and sums */
-    size_t *tree_start;
-    tree_node *nodes;
-    size_t node_capacity;
-    double *sums;       /* log loss sums of the trees, over the rows scored so far */
-    double *losses;     /* mean log loss of each round of the last pass */
+    float *margin;    /* source->rows margins of the rounds so far */
+    tree_node *tree;  /* the last round's tree */
+    size_t tree_nodes;
+    size_t tree_capacity;
 } validation_scorer;
 
 
@@ -446,36 +424,26 @@ static void scorer_free(validation_scorer *scorer)
     free(scorer->x);
     free(scorer->y);
     free(scorer->margin);
-    free(scorer->tree_start);
-    free(scorer->nodes);
-    free(scorer->sums);
-    free(scorer->losses);
+    free(scorer->tree);
     memset(scorer, 0, sizeof *scorer);
 }
 
 
-/* Sets up a scorer that scores `rounds_per_pass` rounds in each pass. */
 static int scorer_init(validation_scorer *scorer, const ohlcx_gbdt_source *source,
-                       size_t n_features, size_t batch_rows, int rounds_per_pass)
+                       size_t n_features, size_t batch_rows)
 {
     memset(scorer, 0, sizeof *scorer);
     scorer->source = source;
     scorer->n_features = n_features;
     scorer->batch_rows = batch_rows < source->rows ? batch_rows : source->rows;
-    scorer->tree_limit = rounds_per_pass > 1 ? rounds_per_pass : 1;
     scorer->x = malloc(scorer->batch_rows * n_features * sizeof *scorer->x);
     scorer->y = malloc(scorer->batch_rows * sizeof *scorer->y);
     scorer->margin = malloc(source->rows * sizeof *scorer->margin);
-    scorer->tree_start = malloc(((size_t)scorer->tree_limit + 1) * sizeof *scorer->tree_start);
-    scorer->sums = malloc((size_t)scorer->tree_limit * sizeof *scorer->sums);
-    scorer->losses = malloc((size_t)scorer->tree_limit * sizeof *scorer->losses);
-    if (scorer->x == NULL || scorer->y == NULL || scorer->margin == NULL ||
-        scorer->tree_start == NULL || scorer->sums == NULL || scorer->losses == NULL) {
+    if (scorer->x == NULL || scorer->y == NULL || scorer->margin == NULL) {
         scorer_free(scorer);
         return ohlcx_set_error(OHLCX_ENOMEM,
                                "out of memory scoring %zu GBDT validation rows", source->rows);
     }
-    scorer->tree_start[0] = 0;
     return 0;
 }
 
@@ -510,9 +478,8 @@ static int is_integer_in(const cJSON *item, double minimum, double maximum)
 }
 
 
-/* Appends one tree of XGBoost's JSON model to the scorer's trees. Every
- * child id and split feature is checked, so that walking the tree stays in
- * bounds. */
+/* Reads one tree of XGBoost's JSON model into the scorer. Every child id and
+ * split feature is checked, so that walking the tree stays in bounds. */
 static int read_tree(validation_scorer *scorer, const cJSON *tree)
 {
     const cJSON *left_children = cJSON_GetObjectItemCaseSensitive(tree, "left_children");
@@ -523,23 +490,19 @@ static int read_tree(validation_scorer *scorer, const cJSON *tree)
     const cJSON *default_left = node_array(tree, "default_left", nodes);
     const cJSON *split_type = cJSON_GetObjectItemCaseSensitive(tree, "split_type");
     const cJSON *left = NULL, *right = NULL, *index = NULL, *condition = NULL, *missing = NULL;
-    size_t start = scorer->tree_start[scorer->tree_count];
 
-    if (scorer->tree_count >= scorer->tree_limit)
-        return ohlcx_set_error(OHLCX_ELIB, "GBDT scorer: more than %d trees to score in one "
-                               "pass", scorer->tree_limit);
     if (nodes < 1 || right_children == NULL || split_indices == NULL ||
         split_conditions == NULL || default_left == NULL)
         return model_json_error("a tree without node arrays of one size");
-    if (start + (size_t)nodes > scorer->node_capacity) {
-        size_t capacity = 2 * (start + (size_t)nodes);
-        tree_node *grown = realloc(scorer->nodes, capacity * sizeof *grown);
+    if ((size_t)nodes > scorer->tree_capacity) {
+        tree_node *grown = realloc(scorer->tree, (size_t)nodes * sizeof *grown);
 
         if (grown == NULL)
             return ohlcx_set_error(OHLCX_ENOMEM, "out of memory for a tree of %d nodes", nodes);
-        scorer->nodes = grown;
-        scorer->node_capacity = capacity;
+        scorer->tree = grown;
+        scorer->tree_capacity = (size_t)nodes;
     }
+    scorer->tree_nodes = (size_t)nodes;
 
     left = left_children->child;
     right = right_children->child;
@@ -547,7 +510,7 @@ static int read_tree(validation_scorer *scorer, const cJSON *tree)
     condition = split_conditions->child;
     missing = default_left->child;
     for (int id = 0; id < nodes; id++) {
-        tree_node *node = &scorer->nodes[start + (size_t)id];
+        tree_node *node = &scorer->tree[id];
 
         if (!is_integer_in(left, -1, nodes) || !is_integer_in(right, -1, nodes) ||
             !is_integer_in(index, 0, (double)scorer->n_features) ||
@@ -573,8 +536,6 @@ static int read_tree(validation_scorer *scorer, const cJSON *tree)
          type = type->next)
         if (type->valuedouble != 0)
             return model_json_error("a categorical split");
-    scorer->tree_count++;
-    scorer->tree_start[scorer->tree_count] = start + (size_t)nodes;
     return 0;
 }
 
@@ -598,10 +559,10 @@ static int read_base_margin(const cJSON *learner, float *base_margin)
 }
 
 
-/* Appends the tree of round `round` to the scorer's trees, and at round 0
- * also reads the base margin. The caller scores the trees before more than
- * tree_limit are kept. */
-static int read_round_tree(BoosterHandle booster, validation_scorer *scorer, int round)
+/* Reads the tree of round `round` into the scorer, and at round 0 also the
+ * base margin. */
+static int read_round_tree(BoosterHandle booster, validation_scorer *scorer, int round,
+                           float *base_margin)
 {
     BoosterHandle sliced = NULL;
     const char *json = NULL;
@@ -631,7 +592,7 @@ static int read_round_tree(BoosterHandle booster, validation_scorer *scorer, int
     if (status == 0)
         status = read_tree(scorer, trees->child);
     if (status == 0 && round == 0)
-        status = read_base_margin(learner, &scorer->base_margin);
+        status = read_base_margin(learner, base_margin);
     cJSON_Delete(model);
     if (sliced != NULL)
         xgb->XGBoosterFree(sliced);
@@ -639,14 +600,15 @@ static int read_round_tree(BoosterHandle booster, validation_scorer *scorer, int
 }
 
 
-/* Returns the output of a tree of `nodes` nodes for one row, walking from
- * the root. The walk takes at most one step per node, so a tree with a
- * cycle fails instead of looping. */
-static int walk_tree(const tree_node *tree, size_t nodes, const float *row, float *output)
+/* Returns the output of the scorer's tree for one row, walking from the
+ * root. The walk takes at most one step per node, so a tree with a cycle
+ * fails instead of looping. */
+static int walk_tree(const validation_scorer *scorer, const float *row, float *output)
 {
+    const tree_node *tree = scorer->tree;
     size_t id = 0;
 
-    for (size_t steps = 0; steps < nodes; steps++) {
+    for (size_t steps = 0; steps < scorer->tree_nodes; steps++) {
         const tree_node *node = &tree[id];
         float value;
 
@@ -678,120 +640,79 @@ static float row_log_loss(float label, float margin)
 }
 
 
-/* Adds the scorer's trees, in round order, to the margins of rows first to
- * first + count - 1, which are in its batch, and adds each row's log loss
- * after each tree to that tree's sum. At round 0 the margins start at the
- * base margin. Per round, the float margins and the double sums take the
- * same steps in the same row order as a pass per round would. */
-static int score_batch(validation_scorer *scorer, size_t first, size_t count)
+/* Adds the scorer's tree to the margins of rows first to first + count - 1,
+ * which are in its batch, and adds their log loss to *sum. At round 0 the
+ * margins start at base_margin. */
+static int score_batch(validation_scorer *scorer, int round, float base_margin, size_t first,
+                       size_t count, double *sum)
 {
     for (size_t i = 0; i < count; i++) {
-        const float *row = scorer->x + i * scorer->n_features;
-        float margin = scorer->margin[first + i];
+        float *margin = &scorer->margin[first + i];
+        float output = 0;
+        int status = walk_tree(scorer, scorer->x + i * scorer->n_features, &output);
 
-        for (int k = 0; k < scorer->tree_count; k++) {
-            size_t start = scorer->tree_start[k];
-            float output = 0;
-            int status = walk_tree(scorer->nodes + start, scorer->tree_start[k + 1] - start, row,
-                                   &output);
-
-            if (status != 0)
-                return status;
-            if (scorer->first_round + k == 0)
-                margin = scorer->base_margin;
-            margin += output;
-            scorer->sums[k] += row_log_loss(scorer->y[i], margin);
-        }
-        scorer->margin[first + i] = margin;
+        if (status != 0)
+            return status;
+        if (round == 0)
+            *margin = base_margin;
+        *margin += output;
+        *sum += row_log_loss(scorer->y[i], *margin);
     }
     return 0;
 }
 
 
-/* Scores the rounds whose trees the scorer keeps in one pass over the
- * validation rows, sets each round's mean log loss in scorer->losses, and
- * drops the trees. */
-static int score_rounds(validation_scorer *scorer)
+/* Scores the booster after round `round` (rounds 0 to round - 1 already
+ * scored) and stores the mean validation log loss in *loss. */
+static int score_round(BoosterHandle booster, validation_scorer *scorer, int round, double *loss)
 {
     size_t rows = scorer->source->rows;
-    int status = 0;
+    float base_margin = 0;
+    double sum = 0;
+    int status = read_round_tree(booster, scorer, round, &base_margin);
 
-    for (int k = 0; k < scorer->tree_count; k++)
-        scorer->sums[k] = 0;
     for (size_t first = 0; first < rows && status == 0; first += scorer->batch_rows) {
         size_t count = rows - first < scorer->batch_rows ? rows - first : scorer->batch_rows;
 
         status = fill_batch(scorer->source, "validation", first, count, scorer->x, scorer->y);
         if (status == 0)
-            status = score_batch(scorer, first, count);
+            status = score_batch(scorer, round, base_margin, first, count, &sum);
     }
-    for (int k = 0; k < scorer->tree_count; k++)
-        scorer->losses[k] = scorer->sums[k] / (double)rows;
-    scorer->first_round += scorer->tree_count;
-    scorer->tree_count = 0;
+    *loss = sum / (double)rows;
     return status;
 }
 
 
-/* Trains rounds first to end - 1; with a scorer, reads each round's tree
- * right after it, so the calls into XGBoost do not depend on the rounds per
- * pass. */
-static int train_rounds(ohlcx_gbdt *model, DMatrixHandle train, validation_scorer *scorer,
-                        int first, int end)
-{
-    int status = 0;
-
-    for (int round = first; round < end && status == 0; round++) {
-        status = xgb_check(xgb->XGBoosterUpdateOneIter(model->booster, round, train),
-                           "XGBoosterUpdateOneIter");
-        if (status == 0 && scorer != NULL)
-            status = read_round_tree(model->booster, scorer, round);
-    }
-    return status;
-}
-
-
-/*
- * Runs the boosting rounds and returns the number to keep in *kept: all of
+/* Runs the boosting rounds and returns the number to keep in *kept: all of
  * them without a scorer, else the rounds up to the one with the lowest
- * validation log loss. Each round's loss goes to model->losses, up to the
- * round at which early stopping ends the training. With several rounds per
- * pass, up to rounds_per_validation_pass - 1 rounds after that one are
- * trained too. They change nothing, as a round depends only on those before
- * it, and keep_rounds() drops them with the other rounds after the best.
- */
+ * validation log loss. Each round's loss goes to model->losses. */
 static int boost_rounds(ohlcx_gbdt *model, DMatrixHandle train, validation_scorer *scorer,
                         const ohlcx_gbdt_options *options, int *kept)
 {
-    int per_pass = scorer != NULL ? scorer->tree_limit : options->max_rounds;
     double best_loss = INFINITY;
-    int best_round = -1, stopped = 0;
+    int best_round = -1;
 
-    for (int first = 0; first < options->max_rounds && !stopped; first += per_pass) {
-        int end = options->max_rounds - first < per_pass ? options->max_rounds : first + per_pass;
-        int status = train_rounds(model, train, scorer, first, end);
+    for (int round = 0; round < options->max_rounds; round++) {
+        double loss = 0;
+        int status = xgb_check(xgb->XGBoosterUpdateOneIter(model->booster, round, train),
+                               "XGBoosterUpdateOneIter");
 
         if (status != 0)
             return status;
         if (scorer == NULL) {
-            best_round = end - 1;
+            best_round = round;
             continue;
         }
-        status = score_rounds(scorer);
+        status = score_round(model->booster, scorer, round, &loss);
         if (status != 0)
             return status;
+        model->losses[model->loss_count++] = loss;
 
-        for (int round = first; round < end; round++) {
-            double loss = scorer->losses[round - first];
-
-            model->losses[model->loss_count++] = loss;
-            if (loss < best_loss) {
-                best_loss = loss;
-                best_round = round;
-            } else if (round - best_round >= options->early_stopping) {
-                stopped = 1;
-                break;
-            }
+        if (loss < best_loss) {
+            best_loss = loss;
+            best_round = round;
+        } else if (round - best_round >= options->early_stopping) {
+            break;
         }
     }
     *kept = best_round + 1;
@@ -902,8 +823,7 @@ int ohlcx_gbdt_train(const float *x_train, const float *y_train, size_t n_train,
     *out = NULL;
     status = make_dmatrix(x_train, y_train, n_train, n_features, options->threads, &train);
     if (status == 0 && use_scorer)
-        status = scorer_init(&scorer, &validation, n_features, ARRAY_BATCH_ROWS,
-                             options->rounds_per_validation_pass);
+        status = scorer_init(&scorer, &validation, n_features, ARRAY_BATCH_ROWS);
     if (status == 0)
         status = train_on_matrix(train, use_scorer ? &scorer : NULL, n_features, options, out);
     if (train != NULL)
@@ -947,8 +867,7 @@ int ohlcx_gbdt_train_source(const ohlcx_gbdt_source *train, const ohlcx_gbdt_sou
         status = make_quantile_dmatrix(train, "training", n_features, batch_rows,
                                        options->threads, &train_matrix);
     if (status == 0 && use_scorer)
-        status = scorer_init(&scorer, validation, n_features, batch_rows,
-                             options->rounds_per_validation_pass);
+        status = scorer_init(&scorer, validation, n_features, batch_rows);
     if (status == 0)
         status = train_on_matrix(train_matrix, use_scorer ? &scorer : NULL, n_features, options,
                                  out);

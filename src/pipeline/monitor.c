@@ -377,36 +377,6 @@ void run_monitor_end(run_monitor *m, int work)
 }
 
 
-unsigned run_monitor_pause(run_monitor *m)
-{
-    double now = ohlcx_now_seconds();
-    unsigned paused = 0;
-
-    pthread_mutex_lock(&m->lock);
-    for (int k = 0; k < RUN_WORK_COUNT; k++) {
-        if (m->active_since[k] == 0)
-            continue;
-        m->seconds[k] += now - m->active_since[k];
-        m->active_since[k] = 0;
-        paused |= 1u << k;
-    }
-    pthread_mutex_unlock(&m->lock);
-    return paused;
-}
-
-
-void run_monitor_resume(run_monitor *m, unsigned paused)
-{
-    double now = ohlcx_now_seconds();
-
-    pthread_mutex_lock(&m->lock);
-    for (int k = 0; k < RUN_WORK_COUNT; k++)
-        if ((paused >> k & 1u) && m->active_since[k] == 0)
-            m->active_since[k] = now;
-    pthread_mutex_unlock(&m->lock);
-}
-
-
 void run_monitor_advance(run_monitor *m, int work, double units)
 {
     pthread_mutex_lock(&m->lock);

@@ -139,14 +139,6 @@ void run_monitor_add_total(run_monitor *monitor, int work, double amount);
 void run_monitor_begin(run_monitor *monitor, int work);
 void run_monitor_end(run_monitor *monitor, int work);
 
-/* Ends the span of every active kind and returns them as a bit set (bit k
- * for kind k), so that work of another kind done inside them is not
- * counted as theirs too. run_monitor_resume() starts their spans again.
- * NOTE: no stage of `ohlcx run` nests one kind of work in another, so only
- * tests/unit/test_run_monitor_pause.c calls these two. */
-unsigned run_monitor_pause(run_monitor *monitor);
-void run_monitor_resume(run_monitor *monitor, unsigned paused);
-
 /* Counts units of a kind as done. */
 void run_monitor_advance(run_monitor *monitor, int work, double units);
 

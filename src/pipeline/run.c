@@ -1470,18 +1470,9 @@ static double balance_weight(const run_state *state)
 }
 
 
-/*
- * Sets the XGBoost options of a run's models. Both score the validation
- * rows after every round, as rounds_per_validation_pass defaults to 1. A
- * pass reads the CNN outputs back from the scratch file, which costs less
- * than the rounds that scoring several rounds per pass trains after the
- * early stop and drops. The 8-month universe of "Memory per sample" in
- * docs/benchmarks.md has 943,288 training and 505,328 validation rows, and
- * its combined model keeps 6 rounds. There the two models trained in 14.0 s
- * with a pass per round. With 31 rounds per pass they took 16.0 s, as the
- * combined model trained 26 rounds more (medians of 2 runs, load average
- * near 3 on 2 cores).
- */
+/* Sets the XGBoost options of a run's models. Both score the validation
+ * rows after every round, each pass reading the CNN outputs back from the
+ * scratch file. */
 static void gbdt_options_of(const run_state *state, ohlcx_gbdt_options *options)
 {
     ohlcx_gbdt_options_default(options);

@@ -829,7 +829,7 @@ static long faults_of_read(const char *path, ahead_sink *sink, int *status)
  * most one more for each 1 MiB window, whose end cuts a step short. The
  * reader then no longer faults on the rest of the file. Alone, the reader takes at
  * least (size - 1 MiB) / 64 KiB faults there (the kernel maps up to 16
- * pages around a fault); the test asks for half of that difference. */
+ * pages around a fault); the test requires half of that difference. */
 static void read_ahead_takes_the_faults(void **state)
 {
     const size_t mib = (size_t)1 << 20;
